@@ -1,0 +1,52 @@
+"""Plausibility limits of the patient record (input contract v1).
+
+These are limits of the *input contract*, not clinical decision thresholds: they separate values that
+can belong to a child with ALL from typing and unit mistakes. Decision thresholds (age 1 and 10 years,
+50,000 white cells per microliter, MRD 0.01 %) live in the knowledge base, never here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A closed-open or closed numeric range with the text shown when a value falls outside it."""
+
+    low: float
+    high: float
+    high_inclusive: bool
+    unit: str
+
+    def contains(self, value: float) -> bool:
+        if value < self.low:
+            return False
+        return value <= self.high if self.high_inclusive else value < self.high
+
+    def describe(self) -> str:
+        upper = "at most" if self.high_inclusive else "below"
+        return f"a number of {self.unit}, at least {number(self.low)} and {upper} {number(self.high)}"
+
+
+def number(value: float) -> str:
+    """A number as a person writes it: 2,000,000 rather than 2e+06, 0.5 rather than 0.50000."""
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.6f}".rstrip("0").rstrip(".")
+
+
+# design.md: "age_years: number, 0 <= x < 40".
+AGE_YEARS = Limit(0, 40, high_inclusive=False, unit="years (age at diagnosis)")
+# A white count under 200 cells/uL at diagnosis is not a plausible count in cells per microliter; it is
+# almost always a count in 10^9/L (thousands per microliter) typed into the per-microliter field.
+WBC_PER_UL = Limit(200, 2_000_000, high_inclusive=True, unit="cells per microliter")
+WBC_UNIT_MISTAKE_BELOW = 200.0
+WEIGHT_KG = Limit(0.5, 250, high_inclusive=True, unit="kilograms")
+HEIGHT_CM = Limit(25, 250, high_inclusive=True, unit="centimeters")
+MRD_PCT = Limit(0, 100, high_inclusive=True, unit="percent of cells")
+# A relapse is dated from diagnosis; the contract covers patients diagnosed before age 40.
+RELAPSE_MONTHS = Limit(0, 480, high_inclusive=True, unit="months from diagnosis")
+# Age from dates agrees with age_years when they differ by less than this (about 18 days), which
+# tolerates an age_years rounded to one decimal place.
+AGE_AGREEMENT_YEARS = 0.05

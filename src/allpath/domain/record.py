@@ -1,0 +1,352 @@
+"""Patient record, version 1: the input contract of allpath (see design.md).
+
+A record is a JSON object. Unknown keys are an error. Every field is optional; a field that is absent
+(or JSON ``null``) is *missing*, and the engine lists it instead of guessing a value.
+
+``parse_record`` is the only way in: it returns a complete, typed, immutable ``PatientRecord`` or raises
+``RecordError`` naming each field, the value given and what is allowed.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+
+from allpath.domain import limits
+from allpath.domain.age import decimal_age_years
+from allpath.errors import ABSENT, FieldProblem, RecordError
+
+GENETIC_TOKENS: tuple[str, ...] = (
+    "ETV6::RUNX1",
+    "high_hyperdiploidy",
+    "trisomy_4_10",
+    "BCR::ABL1",
+    "KMT2A_rearranged",
+    "hypodiploidy_lt44",
+    "iAMP21",
+    "ph_like",
+    "TCF3::PBX1",
+    "TCF3::HLF",
+    "none_detected",
+)
+PREDISPOSITION_TOKENS: tuple[str, ...] = (
+    "neurofibromatosis_1",
+    "bloom",
+    "fanconi_anemia",
+    "ataxia_telangiectasia",
+    "li_fraumeni",
+    "cmmrd",
+)
+RELAPSE_SITES: tuple[str, ...] = ("bone_marrow", "cns", "testis", "other")
+
+GeneticToken = Literal[
+    "ETV6::RUNX1",
+    "high_hyperdiploidy",
+    "trisomy_4_10",
+    "BCR::ABL1",
+    "KMT2A_rearranged",
+    "hypodiploidy_lt44",
+    "iAMP21",
+    "ph_like",
+    "TCF3::PBX1",
+    "TCF3::HLF",
+    "none_detected",
+]
+PredispositionToken = Literal[
+    "neurofibromatosis_1", "bloom", "fanconi_anemia", "ataxia_telangiectasia", "li_fraumeni", "cmmrd"
+]
+RelapseSite = Literal["bone_marrow", "cns", "testis", "other"]
+
+
+def _iso_date(value: Any) -> Any:
+    """Accept only an ISO calendar date string (YYYY-MM-DD); leave anything else to fail typing."""
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value) if len(value) == 10 else value
+        except ValueError:
+            return value
+    return value
+
+
+def _list_as_tuple(value: Any) -> Any:
+    """JSON has lists; records hold tuples so that a validated record cannot be changed."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+Genetics = Annotated[tuple[GeneticToken, ...], BeforeValidator(_list_as_tuple)]
+Predispositions = Annotated[tuple[PredispositionToken, ...], BeforeValidator(_list_as_tuple)]
+Sites = Annotated[tuple[RelapseSite, ...], BeforeValidator(_list_as_tuple)]
+
+_STRICT = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Response(BaseModel):
+    """Response to the first treatment (minimal residual disease, MRD, in percent of cells)."""
+
+    model_config = _STRICT
+
+    day8_blood_mrd_pct: float | None = None
+    end_of_induction_marrow_mrd_pct: float | None = None
+    end_of_induction_remission: bool | None = None
+    end_of_consolidation_mrd_pct: float | None = None
+
+
+class Relapse(BaseModel):
+    """One relapse, dated from the original diagnosis."""
+
+    model_config = _STRICT
+
+    months_from_diagnosis: float
+    sites: Sites
+    end_of_block1_mrd_pct: float | None = None
+
+
+class PatientRecord(BaseModel):
+    """A validated patient record. ``age_years`` is filled from the dates when only dates are given."""
+
+    model_config = _STRICT
+
+    id: str | None = None
+    sex: Literal["female", "male"] | None = None
+    age_years: float | None = None
+    birth_date: IsoDate | None = None
+    diagnosis_date: IsoDate | None = None
+    weight_kg: float | None = None
+    height_cm: float | None = None
+    immunophenotype: Literal["B", "T"] | None = None
+    wbc_per_ul: float | None = None
+    genetics: Genetics | None = None
+    cns_status: Literal["CNS1", "CNS2", "CNS3"] | None = None
+    testicular_involvement: bool | None = None
+    down_syndrome: bool | None = None
+    predisposition_syndromes: Predispositions | None = None
+    steroid_pretreatment: bool | None = None
+    response: Response | None = None
+    relapses: Annotated[tuple[Relapse, ...], BeforeValidator(_list_as_tuple)] | None = None
+    refractory: bool | None = None
+
+
+FIELD_NAMES: tuple[str, ...] = tuple(PatientRecord.model_fields)
+
+_ALLOWED: dict[str, str] = {
+    "id": "expected a string identifier",
+    "sex": 'expected "female" or "male"',
+    "age_years": f"expected {limits.AGE_YEARS.describe()}",
+    "birth_date": "expected an ISO date (YYYY-MM-DD)",
+    "diagnosis_date": "expected an ISO date (YYYY-MM-DD)",
+    "weight_kg": f"expected {limits.WEIGHT_KG.describe()}",
+    "height_cm": f"expected {limits.HEIGHT_CM.describe()}",
+    "immunophenotype": 'expected "B" or "T"',
+    "wbc_per_ul": f"expected {limits.WBC_PER_UL.describe()}",
+    "genetics": "expected a list of tokens from: " + ", ".join(GENETIC_TOKENS),
+    "cns_status": 'expected "CNS1", "CNS2" or "CNS3"',
+    "testicular_involvement": "expected true or false",
+    "down_syndrome": "expected true or false",
+    "predisposition_syndromes": "expected a list of tokens from: " + ", ".join(PREDISPOSITION_TOKENS),
+    "steroid_pretreatment": "expected true or false",
+    "response": "expected an object with day8_blood_mrd_pct, end_of_induction_marrow_mrd_pct, "
+    "end_of_induction_remission, end_of_consolidation_mrd_pct",
+    "response.day8_blood_mrd_pct": f"expected {limits.MRD_PCT.describe()}",
+    "response.end_of_induction_marrow_mrd_pct": f"expected {limits.MRD_PCT.describe()}",
+    "response.end_of_induction_remission": "expected true or false",
+    "response.end_of_consolidation_mrd_pct": f"expected {limits.MRD_PCT.describe()}",
+    "relapses": "expected a list of relapse objects, oldest first",
+    "relapses[].months_from_diagnosis": f"expected {limits.RELAPSE_MONTHS.describe()}",
+    "relapses[].sites": "expected a non-empty list of sites from: " + ", ".join(RELAPSE_SITES),
+    "relapses[].end_of_block1_mrd_pct": f"expected {limits.MRD_PCT.describe()}",
+    "refractory": "expected true or false",
+}
+_NESTED_FIELDS = {
+    "": FIELD_NAMES,
+    "response": tuple(Response.model_fields),
+    "relapses[]": tuple(Relapse.model_fields),
+}
+
+
+def _path(loc: tuple[int | str, ...]) -> tuple[str, str]:
+    """Turn a pydantic location into (shown path, lookup key without list indices)."""
+    shown = ""
+    key = ""
+    for part in loc:
+        if isinstance(part, int):
+            shown += f"[{part}]"
+            key += "[]"
+        else:
+            shown += ("." if shown else "") + part
+            key += ("." if key else "") + part
+    return shown, key
+
+
+def _allowed_for(key: str) -> str:
+    if key in _ALLOWED:
+        return _ALLOWED[key]
+    # A list element: the allowed text of the list describes its elements.
+    trimmed = key[:-2] if key.endswith("[]") else key
+    return _ALLOWED.get(trimmed, "see the patient record contract (design.md)")
+
+
+def _problems_from(error: ValidationError) -> list[FieldProblem]:
+    problems: list[FieldProblem] = []
+    seen: set[str] = set()
+    for item in error.errors():
+        loc = tuple(item["loc"])
+        shown, key = _path(loc)
+        kind = item["type"]
+        if kind == "extra_forbidden":
+            parent_key = key.rsplit(".", 1)[0] if "." in key else ""
+            known = ", ".join(_NESTED_FIELDS.get(parent_key, FIELD_NAMES))
+            allowed = f"unknown field; the allowed fields here are: {known}"
+        elif kind == "missing":
+            allowed = "this field is required; " + _allowed_for(key)
+            item["input"] = ABSENT
+        else:
+            allowed = _allowed_for(key)
+        if shown in seen:
+            # A union (e.g. float | None) reports one failure per member; one message is enough.
+            continue
+        seen.add(shown)
+        problems.append(FieldProblem(shown or "record", item.get("input"), allowed))
+    return problems
+
+
+def _range_problems(record: PatientRecord) -> list[FieldProblem]:
+    problems: list[FieldProblem] = []
+
+    def check(name: str, value: float | None, limit: limits.Limit) -> None:
+        if value is not None and not limit.contains(value):
+            problems.append(FieldProblem(name, value, f"expected {limit.describe()}"))
+
+    check("age_years", record.age_years, limits.AGE_YEARS)
+    check("weight_kg", record.weight_kg, limits.WEIGHT_KG)
+    check("height_cm", record.height_cm, limits.HEIGHT_CM)
+    wbc = record.wbc_per_ul
+    if wbc is not None and wbc < limits.WBC_UNIT_MISTAKE_BELOW:
+        problems.append(
+            FieldProblem(
+                "wbc_per_ul",
+                wbc,
+                f"expected {limits.WBC_PER_UL.describe()}; this looks like a count in 10^9/L "
+                f"(thousands per microliter): if so, enter {limits.number(wbc * 1000)} cells per microliter",
+            )
+        )
+    else:
+        check("wbc_per_ul", wbc, limits.WBC_PER_UL)
+    if record.response is not None:
+        r = record.response
+        check("response.day8_blood_mrd_pct", r.day8_blood_mrd_pct, limits.MRD_PCT)
+        check("response.end_of_induction_marrow_mrd_pct", r.end_of_induction_marrow_mrd_pct, limits.MRD_PCT)
+        check("response.end_of_consolidation_mrd_pct", r.end_of_consolidation_mrd_pct, limits.MRD_PCT)
+    for i, relapse in enumerate(record.relapses or ()):
+        check(f"relapses[{i}].months_from_diagnosis", relapse.months_from_diagnosis, limits.RELAPSE_MONTHS)
+        check(f"relapses[{i}].end_of_block1_mrd_pct", relapse.end_of_block1_mrd_pct, limits.MRD_PCT)
+    return problems
+
+
+def _duplicates(items: tuple[str, ...]) -> list[str]:
+    seen: set[str] = set()
+    return [x for x in items if x in seen or seen.add(x)]  # type: ignore[func-returns-value]
+
+
+def _consistency_problems(record: PatientRecord) -> list[FieldProblem]:
+    """Checks across fields: things that cannot all be true of one child."""
+    problems: list[FieldProblem] = []
+    for name in ("genetics", "predisposition_syndromes"):
+        tokens: tuple[str, ...] | None = getattr(record, name)
+        if tokens:
+            dups = _duplicates(tokens)
+            if dups:
+                problems.append(FieldProblem(name, list(tokens), f"each token at most once (repeated: {dups[0]})"))
+    if record.genetics and "none_detected" in record.genetics and len(record.genetics) > 1:
+        problems.append(
+            FieldProblem("genetics", list(record.genetics), '"none_detected" cannot be combined with findings')
+        )
+    if record.sex == "female" and record.testicular_involvement:
+        problems.append(
+            FieldProblem("testicular_involvement", True, 'only possible when sex is "male" (sex is "female")')
+        )
+    if record.birth_date and record.diagnosis_date and record.diagnosis_date < record.birth_date:
+        problems.append(
+            FieldProblem("diagnosis_date", record.diagnosis_date.isoformat(), "a date on or after birth_date")
+        )
+    relapses = record.relapses or ()
+    previous = None
+    for i, relapse in enumerate(relapses):
+        if not relapse.sites:
+            problems.append(FieldProblem(f"relapses[{i}].sites", [], _ALLOWED["relapses[].sites"]))
+        dups = _duplicates(relapse.sites)
+        if dups:
+            problems.append(
+                FieldProblem(f"relapses[{i}].sites", list(relapse.sites), f"each site at most once ({dups[0]})")
+            )
+        if record.sex == "female" and "testis" in relapse.sites:
+            problems.append(
+                FieldProblem(f"relapses[{i}].sites", list(relapse.sites), '"testis" only when sex is "male"')
+            )
+        if previous is not None and relapse.months_from_diagnosis <= previous:
+            problems.append(
+                FieldProblem(
+                    f"relapses[{i}].months_from_diagnosis",
+                    relapse.months_from_diagnosis,
+                    f"relapses oldest first: later than the previous relapse ({limits.number(previous)} months)",
+                )
+            )
+        previous = relapse.months_from_diagnosis
+    return problems
+
+
+def _with_age_from_dates(record: PatientRecord) -> PatientRecord:
+    """Fill or cross-check ``age_years`` from ``birth_date`` and ``diagnosis_date``."""
+    if record.birth_date is None or record.diagnosis_date is None:
+        return record
+    if record.diagnosis_date < record.birth_date:
+        return record  # reported by the consistency checks
+    from_dates = decimal_age_years(record.birth_date, record.diagnosis_date)
+    if record.age_years is None:
+        if not limits.AGE_YEARS.contains(from_dates):
+            raise RecordError(
+                [
+                    FieldProblem(
+                        "diagnosis_date",
+                        record.diagnosis_date.isoformat(),
+                        f"a date that gives an age at diagnosis below {limits.number(limits.AGE_YEARS.high)} years "
+                        f"(these dates give {from_dates:.2f} years)",
+                    )
+                ]
+            )
+        return record.model_copy(update={"age_years": from_dates})
+    if abs(from_dates - record.age_years) >= limits.AGE_AGREEMENT_YEARS:
+        raise RecordError(
+            [
+                FieldProblem(
+                    "age_years",
+                    record.age_years,
+                    f"an age that agrees with birth_date and diagnosis_date ({from_dates:.2f} years), "
+                    "or give only one of the two",
+                )
+            ]
+        )
+    # Both agree: the dates are the more precise statement of the same age.
+    return record.model_copy(update={"age_years": from_dates})
+
+
+def parse_record(data: Any) -> PatientRecord:
+    """Validate one decoded JSON value as a patient record v1.
+
+    Raises
+    ------
+    RecordError
+        With one ``FieldProblem`` per invalid field; nothing is assessed or stored.
+    """
+    if not isinstance(data, dict):
+        raise RecordError([FieldProblem("record", data, "expected a JSON object (a patient record)")])
+    try:
+        record = PatientRecord.model_validate(data)
+    except ValidationError as error:
+        raise RecordError(_problems_from(error)) from None
+    problems = _range_problems(record) + _consistency_problems(record)
+    if problems:
+        raise RecordError(problems)
+    return _with_age_from_dates(record)

@@ -1,0 +1,356 @@
+"""The assessment: from a validated patient record and a knowledge base to an explained, cited answer.
+
+``assess`` is pure: the same record and knowledge base always give the same assessment, and nothing is
+read or written. The output follows the assessment contract of design.md and extends it compatibly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allpath import __version__
+from allpath.domain.record import PatientRecord
+from allpath.engine.explain import factor, inputs_seen, source_of
+from allpath.engine.facts import build_facts, record_field, shown
+from allpath.engine.plan import build_plan
+from allpath.engine.schemes import SchemeResult, evaluate_scheme
+from allpath.knowledge.conditions import NO_FACTS, Facts, PartialSet
+from allpath.knowledge.loader import KnowledgeBase, Note, Scheme
+
+
+def _scheme_factors(kb: KnowledgeBase, scheme: Scheme, result: SchemeResult, facts: Facts) -> list[dict[str, Any]]:
+    out = []
+    name = scheme.spec.id
+    for rule in result.applied:
+        out.append(
+            factor(
+                kb,
+                id=rule.spec.id,
+                scheme=name,
+                effect=f"{name}={rule.spec.group}",
+                explanation=rule.spec.explanation,
+                plain=rule.spec.plain,
+                cite=rule.spec.cite,
+                evidence=rule.spec.evidence,
+                confidence=rule.confidence,
+                inputs=inputs_seen(rule.condition, facts),
+                decides=rule in result.decisive_rules,
+            )
+        )
+    out.extend(_note_factors(kb, name, result.notes, facts))
+    return out
+
+
+def _note_factors(kb: KnowledgeBase, scheme: str, notes: tuple[Note, ...], facts: Facts) -> list[dict[str, Any]]:
+    return [
+        factor(
+            kb,
+            id=note.spec.id,
+            scheme=scheme,
+            effect="not covered" if note.spec.not_covered else "note",
+            explanation=note.spec.explanation,
+            plain=note.spec.plain,
+            cite=note.spec.cite,
+            evidence=note.spec.evidence,
+            confidence=note.confidence,
+            inputs=inputs_seen(note.condition, facts),
+        )
+        for note in notes
+    ]
+
+
+def _comparison(kb: KnowledgeBase, risk: SchemeResult, cog: SchemeResult) -> dict[str, Any] | None:
+    """Explain a difference between the source summary's group and the COG group, if there is one."""
+    if risk.group is None or cog.group is None:
+        return None
+    if kb.text.scheme_correspondence[cog.group] == risk.group:
+        return None
+    risk_labels = kb.risk_group.spec.labels
+    cog_labels = kb.cog_risk_group.spec.labels
+    risk_why = " ".join(r.spec.explanation for r in risk.decisive_rules)
+    cog_why = " ".join(r.spec.explanation for r in cog.decisive_rules)
+    explanation = (
+        f"The two classifications differ. The source summary's three groups give {risk_labels[risk.group]}: "
+        f"{risk_why} The finer COG classification gives {cog_labels[cog.group]}: {cog_why} "
+        "Both are shown; neither is forced into the other."
+    )
+    first = (cog.decisive_rules or risk.decisive_rules)[0]
+    return {
+        "id": "compare.risk_group_vs_cog",
+        "scheme": "comparison",
+        "effect": f"risk_group={risk.group}; cog_risk_group={cog.group}",
+        "explanation": explanation,
+        "plain": None,
+        "confidence": "high"
+        if all(r.confidence == "H" for r in risk.decisive_rules + cog.decisive_rules)
+        else "moderate",
+        "inputs": {},
+        "source": source_of(kb, first.spec.cite),
+        "compares": [r.spec.id for r in risk.decisive_rules + cog.decisive_rules],
+    }
+
+
+def _populations(kb: KnowledgeBase, facts: Facts) -> tuple[PartialSet, list[dict[str, Any]], frozenset[str]]:
+    members: list[str] = []
+    unknown: dict[str, frozenset[str]] = {}
+    factors: list[dict[str, Any]] = []
+    missing: frozenset[str] = NO_FACTS
+    for pop in kb.populations:
+        verdict = pop.condition.evaluate(facts)
+        if verdict.value is True:
+            members.append(pop.spec.id)
+            factors.append(
+                factor(
+                    kb,
+                    id=f"population.{pop.spec.id}",
+                    scheme="populations",
+                    effect=f"population={pop.spec.id}",
+                    explanation=pop.spec.explanation,
+                    plain=pop.spec.plain,
+                    cite=pop.spec.cite,
+                    evidence=pop.spec.evidence,
+                    confidence=pop.confidence,
+                    inputs=inputs_seen(pop.condition, facts),
+                )
+            )
+        elif verdict.value is None:
+            unknown[pop.spec.id] = verdict.missing
+            missing = missing | verdict.missing
+    return PartialSet(frozenset(members), unknown), factors, missing
+
+
+def _relapse(
+    kb: KnowledgeBase, facts: Facts, dx_risk: SchemeResult
+) -> tuple[dict[str, Any], list[dict[str, Any]], SchemeResult]:
+    timing_value = None
+    factors: list[dict[str, Any]] = []
+    for rule, condition in kb.relapse_timing.rules:
+        if condition.evaluate(facts).value is True:
+            timing_value = rule.value
+            factors.append(
+                factor(
+                    kb,
+                    id=rule.id,
+                    scheme="relapse_timing",
+                    effect=f"relapse_timing={rule.value}",
+                    explanation=rule.explanation,
+                    plain=rule.plain,
+                    cite=rule.cite,
+                    evidence=rule.evidence,
+                    confidence=kb.relapse_timing.spec.confidence,
+                    inputs=inputs_seen(condition, facts),
+                )
+            )
+            break
+    basis = None
+    for cutoff in kb.relapse_timing.cutoffs:
+        if cutoff.condition.evaluate(facts).value is True:
+            basis = {
+                "basis": cutoff.spec.basis,
+                "label": cutoff.spec.label,
+                "early_below_months": cutoff.early_below_months,
+                "confidence": "moderate" if kb.relapse_timing.spec.confidence == "M" else "high",
+                "source": source_of(kb, kb.relapse_timing.rules[0][0].cite),
+            }
+            break
+    result = evaluate_scheme(kb.relapse_risk_group, facts)
+    factors.extend(_scheme_factors(kb, kb.relapse_risk_group, result, facts))
+    sites = facts["relapse_sites"] or frozenset()
+    section = {
+        "number": facts["relapse_number"],
+        "sites": sorted(sites),
+        "months_from_diagnosis": facts["relapse_months_from_diagnosis"],
+        "age_at_relapse_years": (
+            None if facts["age_at_latest_event_years"] is None else round(facts["age_at_latest_event_years"], 2)
+        ),
+        "combined": "bone_marrow" in sites and len(sites) > 1,
+        "isolated_extramedullary": "bone_marrow" not in sites,
+        "timing": timing_value,
+        "timing_basis": basis,
+        "risk_group": result.group,
+        "risk_group_label": kb.relapse_risk_group.spec.labels.get(result.group or "", None),
+        "risk_group_meaning": kb.text.relapse_risk_meaning.get(result.group or "", None),
+        "risk_group_at_diagnosis": dx_risk.group,
+    }
+    return section, factors, result
+
+
+def _counseling(kb: KnowledgeBase, facts: Facts) -> tuple[bool, list[dict[str, Any]]]:
+    factors = []
+    recommended = False
+    for note in kb.counseling:
+        if note.condition.evaluate(facts).value is True:
+            recommended = recommended or note.spec.id == "counseling.predisposition"
+            factors.extend(_note_factors(kb, "genetic_counseling", (note,), facts))
+    for f in factors:
+        f["effect"] = "genetic_counseling=" + (
+            "recommended" if f["id"] == "counseling.predisposition" else "not flagged"
+        )
+    return recommended, factors
+
+
+def _prognostic_factors(kb: KnowledgeBase, facts: Facts, state: str) -> list[dict[str, Any]]:
+    relapsed = state == "relapsed"
+    items = kb.prognosis.relapsed if relapsed else kb.prognosis.newly_diagnosed
+    cite = kb.prognosis.cite_relapsed if relapsed else kb.prognosis.cite_newly_diagnosed
+    out = []
+    for item in items:
+        values = {n: shown(facts.get(n)) for n in item.inputs if facts.get(n) is not None}
+        out.append(
+            {
+                "id": item.id,
+                "label": item.label,
+                "values": values,
+                "recorded": bool(values),
+                "source": source_of(kb, cite),
+            }
+        )
+    return out
+
+
+def _follow_up(kb: KnowledgeBase, facts: Facts) -> dict[str, Any]:
+    def items(entries: list[Any]) -> list[dict[str, Any]]:
+        return [{"id": e.id, "text": e.text, "source": source_of(kb, e.cite)} for e in entries]
+
+    cautions = [c.spec for c in kb.cautions if c.condition.evaluate(facts).value is True]
+    return {
+        "follow_up": items(kb.follow_up.follow_up),
+        "late_effects": items(kb.follow_up.late_effects),
+        "cautions": items(cautions),
+        "not_covered": items(kb.follow_up.not_covered),
+    }
+
+
+def _workup(kb: KnowledgeBase, missing_facts: list[str], fields: dict[str, str]) -> list[dict[str, Any]]:
+    by_test: dict[str, dict[str, Any]] = {}
+    for fact in missing_facts:
+        test = kb.tests[kb.inputs[fact].test]
+        entry = by_test.setdefault(
+            test.id,
+            {
+                "test": test.id,
+                "label": test.label,
+                "purpose": test.purpose,
+                "provides": [],
+                "source": source_of(kb, test.cite),
+            },
+        )
+        entry["provides"].append(fields[fact])
+    return list(by_test.values())
+
+
+def _input_fields(kb: KnowledgeBase, record: PatientRecord) -> dict[str, str]:
+    """Input facts whose absence is reported, mapped to their record paths."""
+    return {
+        name: field
+        for name in kb.inputs
+        if kb.inputs[name].absent == "missing" and (field := record_field(kb, name, record)) is not None
+    }
+
+
+def _disease_state(kb: KnowledgeBase, facts: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    for rule, condition in kb.disease_states:
+        if condition.evaluate(facts).value is True:
+            explained = factor(
+                kb,
+                id=rule.id,
+                scheme="disease_state",
+                effect=f"disease_state={rule.value}",
+                explanation=rule.explanation,
+                plain=rule.plain,
+                cite=rule.cite,
+                evidence=rule.evidence,
+                confidence="H",
+                inputs=inputs_seen(condition, facts),
+            )
+            facts["disease_state"] = rule.value
+            return rule.value, explained
+    raise AssertionError("disease_state.yaml must cover every record")  # pragma: no cover
+
+
+def classify(record: PatientRecord, kb: KnowledgeBase) -> tuple[SchemeResult, SchemeResult, list[str]]:
+    """Only the two risk classifications and the record fields that could still change them."""
+    facts = build_facts(record)
+    _disease_state(kb, facts)
+    risk = evaluate_scheme(kb.risk_group, facts)
+    facts["risk_group"] = risk.group
+    cog = evaluate_scheme(kb.cog_risk_group, facts)
+    fields = _input_fields(kb, record)
+    open_facts = risk.missing | cog.missing
+    return risk, cog, [fields[n] for n in fields if n in open_facts]
+
+
+def assess(record: PatientRecord, kb: KnowledgeBase) -> dict[str, Any]:
+    """Assess one validated patient record against the knowledge base ``kb``."""
+    facts: dict[str, Any] = build_facts(record)
+    fields = _input_fields(kb, record)
+    state, state_factor = _disease_state(kb, facts)
+    factors: list[dict[str, Any]] = [state_factor]
+
+    populations, population_factors, population_missing = _populations(kb, facts)
+    facts["populations"] = populations
+
+    risk = evaluate_scheme(kb.risk_group, facts)
+    dx_risk = (
+        risk
+        if state == "newly_diagnosed"
+        else evaluate_scheme(kb.risk_group, {**facts, "disease_state": "newly_diagnosed"})
+    )
+    facts["risk_group"] = risk.group
+    facts["risk_group_at_diagnosis"] = dx_risk.group
+    cog = evaluate_scheme(kb.cog_risk_group, facts)
+
+    factors.extend(_scheme_factors(kb, kb.risk_group, risk, facts))
+    factors.extend(_scheme_factors(kb, kb.cog_risk_group, cog, facts))
+    comparison = _comparison(kb, risk, cog)
+    if comparison:
+        factors.append(comparison)
+    factors.extend(population_factors)
+
+    relapse = None
+    relapse_missing: frozenset[str] = NO_FACTS
+    if state == "relapsed":
+        relapse, relapse_factors, relapse_result = _relapse(kb, facts, dx_risk)
+        factors.extend(relapse_factors)
+        relapse_missing = relapse_result.missing
+
+    plan = build_plan(kb, facts, fields)
+    facts["plan_therapies"] = frozenset(t["code"] for t in plan["therapies"])
+    counseling, counseling_factors = _counseling(kb, facts)
+    factors.extend(counseling_factors)
+
+    plan_missing = {m for p in plan["pending"] for m in p["waiting_for"]}
+    open_facts = risk.missing | cog.missing | relapse_missing | population_missing
+    missing_facts = [name for name in fields if name in open_facts or fields[name] in plan_missing]
+    upcoming_timepoint = "end_of_consolidation"
+    missing = [fields[n] for n in missing_facts if kb.inputs[n].timepoint != upcoming_timepoint]
+    upcoming = [fields[n] for n in missing_facts if kb.inputs[n].timepoint == upcoming_timepoint]
+    if record.response is None and any(m.startswith("response.") for m in missing):
+        missing.insert(0, "response")
+    not_covered = [f for f in factors if f["effect"] == "not covered"]
+
+    return {
+        "record_id": record.id,
+        "disease_state": state,
+        "risk_group": risk.group,
+        "risk_group_label": kb.risk_group.spec.labels.get(risk.group or "", None),
+        "risk_group_meaning": kb.text.risk_group_meaning[risk.group or "none"] if state == "newly_diagnosed" else None,
+        "cog_risk_group": cog.group,
+        "cog_risk_group_label": kb.cog_risk_group.spec.labels.get(cog.group or "", None),
+        "provisional": bool(missing),
+        "missing": missing,
+        "upcoming": upcoming,
+        "workup": _workup(kb, [n for n in missing_facts if fields[n] in missing], fields),
+        "populations": sorted(populations, key=[p.spec.id for p in kb.populations].index),
+        "factors": factors,
+        "plan": plan,
+        "relapse": relapse,
+        "genetic_counseling_recommended": counseling,
+        "prognostic_factors": _prognostic_factors(kb, facts, state),
+        "follow_up": _follow_up(kb, facts),
+        "not_covered": [{"id": f["id"], "explanation": f["explanation"], "source": f["source"]} for f in not_covered]
+        + plan["not_covered"],
+        "disclaimer": kb.text.disclaimer,
+        "knowledge_version": kb.version,
+        "engine_version": __version__,
+    }

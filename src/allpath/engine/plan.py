@@ -1,0 +1,115 @@
+"""Build the treatment plan: phases, and therapies and drugs merged from every applicable element.
+
+A child in several groups (say very high risk, Philadelphia chromosome-positive and CNS disease) gets
+every element that applies. Elements naming the same therapy or drug are merged into one entry that
+shows the strongest certainty and lists every element as a reason.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allpath.engine.explain import CONFIDENCE_WORDS, evidence_of, source_of
+from allpath.knowledge.conditions import Facts
+from allpath.knowledge.loader import KnowledgeBase, PlanElement
+
+
+def _reason(kb: KnowledgeBase, element: PlanElement, certainty: str) -> dict[str, Any]:
+    reason: dict[str, Any] = {
+        "id": element.spec.id,
+        "certainty": certainty,
+        "explanation": element.spec.explanation,
+        "confidence": CONFIDENCE_WORDS[element.confidence],
+        "source": source_of(kb, element.spec.cite),
+    }
+    if element.spec.evidence:
+        reason["evidence"] = evidence_of(kb, element.spec.evidence)
+    return reason
+
+
+def _merge(kb: KnowledgeBase, entries: dict[str, list[tuple[PlanElement, str]]]) -> dict[str, dict[str, Any]]:
+    merged: dict[str, dict[str, Any]] = {}
+    rank = {c: i for i, c in enumerate(kb.certainty_order)}
+    for key, reasons in entries.items():
+        # The strongest certainty leads; ties keep knowledge-file order, so output is deterministic.
+        lead_element, lead_certainty = min(reasons, key=lambda r: rank[r[1]])
+        best_confidence = "H" if any(e.confidence == "H" for e, _ in reasons) else "M"
+        merged[key] = {
+            "certainty": lead_certainty,
+            "certainty_meaning": kb.certainty_meaning[lead_certainty],
+            "confidence": CONFIDENCE_WORDS[best_confidence],
+            "source": source_of(kb, lead_element.spec.cite),
+            "reasons": [_reason(kb, e, c) for e, c in reasons],
+        }
+    return merged
+
+
+def build_plan(kb: KnowledgeBase, facts: Facts, input_fields: dict[str, str]) -> dict[str, Any]:
+    """The plan for one child. ``input_fields`` maps input facts to record paths (for ``waiting_for``)."""
+    therapies: dict[str, list[tuple[PlanElement, str]]] = {}
+    drugs: dict[str, list[tuple[PlanElement, str]]] = {}
+    not_covered: list[dict[str, Any]] = []
+    pending: list[dict[str, Any]] = []
+    for element in kb.plan:
+        verdict = element.condition.evaluate(facts)
+        if verdict.value is True:
+            for code, certainty in element.spec.therapies.items():
+                therapies.setdefault(code, []).append((element, certainty))
+            for name, certainty in element.spec.drugs.items():
+                drugs.setdefault(name, []).append((element, certainty))
+            if element.spec.not_covered:
+                not_covered.append(
+                    {
+                        "id": element.spec.id,
+                        "explanation": element.spec.explanation,
+                        "source": source_of(kb, element.spec.cite),
+                    }
+                )
+        elif verdict.value is None:
+            waiting = sorted({input_fields[m] for m in verdict.missing if m in input_fields})
+            if waiting and (element.spec.therapies or element.spec.drugs):
+                pending.append(
+                    {
+                        "id": element.spec.id,
+                        "would_add": sorted(element.spec.therapies) + sorted(element.spec.drugs),
+                        "waiting_for": waiting,
+                        "explanation": element.spec.explanation,
+                    }
+                )
+
+    merged_therapies = _merge(kb, therapies)
+    merged_drugs = _merge(kb, drugs)
+    therapy_list = [
+        {
+            "code": code,
+            "label": kb.therapies[code].label,
+            "plain": kb.therapies[code].plain,
+            **merged_therapies[code],
+        }
+        for code in kb.therapies
+        if code in merged_therapies
+    ]
+    drug_list = [
+        {
+            "name": name,
+            "label": kb.drugs[name].label or name,
+            "class": kb.drugs[name].drug_class,
+            **({"note": kb.drugs[name].note} if kb.drugs[name].note else {}),
+            **merged_drugs[name],
+        }
+        for name in kb.drugs
+        if name in merged_drugs
+    ]
+    phases = []
+    if facts.get("disease_state") == "newly_diagnosed":
+        phases = [
+            {"id": p.id, "name": p.label, "order": p.order, "goal": p.goal, "source": source_of(kb, p.cite)}
+            for p in kb.phases
+        ]
+    return {
+        "phases": phases,
+        "therapies": therapy_list,
+        "drugs": drug_list,
+        "not_covered": not_covered,
+        "pending": pending,
+    }

@@ -1,0 +1,69 @@
+"""Evaluate a classification scheme (risk groups) over facts, in three-valued logic.
+
+Each rule of a scheme sets a floor when its condition holds; the group is the highest floor. A rule
+whose condition is unknown, and whose group is above the floor, could still raise the group: the
+inputs it waits for are *pending*. Whether a pending input blocks the answer depends on the scheme:
+- inputs listed as ``decisive`` (all inputs when the scheme says ``all``) block it: the group is null;
+- other inputs leave the group standing but provisional.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from allpath.knowledge.conditions import NO_FACTS, Facts
+from allpath.knowledge.loader import Note, Rule, Scheme
+
+
+@dataclass(frozen=True)
+class SchemeResult:
+    """The outcome of one scheme for one child."""
+
+    applicable: bool | None  # None: whether the scheme applies is itself unknown
+    group: str | None
+    applied: tuple[Rule, ...]  # rules whose condition holds
+    decisive_rules: tuple[Rule, ...]  # the applied rules at the final group
+    pending: tuple[tuple[Rule, frozenset[str]], ...]  # rules that could still raise the group
+    notes: tuple[Note, ...]
+    missing: frozenset[str]  # inputs that could still change the group
+
+    @property
+    def provisional(self) -> bool:
+        return bool(self.missing)
+
+
+NOT_APPLICABLE = SchemeResult(False, None, (), (), (), (), NO_FACTS)
+
+
+def evaluate_scheme(scheme: Scheme, facts: Facts) -> SchemeResult:
+    """Classify one child under ``scheme``."""
+    notes = tuple(n for n in scheme.notes if n.condition.evaluate(facts).value is True)
+    applies = scheme.applies.evaluate(facts)
+    if applies.value is False:
+        return SchemeResult(False, None, (), (), (), notes, NO_FACTS)
+
+    applied: list[Rule] = []
+    unknown: list[tuple[Rule, frozenset[str]]] = []
+    for rule in scheme.rules:
+        verdict = rule.condition.evaluate(facts)
+        if verdict.value is True:
+            applied.append(rule)
+        elif verdict.value is None:
+            unknown.append((rule, verdict.missing))
+    floor = max((r.rank for r in applied), default=-1)
+    pending = tuple((r, m) for r, m in unknown if r.rank > floor)
+    missing = frozenset().union(*(m for _, m in pending)) if pending else NO_FACTS
+
+    if applies.value is None:
+        # Whether the scheme applies at all is open (e.g. lineage unknown for the COG scheme).
+        return SchemeResult(None, None, tuple(applied), (), pending, notes, missing | applies.missing)
+
+    if scheme.decisive is None:
+        blocked = bool(pending)
+    else:
+        decisive = scheme.decisive
+        blocked = any(m & decisive for _, m in pending)
+    if floor < 0 or blocked:
+        return SchemeResult(True, None, tuple(applied), (), pending, notes, missing)
+    decisive_rules = tuple(r for r in applied if r.rank == floor)
+    return SchemeResult(True, scheme.spec.order[floor], tuple(applied), decisive_rules, pending, notes, missing)

@@ -1,0 +1,392 @@
+"""The condition vocabulary of the knowledge base, evaluated in three-valued logic.
+
+A condition is written in YAML as a small mapping. Every kind below is one class; its docstring is the
+authoring documentation (``docs/knowledge-authoring.md`` is generated from these docstrings).
+
+Evaluation returns a ``Verdict``: ``True``, ``False`` or ``None`` (unknown) together with the facts whose
+absence made it unknown. Unknown is never turned into a default: ``all`` is false as soon as one part is
+false (whatever else is missing), true only when every part is true, and otherwise unknown; ``any`` is the
+mirror image. This is what lets an assessment say exactly which missing input could still change it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from allpath.errors import KnowledgeError
+
+Facts = Mapping[str, Any]
+NO_FACTS: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The outcome of a condition: ``value`` is True, False or None (unknown)."""
+
+    value: bool | None
+    missing: frozenset[str] = NO_FACTS
+
+
+TRUE = Verdict(True)
+FALSE = Verdict(False)
+
+
+class PartialSet(frozenset[str]):
+    """A set fact whose membership is only partly known.
+
+    The set itself holds the members that are certain; ``unknown`` maps each member that may or may not
+    belong to the input facts whose absence leaves it open. The engine uses it for ``populations``: a
+    child with no genetics result is not known to be Ph-positive, nor known not to be.
+    """
+
+    unknown: Mapping[str, frozenset[str]]
+
+    def __new__(cls, members: frozenset[str], unknown: Mapping[str, frozenset[str]]) -> PartialSet:
+        self = super().__new__(cls, members)
+        self.unknown = unknown
+        return self
+
+    def open_among(self, tokens: frozenset[str]) -> frozenset[str]:
+        """The facts that would settle whether any of ``tokens`` belongs."""
+        missing: frozenset[str] = NO_FACTS
+        for token in tokens:
+            if token in self.unknown:
+                missing = missing | self.unknown[token]
+        return missing
+
+
+def _partial(value: Any, tokens: frozenset[str]) -> frozenset[str]:
+    return value.open_among(tokens) if isinstance(value, PartialSet) else NO_FACTS
+
+
+class Condition:
+    """Base class of all condition kinds."""
+
+    __slots__ = ()
+
+    def evaluate(self, facts: Facts) -> Verdict:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def facts_used(self) -> frozenset[str]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class Compare(Condition):
+    """``{fact: F, lt|le|gt|ge: N}`` - a numeric fact compared with a number.
+
+    ``N`` may be a number or ``{param: name}`` naming a threshold in ``definitions.yaml``. Boundaries are
+    exactly as written: ``lt: 10`` is false at 10.0.
+    """
+
+    __slots__ = ("fact", "op", "threshold")
+
+    def __init__(self, fact: str, op: str, threshold: float) -> None:
+        self.fact, self.op, self.threshold = fact, op, threshold
+
+    def evaluate(self, facts: Facts) -> Verdict:
+        value = facts.get(self.fact)
+        if value is None:
+            return Verdict(None, frozenset((self.fact,)))
+        t = self.threshold
+        op = self.op
+        if op == "lt":
+            return TRUE if value < t else FALSE
+        if op == "le":
+            return TRUE if value <= t else FALSE
+        if op == "gt":
+            return TRUE if value > t else FALSE
+        return TRUE if value >= t else FALSE
+
+    def facts_used(self) -> frozenset[str]:
+        return frozenset((self.fact,))
+
+
+class Equals(Condition):
+    """``{fact: F, eq: V}`` - a fact equals a value (a string, a number or true/false)."""
+
+    __slots__ = ("fact", "expected")
+
+    def __init__(self, fact: str, expected: Any) -> None:
+        self.fact, self.expected = fact, expected
+
+    def evaluate(self, facts: Facts) -> Verdict:
+        value = facts.get(self.fact)
+        if value is None:
+            return Verdict(None, frozenset((self.fact,)))
+        return TRUE if value == self.expected else FALSE
+
+    def facts_used(self) -> frozenset[str]:
+        return frozenset((self.fact,))
+
+
+class OneOf(Condition):
+    """``{fact: F, in: [V1, V2]}`` - a fact equals one of the listed values."""
+
+    __slots__ = ("fact", "allowed")
+
+    def __init__(self, fact: str, allowed: frozenset[Any]) -> None:
+        self.fact, self.allowed = fact, allowed
+
+    def evaluate(self, facts: Facts) -> Verdict:
+        value = facts.get(self.fact)
+        if value is None:
+            return Verdict(None, frozenset((self.fact,)))
+        return TRUE if value in self.allowed else FALSE
+
+    def facts_used(self) -> frozenset[str]:
+        return frozenset((self.fact,))
+
+
+class HasAny(Condition):
+    """``{fact: F, has_any: [T1, T2] | "set:name"}`` - a list fact contains at least one of the tokens.
+
+    ``"set:name"`` refers to a named token set (for genetics, in ``genetics.yaml``).
+    """
+
+    __slots__ = ("fact", "tokens")
+
+    def __init__(self, fact: str, tokens: frozenset[str]) -> None:
+        self.fact, self.tokens = fact, tokens
+
+    def evaluate(self, facts: Facts) -> Verdict:
+        value = facts.get(self.fact)
+        if value is None:
+            return Verdict(None, frozenset((self.fact,)))
+        if not self.tokens.isdisjoint(value):
+            return TRUE
+        open_facts = _partial(value, self.tokens)
+        return Verdict(None, open_facts) if open_facts else FALSE
+
+    def facts_used(self) -> frozenset[str]:
+        return frozenset((self.fact,))
+
+
+class HasNone(Condition):
+    """``{fact: F, has_none: [T1, T2] | "set:name"}`` - a known list fact contains none of the tokens."""
+
+    __slots__ = ("fact", "tokens")
+
+    def __init__(self, fact: str, tokens: frozenset[str]) -> None:
+        self.fact, self.tokens = fact, tokens
+
+    def evaluate(self, facts: Facts) -> Verdict:
+        value = facts.get(self.fact)
+        if value is None:
+            return Verdict(None, frozenset((self.fact,)))
+        if not self.tokens.isdisjoint(value):
+            return FALSE
+        open_facts = _partial(value, self.tokens)
+        return Verdict(None, open_facts) if open_facts else TRUE
+
+    def facts_used(self) -> frozenset[str]:
+        return frozenset((self.fact,))
+
+
+class Only(Condition):
+    """``{fact: F, only: [T1, T2]}`` - a known, non-empty list fact holds nothing but these tokens."""
+
+    __slots__ = ("fact", "tokens")
+
+    def __init__(self, fact: str, tokens: frozenset[str]) -> None:
+        self.fact, self.tokens = fact, tokens
+
+    def evaluate(self, facts: Facts) -> Verdict:
+        value = facts.get(self.fact)
+        if value is None:
+            return Verdict(None, frozenset((self.fact,)))
+        return TRUE if value and self.tokens.issuperset(value) else FALSE
+
+    def facts_used(self) -> frozenset[str]:
+        return frozenset((self.fact,))
+
+
+class All(Condition):
+    """``{all: [C1, C2, ...]}`` - every part holds. False as soon as one part is false."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self, parts: tuple[Condition, ...]) -> None:
+        self.parts = parts
+
+    def evaluate(self, facts: Facts) -> Verdict:
+        missing: frozenset[str] = NO_FACTS
+        unknown = False
+        for part in self.parts:
+            verdict = part.evaluate(facts)
+            if verdict.value is False:
+                return FALSE
+            if verdict.value is None:
+                unknown = True
+                missing = missing | verdict.missing
+        return Verdict(None, missing) if unknown else TRUE
+
+    def facts_used(self) -> frozenset[str]:
+        return frozenset().union(*(p.facts_used() for p in self.parts))
+
+
+class AnyOf(Condition):
+    """``{any: [C1, C2, ...]}`` - at least one part holds. True as soon as one part is true."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self, parts: tuple[Condition, ...]) -> None:
+        self.parts = parts
+
+    def evaluate(self, facts: Facts) -> Verdict:
+        missing: frozenset[str] = NO_FACTS
+        unknown = False
+        for part in self.parts:
+            verdict = part.evaluate(facts)
+            if verdict.value is True:
+                return TRUE
+            if verdict.value is None:
+                unknown = True
+                missing = missing | verdict.missing
+        return Verdict(None, missing) if unknown else FALSE
+
+    def facts_used(self) -> frozenset[str]:
+        return frozenset().union(*(p.facts_used() for p in self.parts))
+
+
+class Not(Condition):
+    """``{not: C}`` - the part does not hold (unknown stays unknown)."""
+
+    __slots__ = ("part",)
+
+    def __init__(self, part: Condition) -> None:
+        self.part = part
+
+    def evaluate(self, facts: Facts) -> Verdict:
+        verdict = self.part.evaluate(facts)
+        if verdict.value is None:
+            return verdict
+        return FALSE if verdict.value else TRUE
+
+    def facts_used(self) -> frozenset[str]:
+        return self.part.facts_used()
+
+
+CONDITION_KINDS: tuple[type[Condition], ...] = (
+    Compare,
+    Equals,
+    OneOf,
+    HasAny,
+    HasNone,
+    Only,
+    All,
+    AnyOf,
+    Not,
+)
+"""Every kind of condition, in the order the authoring guide documents them. ``{ref: name}`` is not a
+kind of its own: it is replaced at load time by the named condition of ``definitions.yaml``."""
+
+_COMPARE_OPS = ("lt", "le", "gt", "ge")
+
+
+class ConditionCompiler:
+    """Turns YAML condition mappings into ``Condition`` objects, resolving refs, sets and params."""
+
+    def __init__(
+        self,
+        definitions: Mapping[str, Any],
+        token_sets: Mapping[str, list[str]],
+        parameters: Mapping[str, float],
+        known_facts: frozenset[str],
+    ) -> None:
+        self._definitions = definitions
+        self._token_sets = token_sets
+        self._parameters = parameters
+        self._known_facts = known_facts
+        self._compiled_refs: dict[str, Condition] = {}
+        self._resolving: set[str] = set()
+        self.used_refs: set[str] = set()
+        self.used_sets: set[str] = set()
+        self.used_parameters: set[str] = set()
+
+    def compile(self, spec: Any, where: str) -> Condition:
+        if not isinstance(spec, Mapping):
+            raise KnowledgeError(f"{where}: a condition must be a mapping, got {spec!r}")
+        if "all" in spec or "any" in spec:
+            key = "all" if "all" in spec else "any"
+            self._expect_keys(spec, {key}, where)
+            parts = spec[key]
+            if not isinstance(parts, list) or not parts:
+                raise KnowledgeError(f"{where}: '{key}' needs a non-empty list")
+            compiled = tuple(self.compile(p, f"{where}.{key}[{i}]") for i, p in enumerate(parts))
+            return All(compiled) if key == "all" else AnyOf(compiled)
+        if "not" in spec:
+            self._expect_keys(spec, {"not"}, where)
+            return Not(self.compile(spec["not"], f"{where}.not"))
+        if "ref" in spec:
+            self._expect_keys(spec, {"ref"}, where)
+            return self._ref(spec["ref"], where)
+        if "fact" not in spec:
+            raise KnowledgeError(f"{where}: unknown condition {dict(spec)!r}")
+        fact = spec["fact"]
+        if fact not in self._known_facts:
+            raise KnowledgeError(f"{where}: unknown fact {fact!r}")
+        ops = [k for k in spec if k != "fact"]
+        if len(ops) != 1:
+            raise KnowledgeError(f"{where}: a fact condition needs exactly one operator, got {ops}")
+        op = ops[0]
+        arg = spec[op]
+        if op in _COMPARE_OPS:
+            return Compare(fact, op, self._number(arg, where))
+        if op == "eq":
+            return Equals(fact, arg)
+        if op == "in":
+            return OneOf(fact, frozenset(self._list(arg, where)))
+        if op in ("has_any", "has_none", "only"):
+            tokens = frozenset(self._tokens(arg, where))
+            return {"has_any": HasAny, "has_none": HasNone, "only": Only}[op](fact, tokens)
+        raise KnowledgeError(f"{where}: unknown operator {op!r}")
+
+    def _expect_keys(self, spec: Mapping[str, Any], keys: set[str], where: str) -> None:
+        extra = set(spec) - keys
+        if extra:
+            raise KnowledgeError(f"{where}: unexpected keys {sorted(extra)}")
+
+    def _ref(self, name: Any, where: str) -> Condition:
+        if name not in self._definitions:
+            raise KnowledgeError(f"{where}: unknown definition {name!r}")
+        self.used_refs.add(name)
+        if name in self._compiled_refs:
+            return self._compiled_refs[name]
+        if name in self._resolving:
+            raise KnowledgeError(f"{where}: definition {name!r} refers to itself")
+        self._resolving.add(name)
+        compiled = self.compile(self._definitions[name], f"definitions.{name}")
+        self._resolving.discard(name)
+        self._compiled_refs[name] = compiled
+        return compiled
+
+    def _number(self, arg: Any, where: str) -> float:
+        if isinstance(arg, Mapping) and set(arg) == {"param"}:
+            name = arg["param"]
+            if name not in self._parameters:
+                raise KnowledgeError(f"{where}: unknown parameter {name!r}")
+            self.used_parameters.add(name)
+            return float(self._parameters[name])
+        if isinstance(arg, bool) or not isinstance(arg, int | float):
+            raise KnowledgeError(f"{where}: expected a number, got {arg!r}")
+        return float(arg)
+
+    def resolve_number(self, arg: Any, where: str) -> float:
+        """A number or ``{param: name}`` used outside a condition (e.g. a cut-off shown in output)."""
+        return self._number(arg, where)
+
+    def _list(self, arg: Any, where: str) -> list[Any]:
+        if not isinstance(arg, list) or not arg:
+            raise KnowledgeError(f"{where}: expected a non-empty list, got {arg!r}")
+        return arg
+
+    def _tokens(self, arg: Any, where: str) -> list[str]:
+        if isinstance(arg, str) and arg.startswith("set:"):
+            name = arg[4:]
+            if name not in self._token_sets:
+                raise KnowledgeError(f"{where}: unknown token set {name!r}")
+            self.used_sets.add(name)
+            return list(self._token_sets[name])
+        return [str(t) for t in self._list(arg, where)]

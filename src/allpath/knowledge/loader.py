@@ -1,0 +1,326 @@
+"""Load, validate and compile the knowledge base.
+
+``load_knowledge()`` reads every file listed in ``schema.FILES``, validates it against its schema,
+compiles its conditions and checks every cross-reference. The result is an immutable ``KnowledgeBase``
+whose ``version`` is derived from the content, so any change to the knowledge changes the version that
+every assessment reports.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from allpath.errors import KnowledgeError
+from allpath.knowledge import schema as s
+from allpath.knowledge.conditions import Condition, ConditionCompiler
+
+M = TypeVar("M", bound=BaseModel)
+
+try:  # The C loader is several times faster; fall back when PyYAML was built without libyaml.
+    _Loader: Any = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover
+    _Loader = yaml.SafeLoader
+
+
+def confidence_of(explicit: s.Confidence | None, evidence: list[s.Evidence]) -> s.Confidence:
+    """The confidence of a rule: never higher than its weakest evidence."""
+    if explicit is not None:
+        return explicit
+    return "M" if any(e.confidence == "M" for e in evidence) else "H"
+
+
+@dataclass(frozen=True)
+class Rule:
+    spec: s.RuleSpec
+    condition: Condition
+    rank: int
+    confidence: s.Confidence
+
+
+@dataclass(frozen=True)
+class Note:
+    spec: s.NoteSpec
+    condition: Condition
+    confidence: s.Confidence
+
+
+@dataclass(frozen=True)
+class Scheme:
+    spec: s.SchemeSpec
+    applies: Condition
+    rules: tuple[Rule, ...]
+    notes: tuple[Note, ...]
+    decisive: frozenset[str] | None  # None: every input is decisive
+
+    def rank(self, group: str) -> int:
+        return self.spec.order.index(group)
+
+
+@dataclass(frozen=True)
+class Cutoff:
+    spec: s.CutoffSpec
+    condition: Condition
+    early_below_months: float
+
+
+@dataclass(frozen=True)
+class Timing:
+    spec: s.TimingSpec
+    rules: tuple[tuple[s.TimingRule, Condition], ...]
+    cutoffs: tuple[Cutoff, ...]
+
+
+@dataclass(frozen=True)
+class Population:
+    spec: s.PopulationSpec
+    condition: Condition
+    confidence: s.Confidence
+
+
+@dataclass(frozen=True)
+class PlanElement:
+    spec: s.PlanElementSpec
+    condition: Condition
+    confidence: s.Confidence
+
+
+@dataclass(frozen=True)
+class Caution:
+    spec: s.CautionItem
+    condition: Condition
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    """Everything the engine knows, validated and compiled. Pass it to the engine explicitly."""
+
+    version: str
+    files: Mapping[str, BaseModel]
+    sources: Mapping[str, s.SourceSpec]
+    inputs: Mapping[str, s.InputSpec]
+    derived_facts: frozenset[str]
+    tests: Mapping[str, s.TestSpec]
+    genetics: s.GeneticsFile
+    risk_group: Scheme
+    cog_risk_group: Scheme
+    relapse_risk_group: Scheme
+    relapse_timing: Timing
+    populations: tuple[Population, ...]
+    phases: tuple[s.PhaseSpec, ...]
+    therapies: Mapping[str, s.TherapySpec]
+    drugs: Mapping[str, s.DrugSpec]
+    certainty_order: tuple[str, ...]
+    certainty_meaning: Mapping[str, str]
+    plan: tuple[PlanElement, ...]
+    prognosis: s.PrognosisFile
+    follow_up: s.FollowUpFile
+    cautions: tuple[Caution, ...]
+    counseling: tuple[Note, ...]
+    text: s.TextFile
+    disease_states: tuple[tuple[s.StateRule, Condition], ...]
+    compiled_refs: frozenset[str] = field(default_factory=frozenset)
+    unused: tuple[str, ...] = ()
+
+    def document(self, source_id: str) -> str:
+        return self.sources[source_id].document
+
+
+def default_data_dir() -> Path:
+    return Path(str(resources.files("allpath.knowledge") / "data"))
+
+
+def _read(path: Path) -> Any:
+    try:
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
+    except FileNotFoundError:
+        raise KnowledgeError(f"{path.name}: knowledge file is missing") from None
+    except yaml.YAMLError as error:
+        raise KnowledgeError(f"{path.name}: not valid YAML: {error}") from None
+
+
+def _validate(name: str, raw: Any, model: type[M]) -> M:
+    try:
+        return model.model_validate(raw)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise KnowledgeError(f"{name}: {where}: {first['msg']} ({len(error.errors())} problem(s))") from None
+
+
+def _version(raw: Mapping[str, Any]) -> str:
+    canonical = json.dumps(raw, sort_keys=True, separators=(",", ":"), default=str)
+    return "kb-" + hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+
+def _scheme(spec: s.SchemeSpec, compiler: ConditionCompiler, where: str) -> Scheme:
+    rules = []
+    for rule in spec.rules:
+        if rule.group not in spec.order:
+            raise KnowledgeError(f"{where}: rule {rule.id} sets unknown group {rule.group!r}")
+        rules.append(
+            Rule(
+                rule,
+                compiler.compile(rule.when, f"{where}:{rule.id}"),
+                spec.order.index(rule.group),
+                confidence_of(rule.confidence, rule.evidence),
+            )
+        )
+    notes = tuple(
+        Note(n, compiler.compile(n.when, f"{where}:{n.id}"), confidence_of(n.confidence, n.evidence))
+        for n in spec.notes
+    )
+    decisive = None if spec.decisive == "all" else frozenset(spec.decisive)
+    return Scheme(spec, compiler.compile(spec.applies_when, f"{where}:applies_when"), tuple(rules), notes, decisive)
+
+
+def load_knowledge(data_dir: Path | None = None) -> KnowledgeBase:
+    """Load and compile the knowledge base from ``data_dir`` (default: the bundled data).
+
+    Raises
+    ------
+    KnowledgeError
+        If a file is missing, malformed, or refers to something that does not exist.
+    """
+    if data_dir is None:
+        return _load_default()
+    return _load(data_dir)
+
+
+@lru_cache(maxsize=1)
+def _load_default() -> KnowledgeBase:
+    return _load(default_data_dir())
+
+
+def _load(data_dir: Path) -> KnowledgeBase:
+    raw = {name: _read(data_dir / name) for name in s.FILES}
+    files: dict[str, BaseModel] = {name: _validate(name, raw[name], model) for name, model in s.FILES.items()}
+    sources = {src.id: src for src in _as(files["sources.yaml"], s.SourcesFile).sources}
+    inputs_file = _as(files["inputs.yaml"], s.InputsFile)
+    inputs = {i.id: i for i in inputs_file.inputs}
+    derived = frozenset(d.id for d in inputs_file.derived)
+    genetics = _as(files["genetics.yaml"], s.GeneticsFile)
+    definitions = _as(files["definitions.yaml"], s.DefinitionsFile)
+    compiler = ConditionCompiler(
+        definitions.definitions, genetics.sets, definitions.parameters, frozenset(inputs) | derived
+    )
+    risk = _scheme(_as(files["risk_groups.yaml"], s.SchemeFile).scheme, compiler, "risk_groups.yaml")
+    cog = _scheme(_as(files["cog_risk_groups.yaml"], s.SchemeFile).scheme, compiler, "cog_risk_groups.yaml")
+    relapse_file = _as(files["relapse.yaml"], s.RelapseFile)
+    relapse = _scheme(relapse_file.scheme, compiler, "relapse.yaml")
+    timing = Timing(
+        relapse_file.timing,
+        tuple((r, compiler.compile(r.when, f"relapse.yaml:{r.id}")) for r in relapse_file.timing.rules),
+        tuple(
+            Cutoff(
+                c,
+                compiler.compile(c.when, f"relapse.yaml:cutoff {c.basis}"),
+                compiler.resolve_number(c.early_below_months, f"relapse.yaml:cutoff {c.basis}"),
+            )
+            for c in relapse_file.timing.cutoffs
+        ),
+    )
+    populations = tuple(
+        Population(p, compiler.compile(p.when, f"populations.yaml:{p.id}"), confidence_of(p.confidence, p.evidence))
+        for p in _as(files["populations.yaml"], s.PopulationsFile).populations
+    )
+    catalog = _as(files["catalog.yaml"], s.CatalogFile)
+    plan = tuple(
+        PlanElement(e, compiler.compile(e.when, f"plan.yaml:{e.id}"), confidence_of(e.confidence, e.evidence))
+        for e in _as(files["plan.yaml"], s.PlanFile).elements
+    )
+    follow_up = _as(files["follow_up.yaml"], s.FollowUpFile)
+    cautions = tuple(Caution(c, compiler.compile(c.when, f"follow_up.yaml:{c.id}")) for c in follow_up.cautions)
+    counseling = tuple(
+        Note(n, compiler.compile(n.when, f"counseling.yaml:{n.id}"), confidence_of(n.confidence, n.evidence))
+        for n in _as(files["counseling.yaml"], s.CounselingFile).rules
+    )
+    unused_defs = sorted(set(definitions.definitions) - compiler.used_refs)
+    unused_sets = sorted(set(genetics.sets) - compiler.used_sets)
+    unused_params = sorted(set(definitions.parameters) - compiler.used_parameters)
+    kb = KnowledgeBase(
+        version=_version(raw),
+        files=files,
+        sources=sources,
+        inputs=inputs,
+        derived_facts=derived,
+        tests={t.id: t for t in _as(files["tests.yaml"], s.TestsFile).tests},
+        genetics=genetics,
+        risk_group=risk,
+        cog_risk_group=cog,
+        relapse_risk_group=relapse,
+        relapse_timing=timing,
+        populations=populations,
+        phases=tuple(sorted(_as(files["phases.yaml"], s.PhasesFile).phases, key=lambda p: p.order)),
+        therapies={t.code: t for t in catalog.therapies},
+        drugs={d.name: d for d in catalog.drugs},
+        certainty_order=tuple(catalog.certainty_order),
+        certainty_meaning={str(k): v for k, v in catalog.certainty_meaning.items()},
+        plan=plan,
+        prognosis=_as(files["prognosis.yaml"], s.PrognosisFile),
+        follow_up=follow_up,
+        cautions=cautions,
+        counseling=counseling,
+        text=_as(files["text.yaml"], s.TextFile),
+        disease_states=tuple(
+            (r, compiler.compile(r.when, f"disease_state.yaml:{r.id}"))
+            for r in _as(files["disease_state.yaml"], s.DiseaseStateFile).states
+        ),
+        compiled_refs=frozenset(compiler.used_refs),
+        unused=tuple(
+            [f"definition {d}" for d in unused_defs]
+            + [f"token set {t}" for t in unused_sets]
+            + [f"parameter {p}" for p in unused_params]
+        ),
+    )
+    _check_references(kb)
+    return kb
+
+
+def _as(model: BaseModel, kind: type[M]) -> M:
+    assert isinstance(model, kind)
+    return model
+
+
+def _check_references(kb: KnowledgeBase) -> None:
+    """Cross-file references that a schema cannot express. Citations are checked by ``lint``."""
+    problems: list[str] = []
+    for inp in kb.inputs.values():
+        if inp.test not in kb.tests:
+            problems.append(f"inputs.yaml: {inp.id} names unknown test {inp.test!r}")
+    for scheme in (kb.risk_group, kb.cog_risk_group, kb.relapse_risk_group):
+        if scheme.decisive is not None:
+            for name in scheme.decisive - set(kb.inputs):
+                problems.append(f"{scheme.spec.id}: decisive input {name!r} is not an input")
+        for group in scheme.spec.order:
+            if group not in scheme.spec.labels:
+                problems.append(f"{scheme.spec.id}: group {group!r} has no label")
+    token_ids = {t.id for t in kb.genetics.tokens}
+    for name, tokens in kb.genetics.sets.items():
+        for token in tokens:
+            if token not in token_ids:
+                problems.append(f"genetics.yaml: set {name} names unknown token {token!r}")
+    for element in kb.plan:
+        for code in element.spec.therapies:
+            if code not in kb.therapies:
+                problems.append(f"plan.yaml: {element.spec.id} names unknown therapy {code!r}")
+        for name in element.spec.drugs:
+            if name not in kb.drugs:
+                problems.append(f"plan.yaml: {element.spec.id} names unknown drug {name!r}")
+        if not (element.spec.therapies or element.spec.drugs or element.spec.not_covered):
+            problems.append(f"plan.yaml: {element.spec.id} adds nothing and is not a not-covered note")
+    for prognostic in kb.prognosis.newly_diagnosed + kb.prognosis.relapsed:
+        for name in prognostic.inputs:
+            if name not in kb.inputs and name not in kb.derived_facts:
+                problems.append(f"prognosis.yaml: {prognostic.id} names unknown input {name!r}")
+    if problems:
+        raise KnowledgeError("\n".join(problems))

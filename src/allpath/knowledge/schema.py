@@ -1,0 +1,344 @@
+"""Schema of the knowledge files (``knowledge/data/*.yaml``), validated at load and in tests.
+
+The schema enforces the project's rules about knowledge:
+- every rule, population, phase, therapy, drug, test and plan element carries a citation ``cite``
+  naming a section of a registered source;
+- evidence from ``clinical-facts.md`` carries its confidence, and only ``H`` and ``M`` exist here: a fact
+  marked ``[L]`` (not verified) cannot be encoded, because the schema has no way to say it;
+- unknown keys are errors, so a misspelt key cannot silently drop a rule.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Confidence = Literal["H", "M"]
+Certainty = Literal["always", "usually", "may", "sometimes", "considered", "studied"]
+
+_FROZEN = ConfigDict(extra="forbid", frozen=True)
+
+
+class Cite(BaseModel):
+    """A place in a registered source: ``source`` is an id from ``sources.yaml`` (default: the summary)."""
+
+    model_config = _FROZEN
+    source: str = "pdq"
+    section: str
+
+
+class Evidence(BaseModel):
+    """A deeper fact behind a rule, with its reference and confidence tag."""
+
+    model_config = _FROZEN
+    source: str
+    section: str
+    reference: str
+    confidence: Confidence
+
+
+class SourceSpec(BaseModel):
+    model_config = _FROZEN
+    id: str
+    document: str
+    title: str
+    publisher: str
+    revised: str | None = None
+    url: str | None = None
+    file: str | None = None
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    sections: list[str] = Field(min_length=1)
+
+
+class SourcesFile(BaseModel):
+    model_config = _FROZEN
+    sources: list[SourceSpec]
+
+
+class InputSpec(BaseModel):
+    model_config = _FROZEN
+    id: str
+    field: str
+    label: str
+    timepoint: Literal["diagnosis", "day8", "end_of_induction", "end_of_consolidation", "relapse"]
+    absent: Literal["missing", "none_reported"]
+    test: str
+    resolution: float | None = None
+
+
+class DerivedFact(BaseModel):
+    model_config = _FROZEN
+    id: str
+    label: str
+
+
+class InputsFile(BaseModel):
+    model_config = _FROZEN
+    inputs: list[InputSpec]
+    derived: list[DerivedFact]
+
+
+class TestSpec(BaseModel):
+    model_config = _FROZEN
+    id: str
+    label: str
+    purpose: str
+    cite: Cite
+
+
+class TestsFile(BaseModel):
+    model_config = _FROZEN
+    tests: list[TestSpec]
+
+
+class Token(BaseModel):
+    model_config = _FROZEN
+    id: str
+    label: str
+
+
+class GeneticsFile(BaseModel):
+    model_config = _FROZEN
+    tokens: list[Token]
+    sets: dict[str, list[str]]
+
+
+class DefinitionsFile(BaseModel):
+    model_config = _FROZEN
+    parameters: dict[str, float]
+    definitions: dict[str, Any]
+
+
+class _Explained(BaseModel):
+    """Common fields of everything that explains itself in an output."""
+
+    model_config = _FROZEN
+    id: str = Field(pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
+    when: dict[str, Any]
+    explanation: str
+    plain: str | None = None
+    cite: Cite
+    evidence: list[Evidence] = []
+    confidence: Confidence | None = None
+
+
+class RuleSpec(_Explained):
+    """A rule that sets a floor for a group of its scheme when ``when`` holds."""
+
+    group: str
+
+
+class NoteSpec(_Explained):
+    """A statement shown when ``when`` holds; it changes no group. ``not_covered`` marks a known gap."""
+
+    not_covered: bool = False
+
+
+class SchemeSpec(BaseModel):
+    model_config = _FROZEN
+    id: str
+    label: str
+    combine: Literal["highest"]
+    order: list[str] = Field(min_length=2)
+    labels: dict[str, str]
+    applies_when: dict[str, Any]
+    decisive: list[str] | Literal["all"]
+    rules: list[RuleSpec] = Field(min_length=1)
+    notes: list[NoteSpec] = []
+
+
+class SchemeFile(BaseModel):
+    model_config = _FROZEN
+    scheme: SchemeSpec
+
+
+class TimingRule(_Explained):
+    value: Literal["early", "late"]
+
+
+class CutoffSpec(BaseModel):
+    model_config = _FROZEN
+    basis: str
+    when: dict[str, Any]
+    label: str
+    early_below_months: Any
+
+
+class TimingSpec(BaseModel):
+    model_config = _FROZEN
+    id: str
+    confidence: Confidence
+    rules: list[TimingRule]
+    cutoffs: list[CutoffSpec]
+
+
+class RelapseFile(BaseModel):
+    model_config = _FROZEN
+    timing: TimingSpec
+    scheme: SchemeSpec
+
+
+class PopulationSpec(BaseModel):
+    model_config = _FROZEN
+    id: str
+    label: str
+    when: dict[str, Any]
+    explanation: str
+    plain: str
+    cite: Cite
+    evidence: list[Evidence] = []
+    confidence: Confidence | None = None
+
+
+class PopulationsFile(BaseModel):
+    model_config = _FROZEN
+    populations: list[PopulationSpec]
+
+
+class PhaseSpec(BaseModel):
+    model_config = _FROZEN
+    id: str
+    label: str
+    order: int
+    goal: str
+    cite: Cite
+
+
+class PhasesFile(BaseModel):
+    model_config = _FROZEN
+    phases: list[PhaseSpec]
+
+
+class TherapySpec(BaseModel):
+    model_config = _FROZEN
+    code: str
+    label: str
+    plain: str
+    cite: Cite
+
+
+class DrugSpec(BaseModel):
+    model_config = _FROZEN
+    name: str = Field(pattern=r"^[a-z][a-z0-9 \-]*$")
+    label: str | None = None
+    drug_class: Literal["chemotherapy", "targeted_therapy", "immunotherapy"] = Field(alias="class")
+    cite: Cite
+    note: str | None = None
+
+
+class CatalogFile(BaseModel):
+    model_config = _FROZEN
+    certainty_order: list[Certainty]
+    certainty_meaning: dict[Certainty, str]
+    therapies: list[TherapySpec]
+    drugs: list[DrugSpec]
+
+
+class PlanElementSpec(_Explained):
+    """Therapies and drugs added to the plan, each with its certainty, when ``when`` holds."""
+
+    therapies: dict[str, Certainty] = {}
+    drugs: dict[str, Certainty] = {}
+    not_covered: bool = False
+
+
+class PlanFile(BaseModel):
+    model_config = _FROZEN
+    elements: list[PlanElementSpec]
+
+
+class PrognosticFactorSpec(BaseModel):
+    model_config = _FROZEN
+    id: str
+    label: str
+    inputs: list[str]
+
+
+class PrognosisFile(BaseModel):
+    model_config = _FROZEN
+    newly_diagnosed: list[PrognosticFactorSpec]
+    relapsed: list[PrognosticFactorSpec]
+    cite_newly_diagnosed: Cite
+    cite_relapsed: Cite
+
+
+class TextItem(BaseModel):
+    model_config = _FROZEN
+    id: str
+    text: str
+    cite: Cite
+
+
+class CautionItem(TextItem):
+    when: dict[str, Any]
+
+
+class FollowUpFile(BaseModel):
+    model_config = _FROZEN
+    follow_up: list[TextItem]
+    late_effects: list[TextItem]
+    cautions: list[CautionItem]
+    not_covered: list[TextItem]
+
+
+class CounselingFile(BaseModel):
+    model_config = _FROZEN
+    syndromes: list[Token]
+    rules: list[NoteSpec]
+
+
+class CitedList(BaseModel):
+    model_config = _FROZEN
+    cite: Cite
+    items: list[str]
+
+
+class GlossaryItem(BaseModel):
+    model_config = _FROZEN
+    term: str
+    meaning: str
+
+
+class TextFile(BaseModel):
+    model_config = _FROZEN
+    disclaimer: str
+    family_disclaimer: str
+    risk_group_meaning: dict[str, str]
+    relapse_risk_meaning: dict[str, str]
+    disease_state_meaning: dict[str, str]
+    symptoms_to_report: CitedList
+    questions_to_ask: list[str]
+    glossary: list[GlossaryItem]
+    scheme_correspondence: dict[str, str]
+
+
+class StateRule(_Explained):
+    value: Literal["newly_diagnosed", "relapsed", "refractory"]
+
+
+class DiseaseStateFile(BaseModel):
+    model_config = _FROZEN
+    states: list[StateRule] = Field(min_length=1)
+
+
+FILES: dict[str, type[BaseModel]] = {
+    "sources.yaml": SourcesFile,
+    "inputs.yaml": InputsFile,
+    "tests.yaml": TestsFile,
+    "genetics.yaml": GeneticsFile,
+    "definitions.yaml": DefinitionsFile,
+    "risk_groups.yaml": SchemeFile,
+    "cog_risk_groups.yaml": SchemeFile,
+    "relapse.yaml": RelapseFile,
+    "populations.yaml": PopulationsFile,
+    "phases.yaml": PhasesFile,
+    "catalog.yaml": CatalogFile,
+    "plan.yaml": PlanFile,
+    "prognosis.yaml": PrognosisFile,
+    "follow_up.yaml": FollowUpFile,
+    "counseling.yaml": CounselingFile,
+    "text.yaml": TextFile,
+    "disease_state.yaml": DiseaseStateFile,
+}
+"""Every knowledge file and the model its content must validate against."""

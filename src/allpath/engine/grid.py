@@ -116,6 +116,13 @@ def _groups(kb: KnowledgeBase, row: dict[str, Any]) -> tuple[str, str, list[str]
 SCENARIO_COLUMNS = tuple(c for c in COLUMNS if c != "genetics")
 
 
+def complete_grid_records(kb: KnowledgeBase) -> Iterator[dict[str, Any]]:
+    """Every record of the complete grid, as patient-record dicts."""
+    values = boundary_values(kb)
+    for combo in itertools.product(*(values[c] for c in COLUMNS)):
+        yield _record(dict(zip(COLUMNS, combo, strict=True)))
+
+
 def complete_grid_csv(kb: KnowledgeBase) -> str:
     """Every combination of boundary values, one row per scenario and one column per genetic finding.
 

@@ -35,6 +35,7 @@ class OutputFormat(StrEnum):
     json = "json"
     text = "text"
     markdown = "markdown"
+    summary = "summary"
 
 
 def _fail_input(message: str) -> typer.Exit:
@@ -75,7 +76,7 @@ def assess(
     ],
     output_format: Annotated[
         OutputFormat,
-        typer.Option("--format", "-f", help="json for software, text or markdown for a family-readable report."),
+        typer.Option("--format", "-f", help="json for software; text or markdown for a family-readable report; summary for one line per record."),
     ] = OutputFormat.json,
 ) -> None:
     """Assess patient records: disease state, risk groups, populations, plan, each with its source."""
@@ -111,6 +112,11 @@ def assess(
     if output_format is OutputFormat.json:
         payload: Any = results if many else results[0]
         sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+        return
+    if output_format is OutputFormat.summary:
+        from allpath.interfaces.summary import summary_table
+
+        sys.stdout.write(summary_table(results))
         return
     from allpath.interfaces.report import build_blocks, render_markdown, render_text
 

@@ -1,0 +1,79 @@
+"""Every factor, therapy and drug in every output cites a section heading that exists in the source.
+
+Checked over the whole exhaustive grid and over every bundled example.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from allpath.domain.record import parse_record
+from allpath.engine.assess import assess
+from allpath.engine.grid import complete_grid_records
+from allpath.knowledge.loader import KnowledgeBase
+from tests.conftest import EXAMPLES, shared_dir
+from tests.knowledge.test_knowledge_base import _checker_headings
+
+
+def citations(node: Any) -> Iterator[tuple[str, str]]:
+    """Every {document, section} pair anywhere in an output."""
+    if isinstance(node, dict):
+        if "document" in node and "section" in node:
+            yield node["document"], node["section"]
+        for value in node.values():
+            yield from citations(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from citations(item)
+
+
+def cited_elements(result: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield from result["factors"]
+    yield from result["plan"]["phases"]
+    for entry in result["plan"]["therapies"] + result["plan"]["drugs"]:
+        yield entry
+        yield from entry["reasons"]
+
+
+def _check(results: Iterator[dict[str, Any]], kb: KnowledgeBase) -> tuple[int, set[tuple[str, str]]]:
+    seen: set[tuple[str, str]] = set()
+    count = 0
+    for result in results:
+        count += 1
+        for element in cited_elements(result):
+            source = element.get("source")
+            assert source and source["document"] == kb.document("pdq") and source["section"], element
+        seen.update(citations(result))
+    return count, seen
+
+
+def _assert_resolve(seen: set[tuple[str, str]], kb: KnowledgeBase) -> None:
+    by_document = {src.document: set(src.sections) for src in kb.sources.values()}
+    for document, section in seen:
+        assert section in by_document[document], (document, section)
+    shared = shared_dir()
+    if shared is not None:
+        headings = _checker_headings((shared / "source" / "childhood-all-treatment-pdq.txt").read_text("utf-8"))
+        for document, section in seen:
+            if document == kb.document("pdq"):
+                assert section in headings, section
+
+
+def test_every_output_over_the_whole_grid_cites_existing_sections(kb: KnowledgeBase) -> None:
+    count, seen = _check((assess(parse_record(r), kb) for r in complete_grid_records(kb)), kb)
+    assert count > 100_000
+    _assert_resolve(seen, kb)
+
+
+def _example_records() -> Iterator[dict[str, Any]]:
+    for path in sorted(EXAMPLES.glob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        yield from data if isinstance(data, list) else [data]
+
+
+def test_every_example_output_cites_existing_sections(kb: KnowledgeBase) -> None:
+    count, seen = _check((assess(parse_record(r), kb) for r in _example_records()), kb)
+    assert count >= 20
+    _assert_resolve(seen, kb)

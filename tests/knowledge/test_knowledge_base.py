@@ -141,3 +141,11 @@ def test_complete_grid_never_leaves_an_applicable_group_undecided(kb: KnowledgeB
                 assert cog != "-", (row, token)
             else:
                 assert cog == "-", (row, token)
+
+
+def test_authoring_guide_matches_the_code() -> None:
+    from allpath.knowledge.authoring import render
+    from tests.conftest import ROOT
+
+    committed = (ROOT / "docs" / "knowledge-authoring.md").read_text(encoding="utf-8")
+    assert committed == render(), "run `python -m allpath.knowledge.authoring > docs/knowledge-authoring.md`"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+from collections.abc import Iterator
 from typing import Any
 
 from allpath.domain.record import GENETIC_TOKENS, parse_record

@@ -76,7 +76,11 @@ def assess(
     ],
     output_format: Annotated[
         OutputFormat,
-        typer.Option("--format", "-f", help="json for software; text or markdown for a family-readable report; summary for one line per record."),
+        typer.Option(
+            "--format",
+            "-f",
+            help="json for software; text or markdown for a family-readable report; summary for one line per record.",
+        ),
     ] = OutputFormat.json,
 ) -> None:
     """Assess patient records: disease state, risk groups, populations, plan, each with its source."""

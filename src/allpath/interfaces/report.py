@@ -50,7 +50,7 @@ def _risk_blocks(a: dict[str, Any], kb: KnowledgeBase) -> list[Block]:
         if f["scheme"] == "risk_group" and f["effect"] != "not covered"
     ]
     if reasons:
-        blocks.append(Block("paragraph", "What decided it:"))
+        blocks.append(Block("paragraph", "The results behind it:"))
         blocks.append(Block("bullets", items=tuple(reasons)))
     if a["cog_risk_group"]:
         cog_label = kb.cog_risk_group.spec.labels[a["cog_risk_group"]]

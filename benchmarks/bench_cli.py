@@ -1,0 +1,180 @@
+"""The ``allpath`` command line, end to end, in fresh interpreters.
+
+(a) Cold start: ``allpath assess ONE_RECORD.json --format json`` (standard output to /dev/null), run R times
+    in a new process each time, interleaved with ``python -c pass`` (same interpreter, same run) as the
+    floor that no Python program can beat. One untimed run of each comes first, so the figures are for a
+    warm page cache and compiled bytecode ("cold" means a new interpreter, not a cold disk). Also timed,
+    for attribution only: ``python -c "import allpath.interfaces.cli"`` (imports alone).
+    Target: allpath median <= 0.5 s.
+
+(b) Batch: a JSON array of N records (default 10,000, same generator) through
+    ``allpath assess FILE --format json``, standard output redirected to a temporary file (not read back
+    into this process), wall time of the whole process. Target: <= 10 s for 10,000 records (scaled in
+    proportion to N for smaller runs, which is stricter because start-up is a fixed cost).
+
+The ``allpath`` executable is the one next to ``sys.executable``, i.e. from the same virtual environment.
+
+Usage::
+
+    python benchmarks/bench_cli.py [--runs 15] [--n 10000] [--check]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from common import RESULTS_DIR, allpath_executable, machine, verdict, write_json
+from records import generate_tagged
+
+TARGET_COLD_S = 0.5
+TARGET_BATCH_S_PER_10K = 10.0
+DEFAULT_RUNS = 15
+QUICK_RUNS = 7
+DEFAULT_N = 10_000
+QUICK_N = 2_000
+DEFAULT_SEED = 20240802
+
+
+def _env() -> dict[str, str]:
+    # No progress bar (it is shown only on a terminal anyway) and no user site or bytecode-writing surprises.
+    env = dict(os.environ)
+    env["CI"] = "true"
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def _timed(cmd: list[str], stdout: Any = subprocess.DEVNULL) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(cmd, stdout=stdout, stderr=subprocess.PIPE, env=_env(), check=False)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        message = done.stderr.decode(errors="replace").strip()
+        raise SystemExit(f"benchmarks: {' '.join(cmd)} exited {done.returncode}: {message}")
+    return elapsed
+
+
+def _one_record(seed: int) -> dict[str, Any]:
+    """A complete newly diagnosed record: the typical single-patient call."""
+    for kind, record in generate_tagged(200, seed):
+        if kind == "standard" and len(record) >= 12 and "relapses" not in record:
+            return record
+    raise AssertionError("the generator gave no complete standard-risk record")  # pragma: no cover
+
+
+def cold_start(runs: int = DEFAULT_RUNS, seed: int = DEFAULT_SEED) -> dict[str, Any]:
+    exe = str(allpath_executable())
+    with tempfile.TemporaryDirectory(prefix="allpath-bench-") as tmp:
+        path = Path(tmp) / "record.json"
+        path.write_text(json.dumps(_one_record(seed)), encoding="utf-8")
+        commands = {
+            "python_c_pass": [sys.executable, "-c", "pass"],
+            "import_cli": [sys.executable, "-c", "import allpath.interfaces.cli"],
+            "allpath_assess": [exe, "assess", str(path), "--format", "json"],
+        }
+        for cmd in commands.values():  # untimed: page cache, bytecode
+            _timed(cmd)
+        times: dict[str, list[float]] = {name: [] for name in commands}
+        for _ in range(runs):
+            for name, cmd in commands.items():
+                times[name].append(_timed(cmd))
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    allpath_s = medians["allpath_assess"]
+    floor_s = medians["python_c_pass"]
+    return {
+        "benchmark": "cli_cold_start",
+        "runs": runs,
+        "median_s": medians,
+        "min_s": {name: min(values) for name, values in times.items()},
+        "max_s": {name: max(values) for name, values in times.items()},
+        "difference_s": allpath_s - floor_s,
+        "ratio": allpath_s / floor_s,
+        "imports_share_of_difference": (medians["import_cli"] - floor_s) / (allpath_s - floor_s),
+        "target_s": TARGET_COLD_S,
+        "passed": allpath_s <= TARGET_COLD_S,
+    }
+
+
+def batch(n: int = DEFAULT_N, seed: int = DEFAULT_SEED) -> dict[str, Any]:
+    exe = str(allpath_executable())
+    target = TARGET_BATCH_S_PER_10K * n / 10_000
+    with tempfile.TemporaryDirectory(prefix="allpath-bench-") as tmp:
+        source = Path(tmp) / "records.json"
+        source.write_text(json.dumps([r for _, r in generate_tagged(n, seed)]), encoding="utf-8")
+        sink = Path(tmp) / "out.json"
+        with sink.open("wb") as out:
+            wall = _timed([exe, "assess", str(source), "--format", "json"], stdout=out)
+        out_bytes = sink.stat().st_size
+        with sink.open("rb") as out:  # a cheap sanity check that a whole array was written
+            head = out.read(1)
+            out.seek(-2, os.SEEK_END)
+            tail = out.read()
+        if head != b"[" or tail.rstrip() != b"]":
+            raise SystemExit("benchmarks: the batch output is not a JSON array")
+        in_bytes = source.stat().st_size
+    return {
+        "benchmark": "cli_batch",
+        "records": n,
+        "seed": seed,
+        "wall_s": wall,
+        "records_per_s": n / wall,
+        "input_mb": in_bytes / 1e6,
+        "output_mb": out_bytes / 1e6,
+        "target_s": target,
+        "passed": wall <= target,
+    }
+
+
+def report_cold(result: dict[str, Any]) -> str:
+    m = result["median_s"]
+    return "\n".join(
+        [
+            f"CLI cold start, median of {result['runs']} fresh processes",
+            f"  allpath assess (1 record) {m['allpath_assess'] * 1000:.0f} ms vs python -c pass "
+            f"{m['python_c_pass'] * 1000:.0f} ms: +{result['difference_s'] * 1000:.0f} ms, {result['ratio']:.1f}x"
+            f"   [target <= {result['target_s']} s: {verdict(result['passed'])}]",
+            f"  import allpath.interfaces.cli alone {m['import_cli'] * 1000:.0f} ms "
+            f"({result['imports_share_of_difference']:.0%} of the difference)",
+        ]
+    )
+
+
+def report_batch(result: dict[str, Any]) -> str:
+    return (
+        f"CLI batch, {result['records']:,} records -> --format json: {result['wall_s']:.2f} s wall, "
+        f"{result['records_per_s']:,.0f} records/s, {result['output_mb']:.0f} MB written"
+        f"   [target <= {result['target_s']:.1f} s: {verdict(result['passed'])}]"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Time the allpath command line end to end.")
+    parser.add_argument("--runs", type=int, default=None, help=f"cold-start runs (default {DEFAULT_RUNS})")
+    parser.add_argument("--n", type=int, default=None, help=f"records in the batch (default {DEFAULT_N:,})")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_RUNS} runs, {QUICK_N:,} records")
+    parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument("--json", default=str(RESULTS_DIR / "cli.json"), help="result file")
+    args = parser.parse_args(argv)
+    runs = args.runs or (QUICK_RUNS if args.quick else DEFAULT_RUNS)
+    n = args.n or (QUICK_N if args.quick else DEFAULT_N)
+    cold = cold_start(runs, args.seed)
+    print(report_cold(cold))
+    bulk = batch(n, args.seed)
+    print(report_batch(bulk))
+    write_json(Path(args.json), {"machine": machine(), "cli_cold_start": cold, "cli_batch": bulk})
+    if args.check and not (cold["passed"] and bulk["passed"]):
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

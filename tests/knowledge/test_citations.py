@@ -32,9 +32,11 @@ def citations(node: Any) -> Iterator[tuple[str, str]]:
 def cited_elements(result: dict[str, Any]) -> Iterator[dict[str, Any]]:
     yield from result["factors"]
     yield from result["plan"]["phases"]
+    yield from result["plan"]["elements"]
+    elements = {e["id"] for e in result["plan"]["elements"]}
     for entry in result["plan"]["therapies"] + result["plan"]["drugs"]:
         yield entry
-        yield from entry["reasons"]
+        assert entry["reasons"] and all(r["element"] in elements for r in entry["reasons"]), entry
 
 
 def _check(results: Iterator[dict[str, Any]], kb: KnowledgeBase) -> tuple[int, set[tuple[str, str]]]:

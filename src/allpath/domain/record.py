@@ -223,7 +223,7 @@ def _range_problems(record: PatientRecord) -> list[FieldProblem]:
     check("weight_kg", record.weight_kg, limits.WEIGHT_KG)
     check("height_cm", record.height_cm, limits.HEIGHT_CM)
     wbc = record.wbc_per_ul
-    if wbc is not None and wbc < limits.WBC_UNIT_MISTAKE_BELOW:
+    if wbc is not None and 0 < wbc < limits.WBC_UNIT_MISTAKE_BELOW:
         problems.append(
             FieldProblem(
                 "wbc_per_ul",

@@ -2,7 +2,8 @@
 
 A child in several groups (say very high risk, Philadelphia chromosome-positive and CNS disease) gets
 every element that applies. Elements naming the same therapy or drug are merged into one entry that
-shows the strongest certainty and lists every element as a reason.
+shows the strongest certainty and lists every element as a reason; the elements themselves (explanation,
+citation, evidence) are stated once under ``plan.elements``.
 """
 
 from __future__ import annotations
@@ -14,17 +15,17 @@ from allpath.knowledge.conditions import Facts
 from allpath.knowledge.loader import KnowledgeBase, PlanElement
 
 
-def _reason(kb: KnowledgeBase, element: PlanElement, certainty: str) -> dict[str, Any]:
-    reason: dict[str, Any] = {
+def _element(kb: KnowledgeBase, element: PlanElement) -> dict[str, Any]:
+    """A plan element that applied, stated once; therapies and drugs refer to it by id."""
+    item: dict[str, Any] = {
         "id": element.spec.id,
-        "certainty": certainty,
         "explanation": element.spec.explanation,
         "confidence": CONFIDENCE_WORDS[element.confidence],
         "source": source_of(kb, element.spec.cite),
     }
     if element.spec.evidence:
-        reason["evidence"] = evidence_of(kb, element.spec.evidence)
-    return reason
+        item["evidence"] = evidence_of(kb, element.spec.evidence)
+    return item
 
 
 def _merge(kb: KnowledgeBase, entries: dict[str, list[tuple[PlanElement, str]]]) -> dict[str, dict[str, Any]]:
@@ -39,7 +40,7 @@ def _merge(kb: KnowledgeBase, entries: dict[str, list[tuple[PlanElement, str]]])
             "certainty_meaning": kb.certainty_meaning[lead_certainty],
             "confidence": CONFIDENCE_WORDS[best_confidence],
             "source": source_of(kb, lead_element.spec.cite),
-            "reasons": [_reason(kb, e, c) for e, c in reasons],
+            "reasons": [{"element": e.spec.id, "certainty": c} for e, c in reasons],
         }
     return merged
 
@@ -50,9 +51,12 @@ def build_plan(kb: KnowledgeBase, facts: Facts, input_fields: dict[str, str]) ->
     drugs: dict[str, list[tuple[PlanElement, str]]] = {}
     not_covered: list[dict[str, Any]] = []
     pending: list[dict[str, Any]] = []
+    applied: list[dict[str, Any]] = []
     for element in kb.plan:
         verdict = element.condition.evaluate(facts)
         if verdict.value is True:
+            if element.spec.therapies or element.spec.drugs:
+                applied.append(_element(kb, element))
             for code, certainty in element.spec.therapies.items():
                 therapies.setdefault(code, []).append((element, certainty))
             for name, certainty in element.spec.drugs.items():
@@ -110,6 +114,7 @@ def build_plan(kb: KnowledgeBase, facts: Facts, input_fields: dict[str, str]) ->
         "phases": phases,
         "therapies": therapy_list,
         "drugs": drug_list,
+        "elements": applied,
         "not_covered": not_covered,
         "pending": pending,
     }

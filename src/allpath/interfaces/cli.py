@@ -114,8 +114,7 @@ def assess(
         results = [assess_record(r, kb) for r in records]
 
     if output_format is OutputFormat.json:
-        payload: Any = results if many else results[0]
-        sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(_json_output(results, many))
         return
     if output_format is OutputFormat.summary:
         from allpath.interfaces.summary import summary_table
@@ -127,6 +126,17 @@ def assess(
     render = render_markdown if output_format is OutputFormat.markdown else render_text
     separator = "\n---\n\n" if output_format is OutputFormat.markdown else "\n" + "=" * 88 + "\n\n"
     sys.stdout.write(separator.join(render(build_blocks(a, kb)) for a in results))
+
+
+def _json_output(results: list[dict[str, Any]], many: bool) -> str:
+    """One record: indented JSON. An array: a JSON array with one compact assessment per line, which
+    keeps a cohort's output small and line-oriented (each line is one patient) while staying one JSON value."""
+    if not many:
+        return json.dumps(results[0], indent=2, ensure_ascii=False) + "\n"
+    if not results:
+        return "[]\n"
+    lines = (json.dumps(r, ensure_ascii=False, separators=(",", ":")) for r in results)
+    return "[\n" + ",\n".join(lines) + "\n]\n"
 
 
 def _stderr_console() -> Any:

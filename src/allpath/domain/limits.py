@@ -8,6 +8,7 @@ can belong to a child with ALL from typing and unit mistakes. Decision threshold
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 
 @dataclass(frozen=True)
@@ -50,3 +51,6 @@ RELAPSE_MONTHS = Limit(0, 480, high_inclusive=True, unit="months from diagnosis"
 # Age from dates agrees with age_years when they differ by less than this (about 18 days), which
 # tolerates an age_years rounded to one decimal place.
 AGE_AGREEMENT_YEARS = 0.05
+# Calendar dates outside this window are typing mistakes (a year 9999, a year 20), not patients.
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2199, 12, 31)

@@ -9,6 +9,7 @@ A record is a JSON object. Unknown keys are an error. Every field is optional; a
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -60,11 +61,18 @@ PredispositionToken = Literal[
 RelapseSite = Literal["bone_marrow", "cns", "testis", "other"]
 
 
+_CALENDAR_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
 def _iso_date(value: Any) -> Any:
-    """Accept only an ISO calendar date string (YYYY-MM-DD); leave anything else to fail typing."""
-    if isinstance(value, str):
+    """Accept only an ISO calendar date string (YYYY-MM-DD); leave anything else to fail typing.
+
+    ``date.fromisoformat`` also reads week dates (2020-W01-1) and compact forms, which the contract does
+    not allow, so the shape is checked first.
+    """
+    if isinstance(value, str) and _CALENDAR_DATE.match(value):
         try:
-            return date.fromisoformat(value) if len(value) == 10 else value
+            return date.fromisoformat(value)
         except ValueError:
             return value
     return value
@@ -135,8 +143,8 @@ _ALLOWED: dict[str, str] = {
     "id": "expected a string identifier",
     "sex": 'expected "female" or "male"',
     "age_years": f"expected {limits.AGE_YEARS.describe()}",
-    "birth_date": "expected an ISO date (YYYY-MM-DD)",
-    "diagnosis_date": "expected an ISO date (YYYY-MM-DD)",
+    "birth_date": f"expected an ISO date (YYYY-MM-DD) from {limits.EARLIEST_DATE} to {limits.LATEST_DATE}",
+    "diagnosis_date": f"expected an ISO date (YYYY-MM-DD) from {limits.EARLIEST_DATE} to {limits.LATEST_DATE}",
     "weight_kg": f"expected {limits.WEIGHT_KG.describe()}",
     "height_cm": f"expected {limits.HEIGHT_CM.describe()}",
     "immunophenotype": 'expected "B" or "T"',
@@ -267,6 +275,15 @@ def _consistency_problems(record: PatientRecord) -> list[FieldProblem]:
         problems.append(
             FieldProblem("testicular_involvement", True, 'only possible when sex is "male" (sex is "female")')
         )
+    if record.id is not None:
+        try:
+            record.id.encode("utf-8")
+        except UnicodeEncodeError:
+            problems.append(FieldProblem("id", record.id, "expected a string of valid Unicode text"))
+    for name in ("birth_date", "diagnosis_date"):
+        day: date | None = getattr(record, name)
+        if day is not None and not limits.EARLIEST_DATE <= day <= limits.LATEST_DATE:
+            problems.append(FieldProblem(name, day.isoformat(), _ALLOWED[name]))
     if record.birth_date and record.diagnosis_date and record.diagnosis_date < record.birth_date:
         problems.append(
             FieldProblem("diagnosis_date", record.diagnosis_date.isoformat(), "a date on or after birth_date")
@@ -304,20 +321,7 @@ def _with_age_from_dates(record: PatientRecord) -> PatientRecord:
     if record.diagnosis_date < record.birth_date:
         return record  # reported by the consistency checks
     from_dates = decimal_age_years(record.birth_date, record.diagnosis_date)
-    if record.age_years is None:
-        if not limits.AGE_YEARS.contains(from_dates):
-            raise RecordError(
-                [
-                    FieldProblem(
-                        "diagnosis_date",
-                        record.diagnosis_date.isoformat(),
-                        f"a date that gives an age at diagnosis below {limits.number(limits.AGE_YEARS.high)} years "
-                        f"(these dates give {from_dates:.2f} years)",
-                    )
-                ]
-            )
-        return record.model_copy(update={"age_years": from_dates})
-    if abs(from_dates - record.age_years) >= limits.AGE_AGREEMENT_YEARS:
+    if record.age_years is not None and abs(from_dates - record.age_years) >= limits.AGE_AGREEMENT_YEARS:
         raise RecordError(
             [
                 FieldProblem(
@@ -328,7 +332,18 @@ def _with_age_from_dates(record: PatientRecord) -> PatientRecord:
                 )
             ]
         )
-    # Both agree: the dates are the more precise statement of the same age.
+    if not limits.AGE_YEARS.contains(from_dates):
+        raise RecordError(
+            [
+                FieldProblem(
+                    "diagnosis_date",
+                    record.diagnosis_date.isoformat(),
+                    f"a date that gives an age at diagnosis below {limits.number(limits.AGE_YEARS.high)} years "
+                    f"(these dates give {from_dates:.2f} years)",
+                )
+            ]
+        )
+    # The dates are the more precise statement of the age (when both are given they agree).
     return record.model_copy(update={"age_years": from_dates})
 
 

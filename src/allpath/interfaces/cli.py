@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -106,37 +107,47 @@ def assess(
         raise typer.Exit(EXIT_INVALID_INPUT)
 
     kb = load_knowledge()
-    if _progress_wanted(len(records)):
-        from rich.progress import track
-
-        results = [assess_record(r, kb) for r in track(records, description="Assessing", console=_stderr_console())]
-    else:
-        results = [assess_record(r, kb) for r in records]
-
+    results = (assess_record(r, kb) for r in _with_progress(records))
+    # Each assessment is written as soon as it is made: a cohort never sits in memory as a whole.
     if output_format is OutputFormat.json:
-        sys.stdout.write(_json_output(results, many))
-        return
-    if output_format is OutputFormat.summary:
-        from allpath.interfaces.summary import summary_table
+        _write_json(results, many)
+    elif output_format is OutputFormat.summary:
+        from allpath.interfaces.summary import summary_row, summary_table
 
-        sys.stdout.write(summary_table(results))
-        return
-    from allpath.interfaces.report import build_blocks, render_markdown, render_text
+        rows, disclaimer = [], ""
+        for index, result in enumerate(results):
+            rows.append(summary_row(index, result))
+            disclaimer = result["disclaimer"]
+        sys.stdout.write(summary_table(rows, disclaimer))
+    else:
+        from allpath.interfaces.report import build_blocks, render_markdown, render_text
 
-    render = render_markdown if output_format is OutputFormat.markdown else render_text
-    separator = "\n---\n\n" if output_format is OutputFormat.markdown else "\n" + "=" * 88 + "\n\n"
-    sys.stdout.write(separator.join(render(build_blocks(a, kb)) for a in results))
+        render = render_markdown if output_format is OutputFormat.markdown else render_text
+        separator = "\n---\n\n" if output_format is OutputFormat.markdown else "\n" + "=" * 88 + "\n\n"
+        for index, result in enumerate(results):
+            sys.stdout.write((separator if index else "") + render(build_blocks(result, kb)))
 
 
-def _json_output(results: list[dict[str, Any]], many: bool) -> str:
+def _with_progress(records: list[Any]) -> Iterator[Any]:
+    if not _progress_wanted(len(records)):
+        return iter(records)
+    from rich.progress import track
+
+    return iter(track(records, description="Assessing", console=_stderr_console()))
+
+
+def _write_json(results: Iterator[dict[str, Any]], many: bool) -> None:
     """One record: indented JSON. An array: a JSON array with one compact assessment per line, which
     keeps a cohort's output small and line-oriented (each line is one patient) while staying one JSON value."""
+    out = sys.stdout
     if not many:
-        return json.dumps(results[0], indent=2, ensure_ascii=False) + "\n"
-    if not results:
-        return "[]\n"
-    lines = (json.dumps(r, ensure_ascii=False, separators=(",", ":")) for r in results)
-    return "[\n" + ",\n".join(lines) + "\n]\n"
+        out.write(json.dumps(next(results), indent=2, ensure_ascii=False) + "\n")
+        return
+    first = True
+    for result in results:
+        out.write(("[\n" if first else ",\n") + json.dumps(result, ensure_ascii=False, separators=(",", ":")))
+        first = False
+    out.write("[]\n" if first else "\n]\n")
 
 
 def _stderr_console() -> Any:

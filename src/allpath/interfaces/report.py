@@ -81,7 +81,8 @@ def build_blocks(a: dict[str, Any], kb: KnowledgeBase) -> list[Block]:
         sites = ", ".join(site.replace("_", " ") for site in r["sites"])
         text = f"This is relapse number {r['number']}. It was found in: {sites}."
         if r["timing"]:
-            text += f" The doctors call it an {r['timing']} relapse."
+            article = "an" if r["timing"][0] in "aeiou" else "a"
+            text += f" The doctors call it {article} {r['timing']} relapse."
         if r["risk_group_meaning"]:
             text += " " + r["risk_group_meaning"]
         blocks += [Block("heading", "The relapse"), Block("paragraph", text)]

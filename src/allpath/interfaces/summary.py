@@ -7,11 +7,14 @@ from typing import Any
 COLUMNS = ("record", "state", "risk_group", "cog_risk_group", "relapse", "populations", "provisional")
 
 
-def _row(index: int, a: dict[str, Any]) -> tuple[str, ...]:
+def summary_row(index: int, a: dict[str, Any]) -> tuple[str, ...]:
+    """The overview line of one assessment."""
     relapse = a.get("relapse")
     relapse_text = "-"
     if relapse:
-        relapse_text = f"#{relapse['number']} {relapse['timing'] or '?'} {relapse['risk_group'] or '?'}"
+        # For a first relapse an absent risk group waits for data ("?"); later relapses are not covered ("-").
+        open_mark = "?" if relapse["number"] == 1 else "-"
+        relapse_text = f"#{relapse['number']} {relapse['timing'] or '-'} {relapse['risk_group'] or open_mark}"
     return (
         a.get("record_id") or f"#{index}",
         a["disease_state"],
@@ -23,12 +26,12 @@ def _row(index: int, a: dict[str, Any]) -> tuple[str, ...]:
     )
 
 
-def summary_table(assessments: list[dict[str, Any]]) -> str:
-    """A fixed-width table of the assessments, with the disclaimer underneath."""
-    rows = [COLUMNS, *(_row(i, a) for i, a in enumerate(assessments))]
+def summary_table(lines_in: list[tuple[str, ...]], disclaimer: str) -> str:
+    """A fixed-width table of overview lines, with the disclaimer underneath."""
+    rows = [COLUMNS, *lines_in]
     widths = [max(len(r[c]) for r in rows) for c in range(len(COLUMNS))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    if assessments:
-        lines += ["", assessments[0]["disclaimer"]]
+    if disclaimer:
+        lines += ["", disclaimer]
     return "\n".join(lines) + "\n"

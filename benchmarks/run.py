@@ -1,0 +1,115 @@
+"""Run every allpath benchmark, print a short table and write ``benchmarks/results/latest.json``.
+
+Usage (from the repository root, with the project's virtual environment active)::
+
+    python benchmarks/run.py            # full run: 10,000 records in process, 15 cold starts, 10,000-record batch
+    python benchmarks/run.py --quick    # smaller run: 2,000 records, 7 cold starts, 2,000-record batch
+    python benchmarks/run.py --check    # exit 1 when a target is missed
+    python -m benchmarks ...            # the same
+
+These are benchmarks, not tests: they report figures; only ``--check`` turns a missed target into a failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import bench_assess
+import bench_cli
+from common import RESULTS_DIR, machine, verdict, write_json
+
+
+def table(results: dict[str, Any]) -> str:
+    a = results["assess"]
+    c = results["cli_cold_start"]
+    b = results["cli_batch"]
+    lat, ratio = a["latency_ms"], a["ratio_to_baseline"]
+    rows = [
+        ("benchmark", "figure", "target", "status"),
+        (
+            f"assess in process ({a['records']:,} records)",
+            f"median {lat['median']:.3f} ms ({ratio['median']:.1f}x JSON round trip)",
+            f"<= {a['targets']['median_ms']:g} ms",
+            verdict(a["passed"]["median"]),
+        ),
+        (
+            "",
+            f"p99 {lat['p99']:.3f} ms ({ratio['p99']:.1f}x), p90 {lat['p90']:.3f}, max {lat['max']:.3f}",
+            f"<= {a['targets']['p99_ms']:g} ms",
+            verdict(a["passed"]["p99"]),
+        ),
+        (
+            f"CLI cold start ({c['runs']} runs)",
+            f"median {c['median_s']['allpath_assess'] * 1000:.0f} ms vs python -c pass "
+            f"{c['median_s']['python_c_pass'] * 1000:.0f} ms (+{c['difference_s'] * 1000:.0f} ms, {c['ratio']:.1f}x)",
+            f"<= {c['target_s'] * 1000:.0f} ms",
+            verdict(c["passed"]),
+        ),
+        (
+            f"CLI batch ({b['records']:,} records)",
+            f"{b['wall_s']:.2f} s wall, {b['records_per_s']:,.0f} records/s, {b['output_mb']:.0f} MB out",
+            f"<= {b['target_s']:.1f} s",
+            verdict(b["passed"]),
+        ),
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run the allpath benchmarks.")
+    parser.add_argument("--quick", action="store_true", help="smaller run (about a third of the time)")
+    parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument("--profile", action="store_true", help="also print a cProfile of parse + assess")
+    parser.add_argument("--seed", type=int, default=bench_assess.DEFAULT_SEED)
+    parser.add_argument("--output", default=str(RESULTS_DIR / "latest.json"), help="result file")
+    args = parser.parse_args(argv)
+
+    started = time.perf_counter()
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    if load > 0.5:
+        print(f"note: load average {load:.2f} on {os.cpu_count()} CPUs: other work may inflate the figures", flush=True)
+    n_assess = bench_assess.QUICK_N if args.quick else bench_assess.DEFAULT_N
+    runs = bench_cli.QUICK_RUNS if args.quick else bench_cli.DEFAULT_RUNS
+    n_batch = bench_cli.QUICK_N if args.quick else bench_cli.DEFAULT_N
+
+    print("[1/3] in-process parse_record + assess ...", flush=True)
+    assess = bench_assess.run(n_assess, args.seed)
+    print(bench_assess.report(assess), flush=True)
+    print(f"[2/3] CLI cold start ({runs} runs) ...", flush=True)
+    cold = bench_cli.cold_start(runs, args.seed)
+    print(bench_cli.report_cold(cold), flush=True)
+    print(f"[3/3] CLI batch ({n_batch:,} records) ...", flush=True)
+    bulk = bench_cli.batch(n_batch, args.seed)
+    print(bench_cli.report_batch(bulk), flush=True)
+
+    results: dict[str, Any] = {"assess": assess, "cli_cold_start": cold, "cli_batch": bulk}
+    passed = all(assess["passed"].values()) and cold["passed"] and bulk["passed"]
+    elapsed = time.perf_counter() - started
+    payload = {
+        "machine": machine(),
+        "mode": "quick" if args.quick else "full",
+        "seed": args.seed,
+        "elapsed_s": elapsed,
+        "all_targets_met": passed,
+        **results,
+    }
+    output = Path(args.output)
+    write_json(output, payload)
+    print()
+    print(table(results))
+    print(f"\n{'all targets met' if passed else 'TARGET MISSED'}; {elapsed:.0f} s; results in {output}")
+    if args.profile:
+        print(bench_assess.profile(seed=args.seed))
+    return 1 if args.check and not passed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

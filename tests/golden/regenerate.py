@@ -1,0 +1,139 @@
+"""Regenerate the golden outputs of the example patients.
+
+Usage (from the repository root, with the project's virtual environment active)::
+
+    python tests/golden/regenerate.py
+
+For every example ``examples/<stem>.json`` this writes ``tests/golden/examples/<stem>.json`` (what
+``allpath assess examples/<stem>.json --format json`` prints) and ``tests/golden/examples/<stem>.txt``
+(``--format text``), with the two volatile values normalised (see ``normalise``). It renders in process,
+exactly as the CLI does, so a golden file equals the CLI's output after normalisation. It also rebuilds
+``examples/all.json`` (every example record, in file-name order) and removes golden files whose example
+is gone. Review the diff (``git diff tests/golden examples/all.json``) before committing: every change
+in a golden file is a change in what a clinician or a family reads.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+GOLDEN_EXAMPLES = ROOT / "tests" / "golden" / "examples"
+COHORT = "all"  # examples/all.json bundles the other examples; it is not an example of its own
+FORMATS = ("json", "txt")
+
+KNOWLEDGE_VERSION = "<knowledge_version>"
+ENGINE_VERSION = "<engine_version>"
+
+_JSON_VERSIONS = re.compile(r'"(knowledge_version|engine_version)"(\s*:\s*)"[^"]*"')
+# The text report ends with "Knowledge version kb-..., engine version X.Y.Z." The plain-text renderer wraps
+# lines, so a line break may fall between any two words of that sentence, or after the hyphen of "kb-".
+# Whitespace inside the sentence is collapsed so that the normalised text does not depend on the versions.
+_REPORT_VERSIONS = re.compile(r"Knowledge\s+version\s+[^\s,]+(?:\n[^\s,]+)?,\s+engine\s+version\s+\S+?\.(?=\s*$)")
+
+
+def example_paths() -> list[Path]:
+    """The example patient files, in file-name order (examples/all.json excluded)."""
+    return sorted(p for p in EXAMPLES.glob("*.json") if p.stem != COHORT)
+
+
+def normalise_json(text: str) -> str:
+    """Replace the value of every "knowledge_version" and "engine_version" key in JSON text."""
+    return _JSON_VERSIONS.sub(lambda m: f'"{m.group(1)}"{m.group(2)}"<{m.group(1)}>"', text)
+
+
+def normalise_report(text: str) -> str:
+    """Replace the knowledge and engine versions named at the end of a text or Markdown report."""
+    return _REPORT_VERSIONS.sub(f"Knowledge version {KNOWLEDGE_VERSION}, engine version {ENGINE_VERSION}.", text)
+
+
+def normalise(text: str, suffix: str) -> str:
+    """Normalise one output; ``suffix`` is the golden file's suffix ("json", "txt" or "md")."""
+    return normalise_json(text) if suffix == "json" else normalise_report(text)
+
+
+@cache
+def _knowledge() -> Any:
+    from allpath.knowledge.loader import load_knowledge
+
+    return load_knowledge()
+
+
+def render(record: Any) -> dict[str, str]:
+    """The CLI's output for one decoded record, by golden suffix, before normalisation.
+
+    Mirrors ``allpath.interfaces.cli.assess`` for a single record: ``json.dumps(..., indent=2,
+    ensure_ascii=False)`` plus a newline for JSON, and the rendered report as is for text and Markdown.
+    """
+    from allpath.domain.record import parse_record
+    from allpath.engine.assess import assess
+    from allpath.interfaces.report import build_blocks, render_markdown, render_text
+
+    kb = _knowledge()
+    assessment = assess(parse_record(record), kb)
+    blocks = build_blocks(assessment, kb)
+    return {
+        "json": json.dumps(assessment, indent=2, ensure_ascii=False) + "\n",
+        "txt": render_text(blocks),
+        "md": render_markdown(blocks),
+    }
+
+
+def golden_outputs(example: Path) -> dict[str, str]:
+    """The normalised outputs of one example file, for the golden formats."""
+    rendered = render(json.loads(example.read_text(encoding="utf-8")))
+    return {suffix: normalise(rendered[suffix], suffix) for suffix in FORMATS}
+
+
+def cohort_text(examples: list[Path]) -> str:
+    """examples/all.json: a JSON array of every example record, in file-name order."""
+    records = [json.loads(p.read_text(encoding="utf-8")) for p in examples]
+    return json.dumps(records, indent=2, ensure_ascii=False) + "\n"
+
+
+def _write_if_changed(path: Path, text: str) -> bool:
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return False
+    path.write_text(text, encoding="utf-8")
+    return True
+
+
+def main() -> int:
+    examples = example_paths()
+    if not examples:
+        sys.stderr.write(f"no examples found in {EXAMPLES}\n")
+        return 1
+    GOLDEN_EXAMPLES.mkdir(parents=True, exist_ok=True)
+    changed: list[Path] = []
+    expected: set[Path] = set()
+    for example in examples:
+        for suffix, text in golden_outputs(example).items():
+            target = GOLDEN_EXAMPLES / f"{example.stem}.{suffix}"
+            expected.add(target)
+            if _write_if_changed(target, text):
+                changed.append(target)
+    cohort = EXAMPLES / f"{COHORT}.json"
+    if _write_if_changed(cohort, cohort_text(examples)):
+        changed.append(cohort)
+    removed = [p for p in sorted(GOLDEN_EXAMPLES.iterdir()) if p.is_file() and p not in expected]
+    for stale in removed:
+        stale.unlink()
+    for path in changed:
+        sys.stdout.write(f"updated {path.relative_to(ROOT)}\n")
+    for path in removed:
+        sys.stdout.write(f"removed {path.relative_to(ROOT)}\n")
+    sys.stdout.write(
+        f"{len(examples)} examples, {len(expected)} golden files: {len(changed)} updated, {len(removed)} removed."
+        + (" Review the diff before committing.\n" if changed or removed else "\n")
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

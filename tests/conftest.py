@@ -65,8 +65,12 @@ def complete_b_all(**overrides: Any) -> dict[str, Any]:
         },
     }
     for key, value in overrides.items():
-        if key in ("day8_blood_mrd_pct", "end_of_induction_marrow_mrd_pct", "end_of_induction_remission",
-                   "end_of_consolidation_mrd_pct"):
+        if key in (
+            "day8_blood_mrd_pct",
+            "end_of_induction_marrow_mrd_pct",
+            "end_of_induction_remission",
+            "end_of_consolidation_mrd_pct",
+        ):
             if value is None:
                 record["response"].pop(key, None)
             else:

@@ -231,7 +231,7 @@ def _range_problems(record: PatientRecord) -> list[FieldProblem]:
     check("weight_kg", record.weight_kg, limits.WEIGHT_KG)
     check("height_cm", record.height_cm, limits.HEIGHT_CM)
     wbc = record.wbc_per_ul
-    if wbc is not None and 0 < wbc < limits.WBC_UNIT_MISTAKE_BELOW:
+    if wbc is not None and 0 < wbc < limits.WBC_UNIT_MISTAKE_BELOW and limits.WBC_PER_UL.contains(wbc * 1000):
         problems.append(
             FieldProblem(
                 "wbc_per_ul",
@@ -267,6 +267,15 @@ def _consistency_problems(record: PatientRecord) -> list[FieldProblem]:
             dups = _duplicates(tokens)
             if dups:
                 problems.append(FieldProblem(name, list(tokens), f"each token at most once (repeated: {dups[0]})"))
+    if record.genetics is not None and not record.genetics:
+        problems.append(
+            FieldProblem(
+                "genetics",
+                [],
+                'a non-empty list: use ["none_detected"] when the tests found no change, or leave the field '
+                "out while results are pending",
+            )
+        )
     if record.genetics and "none_detected" in record.genetics and len(record.genetics) > 1:
         problems.append(
             FieldProblem("genetics", list(record.genetics), '"none_detected" cannot be combined with findings')

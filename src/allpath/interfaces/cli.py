@@ -55,6 +55,10 @@ def _read_input(source: str) -> Any:
         ) from None
     try:
         return json.loads(text)
+    except RecursionError:
+        raise _fail_input(
+            "record: JSON nested too deeply; expected a patient record object or an array of them"
+        ) from None
     except json.JSONDecodeError as error:
         raise _fail_input(
             f"record: not valid JSON (line {error.lineno}, column {error.colno}: {error.msg}); "

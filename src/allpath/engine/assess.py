@@ -280,6 +280,37 @@ def classify(record: PatientRecord, kb: KnowledgeBase) -> tuple[SchemeResult, Sc
     return risk, cog, [fields[n] for n in fields if n in open_facts]
 
 
+def _diagnostic_tests(
+    kb: KnowledgeBase, facts: Facts, fields: dict[str, str], missing: list[str], upcoming: list[str]
+) -> list[dict[str, Any]]:
+    """Every test the knowledge base knows, with what it is for and where this child stands with it."""
+    out = []
+    for test in kb.tests.values():
+        tested = [i.id for i in kb.inputs.values() if i.test == test.id]
+        provides = [fields[i] for i in tested if i in fields]
+        if not tested:
+            status = "not part of the record"
+        elif any(f in missing for f in provides):
+            status = "missing"
+        elif any(f in upcoming for f in provides):
+            status = "upcoming"
+        elif provides and all(facts.get(i) is not None for i in tested if i in fields):
+            status = "recorded"
+        else:
+            status = "not needed now"
+        out.append(
+            {
+                "test": test.id,
+                "label": test.label,
+                "purpose": test.purpose,
+                "provides": provides,
+                "status": status,
+                "source": source_of(kb, test.cite),
+            }
+        )
+    return out
+
+
 def assess(record: PatientRecord, kb: KnowledgeBase) -> dict[str, Any]:
     """Assess one validated patient record against the knowledge base ``kb``."""
     facts: dict[str, Any] = build_facts(record)
@@ -341,6 +372,7 @@ def assess(record: PatientRecord, kb: KnowledgeBase) -> dict[str, Any]:
         "missing": missing,
         "upcoming": upcoming,
         "workup": _workup(kb, [n for n in missing_facts if fields[n] in missing], fields),
+        "diagnostic_tests": _diagnostic_tests(kb, facts, fields, missing, upcoming),
         "populations": sorted(populations, key=[p.spec.id for p in kb.populations].index),
         "factors": factors,
         "plan": plan,

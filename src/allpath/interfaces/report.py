@@ -78,7 +78,7 @@ def build_blocks(a: dict[str, Any], kb: KnowledgeBase) -> list[Block]:
         blocks += _risk_blocks(a, kb)
     if a["relapse"]:
         r = a["relapse"]
-        sites = ", ".join(site.replace("_", " ") for site in r["sites"])
+        sites = " and ".join(kb.text.relapse_site_labels[site] for site in r["sites"])
         text = f"This is relapse number {r['number']}. It was found in: {sites}."
         if r["timing"]:
             article = "an" if r["timing"][0] in "aeiou" else "a"
@@ -96,6 +96,11 @@ def build_blocks(a: dict[str, Any], kb: KnowledgeBase) -> list[Block]:
         blocks.append(Block("heading", "Tests still needed"))
         blocks.append(Block("paragraph", "These results are not in yet. Each one can change the plan:"))
         blocks.append(Block("bullets", items=tuple(f"{w['label']}: {w['purpose']}" for w in a["workup"])))
+
+    recorded = [t for t in a["diagnostic_tests"] if t["status"] in ("recorded", "not part of the record")]
+    if recorded:
+        blocks.append(Block("heading", "What the tests are for"))
+        blocks.append(Block("bullets", items=tuple(f"{t['label']}: {t['purpose']}" for t in recorded)))
 
     plan = a["plan"]
     if plan["phases"]:

@@ -306,6 +306,7 @@ class TextFile(BaseModel):
     family_disclaimer: str
     risk_group_meaning: dict[str, str]
     relapse_risk_meaning: dict[str, str]
+    relapse_site_labels: dict[str, str]
     disease_state_meaning: dict[str, str]
     symptoms_to_report: CitedList
     questions_to_ask: list[str]

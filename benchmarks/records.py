@@ -113,8 +113,6 @@ def _genetics(rng: Random, kind: str) -> list[str]:
     roll = rng.random()
     if roll < 0.2:
         return ["none_detected"]
-    if roll < 0.3:
-        return []
     return _weighted_sample(rng, GENETICS, GENETICS_WEIGHTS, rng.choice((1, 1, 1, 2, 3)))
 
 

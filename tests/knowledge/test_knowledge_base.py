@@ -149,3 +149,11 @@ def test_authoring_guide_matches_the_code() -> None:
 
     committed = (ROOT / "docs" / "knowledge-authoring.md").read_text(encoding="utf-8")
     assert committed == render(), "run `python -m allpath.knowledge.authoring > docs/knowledge-authoring.md`"
+
+
+def test_knowledge_tokens_match_the_record_contract(kb: KnowledgeBase) -> None:
+    from allpath.domain.record import GENETIC_TOKENS, PREDISPOSITION_TOKENS
+
+    assert tuple(t.id for t in kb.genetics.tokens) == GENETIC_TOKENS
+    counseling = kb.files["counseling.yaml"]
+    assert tuple(t.id for t in counseling.syndromes) == PREDISPOSITION_TOKENS  # type: ignore[attr-defined]

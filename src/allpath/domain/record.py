@@ -11,36 +11,13 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from allpath.domain import limits
 from allpath.domain.age import decimal_age_years
 from allpath.errors import ABSENT, FieldProblem, RecordError
-
-GENETIC_TOKENS: tuple[str, ...] = (
-    "ETV6::RUNX1",
-    "high_hyperdiploidy",
-    "trisomy_4_10",
-    "BCR::ABL1",
-    "KMT2A_rearranged",
-    "hypodiploidy_lt44",
-    "iAMP21",
-    "ph_like",
-    "TCF3::PBX1",
-    "TCF3::HLF",
-    "none_detected",
-)
-PREDISPOSITION_TOKENS: tuple[str, ...] = (
-    "neurofibromatosis_1",
-    "bloom",
-    "fanconi_anemia",
-    "ataxia_telangiectasia",
-    "li_fraumeni",
-    "cmmrd",
-)
-RELAPSE_SITES: tuple[str, ...] = ("bone_marrow", "cns", "testis", "other")
 
 GeneticToken = Literal[
     "ETV6::RUNX1",
@@ -60,6 +37,9 @@ PredispositionToken = Literal[
 ]
 RelapseSite = Literal["bone_marrow", "cns", "testis", "other"]
 
+GENETIC_TOKENS: tuple[str, ...] = get_args(GeneticToken)
+PREDISPOSITION_TOKENS: tuple[str, ...] = get_args(PredispositionToken)
+RELAPSE_SITES: tuple[str, ...] = get_args(RelapseSite)
 
 _CALENDAR_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 

@@ -73,22 +73,41 @@ class Condition:
         raise NotImplementedError
 
 
-class Compare(Condition):
+class FactCondition(Condition):
+    """A condition on one fact: unknown when the fact is absent, otherwise decided by ``test``."""
+
+    __slots__ = ("fact",)
+
+    def __init__(self, fact: str) -> None:
+        self.fact = fact
+
+    def evaluate(self, facts: Facts) -> Verdict:
+        value = facts.get(self.fact)
+        if value is None:
+            return Verdict(None, frozenset((self.fact,)))
+        return self.test(value)
+
+    def test(self, value: Any) -> Verdict:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def facts_used(self) -> frozenset[str]:
+        return frozenset((self.fact,))
+
+
+class Compare(FactCondition):
     """``{fact: F, lt|le|gt|ge: N}`` - a numeric fact compared with a number.
 
     ``N`` may be a number or ``{param: name}`` naming a threshold in ``definitions.yaml``. Boundaries are
     exactly as written: ``lt: 10`` is false at 10.0.
     """
 
-    __slots__ = ("fact", "op", "threshold")
+    __slots__ = ("op", "threshold")
 
     def __init__(self, fact: str, op: str, threshold: float) -> None:
-        self.fact, self.op, self.threshold = fact, op, threshold
+        super().__init__(fact)
+        self.op, self.threshold = op, threshold
 
-    def evaluate(self, facts: Facts) -> Verdict:
-        value = facts.get(self.fact)
-        if value is None:
-            return Verdict(None, frozenset((self.fact,)))
+    def test(self, value: Any) -> Verdict:
         t = self.threshold
         op = self.op
         if op == "lt":
@@ -99,107 +118,77 @@ class Compare(Condition):
             return TRUE if value > t else FALSE
         return TRUE if value >= t else FALSE
 
-    def facts_used(self) -> frozenset[str]:
-        return frozenset((self.fact,))
 
-
-class Equals(Condition):
+class Equals(FactCondition):
     """``{fact: F, eq: V}`` - a fact equals a value (a string, a number or true/false)."""
 
-    __slots__ = ("fact", "expected")
+    __slots__ = ("expected",)
 
     def __init__(self, fact: str, expected: Any) -> None:
-        self.fact, self.expected = fact, expected
+        super().__init__(fact)
+        self.expected = expected
 
-    def evaluate(self, facts: Facts) -> Verdict:
-        value = facts.get(self.fact)
-        if value is None:
-            return Verdict(None, frozenset((self.fact,)))
+    def test(self, value: Any) -> Verdict:
         return TRUE if value == self.expected else FALSE
 
-    def facts_used(self) -> frozenset[str]:
-        return frozenset((self.fact,))
 
-
-class OneOf(Condition):
+class OneOf(FactCondition):
     """``{fact: F, in: [V1, V2]}`` - a fact equals one of the listed values."""
 
-    __slots__ = ("fact", "allowed")
+    __slots__ = ("allowed",)
 
     def __init__(self, fact: str, allowed: frozenset[Any]) -> None:
-        self.fact, self.allowed = fact, allowed
+        super().__init__(fact)
+        self.allowed = allowed
 
-    def evaluate(self, facts: Facts) -> Verdict:
-        value = facts.get(self.fact)
-        if value is None:
-            return Verdict(None, frozenset((self.fact,)))
+    def test(self, value: Any) -> Verdict:
         return TRUE if value in self.allowed else FALSE
 
-    def facts_used(self) -> frozenset[str]:
-        return frozenset((self.fact,))
+
+class TokenCondition(FactCondition):
+    """A condition on a list fact and a set of tokens."""
+
+    __slots__ = ("tokens",)
+
+    def __init__(self, fact: str, tokens: frozenset[str]) -> None:
+        super().__init__(fact)
+        self.tokens = tokens
 
 
-class HasAny(Condition):
+class HasAny(TokenCondition):
     """``{fact: F, has_any: [T1, T2] | "set:name"}`` - a list fact contains at least one of the tokens.
 
     ``"set:name"`` refers to a named token set (for genetics, in ``genetics.yaml``).
     """
 
-    __slots__ = ("fact", "tokens")
+    __slots__ = ()
 
-    def __init__(self, fact: str, tokens: frozenset[str]) -> None:
-        self.fact, self.tokens = fact, tokens
-
-    def evaluate(self, facts: Facts) -> Verdict:
-        value = facts.get(self.fact)
-        if value is None:
-            return Verdict(None, frozenset((self.fact,)))
+    def test(self, value: Any) -> Verdict:
         if not self.tokens.isdisjoint(value):
             return TRUE
         open_facts = _partial(value, self.tokens)
         return Verdict(None, open_facts) if open_facts else FALSE
 
-    def facts_used(self) -> frozenset[str]:
-        return frozenset((self.fact,))
 
-
-class HasNone(Condition):
+class HasNone(TokenCondition):
     """``{fact: F, has_none: [T1, T2] | "set:name"}`` - a known list fact contains none of the tokens."""
 
-    __slots__ = ("fact", "tokens")
+    __slots__ = ()
 
-    def __init__(self, fact: str, tokens: frozenset[str]) -> None:
-        self.fact, self.tokens = fact, tokens
-
-    def evaluate(self, facts: Facts) -> Verdict:
-        value = facts.get(self.fact)
-        if value is None:
-            return Verdict(None, frozenset((self.fact,)))
+    def test(self, value: Any) -> Verdict:
         if not self.tokens.isdisjoint(value):
             return FALSE
         open_facts = _partial(value, self.tokens)
         return Verdict(None, open_facts) if open_facts else TRUE
 
-    def facts_used(self) -> frozenset[str]:
-        return frozenset((self.fact,))
 
-
-class Only(Condition):
+class Only(TokenCondition):
     """``{fact: F, only: [T1, T2]}`` - a known, non-empty list fact holds nothing but these tokens."""
 
-    __slots__ = ("fact", "tokens")
+    __slots__ = ()
 
-    def __init__(self, fact: str, tokens: frozenset[str]) -> None:
-        self.fact, self.tokens = fact, tokens
-
-    def evaluate(self, facts: Facts) -> Verdict:
-        value = facts.get(self.fact)
-        if value is None:
-            return Verdict(None, frozenset((self.fact,)))
+    def test(self, value: Any) -> Verdict:
         return TRUE if value and self.tokens.issuperset(value) else FALSE
-
-    def facts_used(self) -> frozenset[str]:
-        return frozenset((self.fact,))
 
 
 class All(Condition):

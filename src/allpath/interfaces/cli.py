@@ -205,6 +205,45 @@ def kb_grid(
     sys.stdout.write(absent_grid_csv(kb) if absent else complete_grid_csv(kb))
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    demo: Annotated[bool, typer.Option(help="Add demo accounts and the bundled example patients.")] = False,
+) -> None:
+    """Run the web application and JSON API (SQLite in ALLPATH_DATA_DIR unless ALLPATH_DATABASE_URL is set)."""
+    import uvicorn
+
+    from allpath.knowledge.loader import load_knowledge
+    from allpath.settings import load_settings
+    from allpath.storage.db import make_engine, migrate, session_factory
+
+    settings = load_settings()
+    engine = make_engine(settings.database_url)
+    migrate(engine)  # once, before any worker starts
+    if demo:
+        from allpath.storage.demo import seed_demo
+
+        examples = Path(__file__).resolve().parents[3] / "examples"
+        accounts = seed_demo(session_factory(engine), load_knowledge(), examples)
+        typer.echo("Demo accounts (local demo only):")
+        for role, username, password in accounts:
+            typer.echo(f"  {role:<11} {username:<12} {password}")
+    engine.dispose()
+    shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
+    typer.echo(f"allpath is running at http://{shown}:{port}/  (API description: http://{shown}:{port}/api/docs)")
+    uvicorn.run(
+        "allpath.interfaces.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,  # request lines carry patient ids; they stay out of the logs
+    )
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"allpath {__version__}")

@@ -65,6 +65,7 @@ class InputSpec(BaseModel):
     absent: Literal["missing", "none_reported"]
     test: str
     resolution: float | None = None
+    unit: str | None = None
 
 
 class DerivedFact(BaseModel):

@@ -1,0 +1,1 @@
+"""The HTTP service: JSON API (OpenAPI at /api/openapi.json) and the web application."""

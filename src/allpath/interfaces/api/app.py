@@ -1,0 +1,41 @@
+"""The application factory: JSON API (and, mounted beside it, the web pages)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+from allpath import __version__
+from allpath.knowledge.loader import KnowledgeBase, load_knowledge
+from allpath.settings import Settings, load_settings
+from allpath.storage.db import make_engine, migrate, session_factory
+
+
+def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None) -> FastAPI:
+    """Build the service for ``settings`` (default: from the environment); migrates the database."""
+    from allpath.interfaces.api.routes import admin, assess, patients, session
+
+    settings = settings or load_settings()
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    app = FastAPI(
+        title="allpath",
+        version=__version__,
+        description="A cited care pathway for childhood ALL. Decision support for clinicians, not a prescription.",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = session_factory(engine)
+    app.state.kb = kb or load_knowledge()
+
+    @app.get("/api/health", tags=["service"])
+    def health() -> JSONResponse:
+        """Liveness: the service answers (no data)."""
+        return JSONResponse({"status": "ok", "version": __version__, "knowledge_version": app.state.kb.version})
+
+    for module in (session, patients, assess, admin):
+        app.include_router(module.router)
+    return app

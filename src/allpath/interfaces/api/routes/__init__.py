@@ -1,0 +1,1 @@
+"""One module per resource; handlers stay thin and call the repository."""

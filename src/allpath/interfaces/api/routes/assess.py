@@ -1,0 +1,39 @@
+"""Stateless assessment (nothing is stored) and the researcher's de-identified export."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+
+from allpath.domain.record import parse_record
+from allpath.engine.assess import assess
+from allpath.errors import RecordError
+from allpath.interfaces.api.deps import DB, KB, Principal, require
+from allpath.interfaces.api.routes.patients import INVALID, record_errors
+from allpath.interfaces.api.schemas import DeidentifiedRow
+from allpath.storage import repository as repo
+
+router = APIRouter(prefix="/api", tags=["assess"])
+
+
+@router.post("/assess", responses=INVALID)
+def assess_record(
+    record: dict[str, Any], s: DB, kb: KB, principal: Annotated[Principal, Depends(require("clinician", "researcher"))]
+) -> Any:
+    """Assess one patient record without storing it (the same answer as `allpath assess`)."""
+    try:
+        parsed = parse_record(record)
+    except RecordError as error:
+        return record_errors(error)
+    repo.audit(s, principal.user, "assess", "record", detail="stateless")
+    return JSONResponse(assess(parsed, kb))
+
+
+@router.get("/export/deidentified", response_model=list[DeidentifiedRow])
+def deidentified(s: DB, principal: Annotated[Principal, Depends(require("researcher"))]) -> list[DeidentifiedRow]:
+    """Every patient's record and groups with names, ids and dates removed (for research)."""
+    rows = repo.deidentified_export(s)
+    repo.audit(s, principal.user, "export", "deidentified", detail=f"{len(rows)} rows")
+    return [DeidentifiedRow(**row) for row in rows]

@@ -1,0 +1,180 @@
+"""Patients: create, read, update (a new version each time), history, invitations and exports."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+
+from allpath.domain.record import parse_record
+from allpath.errors import RecordError
+from allpath.interfaces.api.deps import DB, KB, Principal, patient_for, require
+from allpath.interfaces.api.schemas import (
+    AssessmentOut,
+    InvitationOut,
+    PatientIn,
+    PatientOut,
+    PatientSummary,
+    PatientUpdate,
+    RecordErrorOut,
+    VersionOut,
+)
+from allpath.storage import repository as repo
+from allpath.storage import tables as t
+
+router = APIRouter(prefix="/api/patients", tags=["patients"])
+Clinician = Annotated[Principal, Depends(require("clinician"))]
+ClinicianOrFamily = Annotated[Principal, Depends(require("clinician", "family"))]
+INVALID: dict[int | str, dict[str, Any]] = {
+    422: {"model": RecordErrorOut, "description": "the patient record is invalid"}
+}
+
+
+def record_errors(error: RecordError) -> JSONResponse:
+    """The engine's own field messages, so that forms and API clients show the same words."""
+    return JSONResponse(
+        status_code=422,
+        content={
+            "detail": "the patient record is invalid; nothing was stored",
+            "errors": [
+                {
+                    "field": p.field,
+                    "value": p.value if _jsonable(p.value) else repr(p.value),
+                    "allowed": p.allowed,
+                    "message": p.message(),
+                }
+                for p in error.problems
+            ],
+        },
+    )
+
+
+def _jsonable(value: Any) -> bool:
+    return value is None or isinstance(value, str | int | float | bool | list | dict)
+
+
+def _assessment_out(row: t.Assessment) -> AssessmentOut:
+    return AssessmentOut(
+        patient_version=row.patient_version,
+        created_at=row.created_at,
+        knowledge_version=row.knowledge_version,
+        engine_version=row.engine_version,
+        changes=row.changes,
+        result=row.result,
+    )
+
+
+def _patient_out(s: DB, patient: t.Patient) -> PatientOut:
+    return PatientOut(
+        id=patient.id,
+        display_name=patient.display_name,
+        current_version=patient.current_version,
+        record=repo.current_version(s, patient).record,
+        assessment=_assessment_out(repo.latest_assessment(s, patient)),
+    )
+
+
+def _validated(record: dict[str, Any]) -> RecordError | None:
+    try:
+        parse_record(record)
+    except RecordError as error:
+        return error
+    return None
+
+
+@router.get("", response_model=list[PatientSummary])
+def list_patients(s: DB, principal: Clinician, q: str = "") -> list[PatientSummary]:
+    """The patients of the signed-in clinician's team, optionally filtered by name or id."""
+    assert principal.user.team_id is not None
+    rows = []
+    for patient in repo.list_patients(s, principal.user.team_id, q):
+        a = repo.latest_assessment(s, patient)
+        rows.append(
+            PatientSummary(
+                id=patient.id,
+                display_name=patient.display_name,
+                current_version=patient.current_version,
+                disease_state=a.disease_state,
+                risk_group=a.risk_group,
+                cog_risk_group=a.cog_risk_group,
+                provisional=a.provisional,
+            )
+        )
+    repo.audit(s, principal.user, "list", "patient", detail=f"{len(rows)} rows")
+    return rows
+
+
+@router.post("", response_model=PatientOut, status_code=201, responses=INVALID)
+def create_patient(body: PatientIn, s: DB, kb: KB, principal: Clinician) -> PatientOut | JSONResponse:
+    """Add a patient: the record is validated, stored as version 1 and assessed."""
+    error = _validated(body.record)
+    if error is not None:
+        repo.audit(s, principal.user, "create", "patient", outcome="invalid")
+        return record_errors(error)
+    stored = repo.create_patient(s, kb, principal.user, body.display_name, body.record)
+    repo.audit(s, principal.user, "create", "patient", stored.patient.id)
+    return _patient_out(s, stored.patient)
+
+
+@router.get("/{patient_id}", response_model=PatientOut, responses={404: {}})
+def read_patient(patient_id: str, s: DB, principal: ClinicianOrFamily) -> PatientOut:
+    """A patient's current record and assessment (a family sees only their own child)."""
+    patient = patient_for(s, principal, patient_id, family_allowed=True)
+    repo.audit(s, principal.user, "read", "patient", patient.id)
+    return _patient_out(s, patient)
+
+
+@router.put("/{patient_id}", response_model=PatientOut, responses={404: {}, **INVALID})
+def update_patient(
+    patient_id: str, body: PatientUpdate, s: DB, kb: KB, principal: Clinician
+) -> PatientOut | JSONResponse:
+    """Store a new version of the record and re-assess; the response says what changed and why."""
+    patient = patient_for(s, principal, patient_id, family_allowed=False)
+    error = _validated(body.record)
+    if error is not None:
+        repo.audit(s, principal.user, "update", "patient", patient.id, outcome="invalid")
+        return record_errors(error)
+    repo.update_patient(s, kb, principal.user, patient, body.record, body.display_name)
+    repo.audit(s, principal.user, "update", "patient", patient.id, detail=f"version {patient.current_version}")
+    return _patient_out(s, patient)
+
+
+@router.get("/{patient_id}/versions", response_model=list[VersionOut], responses={404: {}})
+def list_versions(patient_id: str, s: DB, principal: Clinician) -> list[VersionOut]:
+    """Every stored version of the record, oldest first."""
+    patient = patient_for(s, principal, patient_id, family_allowed=False)
+    repo.audit(s, principal.user, "read", "patient_versions", patient.id)
+    return [
+        VersionOut(version=v.version, created_at=v.created_at, created_by=v.created_by, record=v.record)
+        for v in repo.versions(s, patient)
+    ]
+
+
+@router.get("/{patient_id}/assessments", response_model=list[AssessmentOut], responses={404: {}})
+def list_assessments(patient_id: str, s: DB, principal: ClinicianOrFamily) -> list[AssessmentOut]:
+    """The assessment history, oldest first, each with what changed since the one before."""
+    patient = patient_for(s, principal, patient_id, family_allowed=True)
+    repo.audit(s, principal.user, "read", "assessments", patient.id)
+    return [_assessment_out(a) for a in repo.assessments(s, patient)]
+
+
+@router.post("/{patient_id}/invitations", response_model=InvitationOut, status_code=201, responses={404: {}})
+def invite_family(patient_id: str, s: DB, principal: Clinician) -> InvitationOut:
+    """An invitation code that lets one family account read this child's plan and report."""
+    patient = patient_for(s, principal, patient_id, family_allowed=False)
+    code = repo.create_invitation(s, principal.user, patient)
+    repo.audit(s, principal.user, "create", "invitation", patient.id)
+    return InvitationOut(code=code, expires_in_days=14)
+
+
+@router.get("/{patient_id}/export", responses={404: {}})
+def export_patient(patient_id: str, s: DB, principal: Clinician) -> dict[str, Any]:
+    """Everything stored about one patient: every version and every assessment."""
+    patient = patient_for(s, principal, patient_id, family_allowed=False)
+    repo.audit(s, principal.user, "export", "patient", patient.id)
+    return {
+        "patient": {"id": patient.id, "display_name": patient.display_name, "current_version": patient.current_version},
+        "versions": [v.record | {"_version": v.version} for v in repo.versions(s, patient)],
+        "assessments": [_assessment_out(a).model_dump(mode="json") for a in repo.assessments(s, patient)],
+    }

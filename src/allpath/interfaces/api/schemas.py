@@ -1,0 +1,140 @@
+"""Request and response bodies of the JSON API (they appear in the OpenAPI description)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Credentials(_In):
+    username: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class SessionOut(BaseModel):
+    username: str
+    role: str
+    csrf_token: str
+
+
+class UserOut(BaseModel):
+    id: int
+    username: str
+    display_name: str
+    role: str
+    team_id: int | None
+    active: bool
+
+
+class UserIn(_In):
+    username: str = Field(min_length=3, max_length=100, pattern=r"^[A-Za-z0-9_.@-]+$")
+    display_name: str = Field(min_length=1, max_length=200)
+    password: str = Field(min_length=10, max_length=200)
+    role: str = Field(pattern=r"^(clinician|family|researcher|admin)$")
+    team: str | None = Field(default=None, max_length=200)
+
+
+class TokenIn(_In):
+    name: str = Field(min_length=1, max_length=100)
+
+
+class TokenOut(BaseModel):
+    token: str
+    name: str
+
+
+class PatientIn(_In):
+    display_name: str = Field(min_length=1, max_length=200)
+    record: dict[str, Any]
+
+
+class PatientUpdate(_In):
+    display_name: str | None = Field(default=None, min_length=1, max_length=200)
+    record: dict[str, Any]
+
+
+class FieldError(BaseModel):
+    field: str
+    value: Any = None
+    allowed: str
+    message: str
+
+
+class RecordErrorOut(BaseModel):
+    detail: str
+    errors: list[FieldError]
+
+
+class PatientSummary(BaseModel):
+    id: str
+    display_name: str
+    current_version: int
+    disease_state: str
+    risk_group: str | None
+    cog_risk_group: str | None
+    provisional: bool
+
+
+class AssessmentOut(BaseModel):
+    patient_version: int
+    created_at: datetime
+    knowledge_version: str
+    engine_version: str
+    changes: list[dict[str, Any]]
+    result: dict[str, Any]
+
+
+class PatientOut(BaseModel):
+    id: str
+    display_name: str
+    current_version: int
+    record: dict[str, Any]
+    assessment: AssessmentOut
+
+
+class VersionOut(BaseModel):
+    version: int
+    created_at: datetime
+    created_by: int
+    record: dict[str, Any]
+
+
+class InvitationOut(BaseModel):
+    code: str
+    expires_in_days: int
+
+
+class InvitationAccept(_In):
+    code: str = Field(min_length=4, max_length=40)
+    username: str = Field(min_length=3, max_length=100, pattern=r"^[A-Za-z0-9_.@-]+$")
+    display_name: str = Field(min_length=1, max_length=200)
+    password: str = Field(min_length=10, max_length=200)
+
+
+class AuditOut(BaseModel):
+    id: int
+    at: datetime
+    user_id: int | None
+    role: str | None
+    action: str
+    resource: str
+    resource_id: str | None
+    outcome: str
+    detail: str
+
+
+class DeidentifiedRow(BaseModel):
+    pseudonym: str
+    record: dict[str, Any]
+    disease_state: str
+    risk_group: str | None
+    cog_risk_group: str | None
+    provisional: bool
+    populations: list[str]
+    knowledge_version: str

@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy 2 tables, the repository and Alembic migrations (SQLite or PostgreSQL)."""

@@ -1,0 +1,51 @@
+"""Demo accounts and the bundled example patients, for a first look at the web app.
+
+Idempotent: running it again on the same database changes nothing. The passwords are printed by
+``allpath serve --demo``; they are for a local demo only.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from allpath.knowledge.loader import KnowledgeBase
+from allpath.storage import repository as repo
+from allpath.storage import tables as t
+
+DEMO_TEAM = "Demo oncology team"
+DEMO_ACCOUNTS = (
+    ("clinician", "dr.rivera", "Dr. Ana Rivera", "demo-clinician-1"),
+    ("researcher", "researcher", "Registry Researcher", "demo-researcher-1"),
+    ("admin", "admin", "Site Administrator", "demo-admin-0001"),
+)
+DEMO_FAMILY = ("family", "family.demo", "A demo family", "demo-family-001")
+
+
+def seed_demo(factory: sessionmaker[Session], kb: KnowledgeBase, examples: Path) -> list[tuple[str, str, str]]:
+    """Create the demo team, accounts and example patients; returns (role, username, password) rows."""
+    with factory() as s, s.begin():
+        if repo.get_user(s, "dr.rivera") is None:
+            team = repo.ensure_team(s, DEMO_TEAM)
+            for role, username, name, password in DEMO_ACCOUNTS:
+                repo.create_user(s, username, password, role, name, team.id if role == "clinician" else None)
+            clinician = repo.get_user(s, "dr.rivera")
+            assert clinician is not None
+            first: t.Patient | None = None
+            for path in sorted(examples.glob("*.json")):
+                if path.name == "all.json":
+                    continue
+                record = json.loads(path.read_text(encoding="utf-8"))
+                name = "Example " + path.stem.replace("_", " ")
+                stored = repo.create_patient(s, kb, clinician, name, record)
+                first = first or stored.patient
+                repo.audit(s, clinician, "create", "patient", stored.patient.id, detail="demo seed")
+            if first is not None:
+                code = repo.create_invitation(s, clinician, first)
+                role, username, name, password = DEMO_FAMILY
+                repo.accept_invitation(s, code, username, password, name)
+    rows = [(role, username, password) for role, username, _, password in DEMO_ACCOUNTS]
+    rows.append((DEMO_FAMILY[0], DEMO_FAMILY[1], DEMO_FAMILY[3]))
+    return rows

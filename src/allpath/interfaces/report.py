@@ -11,6 +11,7 @@ import textwrap
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from allpath.engine.explain import source_of
 from allpath.knowledge.loader import KnowledgeBase
 
 BlockKind = Literal["title", "heading", "paragraph", "bullets", "numbered", "rule"]
@@ -135,6 +136,10 @@ def build_blocks(a: dict[str, Any], kb: KnowledgeBase) -> list[Block]:
     blocks += [
         Block("heading", "Call the care team if you notice"),
         Block("bullets", items=tuple(symptoms.items)),
+        Block("heading", "Who is on the care team"),
+        Block("bullets", items=tuple(kb.text.care_team.items)),
+        Block("heading", "Support for your family"),
+        Block("paragraph", f"{kb.text.support.text} {_section(source_of(kb, kb.text.support.cite))}"),
         Block("heading", "Questions you may want to ask"),
         Block("bullets", items=tuple(kb.text.questions_to_ask)),
         Block("heading", "After treatment"),

@@ -295,6 +295,12 @@ class CitedList(BaseModel):
     items: list[str]
 
 
+class CitedText(BaseModel):
+    model_config = _FROZEN
+    cite: Cite
+    text: str
+
+
 class GlossaryItem(BaseModel):
     model_config = _FROZEN
     term: str
@@ -310,6 +316,8 @@ class TextFile(BaseModel):
     relapse_site_labels: dict[str, str]
     disease_state_meaning: dict[str, str]
     symptoms_to_report: CitedList
+    care_team: CitedList
+    support: CitedText
     questions_to_ask: list[str]
     glossary: list[GlossaryItem]
     scheme_correspondence: dict[str, str]

@@ -48,5 +48,7 @@ ABSENT: Any = object()
 def _show(value: Any) -> str:
     if value is ABSENT:
         return "(absent)"
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # JSON numbers are read as floats; show -5 as it was typed, not -5.0
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."

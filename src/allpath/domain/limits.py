@@ -45,7 +45,7 @@ WBC_PER_UL = Limit(200, 2_000_000, high_inclusive=True, unit="cells per microlit
 WBC_UNIT_MISTAKE_BELOW = 200.0
 WEIGHT_KG = Limit(0.5, 250, high_inclusive=True, unit="kilograms")
 HEIGHT_CM = Limit(25, 250, high_inclusive=True, unit="centimeters")
-MRD_PCT = Limit(0, 100, high_inclusive=True, unit="percent of cells")
+MRD_PCT = Limit(0, 100, high_inclusive=True, unit="percent (share of cells that are leukemia cells)")
 # A relapse is dated from diagnosis; the contract covers patients diagnosed before age 40.
 RELAPSE_MONTHS = Limit(0, 480, high_inclusive=True, unit="months from diagnosis")
 # Age from dates agrees with age_years when they differ by less than this (about 18 days), which

@@ -48,7 +48,7 @@ def _risk_blocks(a: dict[str, Any], kb: KnowledgeBase) -> list[Block]:
     reasons = [
         f"{f['plain'] or f['explanation']} {_section(f['source'])}"
         for f in a["factors"]
-        if f["scheme"] == "risk_group" and f["effect"] != "not covered"
+        if f["scheme"] == "risk_group" and (f.get("decides") or f["effect"] == "note")
     ]
     if reasons:
         blocks.append(Block("paragraph", "The results behind it:"))

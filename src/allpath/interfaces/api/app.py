@@ -14,6 +14,7 @@ from allpath.storage.db import make_engine, migrate, session_factory
 def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None) -> FastAPI:
     """Build the service for ``settings`` (default: from the environment); migrates the database."""
     from allpath.interfaces.api.routes import admin, assess, patients, session
+    from allpath.interfaces.web import mount_web
 
     settings = settings or load_settings()
     engine = make_engine(settings.database_url)
@@ -38,4 +39,5 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
 
     for module in (session, patients, assess, admin):
         app.include_router(module.router)
+    mount_web(app)
     return app

@@ -1,0 +1,240 @@
+"""What every page shares: templates, the signed-in principal, page errors, citations and headers.
+
+Pages use the API's session cookie and CSRF token (``allpath.interfaces.api.deps``): a signed-in browser
+can use the JSON API and the pages alike. A page error is an HTML page (or a redirect to sign-in), never
+the API's JSON, and the API's own errors are untouched: ``PageError`` is raised by pages only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from allpath import __version__
+from allpath.interfaces.api.deps import DB, Principal, optional_principal
+from allpath.interfaces.web.forms import dom_id, shown_number
+from allpath.knowledge.loader import KnowledgeBase
+
+HERE = Path(__file__).resolve().parent
+TEMPLATES_DIR = HERE / "templates"
+STATIC_DIR = HERE / "static"
+
+# Pages hold patient data: never cached, never framed, no referrer (patient ids are in the URLs), and
+# scripts, styles and form targets from this site only.
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+    ),
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+}
+
+NAV: dict[str, tuple[tuple[str, str], ...]] = {
+    "clinician": (("/patients", "Patients"), ("/patients/new", "New patient"), ("/sources", "Sources")),
+    "family": (("/patients", "My child"), ("/sources", "Sources")),
+    "researcher": (("/export", "Research export"), ("/sources", "Sources")),
+    "admin": (("/admin/users", "Users"), ("/admin/audit", "Audit log"), ("/sources", "Sources")),
+}
+ROLE_LABELS = {"clinician": "care team", "family": "family", "researcher": "researcher", "admin": "administrator"}
+
+
+def slug(text: str) -> str:
+    """The anchor of a source section: lower case, runs of other characters as one hyphen."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def source_id_of(kb: KnowledgeBase, document: str) -> str | None:
+    for source_id, spec in kb.sources.items():
+        if spec.document == document:
+            return source_id
+    return None
+
+
+def cite_url(kb: KnowledgeBase, source: Mapping[str, Any] | None) -> str | None:
+    """The page of a citation ``{document, section}``: ``/sources/<id>#<slug of the section>``."""
+    if not source:
+        return None
+    source_id = source_id_of(kb, str(source.get("document", "")))
+    if source_id is None:
+        return None
+    return f"/sources/{source_id}#{slug(str(source.get('section', '')))}"
+
+
+def decisive_first(factors: Any) -> list[dict[str, Any]]:
+    """Factors with those that decide the group first (otherwise in the engine's order)."""
+    items: list[dict[str, Any]] = list(factors)
+    return sorted(items, key=lambda f: not f.get("decides", False))
+
+
+def humanize(value: Any) -> str:
+    if value is None:
+        return "none"
+    return str(value).replace("_", " ")
+
+
+def when(moment: datetime | None) -> str:
+    if moment is None:
+        return ""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def shown_value(value: Any) -> str:
+    """An input value as shown in a factor: numbers as typed, lists joined, booleans as yes/no."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        return shown_number(value)
+    if isinstance(value, list | tuple):
+        return ", ".join(shown_value(v) for v in value) or "none"
+    return humanize(value)
+
+
+templates = Jinja2Templates(directory=TEMPLATES_DIR)
+templates.env.trim_blocks = True
+templates.env.lstrip_blocks = True
+templates.env.filters.update(humanize=humanize, when=when, shown=shown_value, slug=slug, decisive_first=decisive_first)
+templates.env.globals.update(dom_id=dom_id)
+
+
+class PageError(Exception):
+    """An error shown as a page (status, title, message) or, with ``location``, a redirect."""
+
+    def __init__(self, status: int, title: str, message: str = "", location: str | None = None) -> None:
+        super().__init__(title)
+        self.status = status
+        self.title = title
+        self.message = message
+        self.location = location
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is looking at a page, copied out of the database session (an error page is rendered after the
+    request's transaction has been rolled back, when the user row can no longer be read)."""
+
+    username: str
+    display_name: str
+    role: str
+    csrf: str | None
+
+    @classmethod
+    def of(cls, principal: Principal) -> Viewer:
+        user = principal.user
+        return cls(user.username, user.display_name, user.role, principal.csrf)
+
+
+def base_context(request: Request, principal: Principal | Viewer | None) -> dict[str, Any]:
+    kb: KnowledgeBase = request.app.state.kb
+    viewer = Viewer.of(principal) if isinstance(principal, Principal) else principal
+    role = viewer.role if viewer else None
+    return {
+        "user": viewer,
+        "role": role,
+        "role_label": ROLE_LABELS.get(role or "", ""),
+        "csrf": viewer.csrf if viewer else None,
+        "nav": NAV.get(role or "", ()),
+        "path": request.url.path,
+        "disclaimer": kb.text.disclaimer,
+        "knowledge_version": kb.version,
+        "engine_version": __version__,
+        "cite_url": lambda source: cite_url(kb, source),
+    }
+
+
+def page(
+    request: Request,
+    template: str,
+    context: Mapping[str, Any],
+    principal: Principal | Viewer | None,
+    status: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> HTMLResponse:
+    """Render a page with the shared context (user, navigation, CSRF token, disclaimer)."""
+    full = base_context(request, principal) | dict(context)
+    response: HTMLResponse = templates.TemplateResponse(
+        request, template, full, status_code=status, headers={**SECURITY_HEADERS, **(headers or {})}
+    )
+    return response
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true" and "hx-history-restore-request" not in request.headers
+
+
+async def page_error_handler(request: Request, error: Exception) -> Response:
+    assert isinstance(error, PageError)
+    if error.location is not None:
+        if is_htmx(request):
+            return Response(status_code=200, headers={"HX-Redirect": error.location, **SECURITY_HEADERS})
+        return RedirectResponse(error.location, status_code=303, headers=SECURITY_HEADERS)
+    viewer = getattr(request.state, "viewer", None)
+    return page(request, "error.html", {"title": error.title, "message": error.message}, viewer, error.status)
+
+
+# ---- who is asking -------------------------------------------------------------------------------------
+
+
+async def page_principal(request: Request, s: DB) -> Principal | None:
+    """The signed-in user (session cookie or API token); a POST must carry the session's CSRF token."""
+    try:
+        principal = await optional_principal(request, s)
+    except HTTPException as error:
+        if error.status_code == 403:
+            raise PageError(
+                403,
+                "This form could not be accepted",
+                "It did not carry this session's security token (it may have come from another site, or the "
+                "page was opened before you last signed in). Go back, reload the page and try again.",
+            ) from None
+        raise PageError(error.status_code, "You are not signed in", str(error.detail)) from None
+    request.state.viewer = Viewer.of(principal) if principal else None
+    return principal
+
+
+MaybePageUser = Annotated[Principal | None, Depends(page_principal)]
+
+
+def safe_next(target: str | None) -> str:
+    """A local path to go to after signing in (never another site)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+def page_user(*roles: str) -> Callable[[Request, Principal | None], Principal]:
+    """A dependency that admits the given roles (any signed-in user when none are given)."""
+
+    def check(request: Request, principal: MaybePageUser) -> Principal:
+        if principal is None:
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            location = "/signin" if request.method != "GET" else f"/signin?next={quote(target, safe='')}"
+            raise PageError(303, "Sign in first", location=location)
+        if roles and principal.user.role not in roles:
+            raise PageError(
+                403,
+                "This page is not for your account",
+                f"It is for the role {' or '.join(ROLE_LABELS.get(r, r) for r in roles)}.",
+            )
+        return principal
+
+    return check
+
+
+ClinicianPage = Annotated[Principal, Depends(page_user("clinician"))]
+CareOrFamilyPage = Annotated[Principal, Depends(page_user("clinician", "family"))]
+ResearcherPage = Annotated[Principal, Depends(page_user("researcher"))]
+AdminPage = Annotated[Principal, Depends(page_user("admin"))]
+AnyUserPage = Annotated[Principal, Depends(page_user())]

@@ -1,0 +1,12 @@
+"""The web pages, one module per area; handlers stay thin and call the repository, like the API's."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from allpath.interfaces.web.routes import admin, patients, report, session, sources
+
+router = APIRouter()
+for _module in (session, patients, report, admin, sources):
+    router.include_router(_module.router, include_in_schema=False)
+router.include_router(report.api_router)

@@ -1,0 +1,294 @@
+"""Patient pages: the list with search, the record form (new and edit), the assessment and its history.
+
+Access is the API's: a clinician sees the patients of their own team, a family only their own child
+(whose page is the family report), and a patient someone may not see does not exist for them (404).
+Every read and change is audited with the repository's audit log.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from allpath.domain.record import parse_record
+from allpath.engine.diff import changed_fields
+from allpath.errors import FieldProblem, RecordError
+from allpath.interfaces.api.deps import DB, KB, Principal, patient_for
+from allpath.interfaces.web import forms
+from allpath.interfaces.web.pages import (
+    SECURITY_HEADERS,
+    CareOrFamilyPage,
+    ClinicianPage,
+    PageError,
+    is_htmx,
+    page,
+)
+from allpath.knowledge.loader import KnowledgeBase
+from allpath.storage import repository as repo
+from allpath.storage import tables as t
+
+router = APIRouter()
+
+
+def visible_patient(s: Session, principal: Principal, patient_id: str, *, family_allowed: bool) -> t.Patient:
+    """The patient, if this user may see it (the API's rule); otherwise a 404 page (denial audited)."""
+    try:
+        return patient_for(s, principal, patient_id, family_allowed=family_allowed)
+    except HTTPException:
+        raise PageError(
+            404, "No such patient", "There is no patient with this address that your account can see."
+        ) from None
+
+
+def _summary_row(s: Session, patient: t.Patient) -> dict[str, Any]:
+    a = repo.latest_assessment(s, patient)
+    result: dict[str, Any] = a.result
+    relapse: dict[str, Any] = result.get("relapse") or {}
+    return {
+        "id": patient.id,
+        "display_name": patient.display_name,
+        "version": patient.current_version,
+        "disease_state": a.disease_state,
+        "risk_group": a.risk_group,
+        "risk_group_label": result.get("risk_group_label"),
+        "cog_risk_group": a.cog_risk_group,
+        "cog_risk_group_label": result.get("cog_risk_group_label"),
+        "provisional": a.provisional,
+        "relapse_risk_group_label": relapse.get("risk_group_label"),
+        "assessed_at": a.created_at,
+    }
+
+
+@router.get("/patients")
+def patient_list(request: Request, s: DB, principal: CareOrFamilyPage, q: str = "") -> Response:
+    """A clinician's team's patients (searchable by name or id); a family's own children."""
+    q = q.strip()[:100]
+    if principal.user.role == "family":
+        ids = repo.family_patient_ids(s, principal.user)
+        patients = sorted(
+            (p for i in ids if (p := repo.get_patient(s, i)) is not None), key=lambda p: p.display_name.lower()
+        )
+    else:
+        assert principal.user.team_id is not None, "a clinician belongs to a team"
+        patients = repo.list_patients(s, principal.user.team_id, q)
+    rows = [_summary_row(s, p) for p in patients]
+    repo.audit(s, principal.user, "list", "patient", detail=f"{len(rows)} rows (web)")
+    context = {"rows": rows, "q": q, "htmx": is_htmx(request)}
+    if is_htmx(request):
+        return page(request, "_patient_rows.html", context, principal, headers={"Vary": "HX-Request"})
+    return page(request, "patients.html", context, principal, headers={"Vary": "HX-Request"})
+
+
+# ---- the record form -----------------------------------------------------------------------------------
+
+
+def _form_page(
+    request: Request,
+    kb: KnowledgeBase,
+    principal: Principal,
+    *,
+    record: dict[str, Any],
+    display_name: str,
+    patient: t.Patient | None,
+    problems: list[FieldProblem] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    relapse_count = len(forms.relapse_rows(record))
+    names = forms.field_names(kb, relapse_count + 1)
+    by_field, summary = forms.place_problems(problems or [], names)
+    context = {
+        "patient": patient,
+        "sections": forms.record_sections(kb),
+        "relapse_rows": [forms.relapse_fields(i) for i in range(relapse_count + 1)],
+        "values": forms.form_values(kb, record, display_name),
+        "errors": by_field,
+        "summary": summary,
+        "action": f"/patients/{patient.id}/edit" if patient else "/patients/new",
+    }
+    return page(request, "patient_form.html", context, principal, status)
+
+
+def _problems(record: dict[str, Any], display_name: str | None) -> list[FieldProblem]:
+    """Every problem of the submitted form: the display name's, then ``parse_record``'s own."""
+    problems: list[FieldProblem] = []
+    if display_name is not None and (problem := forms.display_name_problem(display_name)) is not None:
+        problems.append(problem)
+    unstorable = forms.text_problems(record)
+    if unstorable:
+        return problems + unstorable
+    try:
+        parse_record(record)
+    except RecordError as error:
+        problems.extend(error.problems)
+    return problems
+
+
+@router.get("/patients/new")
+def new_patient_form(request: Request, kb: KB, principal: ClinicianPage) -> Response:
+    return _form_page(request, kb, principal, record={}, display_name="", patient=None)
+
+
+@router.post("/patients/new")
+async def create_patient(request: Request, s: DB, kb: KB, principal: ClinicianPage) -> Response:
+    """Validate the form as a patient record v1, store it as version 1 and assess it."""
+    form = await request.form()
+    display_name = forms.display_name_from(form)
+    record = forms.record_from_form(kb, form)
+    problems = _problems(record, display_name)
+    if problems:
+        repo.audit(s, principal.user, "create", "patient", outcome="invalid", detail="web")
+        return _form_page(
+            request,
+            kb,
+            principal,
+            record=record,
+            display_name=display_name,
+            patient=None,
+            problems=problems,
+            status=422,
+        )
+    stored = repo.create_patient(s, kb, principal.user, display_name, record)
+    repo.audit(s, principal.user, "create", "patient", stored.patient.id, detail="web")
+    return RedirectResponse(f"/patients/{stored.patient.id}", status_code=303, headers=SECURITY_HEADERS)
+
+
+@router.post("/patients/check")
+async def check_record(request: Request, kb: KB, principal: ClinicianPage) -> Response:
+    """Inline validation while typing (htmx): every field's message, swapped in beside its input."""
+    form = await request.form()
+    record = forms.record_from_form(kb, form)
+    # The messages go to the rows as they are on the screen, empty rows included.
+    used = forms.relapse_rows_used(form)
+    names = forms.field_names(kb, max([*used, len(used)]) + 1)
+    by_field, summary = forms.place_problems(forms.in_form_rows(_problems(record, None), used), names)
+    context = {"names": sorted(names - {forms.DISPLAY_NAME}), "errors": by_field, "summary": summary, "live": True}
+    return page(request, "_field_errors.html", context, principal)
+
+
+@router.get("/patients/relapse-row")
+def relapse_row(request: Request, principal: ClinicianPage, index: int = 0) -> Response:
+    """One more empty relapse row for the form (htmx)."""
+    index = max(0, min(index, 20))
+    context = {"fields": forms.relapse_fields(index), "index": index, "values": {}, "errors": {}, "oob_button": True}
+    return page(request, "_relapse_row.html", context, principal)
+
+
+@router.get("/patients/{patient_id}/edit")
+def edit_patient_form(request: Request, patient_id: str, s: DB, kb: KB, principal: ClinicianPage) -> Response:
+    patient = visible_patient(s, principal, patient_id, family_allowed=False)
+    repo.audit(s, principal.user, "read", "patient", patient.id, detail="web edit form")
+    record = repo.current_version(s, patient).record
+    return _form_page(request, kb, principal, record=dict(record), display_name=patient.display_name, patient=patient)
+
+
+@router.post("/patients/{patient_id}/edit")
+async def update_patient(request: Request, patient_id: str, s: DB, kb: KB, principal: ClinicianPage) -> Response:
+    """Store a new version of the record (when anything changed) and re-assess it."""
+    patient = visible_patient(s, principal, patient_id, family_allowed=False)
+    form = await request.form()
+    previous = dict(repo.current_version(s, patient).record)
+    display_name = forms.display_name_from(form)
+    record = forms.record_from_form(kb, form, previous)
+    problems = _problems(record, display_name)
+    if problems:
+        repo.audit(s, principal.user, "update", "patient", patient.id, outcome="invalid", detail="web")
+        return _form_page(
+            request,
+            kb,
+            principal,
+            record=record,
+            display_name=display_name,
+            patient=patient,
+            problems=problems,
+            status=422,
+        )
+    if changed_fields(previous, record) or display_name != patient.display_name:
+        repo.update_patient(s, kb, principal.user, patient, record, display_name)
+        repo.audit(
+            s, principal.user, "update", "patient", patient.id, detail=f"version {patient.current_version} (web)"
+        )
+        target = f"/patients/{patient.id}#changes"
+    else:
+        target = f"/patients/{patient.id}?unchanged=1"
+    return RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
+
+
+# ---- the assessment ----------------------------------------------------------------------------------
+
+
+def _history(s: Session, patient: t.Patient) -> list[dict[str, Any]]:
+    """Every assessment, newest first, with who stored the version it assessed."""
+    authors = {v.version: v.created_by for v in repo.versions(s, patient)}
+    names: dict[int, str] = {}
+    rows = []
+    for a in reversed(repo.assessments(s, patient)):
+        author_id = authors.get(a.patient_version)
+        if author_id is not None and author_id not in names:
+            user = s.get(t.User, author_id)
+            names[author_id] = user.display_name if user else f"user {author_id}"
+        rows.append(
+            {
+                "version": a.patient_version,
+                "at": a.created_at,
+                "by": names.get(author_id, "") if author_id is not None else "",
+                "risk_group_label": a.result.get("risk_group_label"),
+                "cog_risk_group_label": a.result.get("cog_risk_group_label"),
+                "disease_state": a.disease_state,
+                "provisional": a.provisional,
+                "changes": a.changes,
+                "knowledge_version": a.knowledge_version,
+            }
+        )
+    return rows
+
+
+def _record_rows(record: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The stored record as (path, value) rows, in record order."""
+    rows: list[tuple[str, Any]] = []
+    for key, value in record.items():
+        if key == "response" and isinstance(value, dict):
+            rows.extend((f"response.{k}", v) for k, v in value.items())
+        elif key == "relapses" and isinstance(value, list):
+            for i, relapse in enumerate(value):
+                if isinstance(relapse, dict):
+                    rows.extend((f"relapses[{i}].{k}", v) for k, v in relapse.items())
+        else:
+            rows.append((key, value))
+    return rows
+
+
+@router.get("/patients/{patient_id}")
+def patient_page(
+    request: Request, patient_id: str, s: DB, kb: KB, principal: CareOrFamilyPage, unchanged: int = 0
+) -> Response:
+    """The current assessment with its reasons and citations, the work-up, the plan and the history."""
+    patient = visible_patient(s, principal, patient_id, family_allowed=True)
+    if principal.user.role == "family":
+        # A family's page about their child is the plain-language report.
+        return RedirectResponse(f"/patients/{patient.id}/report", status_code=303, headers=SECURITY_HEADERS)
+    repo.audit(s, principal.user, "read", "patient", patient.id, detail="web")
+    latest = repo.latest_assessment(s, patient)
+    result: dict[str, Any] = latest.result
+    context = {
+        "patient": patient,
+        "a": result,
+        "latest": latest,
+        "record_rows": _record_rows(dict(repo.current_version(s, patient).record)),
+        "history": _history(s, patient),
+        "elements": {e["id"]: e for e in result["plan"].get("elements", [])},
+        "population_labels": {p.spec.id: p.spec.label for p in kb.populations},
+        "unchanged": bool(unchanged),
+    }
+    return page(request, "patient.html", context, principal)
+
+
+@router.post("/patients/{patient_id}/invitations")
+def invite_family(request: Request, patient_id: str, s: DB, principal: ClinicianPage) -> Response:
+    """An invitation code for one family account (shown once; 14 days)."""
+    patient = visible_patient(s, principal, patient_id, family_allowed=False)
+    code = repo.create_invitation(s, principal.user, patient)
+    repo.audit(s, principal.user, "create", "invitation", patient.id, detail="web")
+    return page(request, "invitation.html", {"patient": patient, "code": code, "days": 14}, principal, 201)

@@ -1,0 +1,78 @@
+"""The family report of one child: a page, a PDF, and the same two for API clients.
+
+Who may read it: a clinician of the child's team or a family account linked to the child; anyone else
+gets 404. Every read is audited (``read family_report``, with the format).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+
+from allpath.interfaces.api.deps import DB, KB, Principal, patient_for, require
+from allpath.interfaces.web.family_report import family_report, report_html_document, report_pdf
+from allpath.interfaces.web.pages import SECURITY_HEADERS, CareOrFamilyPage, page
+from allpath.interfaces.web.routes.patients import visible_patient
+from allpath.storage import repository as repo
+
+router = APIRouter()  # pages
+api_router = APIRouter()  # beside the JSON API, in its OpenAPI description
+ApiReader = Annotated[Principal, Depends(require("clinician", "family"))]
+API_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "not signed in, or the API token is not valid"},
+    403: {"description": "this role may not read reports (clinician of the team or linked family only)"},
+    404: {"description": "no such patient, or not one that this caller may see"},
+}
+
+
+def _pdf_response(pdf: bytes, filename: str) -> Response:
+    headers = {**SECURITY_HEADERS, "Content-Disposition": f'attachment; filename="{filename}"'}
+    return Response(pdf, media_type="application/pdf", headers=headers)
+
+
+@router.get("/patients/{patient_id}/report")
+def report_page(request: Request, patient_id: str, s: DB, kb: KB, principal: CareOrFamilyPage) -> Response:
+    """The plain-language family report as a page."""
+    patient = visible_patient(s, principal, patient_id, family_allowed=True)
+    report = family_report(s, kb, patient)
+    repo.audit(s, principal.user, "read", "family_report", patient.id, detail="html")
+    return page(request, "report.html", {"report": report, "patient": patient}, principal)
+
+
+@router.get("/patients/{patient_id}/report.pdf")
+def report_pdf_download(request: Request, patient_id: str, s: DB, kb: KB, principal: CareOrFamilyPage) -> Response:
+    """The family report as a PDF to print or keep."""
+    patient = visible_patient(s, principal, patient_id, family_allowed=True)
+    report = family_report(s, kb, patient)
+    repo.audit(s, principal.user, "read", "family_report", patient.id, detail="pdf")
+    return _pdf_response(report_pdf(report, kb.text.disclaimer), report.filename)
+
+
+@api_router.get(
+    "/api/patients/{patient_id}/report.html",
+    tags=["patients"],
+    response_class=HTMLResponse,
+    responses={200: {"content": {"text/html": {}}}, **API_ERRORS},
+)
+def api_report_html(patient_id: str, s: DB, kb: KB, principal: ApiReader) -> HTMLResponse:
+    """The family report as a self-contained HTML document (clinician of the team or the linked family)."""
+    patient = patient_for(s, principal, patient_id, family_allowed=True)
+    report = family_report(s, kb, patient)
+    repo.audit(s, principal.user, "read", "family_report", patient.id, detail="html (api)")
+    return HTMLResponse(report_html_document(report, kb.text.disclaimer), headers=SECURITY_HEADERS)
+
+
+@api_router.get(
+    "/api/patients/{patient_id}/report.pdf",
+    tags=["patients"],
+    responses={200: {"content": {"application/pdf": {}}}, **API_ERRORS},
+    response_class=Response,
+)
+def api_report_pdf(patient_id: str, s: DB, kb: KB, principal: ApiReader) -> Response:
+    """The family report as a PDF (clinician of the team or the linked family)."""
+    patient = patient_for(s, principal, patient_id, family_allowed=True)
+    report = family_report(s, kb, patient)
+    repo.audit(s, principal.user, "read", "family_report", patient.id, detail="pdf (api)")
+    return _pdf_response(report_pdf(report, kb.text.disclaimer), report.filename)

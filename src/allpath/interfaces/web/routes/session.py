@@ -1,0 +1,178 @@
+"""Signing in and out, the start page of each role, and joining as a family with an invitation code.
+
+Before sign-in there is no session and so no session CSRF token: the sign-in and join forms carry a
+one-time token that must match a short-lived cookie (double submit), so that another site cannot sign a
+browser in to an account of its choosing.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from allpath.interfaces.api.deps import DB, SESSION_COOKIE, AppSettings
+from allpath.interfaces.api.schemas import InvitationAccept
+from allpath.interfaces.web.pages import (
+    SECURITY_HEADERS,
+    AnyUserPage,
+    MaybePageUser,
+    page,
+    safe_next,
+)
+from allpath.storage import repository as repo
+
+router = APIRouter()
+FORM_COOKIE = "allpath_form"
+
+
+def _anonymous_form(request: Request, template: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
+    """A form page for a visitor who is not signed in, with a fresh one-time form token (and its cookie)."""
+    token = secrets.token_urlsafe(32)
+    response = page(request, template, context | {"form_token": token}, None, status)
+    response.set_cookie(
+        FORM_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=request.app.state.settings.secure_cookies,
+        max_age=3600,
+    )
+    return response
+
+
+def _form_token_ok(request: Request, sent: str) -> bool:
+    cookie = request.cookies.get(FORM_COOKIE, "")
+    return bool(cookie) and bool(sent) and hmac.compare_digest(cookie, sent)
+
+
+def _signin_page(
+    request: Request, status: int = 200, error: str = "", username: str = "", next_path: str = "/", notice: str = ""
+) -> HTMLResponse:
+    context = {"error": error, "username": username, "next": next_path, "notice": notice}
+    return _anonymous_form(request, "signin.html", context, status)
+
+
+@router.get("/")
+def home(request: Request, s: DB, principal: MaybePageUser) -> Response:
+    """Each role's start page."""
+    if principal is None:
+        return RedirectResponse("/signin", status_code=303, headers=SECURITY_HEADERS)
+    role = principal.user.role
+    if role == "family":
+        children = sorted(repo.family_patient_ids(s, principal.user))
+        target = f"/patients/{children[0]}/report" if len(children) == 1 else "/patients"
+    else:
+        target = {"clinician": "/patients", "researcher": "/export", "admin": "/admin/users"}.get(role, "/sources")
+    return RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
+
+
+@router.get("/signin")
+def signin_form(request: Request, principal: MaybePageUser, next: str = "/", joined: int = 0) -> Response:
+    if principal is not None:
+        return RedirectResponse(safe_next(next), status_code=303, headers=SECURITY_HEADERS)
+    notice = "Your family account is ready. Sign in with the user name and password you chose." if joined else ""
+    return _signin_page(request, next_path=safe_next(next), notice=notice)
+
+
+@router.post("/signin")
+def signin(
+    request: Request,
+    s: DB,
+    settings: AppSettings,
+    username: Annotated[str, Form(max_length=100)] = "",
+    password: Annotated[str, Form(max_length=200)] = "",
+    csrf_token: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    """Check the password (the same rules and rate limit as ``POST /api/session``) and set the session cookie."""
+    target = safe_next(next)
+    if not _form_token_ok(request, csrf_token):
+        return _signin_page(request, 400, "The sign-in form had expired. Please try again.", username, target)
+    if not username or not password:
+        return _signin_page(request, 422, "Enter your user name and password.", username, target)
+    client = request.client.host if request.client else "unknown"
+    try:
+        user = repo.authenticate(
+            s, username, password, client, settings.login_attempts_per_window, settings.login_window_seconds
+        )
+    except repo.TooManyAttempts:
+        repo.audit(s, None, "sign_in", "session", outcome="rate_limited")
+        return _signin_page(
+            request, 429, "Too many failed sign-ins; wait a few minutes and try again.", username, target
+        )
+    if user is None:
+        repo.audit(s, None, "sign_in", "session", outcome="denied")
+        return _signin_page(request, 401, "The user name or password is wrong.", username, target)
+    raw, _csrf = repo.create_session(s, user, settings.session_hours)
+    repo.audit(s, user, "sign_in", "session", detail="web")
+    response = RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
+    response.set_cookie(
+        SESSION_COOKIE,
+        raw,
+        httponly=True,
+        samesite="strict",
+        secure=settings.secure_cookies,
+        max_age=int(settings.session_hours * 3600),
+    )
+    response.delete_cookie(FORM_COOKIE)
+    return response
+
+
+@router.post("/signout")
+def signout(request: Request, s: DB, principal: AnyUserPage) -> Response:
+    """End the session on the server and clear the cookie (the form carries the CSRF token)."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        repo.end_session(s, cookie)
+    repo.audit(s, principal.user, "sign_out", "session", detail="web")
+    response = RedirectResponse("/signin", status_code=303, headers=SECURITY_HEADERS)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+# ---- joining with an invitation code ---------------------------------------------------------------
+
+
+def _join_page(
+    request: Request, status: int = 200, values: dict[str, str] | None = None, errors: dict[str, str] | None = None
+) -> HTMLResponse:
+    return _anonymous_form(request, "join.html", {"values": values or {}, "errors": errors or {}}, status)
+
+
+@router.get("/join")
+def join_form(request: Request) -> Response:
+    return _join_page(request)
+
+
+@router.post("/join")
+def join(
+    request: Request,
+    s: DB,
+    code: Annotated[str, Form(max_length=100)] = "",
+    username: Annotated[str, Form(max_length=200)] = "",
+    display_name: Annotated[str, Form(max_length=400)] = "",
+    password: Annotated[str, Form(max_length=400)] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """Create a family account linked to one child (the rules of ``POST /api/invitations/accept``)."""
+    values = {"code": code, "username": username, "display_name": display_name}
+    if not _form_token_ok(request, csrf_token):
+        return _join_page(request, 400, values, {"form": "The form had expired. Please try again."})
+    try:
+        body = InvitationAccept(code=code.strip(), username=username, display_name=display_name, password=password)
+    except ValidationError as error:
+        errors = {str(e["loc"][0]): f"{e['loc'][0]}: {e['msg']}" for e in error.errors()}
+        return _join_page(request, 422, values, errors)
+    try:
+        user = repo.accept_invitation(s, body.code, body.username, body.password, body.display_name)
+    except repo.InvitationError as error:
+        repo.audit(s, None, "accept", "invitation", outcome="denied")
+        field = "username" if "user name" in str(error) else "code"
+        return _join_page(request, 400, values, {field: str(error)})
+    repo.audit(s, user, "accept", "invitation", detail="web")
+    return RedirectResponse("/signin?joined=1", status_code=303, headers=SECURITY_HEADERS)

@@ -5,6 +5,7 @@ Usage (from the repository root, with the project's virtual environment active):
     python benchmarks/run.py            # full run: 10,000 records in process, 15 cold starts, 10,000-record batch
     python benchmarks/run.py --quick    # smaller run: 2,000 records, 7 cold starts, 2,000-record batch
     python benchmarks/run.py --check    # exit 1 when a target is missed
+    python benchmarks/run.py --http     # also HTTP assessments through allpath serve --workers 2 (about 30 s)
     python -m benchmarks ...            # the same
 
 These are benchmarks, not tests: they report figures; only ``--check`` turns a missed target into a failure.
@@ -21,6 +22,7 @@ from typing import Any
 
 import bench_assess
 import bench_cli
+import bench_http
 from common import RESULTS_DIR, machine, verdict, write_json
 
 
@@ -57,6 +59,23 @@ def table(results: dict[str, Any]) -> str:
             verdict(b["passed"]),
         ),
     ]
+    if "http_assess" in results:
+        h = results["http_assess"]
+        lat, r = h["assess"]["latency_ms"], h["ratio_to_baseline"]
+        rows += [
+            (
+                f"HTTP POST /api/assess ({h['workers']} workers, {h['tool']})",
+                f"{h['assess']['requests_per_s']:,.0f}/s ({r['requests_per_s']:.2f}x GET /api/health)",
+                f">= {h['targets']['requests_per_s']:g}/s",
+                verdict(h["passed"]["requests_per_s"]),
+            ),
+            (
+                "",
+                f"p50 {lat['p50']:.1f} ms ({r['p50']:.1f}x), p99 {lat['p99']:.1f} ms ({r['p99']:.1f}x)",
+                f"p99 <= {h['targets']['p99_ms']:g} ms",
+                verdict(h["passed"]["p99"]),
+            ),
+        ]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -68,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smaller run (about a third of the time)")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument("--profile", action="store_true", help="also print a cProfile of parse + assess")
+    parser.add_argument("--http", action="store_true", help="also HTTP assessments through allpath serve (wrk)")
     parser.add_argument("--seed", type=int, default=bench_assess.DEFAULT_SEED)
     parser.add_argument("--output", default=str(RESULTS_DIR / "latest.json"), help="result file")
     args = parser.parse_args(argv)
@@ -80,18 +100,26 @@ def main(argv: list[str] | None = None) -> int:
     runs = bench_cli.QUICK_RUNS if args.quick else bench_cli.DEFAULT_RUNS
     n_batch = bench_cli.QUICK_N if args.quick else bench_cli.DEFAULT_N
 
-    print("[1/3] in-process parse_record + assess ...", flush=True)
+    steps = 4 if args.http else 3
+    print(f"[1/{steps}] in-process parse_record + assess ...", flush=True)
     assess = bench_assess.run(n_assess, args.seed)
     print(bench_assess.report(assess), flush=True)
-    print(f"[2/3] CLI cold start ({runs} runs) ...", flush=True)
+    print(f"[2/{steps}] CLI cold start ({runs} runs) ...", flush=True)
     cold = bench_cli.cold_start(runs, args.seed)
     print(bench_cli.report_cold(cold), flush=True)
-    print(f"[3/3] CLI batch ({n_batch:,} records) ...", flush=True)
+    print(f"[3/{steps}] CLI batch ({n_batch:,} records) ...", flush=True)
     bulk = bench_cli.batch(n_batch, args.seed)
     print(bench_cli.report_batch(bulk), flush=True)
 
     results: dict[str, Any] = {"assess": assess, "cli_cold_start": cold, "cli_batch": bulk}
     passed = all(assess["passed"].values()) and cold["passed"] and bulk["passed"]
+    if args.http:
+        seconds = bench_http.QUICK_DURATION_S if args.quick else bench_http.DEFAULT_DURATION_S
+        print(f"[4/4] HTTP POST /api/assess, allpath serve --workers {bench_http.DEFAULT_WORKERS} ...", flush=True)
+        http = bench_http.run(seconds)
+        print(bench_http.report(http), flush=True)
+        results["http_assess"] = http
+        passed = passed and all(http["passed"].values())
     elapsed = time.perf_counter() - started
     payload = {
         "machine": machine(),

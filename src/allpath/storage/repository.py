@@ -17,7 +17,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from allpath.domain.record import parse_record
@@ -245,6 +245,11 @@ def update_patient(
 ) -> Stored:
     """Add a new version of the record and re-assess; earlier versions stay as they were."""
     parse_record(record)
+    # Concurrent updates of one patient take turns: take the patient row's write lock first (a no-op UPDATE:
+    # a row lock on PostgreSQL, the database's write lock on SQLite), then read its current version afresh.
+    # Without it both would add the same version number and the second would fail with a server error.
+    s.execute(update(t.Patient).where(t.Patient.id == patient.id).values(current_version=t.Patient.current_version))
+    s.refresh(patient)
     previous = current_version(s, patient)
     version = t.PatientVersion(
         patient_id=patient.id,

@@ -8,12 +8,14 @@ token in the ``X-CSRF-Token`` header or a ``csrf_token`` form field.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from allpath.knowledge.loader import KnowledgeBase
 from allpath.settings import Settings
@@ -25,7 +27,11 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def db_session(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed when the handler returns, rolled back on any error."""
+    """One transaction per request: committed when the handler returns, rolled back on any error.
+
+    Used with ``scope="function"`` (below), so that the commit happens before the response is sent: a client
+    that receives a 2xx knows its write is stored, and a failed commit is a 500, not a lost write.
+    """
     factory = request.app.state.sessions
     with factory() as session:
         try:
@@ -36,21 +42,80 @@ def db_session(request: Request) -> Iterator[Session]:
             raise
 
 
-DB = Annotated[Session, Depends(db_session)]
+DB = Annotated[Session, Depends(db_session, scope="function")]
 
 
-def knowledge(request: Request) -> KnowledgeBase:
+# Dependencies that do no I/O are ``async def``: FastAPI runs a plain ``def`` dependency in a worker thread,
+# and each such hop costs the event loop more than the dependency itself.
+
+
+async def knowledge(request: Request) -> KnowledgeBase:
     kb: KnowledgeBase = request.app.state.kb
     return kb
 
 
-def settings(request: Request) -> Settings:
+async def settings(request: Request) -> Settings:
     value: Settings = request.app.state.settings
     return value
 
 
 KB = Annotated[KnowledgeBase, Depends(knowledge)]
 AppSettings = Annotated[Settings, Depends(settings)]
+
+
+def storable(text: str) -> bool:
+    """Text that the databases can store and a JSON response can carry: no NUL character (PostgreSQL refuses
+    it) and no unpaired surrogate (not Unicode; it cannot be encoded as UTF-8)."""
+    if "\x00" in text:
+        return False
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def unstorable_text(value: Any, path: tuple[str | int, ...] = ()) -> tuple[str | int, ...] | None:
+    """The path to the first string or key of a JSON value that is not ``storable``; None when all are."""
+    if isinstance(value, str):
+        return None if storable(value) else path
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not storable(key):
+                return (*path, "(key)")
+            found = unstorable_text(item, (*path, key))
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = unstorable_text(item, (*path, index))
+            if found is not None:
+                return found
+    return None
+
+
+async def storable_body(request: Request) -> None:
+    """Refuse (422, naming the field) a JSON body with text that could not be stored or shown."""
+    if request.method in SAFE_METHODS or not await request.body():
+        return
+    try:
+        data = await request.json()  # already parsed (and cached) by FastAPI for JSON bodies
+    except ValueError:
+        return  # not JSON: the operation's own body check answers
+    where = unstorable_text(data)
+    if where is not None:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "string_unstorable",
+                    "loc": ("body", *where),
+                    "msg": "text must not contain NUL characters or unpaired surrogates",
+                    "input": None,
+                }
+            ]
+        )
 
 
 @dataclass(frozen=True)
@@ -70,16 +135,18 @@ async def _form_csrf(request: Request) -> str | None:
 
 
 async def optional_principal(request: Request, s: DB) -> Principal | None:
+    # The database look-ups run in a worker thread: on the event loop they would stall every other request
+    # of this worker while they wait for the database.
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
-        user = repo.token_user(s, header[7:].strip())
+        user = await run_in_threadpool(repo.token_user, s, header[7:].strip())
         if user is None:
             raise HTTPException(401, "the API token is not valid", headers={"WWW-Authenticate": "Bearer"})
         return Principal(user, "token")
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         return None
-    found = repo.session_user(s, cookie)
+    found = await run_in_threadpool(repo.session_user, s, cookie)
     if found is None:
         return None
     user, csrf = found
@@ -93,16 +160,16 @@ async def optional_principal(request: Request, s: DB) -> Principal | None:
 MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]
 
 
-def signed_in(principal: MaybePrincipal) -> Principal:
+async def signed_in(principal: MaybePrincipal) -> Principal:
     if principal is None:
         raise HTTPException(401, "sign in first", headers={"WWW-Authenticate": "Bearer"})
     return principal
 
 
-def require(*roles: str) -> Callable[[Principal], Principal]:
+def require(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency that admits only the given roles (least privilege: each endpoint names its roles)."""
 
-    def check(principal: Annotated[Principal, Depends(signed_in)]) -> Principal:
+    async def check(principal: Annotated[Principal, Depends(signed_in)]) -> Principal:
         if principal.user.role not in roles:
             raise HTTPException(403, f"this needs the role {' or '.join(roles)}")
         return principal
@@ -112,7 +179,8 @@ def require(*roles: str) -> Callable[[Principal], Principal]:
 
 def patient_for(s: Session, principal: Principal, patient_id: str, *, family_allowed: bool) -> t.Patient:
     """The patient if this principal may see it; 404 otherwise, so that other teams' ids stay unknown."""
-    patient = repo.get_patient(s, patient_id)
+    plausible = len(patient_id) <= 64 and storable(patient_id)  # ids are UUIDs; anything else is unknown
+    patient = repo.get_patient(s, patient_id) if plausible else None
     user = principal.user
     allowed = False
     if patient is not None:
@@ -121,7 +189,7 @@ def patient_for(s: Session, principal: Principal, patient_id: str, *, family_all
         elif user.role == "family" and family_allowed:
             allowed = patient.id in repo.family_patient_ids(s, user)
     if patient is None or not allowed:
-        repo.audit(s, user, "read", "patient", patient_id, outcome="denied")
+        repo.audit(s, user, "read", "patient", patient_id if plausible else None, outcome="denied")
         s.commit()
         raise HTTPException(404, "no such patient")
     return patient

@@ -59,6 +59,40 @@ class PatientUpdate(_In):
     record: dict[str, Any]
 
 
+class ErrorOut(BaseModel):
+    """What went wrong, in words."""
+
+    detail: str
+
+
+class ValidationProblem(BaseModel):
+    model_config = ConfigDict(extra="allow")  # FastAPI adds ``input`` and ``ctx``
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ValidationErrorOut(BaseModel):
+    """The request does not fit the operation's parameters or body (checked before the handler runs)."""
+
+    detail: list[ValidationProblem]
+
+
+_ERROR_MEANINGS = {
+    400: "the request body could not be read, or the invitation code is not valid (unknown, used or expired)",
+    401: "not signed in, or the API token is not valid",
+    403: "this role may not do this, or a cookie-authenticated change came without its CSRF token",
+    404: "no such patient, or not one that this caller may see",
+    409: "this user name is taken",
+    429: "too many failed sign-ins for this user name; wait and try again",
+}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI descriptions of the error statuses an operation can answer with."""
+    return {code: {"model": ErrorOut, "description": _ERROR_MEANINGS[code]} for code in codes}
+
+
 class FieldError(BaseModel):
     field: str
     value: Any = None

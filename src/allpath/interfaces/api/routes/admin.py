@@ -6,12 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException
 
-from allpath.interfaces.api.deps import DB, Principal, require
+from allpath.interfaces.api.deps import DB, Principal, require, storable_body
 from allpath.interfaces.api.routes.session import _user_out
-from allpath.interfaces.api.schemas import AuditOut, UserIn, UserOut
+from allpath.interfaces.api.schemas import AuditOut, ErrorOut, UserIn, UserOut, ValidationErrorOut, error_responses
 from allpath.storage import repository as repo
 
-router = APIRouter(prefix="/api", tags=["admin"])
+router = APIRouter(
+    prefix="/api", tags=["admin"], responses=error_responses(401, 403), dependencies=[Depends(storable_body)]
+)
 Admin = Annotated[Principal, Depends(require("admin"))]
 
 
@@ -22,7 +24,15 @@ def list_users(s: DB, principal: Admin) -> list[UserOut]:
     return [_user_out(u) for u in repo.list_users(s)]
 
 
-@router.post("/users", response_model=UserOut, status_code=201, responses={409: {}})
+@router.post(
+    "/users",
+    response_model=UserOut,
+    status_code=201,
+    responses={
+        **error_responses(400, 409),
+        422: {"model": ErrorOut | ValidationErrorOut, "description": "a clinician needs a team, or a malformed body"},
+    },
+)
 def create_user(body: UserIn, s: DB, principal: Admin) -> UserOut:
     """Create an account. Clinicians belong to a team (created when new)."""
     if repo.get_user(s, body.username) is not None:

@@ -10,12 +10,14 @@ from fastapi.responses import JSONResponse
 from allpath.domain.record import parse_record
 from allpath.engine.assess import assess
 from allpath.errors import RecordError
-from allpath.interfaces.api.deps import DB, KB, Principal, require
+from allpath.interfaces.api.deps import DB, KB, Principal, require, storable_body
 from allpath.interfaces.api.routes.patients import INVALID, record_errors
-from allpath.interfaces.api.schemas import DeidentifiedRow
+from allpath.interfaces.api.schemas import DeidentifiedRow, error_responses
 from allpath.storage import repository as repo
 
-router = APIRouter(prefix="/api", tags=["assess"])
+router = APIRouter(
+    prefix="/api", tags=["assess"], responses=error_responses(401, 403), dependencies=[Depends(storable_body)]
+)
 
 
 @router.post("/assess", responses=INVALID)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
 from allpath.domain.record import parse_record
 from allpath.errors import RecordError
-from allpath.interfaces.api.deps import DB, KB, Principal, patient_for, require
+from allpath.interfaces.api.deps import DB, KB, Principal, patient_for, require, storable_body
 from allpath.interfaces.api.schemas import (
     AssessmentOut,
     InvitationOut,
@@ -18,17 +18,29 @@ from allpath.interfaces.api.schemas import (
     PatientSummary,
     PatientUpdate,
     RecordErrorOut,
+    ValidationErrorOut,
     VersionOut,
+    error_responses,
 )
 from allpath.storage import repository as repo
 from allpath.storage import tables as t
 
-router = APIRouter(prefix="/api/patients", tags=["patients"])
+router = APIRouter(
+    prefix="/api/patients",
+    tags=["patients"],
+    responses=error_responses(401, 403),
+    dependencies=[Depends(storable_body)],
+)
 Clinician = Annotated[Principal, Depends(require("clinician"))]
 ClinicianOrFamily = Annotated[Principal, Depends(require("clinician", "family"))]
 INVALID: dict[int | str, dict[str, Any]] = {
-    422: {"model": RecordErrorOut, "description": "the patient record is invalid"}
+    **error_responses(400),
+    422: {
+        "model": RecordErrorOut | ValidationErrorOut,
+        "description": "the patient record is invalid (`errors` names each field), or the request is malformed",
+    },
 }
+NOT_FOUND = error_responses(404)
 
 
 def record_errors(error: RecordError) -> JSONResponse:
@@ -84,7 +96,9 @@ def _validated(record: dict[str, Any]) -> RecordError | None:
 
 
 @router.get("", response_model=list[PatientSummary])
-def list_patients(s: DB, principal: Clinician, q: str = "") -> list[PatientSummary]:
+def list_patients(
+    s: DB, principal: Clinician, q: Annotated[str, Query(max_length=200, pattern=r"^[^\x00]*$")] = ""
+) -> list[PatientSummary]:
     """The patients of the signed-in clinician's team, optionally filtered by name or id."""
     assert principal.user.team_id is not None
     rows = []
@@ -117,7 +131,7 @@ def create_patient(body: PatientIn, s: DB, kb: KB, principal: Clinician) -> Pati
     return _patient_out(s, stored.patient)
 
 
-@router.get("/{patient_id}", response_model=PatientOut, responses={404: {}})
+@router.get("/{patient_id}", response_model=PatientOut, responses=NOT_FOUND)
 def read_patient(patient_id: str, s: DB, principal: ClinicianOrFamily) -> PatientOut:
     """A patient's current record and assessment (a family sees only their own child)."""
     patient = patient_for(s, principal, patient_id, family_allowed=True)
@@ -125,7 +139,7 @@ def read_patient(patient_id: str, s: DB, principal: ClinicianOrFamily) -> Patien
     return _patient_out(s, patient)
 
 
-@router.put("/{patient_id}", response_model=PatientOut, responses={404: {}, **INVALID})
+@router.put("/{patient_id}", response_model=PatientOut, responses={**NOT_FOUND, **INVALID})
 def update_patient(
     patient_id: str, body: PatientUpdate, s: DB, kb: KB, principal: Clinician
 ) -> PatientOut | JSONResponse:
@@ -140,7 +154,7 @@ def update_patient(
     return _patient_out(s, patient)
 
 
-@router.get("/{patient_id}/versions", response_model=list[VersionOut], responses={404: {}})
+@router.get("/{patient_id}/versions", response_model=list[VersionOut], responses=NOT_FOUND)
 def list_versions(patient_id: str, s: DB, principal: Clinician) -> list[VersionOut]:
     """Every stored version of the record, oldest first."""
     patient = patient_for(s, principal, patient_id, family_allowed=False)
@@ -151,7 +165,7 @@ def list_versions(patient_id: str, s: DB, principal: Clinician) -> list[VersionO
     ]
 
 
-@router.get("/{patient_id}/assessments", response_model=list[AssessmentOut], responses={404: {}})
+@router.get("/{patient_id}/assessments", response_model=list[AssessmentOut], responses=NOT_FOUND)
 def list_assessments(patient_id: str, s: DB, principal: ClinicianOrFamily) -> list[AssessmentOut]:
     """The assessment history, oldest first, each with what changed since the one before."""
     patient = patient_for(s, principal, patient_id, family_allowed=True)
@@ -159,7 +173,7 @@ def list_assessments(patient_id: str, s: DB, principal: ClinicianOrFamily) -> li
     return [_assessment_out(a) for a in repo.assessments(s, patient)]
 
 
-@router.post("/{patient_id}/invitations", response_model=InvitationOut, status_code=201, responses={404: {}})
+@router.post("/{patient_id}/invitations", response_model=InvitationOut, status_code=201, responses=NOT_FOUND)
 def invite_family(patient_id: str, s: DB, principal: Clinician) -> InvitationOut:
     """An invitation code that lets one family account read this child's plan and report."""
     patient = patient_for(s, principal, patient_id, family_allowed=False)
@@ -168,7 +182,7 @@ def invite_family(patient_id: str, s: DB, principal: Clinician) -> InvitationOut
     return InvitationOut(code=code, expires_in_days=14)
 
 
-@router.get("/{patient_id}/export", responses={404: {}})
+@router.get("/{patient_id}/export", responses=NOT_FOUND)
 def export_patient(patient_id: str, s: DB, principal: Clinician) -> dict[str, Any]:
     """Everything stored about one patient: every version and every assessment."""
     patient = patient_for(s, principal, patient_id, family_allowed=False)

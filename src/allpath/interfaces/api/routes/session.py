@@ -6,12 +6,20 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 
-from allpath.interfaces.api.deps import DB, SESSION_COOKIE, AppSettings, Principal, signed_in
-from allpath.interfaces.api.schemas import Credentials, InvitationAccept, SessionOut, TokenIn, TokenOut, UserOut
+from allpath.interfaces.api.deps import DB, SESSION_COOKIE, AppSettings, Principal, signed_in, storable_body
+from allpath.interfaces.api.schemas import (
+    Credentials,
+    InvitationAccept,
+    SessionOut,
+    TokenIn,
+    TokenOut,
+    UserOut,
+    error_responses,
+)
 from allpath.storage import repository as repo
 from allpath.storage.tables import User
 
-router = APIRouter(prefix="/api", tags=["session"])
+router = APIRouter(prefix="/api", tags=["session"], dependencies=[Depends(storable_body)])
 
 
 def _user_out(user: User) -> UserOut:
@@ -25,7 +33,7 @@ def _user_out(user: User) -> UserOut:
     )
 
 
-@router.post("/session", response_model=SessionOut, responses={401: {}, 429: {}})
+@router.post("/session", response_model=SessionOut, responses=error_responses(400, 401, 429))
 def sign_in(body: Credentials, request: Request, response: Response, s: DB, settings: AppSettings) -> SessionOut:
     """Sign in with a user name and password; sets the session cookie."""
     client = request.client.host if request.client else "unknown"
@@ -35,6 +43,7 @@ def sign_in(body: Credentials, request: Request, response: Response, s: DB, sett
         )
     except repo.TooManyAttempts:
         repo.audit(s, None, "sign_in", "session", outcome="rate_limited")
+        s.commit()  # the audit entry stays although the request fails
         raise HTTPException(429, "too many failed sign-ins; wait a few minutes and try again") from None
     if user is None:
         repo.audit(s, None, "sign_in", "session", outcome="denied")
@@ -53,7 +62,7 @@ def sign_in(body: Credentials, request: Request, response: Response, s: DB, sett
     return SessionOut(username=user.username, role=user.role, csrf_token=csrf)
 
 
-@router.delete("/session", status_code=204)
+@router.delete("/session", status_code=204, responses=error_responses(401, 403))
 def sign_out(request: Request, response: Response, s: DB, principal: Annotated[Principal, Depends(signed_in)]) -> None:
     """Sign out: the session ends on the server and the cookie is cleared."""
     cookie = request.cookies.get(SESSION_COOKIE)
@@ -63,13 +72,13 @@ def sign_out(request: Request, response: Response, s: DB, principal: Annotated[P
     response.delete_cookie(SESSION_COOKIE)
 
 
-@router.get("/me", response_model=UserOut)
+@router.get("/me", response_model=UserOut, responses=error_responses(401))
 def me(principal: Annotated[Principal, Depends(signed_in)]) -> UserOut:
     """The signed-in user."""
     return _user_out(principal.user)
 
 
-@router.post("/tokens", response_model=TokenOut, status_code=201)
+@router.post("/tokens", response_model=TokenOut, status_code=201, responses=error_responses(400, 401, 403))
 def new_token(body: TokenIn, s: DB, principal: Annotated[Principal, Depends(signed_in)]) -> TokenOut:
     """Create an API token for machine clients acting as the signed-in user (shown once)."""
     token = repo.create_api_token(s, principal.user, body.name)
@@ -77,7 +86,7 @@ def new_token(body: TokenIn, s: DB, principal: Annotated[Principal, Depends(sign
     return TokenOut(token=token, name=body.name)
 
 
-@router.post("/invitations/accept", response_model=UserOut, status_code=201, responses={400: {}})
+@router.post("/invitations/accept", response_model=UserOut, status_code=201, responses=error_responses(400))
 def accept_invitation(body: InvitationAccept, s: DB) -> UserOut:
     """Create a family account linked to one child, with the invitation code the care team gave."""
     try:

@@ -1,0 +1,439 @@
+"""HTTP assessment throughput and latency of ``allpath serve --workers 2`` on loopback.
+
+A fresh data directory (SQLite, the default store) gets one clinician account and an API token; then
+``allpath serve --workers 2`` runs on a free port and a load tool sends ``POST /api/assess`` with
+``Authorization: Bearer <token>``, cycling through 200 varied, valid records of the benchmark generator
+(seed 20240802), over C keep-alive connections for D seconds after a short warm-up. Each assessment is a real
+request: token lookup, record validation, assessment, an audit entry committed to the database
+(``synchronous=FULL``), JSON response.
+
+The baseline, measured in the same run with the same tool and connections: ``GET /api/health`` (no database,
+no authentication), the cost of the HTTP stack alone. Figures are given as ratios to it as well.
+
+Load tool: ``wrk`` (with a small Lua script for the bodies and a JSON summary) when it is installed,
+otherwise a Python async load generator (``httpx.AsyncClient``), which is slower than the server and then
+measures itself as much as the server; the result says which tool was used.
+
+Targets: >= 500 assessments/s and p99 <= 50 ms.
+
+Usage::
+
+    python benchmarks/bench_http.py [--duration 10] [--connections 8] [--workers 2] [--tool auto|wrk|python]
+        [--database-url URL] [--check] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from common import RESULTS_DIR, allpath_executable, machine, percentile, verdict, write_json
+from records import generate
+
+TARGET_RPS = 500.0
+TARGET_P99_MS = 50.0
+DEFAULT_DURATION_S = 10.0
+QUICK_DURATION_S = 4.0
+WARMUP_S = 2.0
+DEFAULT_CONNECTIONS = 8
+DEFAULT_WORKERS = 2
+DEFAULT_SEED = 20240802
+BODIES = 200
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _prepare(database_url: str) -> str:
+    """Migrate the database and add a clinician with an API token; returns the token."""
+    from allpath.storage import repository as repo
+    from allpath.storage.db import make_engine, migrate, session_factory
+
+    engine = make_engine(database_url)
+    try:
+        migrate(engine)
+        with session_factory(engine)() as s, s.begin():
+            team = repo.ensure_team(s, "Benchmark team")
+            user = repo.get_user(s, "bench.clinician") or repo.create_user(
+                s, "bench.clinician", "benchmark-password", "clinician", "Benchmark clinician", team.id
+            )
+            return repo.create_api_token(s, user, "bench_http")
+    finally:
+        engine.dispose()
+
+
+class Server:
+    """``allpath serve`` with N workers in its own process group; stopped with SIGTERM (then SIGKILL)."""
+
+    def __init__(self, env: dict[str, str], workers: int, log: Path) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._log = log.open("wb")
+        cmd = [str(allpath_executable()), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        cmd += ["--workers", str(workers)]
+        self.process = subprocess.Popen(
+            cmd, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        import httpx
+
+        deadline = time.monotonic() + 60
+        while True:
+            if self.process.poll() is not None:
+                raise SystemExit(f"benchmarks: allpath serve exited {self.process.returncode}: {log.read_text()}")
+            try:
+                if httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                raise SystemExit("benchmarks: allpath serve did not answer within 60 s")
+            time.sleep(0.1)
+        time.sleep(0.5 * workers)  # every worker up, not only the first
+
+    def worker_pids(self) -> list[int]:
+        """The worker processes (children of the supervisor, but the multiprocessing resource tracker)."""
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            if parent == self.process.pid and b"resource_tracker" not in cmdline:
+                pids.append(int(entry.name))
+        return sorted(pids)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)  # the group this benchmark started
+                self.process.wait(timeout=15)
+        self._log.close()
+
+
+# ---- load tools ----------------------------------------------------------------------------------------
+
+_WRK_DONE = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '\\n{"requests": %d, "duration_us": %d, "bytes": %d, "errors": {"connect": %d, "read": %d, "write": %d, '
+    .. '"status": %d, "timeout": %d}, "latency_us": {"p50": %d, "p90": %d, "p99": %d, "max": %d, "mean": %.1f}}\\n',
+    summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write, e.status, e.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max, latency.mean))
+end
+"""
+
+
+def _cpu_s(pids: list[int]) -> list[float]:
+    """User + system CPU seconds of each process so far (Linux /proc; zeros elsewhere)."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    out = []
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            out.append((int(fields[11]) + int(fields[12])) / ticks)
+        except (OSError, IndexError, ValueError):
+            out.append(0.0)
+    return out
+
+
+def _lua_string(text: str) -> str:
+    level = 0
+    while f"]{'=' * level}]" in text:
+        level += 1
+    return f"[{'=' * level}[{text}]{'=' * level}]"
+
+
+# Every RECONNECT_EVERY-th request of a wrk thread asks the server to close the connection, so that wrk opens
+# a new one: the kernel hands each new connection to whichever worker accepts first, and without reconnects
+# the split of the connections between the workers, fixed at the start, decided the result (8:0 or 4:4).
+RECONNECT_EVERY = 50
+
+
+def _wrk_script(bodies: list[str] | None, token: str | None) -> str:
+    close = 'wrk.format(nil, nil, {["Connection"] = "close"})'
+    if bodies is None:
+        keep = "wrk.format()"
+        head = ["local n = 0"]
+        body = []
+    else:
+        keep = 'wrk.format(nil, "/api/assess", nil, bodies[i])'
+        close = 'wrk.format(nil, "/api/assess", closing, bodies[i])'
+        head = [
+            "local bodies = {" + ",\n".join(_lua_string(b) for b in bodies) + "}",
+            "local i = 0",
+            "local n = 0",
+            'wrk.method = "POST"',
+            'wrk.headers["Content-Type"] = "application/json"',
+            f'wrk.headers["Authorization"] = "Bearer {token}"',
+            "local closing = {}",
+            "for k, v in pairs(wrk.headers) do closing[k] = v end",
+            'closing["Connection"] = "close"',
+        ]
+        body = ["  i = i % #bodies + 1"]
+    parts = [
+        *head,
+        "request = function()",
+        *body,
+        "  n = n + 1",
+        f"  if n % {RECONNECT_EVERY} == 0 then return {close} end",
+        f"  return {keep}",
+        "end",
+        _WRK_DONE,
+    ]
+    return "\n".join(parts)
+
+
+def _run_wrk(url: str, script: str, seconds: float, connections: int, threads: int, tmp: Path) -> dict[str, Any]:
+    path = tmp / f"load-{time.monotonic_ns()}.lua"
+    path.write_text(script, encoding="utf-8")
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "5s"]
+    done = subprocess.run([*cmd, "-s", str(path), url], capture_output=True, text=True, check=False)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        raise SystemExit(f"benchmarks: wrk failed ({done.returncode}): {done.stdout}\n{done.stderr}")
+    raw = json.loads(lines[-1])
+    duration_s = raw["duration_us"] / 1e6
+    errors = raw["errors"]
+    return {
+        "requests": raw["requests"],
+        "seconds": duration_s,
+        "requests_per_s": raw["requests"] / duration_s,
+        "errors": errors,
+        "failed": sum(errors.values()),
+        "latency_ms": {k: v / 1000 for k, v in raw["latency_us"].items()},
+    }
+
+
+async def _python_load(
+    url: str, path: str, bodies: list[str] | None, headers: dict[str, str], seconds: float, connections: int
+) -> dict[str, Any]:
+    import httpx
+
+    latencies: list[int] = []
+    failed = 0
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=5.0) as client:
+        stop_at = time.perf_counter() + seconds
+
+        async def worker(offset: int) -> None:
+            nonlocal failed
+            i = offset
+            while time.perf_counter() < stop_at:
+                start = time.perf_counter_ns()
+                i += 1
+                extra = {"Connection": "close"} if i % RECONNECT_EVERY == 0 else None
+                try:
+                    if bodies is None:
+                        response = await client.get(path, headers=extra)
+                    else:
+                        response = await client.post(path, content=bodies[i % len(bodies)], headers=extra)
+                    ok = response.status_code < 400
+                except httpx.HTTPError:
+                    ok = False
+                latencies.append(time.perf_counter_ns() - start)
+                failed += 0 if ok else 1
+
+        began = time.perf_counter()
+        await asyncio.gather(*(worker(k * 17) for k in range(connections)))
+        elapsed = time.perf_counter() - began
+    values = sorted(v / 1e6 for v in latencies)
+    return {
+        "requests": len(values),
+        "seconds": elapsed,
+        "requests_per_s": len(values) / elapsed,
+        "errors": {"failed": failed},
+        "failed": failed,
+        "latency_ms": {
+            "p50": percentile(values, 50),
+            "p90": percentile(values, 90),
+            "p99": percentile(values, 99),
+            "max": values[-1],
+            "mean": math.fsum(values) / len(values),
+        },
+    }
+
+
+def _measure(
+    tool: str, url: str, bodies: list[str] | None, token: str | None, seconds: float, connections: int, tmp: Path
+) -> dict[str, Any]:
+    if tool == "wrk":
+        target = f"{url}/api/assess" if bodies is not None else f"{url}/api/health"
+        return _run_wrk(target, _wrk_script(bodies, token), seconds, connections, 1, tmp)
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"} if bodies else {}
+    path = "/api/assess" if bodies is not None else "/api/health"
+    return asyncio.run(_python_load(url, path, bodies, headers, seconds, connections))
+
+
+# ---- the benchmark -------------------------------------------------------------------------------------
+
+
+def run(
+    duration_s: float = DEFAULT_DURATION_S,
+    connections: int = DEFAULT_CONNECTIONS,
+    workers: int = DEFAULT_WORKERS,
+    tool: str = "auto",
+    database_url: str | None = None,
+    seed: int = DEFAULT_SEED,
+) -> dict[str, Any]:
+    if tool == "auto":
+        tool = "wrk" if shutil.which("wrk") else "python"
+    if tool == "wrk" and not shutil.which("wrk"):
+        raise SystemExit("benchmarks: wrk is not installed (apt-get install wrk), or use --tool python")
+    bodies = [json.dumps(record) for record in generate(BODIES, seed)]
+    with tempfile.TemporaryDirectory(prefix="allpath-bench-http-") as folder:
+        tmp = Path(folder)
+        url = database_url or f"sqlite:///{tmp / 'data' / 'allpath.db'}"
+        token = _prepare(url)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ALLPATH_")}
+        env |= {"ALLPATH_DATA_DIR": str(tmp / "data"), "ALLPATH_DATABASE_URL": url}
+        server = Server(env, workers, tmp / "server.log")
+        try:
+            _measure(tool, server.url, bodies, token, WARMUP_S, connections, tmp)  # warm-up, not counted
+            _measure(tool, server.url, None, None, WARMUP_S / 2, connections, tmp)
+            baseline = _measure(tool, server.url, None, None, duration_s, connections, tmp)
+            pids = server.worker_pids()
+            cpu_before = _cpu_s(pids)
+            assess = _measure(tool, server.url, bodies, token, duration_s, connections, tmp)
+            assess["worker_cpu_s"] = [round(b - a, 2) for a, b in zip(cpu_before, _cpu_s(pids), strict=True)]
+        finally:
+            server.stop()
+        backend = url.split(":", 1)[0].split("+", 1)[0]
+    lat, base = assess["latency_ms"], baseline["latency_ms"]
+    return {
+        "benchmark": "http_assess",
+        "tool": tool,
+        "workers": workers,
+        "connections": connections,
+        "duration_s": duration_s,
+        "backend": backend,
+        "bodies": BODIES,
+        "seed": seed,
+        "assess": assess,
+        "baseline_health": baseline,
+        "ratio_to_baseline": {
+            "requests_per_s": assess["requests_per_s"] / baseline["requests_per_s"],
+            "p50": lat["p50"] / base["p50"] if base["p50"] else None,
+            "p99": lat["p99"] / base["p99"] if base["p99"] else None,
+        },
+        "targets": {"requests_per_s": TARGET_RPS, "p99_ms": TARGET_P99_MS},
+        "passed": {
+            "requests_per_s": assess["requests_per_s"] >= TARGET_RPS and assess["failed"] == 0,
+            "p99": lat["p99"] <= TARGET_P99_MS,
+        },
+    }
+
+
+def report(result: dict[str, Any]) -> str:
+    a, b, r = result["assess"], result["baseline_health"], result["ratio_to_baseline"]
+    lat, base = a["latency_ms"], b["latency_ms"]
+    return "\n".join(
+        [
+            f"HTTP POST /api/assess, allpath serve --workers {result['workers']} ({result['backend']}), "
+            f"{result['tool']}, {result['connections']} connections, {result['duration_s']:g} s",
+            f"  {a['requests_per_s']:,.0f} assessments/s ({a['requests']:,} requests, {a['failed']} failed), "
+            f"{r['requests_per_s']:.2f}x of GET /api/health ({b['requests_per_s']:,.0f}/s)"
+            f"   [target >= {TARGET_RPS:g}/s: {verdict(result['passed']['requests_per_s'])}]",
+            f"  latency p50 {lat['p50']:.1f} ms ({r['p50']:.1f}x health {base['p50']:.1f} ms), "
+            f"p90 {lat['p90']:.1f} ms, p99 {lat['p99']:.1f} ms ({r['p99']:.1f}x health {base['p99']:.1f} ms), "
+            f"max {lat['max']:.1f} ms   [target p99 <= {TARGET_P99_MS:g} ms: {verdict(result['passed']['p99'])}]",
+            f"  CPU seconds of each worker during the assessments: {a.get('worker_cpu_s')} "
+            f"(of {result['duration_s']:g} s; 2 CPUs shared with the load tool)",
+        ]
+    )
+
+
+def profile(duration_s: float = 6.0, connections: int = DEFAULT_CONNECTIONS, top: int = 25) -> str:
+    """cProfile of one in-process server (uvicorn, one worker) under the same load: where a request's time goes."""
+    import cProfile
+    import io
+    import pstats
+    import threading
+
+    import uvicorn
+
+    from allpath.interfaces.api.app import create_app
+    from allpath.settings import load_settings
+
+    bodies = [json.dumps(record) for record in generate(BODIES, DEFAULT_SEED)]
+    with tempfile.TemporaryDirectory(prefix="allpath-bench-http-") as folder:
+        tmp = Path(folder)
+        url = f"sqlite:///{tmp / 'allpath.db'}"
+        token = _prepare(url)
+        settings = load_settings({"ALLPATH_DATA_DIR": str(tmp), "ALLPATH_DATABASE_URL": url})
+        port = _free_port()
+        config = uvicorn.Config(
+            create_app(settings), host="127.0.0.1", port=port, log_level="warning", access_log=False
+        )
+        server = uvicorn.Server(config)
+        profiler = cProfile.Profile()
+
+        def serve() -> None:
+            profiler.enable()
+            server.run()
+            profiler.disable()
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        while not server.started:
+            time.sleep(0.05)
+        tool = "wrk" if shutil.which("wrk") else "python"
+        measured = _measure(tool, f"http://127.0.0.1:{port}", bodies, token, duration_s, connections, tmp)
+        server.should_exit = True
+        thread.join(timeout=30)
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("cumulative").print_stats(top)
+    stats.sort_stats("tottime").print_stats(top)
+    return f"profile of one in-process worker: {measured['requests_per_s']:,.0f} requests/s\n" + out.getvalue()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="HTTP assessment throughput and latency of allpath serve.")
+    parser.add_argument(
+        "--duration", type=float, default=None, help=f"seconds per measurement ({DEFAULT_DURATION_S:g})"
+    )
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_DURATION_S:g} s per measurement")
+    parser.add_argument("--connections", type=int, default=DEFAULT_CONNECTIONS)
+    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS)
+    parser.add_argument("--tool", choices=("auto", "wrk", "python"), default="auto")
+    parser.add_argument("--database-url", default=None, help="benchmark this database (default: a new SQLite file)")
+    parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument("--profile", action="store_true", help="also print a cProfile of an in-process server")
+    parser.add_argument("--json", default=str(RESULTS_DIR / "http.json"), help="result file")
+    args = parser.parse_args(argv)
+    duration = args.duration or (QUICK_DURATION_S if args.quick else DEFAULT_DURATION_S)
+    result = run(duration, args.connections, args.workers, args.tool, args.database_url)
+    print(report(result))
+    write_json(Path(args.json), {"machine": machine(), "http_assess": result})
+    if args.profile:
+        print(profile())
+    return 1 if args.check and not all(result["passed"].values()) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -14,13 +14,21 @@ from pathlib import Path
 
 
 @dataclass(frozen=True)
+class SignInLimits:
+    """Failed sign-ins allowed per window: for one user name from one client, and from one client in all."""
+
+    per_name_and_client: int = 5
+    per_client: int = 20
+    window_seconds: int = 300
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str
     data_dir: Path
     session_hours: float
     secure_cookies: bool
-    login_attempts_per_window: int = 5
-    login_window_seconds: int = 300
+    sign_in_limits: SignInLimits = SignInLimits()
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:

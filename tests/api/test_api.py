@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from allpath import __version__
@@ -257,8 +258,8 @@ def test_api_tokens_work_without_csrf(service: Service) -> None:
     assert client.get("/api/me", headers={"Authorization": "Bearer ap_not-a-token"}).status_code == 401
 
 
-def test_sign_in_is_rate_limited_after_repeated_failures(service: Service) -> None:
-    limit = service.app.state.settings.login_attempts_per_window
+def test_sign_in_is_rate_limited_per_user_name_and_client(service: Service) -> None:
+    limit = service.app.state.settings.sign_in_limits.per_name_and_client
     client = service.client()
     for _ in range(limit):
         assert client.post("/api/session", json={"username": "clin", "password": "wrong"}).status_code == 401
@@ -267,8 +268,25 @@ def test_sign_in_is_rate_limited_after_repeated_failures(service: Service) -> No
     assert "allpath_session" not in client.cookies
     # another user is not affected
     assert client.post("/api/session", json={"username": "admin", "password": PASSWORDS["admin"]}).status_code == 200
+    # nor is the same user at another client: failures elsewhere cannot lock a colleague out
+    elsewhere = TestClient(service.app, raise_server_exceptions=False, client=("192.0.2.7", 50000))
+    good = {"username": "clin", "password": PASSWORDS["clinician"]}
+    assert elsewhere.post("/api/session", json=good).status_code == 200
     outcomes = [e.outcome for e in service.audit() if e.action == "sign_in"]
-    assert outcomes[-limit - 2 :] == ["denied"] * limit + ["rate_limited", "ok"]
+    assert outcomes[-limit - 3 :] == ["denied"] * limit + ["rate_limited", "ok", "ok"]
+
+
+def test_one_client_guessing_across_many_user_names_is_limited(service: Service) -> None:
+    limits = service.app.state.settings.sign_in_limits
+    assert limits.per_client > limits.per_name_and_client
+    client = TestClient(service.app, raise_server_exceptions=False, client=("198.51.100.3", 40000))
+    names = [f"guess{i}" for i in range(limits.per_client)]
+    statuses = [client.post("/api/session", json={"username": n, "password": "x"}).status_code for n in names]
+    assert statuses == [401] * limits.per_client  # never more than per_name_and_client for one name
+    good = {"username": "clin", "password": PASSWORDS["clinician"]}
+    assert client.post("/api/session", json=good).status_code == 429
+    other = TestClient(service.app, raise_server_exceptions=False, client=("198.51.100.4", 40000))
+    assert other.post("/api/session", json=good).status_code == 200
 
 
 # ---- invitations, families, teams ----------------------------------------------------------------------

@@ -76,3 +76,22 @@ def test_the_description_is_valid_openapi(module_service: Service, path: str) ->
     document = module_service.client().get(path).json()
     assert document["openapi"].startswith("3.")
     assert document["info"]["title"] == "allpath"
+
+
+def test_every_guarded_operation_documents_its_refusals_as_json(module_service: Service) -> None:
+    """An operation that needs a signed-in caller documents 401 with the JSON error body, and so does each
+    that checks a role for 403 (also the HTML and PDF report downloads, whose success is not JSON)."""
+    document = module_service.client().get("/api/openapi.json").json()
+    open_operations = {("get", "/api/health"), ("post", "/api/session"), ("post", "/api/invitations/accept")}
+    checked = 0
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if (method, path) in open_operations:
+                continue
+            responses = operation["responses"]
+            statuses = ["401", "403"] if ("403" in responses or "report" in path) else ["401"]
+            for status in statuses:
+                content = responses.get(status, {}).get("content", {})
+                assert list(content) == ["application/json"], (method, path, status)
+            checked += 1
+    assert checked >= 15

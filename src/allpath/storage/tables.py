@@ -140,7 +140,7 @@ class LoginAttempt(Base):
     __tablename__ = "login_attempts"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(100), index=True)
-    client: Mapped[str] = mapped_column(String(100))
+    client: Mapped[str] = mapped_column(String(100), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     success: Mapped[bool] = mapped_column(Boolean)
 

@@ -29,8 +29,13 @@ def assess_record(
         parsed = parse_record(record)
     except RecordError as error:
         return record_errors(error)
+    response = JSONResponse(assess(parsed, kb))
+    # Audit last and commit here: on SQLite the audit insert takes the writer lock, which the commit gives
+    # back. Left to the request's session dependency, the commit would wait for another hop through the
+    # event loop, and every other writer with it.
     repo.audit(s, principal.user, "assess", "record", detail="stateless")
-    return JSONResponse(assess(parsed, kb))
+    s.commit()
+    return response
 
 
 @router.get("/export/deidentified", response_model=list[DeidentifiedRow])

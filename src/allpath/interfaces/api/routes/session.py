@@ -38,9 +38,7 @@ def sign_in(body: Credentials, request: Request, response: Response, s: DB, sett
     """Sign in with a user name and password; sets the session cookie."""
     client = request.client.host if request.client else "unknown"
     try:
-        user = repo.authenticate(
-            s, body.username, body.password, client, settings.login_attempts_per_window, settings.login_window_seconds
-        )
+        user = repo.authenticate(s, body.username, body.password, client, settings.sign_in_limits)
     except repo.TooManyAttempts:
         repo.audit(s, None, "sign_in", "session", outcome="rate_limited")
         s.commit()  # the audit entry stays although the request fails

@@ -6,12 +6,13 @@ gets 404. Every read is audited (``read family_report``, with the format).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from allpath.interfaces.api.deps import DB, KB, Principal, patient_for, require
+from allpath.interfaces.api.schemas import error_responses
 from allpath.interfaces.web.family_report import family_report, report_html_document, report_pdf
 from allpath.interfaces.web.pages import SECURITY_HEADERS, CareOrFamilyPage, page
 from allpath.interfaces.web.routes.patients import visible_patient
@@ -20,11 +21,7 @@ from allpath.storage import repository as repo
 router = APIRouter()  # pages
 api_router = APIRouter()  # beside the JSON API, in its OpenAPI description
 ApiReader = Annotated[Principal, Depends(require("clinician", "family"))]
-API_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "not signed in, or the API token is not valid"},
-    403: {"description": "this role may not read reports (clinician of the team or linked family only)"},
-    404: {"description": "no such patient, or not one that this caller may see"},
-}
+API_ERRORS = error_responses(401, 403, 404)
 
 
 def _pdf_response(pdf: bytes, filename: str) -> Response:
@@ -53,7 +50,8 @@ def report_pdf_download(request: Request, patient_id: str, s: DB, kb: KB, princi
 @api_router.get(
     "/api/patients/{patient_id}/report.html",
     tags=["patients"],
-    response_class=HTMLResponse,
+    # Response, not HTMLResponse: with an HTML response class, FastAPI would document the JSON errors as HTML.
+    response_class=Response,
     responses={200: {"content": {"text/html": {}}}, **API_ERRORS},
 )
 def api_report_html(patient_id: str, s: DB, kb: KB, principal: ApiReader) -> HTMLResponse:

@@ -97,9 +97,7 @@ def signin(
         return _signin_page(request, 422, "Enter your user name and password.", username, target)
     client = request.client.host if request.client else "unknown"
     try:
-        user = repo.authenticate(
-            s, username, password, client, settings.login_attempts_per_window, settings.login_window_seconds
-        )
+        user = repo.authenticate(s, username, password, client, settings.sign_in_limits)
     except repo.TooManyAttempts:
         repo.audit(s, None, "sign_in", "session", outcome="rate_limited")
         return _signin_page(

@@ -54,3 +54,8 @@ AGE_AGREEMENT_YEARS = 0.05
 # Calendar dates outside this window are typing mistakes (a year 9999, a year 20), not patients.
 EARLIEST_DATE = date(1900, 1, 1)
 LATEST_DATE = date(2199, 12, 31)
+# Recorded exposures. The per-m2 limit sits above every dose in the knowledge base (high-dose
+# methotrexate, 5,000 mg/m2); the per-mg limit above any single dose a child receives; radiation in gray.
+COURSE_DOSE_MG_PER_M2 = Limit(0, 10_000, high_inclusive=True, unit="milligrams per square meter")
+COURSE_DOSE_MG = Limit(0, 20_000, high_inclusive=True, unit="milligrams")
+RADIATION_GY = Limit(0, 80, high_inclusive=True, unit="gray (total dose of the course)")

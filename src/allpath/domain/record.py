@@ -36,8 +36,33 @@ PredispositionToken = Literal[
     "neurofibromatosis_1", "bloom", "fanconi_anemia", "ataxia_telangiectasia", "li_fraumeni", "cmmrd"
 ]
 RelapseSite = Literal["bone_marrow", "cns", "testis", "other"]
+# CPIC phenotypes of TPMT and NUDT15 (clinical-facts.md section 9); "indeterminate" since April 2020.
+Phenotype = Literal["normal", "intermediate", "possible_intermediate", "poor", "indeterminate"]
+# Drugs whose administered courses can be recorded (lower-case generic names, as in plan.drugs).
+ExposureDrug = Literal[
+    "vincristine",
+    "dexamethasone",
+    "prednisone",
+    "pegaspargase",
+    "daunorubicin",
+    "doxorubicin",
+    "idarubicin",
+    "epirubicin",
+    "mitoxantrone",
+    "cyclophosphamide",
+    "cytarabine",
+    "methotrexate",
+    "mercaptopurine",
+    "thioguanine",
+]
+Route = Literal["intravenous", "oral", "intrathecal", "intramuscular", "subcutaneous"]
+RadiationSite = Literal["cranial", "craniospinal", "chest", "testicular", "total_body"]
 
 GENETIC_TOKENS: tuple[str, ...] = get_args(GeneticToken)
+PHENOTYPES: tuple[str, ...] = get_args(Phenotype)
+EXPOSURE_DRUGS: tuple[str, ...] = get_args(ExposureDrug)
+ROUTES: tuple[str, ...] = get_args(Route)
+RADIATION_SITES: tuple[str, ...] = get_args(RadiationSite)
 PREDISPOSITION_TOKENS: tuple[str, ...] = get_args(PredispositionToken)
 RELAPSE_SITES: tuple[str, ...] = get_args(RelapseSite)
 
@@ -92,6 +117,46 @@ class Relapse(BaseModel):
     end_of_block1_mrd_pct: float | None = None
 
 
+class Pharmacogenomics(BaseModel):
+    """Thiopurine-metabolism phenotypes, as a laboratory reports them (CPIC terms)."""
+
+    model_config = _STRICT
+
+    tpmt: Phenotype | None = None
+    nudt15: Phenotype | None = None
+
+
+class Course(BaseModel):
+    """One administered dose (or one day's dose) of a drug. Anthracycline totals need ``dose_mg_per_m2``."""
+
+    model_config = _STRICT
+
+    drug: ExposureDrug
+    date: IsoDate
+    dose_mg_per_m2: float | None = None
+    dose_mg: float | None = None
+    route: Route | None = None
+
+
+class Radiation(BaseModel):
+    """One course of radiation therapy: the site, the total dose in gray and the date it ended."""
+
+    model_config = _STRICT
+
+    site: RadiationSite
+    dose_gy: float | None = None
+    date: IsoDate | None = None
+
+
+class Exposures(BaseModel):
+    """Treatment actually given, for the survivorship plan (planned exposures come from the roadmap)."""
+
+    model_config = _STRICT
+
+    courses: Annotated[tuple[Course, ...], BeforeValidator(_list_as_tuple)] | None = None
+    radiation: Annotated[tuple[Radiation, ...], BeforeValidator(_list_as_tuple)] | None = None
+
+
 class PatientRecord(BaseModel):
     """A validated patient record. ``age_years`` is filled from the dates when only dates are given."""
 
@@ -115,6 +180,12 @@ class PatientRecord(BaseModel):
     response: Response | None = None
     relapses: Annotated[tuple[Relapse, ...], BeforeValidator(_list_as_tuple)] | None = None
     refractory: bool | None = None
+    # Extensions of contract v1 (all optional): treatment dates, genotype and exposures for the roadmap,
+    # the dose calculator and the survivorship plan.
+    treatment_start_date: IsoDate | None = None
+    end_of_therapy_date: IsoDate | None = None
+    pharmacogenomics: Pharmacogenomics | None = None
+    exposures: Exposures | None = None
 
 
 FIELD_NAMES: tuple[str, ...] = tuple(PatientRecord.model_fields)
@@ -146,11 +217,33 @@ _ALLOWED: dict[str, str] = {
     "relapses[].sites": "expected a non-empty list of sites from: " + ", ".join(RELAPSE_SITES),
     "relapses[].end_of_block1_mrd_pct": f"expected {limits.MRD_PCT.describe()}",
     "refractory": "expected true or false",
+    "treatment_start_date": "expected the ISO date (YYYY-MM-DD) of the first day of induction, "
+    f"from {limits.EARLIEST_DATE} to {limits.LATEST_DATE}",
+    "end_of_therapy_date": "expected the ISO date (YYYY-MM-DD) of the last day of treatment, "
+    f"from {limits.EARLIEST_DATE} to {limits.LATEST_DATE}",
+    "pharmacogenomics": "expected an object with tpmt and nudt15",
+    "pharmacogenomics.tpmt": "expected a phenotype from: " + ", ".join(PHENOTYPES),
+    "pharmacogenomics.nudt15": "expected a phenotype from: " + ", ".join(PHENOTYPES),
+    "exposures": "expected an object with courses and radiation",
+    "exposures.courses": "expected a list of course objects (drug, date, dose_mg_per_m2 or dose_mg, route)",
+    "exposures.courses[].drug": "expected a drug from: " + ", ".join(EXPOSURE_DRUGS),
+    "exposures.courses[].date": f"expected an ISO date (YYYY-MM-DD) from {limits.EARLIEST_DATE} to {limits.LATEST_DATE}",
+    "exposures.courses[].dose_mg_per_m2": f"expected {limits.COURSE_DOSE_MG_PER_M2.describe()}",
+    "exposures.courses[].dose_mg": f"expected {limits.COURSE_DOSE_MG.describe()}",
+    "exposures.courses[].route": "expected a route from: " + ", ".join(ROUTES),
+    "exposures.radiation": "expected a list of radiation objects (site, dose_gy, date)",
+    "exposures.radiation[].site": "expected a site from: " + ", ".join(RADIATION_SITES),
+    "exposures.radiation[].dose_gy": f"expected {limits.RADIATION_GY.describe()}",
+    "exposures.radiation[].date": f"expected an ISO date (YYYY-MM-DD) from {limits.EARLIEST_DATE} to {limits.LATEST_DATE}",
 }
 _NESTED_FIELDS = {
     "": FIELD_NAMES,
     "response": tuple(Response.model_fields),
     "relapses[]": tuple(Relapse.model_fields),
+    "pharmacogenomics": tuple(Pharmacogenomics.model_fields),
+    "exposures": tuple(Exposures.model_fields),
+    "exposures.courses[]": tuple(Course.model_fields),
+    "exposures.radiation[]": tuple(Radiation.model_fields),
 }
 
 
@@ -230,12 +323,32 @@ def _range_problems(record: PatientRecord) -> list[FieldProblem]:
     for i, relapse in enumerate(record.relapses or ()):
         check(f"relapses[{i}].months_from_diagnosis", relapse.months_from_diagnosis, limits.RELAPSE_MONTHS)
         check(f"relapses[{i}].end_of_block1_mrd_pct", relapse.end_of_block1_mrd_pct, limits.MRD_PCT)
+    exposures = record.exposures
+    for i, course in enumerate((exposures.courses if exposures else None) or ()):
+        check(f"exposures.courses[{i}].dose_mg_per_m2", course.dose_mg_per_m2, limits.COURSE_DOSE_MG_PER_M2)
+        check(f"exposures.courses[{i}].dose_mg", course.dose_mg, limits.COURSE_DOSE_MG)
+    for i, beam in enumerate((exposures.radiation if exposures else None) or ()):
+        check(f"exposures.radiation[{i}].dose_gy", beam.dose_gy, limits.RADIATION_GY)
     return problems
 
 
 def _duplicates(items: tuple[str, ...]) -> list[str]:
     seen: set[str] = set()
     return [x for x in items if x in seen or seen.add(x)]  # type: ignore[func-returns-value]
+
+
+def _dates(record: PatientRecord) -> list[tuple[str, date | None]]:
+    """Every calendar date of a record with its field path."""
+    found: list[tuple[str, date | None]] = [
+        (name, getattr(record, name))
+        for name in ("birth_date", "diagnosis_date", "treatment_start_date", "end_of_therapy_date")
+    ]
+    exposures = record.exposures
+    for i, course in enumerate((exposures.courses if exposures else None) or ()):
+        found.append((f"exposures.courses[{i}].date", course.date))
+    for i, beam in enumerate((exposures.radiation if exposures else None) or ()):
+        found.append((f"exposures.radiation[{i}].date", beam.date))
+    return found
 
 
 def _consistency_problems(record: PatientRecord) -> list[FieldProblem]:
@@ -269,10 +382,26 @@ def _consistency_problems(record: PatientRecord) -> list[FieldProblem]:
             record.id.encode("utf-8")
         except UnicodeEncodeError:
             problems.append(FieldProblem("id", record.id, "expected a string of valid Unicode text"))
-    for name in ("birth_date", "diagnosis_date"):
-        day: date | None = getattr(record, name)
+    for name, day in _dates(record):
         if day is not None and not limits.EARLIEST_DATE <= day <= limits.LATEST_DATE:
-            problems.append(FieldProblem(name, day.isoformat(), _ALLOWED[name]))
+            key = re.sub(r"\[\d+\]", "[]", name)
+            problems.append(FieldProblem(name, day.isoformat(), _ALLOWED[key]))
+    if (
+        record.treatment_start_date
+        and record.end_of_therapy_date
+        and record.end_of_therapy_date < record.treatment_start_date
+    ):
+        problems.append(
+            FieldProblem(
+                "end_of_therapy_date", record.end_of_therapy_date.isoformat(), "a date on or after treatment_start_date"
+            )
+        )
+    if record.sex == "female" and record.exposures and record.exposures.radiation:
+        for i, beam in enumerate(record.exposures.radiation):
+            if beam.site == "testicular":
+                problems.append(
+                    FieldProblem(f"exposures.radiation[{i}].site", beam.site, 'only possible when sex is "male"')
+                )
     if record.birth_date and record.diagnosis_date and record.diagnosis_date < record.birth_date:
         problems.append(
             FieldProblem("diagnosis_date", record.diagnosis_date.isoformat(), "a date on or after birth_date")

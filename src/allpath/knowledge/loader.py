@@ -22,7 +22,9 @@ from pydantic import BaseModel, ValidationError
 
 from allpath.errors import KnowledgeError
 from allpath.knowledge import schema as s
+from allpath.knowledge import therapy_schema as ts
 from allpath.knowledge.conditions import Condition, ConditionCompiler
+from allpath.knowledge.therapy import TherapyKnowledge, compile_therapy
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -128,6 +130,7 @@ class KnowledgeBase:
     counseling: tuple[Note, ...]
     text: s.TextFile
     disease_states: tuple[tuple[s.StateRule, Condition], ...]
+    therapy: TherapyKnowledge
     compiled_refs: frozenset[str] = field(default_factory=frozenset)
     unused: tuple[str, ...] = ()
 
@@ -274,6 +277,15 @@ def _load(data_dir: Path) -> KnowledgeBase:
         disease_states=tuple(
             (r, compiler.compile(r.when, f"disease_state.yaml:{r.id}"))
             for r in _as(files["disease_state.yaml"], s.DiseaseStateFile).states
+        ),
+        therapy=compile_therapy(
+            _as(files["regimens.yaml"], ts.RegimensFile),
+            _as(files["drugs.yaml"], ts.DrugsFile),
+            _as(files["intrathecal.yaml"], ts.IntrathecalFile),
+            _as(files["pharmacogenomics.yaml"], ts.PharmacogenomicsFile),
+            _as(files["survivorship.yaml"], ts.SurvivorshipFile),
+            frozenset(p.spec.id for p in populations),
+            frozenset(inputs),
         ),
         compiled_refs=frozenset(compiler.used_refs),
         unused=tuple(

@@ -36,6 +36,9 @@ class Evidence(BaseModel):
     section: str
     reference: str
     confidence: Confidence
+    # A short phrase of the cited line of clinical-facts.md. The knowledge tests find the line and prove
+    # that it is not marked [L] and that ``confidence`` is no higher than its tag.
+    fact: str | None = None
 
 
 class SourceSpec(BaseModel):
@@ -332,6 +335,14 @@ class DiseaseStateFile(BaseModel):
     states: list[StateRule] = Field(min_length=1)
 
 
+from allpath.knowledge.therapy_schema import (  # noqa: E402  (the therapy files reuse Cite and Evidence)
+    DrugsFile,
+    IntrathecalFile,
+    PharmacogenomicsFile,
+    RegimensFile,
+    SurvivorshipFile,
+)
+
 FILES: dict[str, type[BaseModel]] = {
     "sources.yaml": SourcesFile,
     "inputs.yaml": InputsFile,
@@ -350,5 +361,10 @@ FILES: dict[str, type[BaseModel]] = {
     "counseling.yaml": CounselingFile,
     "text.yaml": TextFile,
     "disease_state.yaml": DiseaseStateFile,
+    "regimens.yaml": RegimensFile,
+    "drugs.yaml": DrugsFile,
+    "intrathecal.yaml": IntrathecalFile,
+    "pharmacogenomics.yaml": PharmacogenomicsFile,
+    "survivorship.yaml": SurvivorshipFile,
 }
 """Every knowledge file and the model its content must validate against."""

@@ -1,0 +1,145 @@
+"""The therapy knowledge compiled for the engine: regimens, drug caps, intrathecal table, pharmacogenomic
+rules and survivorship rules, with their conditions compiled in the same three-valued vocabulary as the
+risk rules (each over its own small set of facts)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from allpath.errors import KnowledgeError
+from allpath.knowledge import therapy_schema as ts
+from allpath.knowledge.conditions import Condition, ConditionCompiler
+
+PGX_FACTS = frozenset({"tpmt", "nudt15", "normal_dose_mg_per_m2_day"})
+SURVIVORSHIP_FACTS = frozenset(
+    {
+        "doxorubicin_equivalent_mg_per_m2",
+        "chest_radiation_gy",
+        "cranial_radiation_gy",
+        "methotrexate",
+        "corticosteroid",
+        "dexamethasone",
+        "cyclophosphamide",
+        "cranial_radiation",
+        "total_body_radiation",
+        "age_at_first_dexamethasone_years",
+        "sex",
+    }
+)
+
+
+@dataclass(frozen=True)
+class PgxRule:
+    spec: ts.PgxRule
+    condition: Condition
+
+
+@dataclass(frozen=True)
+class PgxDrug:
+    spec: ts.PgxDrug
+    rules: tuple[PgxRule, ...]
+
+
+@dataclass(frozen=True)
+class ScreeningRule:
+    spec: ts.ScreeningRule
+    condition: Condition
+
+
+@dataclass(frozen=True)
+class FrequencyRule:
+    spec: ts.FrequencyRule
+    condition: Condition
+
+
+@dataclass(frozen=True)
+class TherapyKnowledge:
+    regimens: ts.RegimensFile
+    drugs: Mapping[str, ts.DrugDoseSpec]
+    bsa: ts.BodySurfaceArea
+    intrathecal: ts.IntrathecalFile
+    pgx: ts.PharmacogenomicsFile
+    pgx_drugs: Mapping[str, PgxDrug]
+    survivorship: ts.SurvivorshipFile
+    screening: tuple[ScreeningRule, ...]
+    cardiac_frequency: tuple[FrequencyRule, ...]
+
+
+def compile_therapy(
+    regimens: ts.RegimensFile,
+    drugs: ts.DrugsFile,
+    intrathecal: ts.IntrathecalFile,
+    pgx: ts.PharmacogenomicsFile,
+    survivorship: ts.SurvivorshipFile,
+    populations: frozenset[str],
+    inputs: frozenset[str],
+) -> TherapyKnowledge:
+    pgx_compiler = ConditionCompiler({}, {}, {}, PGX_FACTS)
+    surv_compiler = ConditionCompiler({}, {}, {}, SURVIVORSHIP_FACTS)
+    drug_specs = {d.id: d for d in drugs.drugs}
+    therapy = TherapyKnowledge(
+        regimens=regimens,
+        drugs=drug_specs,
+        bsa=drugs.body_surface_area,
+        intrathecal=intrathecal,
+        pgx=pgx,
+        pgx_drugs={
+            d.drug: PgxDrug(
+                d, tuple(PgxRule(r, pgx_compiler.compile(r.when, f"pharmacogenomics.yaml:{r.id}")) for r in d.rules)
+            )
+            for d in pgx.drugs
+        },
+        survivorship=survivorship,
+        screening=tuple(
+            ScreeningRule(r, surv_compiler.compile(r.when, f"survivorship.yaml:{r.id}")) for r in survivorship.screening
+        ),
+        cardiac_frequency=tuple(
+            FrequencyRule(r, surv_compiler.compile(r.when, f"survivorship.yaml:{r.id}"))
+            for r in survivorship.cardiac_frequency.rules
+        ),
+    )
+    _check(therapy, populations, inputs)
+    return therapy
+
+
+def _check(therapy: TherapyKnowledge, populations: frozenset[str], inputs: frozenset[str]) -> None:
+    """Cross-references that the schema cannot express."""
+    problems: list[str] = []
+    regimens = therapy.regimens
+    for name in regimens.selection.excluded_populations:
+        if name not in populations:
+            problems.append(f"regimens.yaml: excluded population {name!r} is not a population")
+    for note in regimens.selection.notes:
+        problems += [
+            f"regimens.yaml: {note.id} names unknown population {p!r}" for p in note.when_populations if p not in populations
+        ]
+    band_starts = [b.from_years for b in therapy.intrathecal.bands]
+    if band_starts != sorted(band_starts) or band_starts[0] != 0:
+        problems.append("intrathecal.yaml: age bands must start at 0 and ascend")
+    for checkpoint in regimens.checkpoints:
+        if checkpoint.input not in inputs:
+            problems.append(f"regimens.yaml: checkpoint {checkpoint.id} names unknown input {checkpoint.input!r}")
+    for regimen in regimens.regimens:
+        phase_ids = [p.id for p in regimen.phases]
+        if regimens.total_duration.phase not in phase_ids:
+            problems.append(f"regimens.yaml: {regimen.id} has no phase {regimens.total_duration.phase!r}")
+        for checkpoint in regimens.checkpoints:
+            if checkpoint.phase not in phase_ids:
+                problems.append(f"regimens.yaml: {regimen.id} has no phase {checkpoint.phase!r} for {checkpoint.id}")
+        for phase in regimen.phases:
+            for line in phase.drugs:
+                if line.drug not in therapy.drugs:
+                    problems.append(f"regimens.yaml: {regimen.id}.{phase.id} names unknown drug {line.drug!r}")
+                if (line.dose.per_m2 is None) == (line.dose.by_age is None):
+                    problems.append(f"regimens.yaml: {regimen.id}.{phase.id} {line.drug}: give per_m2 or by_age")
+    for drug in therapy.pgx_drugs:
+        if drug not in therapy.drugs:
+            problems.append(f"pharmacogenomics.yaml: unknown drug {drug!r}")
+        for rule in therapy.pgx_drugs[drug].spec.rules:
+            if (rule.share is None) == (rule.fixed_mg_per_m2_day is None):
+                problems.append(f"pharmacogenomics.yaml: {rule.id}: give share or fixed_mg_per_m2_day")
+            if rule.share is not None and not 0 < rule.share[0] <= rule.share[1] <= 1:
+                problems.append(f"pharmacogenomics.yaml: {rule.id}: a share lies in (0, 1] and low <= high")
+    if problems:
+        raise KnowledgeError("\n".join(problems))

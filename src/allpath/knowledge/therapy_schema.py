@@ -1,0 +1,273 @@
+"""Schema of the therapy knowledge files: regimens (roadmaps), drugs (caps and rounding), intrathecal doses,
+pharmacogenomic adjustments and survivorship rules. Same rules as ``schema``: unknown keys are errors, every
+rule carries evidence, and only confidence ``H`` or ``M`` can be written."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from allpath.knowledge.schema import Cite, Confidence, Evidence
+
+_FROZEN = ConfigDict(extra="forbid", frozen=True)
+Evidences = list[Evidence]
+
+
+# ---- regimens.yaml -------------------------------------------------------------------------------------
+
+
+class AgeWindow(BaseModel):
+    """An age condition on a drug line: ``below`` (exclusive) and/or ``at_least`` (inclusive), in years."""
+
+    model_config = _FROZEN
+    below: float | None = None
+    at_least: float | None = None
+
+
+class DoseSpec(BaseModel):
+    """A dose: per square meter of body surface area, or from the age-based intrathecal table."""
+
+    model_config = _FROZEN
+    per_m2: float | None = Field(default=None, gt=0)
+    by_age: Literal["methotrexate", "hydrocortisone", "cytarabine"] | None = None
+
+
+class PhaseDrug(BaseModel):
+    model_config = _FROZEN
+    drug: str
+    route: str
+    dose: DoseSpec
+    per: Literal["dose", "day", "week"]
+    count: int | None = Field(default=None, ge=1)  # administrations in the phase, when the sources give them
+    schedule: str
+    when_age: AgeWindow | None = None
+    confidence: Confidence | None = None
+
+
+class PhaseSpec(BaseModel):
+    model_config = _FROZEN
+    id: str
+    label: str
+    source_phase: Literal["remission_induction", "consolidation_intensification", "maintenance"]
+    weeks: float | None = Field(default=None, gt=0)
+    cycle_weeks: float | None = Field(default=None, gt=0)
+    until: Literal["total_duration"] | None = None
+    length_basis: str | None = None
+    confidence: Confidence | None = None
+    evidence: Evidences = Field(min_length=1)
+    drugs: list[PhaseDrug]
+
+
+class RegimenSpec(BaseModel):
+    model_config = _FROZEN
+    id: str
+    label: str
+    risk_groups: list[str] = Field(min_length=1)
+    cite: Cite
+    evidence: Evidences = Field(min_length=1)
+    phases: list[PhaseSpec] = Field(min_length=1)
+
+
+class RoadmapNote(BaseModel):
+    model_config = _FROZEN
+    id: str
+    when_populations: list[str]
+    text: str
+    confidence: Confidence
+    evidence: Evidences = Field(min_length=1)
+
+
+class Selection(BaseModel):
+    model_config = _FROZEN
+    excluded_populations: list[str]
+    not_covered: dict[str, str]
+    notes: list[RoadmapNote] = []
+
+
+class TotalDuration(BaseModel):
+    model_config = _FROZEN
+    id: str
+    years_from_phase_start: float = Field(gt=0)
+    phase: str
+    explanation: str
+    evidence: Evidences = Field(min_length=1)
+
+
+class CheckpointSpec(BaseModel):
+    model_config = _FROZEN
+    id: str
+    label: str
+    phase: str
+    day: int | Literal["end"]
+    input: str
+    purpose: str
+    evidence: Evidences = Field(min_length=1)
+
+
+class RegimensFile(BaseModel):
+    model_config = _FROZEN
+    selection: Selection
+    total_duration: TotalDuration
+    checkpoints: list[CheckpointSpec]
+    regimens: list[RegimenSpec] = Field(min_length=1)
+
+
+# ---- drugs.yaml --------------------------------------------------------------------------------------------
+
+
+class BodySurfaceArea(BaseModel):
+    model_config = _FROZEN
+    id: str
+    formula: Literal["mosteller"]
+    divisor: float = Field(gt=0)
+    explanation: str
+    not_covered: str
+    evidence: Evidences = Field(min_length=1)
+
+
+class DrugDoseSpec(BaseModel):
+    model_config = _FROZEN
+    id: str
+    label: str
+    unit: Literal["mg", "IU"]
+    round_to: float = Field(gt=0)
+    cap_per_dose: float | None = Field(default=None, gt=0)
+    cap_explanation: str | None = None
+    evidence: Evidences = Field(min_length=1)
+
+
+class DrugsFile(BaseModel):
+    model_config = _FROZEN
+    body_surface_area: BodySurfaceArea
+    drugs: list[DrugDoseSpec] = Field(min_length=1)
+
+
+# ---- intrathecal.yaml --------------------------------------------------------------------------------------
+
+
+class AgeBand(BaseModel):
+    model_config = _FROZEN
+    from_years: float = Field(ge=0)
+    label: str
+    methotrexate: float = Field(gt=0)
+    hydrocortisone: float = Field(gt=0)
+    cytarabine: float = Field(gt=0)
+
+
+class IntrathecalFile(BaseModel):
+    model_config = _FROZEN
+    id: str
+    confidence: Confidence
+    explanation: str
+    evidence: Evidences = Field(min_length=1)
+    bands: list[AgeBand] = Field(min_length=1)
+
+
+# ---- pharmacogenomics.yaml ---------------------------------------------------------------------------------
+
+
+class PgxRule(BaseModel):
+    model_config = _FROZEN
+    id: str
+    when: dict[str, Any]
+    share: tuple[float, float] | None = None  # (lowest, highest) share of the normal dose
+    fixed_mg_per_m2_day: float | None = Field(default=None, gt=0)
+    frequency: Literal["three_times_weekly"] | None = None
+    confidence: Confidence | None = None
+    explanation: str
+    evidence: Evidences = Field(min_length=1)
+
+
+class PgxDrug(BaseModel):
+    model_config = _FROZEN
+    drug: str
+    rules: list[PgxRule] = Field(min_length=1)
+    not_covered: dict[str, str]
+
+
+class Advice(BaseModel):
+    model_config = _FROZEN
+    text: str
+    evidence: Evidences = Field(min_length=1)
+
+
+class PharmacogenomicsFile(BaseModel):
+    model_config = _FROZEN
+    treat_as: dict[str, str]
+    treat_as_evidence: Evidences = Field(min_length=1)
+    indeterminate_advice: dict[Literal["tpmt", "nudt15"], Advice]
+    drugs: list[PgxDrug] = Field(min_length=1)
+
+
+# ---- survivorship.yaml -------------------------------------------------------------------------------------
+
+
+class Equivalence(BaseModel):
+    model_config = _FROZEN
+    drug: str
+    factor: float = Field(gt=0)
+    label: str | None = None
+    evidence: Evidences = Field(min_length=1)
+
+
+class Anthracyclines(BaseModel):
+    model_config = _FROZEN
+    equivalence: list[Equivalence] = Field(min_length=1)
+    alternatives: list[Equivalence] = []
+    not_covered: dict[str, str]
+
+
+class StartAge(BaseModel):
+    model_config = _FROZEN
+    earliest: float
+    latest: float
+
+
+class ScreeningRule(BaseModel):
+    model_config = _FROZEN
+    id: str
+    topic: str
+    late_effect: str
+    test: str | None = None
+    strength: Literal["recommended", "reasonable", "may_be_reasonable"] | None = None
+    interval_years: float | None = Field(default=None, gt=0)
+    start_age_years: StartAge | None = None
+    when: dict[str, Any]
+    confidence: Confidence | None = None
+    schedule_not_covered: bool = False
+    not_covered: bool = False
+    explanation: str
+    evidence: Evidences = Field(min_length=1)
+
+
+class FrequencyRule(BaseModel):
+    model_config = _FROZEN
+    id: str
+    interval_years: float = Field(gt=0)
+    when: dict[str, Any]
+    explanation: str
+    evidence: Evidences = Field(min_length=1)
+
+
+class CardiacFrequency(BaseModel):
+    model_config = _FROZEN
+    start_within_years_after_exposure: float = Field(gt=0)
+    start_evidence: Evidences = Field(min_length=1)
+    rules: list[FrequencyRule] = Field(min_length=1)
+
+
+class NotCoveredItem(BaseModel):
+    model_config = _FROZEN
+    id: str
+    text: str
+    evidence: Evidences = Field(min_length=1)
+
+
+class SurvivorshipFile(BaseModel):
+    model_config = _FROZEN
+    cite: Cite
+    anthracyclines: Anthracyclines
+    screening: list[ScreeningRule] = Field(min_length=1)
+    cardiac_frequency: CardiacFrequency
+    not_covered: list[NotCoveredItem]

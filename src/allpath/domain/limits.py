@@ -59,3 +59,6 @@ LATEST_DATE = date(2199, 12, 31)
 COURSE_DOSE_MG_PER_M2 = Limit(0, 10_000, high_inclusive=True, unit="milligrams per square meter")
 COURSE_DOSE_MG = Limit(0, 20_000, high_inclusive=True, unit="milligrams")
 RADIATION_GY = Limit(0, 80, high_inclusive=True, unit="gray (total dose of the course)")
+# Weight and height together: a body mass index outside this range is a typing or unit mistake (for
+# example a weight in pounds or a height in meters), not a child to calculate doses for.
+BODY_MASS_INDEX = Limit(7, 80, high_inclusive=True, unit="kg/m2 (body mass index)")

@@ -190,6 +190,7 @@ class PatientRecord(BaseModel):
 
 FIELD_NAMES: tuple[str, ...] = tuple(PatientRecord.model_fields)
 
+_DATE_ALLOWED = f"expected an ISO date (YYYY-MM-DD) from {limits.EARLIEST_DATE} to {limits.LATEST_DATE}"
 _ALLOWED: dict[str, str] = {
     "id": "expected a string identifier",
     "sex": 'expected "female" or "male"',
@@ -227,14 +228,14 @@ _ALLOWED: dict[str, str] = {
     "exposures": "expected an object with courses and radiation",
     "exposures.courses": "expected a list of course objects (drug, date, dose_mg_per_m2 or dose_mg, route)",
     "exposures.courses[].drug": "expected a drug from: " + ", ".join(EXPOSURE_DRUGS),
-    "exposures.courses[].date": f"expected an ISO date (YYYY-MM-DD) from {limits.EARLIEST_DATE} to {limits.LATEST_DATE}",
+    "exposures.courses[].date": _DATE_ALLOWED,
     "exposures.courses[].dose_mg_per_m2": f"expected {limits.COURSE_DOSE_MG_PER_M2.describe()}",
     "exposures.courses[].dose_mg": f"expected {limits.COURSE_DOSE_MG.describe()}",
     "exposures.courses[].route": "expected a route from: " + ", ".join(ROUTES),
     "exposures.radiation": "expected a list of radiation objects (site, dose_gy, date)",
     "exposures.radiation[].site": "expected a site from: " + ", ".join(RADIATION_SITES),
     "exposures.radiation[].dose_gy": f"expected {limits.RADIATION_GY.describe()}",
-    "exposures.radiation[].date": f"expected an ISO date (YYYY-MM-DD) from {limits.EARLIEST_DATE} to {limits.LATEST_DATE}",
+    "exposures.radiation[].date": _DATE_ALLOWED,
 }
 _NESTED_FIELDS = {
     "": FIELD_NAMES,

@@ -112,7 +112,9 @@ def _check(therapy: TherapyKnowledge, populations: frozenset[str], inputs: froze
             problems.append(f"regimens.yaml: excluded population {name!r} is not a population")
     for note in regimens.selection.notes:
         problems += [
-            f"regimens.yaml: {note.id} names unknown population {p!r}" for p in note.when_populations if p not in populations
+            f"regimens.yaml: {note.id} names unknown population {p!r}"
+            for p in note.when_populations
+            if p not in populations
         ]
     band_starts = [b.from_years for b in therapy.intrathecal.bands]
     if band_starts != sorted(band_starts) or band_starts[0] != 0:

@@ -1,0 +1,255 @@
+"""The dose calculator: body surface area, the doses of one phase of the child's regimen, caps, rounding,
+age-based intrathecal doses and thiopurine adjustments for TPMT and NUDT15.
+
+Fail safe: a missing or implausible weight, height or age refuses the calculation (or the lines that need
+it) with the reason; no value is assumed. A calculated dose is rounded to its drug's step and then capped, so
+no dose is ever above its cap. Every line carries its evidence and confidence.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from allpath.domain import limits
+from allpath.domain.age import decimal_age_years
+from allpath.domain.record import PatientRecord
+from allpath.engine import pharmacogenomics as pgx
+from allpath.engine.explain import CONFIDENCE_WORDS, evidence_of
+from allpath.knowledge import therapy_schema as ts
+from allpath.knowledge.loader import KnowledgeBase
+
+PER_WORDS = {"dose": "per dose", "day": "per day", "week": "per week"}
+
+
+class DoseError(ValueError):
+    """The calculation cannot be done: names the input and what is needed."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Measurements:
+    weight_kg: float
+    height_cm: float
+
+
+def body_surface_area(kb: KnowledgeBase, weight_kg: float, height_cm: float) -> float:
+    """Body surface area in square meters (Mosteller), unrounded."""
+    return math.sqrt(height_cm * weight_kg / kb.therapy.bsa.divisor)
+
+
+def check_measurements(weight_kg: float | None, height_cm: float | None) -> Measurements:
+    """Weight and height, each within the record's plausibility limits and plausible together."""
+    if weight_kg is None:
+        raise DoseError("weight_kg", "the weight is needed to calculate doses (kilograms)")
+    if height_cm is None:
+        raise DoseError("height_cm", "the height is needed to calculate doses (centimeters)")
+    for name, value, limit in (("weight_kg", weight_kg, limits.WEIGHT_KG), ("height_cm", height_cm, limits.HEIGHT_CM)):
+        if not (isinstance(value, int | float) and math.isfinite(value) and limit.contains(value)):
+            raise DoseError(name, f"{value!r} is not plausible; expected {limit.describe()}")
+    bmi = weight_kg / (height_cm / 100) ** 2
+    if not limits.BODY_MASS_INDEX.contains(bmi):
+        raise DoseError(
+            "weight_kg",
+            f"a weight of {limits.number(weight_kg)} kg with a height of {limits.number(height_cm)} cm is not "
+            f"plausible together (body mass index {bmi:.1f}; expected {limits.BODY_MASS_INDEX.describe()}); "
+            "check both values and their units",
+        )
+    return Measurements(float(weight_kg), float(height_cm))
+
+
+def round_and_cap(value: float, drug: ts.DrugDoseSpec) -> tuple[float, bool]:
+    """Round to the drug's step (nearest), then cap: returns the dose and whether the cap applied."""
+    steps = math.floor(value / drug.round_to + 0.5)
+    rounded = round(steps * drug.round_to, 6)
+    if drug.cap_per_dose is not None and rounded >= drug.cap_per_dose:
+        return drug.cap_per_dose, value > drug.cap_per_dose
+    return rounded, False
+
+
+def age_on(record: PatientRecord, on: date | None, phase_id: str) -> tuple[float | None, str]:
+    """The child's age for an age-dependent dose, and how it was found. Exact from the birth date when the
+    day of the dose is known; the age at diagnosis only for induction, which starts at diagnosis."""
+    if record.birth_date is not None and on is not None:
+        return decimal_age_years(record.birth_date, on), f"age on {on.isoformat()} from the birth date"
+    if phase_id == "induction" and record.age_years is not None:
+        return record.age_years, "age at diagnosis (induction starts at diagnosis)"
+    return None, ""
+
+
+def _band(kb: KnowledgeBase, age: float) -> ts.AgeBand:
+    bands = kb.therapy.intrathecal.bands
+    return [b for b in bands if b.from_years <= age][-1]
+
+
+def _age_fits(window: ts.AgeWindow, age: float) -> bool:
+    if window.below is not None and not age < window.below:
+        return False
+    return not (window.at_least is not None and age < window.at_least)
+
+
+def phase_doses(
+    record: PatientRecord,
+    kb: KnowledgeBase,
+    regimen_id: str,
+    phase_id: str,
+    *,
+    weight_kg: float | None = None,
+    height_cm: float | None = None,
+    on: date | None = None,
+) -> dict[str, Any]:
+    """The doses of one phase of a regimen for this child. Weight and height default to the record's
+    (measured at diagnosis): pass today's values for later phases.
+
+    Raises ``DoseError`` when weight or height is missing or implausible, or the regimen or phase is unknown.
+    """
+    regimen = next((r for r in kb.therapy.regimens.regimens if r.id == regimen_id), None)
+    if regimen is None:
+        known = ", ".join(r.id for r in kb.therapy.regimens.regimens)
+        raise DoseError("regimen", f"{regimen_id!r} is not a regimen of the knowledge base ({known})")
+    phase = next((p for p in regimen.phases if p.id == phase_id), None)
+    if phase is None:
+        known = ", ".join(p.id for p in regimen.phases)
+        raise DoseError("phase", f"{phase_id!r} is not a phase of {regimen_id} ({known})")
+    measured = check_measurements(
+        weight_kg if weight_kg is not None else record.weight_kg,
+        height_cm if height_cm is not None else record.height_cm,
+    )
+    bsa = body_surface_area(kb, measured.weight_kg, measured.height_cm)
+    age, age_basis = age_on(record, on, phase_id)
+    lines = [_line(kb, record, line, bsa, age, age_basis, phase_id) for line in phase.drugs]
+    lines = [line for line in lines if line is not None]
+    spec = kb.therapy.bsa
+    return {
+        "regimen": regimen.id,
+        "phase": phase.id,
+        "phase_label": phase.label,
+        "weight_kg": measured.weight_kg,
+        "height_cm": measured.height_cm,
+        "body_surface_area": {
+            "m2": round(bsa, 3),
+            "formula": spec.formula,
+            "explanation": spec.explanation,
+            "not_covered": spec.not_covered,
+            "evidence": evidence_of(kb, spec.evidence),
+        },
+        "age_years": round(age, 2) if age is not None else None,
+        "age_basis": age_basis or None,
+        "lines": lines,
+        "refused": [line for line in lines if line["status"] == "refused"],
+        "disclaimer": kb.text.disclaimer,
+    }
+
+
+def _line(
+    kb: KnowledgeBase,
+    record: PatientRecord,
+    line: ts.PhaseDrug,
+    bsa: float,
+    age: float | None,
+    age_basis: str,
+    phase_id: str,
+) -> dict[str, Any] | None:
+    drug = kb.therapy.drugs[line.drug]
+    evidence = list(drug.evidence)
+    confidence = line.confidence or ("M" if any(e.confidence == "M" for e in evidence) else "H")
+    out: dict[str, Any] = {
+        "drug": drug.id,
+        "label": drug.label,
+        "route": line.route,
+        "per": PER_WORDS[line.per],
+        "schedule": line.schedule,
+        "unit": drug.unit,
+        "status": "ok",
+        "refusal": None,
+        "missing": [],
+        "basis": None,
+        "calculated": None,
+        "dose": None,
+        "dose_range": None,
+        "frequency": None,
+        "cap": drug.cap_per_dose,
+        "capped": False,
+        "round_to": drug.round_to,
+        "adjustment": None,
+    }
+    if line.when_age is not None:
+        if age is None:
+            return _refuse(
+                kb, out, "this line depends on age, and the age is not known", ["age_years"], confidence, evidence
+            )
+        if not _age_fits(line.when_age, age):
+            return None  # the other line of the pair applies
+    if line.dose.by_age is not None:
+        it = kb.therapy.intrathecal
+        evidence += it.evidence
+        confidence = "M" if it.confidence == "M" else confidence
+        if age is None:
+            need = "birth_date" if phase_id != "induction" else "age_years"
+            return _refuse(
+                kb,
+                out,
+                "the intrathecal dose depends on the age on the day; give the birth date and the date of the dose",
+                [need],
+                confidence,
+                evidence,
+            )
+        band = _band(kb, age)
+        value = float(getattr(band, line.dose.by_age))
+        out["basis"] = f"{limits.number(value)} {drug.unit} for age {band.label} ({age_basis})"
+        out["calculated"] = value
+        out["dose"], out["capped"] = round_and_cap(value, drug)
+        return _finish(kb, out, confidence, evidence)
+    per_m2 = line.dose.per_m2
+    assert per_m2 is not None
+    unit_text = f"{limits.number(per_m2)} {drug.unit}/m2 {PER_WORDS[line.per]}"
+    out["basis"] = unit_text
+    if pgx.applies_to(kb, drug.id):
+        result = pgx.adjust(kb, drug.id, record.pharmacogenomics, per_m2)
+        if isinstance(result, pgx.Refusal):
+            out["status"] = "refused"
+            out["refusal"] = result.reason
+            out["missing"] = list(result.missing)
+            out["refusal_evidence"] = list(result.evidence)
+            return _finish(kb, out, confidence, evidence)
+        out["adjustment"] = result.as_dict()
+        confidence = "M" if result.confidence == CONFIDENCE_WORDS["M"] else confidence
+        low, _ = round_and_cap(result.per_m2_day_low * bsa, drug)
+        high, _ = round_and_cap(result.per_m2_day_high * bsa, drug)
+        out["calculated"] = round(result.per_m2_day_high * bsa, 4)
+        out["dose_range"] = [low, high]
+        out["dose"] = high if low == high else None
+        out["frequency"] = result.frequency
+        return _finish(kb, out, confidence, evidence)
+    calculated = per_m2 * bsa
+    out["calculated"] = round(calculated, 4)
+    out["dose"], out["capped"] = round_and_cap(calculated, drug)
+    return _finish(kb, out, confidence, evidence)
+
+
+def _refuse(
+    kb: KnowledgeBase, out: dict[str, Any], reason: str, missing: list[str], confidence: str, evidence: list[Any]
+) -> dict[str, Any]:
+    out["status"] = "refused"
+    out["refusal"] = reason
+    out["missing"] = missing
+    return _finish(kb, out, confidence, evidence)
+
+
+def _finish(kb: KnowledgeBase, out: dict[str, Any], confidence: str, evidence: list[Any]) -> dict[str, Any]:
+    smallest = [d for d in [out["dose"], *(out["dose_range"] or [])] if d is not None]
+    if out["status"] == "ok" and smallest and min(smallest) <= 0:
+        out["status"] = "refused"
+        out["refusal"] = "the calculated dose is below the smallest measurable step; the pharmacist prepares it"
+        out["dose"] = out["dose_range"] = None
+    out["confidence"] = CONFIDENCE_WORDS[confidence]
+    out["evidence"] = evidence_of(kb, evidence)
+    if out["cap"] is not None:
+        out["cap_explanation"] = kb.therapy.drugs[out["drug"]].cap_explanation
+    return out

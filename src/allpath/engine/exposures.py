@@ -1,0 +1,187 @@
+"""Treatment exposures for the survivorship plan: recorded (courses and radiation actually given) or
+planned (from the child's regimen), summed into the measures the survivorship rules read.
+
+Cumulative anthracycline is expressed as doxorubicin equivalent with the knowledge base's factors; other
+published factors are applied too, so that the plan can say when they would change the surveillance.
+An anthracycline without a factor, or a course without its dose, leaves the total unknown (not zero).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from allpath.domain.age import decimal_age_years
+from allpath.domain.record import PatientRecord
+from allpath.engine.explain import evidence_of
+from allpath.knowledge.loader import KnowledgeBase
+
+ANTHRACYCLINES = frozenset({"doxorubicin", "daunorubicin", "idarubicin", "epirubicin", "mitoxantrone"})
+CORTICOSTEROIDS = frozenset({"dexamethasone", "prednisone"})
+CRANIAL_SITES = frozenset({"cranial", "craniospinal"})
+
+
+@dataclass
+class Exposures:
+    basis: str  # "recorded", "planned" or "none"
+    anthracycline_mg_per_m2: dict[str, float | None] = field(default_factory=dict)
+    received: set[str] = field(default_factory=set)
+    chest_radiation_gy: float | None = 0.0
+    cranial_radiation_gy: float | None = 0.0
+    total_body_radiation: bool = False
+    cranial_radiation: bool = False
+    last_cardiotoxic: date | None = None
+    age_at_first_dexamethasone_years: float | None = None
+    missing: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def recorded(record: PatientRecord) -> Exposures:
+    """The exposures the record lists as given."""
+    found = Exposures("recorded")
+    given = record.exposures
+    assert given is not None
+    totals: dict[str, float | None] = defaultdict(float)
+    first_dex: date | None = None
+    for i, course in enumerate(given.courses or ()):
+        found.received.add(course.drug)
+        if course.drug in ANTHRACYCLINES:
+            found.last_cardiotoxic = max(filter(None, [found.last_cardiotoxic, course.date]))
+            current = totals[course.drug]
+            if course.dose_mg_per_m2 is None:
+                totals[course.drug] = None
+                found.missing.append(f"exposures.courses[{i}].dose_mg_per_m2")
+            elif current is not None:
+                totals[course.drug] = current + course.dose_mg_per_m2
+        if course.drug == "dexamethasone" and (first_dex is None or course.date < first_dex):
+            first_dex = course.date
+    found.anthracycline_mg_per_m2 = dict(totals)
+    if first_dex is not None:
+        found.age_at_first_dexamethasone_years = _age_at(record, first_dex)
+        if found.age_at_first_dexamethasone_years is None:
+            found.missing.append("birth_date")
+    for i, beam in enumerate(given.radiation or ()):
+        if beam.site == "total_body":
+            found.total_body_radiation = True
+            continue
+        key = (
+            "chest_radiation_gy"
+            if beam.site == "chest"
+            else "cranial_radiation_gy"
+            if beam.site in CRANIAL_SITES
+            else None
+        )
+        if key is None:
+            continue  # testicular radiation: no survivorship rule reads it
+        if beam.site in CRANIAL_SITES:
+            found.cranial_radiation = True
+        if beam.site == "chest" and beam.date is not None:
+            found.last_cardiotoxic = max(filter(None, [found.last_cardiotoxic, beam.date]))
+        current = getattr(found, key)
+        if beam.dose_gy is None:
+            setattr(found, key, None)
+            found.missing.append(f"exposures.radiation[{i}].dose_gy")
+        elif current is not None:
+            setattr(found, key, current + beam.dose_gy)
+    return found
+
+
+def _age_at(record: PatientRecord, day: date) -> float | None:
+    if record.birth_date is not None:
+        return decimal_age_years(record.birth_date, day)
+    if record.age_years is not None and record.diagnosis_date is not None:
+        return record.age_years + (day - record.diagnosis_date).days / 365.25
+    return None
+
+
+def planned(record: PatientRecord, roadmap: dict[str, Any], kb: KnowledgeBase) -> Exposures:
+    """The exposures of the child's regimen, from the drug lines whose number of doses the sources give."""
+    found = Exposures("planned")
+    regimen = next(r for r in kb.therapy.regimens.regimens if r.id == roadmap["regimen"]["id"])
+    dated = {p["id"]: p for p in roadmap["phases"]}
+    age = record.age_years
+    totals: dict[str, float | None] = defaultdict(float)
+    undated_anthracycline = False
+    for phase in regimen.phases:
+        for line in phase.drugs:
+            if line.when_age is not None:
+                if age is None:
+                    found.missing.append("age_years")
+                    continue
+                if (line.when_age.below is not None and age >= line.when_age.below) or (
+                    line.when_age.at_least is not None and age < line.when_age.at_least
+                ):
+                    continue
+            found.received.add(line.drug)
+            if line.drug in ANTHRACYCLINES:
+                end = dated[phase.id]["end"]
+                if end:
+                    found.last_cardiotoxic = max(filter(None, [found.last_cardiotoxic, date.fromisoformat(end)]))
+                else:
+                    undated_anthracycline = True
+                current = totals[line.drug]
+                if line.count is None or line.dose.per_m2 is None:
+                    totals[line.drug] = None
+                elif current is not None:
+                    totals[line.drug] = current + line.count * line.dose.per_m2
+            if line.drug == "dexamethasone" and found.age_at_first_dexamethasone_years is None:
+                # The first dexamethasone of a regimen is in its first phases, at diagnosis when in induction.
+                found.age_at_first_dexamethasone_years = age if phase.id == "induction" else None
+    found.anthracycline_mg_per_m2 = dict(totals)
+    if undated_anthracycline:
+        found.last_cardiotoxic = None  # a later anthracycline phase has no date: the last exposure is unknown
+    found.notes.append(
+        "Planned exposures of the regimen, for the drugs whose number of doses the sources give; the plan "
+        "changes as treatment is given: record the courses given for an exact plan."
+    )
+    return found
+
+
+def doxorubicin_equivalent(
+    kb: KnowledgeBase, exposures: Exposures, factors: dict[str, float] | None = None
+) -> tuple[float | None, list[dict[str, Any]], list[str]]:
+    """The cumulative doxorubicin equivalent (mg/m2), the per-drug breakdown, and what is not covered."""
+    anthracyclines = kb.therapy.survivorship.anthracyclines
+    table = {e.drug: e for e in anthracyclines.equivalence}
+    total: float | None = 0.0
+    parts: list[dict[str, Any]] = []
+    not_covered: list[str] = []
+    for drug, amount in sorted(exposures.anthracycline_mg_per_m2.items()):
+        if drug not in table:
+            not_covered.append(anthracyclines.not_covered.get(drug, f"No doxorubicin equivalent for {drug}."))
+            total = None
+            continue
+        factor = (factors or {}).get(drug, table[drug].factor)
+        equivalent = amount * factor if amount is not None else None
+        parts.append(
+            {
+                "drug": drug,
+                "mg_per_m2": amount,
+                "factor": factor,
+                "doxorubicin_equivalent_mg_per_m2": round(equivalent, 2) if equivalent is not None else None,
+                "evidence": evidence_of(kb, table[drug].evidence),
+            }
+        )
+        total = total + equivalent if total is not None and equivalent is not None else None
+    return (round(total, 2) if total is not None else None), parts, not_covered
+
+
+def measures(kb: KnowledgeBase, record: PatientRecord, exposures: Exposures) -> dict[str, Any]:
+    """The facts the survivorship rules read. ``None`` is unknown, never zero."""
+    total, _, _ = doxorubicin_equivalent(kb, exposures)
+    received = exposures.received
+    return {
+        "doxorubicin_equivalent_mg_per_m2": total,
+        "chest_radiation_gy": exposures.chest_radiation_gy,
+        "cranial_radiation_gy": exposures.cranial_radiation_gy,
+        "methotrexate": "methotrexate" in received,
+        "corticosteroid": bool(received & CORTICOSTEROIDS),
+        "dexamethasone": "dexamethasone" in received,
+        "cyclophosphamide": "cyclophosphamide" in received,
+        "cranial_radiation": exposures.cranial_radiation,
+        "total_body_radiation": exposures.total_body_radiation,
+        "age_at_first_dexamethasone_years": exposures.age_at_first_dexamethasone_years,
+        "sex": record.sex,
+    }

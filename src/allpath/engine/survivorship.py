@@ -1,0 +1,162 @@
+"""The survivorship plan: from the child's exposures (recorded, or planned by the roadmap), the late effects
+to watch for and the follow-up screening with its start date and interval, each with its evidence and
+confidence; explicit "not covered" items where the sources are not verified.
+
+Rules are evaluated in three-valued logic over the exposure measures: an unknown measure (a course without
+its dose) leaves a rule open, makes the plan provisional and names the missing data.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from allpath.domain.record import PatientRecord
+from allpath.engine import exposures as ex
+from allpath.engine.explain import CONFIDENCE_WORDS, evidence_of, source_of
+from allpath.engine.roadmap import add_years
+from allpath.knowledge.loader import KnowledgeBase, confidence_of
+
+CARDIAC_TOPIC = "heart"
+
+
+def survivorship_plan(record: PatientRecord, kb: KnowledgeBase, roadmap: dict[str, Any] | None) -> dict[str, Any]:
+    """The plan for ``record``: recorded exposures when the record has any, else the roadmap's plan."""
+    if record.exposures is not None and (record.exposures.courses or record.exposures.radiation):
+        exposures = ex.recorded(record)
+    elif roadmap is not None and roadmap.get("regimen"):
+        exposures = ex.planned(record, roadmap, kb)
+    else:
+        exposures = ex.Exposures("none")
+    spec = kb.therapy.survivorship
+    facts = ex.measures(kb, record, exposures)
+    total, parts, anthracycline_not_covered = ex.doxorubicin_equivalent(kb, exposures)
+    end_of_therapy = record.end_of_therapy_date or _roadmap_end(roadmap)
+
+    items: list[dict[str, Any]] = []
+    open_rules: list[str] = []
+    for rule in kb.therapy.screening:
+        verdict = rule.condition.evaluate(facts)
+        if verdict.value is None:
+            open_rules.append(rule.spec.id)
+        if verdict.value is not True:
+            continue
+        items.append(_item(kb, record, rule.spec, facts, exposures, end_of_therapy))
+    missing = list(dict.fromkeys(exposures.missing))
+    if open_rules and not missing:
+        missing.append("exposures (to decide: " + ", ".join(open_rules) + ")")
+    if exposures.basis == "none":
+        missing.append("exposures")
+    return {
+        "basis": exposures.basis,
+        "exposures": {
+            "doxorubicin_equivalent_mg_per_m2": total,
+            "anthracyclines": parts,
+            "alternative_factors": _alternatives(kb, exposures, total),
+            "chest_radiation_gy": exposures.chest_radiation_gy,
+            "cranial_radiation_gy": exposures.cranial_radiation_gy,
+            "drugs": sorted(exposures.received),
+            "last_cardiotoxic_exposure": exposures.last_cardiotoxic.isoformat() if exposures.last_cardiotoxic else None,
+        },
+        "end_of_therapy_date": end_of_therapy.isoformat() if end_of_therapy else None,
+        "items": items,
+        "not_covered": [
+            *({"id": "surv.not_covered.anthracycline", "text": t, "evidence": []} for t in anthracycline_not_covered),
+            *({"id": n.id, "text": n.text, "evidence": evidence_of(kb, n.evidence)} for n in spec.not_covered),
+        ],
+        "provisional": bool(missing),
+        "missing": missing,
+        "notes": exposures.notes,
+        "source": source_of(kb, spec.cite),
+        "disclaimer": kb.text.disclaimer,
+    }
+
+
+def _roadmap_end(roadmap: dict[str, Any] | None) -> date | None:
+    if roadmap and roadmap.get("end_of_therapy") and roadmap["end_of_therapy"]["date"]:
+        return date.fromisoformat(roadmap["end_of_therapy"]["date"])
+    return None
+
+
+def _item(
+    kb: KnowledgeBase,
+    record: PatientRecord,
+    spec: Any,
+    facts: dict[str, Any],
+    exposures: ex.Exposures,
+    end_of_therapy: date | None,
+) -> dict[str, Any]:
+    confidence = confidence_of(spec.confidence, spec.evidence)
+    evidence = list(spec.evidence)
+    interval = spec.interval_years
+    start: dict[str, Any] | None = None
+    if spec.topic == CARDIAC_TOPIC and spec.test:
+        frequency = kb.therapy.survivorship.cardiac_frequency
+        chosen = next((r for r in kb.therapy.cardiac_frequency if r.condition.evaluate(facts).value is True), None)
+        if chosen is not None:
+            interval = chosen.spec.interval_years
+            evidence += chosen.spec.evidence
+        evidence += frequency.start_evidence
+        years = frequency.start_within_years_after_exposure
+        after = exposures.last_cardiotoxic
+        start = {
+            "no_later_than": add_years(after, years).isoformat() if after else None,
+            "rule": f"first echocardiogram no later than {years:g} years after the last anthracycline or chest radiation",
+            "after": after.isoformat() if after else None,
+        }
+    elif spec.start_age_years is not None:
+        earliest = add_years(record.birth_date, spec.start_age_years.earliest) if record.birth_date else None
+        latest = add_years(record.birth_date, spec.start_age_years.latest) if record.birth_date else None
+        start = {
+            "not_before": earliest.isoformat() if earliest else None,
+            "no_later_than": latest.isoformat() if latest else None,
+            "rule": f"start between age {spec.start_age_years.earliest:g} and age {spec.start_age_years.latest:g}",
+            "after": None,
+        }
+    return {
+        "id": spec.id,
+        "topic": spec.topic,
+        "late_effect": spec.late_effect,
+        "test": spec.test,
+        "strength": spec.strength,
+        "interval_years": interval,
+        "start": start,
+        "schedule_not_covered": spec.schedule_not_covered or (spec.test is not None and interval is None),
+        "not_covered": spec.not_covered,
+        "explanation": spec.explanation,
+        "confidence": CONFIDENCE_WORDS[confidence],
+        "evidence": evidence_of(kb, evidence),
+        "end_of_therapy_date": end_of_therapy.isoformat() if end_of_therapy else None,
+    }
+
+
+def _alternatives(kb: KnowledgeBase, exposures: ex.Exposures, total: float | None) -> list[dict[str, Any]]:
+    """The total under each other published factor, and whether it would change the surveillance strength."""
+    out = []
+    base_strength = _cardiac_strength(kb, total, exposures)
+    for alternative in kb.therapy.survivorship.anthracyclines.alternatives:
+        if alternative.drug not in exposures.anthracycline_mg_per_m2:
+            continue
+        other, _, _ = ex.doxorubicin_equivalent(kb, exposures, {alternative.drug: alternative.factor})
+        strength = _cardiac_strength(kb, other, exposures)
+        out.append(
+            {
+                "label": alternative.label,
+                "drug": alternative.drug,
+                "factor": alternative.factor,
+                "doxorubicin_equivalent_mg_per_m2": other,
+                "changes_surveillance": strength != base_strength,
+                "surveillance": strength,
+                "evidence": evidence_of(kb, alternative.evidence),
+            }
+        )
+    return out
+
+
+def _cardiac_strength(kb: KnowledgeBase, total: float | None, exposures: ex.Exposures) -> str | None:
+    facts = {"doxorubicin_equivalent_mg_per_m2": total, "chest_radiation_gy": exposures.chest_radiation_gy}
+    for rule in kb.therapy.screening:
+        if rule.spec.topic == CARDIAC_TOPIC and rule.spec.strength:
+            if rule.condition.evaluate(facts).value is True:
+                return rule.spec.strength
+    return None

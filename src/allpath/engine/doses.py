@@ -123,8 +123,8 @@ def phase_doses(
     )
     bsa = body_surface_area(kb, measured.weight_kg, measured.height_cm)
     age, age_basis = age_on(record, on, phase_id)
-    lines = [_line(kb, record, line, bsa, age, age_basis, phase_id) for line in phase.drugs]
-    lines = [line for line in lines if line is not None]
+    computed = (_line(kb, record, line, bsa, age, age_basis, phase_id) for line in phase.drugs)
+    lines = [line for line in computed if line is not None]
     spec = kb.therapy.bsa
     return {
         "regimen": regimen.id,

@@ -101,7 +101,8 @@ def _item(
         after = exposures.last_cardiotoxic
         start = {
             "no_later_than": add_years(after, years).isoformat() if after else None,
-            "rule": f"first echocardiogram no later than {years:g} years after the last anthracycline or chest radiation",
+            "rule": f"first echocardiogram no later than {years:g} years after the last anthracycline or chest "
+            "radiation",
             "after": after.isoformat() if after else None,
         }
     elif spec.start_age_years is not None:

@@ -1,0 +1,559 @@
+"""Patient record and assessment -> FHIR R4 resources (JSON dicts).
+
+- ``record_to_bundle``: a collection Bundle (Patient, Conditions, Observations, MedicationAdministrations,
+  Procedures) that ``import_bundle`` reads back to the same record.
+- ``risk_observation``: the assessment's risk groups as an mCODE ALL risk assessment Observation.
+- ``care_plan``: the plan as a CarePlan with one contained CarePlan per phase and one activity per therapy
+  and drug, each with its certainty and citation.
+- ``second_opinion_bundle``: all of the above in one collection Bundle.
+
+The functions build plain dicts and do no I/O; identifiers are derived from the content (uuid5), so the same
+input always gives the same output. Values are copied, never logged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from allpath.interfaces.fhir import codes as c
+
+Resource = dict[str, Any]
+_NAMESPACE = uuid.UUID("0b5f2c4e-6a1d-5e0f-9a57-1c0ad7a11a7e")
+
+RESPONSE_CONCEPTS = (
+    "day8_blood_mrd_pct",
+    "end_of_induction_marrow_mrd_pct",
+    "end_of_induction_remission",
+    "end_of_consolidation_mrd_pct",
+)
+
+
+def scaled(value: float, power_of_ten: int) -> float | int:
+    """``value`` times 10**power_of_ten, computed in decimal so that scaling back gives the same float."""
+    result = Decimal(repr(float(value))).scaleb(power_of_ten)
+    as_float = float(result)
+    return int(as_float) if as_float.is_integer() and abs(as_float) < 2**53 else as_float
+
+
+def _quantity(value: float, unit: str, code: str | None = None) -> dict[str, Any]:
+    return {"value": value, "unit": unit, "system": c.UCUM, "code": code or unit}
+
+
+def _category(code: str) -> list[dict[str, Any]]:
+    return [{"coding": [{"system": c.SYSTEMS["observation_category"], "code": code}]}]
+
+
+class _Builder:
+    """Collects the entries of one record's Bundle with deterministic urn:uuid full URLs."""
+
+    def __init__(self, record: dict[str, Any]) -> None:
+        anchor = record.get("id")
+        if not isinstance(anchor, str) or not anchor:
+            canonical = json.dumps(record, sort_keys=True, separators=(",", ":"), default=str)
+            anchor = "record-" + hashlib.sha256(canonical.encode()).hexdigest()[:24]
+        self.anchor = anchor
+        self.entries: list[dict[str, Any]] = []
+        self.patient_url = self.url("patient")
+        self.condition_url = self.url("condition")
+
+    def url(self, role: str) -> str:
+        return "urn:uuid:" + str(uuid.uuid5(_NAMESPACE, f"{self.anchor}/{role}"))
+
+    def add(self, role: str, resource: Resource) -> None:
+        url = self.patient_url if role == "patient" else self.url(role)
+        self.entries.append({"fullUrl": url, "resource": resource})
+
+    @property
+    def subject(self) -> dict[str, str]:
+        return {"reference": self.patient_url}
+
+    def observation(
+        self,
+        role: str,
+        concept: str,
+        category: str,
+        value: dict[str, Any] | None = None,
+        components: list[dict[str, Any]] | None = None,
+    ) -> None:
+        resource: Resource = {
+            "resourceType": "Observation",
+            "status": "final",
+            "category": _category(category),
+            "code": c.concept_cc(concept),
+            "subject": self.subject,
+        }
+        if value:
+            resource.update(value)
+        if components:
+            resource["component"] = components
+        self.add(role, resource)
+
+
+def _component(concept: str, value: dict[str, Any]) -> dict[str, Any]:
+    return {"code": c.concept_cc(concept), **value}
+
+
+def _patient(record: dict[str, Any]) -> Resource:
+    patient: Resource = {"resourceType": "Patient"}
+    if "id" in record and record["id"] is not None:
+        if record["id"]:
+            patient["identifier"] = [{"system": c.RECORD_ID_SYSTEM, "value": record["id"]}]
+        else:  # FHIR strings cannot be empty: an empty id is carried by a flag
+            patient["identifier"] = [
+                {
+                    "system": c.RECORD_ID_SYSTEM,
+                    "extension": [{"url": c.extension_url("empty-value"), "valueBoolean": True}],
+                }
+            ]
+    if record.get("sex") is not None:
+        patient["gender"] = record["sex"]
+    if record.get("birth_date") is not None:
+        patient["birthDate"] = record["birth_date"]
+    return patient
+
+
+def _condition(record: dict[str, Any], b: _Builder) -> Resource:
+    concept = {"B": "b_all", "T": "t_all"}.get(record.get("immunophenotype") or "", "acute_lymphoblastic_leukemia")
+    condition: Resource = {
+        "resourceType": "Condition",
+        "clinicalStatus": {"coding": [{"system": c.SYSTEMS["condition_clinical"], "code": "active"}]},
+        "verificationStatus": {"coding": [{"system": c.SYSTEMS["condition_verification"], "code": "confirmed"}]},
+        "code": c.concept_cc(concept),
+        "subject": b.subject,
+    }
+    age = record.get("age_years")
+    if record.get("diagnosis_date") is not None:
+        condition["onsetDateTime"] = record["diagnosis_date"]
+        if age is not None:
+            condition["extension"] = [
+                {"url": c.extension_url("age-at-diagnosis"), "valueAge": _quantity(age, "years", "a")}
+            ]
+    elif age is not None:
+        condition["onsetAge"] = _quantity(age, "years", "a")
+    return condition
+
+
+def _flag_condition(b: _Builder, group: str, token: str, present: bool) -> Resource:
+    condition: Resource = {
+        "resourceType": "Condition",
+        "verificationStatus": {
+            "coding": [{"system": c.SYSTEMS["condition_verification"], "code": "confirmed" if present else "refuted"}]
+        },
+        "code": c.value_cc(group, token),
+        "subject": b.subject,
+    }
+    if present:
+        condition["clinicalStatus"] = {"coding": [{"system": c.SYSTEMS["condition_clinical"], "code": "active"}]}
+    return condition
+
+
+def _genetic_finding(token: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    presence = "absent" if token == "none_detected" else "present"
+    value = {"valueCodeableConcept": c.value_cc("presence", presence)}
+    components = [_component("genetic_token", {"valueCodeableConcept": c.value_cc("genetics", token)})]
+    genes = c.fusion_genes(token)
+    for gene in genes:
+        components.append(_component("gene_studied", {"valueCodeableConcept": {"coding": [gene]}}))
+    if genes:
+        components.append(
+            _component("dna_change_type", {"valueCodeableConcept": {"coding": [c.rearrangement_coding()]}})
+        )
+    return value, components
+
+
+def _none_recorded(b: _Builder, field: str) -> None:
+    b.observation(
+        f"none/{field}",
+        "none_recorded",
+        "exam",
+        {"valueCodeableConcept": {"coding": [{"system": c.LOCAL_SYSTEM, "code": c.local_code("empty-list", field)}]}},
+    )
+
+
+def _course(b: _Builder, course: dict[str, Any]) -> Resource:
+    resource: Resource = {
+        "resourceType": "MedicationAdministration",
+        "status": "completed",
+        "medicationCodeableConcept": c.value_cc("drug", course["drug"]),
+        "subject": b.subject,
+        "effectiveDateTime": course["date"],
+    }
+    extensions: list[dict[str, Any]] = []
+    per_m2 = course.get("dose_mg_per_m2")
+    mg = course.get("dose_mg")
+    route = course.get("route")
+    dose = None
+    if mg is not None:
+        dose = _quantity(mg, "mg")
+        if per_m2 is not None:
+            extensions.append(
+                {"url": c.extension_url("dose-per-body-surface-area"), "valueQuantity": _quantity(per_m2, "mg/m2")}
+            )
+    elif per_m2 is not None:
+        dose = _quantity(per_m2, "mg/m2")
+    if dose is not None:
+        dosage: dict[str, Any] = {"dose": dose}
+        if route is not None:
+            dosage["route"] = c.value_cc("route", route)
+        resource["dosage"] = dosage
+    elif route is not None:  # a dosage needs a dose or a rate (mad-1): the route alone goes in an extension
+        extensions.append({"url": c.extension_url("route"), "valueCodeableConcept": c.value_cc("route", route)})
+    if extensions:
+        resource["extension"] = extensions
+    return resource
+
+
+def _radiation(b: _Builder, beam: dict[str, Any]) -> Resource:
+    resource: Resource = {
+        "resourceType": "Procedure",
+        "status": "completed",
+        "code": c.concept_cc("radiation_course"),
+        "subject": b.subject,
+        "bodySite": [c.value_cc("radiation_site", beam["site"])],
+    }
+    if beam.get("date") is not None:
+        resource["performedPeriod"] = {"end": beam["date"]}
+    if beam.get("dose_gy") is not None:
+        resource["extension"] = [
+            {
+                "url": c.MCODE["dose_delivered_extension"],
+                "extension": [
+                    {"url": "totalDoseDelivered", "valueQuantity": _quantity(scaled(beam["dose_gy"], 2), "cGy")}
+                ],
+            }
+        ]
+    return resource
+
+
+def record_to_bundle(record: dict[str, Any]) -> dict[str, Any]:
+    """A FHIR R4 collection Bundle for a patient record v1 (a JSON-ready dict, as ``parse_record`` accepts).
+
+    Empty objects (``response: {}``) carry nothing and are not written; explicitly empty lists
+    (``relapses: []``) are written as a ``none-recorded`` Observation so that they read back as empty lists.
+    """
+    b = _Builder(record)
+    b.add("patient", _patient(record))
+    b.add("condition", _condition(record, b))
+    if record.get("down_syndrome") is not None:
+        b.add("down-syndrome", _flag_condition(b, "down_syndrome", "down_syndrome", bool(record["down_syndrome"])))
+    syndromes = record.get("predisposition_syndromes")
+    if syndromes is not None:
+        for token in syndromes:
+            b.add(f"predisposition/{token}", _flag_condition(b, "predisposition", token, True))
+        if not syndromes:
+            _none_recorded(b, "predisposition_syndromes")
+    if record.get("weight_kg") is not None:
+        b.observation("weight", "body_weight", "vital-signs", {"valueQuantity": _quantity(record["weight_kg"], "kg")})
+    if record.get("height_cm") is not None:
+        b.observation("height", "body_height", "vital-signs", {"valueQuantity": _quantity(record["height_cm"], "cm")})
+    if record.get("wbc_per_ul") is not None:
+        wbc = {"valueQuantity": _quantity(scaled(record["wbc_per_ul"], -3), "10*3/uL")}
+        if record.get("diagnosis_date") is not None:
+            wbc["effectiveDateTime"] = record["diagnosis_date"]
+        b.observation("wbc", "wbc", "laboratory", wbc)
+    for i, token in enumerate(record.get("genetics") or []):
+        value, components = _genetic_finding(token)
+        b.observation(f"genetics/{i}", "genetic_finding", "laboratory", value, components)
+    if record.get("cns_status") is not None:
+        cns = {"valueCodeableConcept": c.value_cc("cns_status", record["cns_status"])}
+        b.observation("cns", "cns_status", "laboratory", cns)
+    for name, category in (("testicular_involvement", "exam"), ("steroid_pretreatment", "therapy")):
+        if record.get(name) is not None:
+            b.observation(name, name, category, {"valueBoolean": bool(record[name])})
+    response = record.get("response") or {}
+    for name in RESPONSE_CONCEPTS:
+        if response.get(name) is None:
+            continue
+        if name == "end_of_induction_remission":
+            b.observation(name, name, "exam", {"valueBoolean": bool(response[name])})
+        else:
+            b.observation(name, name, "laboratory", {"valueQuantity": _quantity(response[name], "%")})
+    relapses = record.get("relapses")
+    if relapses is not None:
+        for i, relapse in enumerate(relapses):
+            components = [
+                _component(
+                    "relapse_months_from_diagnosis",
+                    {"valueQuantity": _quantity(relapse["months_from_diagnosis"], "months", "mo")},
+                )
+            ]
+            for site in relapse["sites"]:
+                components.append(
+                    _component("relapse_site", {"valueCodeableConcept": c.value_cc("relapse_site", site)})
+                )
+            if relapse.get("end_of_block1_mrd_pct") is not None:
+                components.append(
+                    _component(
+                        "end_of_block1_mrd_pct", {"valueQuantity": _quantity(relapse["end_of_block1_mrd_pct"], "%")}
+                    )
+                )
+            b.observation(f"relapse/{i}", "relapse", "exam", None, components)
+        if not relapses:
+            _none_recorded(b, "relapses")
+    if record.get("refractory") is not None:
+        b.observation("refractory", "refractory", "exam", {"valueBoolean": bool(record["refractory"])})
+    start, end = record.get("treatment_start_date"), record.get("end_of_therapy_date")
+    if start is not None or end is not None:
+        period = {k: v for k, v in (("start", start), ("end", end)) if v is not None}
+        course: Resource = {
+            "resourceType": "Procedure",
+            "status": "completed" if end is not None else "in-progress",
+            "code": c.concept_cc("treatment_course"),
+            "subject": b.subject,
+            "performedPeriod": period,
+        }
+        b.add("treatment-course", course)
+    genotype = record.get("pharmacogenomics") or {}
+    for gene in ("tpmt", "nudt15"):
+        if genotype.get(gene) is not None:
+            value = {"valueCodeableConcept": c.value_cc("phenotype", genotype[gene])}
+            b.observation(f"pgx/{gene}", f"{gene}_phenotype", "laboratory", value)
+    exposures = record.get("exposures") or {}
+    courses = exposures.get("courses")
+    if courses is not None:
+        for i, item in enumerate(courses):
+            b.add(f"course/{i}", _course(b, item))
+        if not courses:
+            _none_recorded(b, "exposures.courses")
+    beams = exposures.get("radiation")
+    if beams is not None:
+        for i, beam in enumerate(beams):
+            b.add(f"radiation/{i}", _radiation(b, beam))
+        if not beams:
+            _none_recorded(b, "exposures.radiation")
+    return {"resourceType": "Bundle", "type": "collection", "entry": b.entries}
+
+
+# ---- the assessment ------------------------------------------------------------------------------------
+
+
+def _reference(ref: str | dict[str, Any]) -> dict[str, Any]:
+    return {"reference": ref} if isinstance(ref, str) else dict(ref)
+
+
+def _versions(assessment: dict[str, Any]) -> list[dict[str, Any]]:
+    extensions = []
+    for key in ("knowledge_version", "engine_version"):
+        if assessment.get(key):
+            extensions.append({"url": c.extension_url(key.replace("_", "-")), "valueString": str(assessment[key])})
+    return extensions
+
+
+def _citation(source: dict[str, Any] | None) -> str:
+    if not source:
+        return ""
+    return f'{source.get("document", "")}, section "{source.get("section", "")}"'
+
+
+def _citation_extension(source: dict[str, Any] | None) -> list[dict[str, Any]]:
+    if not source:
+        return []
+    parts = [{"url": k, "valueString": str(source[k])} for k in ("document", "section") if source.get(k)]
+    return [{"url": c.extension_url("citation"), "extension": parts}] if parts else []
+
+
+def _absent(code: str) -> dict[str, Any]:
+    return {"dataAbsentReason": {"coding": [{"system": c.SYSTEMS["data_absent_reason"], "code": code}]}}
+
+
+def risk_observation(
+    assessment: dict[str, Any],
+    patient_ref: str | dict[str, Any],
+    condition_ref: str | dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The assessment's risk groups as an Observation of the mCODE ALL risk assessment profile.
+
+    ``value``: the source's group (standard/high from the mCODE value set, very high local), or a
+    dataAbsentReason; ``component``: disease state, COG group, relapse risk group (local codes). Status
+    ``final`` only when the assessment is not provisional. Factor citations are notes.
+    """
+    state = assessment.get("disease_state") or "newly_diagnosed"
+    provisional = bool(assessment.get("provisional"))
+    waiting = provisional and state == "newly_diagnosed"
+    resource: Resource = {
+        "resourceType": "Observation",
+        "meta": {"profile": [c.MCODE["all_risk_assessment"]]},
+        "extension": [
+            *_versions(assessment),
+            {"url": c.extension_url("provisional"), "valueBoolean": provisional},
+        ],
+        "status": "preliminary" if provisional else "final",
+        "category": _category("exam"),
+        "code": c.concept_cc("all_risk_assessment"),
+        "subject": _reference(patient_ref),
+    }
+    if condition_ref is not None:
+        resource["focus"] = [_reference(condition_ref)]
+    group = assessment.get("risk_group")
+    if group:
+        resource["valueCodeableConcept"] = c.value_cc("risk_group", group)
+    else:
+        resource.update(_absent("temp-unknown" if waiting else "not-applicable"))
+    components = [_component("disease_state", {"valueCodeableConcept": c.value_cc("disease_state", state)})]
+    cog = assessment.get("cog_risk_group")
+    cog_value = (
+        {"valueCodeableConcept": c.value_cc("cog_risk_group", cog)}
+        if cog
+        else _absent("temp-unknown" if waiting else "not-applicable")
+    )
+    components.append(_component("cog_risk_group", cog_value))
+    relapse = assessment.get("relapse") or {}
+    if relapse:
+        group = relapse.get("risk_group")
+        value = {"valueCodeableConcept": c.value_cc("relapse_risk_group", group)} if group else _absent("temp-unknown")
+        components.append(_component("relapse_risk_group", value))
+    resource["component"] = components
+    notes = []
+    for factor in assessment.get("factors") or []:
+        text = f"{factor.get('id')}: {factor.get('explanation', '')}"
+        if factor.get("confidence"):
+            text += f" (confidence: {factor['confidence']})"
+        if factor.get("source"):
+            text += f" Source: {_citation(factor['source'])}."
+        notes.append({"text": text})
+    if assessment.get("missing"):
+        notes.append({"text": "Missing inputs that could change this assessment: " + ", ".join(assessment["missing"])})
+    if assessment.get("disclaimer"):
+        notes.append({"text": str(assessment["disclaimer"])})
+    if notes:
+        resource["note"] = notes
+    return resource
+
+
+def _drug_cc(name: str) -> dict[str, Any]:
+    if name in c.value_tokens("drug"):
+        return c.value_cc("drug", name)
+    return {"coding": [{"system": c.LOCAL_SYSTEM, "code": c.local_code("drug", name), "display": name}], "text": name}
+
+
+def _activity(kind: str, concept: dict[str, Any], item: dict[str, Any], label: str) -> dict[str, Any]:
+    certainty = item.get("certainty")
+    description = label
+    if item.get("plain"):
+        description += f": {item['plain']}"
+    if certainty:
+        description += f" Certainty: {certainty}"
+        if item.get("certainty_meaning"):
+            description += f" ({item['certainty_meaning']})"
+        description += "."
+    if item.get("source"):
+        description += f" Source: {_citation(item['source'])}."
+    extensions = []
+    if certainty:
+        extensions.append({"url": c.extension_url("certainty"), "valueCode": str(certainty)})
+    if item.get("confidence"):
+        extensions.append({"url": c.extension_url("confidence"), "valueCode": str(item["confidence"])})
+    extensions += _citation_extension(item.get("source"))
+    reasons = [r.get("element") for r in item.get("reasons") or [] if r.get("element")]
+    if reasons:
+        extensions.append({"url": c.extension_url("plan-elements"), "valueString": ", ".join(reasons)})
+    detail: dict[str, Any] = {"kind": kind, "status": "not-started", "description": description}
+    if kind == "MedicationRequest":
+        detail["productCodeableConcept"] = concept
+    else:
+        detail["code"] = concept
+    if extensions:
+        detail["extension"] = extensions
+    return {"detail": detail}
+
+
+def care_plan(
+    assessment: dict[str, Any],
+    patient_ref: str | dict[str, Any],
+    condition_ref: str | dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The assessment's plan as a proposed CarePlan (decision support, not an order).
+
+    Phases are contained CarePlans (``partOf`` the plan) in their order with their goal; therapies
+    (``ServiceRequest``) and drugs (``MedicationRequest``) are activities, each with its certainty, confidence
+    and citation as extensions and in plain words in the description.
+    """
+    plan = assessment.get("plan") or {}
+    subject = _reference(patient_ref)
+    contained = []
+    for phase in plan.get("phases") or []:
+        phase_plan: Resource = {
+            "resourceType": "CarePlan",
+            "id": "phase-" + str(phase["id"]).replace("_", "-"),
+            "status": "draft",
+            "intent": "proposal",
+            "partOf": [{"reference": "#"}],
+            "subject": subject,
+            "title": str(phase.get("name") or phase["id"]),
+            "description": str(phase.get("goal") or phase.get("name") or phase["id"]),
+            "category": [{"coding": [{"system": c.LOCAL_SYSTEM, "code": c.local_code("phase", str(phase["id"]))}]}],
+        }
+        extensions = _citation_extension(phase.get("source"))
+        if phase.get("order") is not None:
+            extensions.insert(0, {"url": c.extension_url("phase-order"), "valueInteger": int(phase["order"])})
+        if extensions:
+            phase_plan["extension"] = extensions
+        contained.append(phase_plan)
+    activities = []
+    for therapy in plan.get("therapies") or []:
+        code = str(therapy["code"])
+        concept = {
+            "coding": [
+                {"system": c.LOCAL_SYSTEM, "code": c.local_code("therapy", code), "display": therapy.get("label", code)}
+            ],
+            "text": therapy.get("label", code),
+        }
+        activities.append(_activity("ServiceRequest", concept, therapy, str(therapy.get("label") or code)))
+    for drug in plan.get("drugs") or []:
+        name = str(drug["name"])
+        activities.append(_activity("MedicationRequest", _drug_cc(name), drug, str(drug.get("label") or name)))
+    for pending in plan.get("pending") or []:
+        description = (
+            f"Pending: {pending.get('explanation', '')} Would add: {', '.join(pending.get('would_add') or [])}; "
+            f"waiting for: {', '.join(pending.get('waiting_for') or [])}."
+        )
+        activities.append(
+            {
+                "detail": {
+                    "kind": "ServiceRequest",
+                    "code": {
+                        "coding": [{"system": c.LOCAL_SYSTEM, "code": c.local_code("pending", str(pending["id"]))}]
+                    },
+                    "status": "on-hold",
+                    "description": description,
+                }
+            }
+        )
+    resource: Resource = {
+        "resourceType": "CarePlan",
+        "status": "draft",
+        "intent": "proposal",
+        "title": "allpath treatment plan (decision support)",
+        "description": str(assessment.get("disclaimer") or "Decision support for clinicians, not a prescription."),
+        "subject": subject,
+    }
+    extensions = _versions(assessment)
+    if extensions:
+        resource["extension"] = extensions
+    if contained:
+        resource["contained"] = contained
+    if condition_ref is not None:
+        resource["addresses"] = [_reference(condition_ref)]
+    if activities:
+        resource["activity"] = activities
+    notes = [{"text": f"Not covered: {item.get('explanation', '')}"} for item in plan.get("not_covered") or []]
+    if notes:
+        resource["note"] = notes
+    return resource
+
+
+def second_opinion_bundle(record: dict[str, Any], assessment: dict[str, Any]) -> dict[str, Any]:
+    """The record's resources, the risk assessment Observation and the CarePlan in one collection Bundle."""
+    bundle = record_to_bundle(record)
+    b = _Builder(record)
+    bundle["entry"].append(
+        {"fullUrl": b.url("risk-assessment"), "resource": risk_observation(assessment, b.patient_url, b.condition_url)}
+    )
+    bundle["entry"].append(
+        {"fullUrl": b.url("care-plan"), "resource": care_plan(assessment, b.patient_url, b.condition_url)}
+    )
+    return bundle

@@ -59,7 +59,8 @@ def roadmap_to_ics(
     if not roadmap.get("start_date"):
         raise CalendarError(
             "treatment_start_date",
-            "the roadmap has no dates; give the first day of treatment (the record's treatment_start_date, or a start date)",
+            "the roadmap has no dates; give the first day of treatment (the record's treatment_start_date or a "
+            "start date)",
         )
     if stamp is not None and stamp.tzinfo is None:
         raise ValueError("stamp must be timezone-aware (a naive time would depend on this machine's zone)")

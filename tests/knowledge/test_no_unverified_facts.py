@@ -2,7 +2,7 @@
 
 Every piece of evidence that cites ``clinical-facts.md`` names, in ``fact``, a short phrase of the line it
 rests on. This test finds that line in the cited section and reads the confidence tag that applies to it:
-the first tag after the phrase on the same line, otherwise the tag of the nearest enclosing line (the
+the first tag from the start of the phrase on, on the same line, otherwise the tag of the nearest enclosing line (the
 parent bullet, or the caption of a table). The test fails when
 
 * the phrase is missing, or is not found in the cited section;
@@ -127,28 +127,53 @@ def test_the_knowledge_base_cites_clinical_facts_widely() -> None:
     assert len(EVIDENCE) >= 100  # the check below cannot pass by finding nothing
 
 
-@pytest.mark.parametrize(("where", "evidence", "rule"), EVIDENCE, ids=[e[0] for e in EVIDENCE])
-def test_evidence_rests_on_a_verified_fact(where: str, evidence: dict[str, Any], rule: dict[str, Any] | None) -> None:
-    lines = _lines()
+def problem_of(lines: list[str], where: str, evidence: dict[str, Any], rule: dict[str, Any] | None) -> str | None:
+    """Why this evidence does not rest on a verified fact, or None when it does."""
     phrase = evidence.get("fact")
-    assert phrase, f"{where}: evidence from clinical-facts.md must quote its line in `fact`"
+    if not phrase:
+        return f"{where}: evidence from clinical-facts.md must quote its line in `fact`"
     section = _section_range(lines, evidence["section"])
     hits = [(i, lines[i].find(phrase)) for i in section if phrase in lines[i]]
-    assert hits, f"{where}: {phrase!r} is not in section {evidence['section']!r}"
+    if not hits:
+        return f"{where}: {phrase!r} is not in section {evidence['section']!r}"
     index, position = hits[0]
     if evidence["section"] == GAPS_SECTION:
         text = " ".join(str(v) for v in (rule or {}).values()).lower()
-        assert (rule or {}).get("not_covered") is True or "not covered" in text or "not verified" in text, (
-            f"{where}: the gaps list may only be cited to say that something is not covered"
-        )
-        return
-    tag = tag_for(lines, index, position + len(phrase))
-    assert tag != "L", f"{where}: rests on a fact marked [L]: {lines[index].strip()!r}"
+        if (rule or {}).get("not_covered") is True or "not covered" in text or "not verified" in text:
+            return None
+        return f"{where}: the gaps list may only be cited to say that something is not covered"
+    tag = tag_for(lines, index, position)
+    if tag == "L":
+        return f"{where}: rests on a fact marked [L]: {lines[index].strip()!r}"
     allowed = tag if tag in RANK else "M"
-    assert RANK[evidence["confidence"]] <= RANK[allowed], (
-        f"{where}: claims confidence {evidence['confidence']} but the fact is tagged {tag or 'nothing'}: "
-        f"{lines[index].strip()!r}"
-    )
+    if RANK[evidence["confidence"]] > RANK[allowed]:
+        return (
+            f"{where}: claims confidence {evidence['confidence']} but the fact is tagged {tag or 'nothing'}: "
+            f"{lines[index].strip()!r}"
+        )
+    return None
+
+
+@pytest.mark.parametrize(("where", "evidence", "rule"), EVIDENCE, ids=[e[0] for e in EVIDENCE])
+def test_evidence_rests_on_a_verified_fact(where: str, evidence: dict[str, Any], rule: dict[str, Any] | None) -> None:
+    assert problem_of(_lines(), where, evidence, rule) is None
+
+
+@pytest.mark.parametrize(
+    ("section", "phrase", "confidence", "expected"),
+    [
+        ("7. Intrathecal (IT) dosing by age", "COG single-agent IT MTX", "M", "marked [L]"),
+        ("9. CPIC thiopurines: TPMT and NUDT15", "**TPMT PM:** 10-fold reduction", "H", "claims confidence H"),
+        ("8. Dose facts and caps", "a phrase that is not there", "H", "is not in section"),
+        ("8. Dose facts and caps", "", "H", "must quote its line"),
+    ],
+)
+def test_the_check_catches_unverified_or_overclaimed_evidence(
+    section: str, phrase: str, confidence: str, expected: str
+) -> None:
+    evidence = {"source": "facts", "section": section, "reference": "test", "fact": phrase, "confidence": confidence}
+    problem = problem_of(_lines(), "test", evidence, {"id": "test.rule"})
+    assert problem is not None and expected in problem
 
 
 def test_no_rule_claims_more_confidence_than_its_evidence() -> None:
@@ -181,4 +206,4 @@ def test_no_rule_claims_more_confidence_than_its_evidence() -> None:
 def test_the_tag_parser_reads_known_lines(phrase: str, expected: str) -> None:
     lines = _lines()
     index = next(i for i, line in enumerate(lines) if phrase in line)
-    assert tag_for(lines, index, lines[index].find(phrase) + len(phrase)) == expected
+    assert tag_for(lines, index, lines[index].find(phrase)) == expected

@@ -25,10 +25,12 @@ with a citation. A change to any file changes `knowledge_version`, which every a
 1. **Every rule cites a heading of the source.** `cite: {section: "<heading>"}` names a section listed for
    the source in `sources.yaml` (default source: the NCI PDQ summary). `allpath kb lint --sources DIR`
    proves that each cited section exists and that the registered documents match their sha256.
-2. **Deeper facts carry their confidence.** `evidence: [{source: facts, section, reference, confidence}]`
-   points into `clinical-facts.md`. Only `H` and `M` exist: a fact tagged `[L]` cannot be encoded (the
-   schema rejects it). A rule is never more confident than its weakest evidence; `M` shows in the output
-   as `confidence: moderate`.
+2. **Deeper facts carry their confidence.** `evidence: [{source: facts, section, reference, fact,
+   confidence}]` points into `clinical-facts.md`; `fact` is a short phrase of the cited line. Only `H` and
+   `M` exist: a fact tagged `[L]` cannot be encoded (the schema has no way to say it, and
+   `tests/knowledge/test_no_unverified_facts.py` finds each quoted line and proves that its tag is not `[L]`
+   and supports the claimed confidence). A rule is never more confident than its weakest evidence; `M`
+   shows in the output as `confidence: moderate`.
 3. **Where the sources are silent, say so.** Use a note with `not_covered: true` (or a plan element with
    `not_covered: true`) instead of guessing; it appears in the assessment's `not_covered` list.
 4. **Write in your own words.** Explanations paraphrase the source; they never copy its sentences.
@@ -59,6 +61,11 @@ from `inputs.yaml`) against every categorical value, so a moved boundary shows u
   merge, the strongest certainty leads, and every element is listed as a reason.
 - **Derived facts** (`inputs.yaml`, `derived`) such as `risk_group`, `populations` and `disease_state`
   can be used in conditions like inputs.
+- **Therapy files** use the same conditions over their own facts: `pharmacogenomics.yaml` over `tpmt`,
+  `nudt15` and `normal_dose_mg_per_m2_day` (first rule that holds decides; none: not covered, refused);
+  `survivorship.yaml` over exposure measures such as `doxorubicin_equivalent_mg_per_m2` and
+  `chest_radiation_gy` (an unknown measure leaves a rule open and the plan provisional). Doses are
+  rounded to the drug's step, then capped: no calculated dose is ever above its cap.
 
 ## Condition vocabulary
 
@@ -85,6 +92,13 @@ PURPOSES = {
     "counseling.yaml": "inherited predisposition syndromes and the genetic counselling rule",
     "text.yaml": "disclaimers and the plain-language pieces of the family report",
     "disease_state.yaml": "newly diagnosed / relapsed / refractory",
+    "regimens.yaml": "roadmaps: which regimen fits which group, phases with lengths and drug lines, response "
+    "checkpoints, the total-duration rule, and what has no schedule in the sources",
+    "drugs.yaml": "body surface area formula, and per drug its unit, rounding step and cap per dose",
+    "intrathecal.yaml": "age-based intrathecal doses (moderate confidence)",
+    "pharmacogenomics.yaml": "CPIC thiopurine starting-dose rules for TPMT and NUDT15 phenotypes",
+    "survivorship.yaml": "doxorubicin-equivalence factors, heart surveillance strength and echo frequency, other "
+    "exposure-linked late effects, and what is not covered",
 }
 
 

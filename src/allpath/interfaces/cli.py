@@ -160,6 +160,394 @@ def _stderr_console() -> Any:
     return Console(stderr=True)
 
 
+# ---- Treatment: roadmap, doses, survivorship ------------------------------------------------------------
+
+TEXT_WIDTH = 88
+
+
+class TreatmentFormat(StrEnum):
+    json = "json"
+    text = "text"
+
+
+class RoadmapFormat(StrEnum):
+    json = "json"
+    text = "text"
+    ics = "ics"
+
+
+FileArgument = Annotated[
+    str, typer.Argument(metavar="FILE|-", help="One patient record (JSON object); '-' reads standard input.")
+]
+
+
+def _one_record(source: str, overrides: dict[str, Any] | None = None) -> Any:
+    """Read and validate one record (exit 2 naming each field otherwise); ``overrides`` replace its fields
+    before validation, so that a value given on the command line is checked like the record's own."""
+    from allpath.domain.record import parse_record
+    from allpath.errors import RecordError
+
+    data = _read_input(source)
+    if not isinstance(data, dict):
+        kind = "an array" if isinstance(data, list) else type(data).__name__
+        raise _fail_input(f"record: expected one patient record (a JSON object); got {kind}")
+    data = {**data, **(overrides or {})}
+    try:
+        return parse_record(data)
+    except RecordError as error:
+        for problem in error.problems:
+            typer.echo(f"allpath: invalid input: {problem.message()}", err=True)
+        raise typer.Exit(EXIT_INVALID_INPUT) from None
+
+
+def _iso_day(value: str, option: str) -> Any:
+    from datetime import date
+
+    from allpath.domain import limits
+
+    try:
+        day = date.fromisoformat(value) if len(value) == 10 and value[4] == value[7] == "-" else None
+    except ValueError:
+        day = None
+    if day is None or not limits.EARLIEST_DATE <= day <= limits.LATEST_DATE:
+        raise _fail_input(
+            f"{option}: {value!r} is not allowed; expected an ISO date (YYYY-MM-DD) from "
+            f"{limits.EARLIEST_DATE} to {limits.LATEST_DATE}"
+        )
+    return day
+
+
+def _emit(text: str | bytes, out: Path | None) -> None:
+    """Write the output to standard output, or to ``out`` (bytes as they are: an iCalendar file has CRLF)."""
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    if out is None:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    try:
+        out.write_bytes(data)
+    except OSError as error:
+        raise _fail_input(f"-o: {str(out)!r} cannot be written ({error.__class__.__name__})") from None
+
+
+def _versioned(record_id: str | None, result: dict[str, Any], kb: Any) -> dict[str, Any]:
+    return {"record_id": record_id, **result, "knowledge_version": kb.version, "engine_version": __version__}
+
+
+def _roadmap_for(record: Any, kb: Any) -> dict[str, Any]:
+    from allpath.engine.assess import assess as assess_record
+    from allpath.engine.roadmap import build_roadmap
+
+    return build_roadmap(record, assess_record(record, kb), kb)
+
+
+@app.command()
+def roadmap(
+    file: FileArgument,
+    start: Annotated[
+        str | None,
+        typer.Option(help="First day of treatment (YYYY-MM-DD); overrides the record's treatment_start_date."),
+    ] = None,
+    output_format: Annotated[
+        RoadmapFormat,
+        typer.Option("--format", "-f", help="json for software; text for a readable table; ics for a calendar."),
+    ] = RoadmapFormat.json,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead.")] = None,
+) -> None:
+    """The treatment roadmap: regimen, phases with dates, checkpoints, end of therapy (dates assume no delays)."""
+    from allpath.knowledge.loader import load_knowledge
+
+    overrides = {"treatment_start_date": _iso_day(start, "--start").isoformat()} if start is not None else None
+    record = _one_record(file, overrides)
+    kb = load_knowledge()
+    result = _roadmap_for(record, kb)
+    if output_format is RoadmapFormat.ics:
+        from allpath.interfaces.ics import CalendarError, roadmap_to_ics
+
+        try:
+            _emit(roadmap_to_ics(result, record_id=record.id), output)
+        except CalendarError as error:
+            raise _fail_input(str(error)) from None
+    elif output_format is RoadmapFormat.text:
+        _emit(_roadmap_text(record.id, result), output)
+    else:
+        _emit(json.dumps(_versioned(record.id, result, kb), indent=2, ensure_ascii=False) + "\n", output)
+
+
+@app.command()
+def doses(
+    file: FileArgument,
+    phase: Annotated[str, typer.Option(help="The phase of the regimen, e.g. induction, consolidation, maintenance.")],
+    regimen: Annotated[
+        str | None, typer.Option(help="A regimen of the knowledge base (default: the child's regimen).")
+    ] = None,
+    weight_kg: Annotated[
+        float | None, typer.Option("--weight-kg", help="Today's weight in kg (default: the record's).")
+    ] = None,
+    height_cm: Annotated[
+        float | None, typer.Option("--height-cm", help="Today's height in cm (default: the record's).")
+    ] = None,
+    on: Annotated[
+        str | None,
+        typer.Option(help="The day of the doses (YYYY-MM-DD), for age-based doses (default: the phase's start)."),
+    ] = None,
+    output_format: Annotated[
+        TreatmentFormat, typer.Option("--format", "-f", help="json for software; text for one line per drug.")
+    ] = TreatmentFormat.json,
+) -> None:
+    """The doses of one phase for this child: body surface area, each drug's dose, caps, thiopurine adjustments.
+
+    A missing or implausible weight or height refuses the calculation (exit 2); a line that cannot be
+    calculated (for example a thiopurine without TPMT and NUDT15 results) is shown as NOT CALCULATED.
+    """
+    from datetime import date
+
+    from allpath.engine.doses import DoseError, phase_doses
+    from allpath.knowledge.loader import load_knowledge
+
+    day = _iso_day(on, "--on") if on is not None else None
+    record = _one_record(file)
+    kb = load_knowledge()
+    planned = _roadmap_for(record, kb)
+    if regimen is None:
+        if planned["regimen"] is None:
+            known = ", ".join(r.id for r in kb.therapy.regimens.regimens)
+            why = "; ".join(r for r in planned["not_covered"] if r) or (
+                "the regimen is not known until these inputs are known: " + ", ".join(planned["missing"])
+            )
+            raise _fail_input(f"regimen: there is no regimen for this child ({why}); name one with --regimen ({known})")
+        regimen = str(planned["regimen"]["id"])
+    if day is None and planned["regimen"] is not None and planned["regimen"]["id"] == regimen:
+        start = next((p["start"] for p in planned["phases"] if p["id"] == phase), None)
+        day = date.fromisoformat(start) if start else None
+    try:
+        result = phase_doses(record, kb, regimen, phase, weight_kg=weight_kg, height_cm=height_cm, on=day)
+    except DoseError as error:
+        raise _fail_input(f"{error.field}: {error.message}") from None
+    if output_format is TreatmentFormat.text:
+        _emit(_doses_text(record.id, result), None)
+    else:
+        _emit(json.dumps(_versioned(record.id, result, kb), indent=2, ensure_ascii=False) + "\n", None)
+
+
+@app.command()
+def survivorship(
+    file: FileArgument,
+    output_format: Annotated[
+        TreatmentFormat, typer.Option("--format", "-f", help="json for software; text for a readable plan.")
+    ] = TreatmentFormat.json,
+) -> None:
+    """The survivorship plan: exposures (recorded, or planned by the roadmap), late effects and follow-up."""
+    from allpath.engine.survivorship import survivorship_plan
+    from allpath.knowledge.loader import load_knowledge
+
+    record = _one_record(file)
+    kb = load_knowledge()
+    result = survivorship_plan(record, kb, _roadmap_for(record, kb))
+    if output_format is TreatmentFormat.text:
+        _emit(_survivorship_text(record.id, result), None)
+    else:
+        _emit(json.dumps(_versioned(record.id, result, kb), indent=2, ensure_ascii=False) + "\n", None)
+
+
+def _wrap(text: str, indent: str = "", first: str | None = None) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(
+        text, TEXT_WIDTH, initial_indent=indent if first is None else first, subsequent_indent=indent
+    ) or [""]
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header) - 1)]
+
+    def line(row: tuple[str, ...]) -> str:
+        return "  ".join([*(str(c).ljust(w) for c, w in zip(row, widths, strict=False)), str(row[-1])]).rstrip()
+
+    return [line(header), line(tuple("-" * len(h) for h in header)), *(line(r) for r in rows)]
+
+
+def _words(value: str | None) -> str:
+    return (value or "").replace("_", " ")
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.3f}".rstrip("0").rstrip(".")
+
+
+def _record_title(kind: str, record_id: str | None) -> str:
+    return f"{kind} for record {record_id}" if record_id else kind
+
+
+def _roadmap_text(record_id: str | None, result: dict[str, Any]) -> str:
+    lines = [_record_title("Treatment roadmap", record_id), ""]
+    regimen = result["regimen"]
+    if regimen is None:
+        lines.append("No roadmap for this child.")
+        for reason in result["not_covered"]:
+            lines += _wrap(reason, "  ", "- ")
+        if result["missing"]:
+            lines += _wrap("Waiting for: " + ", ".join(result["missing"]))
+    else:
+        lines += _wrap(f"Regimen: {regimen['label']} [{regimen['id']}]")
+        lines += _wrap(f"Source: {regimen['source']['section']}")
+        if result["provisional"]:
+            waiting = [m for m in result["missing"] if m != "treatment_start_date"]
+            lines += _wrap(
+                "Provisional: the regimen may still change" + (f" ({', '.join(waiting)})." if waiting else ".")
+            )
+        if result["start_date"]:
+            lines += [f"First day of treatment: {result['start_date']} (dates assume no delays)"]
+        else:
+            lines += _wrap("No dates: give the first day of treatment (treatment_start_date or --start).")
+        lines += ["", "Phases"]
+        rows: list[tuple[str, ...]] = []
+        for phase in result["phases"]:
+            length = f"{phase['weeks']:g} weeks" if phase["weeks"] else ""
+            if phase["cycle_weeks"]:
+                length = f"{phase['cycle_weeks']:g}-week cycles" + (
+                    f" (about {phase['cycles']})" if phase.get("cycles") else ""
+                )
+            if phase["until"] == "total_duration":
+                length += (", " if length else "") + "until the end of therapy"
+            if not phase["length_known"]:
+                length = "not given in the sources"
+            rows.append((phase["label"], phase["start"] or "-", phase["end"] or "-", phase["confidence"], length))
+        lines += _table(("phase", "start", "end", "confidence", "length"), rows)
+        bases = [p for p in result["phases"] if p["length_basis"]]
+        for phase in bases:
+            lines += _wrap(f"{phase['label']}: {phase['length_basis']}.", "  ", "* ")
+        lines += ["", "Checkpoints"]
+        checkpoints: list[tuple[str, ...]] = [
+            (c["date"] or "-", c["label"], "recorded" if c["result_known"] else "to do") for c in result["checkpoints"]
+        ]
+        lines += _table(("date", "test", "result"), checkpoints)
+        end = result["end_of_therapy"]
+        lines += [""]
+        lines += _wrap(f"End of therapy: {end['date'] or 'not dated'}. {end['rule']}")
+    for note in result["notes"]:
+        lines += [""] + _wrap(f"Note ({note['confidence']} confidence): {note['text']}")
+    lines += ["", *_wrap(result["disclaimer"]), ""]
+    return "\n".join(lines)
+
+
+def _dose_amount(line: dict[str, Any]) -> str:
+    unit = line["unit"]
+    if line["dose_range"] and line["dose"] is None:
+        low, high = line["dose_range"]
+        return f"{_number(low)} to {_number(high)} {unit}"
+    return f"{_number(line['dose'])} {unit}"
+
+
+def _doses_text(record_id: str | None, result: dict[str, Any]) -> str:
+    bsa = result["body_surface_area"]
+    lines = [
+        _record_title("Doses", record_id),
+        "",
+        *_wrap(f"Regimen {result['regimen']}, phase: {result['phase_label']} [{result['phase']}]"),
+        f"Body surface area: {bsa['m2']} m2 ({bsa['formula']}; weight {_number(result['weight_kg'])} kg, "
+        f"height {_number(result['height_cm'])} cm)",
+    ]
+    if result["age_years"] is not None:
+        lines.append(f"Age: {result['age_years']} years ({result['age_basis']})")
+    lines.append("")
+    if not result["lines"]:
+        lines += _wrap("No doses: the knowledge base lists no drugs for this phase (not covered by its sources).")
+    for line in result["lines"]:
+        name = f"{line['label']} ({_words(line['route'])})"
+        if line["status"] == "refused":
+            unnamed = [m for m in line["missing"] if m not in line["refusal"]]
+            missing = f" (missing: {', '.join(unnamed)})" if unnamed else ""
+            lines += _wrap(f"{name}: NOT CALCULATED: {line['refusal']}{missing}", "    ", "- ")
+            continue
+        lines += _wrap(
+            f"{name}: {_dose_amount(line)} {line['per']}"
+            + (f", {line['frequency']}" if line["frequency"] else "")
+            + f"; {line['schedule']}; basis {line['basis']}; {line['confidence']} confidence",
+            "    ",
+            "- ",
+        )
+        if line["cap"] is not None:
+            capped = "CAPPED: " if line["capped"] else ""
+            lines += _wrap(
+                f"{capped}cap {_number(line['cap'])} {line['unit']} per dose. {line.get('cap_explanation') or ''}",
+                "    ",
+                "    ",
+            )
+        if line["adjustment"]:
+            adjustment = line["adjustment"]
+            lines += _wrap(f"TPMT/NUDT15 adjustment: {adjustment['explanation']}", "    ", "    ")
+    lines += ["", *_wrap(result["disclaimer"]), ""]
+    return "\n".join(lines)
+
+
+BASIS_WORDS = {
+    "recorded": "the treatment recorded as given",
+    "planned": "the treatment planned by the roadmap",
+    "none": "no treatment known (no exposures recorded and no roadmap)",
+}
+
+
+def _survivorship_text(record_id: str | None, result: dict[str, Any]) -> str:
+    exposures = result["exposures"]
+    lines = [_record_title("Survivorship plan", record_id), ""]
+    lines += _wrap(f"Based on: {BASIS_WORDS.get(result['basis'], result['basis'])}.")
+    lines.append(f"End of therapy: {result['end_of_therapy_date'] or 'not known'}")
+    total = exposures["doxorubicin_equivalent_mg_per_m2"]
+    parts = ", ".join(
+        f"{a['drug']} {_number(a['mg_per_m2'])} mg/m2 x {_number(a['factor'])}" for a in exposures["anthracyclines"]
+    )
+    lines += _wrap(f"Anthracyclines: {_number(total)} mg/m2 doxorubicin equivalent" + (f" ({parts})" if parts else ""))
+    for alternative in exposures["alternative_factors"]:
+        change = "would change" if alternative["changes_surveillance"] else "would not change"
+        lines += _wrap(
+            f"with {alternative['label']}: {_number(alternative['doxorubicin_equivalent_mg_per_m2'])} mg/m2, "
+            f"which {change} the heart surveillance",
+            "    ",
+            "  - ",
+        )
+    lines.append(
+        f"Radiation: chest {_number(exposures['chest_radiation_gy'])} Gy, "
+        f"cranial {_number(exposures['cranial_radiation_gy'])} Gy"
+    )
+    if exposures["drugs"]:
+        lines += _wrap("Medicines: " + ", ".join(exposures["drugs"]))
+    lines += ["", "Follow-up"]
+    for item in result["items"]:
+        head = f"{item['late_effect']}"
+        if item["not_covered"]:
+            detail = "NOT COVERED: " + item["explanation"]
+        else:
+            test = item["test"] or "no test"
+            when = f" every {_number(item['interval_years'])} years" if item["interval_years"] else ""
+            detail = f"{test}{when}"
+            if item["strength"]:
+                detail += f" ({item['strength']})"
+            start = item["start"]
+            if start:
+                dates = [f"not before {start['not_before']}"] if start.get("not_before") else []
+                if start.get("no_later_than"):
+                    dates.append(f"no later than {start['no_later_than']}")
+                detail += f"; {start['rule']}" + (f" ({', '.join(dates)})" if dates else "")
+            if item["schedule_not_covered"]:
+                detail += "; schedule not covered"
+            detail += f". {item['explanation']}"
+        lines += _wrap(f"{head}: {detail} [{item['confidence']} confidence]", "    ", "- ")
+    if result["not_covered"]:
+        lines += ["", "Not covered"]
+        for entry in result["not_covered"]:
+            lines += _wrap(entry["text"], "    ", "- ")
+    if result["provisional"]:
+        lines += ["", *_wrap("Provisional, waiting for: " + ", ".join(result["missing"]))]
+    for note in result["notes"]:
+        lines += ["", *_wrap(note)]
+    lines += ["", *_wrap(result["disclaimer"]), ""]
+    return "\n".join(lines)
+
+
 @kb_app.command("lint")
 def kb_lint(
     sources: Annotated[

@@ -376,7 +376,22 @@ def accept_invitation(s: Session, code: str, username: str, password: str, displ
 
 # ---- exports -----------------------------------------------------------------------------------------
 
-_IDENTIFYING = ("id", "birth_date", "diagnosis_date")
+# Calendar dates identify a person (with a diagnosis they narrow a registry to a few children): the export
+# keeps ages and intervals, never dates. Exposures keep what was given, not when.
+_IDENTIFYING = ("id", "birth_date", "diagnosis_date", "treatment_start_date", "end_of_therapy_date")
+
+
+def _without_dates(record: dict[str, Any]) -> dict[str, Any]:
+    kept = {k: v for k, v in record.items() if k not in _IDENTIFYING}
+    exposures = kept.get("exposures")
+    if isinstance(exposures, dict):
+        kept["exposures"] = {
+            kind: [{k: v for k, v in item.items() if k != "date"} for item in items]
+            if isinstance(items, list)
+            else items
+            for kind, items in exposures.items()
+        }
+    return kept
 
 
 def deidentified_export(s: Session) -> list[dict[str, Any]]:
@@ -390,7 +405,7 @@ def deidentified_export(s: Session) -> list[dict[str, Any]]:
     for patient in s.scalars(select(t.Patient).order_by(t.Patient.created_at)):
         version = current_version(s, patient)
         assessment = latest_assessment(s, patient)
-        record = {k: v for k, v in version.record.items() if k not in _IDENTIFYING}
+        record = _without_dates(version.record)
         if "age_years" not in record and assessment.result.get("factors") is not None:
             age = parse_record(version.record).age_years
             if age is not None:

@@ -13,8 +13,10 @@ input always gives the same output. Values are copied, never logged.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import re
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -61,7 +63,12 @@ class _Builder:
         self.condition_url = self.url("condition")
 
     def url(self, role: str) -> str:
-        return "urn:uuid:" + str(uuid.uuid5(_NAMESPACE, f"{self.anchor}/{role}"))
+        """A name-based (version 5, SHA-1) UUID of the record's anchor and the resource's role."""
+        digest = bytearray(hashlib.sha1(_NAMESPACE.bytes + f"{self.anchor}/{role}".encode()).digest()[:16])
+        digest[6] = (digest[6] & 0x0F) | 0x50
+        digest[8] = (digest[8] & 0x3F) | 0x80
+        h = digest.hex()
+        return f"urn:uuid:{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
     def add(self, role: str, resource: Resource) -> None:
         url = self.patient_url if role == "patient" else self.url(role)
@@ -97,18 +104,27 @@ def _component(concept: str, value: dict[str, Any]) -> dict[str, Any]:
     return {"code": c.concept_cc(concept), **value}
 
 
+_FHIR_STRING_CHAR = re.compile(r"[ \r\n\t\S]")
+
+
+def _record_identifier(ident: str) -> dict[str, Any]:
+    """The record id as an Identifier. A FHIR string needs a character other than most kinds of white space:
+    an id without one travels base64-encoded in an extension, an empty id as a flag."""
+    if _FHIR_STRING_CHAR.search(ident):
+        return {"system": c.RECORD_ID_SYSTEM, "value": ident}
+    extension: dict[str, Any]
+    if ident:
+        encoded = base64.b64encode(ident.encode("utf-8")).decode("ascii")
+        extension = {"url": c.extension_url("encoded-value"), "valueBase64Binary": encoded}
+    else:
+        extension = {"url": c.extension_url("empty-value"), "valueBoolean": True}
+    return {"system": c.RECORD_ID_SYSTEM, "extension": [extension]}
+
+
 def _patient(record: dict[str, Any]) -> Resource:
     patient: Resource = {"resourceType": "Patient"}
-    if "id" in record and record["id"] is not None:
-        if record["id"]:
-            patient["identifier"] = [{"system": c.RECORD_ID_SYSTEM, "value": record["id"]}]
-        else:  # FHIR strings cannot be empty: an empty id is carried by a flag
-            patient["identifier"] = [
-                {
-                    "system": c.RECORD_ID_SYSTEM,
-                    "extension": [{"url": c.extension_url("empty-value"), "valueBoolean": True}],
-                }
-            ]
+    if record.get("id") is not None:
+        patient["identifier"] = [_record_identifier(record["id"])]
     if record.get("sex") is not None:
         patient["gender"] = record["sex"]
     if record.get("birth_date") is not None:

@@ -12,12 +12,11 @@ Nothing is logged; the result goes back to the caller only.
 
 from __future__ import annotations
 
-import json
+import base64
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
 from typing import Any
 
 from allpath.domain.record import FIELD_NAMES, parse_record
@@ -93,7 +92,8 @@ def _is_plain_reference(value: Any) -> bool:
 
 
 def _shape_key(resource: dict[str, Any]) -> str | None:
-    """A cache key that leaves out what cannot change validity: ids and plain references (checked apart)."""
+    """A cache key that leaves out what cannot change validity: the id and plain subject references (checked
+    here). Exported Bundles repeat the same resources for many records; each shape is validated once."""
     shape = dict(resource)
     if "id" in shape:
         if not (isinstance(shape["id"], str) and _FHIR_ID.match(shape["id"])):
@@ -103,16 +103,12 @@ def _shape_key(resource: dict[str, Any]) -> str | None:
         if name in shape:
             if not _is_plain_reference(shape[name]) or not shape[name]["reference"]:
                 return None
-            shape[name] = {"reference": "x"}
-    try:
-        return json.dumps(shape, sort_keys=False, separators=(",", ":"))
-    except (TypeError, ValueError):
-        return None
+            shape[name] = None
+    return repr(shape)
 
 
-@lru_cache(maxsize=8192)
-def _problem_of_shape(resource_type: str, key: str) -> str | None:
-    return _problem(resource_type, json.loads(key))
+_SHAPES: dict[tuple[str, str], str | None] = {}
+_SHAPES_MAX = 20_000
 
 
 def _problem(resource_type: str, resource: dict[str, Any]) -> str | None:
@@ -142,7 +138,14 @@ def validation_problem(resource: dict[str, Any]) -> str | None:
     key = _shape_key(resource)
     if key is None:
         return _problem(resource_type, resource)
-    return _problem_of_shape(resource_type, key)
+    cache_key = (resource_type, key)
+    if cache_key in _SHAPES:
+        return _SHAPES[cache_key]
+    problem = _problem(resource_type, resource)
+    if len(_SHAPES) >= _SHAPES_MAX:
+        _SHAPES.clear()
+    _SHAPES[cache_key] = problem
+    return problem
 
 
 # ---- small readers of validated resources --------------------------------------------------------------
@@ -247,11 +250,17 @@ class _Reader:
             if isinstance(identifier, dict) and identifier.get("system") == c.RECORD_ID_SYSTEM:
                 if "value" in identifier:
                     self.scalar("id", identifier["value"], f"{label}.identifier[{i}]")
-                elif any(
-                    isinstance(e, dict) and e.get("url") == c.extension_url("empty-value")
-                    for e in identifier.get("extension") or []
-                ):
-                    self.scalar("id", "", f"{label}.identifier[{i}]")
+                for extension in identifier.get("extension") or []:
+                    if not isinstance(extension, dict):
+                        continue
+                    if extension.get("url") == c.extension_url("empty-value"):
+                        self.scalar("id", "", f"{label}.identifier[{i}]")
+                    elif extension.get("url") == c.extension_url("encoded-value"):
+                        try:
+                            decoded = base64.b64decode(str(extension.get("valueBase64Binary")), validate=True)
+                            self.scalar("id", decoded.decode("utf-8"), f"{label}.identifier[{i}]")
+                        except (ValueError, UnicodeDecodeError):
+                            self.ignore(f"{label}.identifier[{i}]", "an encoded record id that is not base64 UTF-8")
 
     # -- Condition --
 
@@ -730,14 +739,14 @@ def _assemble(reader: _Reader, result: ImportResult) -> None:
         result.mapped.extend({"field": name, "from": f.source} for f in found)
         result.mapped.extend({"field": name, "from": source} for source in empty)
     result.ignored.extend(reader.ignored)
-    record: dict[str, Any] = {}
-    for name in FIELD_NAMES:
-        nested = {key.split(".", 1)[1]: value for key, value in flat.items() if key.startswith(name + ".")}
-        if name in flat:
-            record[name] = flat[name]
-        elif nested:
-            record[name] = nested
-    result.record = record
+    grouped: dict[str, Any] = {}
+    for key, value in flat.items():
+        if "." in key:
+            parent, child = key.split(".", 1)
+            grouped.setdefault(parent, {})[child] = value
+        else:
+            grouped[key] = value
+    result.record = {name: grouped[name] for name in FIELD_NAMES if name in grouped}
 
 
 def _sources(result: ImportResult, path: str) -> str:

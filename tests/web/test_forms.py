@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from starlette.datastructures import FormData
 
-from allpath.domain.record import FIELD_NAMES, Relapse, Response
+from allpath.domain.record import FIELD_NAMES, Course, Pharmacogenomics, Radiation, Relapse, Response, parse_record
 from allpath.engine.diff import changed_fields
 from allpath.errors import FieldProblem
 from allpath.interfaces.web import forms
@@ -32,10 +32,67 @@ def _submitted(values: dict[str, Any]) -> FormData:
 
 def test_the_form_has_an_input_for_every_record_field(kb: KnowledgeBase) -> None:
     names = forms.field_names(kb, 1)
-    top = set(FIELD_NAMES) - {"response", "relapses"}
+    top = set(FIELD_NAMES) - {"response", "relapses", "pharmacogenomics", "exposures"}
     assert top <= names
     assert {f"response.{f}" for f in Response.model_fields} <= names
     assert {f"relapses[0].{f}" for f in Relapse.model_fields} <= names
+    assert {f"pharmacogenomics.{f}" for f in Pharmacogenomics.model_fields} <= names
+    assert {f"exposures.courses[0].{f}" for f in Course.model_fields} <= names
+    assert {f"exposures.radiation[0].{f}" for f in Radiation.model_fields} <= names
+
+
+TREATMENT = {
+    "sex": "male",
+    "age_years": 4.2,
+    "treatment_start_date": "2026-01-05",
+    "end_of_therapy_date": "2028-03-01",
+    "pharmacogenomics": {"tpmt": "intermediate", "nudt15": "normal"},
+    "exposures": {
+        "courses": [
+            {
+                "drug": "doxorubicin",
+                "date": "2026-04-27",
+                "dose_mg_per_m2": 25,
+                "dose_mg": 17.5,
+                "route": "intravenous",
+            },
+            {"drug": "vincristine", "date": "2026-04-27", "dose_mg": 1.05},
+        ],
+        "radiation": [{"site": "testicular", "dose_gy": 24, "date": "2026-05-01"}, {"site": "chest"}],
+    },
+}
+
+
+def test_treatment_fields_survive_the_form(kb: KnowledgeBase) -> None:
+    parse_record(TREATMENT)
+    values = forms.form_values(kb, TREATMENT)
+    assert values["pharmacogenomics.tpmt"] == "intermediate"
+    assert values["exposures.courses[1].dose_mg"] == "1.05"
+    assert values["exposures.radiation[1].site"] == "chest"
+    again = forms.record_from_form(kb, _submitted(values), TREATMENT)
+    assert changed_fields(TREATMENT, again) == []
+    assert again == TREATMENT
+
+
+def test_unused_course_rows_are_dropped_and_problems_go_to_their_row(kb: KnowledgeBase) -> None:
+    submitted = _submitted(
+        {
+            "exposures.courses[0].drug": "",
+            "exposures.courses[1].drug": "daunorubicin",
+            "exposures.courses[1].dose_mg_per_m2": "25",
+            "exposures.radiation[0].site": "",
+        }
+    )
+    record = forms.record_from_form(kb, submitted)
+    assert record == {"exposures": {"courses": [{"drug": "daunorubicin", "dose_mg_per_m2": 25}]}}
+    used = forms.rows_used(submitted, forms.COURSES)
+    assert used == [1]
+    moved = forms.in_form_rows(
+        [FieldProblem("exposures.courses[0].date", None, "a date"), FieldProblem("relapses[0].sites", [], "x")],
+        used,
+        "exposures.courses",
+    )
+    assert [p.field for p in moved] == ["exposures.courses[1].date", "relapses[0].sites"]
 
 
 @pytest.mark.parametrize("path", RECORDS, ids=lambda p: p.stem)

@@ -4,13 +4,14 @@ The form adds nothing of its own to the record. An empty input is an absent fiel
 number that does not read as a number is passed on as the text that was typed so that
 ``parse_record`` rejects it with the same message the JSON API gives, and each ``FieldProblem`` is
 shown beside the input whose name is its record path (``wbc_per_ul``, ``response.day8_blood_mrd_pct``,
-``relapses[0].sites``).
+``relapses[0].sites``, ``exposures.courses[0].date``). Lists of objects (relapses, the courses and radiation
+given) are rows of inputs that the page adds one at a time; empty rows are dropped.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
@@ -18,7 +19,15 @@ from typing import Any, Literal
 from starlette.datastructures import FormData
 
 from allpath.domain import limits
-from allpath.domain.record import GENETIC_TOKENS, PREDISPOSITION_TOKENS, RELAPSE_SITES
+from allpath.domain.record import (
+    EXPOSURE_DRUGS,
+    GENETIC_TOKENS,
+    PHENOTYPES,
+    PREDISPOSITION_TOKENS,
+    RADIATION_SITES,
+    RELAPSE_SITES,
+    ROUTES,
+)
 from allpath.errors import FieldProblem
 from allpath.knowledge.loader import KnowledgeBase
 
@@ -34,7 +43,6 @@ RESPONSE_FIELDS = (
 )
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _INTEGER = re.compile(r"[+-]?\d+")
-_RELAPSE_KEY = re.compile(r"relapses\[(\d+)\]\.(\w+)")
 _PREDISPOSITION_LABELS = {
     "neurofibromatosis_1": "neurofibromatosis type 1",
     "bloom": "Bloom syndrome",
@@ -42,6 +50,20 @@ _PREDISPOSITION_LABELS = {
     "ataxia_telangiectasia": "ataxia-telangiectasia",
     "li_fraumeni": "Li-Fraumeni syndrome (TP53)",
     "cmmrd": "constitutional mismatch repair deficiency (CMMRD)",
+}
+_PHENOTYPE_LABELS = {
+    "normal": "normal metabolizer",
+    "intermediate": "intermediate metabolizer",
+    "possible_intermediate": "possible intermediate metabolizer",
+    "poor": "poor metabolizer",
+    "indeterminate": "indeterminate",
+}
+_RADIATION_LABELS = {
+    "cranial": "cranial (brain)",
+    "craniospinal": "craniospinal (brain and spine)",
+    "chest": "chest (including the heart)",
+    "testicular": "testicular",
+    "total_body": "total body",
 }
 _SITE_LABELS = {
     "bone_marrow": "bone marrow",
@@ -87,6 +109,11 @@ class Section:
 
 def _yesno(name: str, label: str, hint: str = "") -> FormField:
     return FormField(name, label, "yesno", hint, (("", "not recorded"), ("true", "yes"), ("false", "no")))
+
+
+def _phenotype(name: str, label: str) -> FormField:
+    choices = (("", "not recorded"), *((p, _PHENOTYPE_LABELS.get(p, p.replace("_", " "))) for p in PHENOTYPES))
+    return FormField(name, label, "choice", "As the laboratory reports it (CPIC terms).", choices)
 
 
 def _limit_hint(limit: limits.Limit, extra: str = "") -> str:
@@ -170,6 +197,27 @@ def record_sections(kb: KnowledgeBase) -> tuple[Section, ...]:
             ),
         ),
         Section(
+            "Treatment",
+            "The dates place the phases, response tests and end of treatment on a calendar; the TPMT and NUDT15 "
+            "results set the starting doses of mercaptopurine and thioguanine.",
+            (
+                FormField(
+                    "treatment_start_date",
+                    "Treatment start date",
+                    "date",
+                    "The first day of induction. Without it the roadmap has no dates.",
+                ),
+                FormField(
+                    "end_of_therapy_date",
+                    "End-of-therapy date",
+                    "date",
+                    "The last day of treatment, once it is known; the follow-up after treatment counts from it.",
+                ),
+                _phenotype("pharmacogenomics.tpmt", "TPMT phenotype"),
+                _phenotype("pharmacogenomics.nudt15", "NUDT15 phenotype"),
+            ),
+        ),
+        Section(
             "Response to treatment",
             "Minimal residual disease (MRD) in percent of cells.",
             (
@@ -218,6 +266,76 @@ def relapse_fields(index: int) -> tuple[FormField, ...]:
     )
 
 
+def course_fields(index: int) -> tuple[FormField, ...]:
+    """The inputs of administered course number ``index + 1`` (``exposures.courses[index]``)."""
+    prefix = f"exposures.courses[{index}]"
+    return (
+        FormField(
+            f"{prefix}.drug",
+            "Drug",
+            "choice",
+            "",
+            (("", "choose a drug"), *((d, d) for d in EXPOSURE_DRUGS)),
+        ),
+        FormField(f"{prefix}.date", "Date given", "date"),
+        FormField(
+            f"{prefix}.dose_mg_per_m2",
+            "Dose (mg/m2)",
+            "number",
+            _limit_hint(limits.COURSE_DOSE_MG_PER_M2, "Needed for anthracyclines (the heart follow-up)."),
+        ),
+        FormField(f"{prefix}.dose_mg", "Dose (mg)", "number", _limit_hint(limits.COURSE_DOSE_MG, "Optional.")),
+        FormField(
+            f"{prefix}.route",
+            "Route",
+            "choice",
+            "",
+            (("", "not recorded"), *((r, r) for r in ROUTES)),
+        ),
+    )
+
+
+def radiation_fields(index: int) -> tuple[FormField, ...]:
+    """The inputs of radiation course number ``index + 1`` (``exposures.radiation[index]``)."""
+    prefix = f"exposures.radiation[{index}]"
+    return (
+        FormField(
+            f"{prefix}.site",
+            "Site",
+            "choice",
+            "",
+            (("", "choose a site"), *((r, _RADIATION_LABELS.get(r, r)) for r in RADIATION_SITES)),
+        ),
+        FormField(f"{prefix}.dose_gy", "Total dose (Gy)", "number", _limit_hint(limits.RADIATION_GY)),
+        FormField(f"{prefix}.date", "Date it ended", "date", "Optional."),
+    )
+
+
+@dataclass(frozen=True)
+class RowList:
+    """A repeatable group of inputs, one row per element of a list of the record (added with htmx)."""
+
+    kind: str  # in the URL of the empty-row fragment: /patients/<kind>-row
+    path: str  # the record path of the list
+    legend: str  # a row's legend: "<legend> <n>"
+    add_label: str
+    make: Callable[[int], tuple[FormField, ...]]
+
+    def fields(self, index: int) -> tuple[FormField, ...]:
+        return self.make(index)
+
+    @property
+    def key(self) -> re.Pattern[str]:
+        return re.compile(re.escape(self.path) + r"\[(\d+)\]\.(\w+)")
+
+
+RELAPSES = RowList("relapse", "relapses", "Relapse", "Add another relapse", relapse_fields)
+COURSES = RowList("course", "exposures.courses", "Course", "Add a course", course_fields)
+RADIATION = RowList("radiation", "exposures.radiation", "Radiation", "Add radiation", radiation_fields)
+EXPOSURE_LISTS = (COURSES, RADIATION)
+ROW_LISTS = {r.kind: r for r in (RELAPSES, *EXPOSURE_LISTS)}
+
+
 # ---- form -> record -----------------------------------------------------------------------------------
 
 
@@ -261,7 +379,7 @@ def record_from_form(kb: KnowledgeBase, form: FormData, previous: Mapping[str, A
     kept as it was, so that saving an unchanged form stores an unchanged record.
     """
     record: dict[str, Any] = {}
-    response: dict[str, Any] = {}
+    groups: dict[str, dict[str, Any]] = {}  # response, pharmacogenomics: objects of the record
     for section in record_sections(kb):
         for field in section.fields:
             if field.name == DISPLAY_NAME:
@@ -269,12 +387,12 @@ def record_from_form(kb: KnowledgeBase, form: FormData, previous: Mapping[str, A
             value = _value(form, field)
             if value is None:
                 continue
-            if field.name.startswith("response."):
-                response[field.name.split(".", 1)[1]] = value
+            if "." in field.name:
+                group, key = field.name.split(".", 1)
+                groups.setdefault(group, {})[key] = value
             else:
                 record[field.name] = value
-    if response:
-        record["response"] = response
+    record.update(groups)
     if (
         previous is not None
         and previous.get("predisposition_syndromes") == []
@@ -284,23 +402,40 @@ def record_from_form(kb: KnowledgeBase, form: FormData, previous: Mapping[str, A
     relapses = _relapses_from(form)
     if relapses:
         record["relapses"] = relapses
+    exposures = {}
+    for rows in EXPOSURE_LISTS:
+        items = _items_from(form, rows)
+        if items:
+            exposures[rows.path.split(".", 1)[1]] = items
+    if exposures:
+        record["exposures"] = exposures
     return record
+
+
+def rows_used(form: FormData, rows: RowList = RELAPSES) -> list[int]:
+    """The form's rows of a list that hold anything, in order: row ``used[i]`` becomes element ``i``."""
+    return [i for i in rows_on_screen(form, rows) if any(_value(form, f) is not None for f in rows.fields(i))]
+
+
+def rows_on_screen(form: FormData, rows: RowList) -> list[int]:
+    """The indices of every row of a list that the submitted form holds, empty or not."""
+    return sorted({int(m.group(1)) for key in form.keys() if (m := rows.key.fullmatch(str(key)))})
 
 
 def relapse_rows_used(form: FormData) -> list[int]:
     """The form's relapse rows that hold anything, in order: row ``used[i]`` becomes ``relapses[i]``."""
-    indices = sorted({int(m.group(1)) for key in form.keys() if (m := _RELAPSE_KEY.fullmatch(str(key)))})
-    return [i for i in indices if any(_value(form, f) is not None for f in relapse_fields(i))]
+    return rows_used(form, RELAPSES)
 
 
-def in_form_rows(problems: Sequence[FieldProblem], used: Sequence[int]) -> list[FieldProblem]:
-    """Problems of ``relapses[i]`` renamed to the form row they came from (unused rows are skipped)."""
+def in_form_rows(problems: Sequence[FieldProblem], used: Sequence[int], path: str = "relapses") -> list[FieldProblem]:
+    """Problems of ``<path>[i]`` renamed to the form row they came from (unused rows are skipped)."""
+    pattern = re.compile(re.escape(path) + r"\[(\d+)\]")
 
     def rename(field: str) -> str:
-        match = re.match(r"relapses\[(\d+)\]", field)
+        match = pattern.match(field)
         if match is None or int(match.group(1)) >= len(used):
             return field
-        return f"relapses[{used[int(match.group(1))]}]" + field[match.end() :]
+        return f"{path}[{used[int(match.group(1))]}]" + field[match.end() :]
 
     return [FieldProblem(rename(p.field), p.value, p.allowed) for p in problems]
 
@@ -316,6 +451,19 @@ def _relapses_from(form: FormData) -> list[dict[str, Any]]:
         if block1 is not None:
             relapse["end_of_block1_mrd_pct"] = block1
         out.append(relapse)
+    return out
+
+
+def _items_from(form: FormData, rows: RowList) -> list[dict[str, Any]]:
+    """The elements of a list of objects (courses, radiation): the filled inputs of each used row."""
+    out: list[dict[str, Any]] = []
+    for index in rows_used(form, rows):
+        item: dict[str, Any] = {}
+        for field in rows.fields(index):
+            value = _value(form, field)
+            if value is not None:
+                item[field.name.rsplit(".", 1)[1]] = value
+        out.append(item)
     return out
 
 
@@ -383,28 +531,36 @@ def _shown(field: FormField, value: Any) -> Any:
 def form_values(kb: KnowledgeBase, record: Mapping[str, Any], display_name: str = "") -> dict[str, Any]:
     """The value of every input for ``record`` (a stored record, or one just submitted)."""
     values: dict[str, Any] = {DISPLAY_NAME: display_name}
-    response = record.get("response")
-    response = response if isinstance(response, Mapping) else {}
     for section in record_sections(kb):
         for field in section.fields:
             if field.name == DISPLAY_NAME:
                 continue
-            if field.name.startswith("response."):
-                value = response.get(field.name.split(".", 1)[1])
+            if "." in field.name:
+                group, key = field.name.split(".", 1)
+                found = record.get(group)
+                value = found.get(key) if isinstance(found, Mapping) else None
             else:
                 value = record.get(field.name)
             values[field.name] = _shown(field, value)
-    for index, relapse in enumerate(relapse_rows(record)):
-        for field in relapse_fields(index):
-            values[field.name] = _shown(field, relapse.get(field.name.rsplit(".", 1)[1]))
+    for rows in ROW_LISTS.values():
+        for index, item in enumerate(list_rows(record, rows)):
+            for field in rows.fields(index):
+                values[field.name] = _shown(field, item.get(field.name.rsplit(".", 1)[1]))
     return values
 
 
-def relapse_rows(record: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    relapses = record.get("relapses")
-    if not isinstance(relapses, Sequence) or isinstance(relapses, str):
+def list_rows(record: Mapping[str, Any], rows: RowList = RELAPSES) -> list[Mapping[str, Any]]:
+    """The elements of one of the record's lists (as objects; anything else as an empty one)."""
+    found: Any = record
+    for part in rows.path.split("."):
+        found = found.get(part) if isinstance(found, Mapping) else None
+    if not isinstance(found, Sequence) or isinstance(found, str):
         return []
-    return [r if isinstance(r, Mapping) else {} for r in relapses]
+    return [r if isinstance(r, Mapping) else {} for r in found]
+
+
+def relapse_rows(record: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return list_rows(record, RELAPSES)
 
 
 # ---- problems -> inputs -------------------------------------------------------------------------------
@@ -438,8 +594,12 @@ def place_problems(problems: Sequence[FieldProblem], names: set[str]) -> tuple[d
     return by_field, summary
 
 
-def field_names(kb: KnowledgeBase, relapse_count: int) -> set[str]:
+def field_names(kb: KnowledgeBase, relapse_count: int, row_counts: Mapping[str, int] | None = None) -> set[str]:
+    """Every input's name: the sections', ``relapse_count`` relapse rows' and, for the other lists (by
+    kind), as many rows as ``row_counts`` says (one each by default)."""
     names = {f.name for s in record_sections(kb) for f in s.fields}
-    for index in range(relapse_count):
-        names |= {f.name for f in relapse_fields(index)}
+    counts = {"relapse": relapse_count} | {r.kind: 1 for r in EXPOSURE_LISTS} | dict(row_counts or {})
+    for kind, count in counts.items():
+        for index in range(count):
+            names |= {f.name for f in ROW_LISTS[kind].fields(index)}
     return names

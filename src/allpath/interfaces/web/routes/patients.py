@@ -97,12 +97,18 @@ def _form_page(
     status: int = 200,
 ) -> HTMLResponse:
     relapse_count = len(forms.relapse_rows(record))
-    names = forms.field_names(kb, relapse_count + 1)
+    # Each list shows its elements and one empty row (the page adds more).
+    counts = {rows.kind: len(forms.list_rows(record, rows)) + 1 for rows in forms.EXPOSURE_LISTS}
+    names = forms.field_names(kb, relapse_count + 1, counts)
     by_field, summary = forms.place_problems(problems or [], names)
     context = {
         "patient": patient,
         "sections": forms.record_sections(kb),
         "relapse_rows": [forms.relapse_fields(i) for i in range(relapse_count + 1)],
+        "exposure_lists": [
+            {"rows": rows, "fields": [rows.fields(i) for i in range(counts[rows.kind])]}
+            for rows in forms.EXPOSURE_LISTS
+        ],
         "values": forms.form_values(kb, record, display_name),
         "errors": by_field,
         "summary": summary,
@@ -161,9 +167,14 @@ async def check_record(request: Request, kb: KB, principal: ClinicianPage) -> Re
     form = await request.form()
     record = forms.record_from_form(kb, form)
     # The messages go to the rows as they are on the screen, empty rows included.
-    used = forms.relapse_rows_used(form)
-    names = forms.field_names(kb, max([*used, len(used)]) + 1)
-    by_field, summary = forms.place_problems(forms.in_form_rows(_problems(record, None), used), names)
+    problems = _problems(record, None)
+    counts: dict[str, int] = {}
+    for rows in forms.ROW_LISTS.values():
+        used = forms.rows_used(form, rows)
+        problems = forms.in_form_rows(problems, used, rows.path)
+        counts[rows.kind] = max([0, *forms.rows_on_screen(form, rows)]) + 1
+    names = forms.field_names(kb, counts.pop("relapse"), counts)
+    by_field, summary = forms.place_problems(problems, names)
     context = {"names": sorted(names - {forms.DISPLAY_NAME}), "errors": by_field, "summary": summary, "live": True}
     return page(request, "_field_errors.html", context, principal)
 
@@ -174,6 +185,24 @@ def relapse_row(request: Request, principal: ClinicianPage, index: int = 0) -> R
     index = max(0, min(index, 20))
     context = {"fields": forms.relapse_fields(index), "index": index, "values": {}, "errors": {}, "oob_button": True}
     return page(request, "_relapse_row.html", context, principal)
+
+
+@router.get("/patients/exposure-row")
+def exposure_row(request: Request, principal: ClinicianPage, kind: str = "course", index: int = 0) -> Response:
+    """One more empty row of a list of the treatment given: ``kind`` is ``course`` or ``radiation`` (htmx)."""
+    rows = forms.ROW_LISTS.get(kind)
+    if rows is None or rows not in forms.EXPOSURE_LISTS:
+        raise PageError(404, "No such list", "The form has lists of courses and of radiation only.")
+    index = max(0, min(index, 200))
+    context = {
+        "rows": rows,
+        "fields": rows.fields(index),
+        "index": index,
+        "values": {},
+        "errors": {},
+        "oob_button": True,
+    }
+    return page(request, "_list_row.html", context, principal)
 
 
 @router.get("/patients/{patient_id}/edit")

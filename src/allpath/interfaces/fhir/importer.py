@@ -235,6 +235,12 @@ class _Reader:
     # -- Patient --
 
     def patient(self, label: str, r: dict[str, Any]) -> None:
+        before = sum(len(found) for found in self.scalars.values())
+        self._patient_fields(label, r)
+        if sum(len(found) for found in self.scalars.values()) == before:
+            self.ignore(label, "gives no field of the record (no gender, full birth date or allpath record id)")
+
+    def _patient_fields(self, label: str, r: dict[str, Any]) -> None:
         gender = r.get("gender")
         if gender in ("male", "female"):
             self.scalar("sex", gender, f"{label}.gender")

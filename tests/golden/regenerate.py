@@ -11,6 +11,11 @@ exactly as the CLI does, so a golden file equals the CLI's output after normalis
 ``examples/all.json`` (every example record, in file-name order) and removes golden files whose example
 is gone. Review the diff (``git diff tests/golden examples/all.json``) before committing: every change
 in a golden file is a change in what a clinician or a family reads.
+
+It also writes the golden treatment roadmaps of ``ROADMAP_EXAMPLES``, dated from ``ROADMAP_START``:
+``tests/golden/roadmaps/<stem>.roadmap.json`` (``allpath roadmap examples/<stem>.json --start 2026-01-05``,
+versions normalised) and ``tests/golden/roadmaps/<stem>.ics`` (the same with ``--format ics``, CRLF lines
+as the command writes them).
 """
 
 from __future__ import annotations
@@ -27,6 +32,11 @@ EXAMPLES = ROOT / "examples"
 GOLDEN_EXAMPLES = ROOT / "tests" / "golden" / "examples"
 COHORT = "all"  # examples/all.json bundles the other examples; it is not an example of its own
 FORMATS = ("json", "txt")
+
+GOLDEN_ROADMAPS = ROOT / "tests" / "golden" / "roadmaps"
+ROADMAP_EXAMPLES = ("standard_risk", "high_risk_age")
+ROADMAP_START = "2026-01-05"
+ROADMAP_SUFFIXES = ("roadmap.json", "ics")
 
 KNOWLEDGE_VERSION = "<knowledge_version>"
 ENGINE_VERSION = "<engine_version>"
@@ -97,10 +107,34 @@ def cohort_text(examples: list[Path]) -> str:
     return json.dumps(records, indent=2, ensure_ascii=False) + "\n"
 
 
-def _write_if_changed(path: Path, text: str) -> bool:
-    if path.exists() and path.read_text(encoding="utf-8") == text:
+def roadmap_outputs(stem: str) -> dict[str, bytes]:
+    """The golden roadmap files of one example, dated from ``ROADMAP_START``, by suffix.
+
+    Mirrors ``allpath roadmap examples/<stem>.json --start ROADMAP_START`` (``--start`` replaces the record's
+    ``treatment_start_date`` before validation) for JSON, normalised, and for ``--format ics``, as bytes.
+    """
+    from allpath import __version__
+    from allpath.domain.record import parse_record
+    from allpath.engine.assess import assess
+    from allpath.engine.roadmap import build_roadmap
+    from allpath.interfaces.ics import roadmap_to_ics
+
+    kb = _knowledge()
+    raw = json.loads((EXAMPLES / f"{stem}.json").read_text(encoding="utf-8"))
+    record = parse_record({**raw, "treatment_start_date": ROADMAP_START})
+    roadmap = build_roadmap(record, assess(record, kb), kb)
+    versioned = {"record_id": record.id, **roadmap, "knowledge_version": kb.version, "engine_version": __version__}
+    return {
+        "roadmap.json": normalise_json(json.dumps(versioned, indent=2, ensure_ascii=False) + "\n").encode("utf-8"),
+        "ics": roadmap_to_ics(roadmap, record_id=record.id),
+    }
+
+
+def _write_if_changed(path: Path, text: str | bytes) -> bool:
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    if path.exists() and path.read_bytes() == data:
         return False
-    path.write_text(text, encoding="utf-8")
+    path.write_bytes(data)
     return True
 
 
@@ -124,6 +158,19 @@ def main() -> int:
     removed = [p for p in sorted(GOLDEN_EXAMPLES.iterdir()) if p.is_file() and p not in expected]
     for stale in removed:
         stale.unlink()
+    GOLDEN_ROADMAPS.mkdir(parents=True, exist_ok=True)
+    roadmaps: set[Path] = set()
+    for stem in ROADMAP_EXAMPLES:
+        for suffix, data in roadmap_outputs(stem).items():
+            target = GOLDEN_ROADMAPS / f"{stem}.{suffix}"
+            roadmaps.add(target)
+            if _write_if_changed(target, data):
+                changed.append(target)
+    stale_roadmaps = [p for p in sorted(GOLDEN_ROADMAPS.iterdir()) if p.is_file() and p not in roadmaps]
+    for stale in stale_roadmaps:
+        stale.unlink()
+    removed += stale_roadmaps
+    expected |= roadmaps
     for path in changed:
         sys.stdout.write(f"updated {path.relative_to(ROOT)}\n")
     for path in removed:

@@ -186,7 +186,7 @@ def _none_recorded(b: _Builder, field: str) -> None:
         f"none/{field}",
         "none_recorded",
         "exam",
-        {"valueCodeableConcept": {"coding": [{"system": c.LOCAL_SYSTEM, "code": c.local_code("empty-list", field)}]}},
+        {"valueCodeableConcept": {"coding": [{"system": c.LOCAL_SYSTEM, "code": c.local_code("empty", field)}]}},
     )
 
 
@@ -248,8 +248,8 @@ def _radiation(b: _Builder, beam: dict[str, Any]) -> Resource:
 def record_to_bundle(record: dict[str, Any]) -> dict[str, Any]:
     """A FHIR R4 collection Bundle for a patient record v1 (a JSON-ready dict, as ``parse_record`` accepts).
 
-    Empty objects (``response: {}``) carry nothing and are not written; explicitly empty lists
-    (``relapses: []``) are written as a ``none-recorded`` Observation so that they read back as empty lists.
+    Lists and objects given empty (``relapses: []``, ``response: {}``) are written as a ``none-recorded``
+    Observation, so that they read back as they were given.
     """
     b = _Builder(record)
     b.add("patient", _patient(record))
@@ -280,6 +280,9 @@ def record_to_bundle(record: dict[str, Any]) -> dict[str, Any]:
     for name, category in (("testicular_involvement", "exam"), ("steroid_pretreatment", "therapy")):
         if record.get(name) is not None:
             b.observation(name, name, category, {"valueBoolean": bool(record[name])})
+    for name in ("response", "pharmacogenomics", "exposures"):
+        if record.get(name) == {}:
+            _none_recorded(b, name)
     response = record.get("response") or {}
     for name in RESPONSE_CONCEPTS:
         if response.get(name) is None:

@@ -28,6 +28,7 @@ _OBSERVATION_STATUSES = {"final", "amended", "corrected"}
 _FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 _FULL_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(T.*)?$")
 _LIST_FIELDS = ("genetics", "predisposition_syndromes", "relapses", "exposures.courses", "exposures.radiation")
+_OBJECT_FIELDS = ("response", "pharmacogenomics", "exposures")
 _BOOLEAN_CONCEPTS = {
     "testicular_involvement": "testicular_involvement",
     "steroid_pretreatment": "steroid_pretreatment",
@@ -396,11 +397,11 @@ class _Reader:
         self._coded(label, r, "pharmacogenomics." + concept.split("_")[0], "phenotype")
 
     def _none_recorded(self, label: str, r: dict[str, Any], _: str) -> None:
-        prefix = c.local_code("empty-list", "")
+        prefix = c.local_code("empty", "")
         for coding in _codings(r.get("valueCodeableConcept")):
             if isinstance(coding, dict) and coding.get("system") == c.LOCAL_SYSTEM:
                 name = str(coding.get("code", ""))[len(prefix) :]
-                if str(coding.get("code", "")).startswith(prefix) and name in _LIST_FIELDS:
+                if str(coding.get("code", "")).startswith(prefix) and name in _LIST_FIELDS + _OBJECT_FIELDS:
                     self.empty.setdefault(name, []).append(f"{label}.valueCodeableConcept")
                     return
         self.ignore(label, "names no list of the record")
@@ -752,6 +753,10 @@ def _assemble(reader: _Reader, result: ImportResult) -> None:
             grouped.setdefault(parent, {})[child] = value
         else:
             grouped[key] = value
+    for name in _OBJECT_FIELDS:
+        for source in reader.empty.get(name, []):
+            grouped.setdefault(name, {})
+            result.mapped.append({"field": name, "from": source})
     result.record = {name: grouped[name] for name in FIELD_NAMES if name in grouped}
 
 

@@ -7,12 +7,16 @@ document (no fonts, images or styles fetched from anywhere) with the print style
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from allpath.domain.record import parse_record
+from allpath.engine.treatment import treatment_overview
+from allpath.errors import RecordError
 from allpath.interfaces.report import Block, build_blocks
 from allpath.interfaces.web.pages import STATIC_DIR, templates
 from allpath.knowledge.loader import KnowledgeBase
@@ -46,16 +50,28 @@ class FamilyReport:
         return f"allpath-family-report-v{self.version}.pdf"
 
 
+def treatment_for(kb: KnowledgeBase, record: Mapping[str, Any], assessment: dict[str, Any]) -> dict[str, Any] | None:
+    """The roadmap, doses and survivorship plan of a stored record and its stored assessment (the one the
+    page shows), or ``None`` if the stored record no longer reads as a record."""
+    try:
+        parsed = parse_record(dict(record))
+    except RecordError:
+        return None
+    return treatment_overview(parsed, kb, assessment=assessment)
+
+
 def family_report(s: Session, kb: KnowledgeBase, patient: t.Patient) -> FamilyReport:
-    """The report of the patient's current assessment."""
+    """The report of the patient's current assessment, with the roadmap and the follow-up after treatment
+    (never the doses)."""
     row = repo.latest_assessment(s, patient)
     result: dict[str, Any] = row.result
+    treatment = treatment_for(kb, repo.current_version(s, patient).record, result)
     return FamilyReport(
         patient_id=patient.id,
         display_name=patient.display_name,
         version=row.patient_version,
         assessed_at=row.created_at,
-        blocks=build_blocks(result, kb),
+        blocks=build_blocks(result, kb, treatment=treatment),
         knowledge_version=row.knowledge_version,
     )
 

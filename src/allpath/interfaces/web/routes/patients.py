@@ -16,8 +16,10 @@ from sqlalchemy.orm import Session
 from allpath.domain.record import parse_record
 from allpath.engine.diff import changed_fields
 from allpath.errors import FieldProblem, RecordError
+from allpath.interfaces import ics
 from allpath.interfaces.api.deps import DB, KB, Principal, patient_for
 from allpath.interfaces.web import forms
+from allpath.interfaces.web.family_report import treatment_for
 from allpath.interfaces.web.pages import (
     SECURITY_HEADERS,
     CareOrFamilyPage,
@@ -274,18 +276,19 @@ def _history(s: Session, patient: t.Patient) -> list[dict[str, Any]]:
     return rows
 
 
-def _record_rows(record: dict[str, Any]) -> list[tuple[str, Any]]:
-    """The stored record as (path, value) rows, in record order."""
+def _record_rows(record: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """The stored record as (path, value) rows, in record order: objects and lists of objects opened up
+    (``response.day8_blood_mrd_pct``, ``relapses[0].sites``, ``exposures.courses[1].date``)."""
     rows: list[tuple[str, Any]] = []
     for key, value in record.items():
-        if key == "response" and isinstance(value, dict):
-            rows.extend((f"response.{k}", v) for k, v in value.items())
-        elif key == "relapses" and isinstance(value, list):
-            for i, relapse in enumerate(value):
-                if isinstance(relapse, dict):
-                    rows.extend((f"relapses[{i}].{k}", v) for k, v in relapse.items())
+        path = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, dict):
+            rows.extend(_record_rows(value, path))
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            for i, item in enumerate(value):
+                rows.extend(_record_rows(item, f"{path}[{i}]"))
         else:
-            rows.append((key, value))
+            rows.append((path, value))
     return rows
 
 
@@ -301,17 +304,43 @@ def patient_page(
     repo.audit(s, principal.user, "read", "patient", patient.id, detail="web")
     latest = repo.latest_assessment(s, patient)
     result: dict[str, Any] = latest.result
+    record = dict(repo.current_version(s, patient).record)
     context = {
         "patient": patient,
         "a": result,
         "latest": latest,
-        "record_rows": _record_rows(dict(repo.current_version(s, patient).record)),
+        "treatment": treatment_for(kb, record, result),
+        "record_rows": _record_rows(record),
         "history": _history(s, patient),
         "elements": {e["id"]: e for e in result["plan"].get("elements", [])},
         "population_labels": {p.spec.id: p.spec.label for p in kb.populations},
         "unchanged": bool(unchanged),
     }
     return page(request, "patient.html", context, principal)
+
+
+@router.get("/patients/{patient_id}/roadmap.ics")
+def roadmap_calendar(request: Request, patient_id: str, s: DB, kb: KB, principal: CareOrFamilyPage) -> Response:
+    """The dated roadmap as an iCalendar file (phases, response tests, end of treatment; no doses), for the
+    care team and the child's family."""
+    patient = visible_patient(s, principal, patient_id, family_allowed=True)
+    result: dict[str, Any] = repo.latest_assessment(s, patient).result
+    treatment = treatment_for(kb, repo.current_version(s, patient).record, result)
+    try:
+        if treatment is None:
+            raise ics.CalendarError("record", "the stored record cannot be read")
+        data = ics.roadmap_to_ics(treatment["roadmap"], record_id=patient.id)
+    except ics.CalendarError as error:
+        # A page, not a raised error: the audit entry commits with the response.
+        repo.audit(s, principal.user, "read", "roadmap_calendar", patient.id, outcome="invalid", detail="web")
+        message = f"There is no calendar for this roadmap: {error.message}."
+        return page(request, "error.html", {"title": "No calendar", "message": message}, principal, 409)
+    repo.audit(s, principal.user, "read", "roadmap_calendar", patient.id, detail="web")
+    headers = {
+        **SECURITY_HEADERS,
+        "Content-Disposition": f'attachment; filename="allpath-roadmap-v{patient.current_version}.ics"',
+    }
+    return Response(data, media_type=f"{ics.MEDIA_TYPE}; charset=utf-8", headers=headers)
 
 
 @router.post("/patients/{patient_id}/invitations")

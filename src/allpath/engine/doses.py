@@ -77,6 +77,12 @@ def age_on(record: PatientRecord, on: date | None, phase_id: str) -> tuple[float
     """The child's age for an age-dependent dose, and how it was found. Exact from the birth date when the
     day of the dose is known; the age at diagnosis only for induction, which starts at diagnosis."""
     if record.birth_date is not None and on is not None:
+        if on < record.birth_date:
+            raise DoseError(
+                "on",
+                f"the day of the doses ({on.isoformat()}) is before the birth date ({record.birth_date.isoformat()}); "
+                "check the date of the doses (or the treatment start date) and the birth date",
+            )
         return decimal_age_years(record.birth_date, on), f"age on {on.isoformat()} from the birth date"
     if phase_id == "induction" and record.age_years is not None:
         return record.age_years, "age at diagnosis (induction starts at diagnosis)"
@@ -107,7 +113,8 @@ def phase_doses(
     """The doses of one phase of a regimen for this child. Weight and height default to the record's
     (measured at diagnosis): pass today's values for later phases.
 
-    Raises ``DoseError`` when weight or height is missing or implausible, or the regimen or phase is unknown.
+    Raises ``DoseError`` when weight or height is missing or implausible, the regimen or phase is unknown, or
+    the day of the doses is before the birth date.
     """
     regimen = next((r for r in kb.therapy.regimens.regimens if r.id == regimen_id), None)
     if regimen is None:

@@ -59,6 +59,15 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("GET", "/api/patients/{patient_id}/export"): Rule(CLINICIAN, 200),
     ("POST", "/api/assess"): Rule(frozenset({"clinician", "researcher"}), 200),
     ("GET", "/api/export/deidentified"): Rule(frozenset({"researcher"}), 200),
+    # Treatment views (src/allpath/interfaces/api/routes/treatment.py): stateless like /api/assess, and per
+    # patient for the team's clinician and the child's family.
+    ("POST", "/api/roadmap"): Rule(frozenset({"clinician", "researcher"}), 200),
+    ("POST", "/api/doses"): Rule(frozenset({"clinician", "researcher"}), 200),
+    ("POST", "/api/survivorship"): Rule(frozenset({"clinician", "researcher"}), 200),
+    ("GET", "/api/patients/{patient_id}/roadmap"): Rule(CARE, 200),
+    ("GET", "/api/patients/{patient_id}/roadmap.ics"): Rule(CARE, 200),
+    ("GET", "/api/patients/{patient_id}/doses"): Rule(CARE, 200),
+    ("GET", "/api/patients/{patient_id}/survivorship"): Rule(CARE, 200),
     ("GET", "/api/users"): Rule(frozenset({"admin"}), 200),
     ("POST", "/api/users"): Rule(frozenset({"admin"}), 201),
     ("GET", "/api/audit"): Rule(frozenset({"admin"}), 200),
@@ -67,6 +76,12 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("GET", "/api/patients/{patient_id}/report.pdf"): Rule(CARE, 200, optional=True),
     # Not under /api but part of the API: FastAPI's OAuth2 redirect page for the interactive docs.
     ("GET", "/docs/oauth2-redirect"): Rule(EVERYONE, 200),
+}
+
+# Query strings that make an allowed call succeed (the seeded record has no start date, weight or height).
+QUERIES: dict[tuple[str, str], str] = {
+    ("GET", "/api/patients/{patient_id}/roadmap.ics"): "?start=2026-01-05",
+    ("GET", "/api/patients/{patient_id}/doses"): "?phase=induction&weight_kg=20&height_cm=110",
 }
 
 # Routes outside /api are the web pages (src/allpath/interfaces/web/, tested with the web app); they are
@@ -138,7 +153,7 @@ def _web_mounted() -> bool:
 
 def _request(service: Service, method: str, path: str, caller: str) -> tuple[str, dict[str, Any] | None]:
     """The concrete URL and a valid body for this route (fresh where a resource can be used only once)."""
-    url = path.replace("{patient_id}", service.patient_id)
+    url = path.replace("{patient_id}", service.patient_id) + QUERIES.get((method, path), "")
     unique = uuid.uuid4().hex[:10]
     bodies: dict[tuple[str, str], Any] = {
         ("POST", "/api/session"): {
@@ -155,6 +170,9 @@ def _request(service: Service, method: str, path: str, caller: str) -> tuple[str
         ("POST", "/api/patients"): {"display_name": "Matrix child", "record": complete_b_all()},
         ("PUT", "/api/patients/{patient_id}"): {"record": complete_b_all(weight_kg=21.0)},
         ("POST", "/api/assess"): complete_b_all(),
+        ("POST", "/api/roadmap"): {"record": complete_b_all(), "start": "2026-01-05"},
+        ("POST", "/api/doses"): {"record": complete_b_all(weight_kg=20.0, height_cm=110.0), "phase": "induction"},
+        ("POST", "/api/survivorship"): {"record": complete_b_all()},
         ("POST", "/api/users"): {
             "username": f"user-{unique}",
             "display_name": "New user",
@@ -193,5 +211,5 @@ def test_a_family_account_sees_no_other_child(service: Service) -> None:
     for (method, path), rule in EXPECTED.items():
         if "{patient_id}" not in path or "family" not in rule.allowed:
             continue
-        url = path.replace("{patient_id}", service.other_team_patient_id)
+        url = path.replace("{patient_id}", service.other_team_patient_id) + QUERIES.get((method, path), "")
         assert client.request(method, url, headers=auth).status_code == 404, url

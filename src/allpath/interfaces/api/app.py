@@ -13,7 +13,7 @@ from allpath.storage.db import make_engine, migrate, session_factory
 
 def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None) -> FastAPI:
     """Build the service for ``settings`` (default: from the environment); migrates the database."""
-    from allpath.interfaces.api.routes import admin, assess, patients, session
+    from allpath.interfaces.api.routes import admin, assess, patients, session, treatment
     from allpath.interfaces.web import mount_web
 
     settings = settings or load_settings()
@@ -37,7 +37,7 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
         """Liveness: the service answers (no data)."""
         return JSONResponse({"status": "ok", "version": __version__, "knowledge_version": app.state.kb.version})
 
-    for module in (session, patients, assess, admin):
+    for module in (session, patients, assess, treatment, admin):
         app.include_router(module.router)
     mount_web(app)
     return app

@@ -8,6 +8,7 @@ import time
 from datetime import date, timedelta
 from typing import Any
 
+import pytest
 from fhir.resources.R4B.bundle import Bundle
 from hypothesis import given
 from hypothesis import strategies as st
@@ -47,6 +48,7 @@ def test_every_bundled_example_survives_the_round_trip(kb: KnowledgeBase) -> Non
     assert count >= 40
 
 
+@pytest.mark.slow
 def test_every_record_of_the_exhaustive_risk_grid_survives_the_round_trip(kb: KnowledgeBase) -> None:
     started = time.perf_counter()
     count = 0

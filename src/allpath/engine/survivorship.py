@@ -35,13 +35,23 @@ def survivorship_plan(record: PatientRecord, kb: KnowledgeBase, roadmap: dict[st
 
     items: list[dict[str, Any]] = []
     open_rules: list[str] = []
+    strength_given = False
     for rule in kb.therapy.screening:
         verdict = rule.condition.evaluate(facts)
         if verdict.value is None:
             open_rules.append(rule.spec.id)
         if verdict.value is not True:
             continue
+        if _is_cardiac_strength(rule.spec):
+            if strength_given:
+                continue  # one strength of heart surveillance: the first that holds (rules go strongest first)
+            strength_given = True
         items.append(_item(kb, record, rule.spec, facts, exposures, end_of_therapy))
+    if not strength_given:
+        # Heart radiation alone: PanCare gives an echocardiogram frequency where IGHG gives no strength.
+        frequency_only = _frequency_only_item(kb, record, facts, exposures, end_of_therapy)
+        if frequency_only is not None:
+            items.append(frequency_only)
     missing = list(dict.fromkeys(exposures.missing))
     if open_rules and not missing:
         missing.append("exposures (to decide: " + ", ".join(open_rules) + ")")
@@ -154,10 +164,39 @@ def _alternatives(kb: KnowledgeBase, exposures: ex.Exposures, total: float | Non
     return out
 
 
+def _is_cardiac_strength(spec: Any) -> bool:
+    return bool(spec.topic == CARDIAC_TOPIC and spec.strength)
+
+
+def _frequency_only_item(
+    kb: KnowledgeBase,
+    record: PatientRecord,
+    facts: dict[str, Any],
+    exposures: ex.Exposures,
+    end_of_therapy: date | None,
+) -> dict[str, Any] | None:
+    """The echocardiogram item of a PanCare frequency rule that holds when no IGHG strength rule does; the
+    late effect and test are those of the heart rules, the id, explanation and evidence the frequency rule's."""
+    chosen = next((r for r in kb.therapy.cardiac_frequency if r.condition.evaluate(facts).value is True), None)
+    template = next((r.spec for r in kb.therapy.screening if _is_cardiac_strength(r.spec) and r.spec.test), None)
+    if chosen is None or template is None:
+        return None
+    spec = template.model_copy(
+        update={
+            "id": chosen.spec.id,
+            "strength": None,
+            "confidence": confidence_of(None, chosen.spec.evidence),
+            "explanation": chosen.spec.explanation,
+            "evidence": [],  # _item adds the frequency rule's evidence and the start rule's
+        }
+    )
+    return _item(kb, record, spec, facts, exposures, end_of_therapy)
+
+
 def _cardiac_strength(kb: KnowledgeBase, total: float | None, exposures: ex.Exposures) -> str | None:
     facts = {"doxorubicin_equivalent_mg_per_m2": total, "chest_radiation_gy": exposures.chest_radiation_gy}
     for rule in kb.therapy.screening:
-        if rule.spec.topic == CARDIAC_TOPIC and rule.spec.strength:
+        if _is_cardiac_strength(rule.spec):
             if rule.condition.evaluate(facts).value is True:
                 return rule.spec.strength
     return None

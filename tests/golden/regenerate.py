@@ -16,6 +16,9 @@ It also writes the golden treatment roadmaps of ``ROADMAP_EXAMPLES``, dated from
 ``tests/golden/roadmaps/<stem>.roadmap.json`` (``allpath roadmap examples/<stem>.json --start 2026-01-05``,
 versions normalised) and ``tests/golden/roadmaps/<stem>.ics`` (the same with ``--format ics``, CRLF lines
 as the command writes them).
+
+And the golden survivorship plans of ``tests/golden/survivorship_cases.py`` (exposure sets on both sides of
+every threshold of survivorship.yaml): ``tests/golden/survivorship/<case>.json`` (``write_survivorship``).
 """
 
 from __future__ import annotations
@@ -130,6 +133,21 @@ def roadmap_outputs(stem: str) -> dict[str, bytes]:
     }
 
 
+def write_survivorship() -> tuple[list[Path], list[Path], set[Path]]:
+    """Write the golden survivorship plans; the changed, removed and expected files."""
+    if str(ROOT) not in sys.path:  # run as a script: make the tests package importable
+        sys.path.insert(0, str(ROOT))
+    from tests.golden.survivorship_cases import GOLDEN_SURVIVORSHIP, cases, golden_path, render
+
+    GOLDEN_SURVIVORSHIP.mkdir(parents=True, exist_ok=True)
+    expected = {golden_path(name) for name in cases()}
+    changed = [golden_path(name) for name in sorted(cases()) if _write_if_changed(golden_path(name), render(name))]
+    removed = [p for p in sorted(GOLDEN_SURVIVORSHIP.iterdir()) if p.is_file() and p not in expected]
+    for stale in removed:
+        stale.unlink()
+    return changed, removed, expected
+
+
 def _write_if_changed(path: Path, text: str | bytes) -> bool:
     data = text.encode("utf-8") if isinstance(text, str) else text
     if path.exists() and path.read_bytes() == data:
@@ -171,6 +189,10 @@ def main() -> int:
         stale.unlink()
     removed += stale_roadmaps
     expected |= roadmaps
+    survivorship_changed, survivorship_removed, survivorship_expected = write_survivorship()
+    changed += survivorship_changed
+    removed += survivorship_removed
+    expected |= survivorship_expected
     for path in changed:
         sys.stdout.write(f"updated {path.relative_to(ROOT)}\n")
     for path in removed:

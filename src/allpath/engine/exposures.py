@@ -45,6 +45,7 @@ def recorded(record: PatientRecord) -> Exposures:
     assert given is not None
     totals: dict[str, float | None] = defaultdict(float)
     first_dex: date | None = None
+    first_dex_index = 0
     for i, course in enumerate(given.courses or ()):
         found.received.add(course.drug)
         if course.drug in ANTHRACYCLINES:
@@ -56,12 +57,16 @@ def recorded(record: PatientRecord) -> Exposures:
             elif current is not None:
                 totals[course.drug] = current + course.dose_mg_per_m2
         if course.drug == "dexamethasone" and (first_dex is None or course.date < first_dex):
-            first_dex = course.date
+            first_dex, first_dex_index = course.date, i
     found.anthracycline_mg_per_m2 = dict(totals)
     if first_dex is not None:
-        found.age_at_first_dexamethasone_years = _age_at(record, first_dex)
-        if found.age_at_first_dexamethasone_years is None:
-            found.missing.append("birth_date")
+        if record.birth_date is not None and first_dex < record.birth_date:
+            # a typing mistake in one of the two dates: the age is unknown, and the course's date is named
+            found.missing.append(f"exposures.courses[{first_dex_index}].date")
+        else:
+            found.age_at_first_dexamethasone_years = _age_at(record, first_dex)
+            if found.age_at_first_dexamethasone_years is None:
+                found.missing.append("birth_date")
     for i, beam in enumerate(given.radiation or ()):
         if beam.site == "total_body":
             found.total_body_radiation = True

@@ -290,3 +290,16 @@ def test_planned_high_risk_135_reasonable_every_5_years(name: str) -> None:
     assert item["strength"] == "reasonable"
     assert item["interval_years"] == 5
     assert not any(a["changes_surveillance"] for a in exposures["alternative_factors"])  # 120 and 175: reasonable
+
+
+def test_dexamethasone_course_before_the_birth_date_is_named_not_a_crash() -> None:
+    # A course dated before the birth date is a typing mistake: the age at the first dexamethasone is unknown,
+    # the plan is provisional and names the course's date (it used to raise ValueError from the age calculation).
+    record = {
+        "birth_date": "2015-01-01",
+        "exposures": {"courses": [{"drug": "dexamethasone", "date": "2014-06-01", "dose_mg_per_m2": 6}]},
+    }
+    result = plan(record)
+    assert result["provisional"] is True
+    assert result["missing"] == ["exposures.courses[0].date"]
+    assert "surv.dexamethasone_age10_osteonecrosis" not in item_ids(result)

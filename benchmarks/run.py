@@ -23,7 +23,25 @@ from typing import Any
 import bench_assess
 import bench_cli
 import bench_http
+import bench_treatment
 from common import RESULTS_DIR, machine, verdict, write_json
+
+
+def treatment_rows(t: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    rows = []
+    for name in bench_treatment.CALLS:
+        call = t["calls"][name]
+        lat, ratio = call["latency_ms"], call["ratio_to_baseline"]
+        rows.append(
+            (
+                f"{name} in process ({t['records']:,} records)",
+                f"median {lat['median']:.3f} ms ({ratio['median']:.1f}x), "
+                f"p99 {lat['p99']:.3f} ms ({ratio['p99']:.1f}x)",
+                f"<= {t['targets']['median_ms']:g} / {t['targets']['p99_ms']:g} ms",
+                verdict(all(call["passed"].values())),
+            )
+        )
+    return rows
 
 
 def table(results: dict[str, Any]) -> str:
@@ -45,6 +63,7 @@ def table(results: dict[str, Any]) -> str:
             f"<= {a['targets']['p99_ms']:g} ms",
             verdict(a["passed"]["p99"]),
         ),
+        *treatment_rows(results["treatment"]),
         (
             f"CLI cold start ({c['runs']} runs)",
             f"median {c['median_s']['allpath_assess'] * 1000:.0f} ms vs python -c pass "
@@ -100,22 +119,26 @@ def main(argv: list[str] | None = None) -> int:
     runs = bench_cli.QUICK_RUNS if args.quick else bench_cli.DEFAULT_RUNS
     n_batch = bench_cli.QUICK_N if args.quick else bench_cli.DEFAULT_N
 
-    steps = 4 if args.http else 3
+    n_treatment = bench_treatment.QUICK_N if args.quick else bench_treatment.DEFAULT_N
+    steps = 5 if args.http else 4
     print(f"[1/{steps}] in-process parse_record + assess ...", flush=True)
     assess = bench_assess.run(n_assess, args.seed)
     print(bench_assess.report(assess), flush=True)
-    print(f"[2/{steps}] CLI cold start ({runs} runs) ...", flush=True)
+    print(f"[2/{steps}] in-process treatment_overview, phase_doses, survivorship_plan ...", flush=True)
+    treatment = bench_treatment.run(n_treatment, args.seed)
+    print(bench_treatment.report(treatment), flush=True)
+    print(f"[3/{steps}] CLI cold start ({runs} runs) ...", flush=True)
     cold = bench_cli.cold_start(runs, args.seed)
     print(bench_cli.report_cold(cold), flush=True)
-    print(f"[3/{steps}] CLI batch ({n_batch:,} records) ...", flush=True)
+    print(f"[4/{steps}] CLI batch ({n_batch:,} records) ...", flush=True)
     bulk = bench_cli.batch(n_batch, args.seed)
     print(bench_cli.report_batch(bulk), flush=True)
 
-    results: dict[str, Any] = {"assess": assess, "cli_cold_start": cold, "cli_batch": bulk}
-    passed = all(assess["passed"].values()) and cold["passed"] and bulk["passed"]
+    results: dict[str, Any] = {"assess": assess, "treatment": treatment, "cli_cold_start": cold, "cli_batch": bulk}
+    passed = all(assess["passed"].values()) and all(treatment["passed"].values()) and cold["passed"] and bulk["passed"]
     if args.http:
         seconds = bench_http.QUICK_DURATION_S if args.quick else bench_http.DEFAULT_DURATION_S
-        print(f"[4/4] HTTP POST /api/assess, allpath serve --workers {bench_http.DEFAULT_WORKERS} ...", flush=True)
+        print(f"[5/5] HTTP POST /api/assess, allpath serve --workers {bench_http.DEFAULT_WORKERS} ...", flush=True)
         http = bench_http.run(seconds)
         print(bench_http.report(http), flush=True)
         results["http_assess"] = http

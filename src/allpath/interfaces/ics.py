@@ -177,17 +177,6 @@ def roadmap_to_ics(
     return data
 
 
-def event_count(roadmap: dict[str, Any]) -> int:
-    """How many events ``roadmap_to_ics`` writes for this roadmap (phases with a start date, dated
-    checkpoints, the end of treatment when dated)."""
-    end = roadmap.get("end_of_therapy") or {}
-    return (
-        sum(1 for p in roadmap["phases"] if p["start"])
-        + sum(1 for c in roadmap["checkpoints"] if c["date"])
-        + (1 if end.get("date") else 0)
-    )
-
-
 def _event(*, uid: str, stamp: datetime, first: date, last: date, summary: str, description: list[str]) -> Event:
     event = Event()
     event.add("uid", uid)

@@ -241,6 +241,11 @@ def test_doses_phase_without_drugs_says_so() -> None:
         ({}, ["--weight-kg", "80", "--height-cm", "60"], "weight_kg"),  # implausible together
         ({}, ["--regimen", "no_such_regimen"], "regimen"),
         ({}, ["--on", "2026-13-01"], "--on"),
+        (  # a dose day before the birth date
+            {"age_years": None, "birth_date": "2020-01-10", "diagnosis_date": "2025-12-20"},
+            ["--on", "2019-06-01"],
+            "on",
+        ),
     ],
 )
 def test_doses_refusals_exit_2_naming_the_field(

@@ -110,13 +110,23 @@ def scenario(browser: Any, live_server: LiveServer, screenshots: Path) -> dict[s
         expect(wbc).to_have_accessible_description(re.compile("wbc_per_ul: -5 is not allowed"))
         page.screenshot(path=screenshots / "patient-form-error-desktop.png", full_page=True)
 
-        # Corrected: the expected risk group.
+        # Corrected, with the first day of treatment: the expected risk group and a dated roadmap.
         wbc.fill("12000")
+        page.get_by_label("Treatment start date", exact=True).fill("2026-01-05")
         page.get_by_role("button", name="Save and assess").click()
         expect(page).to_have_url(UUID_PATH)
         found["patient"] = UUID_PATH.match(page.url).group(1)  # type: ignore[union-attr]
         expect(page.locator("#risk .card").first.locator(".badge")).to_have_text("standard risk")
-        expect(page.locator(".notice--warning")).to_contain_text("Provisional.")
+        expect(page.locator(".notice--warning").first).to_contain_text("Provisional.")
+        expect(page.locator("#phases .step__dates").first).to_contain_text("2026-01-05 to 2026-02-01")
+        expect(page.locator("#phases .checkpoint").first).to_contain_text("2026-01-12")
+        expect(page.locator("#phases .timeline__phase--end")).to_contain_text("2028-03-02")
+        page.locator("#phases").screenshot(path=screenshots / "roadmap-desktop.png")
+        with page.expect_download() as calendar:
+            page.get_by_role("link", name="Download the calendar (.ics)").click()
+        ics = screenshots.parent / "roadmap.ics"
+        calendar.value.save_as(ics)
+        assert ics.read_text(encoding="utf-8").startswith("BEGIN:VCALENDAR")
 
         # End-of-induction MRD 1.2 %: the change and its reason.
         page.get_by_role("link", name="Edit record").click()
@@ -125,6 +135,7 @@ def scenario(browser: Any, live_server: LiveServer, screenshots: Path) -> dict[s
         expect(page.locator("#changes")).to_contain_text(CHANGE)
         expect(page.locator("#risk .card").first.locator(".badge")).to_have_text("very high risk")
         expect(page.locator("#history")).to_contain_text(CHANGE)
+        expect(page.locator("#phases .roadmap-not-covered")).to_contain_text("very-high-risk ALL")
         page.screenshot(path=screenshots / "patient-desktop.png", full_page=True)
 
         # A citation leads to its section of the source.
@@ -216,5 +227,11 @@ def test_phone_width_screenshots(
             page.goto(live_server.url + path)
             _no_sideways_scroll(page)
             page.screenshot(path=screenshots / f"{name}-375.png", full_page=True)
+        # The dose tables and the survivorship plan of an example with weight and height, stacked on a phone.
+        page.goto(f"{live_server.url}/patients?q=Example standard risk")
+        page.get_by_role("link", name="Example standard risk").click()
+        _expect()(page.locator("#doses")).to_contain_text("Body surface area")
+        _no_sideways_scroll(page)
+        page.screenshot(path=screenshots / "patient-doses-375.png", full_page=True)
     finally:
         context.close()

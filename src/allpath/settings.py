@@ -4,13 +4,20 @@
 ``ALLPATH_DATA_DIR``      where the SQLite database lives; default ``./allpath-data``.
 ``ALLPATH_SESSION_HOURS`` how long a sign-in lasts; default 12.
 ``ALLPATH_SECURE_COOKIES`` ``1`` to mark cookies Secure (behind HTTPS); default ``0`` for local use.
+``ALLPATH_CDS_TRUSTED_ISSUERS`` the CDS Hooks clients (EHRs) whose signed JWTs the CDS service accepts: a JSON
+                          object mapping each issuer (``iss``) to its JWK Set (``{"keys": [...]}``), inline;
+                          default: none (every CDS service call is refused; discovery stays open).
+``ALLPATH_CDS_BASE_URL``  the public base URL of this service (``https://allpath.example.org``), for the JWT
+                          audience and the links of CDS cards; default: taken from each request.
 """
 
 from __future__ import annotations
 
+import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -29,6 +36,8 @@ class Settings:
     session_hours: float
     secure_cookies: bool
     sign_in_limits: SignInLimits = SignInLimits()
+    cds_trusted_issuers: dict[str, Any] = field(default_factory=dict, hash=False)  # issuer -> JWK Set
+    cds_base_url: str | None = None
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -40,4 +49,19 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         data_dir=data_dir,
         session_hours=float(env.get("ALLPATH_SESSION_HOURS", "12")),
         secure_cookies=env.get("ALLPATH_SECURE_COOKIES", "0") == "1",
+        cds_trusted_issuers=_trusted_issuers(env.get("ALLPATH_CDS_TRUSTED_ISSUERS", "")),
+        cds_base_url=(env.get("ALLPATH_CDS_BASE_URL") or "").rstrip("/") or None,
     )
+
+
+def _trusted_issuers(text: str) -> dict[str, Any]:
+    """``ALLPATH_CDS_TRUSTED_ISSUERS``: a JSON object issuer -> JWK Set; the keys are checked when used."""
+    if not text.strip():
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError as error:
+        raise ValueError(f"ALLPATH_CDS_TRUSTED_ISSUERS is not JSON: {error}") from None
+    if not isinstance(value, dict) or not all(isinstance(k, str) and k for k in value):
+        raise ValueError("ALLPATH_CDS_TRUSTED_ISSUERS must be a JSON object mapping each issuer to its JWK Set")
+    return value

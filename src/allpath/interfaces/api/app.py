@@ -14,6 +14,7 @@ from allpath.storage.db import make_engine, migrate, session_factory
 def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None) -> FastAPI:
     """Build the service for ``settings`` (default: from the environment); migrates the database."""
     from allpath.interfaces.api.routes import admin, assess, patients, session, treatment
+    from allpath.interfaces.cds import cds_router
     from allpath.interfaces.web import mount_web
 
     settings = settings or load_settings()
@@ -39,5 +40,6 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
 
     for module in (session, patients, assess, treatment, admin):
         app.include_router(module.router)
+    app.include_router(cds_router(settings))  # CDS Hooks 2.0: /cds-services
     mount_web(app)
     return app

@@ -1,0 +1,260 @@
+"""The patient's FHIR data for a CDS call: from the request's prefetch, else from the CDS client's FHIR server.
+
+A prefetch key holds a resource, a Bundle (a searchset), or ``null`` ("no data"). A key that is absent, or
+holds an OperationOutcome, or a Bundle with a ``next`` page, is not satisfied: when the request carries
+``fhirServer`` and ``fhirAuthorization`` the service runs the key's query itself (bearer token, short
+timeout, pages followed on the same server only); otherwise the key stays unsatisfied and the caller decides
+(412 for data a service cannot do without).
+
+Only resources about ``context.patientId`` are kept. Body weight and height keep their latest measurement (the
+dose calculator needs today's values; earlier ones would be read as conflicting). The resources go to the FHIR
+importer (``allpath.interfaces.fhir.import_bundle``) as one collection Bundle.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from allpath.interfaces.fhir import ImportResult, import_bundle
+from allpath.interfaces.fhir import codes as c
+
+FETCH_TIMEOUT_S = 5.0
+MAX_PAGES = 20
+_FINAL = {"final", "amended", "corrected"}
+_LATEST_ONLY = ("body_weight", "body_height")
+
+
+class FetchError(Exception):
+    """The FHIR server could not give a key's data."""
+
+
+@dataclass
+class PatientData:
+    """What the CDS service could learn about the patient."""
+
+    resources: list[dict[str, Any]] = field(default_factory=list)
+    unsatisfied: dict[str, str] = field(default_factory=dict)  # prefetch key -> why its data is missing
+    fetched: list[str] = field(default_factory=list)  # keys read from the FHIR server
+    dropped: int = 0  # resources about another patient
+    measured: dict[str, str] = field(default_factory=dict)  # body_weight/body_height -> date of the value used
+
+    def bundle(self) -> dict[str, Any]:
+        return {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": r} for r in self.resources]}
+
+    def imported(self) -> ImportResult:
+        return import_bundle(self.bundle())
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    """``value`` when it is a JSON object, else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
+def fill(template: str, context: dict[str, Any]) -> str:
+    """A prefetch template with its ``{{context.x}}`` tokens replaced (URL-quoted)."""
+    out = template
+    for key, value in context.items():
+        if isinstance(value, str):
+            out = out.replace("{{context." + key + "}}", quote(value, safe=""))
+    return out
+
+
+def _is_patient_ref(reference: Any, patient_id: str) -> bool | None:
+    """True/False when ``reference`` names a Patient (this one or another); None when it names no Patient."""
+    if not isinstance(reference, dict) or not isinstance(reference.get("reference"), str):
+        return None
+    ref = reference["reference"]
+    if "Patient/" not in ref:
+        return None
+    return bool(ref == f"Patient/{patient_id}" or ref.endswith(f"/Patient/{patient_id}"))
+
+
+def _resources(value: Any) -> Iterator[dict[str, Any]]:
+    if not isinstance(value, dict):
+        return
+    if value.get("resourceType") == "Bundle":
+        for entry in value.get("entry") or []:
+            resource = entry.get("resource") if isinstance(entry, dict) else None
+            if isinstance(resource, dict) and resource.get("resourceType") != "OperationOutcome":
+                yield resource
+    elif isinstance(value.get("resourceType"), str):
+        yield value
+
+
+def _next_link(value: Any) -> str | None:
+    if isinstance(value, dict) and value.get("resourceType") == "Bundle":
+        for link in value.get("link") or []:
+            if isinstance(link, dict) and link.get("relation") == "next" and isinstance(link.get("url"), str):
+                return str(link["url"])
+    return None
+
+
+def _problem(value: Any) -> str | None:
+    """Why a prefetch value cannot be used as complete data (None when it can)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not isinstance(value.get("resourceType"), str):
+        return "not a FHIR resource"
+    if value["resourceType"] == "OperationOutcome":
+        return "the CDS client reported an error (OperationOutcome)"
+    if _next_link(value):
+        return "a paged Bundle whose further pages could not be read"
+    return None
+
+
+class FhirReader:
+    """Reads prefetch queries from the CDS client's FHIR server with its bearer token."""
+
+    def __init__(self, server: str, token: str, transport: httpx.BaseTransport | None = None) -> None:
+        self.base = server.rstrip("/")
+        self.client = httpx.Client(
+            headers={"Authorization": f"Bearer {token}", "Accept": "application/fhir+json"},
+            timeout=FETCH_TIMEOUT_S,
+            follow_redirects=False,
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        self.client.close()
+
+    def _get(self, url: str) -> Any:
+        if not url.startswith(self.base + "/"):
+            raise FetchError("a page link points outside the FHIR server")
+        try:
+            response = self.client.get(url)
+        except httpx.HTTPError as error:
+            raise FetchError(f"the FHIR server could not be reached ({type(error).__name__})") from None
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise FetchError(f"the FHIR server answered {response.status_code}")
+        try:
+            return response.json()
+        except ValueError:
+            raise FetchError("the FHIR server did not answer with JSON") from None
+
+    def query(self, relative: str) -> Any:
+        return self.pages(self._get(f"{self.base}/{relative.lstrip('/')}"))
+
+    def pages(self, value: Any) -> Any:
+        """The value with the entries of every further page added (at most ``MAX_PAGES``)."""
+        link = _next_link(value)
+        if link is None:
+            return value
+        merged = copy.copy(value)
+        entries = list(value.get("entry") or [])
+        for _ in range(MAX_PAGES):
+            if link is None:
+                break
+            page = self._get(link)
+            entries += list((page or {}).get("entry") or [])
+            link = _next_link(page)
+        if link is not None:
+            raise FetchError(f"more than {MAX_PAGES} pages")
+        merged["entry"] = entries
+        merged["link"] = [x for x in value.get("link") or [] if isinstance(x, dict) and x.get("relation") != "next"]
+        return merged
+
+
+def gather(
+    request: dict[str, Any],
+    templates: dict[str, str],
+    patient_id: str,
+    transport: httpx.BaseTransport | None = None,
+) -> PatientData:
+    """The patient's resources for ``templates`` (prefetch key -> query) from the request or the FHIR server."""
+    prefetch = as_dict(request.get("prefetch"))
+    context = as_dict(request.get("context"))
+    server, auth = request.get("fhirServer"), request.get("fhirAuthorization")
+    token = auth.get("access_token") if isinstance(auth, dict) else None
+    reader = FhirReader(server, token, transport) if isinstance(server, str) and isinstance(token, str) else None
+    data = PatientData()
+    values: list[Any] = []
+    try:
+        for key, template in templates.items():
+            problem = _problem(prefetch[key]) if key in prefetch else "not prefetched"
+            if problem is None:
+                values.append(prefetch[key])
+                continue
+            if reader is not None:
+                try:
+                    paged = key in prefetch and _next_link(prefetch[key]) is not None
+                    values.append(reader.pages(prefetch[key]) if paged else reader.query(fill(template, context)))
+                    data.fetched.append(key)
+                    continue
+                except FetchError as error:
+                    problem = str(error)
+            data.unsatisfied[key] = problem
+    finally:
+        if reader is not None:
+            reader.close()
+    seen: set[tuple[str, str]] = set()
+    for value in values:
+        for resource in _resources(value):
+            kept = _about_patient(resource, patient_id)
+            if kept is None:
+                data.dropped += 1
+                continue
+            identity = (str(kept.get("resourceType")), str(kept.get("id", "")))
+            if identity[1] and identity in seen:
+                continue  # the same resource from two queries
+            seen.add(identity)
+            data.resources.append(kept)
+    data.resources = _latest_measurements(data)
+    return data
+
+
+def _about_patient(resource: dict[str, Any], patient_id: str) -> dict[str, Any] | None:
+    if resource.get("resourceType") == "Patient":
+        if "id" not in resource:
+            return {**resource, "id": patient_id}  # the answer to Patient/{{context.patientId}}
+        return resource if resource.get("id") == patient_id else None
+    for name in ("subject", "patient"):
+        about = _is_patient_ref(resource.get(name), patient_id)
+        if about is not None:
+            return resource if about else None
+    return resource
+
+
+def _when(resource: dict[str, Any]) -> datetime | None:
+    period = as_dict(resource.get("effectivePeriod"))
+    for value in (resource.get("effectiveDateTime"), period.get("end"), period.get("start"), resource.get("issued")):
+        if isinstance(value, str) and value:
+            try:
+                moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                continue
+            return moment if moment.tzinfo else moment.replace(tzinfo=datetime.now().astimezone().tzinfo)
+    return None
+
+
+def _latest_measurements(data: PatientData) -> list[dict[str, Any]]:
+    """Keep only the latest final body weight and height (all of them when none is dated)."""
+    lookup = c.lookup()
+    groups: dict[str, list[tuple[datetime | None, dict[str, Any]]]] = {}
+    others: list[dict[str, Any]] = []
+    for resource in data.resources:
+        concept = None
+        if resource.get("resourceType") == "Observation" and resource.get("status") in _FINAL:
+            code = resource.get("code")
+            concept = lookup.concept_of(code.get("coding") if isinstance(code, dict) else None)
+        if concept in _LATEST_ONLY:
+            groups.setdefault(str(concept), []).append((_when(resource), resource))
+        else:
+            others.append(resource)
+    for concept, found in groups.items():
+        dated = [(moment, r) for moment, r in found if moment is not None]
+        if not dated:
+            others += [r for _, r in found]
+            continue
+        latest = max(moment for moment, _ in dated)
+        others += [r for moment, r in dated if moment == latest]
+        data.measured[concept] = latest.date().isoformat()
+    return others

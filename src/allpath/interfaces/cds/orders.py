@@ -1,0 +1,482 @@
+"""``order-select`` and ``order-sign``: dose checks of draft vincristine, mercaptopurine and thioguanine orders.
+
+An order is recognised by its RxNorm ingredient code (the drug codes of ``fhir_codes.yaml``: vincristine 11202,
+mercaptopurine 103, thioguanine 10485) or by the drug's name in its text or display (liposomal vincristine,
+dosed differently, is not checked). Its dose per administration is read from the first readable dosage of each
+``dosageInstruction`` (R4 ``doseAndRate.doseQuantity``, or ``doseQuantity`` as older clients write it) in mg,
+g, microgram or mg/m2. Every other order gets no card.
+
+The checks use the dose calculator and the knowledge base; weight and height are the latest measurements.
+
+- vincristine: above its cap per dose -> critical (the cap and its citation; a suggestion to change the dose
+  to the calculated one when the body surface area is known); above the calculated dose (1.5 mg/m2 of the
+  regimens) -> warning.
+- mercaptopurine, thioguanine: the normal starting dose (the highest daily dose per m2 of the drug in the
+  knowledge base's regimens: this check does not know the phase) adjusted for the TPMT and NUDT15 phenotypes
+  (``engine.pharmacogenomics.adjust``); a dose above the adjusted range, or daily where three times a week is
+  advised -> warning with the range; phenotypes not known -> warning "test before dosing"; results that give
+  no starting dose -> warning with the reason.
+- weight or height missing or implausible -> an info card naming what is needed (a warning when the
+  phenotypes call for a reduced dose).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from allpath.domain.age import decimal_age_years
+from allpath.domain.record import PatientRecord
+from allpath.engine import pharmacogenomics as pgx
+from allpath.engine.doses import DoseError, body_surface_area, check_measurements, round_and_cap
+from allpath.engine.explain import evidence_of
+from allpath.interfaces.cds.cards import Cards, escape, number
+from allpath.interfaces.cds.data import as_dict
+from allpath.interfaces.fhir import codes as c
+from allpath.knowledge import therapy_schema as ts
+from allpath.knowledge.loader import KnowledgeBase
+
+CHECKED = ("vincristine", "mercaptopurine", "thioguanine")
+_NAMES = {
+    "vincristine": re.compile(r"\bvincristin"),
+    "mercaptopurine": re.compile(r"\b(6-?)?mercaptopurin|\b6-?mp\b"),
+    "thioguanine": re.compile(r"\b(6-?)?(thio|tio)guanin|\b6-?tg\b"),
+}
+_NOT_CHECKED = re.compile(r"liposom|marqibo")
+_SKIPPED_STATUSES = {"cancelled", "entered-in-error", "completed", "stopped", "revoked"}
+_MG = {"mg": 1.0, "g": 1000.0, "ug": 0.001, "mcg": 0.001, "microgram": 0.001, "milligram": 1.0}
+_MG_PER_M2 = {"mg/m2", "mg/m*2", "mg/m^2", "mg/m²"}
+_WEEK = {"h": 24 * 7, "d": 7, "wk": 1, "mo": 7 / 30.4375, "a": 7 / 365.25}
+
+
+def _concepts(resource: dict[str, Any]) -> tuple[list[Any], list[str]]:
+    """Codings and texts naming the medication of a MedicationRequest (R4 and R5 shapes, contained Medication)."""
+    codings: list[Any] = []
+    texts: list[str] = []
+
+    def concept(value: Any) -> None:
+        if isinstance(value, dict):
+            codings.extend(x for x in value.get("coding") or [] if isinstance(x, dict))
+            texts.extend(str(x.get("display")) for x in value.get("coding") or [] if isinstance(x, dict))
+            if isinstance(value.get("text"), str):
+                texts.append(value["text"])
+
+    def reference(value: Any) -> None:
+        if not isinstance(value, dict):
+            return
+        if isinstance(value.get("display"), str):
+            texts.append(value["display"])
+        ref = value.get("reference")
+        if isinstance(ref, str) and ref.startswith("#"):
+            for contained in resource.get("contained") or []:
+                if isinstance(contained, dict) and contained.get("id") == ref[1:]:
+                    concept(contained.get("code"))
+
+    concept(resource.get("medicationCodeableConcept"))
+    reference(resource.get("medicationReference"))
+    medication = resource.get("medication")  # R5: CodeableReference
+    if isinstance(medication, dict):
+        concept(medication.get("concept"))
+        reference(medication.get("reference"))
+    return codings, texts
+
+
+def drug_of(resource: dict[str, Any]) -> str | None:
+    """The checked drug a MedicationRequest orders, or None."""
+    if resource.get("resourceType") != "MedicationRequest":
+        return None
+    codings, texts = _concepts(resource)
+    text = " ".join(texts).lower()
+    if _NOT_CHECKED.search(text):
+        return None
+    coded = c.lookup().value_of("drug", codings)
+    if coded in CHECKED:
+        return coded
+    named = [drug for drug, pattern in _NAMES.items() if pattern.search(text)]
+    return named[0] if len(named) == 1 else None
+
+
+@dataclass(frozen=True)
+class OrderedDose:
+    index: int  # which dosageInstruction
+    mg: float | None
+    mg_per_m2: float | None
+    per_week: float | None  # administrations per week, when the timing says
+    unit: str
+
+
+def _quantity(dosage: dict[str, Any]) -> dict[str, Any] | None:
+    for item in dosage.get("doseAndRate") or []:
+        if isinstance(item, dict):
+            if isinstance(item.get("doseQuantity"), dict):
+                return dict(item["doseQuantity"])
+            if isinstance(item.get("doseRange"), dict) and isinstance(item["doseRange"].get("high"), dict):
+                return dict(item["doseRange"]["high"])
+    if isinstance(dosage.get("doseQuantity"), dict):
+        return dict(dosage["doseQuantity"])
+    return None
+
+
+def _per_week(dosage: dict[str, Any]) -> float | None:
+    repeat = as_dict(as_dict(dosage.get("timing")).get("repeat"))
+    if not repeat or repeat.get("periodUnit") not in _WEEK:
+        return None
+    frequency, period = repeat.get("frequency", 1), repeat.get("period", 1)
+    if not isinstance(frequency, int | float) or not isinstance(period, int | float) or period <= 0:
+        return None
+    return float(frequency) / float(period) * _WEEK[repeat["periodUnit"]]
+
+
+def ordered_doses(resource: dict[str, Any]) -> tuple[list[OrderedDose], list[str]]:
+    """The readable doses of an order, and the units that could not be read."""
+    found: list[OrderedDose] = []
+    unreadable: list[str] = []
+    for index, dosage in enumerate(resource.get("dosageInstruction") or []):
+        if not isinstance(dosage, dict):
+            continue
+        quantity = _quantity(dosage)
+        if quantity is None:
+            continue
+        value = quantity.get("value")
+        unit = str(quantity.get("code") or quantity.get("unit") or "").strip()
+        key = unit.lower()
+        if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value) or value < 0:
+            unreadable.append(unit or "no number")
+        elif key in _MG:
+            found.append(OrderedDose(index, float(value) * _MG[key], None, _per_week(dosage), unit))
+        elif key in _MG_PER_M2:
+            found.append(OrderedDose(index, None, float(value), _per_week(dosage), unit))
+        else:
+            unreadable.append(unit or "no unit")
+    return found, unreadable
+
+
+@dataclass(frozen=True)
+class Body:
+    """The body surface area for the dose calculator, or why there is none."""
+
+    m2: float | None
+    why_not: str | None
+    basis: str  # how it was found (for the card)
+
+
+def body_of(kb: KnowledgeBase, record: PatientRecord, measured: dict[str, str]) -> Body:
+    try:
+        m = check_measurements(record.weight_kg, record.height_cm)
+    except DoseError as error:
+        return Body(None, error.message, "")
+    bsa = body_surface_area(kb, m.weight_kg, m.height_cm)
+    when = ", ".join(f"{k.replace('body_', '')} of {v}" for k, v in sorted(measured.items()))
+    basis = f"body surface area {number(round(bsa, 3))} m² (Mosteller; {number(m.weight_kg)} kg, "
+    basis += f"{number(m.height_cm)} cm{'; ' + when if when else ''})"
+    return Body(bsa, None, basis)
+
+
+def _normal_per_m2(kb: KnowledgeBase, drug: str, per: str) -> float | None:
+    """The highest dose per m2 of ``drug`` (given ``per`` dose/day) among the regimens of the knowledge base."""
+    values = [
+        line.dose.per_m2
+        for regimen in kb.therapy.regimens.regimens
+        for phase in regimen.phases
+        for line in phase.drugs
+        if line.drug == drug and line.per == per and line.dose.per_m2 is not None
+    ]
+    return max(values) if values else None
+
+
+def _age(record: PatientRecord, today: date) -> float | None:
+    if record.birth_date is not None:
+        return decimal_age_years(record.birth_date, today)
+    return None
+
+
+def _suggestion(
+    resource: dict[str, Any], dose: OrderedDose, mg: float, label: str, three_weekly: bool = False
+) -> list[dict[str, Any]] | None:
+    """An update of the order to ``mg`` per dose (and three times a week), when the order has an id."""
+    if not isinstance(resource.get("id"), str):
+        return None
+    updated = copy.deepcopy(resource)
+    dosage = updated["dosageInstruction"][dose.index]
+    quantity = {"value": mg, "unit": "mg", "system": c.UCUM, "code": "mg"}
+    placed = False
+    for item in dosage.get("doseAndRate") or []:
+        if isinstance(item, dict) and ("doseQuantity" in item or "doseRange" in item):
+            item.pop("doseRange", None)
+            item["doseQuantity"] = quantity
+            placed = True
+            break
+    if not placed:
+        if "doseQuantity" in dosage:
+            dosage["doseQuantity"] = quantity
+        else:
+            dosage["doseAndRate"] = [{"doseQuantity": quantity}]
+    words = f"{number(mg)} mg"
+    if three_weekly:
+        timing = dosage.setdefault("timing", {})
+        repeat = timing.setdefault("repeat", {})
+        repeat.update({"frequency": 3, "period": 1, "periodUnit": "wk"})
+        words += " three times a week"
+    dosage["text"] = f"{words} (changed after an allpath dose check)"
+    return [
+        {
+            "label": label,
+            "uuid": _uuid(),
+            "actions": [
+                {
+                    "type": "update",
+                    "description": f"Change the dose of this order to {words}",
+                    "resource": updated,
+                }
+            ],
+        }
+    ]
+
+
+def _uuid() -> str:
+    return str(uuid.uuid4())
+
+
+def _span(low: float, high: float) -> str:
+    return number(high) if low == high else f"{number(low)}–{number(high)}"
+
+
+def _evidence(cards: Cards, kb: KnowledgeBase, evidence: list[Any]) -> str:
+    return "; ".join(cards.cite(e) for e in evidence_of(kb, evidence))
+
+
+class OrderCheck:
+    """Checks the orders of one call against one patient record."""
+
+    def __init__(
+        self, kb: KnowledgeBase, cards: Cards, record: PatientRecord, measured: dict[str, str], today: date
+    ) -> None:
+        self.kb = kb
+        self.cards = cards
+        self.record = record
+        self.body = body_of(kb, record, measured)
+        self.age = _age(record, today)
+
+    def cards_for(self, resource: dict[str, Any]) -> list[dict[str, Any]]:
+        drug = drug_of(resource)
+        if drug is None or resource.get("status") in _SKIPPED_STATUSES:
+            return []
+        spec = self.kb.therapy.drugs[drug]
+        name = spec.label[0].upper() + spec.label[1:]
+        doses, unreadable = ordered_doses(resource)
+        if not doses:
+            what = f" (unit: {', '.join(escape(u) for u in unreadable)})" if unreadable else ""
+            return [
+                self.cards.card(
+                    f"{name} order: dose not checked, allpath reads doses in mg or mg/m2 only",
+                    "info",
+                    f"The order of {spec.label} gives no dose that allpath can read{what}. "
+                    "Check the dose against the body surface area by hand.",
+                )
+            ]
+        if drug == "vincristine":
+            return self._vincristine(resource, spec, name, doses)
+        return self._thiopurine(resource, spec, name, doses)
+
+    # -- vincristine --
+
+    def _vincristine(
+        self, resource: dict[str, Any], spec: ts.DrugDoseSpec, name: str, doses: list[OrderedDose]
+    ) -> list[dict[str, Any]]:
+        bsa = self.body.m2
+        per_m2 = _normal_per_m2(self.kb, spec.id, "dose")
+        cap = spec.cap_per_dose
+        amounts = [
+            (d, d.mg if d.mg is not None else (d.mg_per_m2 * bsa if bsa and d.mg_per_m2 else None)) for d in doses
+        ]
+        known = [(d, mg) for d, mg in amounts if mg is not None]
+        if not known:
+            return [self._cannot(name, "the dose is ordered per m2")]
+        dose, mg = max(known, key=lambda x: x[1])
+        calculated = round_and_cap(per_m2 * bsa, spec)[0] if bsa and per_m2 and not self._infant() else None
+        cite = _evidence(self.cards, self.kb, list(spec.evidence))
+        if cap is not None and mg > cap + spec.round_to / 2:
+            detail = [
+                f"Ordered: **{number(mg)} mg** per dose. {spec.cap_explanation or ''}",
+                f"Cap: {number(cap)} mg per dose. Source: {cite}",
+            ]
+            if calculated is not None:
+                detail.append(
+                    f"Calculated for this child: {number(per_m2 or 0)} mg/m² × {self.body.basis} = "
+                    f"**{number(calculated)} mg**."
+                )
+            else:
+                detail.append(self._no_calculation())
+            suggestions = (
+                _suggestion(resource, dose, calculated, f"Change to {number(calculated)} mg")
+                if calculated is not None
+                else None
+            )
+            return [
+                self.cards.card(
+                    f"{name} {number(mg)} mg is above the {number(cap)} mg cap per dose",
+                    "critical",
+                    "\n\n".join(detail),
+                    suggestions=suggestions,
+                    override=("protocol-specified-dose", "clinical-judgement"),
+                )
+            ]
+        if calculated is None:
+            return [self._cannot(name, self.body.why_not or "")] if self.body.m2 is None else []
+        if mg > calculated + spec.round_to / 2:
+            detail = [
+                f"Ordered: **{number(mg)} mg** per dose.",
+                f"Calculated: {number(per_m2 or 0)} mg/m² × {self.body.basis} = **{number(calculated)} mg** "
+                f"(cap {number(cap or 0)} mg). Source: {cite}",
+            ]
+            return [
+                self.cards.card(
+                    f"{name} {number(mg)} mg is above the calculated dose of {number(calculated)} mg",
+                    "warning",
+                    "\n\n".join(detail),
+                    suggestions=_suggestion(resource, dose, calculated, f"Change to {number(calculated)} mg"),
+                    override=("protocol-specified-dose", "patient-tolerated-previously", "clinical-judgement"),
+                )
+            ]
+        return []
+
+    # -- thiopurines --
+
+    def _thiopurine(
+        self, resource: dict[str, Any], spec: ts.DrugDoseSpec, name: str, doses: list[OrderedDose]
+    ) -> list[dict[str, Any]]:
+        normal = _normal_per_m2(self.kb, spec.id, "day")
+        if normal is None:
+            return []
+        result = pgx.adjust(self.kb, spec.id, self.record.pharmacogenomics, normal)
+        if isinstance(result, pgx.Refusal):
+            return [self._pgx_refusal(spec, name, result)]
+        if self._infant():
+            return []
+        bsa = self.body.m2
+        three_weekly = result.frequency == "three_times_weekly"
+        how = " three times a week" if three_weekly else " a day"
+        share = _span(result.share_low * 100, result.share_high * 100) + " %"
+        per_m2 = _span(result.per_m2_day_low, result.per_m2_day_high)
+        advised = f"{share} of the normal dose: {per_m2} mg/m²{how}"
+        low_mg = high_mg = None
+        if bsa is not None:
+            low_mg = round_and_cap(result.per_m2_day_low * bsa, spec)[0]
+            high_mg = round_and_cap(result.per_m2_day_high * bsa, spec)[0]
+            advised += f" = **{_span(low_mg, high_mg)} mg{how}** for {self.body.basis}"
+        basis = (
+            f"**Phenotypes:** TPMT {self._phenotype('tpmt')}, NUDT15 {self._phenotype('nudt15')}. "
+            f"{result.explanation} (confidence {result.confidence}). Source: "
+            + "; ".join(self.cards.cite(e) for e in result.evidence)
+        )
+        normal_text = (
+            f"Normal starting dose: {number(normal)} mg/m² a day, the highest for {spec.label} in allpath's "
+            "regimens (this check does not know the treatment phase)."
+        )
+        findings: list[str] = []
+        flagged: OrderedDose | None = None
+        for dose in doses:
+            if dose.mg is not None and high_mg is not None and dose.mg > high_mg + spec.round_to / 2:
+                findings.append(f"Ordered **{number(dose.mg)} mg** per dose: above the adjusted starting dose.")
+                flagged = flagged or dose
+            elif dose.mg_per_m2 is not None and dose.mg_per_m2 > result.per_m2_day_high + spec.round_to / 2:
+                findings.append(
+                    f"Ordered **{number(dose.mg_per_m2)} mg/m²** per dose: above the adjusted starting dose."
+                )
+                flagged = flagged or dose
+            if three_weekly and dose.per_week is not None and dose.per_week > 3:
+                findings.append(f"Ordered {number(dose.per_week)} times a week; advised: three times a week.")
+                flagged = flagged or dose
+        reduced = result.share_high < 1 or three_weekly
+        if not findings:
+            if bsa is None and any(d.mg is not None for d in doses):
+                summary = f"{name} dose not checked: {self.body.why_not}"
+                if reduced:
+                    summary = f"{name} dose not checked (weight or height missing); the phenotypes call for {share}"
+                detail = f"{self._no_calculation()}\n\nAdvised starting dose: {advised}.\n\n{basis}\n\n{normal_text}"
+                return [self.cards.card(summary, "warning" if reduced else "info", detail)]
+            return []
+        if bsa is None:
+            findings.append(self._no_calculation())
+        suggestions = None
+        if flagged is not None and high_mg is not None and low_mg == high_mg and high_mg > 0:
+            suggestions = _suggestion(
+                resource, flagged, high_mg, f"Change to {number(high_mg)} mg{how}", three_weekly=three_weekly
+            )
+        summary = f"{name} above the TPMT/NUDT15-adjusted dose: {share} of normal, {per_m2} mg/m²{how}"
+        detail = "\n\n".join([*findings, f"Advised starting dose: {advised}.", basis, normal_text])
+        return [
+            self.cards.card(
+                summary,
+                "warning",
+                detail,
+                suggestions=suggestions,
+                override=(
+                    "titrated-to-blood-counts",
+                    "patient-tolerated-previously",
+                    "protocol-specified-dose",
+                    "clinical-judgement",
+                ),
+            )
+        ]
+
+    def _pgx_refusal(self, spec: ts.DrugDoseSpec, name: str, refusal: pgx.Refusal) -> dict[str, Any]:
+        cites = "; ".join(self.cards.cite(e) for e in refusal.evidence)
+        if refusal.missing:
+            genes = "/".join(m.split(".")[1].upper() for m in refusal.missing)
+            summary = f"{genes} not known: test before dosing {spec.label}"
+            if len(refusal.missing) == 2:
+                summary = f"TPMT/NUDT15 not known: test before dosing {spec.label}"
+            detail = (
+                f"{refusal.reason} The starting dose of {spec.label} depends on the TPMT and NUDT15 phenotypes "
+                "(CPIC): a poor metabolizer needs a fraction of the normal dose. Known: TPMT "
+                f"{self._phenotype('tpmt')}, NUDT15 {self._phenotype('nudt15')}."
+            )
+            override: tuple[str, ...] = ("phenotype-known-elsewhere", "clinical-judgement")
+        else:
+            summary = f"{name}: the TPMT/NUDT15 results give no starting dose; see the advice"
+            detail = f"{refusal.reason} Phenotypes: TPMT {self._phenotype('tpmt')}, NUDT15 {self._phenotype('nudt15')}."
+            override = ("clinical-judgement",)
+        if cites:
+            detail += f"\n\nSource: {cites}"
+        return self.cards.card(summary, "warning", detail, override=override)
+
+    # -- helpers --
+
+    def _phenotype(self, gene: str) -> str:
+        value = getattr(self.record.pharmacogenomics, gene, None) if self.record.pharmacogenomics else None
+        return str(value).replace("_", " ") if value else "not known"
+
+    def _infant(self) -> bool:
+        return self.age is not None and self.age < 1
+
+    def _no_calculation(self) -> str:
+        if self._infant():
+            return "Not calculated: allpath's regimens do not cover infants under one year."
+        return f"Not calculated: {self.body.why_not}."
+
+    def _cannot(self, name: str, why: str) -> dict[str, Any]:
+        return self.cards.card(
+            f"{name} dose check not complete: {why}",
+            "info",
+            f"The dose calculator needs the body surface area: {self.body.why_not or why}. "
+            "allpath reads the latest body weight and height Observations of the patient.",
+        )
+
+
+def checked_orders(context: dict[str, Any], only_selected: bool) -> list[dict[str, Any]]:
+    """The MedicationRequests of ``context.draftOrders`` (at order-select: the selected ones, when named)."""
+    bundle = context.get("draftOrders")
+    entries = bundle.get("entry") if isinstance(bundle, dict) else None
+    resources = [e.get("resource") for e in entries or [] if isinstance(e, dict)]
+    orders = [r for r in resources if isinstance(r, dict) and r.get("resourceType") == "MedicationRequest"]
+    selections = context.get("selections")
+    if only_selected and isinstance(selections, list) and selections:
+        chosen = {s for s in selections if isinstance(s, str)}
+        orders = [r for r in orders if f"MedicationRequest/{r.get('id')}" in chosen]
+    return orders

@@ -1,0 +1,197 @@
+"""The CDS Hooks 2.0 endpoints: discovery, the three services and their feedback endpoint.
+
+``GET /cds-services`` is open (it holds no patient data). Every other call must carry a JWT of a trusted CDS
+client (``auth.py``); failures are 401 with an OperationOutcome. A service call is written to the audit log
+(``cds_service``: the service, the client's issuer and the number of cards, never patient data), and so is
+each feedback item (``cds_feedback``: the card uuid, the outcome, the override reason's code and the
+accepted suggestions; never the user's comment).
+
+The FHIR server of a CDS client is reached through ``httpx``; tests set ``app.state.cds_fhir_transport`` to
+an ``httpx`` transport of their own (a fake FHIR server).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Request
+from fastapi.responses import JSONResponse, Response
+
+from allpath.domain.record import parse_record
+from allpath.interfaces.api.deps import DB, KB, storable_body
+from allpath.interfaces.cds.auth import Authenticator, CdsAuthError, CdsClient
+from allpath.interfaces.cds.cards import Cards
+from allpath.interfaces.cds.data import PatientData, gather
+from allpath.interfaces.cds.orders import OrderCheck, checked_orders, drug_of
+from allpath.interfaces.cds.patient_view import patient_view_cards
+from allpath.interfaces.cds.services import ORDER_SELECT, PATIENT_VIEW, SERVICES, discovery
+from allpath.settings import Settings
+from allpath.storage import repository as repo
+
+MAX_FEEDBACK = 100
+_SAFE = re.compile(r"^[A-Za-z0-9._:/#|@+\-]{1,200}$")
+_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
+
+
+def outcome(status: int, code: str, text: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    """An error answer with an OperationOutcome body, as the specification recommends."""
+    body = {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "error", "code": code, "details": {"text": text}}],
+    }
+    return JSONResponse(body, status_code=status, headers=headers, media_type="application/fhir+json")
+
+
+def _safe(value: Any) -> str:
+    return value if isinstance(value, str) and _SAFE.match(value) else "(not stored)"
+
+
+def cds_router(settings: Settings) -> APIRouter:
+    """The CDS Hooks endpoints, with the trusted issuers of ``settings`` (checked now: a bad key fails here)."""
+    authenticator = Authenticator(settings.cds_trusted_issuers)
+    router = APIRouter(prefix="/cds-services", tags=["cds-hooks"], include_in_schema=False)
+
+    def base_url(request: Request) -> str:
+        return settings.cds_base_url or f"{request.url.scheme}://{request.url.netloc}"
+
+    def authenticate(request: Request, *paths: str) -> CdsClient | JSONResponse:
+        base = base_url(request)
+        audiences = [base + path for path in paths]
+        audiences += [url + "/" for url in audiences]
+        try:
+            return authenticator.verify(request.headers.get("authorization"), audiences)
+        except CdsAuthError as error:
+            return outcome(401, "login", str(error), {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+
+    @router.get("")
+    async def services() -> JSONResponse:
+        """Discovery: the services allpath offers, their hooks and the data each asks to be prefetched."""
+        return JSONResponse(discovery())
+
+    @router.post("/{service_id}")
+    def call(service_id: str, request: Request, body: Annotated[dict[str, Any], Body()], s: DB, kb: KB) -> JSONResponse:
+        service = SERVICES.get(service_id)
+        if service is None:
+            return outcome(404, "not-found", f"no CDS service {service_id!r}; see GET /cds-services")
+        client = authenticate(request, f"/cds-services/{service_id}")
+        if isinstance(client, JSONResponse):
+            return client
+        hook = body.get("hook")
+        if hook is not None and hook != service.hook:
+            return outcome(400, "invalid", f"this service answers the {service.hook} hook, not {hook!r}")
+        context = body.get("context")
+        if not isinstance(context, dict):
+            return outcome(400, "required", "the request needs a context object")
+        patient_id = context.get("patientId")
+        if patient_id is not None and not isinstance(patient_id, str):
+            return outcome(400, "invalid", "context.patientId must be a string")
+        cards = Cards(kb, base_url(request))
+        transport = getattr(request.app.state, "cds_fhir_transport", None)
+        today = date.today()
+        if service.id == PATIENT_VIEW:
+            if not patient_id:
+                return outcome(400, "required", "patient-view needs context.patientId")
+            data = gather(body, service.prefetch, patient_id, transport)
+            missing = [key for key in service.required if key in data.unsatisfied]
+            if missing:
+                why = "; ".join(f"{key}: {data.unsatisfied[key]}" for key in missing)
+                return outcome(
+                    412,
+                    "processing",
+                    f"allpath needs the prefetch keys {', '.join(missing)} or access to the FHIR server ({why})",
+                )
+            result = patient_view_cards(kb, cards, data, today)
+        else:
+            orders = checked_orders(context, only_selected=service.id == ORDER_SELECT)
+            result = []
+            if orders and any(drug_of(order) for order in orders):
+                data = gather(body, service.prefetch, patient_id, transport) if patient_id else PatientData()
+                record = parse_record(data.imported().record)
+                check = OrderCheck(kb, cards, record, data.measured, today)
+                for order in orders:
+                    result.extend(check.cards_for(order))
+        instance = body.get("hookInstance")
+        repo.audit(
+            s,
+            None,
+            "cds_service",
+            f"cds:{service.id}",
+            resource_id=instance if isinstance(instance, str) and _ID.match(instance) else None,
+            detail=f"client={_safe(client.issuer)}; cards={len(result)}",
+        )
+        s.commit()
+        return JSONResponse({"cards": result})
+
+    @router.post("/{service_id}/feedback", dependencies=[Depends(storable_body)])
+    def feedback(service_id: str, request: Request, body: Annotated[dict[str, Any], Body()], s: DB) -> Response:
+        if service_id not in SERVICES:
+            return outcome(404, "not-found", f"no CDS service {service_id!r}")
+        client = authenticate(request, f"/cds-services/{service_id}/feedback", f"/cds-services/{service_id}")
+        if isinstance(client, JSONResponse):
+            return client
+        items = body.get("feedback")
+        if not isinstance(items, list) or not items or len(items) > MAX_FEEDBACK:
+            return outcome(400, "invalid", f"feedback must be a list of 1 to {MAX_FEEDBACK} items")
+        entries = []
+        for index, item in enumerate(items):
+            problem = _feedback_problem(item)
+            if problem:
+                return outcome(400, "invalid", f"feedback[{index}]: {problem}")
+            entries.append(item)
+        for item in entries:
+            parts = [f"outcome={item['outcome']}", f"at={_safe(item['outcomeTimestamp'])}"]
+            reason = (item.get("overrideReason") or {}).get("reason")
+            if isinstance(reason, dict):
+                parts.append(f"reason={_safe(reason.get('system'))}|{_safe(reason.get('code'))}")
+            accepted = [_safe(x.get("id")) for x in item.get("acceptedSuggestions") or []]
+            if accepted:
+                parts.append(f"suggestions={','.join(accepted)}")
+            parts.append(f"client={_safe(client.issuer)}")
+            repo.audit(
+                s,
+                None,
+                "cds_feedback",
+                f"cds:{service_id}",
+                resource_id=item["card"],
+                outcome=item["outcome"],
+                detail="; ".join(parts),
+            )
+        s.commit()
+        return Response(status_code=200)
+
+    return router
+
+
+def _feedback_problem(item: Any) -> str | None:
+    """Why a feedback item does not follow the specification (None when it does)."""
+    if not isinstance(item, dict):
+        return "not an object"
+    if not isinstance(item.get("card"), str) or not _ID.match(item["card"]):
+        return "card must be the uuid of a card"
+    if item.get("outcome") not in ("accepted", "overridden"):
+        return "outcome must be accepted or overridden"
+    if not isinstance(item.get("outcomeTimestamp"), str) or not item["outcomeTimestamp"]:
+        return "outcomeTimestamp is required"
+    accepted = item.get("acceptedSuggestions")
+    if item["outcome"] == "accepted":
+        if not isinstance(accepted, list) or not accepted:
+            return "an accepted outcome needs acceptedSuggestions"
+    if accepted is not None and (
+        not isinstance(accepted, list)
+        or not all(isinstance(x, dict) and isinstance(x.get("id"), str) for x in accepted)
+    ):
+        return "acceptedSuggestions must be a list of {id}"
+    override = item.get("overrideReason")
+    if override is not None:
+        if not isinstance(override, dict):
+            return "overrideReason must be an object"
+        reason = override.get("reason")
+        if reason is not None and not (
+            isinstance(reason, dict) and isinstance(reason.get("code"), str) and isinstance(reason.get("system"), str)
+        ):
+            return "overrideReason.reason must be a Coding with system and code"
+        if "userComment" in override and not isinstance(override["userComment"], str):
+            return "overrideReason.userComment must be a string"
+    return None

@@ -400,6 +400,7 @@ def test_family_sees_the_road_ahead_and_check_ups_but_no_doses(clinician: User, 
         assert word not in html, word
     assert not DOSE.search(text), DOSE.search(text)
     # The calendar is the family's too (it holds no doses).
+    assert f'href="/patients/{pid}/roadmap.ics"' in html
     calendar = family.get(f"/patients/{pid}/roadmap.ics")
     assert calendar.status_code == 200 and "BEGIN:VCALENDAR" in calendar.text
     assert not DOSE.search(calendar.text)
@@ -429,3 +430,4 @@ def test_family_report_without_a_roadmap_says_so(clinician: User) -> None:
     text = _text(clinician.get(f"/patients/{pid}/report").text)
     assert "allpath cannot show a timetable for your child's treatment." in text
     assert "The sources give no phase-by-phase schedule for T-cell ALL." in text
+    assert "roadmap.ics" not in clinician.get(f"/patients/{pid}/report").text

@@ -34,6 +34,7 @@ class FamilyReport:
     assessed_at: datetime
     blocks: list[Block]
     knowledge_version: str
+    calendar: bool = False  # the roadmap is dated: its calendar (.ics) can be downloaded
 
     @property
     def title(self) -> str:
@@ -66,6 +67,7 @@ def family_report(s: Session, kb: KnowledgeBase, patient: t.Patient) -> FamilyRe
     row = repo.latest_assessment(s, patient)
     result: dict[str, Any] = row.result
     treatment = treatment_for(kb, repo.current_version(s, patient).record, result)
+    roadmap = treatment["roadmap"] if treatment else {}
     return FamilyReport(
         patient_id=patient.id,
         display_name=patient.display_name,
@@ -73,6 +75,7 @@ def family_report(s: Session, kb: KnowledgeBase, patient: t.Patient) -> FamilyRe
         assessed_at=row.created_at,
         blocks=build_blocks(result, kb, treatment=treatment),
         knowledge_version=row.knowledge_version,
+        calendar=bool(roadmap.get("regimen") and roadmap.get("start_date")),
     )
 
 

@@ -90,7 +90,9 @@ def _action(action: Any, where: str, out: list[str], description: bool = True) -
     _string(action, "description", where, out, required=description)
     kind = action.get("type")
     resource = action.get("resource")
-    if kind in ("create", "update") and not (isinstance(resource, dict) and isinstance(resource.get("resourceType"), str)):
+    if kind in ("create", "update") and not (
+        isinstance(resource, dict) and isinstance(resource.get("resourceType"), str)
+    ):
         out.append(f"{where}.resource: a {kind} action needs a FHIR resource")
     if kind == "update" and isinstance(resource, dict) and not isinstance(resource.get("id"), str):
         out.append(f"{where}.resource.id: an update needs the resource's id")

@@ -47,8 +47,9 @@ def _examples() -> list[Path]:
     return found
 
 
-@pytest.mark.parametrize("name", ["order-select-example-1", "order-select-example-2", "order-sign-example-1",
-                                  "order-sign-example-2"])
+@pytest.mark.parametrize(
+    "name", ["order-select-example-1", "order-select-example-2", "order-sign-example-1", "order-sign-example-2"]
+)
 def test_every_published_hook_context_is_accepted(client: TestClient, keys: Keys, name: str) -> None:
     paths = {p.stem: p for p in _examples()}
     assert name in paths

@@ -184,13 +184,12 @@ def gather(
                 values.append(prefetch[key])
                 continue
             if reader is not None:
-                try:
-                    paged = key in prefetch and _next_link(prefetch[key]) is not None
-                    values.append(reader.pages(prefetch[key]) if paged else reader.query(fill(template, context)))
+                value = _read(reader, prefetch.get(key), fill(template, context))
+                if not isinstance(value, FetchError):
+                    values.append(value)
                     data.fetched.append(key)
                     continue
-                except FetchError as error:
-                    problem = str(error)
+                problem = str(value)
             data.unsatisfied[key] = problem
     finally:
         if reader is not None:
@@ -209,6 +208,19 @@ def gather(
             data.resources.append(kept)
     data.resources = _latest_measurements(data)
     return data
+
+
+def _read(reader: FhirReader, prefetched: Any, query: str) -> Any:
+    """The further pages of a prefetched page; failing that (or without one), the whole query."""
+    if _next_link(prefetched) is not None:
+        try:
+            return reader.pages(prefetched)
+        except FetchError:
+            pass
+    try:
+        return reader.query(query)
+    except FetchError as error:
+        return error
 
 
 def _about_patient(resource: dict[str, Any], patient_id: str) -> dict[str, Any] | None:

@@ -254,8 +254,16 @@ class OrderCheck:
     """Checks the orders of one call against one patient record."""
 
     def __init__(
-        self, kb: KnowledgeBase, cards: Cards, record: PatientRecord, measured: dict[str, str], today: date
+        self,
+        kb: KnowledgeBase,
+        cards: Cards,
+        record: PatientRecord,
+        measured: dict[str, str],
+        today: date,
+        rejected: list[str] | None = None,
     ) -> None:
+        """``rejected``: why weights or heights of the EHR were not taken into the record (implausible values)."""
+        self.rejected = [r for r in rejected or [] if "weight_kg" in r or "height_cm" in r]
         self.kb = kb
         self.cards = cards
         self.record = record
@@ -371,7 +379,7 @@ class OrderCheck:
             advised += f" = **{_span(low_mg, high_mg)} mg{how}** for {self.body.basis}"
         basis = (
             f"**Phenotypes:** TPMT {self._phenotype('tpmt')}, NUDT15 {self._phenotype('nudt15')}. "
-            f"{result.explanation} (confidence {result.confidence}). Source: "
+            f"{result.explanation} Confidence: {result.confidence}. Source: "
             + "; ".join(self.cards.cite(e) for e in result.evidence)
         )
         normal_text = (
@@ -458,14 +466,17 @@ class OrderCheck:
     def _no_calculation(self) -> str:
         if self._infant():
             return "Not calculated: allpath's regimens do not cover infants under one year."
-        return f"Not calculated: {self.body.why_not}."
+        return f"Not calculated: {self.body.why_not}.{self._rejected()}"
+
+    def _rejected(self) -> str:
+        return "".join(f" The EHR's value was not used: {escape(r)}" for r in self.rejected)
 
     def _cannot(self, name: str, why: str) -> dict[str, Any]:
         return self.cards.card(
             f"{name} dose check not complete: {why}",
             "info",
             f"The dose calculator needs the body surface area: {self.body.why_not or why}. "
-            "allpath reads the latest body weight and height Observations of the patient.",
+            f"allpath reads the latest body weight and height Observations of the patient.{self._rejected()}",
         )
 
 

@@ -79,7 +79,7 @@ def _group_summary(assessment: dict[str, Any]) -> tuple[str, bool]:
         return "Risk group not yet determined: results are missing", True
     text = f"Risk group: {label} (NCI/PDQ)"
     if assessment.get("cog_risk_group_label"):
-        text += f", COG {assessment['cog_risk_group_label']}"
+        text += f", {assessment['cog_risk_group_label']}"
     if provisional:
         text += "; provisional until missing results are in"
     return text, provisional
@@ -93,7 +93,7 @@ def risk_card(kb: KnowledgeBase, cards: Cards, assessment: dict[str, Any], impor
         if assessment.get("risk_group_meaning"):
             lines[-1] += f" — {assessment['risk_group_meaning']}"
     if assessment.get("cog_risk_group_label"):
-        lines.append(f"**COG risk group:** {assessment['cog_risk_group_label']}")
+        lines.append(f"**Finer (COG) risk group:** {assessment['cog_risk_group_label']}")
     if assessment["provisional"]:
         lines.append("**Provisional:** missing results could still change the group (see the missing tests).")
     factors = [f for f in assessment["factors"] if f["scheme"] in _BASIS_SCHEMES]
@@ -184,7 +184,7 @@ def missing_card(
         labels.append(f"{'/'.join(unknown)} phenotype")
     if not items:
         return None
-    summary = f"{len(labels) or len(items)} test(s) still missing: {', '.join(labels)}" if labels else ""
+    summary = f"{len(labels)} test{'s' if len(labels) > 1 else ''} still missing: {', '.join(labels)}" if labels else ""
     summary = summary or f"Missing inputs: {', '.join(p.replace('_', ' ') for p in assessment['missing'])}"
     detail = "**Still missing** (each could change the assessment or the treatment plan):\n\n" + bullets(items)
     upcoming = assessment.get("upcoming") or []
@@ -268,9 +268,10 @@ def _phase_drugs(
         return bullets(listed) + f"\n\nDoses not calculated: {error.message}."
     lines = []
     for line in doses["lines"]:
-        text = f"{line['label']} ({line['route'].replace('_', ' ')}), {line['basis'] or ''}: "
+        text = f"{line['label']} ({line['route'].replace('_', ' ')})"
+        text += f", {line['basis']}: " if line["basis"] else ": "
         if line["status"] == "refused":
-            text += f"not calculated — {line['refusal']}"
+            text += f"not calculated — {str(line['refusal']).rstrip('.')}"
         elif line["dose_range"]:
             low, high = line["dose_range"]
             text += f"{number(low)}–{number(high)} {line['unit']} {line['per']}"

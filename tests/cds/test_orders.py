@@ -62,6 +62,7 @@ def test_vincristine_cap_needs_no_weight(client: TestClient, keys: Keys) -> None
     assert "Not calculated: the weight is needed" in card["detail"]
     (card,) = sign(client, keys, None, order)  # nothing prefetched at all
     assert card["indicator"] == "critical"
+    assert "allpath did not receive the EHR's data for weight and height (not prefetched)" in card["detail"]
 
 
 def test_vincristine_above_the_calculated_dose(client: TestClient, keys: Keys) -> None:
@@ -130,8 +131,11 @@ def test_thiopurine_without_phenotypes_test_before_dosing(client: TestClient, ke
     assert card["indicator"] == "warning"
     assert card["summary"] == "TPMT/NUDT15 not known: test before dosing thioguanine (6-TG)"
     assert {r["code"] for r in card["overrideReasons"]} == {"phenotype-known-elsewhere", "clinical-judgement"}
+    assert "did not receive" not in card["detail"]
     (card,) = sign(client, keys, child(20, 110, tpmt="normal"), order)
     assert card["summary"] == "NUDT15 not known: test before dosing thioguanine (6-TG)"
+    (card,) = sign(client, keys, None, order)
+    assert "did not receive the EHR's data for pharmacogenomics (not prefetched)" in card["detail"]
 
 
 def test_indeterminate_phenotype_gives_the_advice(client: TestClient, keys: Keys) -> None:

@@ -261,9 +261,12 @@ class OrderCheck:
         measured: dict[str, str],
         today: date,
         rejected: list[str] | None = None,
+        unsatisfied: dict[str, str] | None = None,
     ) -> None:
-        """``rejected``: why weights or heights of the EHR were not taken into the record (implausible values)."""
+        """``rejected``: why weights or heights of the EHR were not taken into the record (implausible values);
+        ``unsatisfied``: the prefetch keys whose data the service did not get (key -> why)."""
         self.rejected = [r for r in rejected or [] if "weight_kg" in r or "height_cm" in r]
+        self.unsatisfied = unsatisfied or {}
         self.kb = kb
         self.cards = cards
         self.record = record
@@ -444,7 +447,7 @@ class OrderCheck:
                 f"{refusal.reason} The starting dose of {spec.label} depends on the TPMT and NUDT15 phenotypes "
                 "(CPIC): a poor metabolizer needs a fraction of the normal dose. Known: TPMT "
                 f"{self._phenotype('tpmt')}, NUDT15 {self._phenotype('nudt15')}."
-            )
+            ) + self._not_received("pharmacogenomics")
             override: tuple[str, ...] = ("phenotype-known-elsewhere", "clinical-judgement")
         else:
             summary = f"{name}: the TPMT/NUDT15 results give no starting dose; see the advice"
@@ -469,7 +472,15 @@ class OrderCheck:
         return f"Not calculated: {self.body.why_not}.{self._rejected()}"
 
     def _rejected(self) -> str:
-        return "".join(f" The EHR's value was not used: {escape(r)}" for r in self.rejected)
+        text = "".join(f" The EHR's value was not used: {escape(r)}" for r in self.rejected)
+        return text + self._not_received("weight", "height")
+
+    def _not_received(self, *keys: str) -> str:
+        """A note when the EHR's data for these prefetch keys did not reach allpath (it may exist there)."""
+        missing = [k for k in keys if k in self.unsatisfied]
+        if not missing:
+            return ""
+        return f" allpath did not receive the EHR's data for {' and '.join(missing)} ({self.unsatisfied[missing[0]]})."
 
     def _cannot(self, name: str, why: str) -> dict[str, Any]:
         return self.cards.card(

@@ -108,9 +108,12 @@ def cds_router(settings: Settings) -> APIRouter:
             result = []
             if orders and any(drug_of(order) for order in orders):
                 data = gather(body, service.prefetch, patient_id, transport) if patient_id else PatientData()
+                if not patient_id:
+                    data.unsatisfied = dict.fromkeys(service.prefetch, "no context.patientId")
                 imported = data.imported()
                 rejected = [item["reason"] for item in imported.ignored]
-                check = OrderCheck(kb, cards, parse_record(imported.record), data.measured, today, rejected)
+                record = parse_record(imported.record)
+                check = OrderCheck(kb, cards, record, data.measured, today, rejected, data.unsatisfied)
                 for order in orders:
                     result.extend(check.cards_for(order))
         instance = body.get("hookInstance")

@@ -190,7 +190,7 @@ def test_orders_written_as_the_specification_shows_them(client: TestClient, keys
 
 def test_doses_per_square_meter(client: TestClient, keys: Keys) -> None:
     (card,) = sign(client, keys, child(), medication_request("vincristine", 1.8, "mg/m2", rxnorm=VINCRISTINE))
-    assert card["summary"] == "Vincristine 2.4648 mg is above the 2 mg cap per dose"
+    assert card["summary"] == "Vincristine 2.46 mg is above the 2 mg cap per dose"
     record = child(weight=None, tpmt="poor", nudt15="normal")
     (card,) = sign(client, keys, record, medication_request("mercaptopurine", 75, "mg/m2", rxnorm=MERCAPTOPURINE))
     assert "Ordered **75 mg/m²** per dose" in card["detail"]

@@ -302,9 +302,7 @@ class OrderCheck:
         bsa = self.body.m2
         per_m2 = _normal_per_m2(self.kb, spec.id, "dose")
         cap = spec.cap_per_dose
-        amounts = [
-            (d, d.mg if d.mg is not None else (d.mg_per_m2 * bsa if bsa and d.mg_per_m2 else None)) for d in doses
-        ]
+        amounts = [(d, d.mg if d.mg is not None else self._per_m2_in_mg(d, spec)) for d in doses]
         known = [(d, mg) for d, mg in amounts if mg is not None]
         if not known:
             return [self._cannot(name, "the dose is ordered per m2")]
@@ -458,6 +456,12 @@ class OrderCheck:
         return self.cards.card(summary, "warning", detail, override=override)
 
     # -- helpers --
+
+    def _per_m2_in_mg(self, dose: OrderedDose, spec: ts.DrugDoseSpec) -> float | None:
+        """A dose ordered per m2 in mg for this child (to the drug's rounding step), when the area is known."""
+        if self.body.m2 is None or dose.mg_per_m2 is None:
+            return None
+        return round(round(dose.mg_per_m2 * self.body.m2 / spec.round_to) * spec.round_to, 6)
 
     def _phenotype(self, gene: str) -> str:
         value = getattr(self.record.pharmacogenomics, gene, None) if self.record.pharmacogenomics else None

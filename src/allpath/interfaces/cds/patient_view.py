@@ -16,6 +16,7 @@ from allpath.engine.doses import DoseError, phase_doses
 from allpath.engine.roadmap import build_roadmap
 from allpath.interfaces.cds.cards import Cards, bullets, clip, escape, number
 from allpath.interfaces.cds.data import PatientData, as_dict
+from allpath.interfaces.cds.orders import drug_of
 from allpath.interfaces.fhir import ImportResult
 from allpath.interfaces.fhir import codes as c
 from allpath.knowledge.loader import KnowledgeBase
@@ -146,8 +147,6 @@ def _needs_thiopurine(kb: KnowledgeBase, roadmap: dict[str, Any], data: PatientD
     thiopurines = set(kb.therapy.pgx_drugs)
     if any(d["drug"] in thiopurines for p in roadmap["phases"] for d in p["drugs"]):
         return True
-    from allpath.interfaces.cds.orders import drug_of
-
     return any(
         r.get("resourceType") == "MedicationRequest"
         and r.get("status") in ("active", "draft", "on-hold")

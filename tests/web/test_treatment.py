@@ -273,6 +273,32 @@ def test_a_tpmt_phenotype_shows_the_adjustment(clinician: User) -> None:
     assert "Not calculated: the intrathecal dose depends on the age on the day" in text
 
 
+def test_an_intermediate_phenotype_gives_a_range_and_indeterminate_is_refused(clinician: User) -> None:
+    pid = _create(
+        clinician,
+        STARTED
+        | {
+            "display_name": "TPMT range child",
+            "pharmacogenomics.tpmt": "intermediate",
+            "pharmacogenomics.nudt15": "normal",
+        },
+    )
+    text = _text(_section(clinician.get(f"/patients/{pid}").text, "doses"))
+    assert "15.8 to 42.2 mg" in text and "30 to 80 % of the normal dose" in text
+    pid = _create(
+        clinician,
+        STARTED
+        | {
+            "display_name": "TPMT unknown child",
+            "pharmacogenomics.tpmt": "indeterminate",
+            "pharmacogenomics.nudt15": "normal",
+        },
+    )
+    doses = _section(clinician.get(f"/patients/{pid}").text, "doses")
+    assert "Not calculated: The TPMT result is indeterminate" in _text(doses)
+    assert 'aria-label="Sources of the refusal"' in doses
+
+
 def test_without_the_phenotypes_mercaptopurine_is_not_calculated(clinician: User) -> None:
     pid = _create(clinician, STARTED | {"display_name": "No TPMT child"})
     doses = _text(_section(clinician.get(f"/patients/{pid}").text, "doses"))

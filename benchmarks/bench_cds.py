@@ -15,6 +15,8 @@ Calls are sequential over one keep-alive connection (``httpx.Client``), each tim
 of the response; ``--calls`` (default 2,000) after ``--warmup`` (200). Baseline in the same run, the same way:
 ``GET /api/health`` (no database, no authentication), the HTTP stack alone.
 
+Also the worker's CPU time per call (Linux ``/proc``): when p99 is far above it, other processes held the CPUs.
+
 Target: p99 <= 50 ms.
 
 Usage::
@@ -36,7 +38,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench_http import Server
+from bench_http import Server, _cpu_s
 from common import BENCH_DIR, RESULTS_DIR, machine, summarize_ms, verdict, write_json
 
 TARGET_P99_MS = 50.0
@@ -148,7 +150,10 @@ def run(calls: int = DEFAULT_CALLS, warmup: int = WARMUP) -> dict[str, Any]:
                 _time(cds, warmup)
                 _time(health, warmup)
                 offset = warmup
+                workers = server.worker_pids() or [server.process.pid]
+                cpu_before = sum(_cpu_s(workers))
                 cds_ns = _time(lambda i: cds(offset + i), calls)
+                cpu_ms = (sum(_cpu_s(workers)) - cpu_before) * 1000 / calls
                 health_ns = _time(health, calls)
         finally:
             server.stop()
@@ -164,6 +169,8 @@ def run(calls: int = DEFAULT_CALLS, warmup: int = WARMUP) -> dict[str, Any]:
         "latency_ms": cds_ms,
         "baseline_health_ms": health_ms,
         "ratio_p50": cds_ms["median"] / health_ms["median"],
+        "server_cpu_ms_per_call": cpu_ms,
+        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "target_p99_ms": TARGET_P99_MS,
         "passed": {"p99": cds_ms["p99"] <= TARGET_P99_MS},
     }
@@ -179,6 +186,8 @@ def report(result: dict[str, Any]) -> str:
             f"   max {lat['max']:.1f} ms   [target p99 <= {TARGET_P99_MS:g} ms: {verdict(result['passed']['p99'])}]",
             f"  baseline GET /api/health: p50 {base['median']:.2f} ms   p99 {base['p99']:.2f} ms"
             f"   (patient-view p50 = {result['ratio_p50']:.0f}x)",
+            f"  server CPU per call {result['server_cpu_ms_per_call']:.1f} ms; load average after the run "
+            f"{result['load_average']}",
         ]
     )
 

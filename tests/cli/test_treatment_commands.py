@@ -74,7 +74,7 @@ def test_roadmap_json_has_dated_phases_checkpoints_and_end_of_therapy() -> None:
     assert [p["id"] for p in roadmap["phases"]][:2] == ["induction", "consolidation"]
     assert all(p["start"] and p["end"] for p in roadmap["phases"])
     assert all(c["date"] for c in roadmap["checkpoints"])
-    assert roadmap["end_of_therapy"]["date"] == "2028-03-02"
+    assert roadmap["end_of_therapy"]["date"] == "2028-03-01"
     assert roadmap["knowledge_version"] and roadmap["engine_version"]
     assert "not a prescription" in roadmap["disclaimer"]
 
@@ -105,7 +105,7 @@ def test_roadmap_text_is_a_table_of_phases_checkpoints_and_end_of_therapy() -> N
     assert "Induction (four drugs)" in text and "2026-01-05" in text and "2026-02-01" in text
     assert "not given in the sources" in text  # delayed intensification has no length
     assert "Checkpoints" in text and "End-of-consolidation MRD" in text
-    assert "End of therapy: 2028-03-30." in text
+    assert "End of therapy: 2028-03-29." in text
     assert "not a prescription" in text
 
 
@@ -282,7 +282,7 @@ def test_survivorship_json_from_the_planned_exposures(tmp_path: Path) -> None:
     plan = json.loads(_ok("survivorship", path))
     assert plan["record_id"] == "standard_risk"
     assert plan["basis"] == "planned"
-    assert plan["end_of_therapy_date"] == "2028-03-02"
+    assert plan["end_of_therapy_date"] == "2028-03-01"
     assert plan["exposures"]["doxorubicin_equivalent_mg_per_m2"] == 75.0
     assert plan["knowledge_version"]
 

@@ -65,13 +65,24 @@ def test_every_record_of_the_exhaustive_risk_grid_survives_the_round_trip(kb: Kn
 DATES = st.dates(min_value=date(1990, 1, 1), max_value=date(2060, 12, 31))
 
 
+def dates_from(floor: date | None) -> Any:
+    """Dates on or after ``floor`` (the record refuses treatment and exposure dates before the birth date,
+    and a treatment start before the diagnosis date)."""
+    if floor is None:
+        return DATES
+    return st.dates(min_value=floor, max_value=min(floor + timedelta(days=40 * 366), limits.LATEST_DATE))
+
+
 def _amount(high: float) -> Any:
     return st.one_of(st.integers(0, int(high)), st.floats(0, high, allow_nan=False).map(lambda x: round(x, 2)))
 
 
 @st.composite
-def courses(draw: Any) -> dict[str, Any]:
-    course: dict[str, Any] = {"drug": draw(st.sampled_from(EXPOSURE_DRUGS)), "date": draw(DATES).isoformat()}
+def courses(draw: Any, floor: date | None = None) -> dict[str, Any]:
+    course: dict[str, Any] = {
+        "drug": draw(st.sampled_from(EXPOSURE_DRUGS)),
+        "date": draw(dates_from(floor)).isoformat(),
+    }
     if draw(st.booleans()):
         course["dose_mg_per_m2"] = draw(_amount(limits.COURSE_DOSE_MG_PER_M2.high))
     if draw(st.booleans()):
@@ -82,13 +93,13 @@ def courses(draw: Any) -> dict[str, Any]:
 
 
 @st.composite
-def beams(draw: Any, female: bool) -> dict[str, Any]:
+def beams(draw: Any, female: bool, floor: date | None = None) -> dict[str, Any]:
     sites = [s for s in RADIATION_SITES if not (female and s == "testicular")]
     beam: dict[str, Any] = {"site": draw(st.sampled_from(sites))}
     if draw(st.booleans()):
         beam["dose_gy"] = draw(_amount(limits.RADIATION_GY.high))
     if draw(st.booleans()):
-        beam["date"] = draw(DATES).isoformat()
+        beam["date"] = draw(dates_from(floor)).isoformat()
     return beam
 
 
@@ -96,13 +107,16 @@ def beams(draw: Any, female: bool) -> dict[str, Any]:
 def extended_records(draw: Any) -> dict[str, Any]:
     record: dict[str, Any] = draw(valid_records())
     female = record.get("sex") == "female"
+    birth = date.fromisoformat(record["birth_date"]) if record.get("birth_date") else None
+    diagnosis = date.fromisoformat(record["diagnosis_date"]) if record.get("diagnosis_date") else None
+    start_floor = max((d for d in (birth, diagnosis) if d is not None), default=None)
     if draw(st.booleans()):
-        start = draw(DATES)
+        start = draw(dates_from(start_floor))
         record["treatment_start_date"] = start.isoformat()
         if draw(st.booleans()):
             record["end_of_therapy_date"] = (start + timedelta(days=draw(st.integers(0, 3000)))).isoformat()
     elif draw(st.booleans()):
-        record["end_of_therapy_date"] = draw(DATES).isoformat()
+        record["end_of_therapy_date"] = draw(dates_from(birth)).isoformat()
     if draw(st.booleans()):
         genotype = {}
         for gene in ("tpmt", "nudt15"):
@@ -112,9 +126,9 @@ def extended_records(draw: Any) -> dict[str, Any]:
     if draw(st.booleans()):
         exposures: dict[str, Any] = {}
         if draw(st.booleans()):
-            exposures["courses"] = draw(st.lists(courses(), max_size=4))
+            exposures["courses"] = draw(st.lists(courses(birth), max_size=4))
         if draw(st.booleans()):
-            exposures["radiation"] = draw(st.lists(beams(female), max_size=2))
+            exposures["radiation"] = draw(st.lists(beams(female, birth), max_size=2))
         record["exposures"] = exposures
     if draw(st.booleans()):
         record["predisposition_syndromes"] = record.get("predisposition_syndromes") or []

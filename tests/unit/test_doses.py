@@ -252,15 +252,17 @@ def test_hr_induction_steroid_by_exact_age_on_the_tenth_birthday(kb: KnowledgeBa
 # ---- intrathecal doses by age band: clinical-facts §7 (PMC3957178 Table 1), confidence moderate -------------
 # | Age (y) | <1 | 1 | 2 | 3–8 | ≥9 |; MTX 7.5/8/10/12/15 mg; cytarabine 15/16/20/24/30 mg.
 
+# With only the age at diagnosis, induction's doses use the ages over the whole 4-week phase, so the highest
+# age of a band here is 4 weeks (0.077 y) below the next band; the exact edges are tested from birth dates.
 IT_BANDS = [
     (0.0, 7.5, 15),
-    (0.99, 7.5, 15),
+    (0.92, 7.5, 15),
     (1.0, 8, 16),
-    (1.99, 8, 16),
+    (1.92, 8, 16),
     (2.0, 10, 20),
-    (2.99, 10, 20),
+    (2.92, 10, 20),
     (3.0, 12, 24),
-    (8.99, 12, 24),
+    (8.92, 12, 24),
     (9.0, 15, 30),
     (17.0, 15, 30),
 ]
@@ -374,6 +376,29 @@ def test_refuses_age_dependent_line_without_age(kb: KnowledgeBase) -> None:
     assert {line["drug"] for line in result["refused"]} == {"dexamethasone", "prednisone"}
     # the other lines do not need the age
     assert lines[("daunorubicin", "intravenous")]["status"] == "ok"
+
+
+@pytest.mark.parametrize("age", [0.95, 1.99, 2.93, 8.99])
+def test_refuses_intrathecal_dose_when_induction_crosses_an_age_band(kb: KnowledgeBase, age: float) -> None:
+    # clinical-facts §7: the band is the age on the day of the dose. A child this close to a band edge reaches
+    # the next band during the 4 weeks of induction: without the birth date the dose of each day is unknown.
+    child = parse_record({"age_years": age, "weight_kg": 10, "height_cm": 80})
+    lines = lines_of(phase_doses(child, kb, SR, "induction"))
+    for drug in ("methotrexate", "cytarabine"):
+        line = lines[(drug, "intrathecal")]
+        assert line["status"] == "refused"
+        assert line["dose"] is None
+        assert line["missing"] == ["birth_date"]
+        assert "new age band" in line["refusal"]
+
+
+def test_intrathecal_dose_after_induction_from_age_and_diagnosis_date(kb: KnowledgeBase) -> None:
+    # Age 2.5 at diagnosis on 2025-01-01: on 2025-09-01 the child is about 3.17 years old -> band 3-8 years.
+    child = parse_record({"age_years": 2.5, "diagnosis_date": "2025-01-01", "weight_kg": 14, "height_cm": 92})
+    line = lines_of(phase_doses(child, kb, SR, "maintenance", on=date(2025, 9, 1)))[("methotrexate", "intrathecal")]
+    assert line["status"] == "ok"
+    assert line["dose"] == 12
+    assert "diagnosis date" in line["basis"]
 
 
 def test_refuses_intrathecal_dose_in_later_phase_without_birth_date(kb: KnowledgeBase) -> None:

@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 
+from allpath.domain.record import parse_record
+from allpath.errors import RecordError
 from tests.conftest import ROOT
 from tests.golden.survivorship_cases import GOLDEN_SURVIVORSHIP, cases, golden_path, plan, render
 
@@ -246,7 +248,9 @@ def test_idarubicin_not_covered_and_total_unknown() -> None:
     assert result["exposures"]["doxorubicin_equivalent_mg_per_m2"] is None
     assert heart(result) is None
     assert any("idarubicin" in n["text"] for n in result["not_covered"])
-    assert result["provisional"] is True
+    # Not provisional: no further data would settle it; the gap is in the sources, said as "not covered".
+    assert result["provisional"] is False
+    assert result["missing"] == []
 
 
 def test_course_without_dose_is_provisional_and_names_the_field() -> None:
@@ -292,14 +296,13 @@ def test_planned_high_risk_135_reasonable_every_5_years(name: str) -> None:
     assert not any(a["changes_surveillance"] for a in exposures["alternative_factors"])  # 120 and 175: reasonable
 
 
-def test_dexamethasone_course_before_the_birth_date_is_named_not_a_crash() -> None:
-    # A course dated before the birth date is a typing mistake: the age at the first dexamethasone is unknown,
-    # the plan is provisional and names the course's date (it used to raise ValueError from the age calculation).
+def test_dexamethasone_course_before_the_birth_date_is_refused_by_the_record() -> None:
+    # A course dated before the birth date is a typing mistake: the record itself refuses it, naming the field.
     record = {
         "birth_date": "2015-01-01",
         "exposures": {"courses": [{"drug": "dexamethasone", "date": "2014-06-01", "dose_mg_per_m2": 6}]},
     }
-    result = plan(record)
-    assert result["provisional"] is True
-    assert result["missing"] == ["exposures.courses[0].date"]
-    assert "surv.dexamethasone_age10_osteonecrosis" not in item_ids(result)
+    with pytest.raises(RecordError) as caught:
+        parse_record(record)
+    assert caught.value.problems[0].field == "exposures.courses[0].date"
+    assert "birth_date" in caught.value.problems[0].allowed

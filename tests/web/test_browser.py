@@ -120,7 +120,7 @@ def scenario(browser: Any, live_server: LiveServer, screenshots: Path) -> dict[s
         expect(page.locator(".notice--warning").first).to_contain_text("Provisional.")
         expect(page.locator("#phases .step__dates").first).to_contain_text("2026-01-05 to 2026-02-01")
         expect(page.locator("#phases .checkpoint").first).to_contain_text("2026-01-12")
-        expect(page.locator("#phases .timeline__phase--end")).to_contain_text("2028-03-02")
+        expect(page.locator("#phases .timeline__phase--end")).to_contain_text("2028-03-01")
         page.locator("#phases").screenshot(path=screenshots / "roadmap-desktop.png")
         with page.expect_download() as calendar:
             page.get_by_role("link", name="Download the calendar (.ics)").click()

@@ -213,7 +213,7 @@ def test_dated_roadmap_with_checkpoints_and_end_of_therapy(clinician: User) -> N
         phases,
         re.S,
     )
-    assert "End of therapy" in text and '<time datetime="2028-03-02">' in phases
+    assert "End of therapy" in text and '<time datetime="2028-03-01">' in phases
     # The three phases of the summary stay, with the regimen's phases inside them.
     assert re.findall(r"<h3>Phase (\d) of 3:", phases) == ["1", "2", "3"]
     assert f'href="/patients/{pid}/roadmap.ics"' in phases
@@ -365,7 +365,7 @@ def test_survivorship_plan_from_the_roadmap(clinician: User) -> None:
     pid = _create(clinician, STARTED | {"display_name": "Planned survivorship child"})
     text = _text(_section(clinician.get(f"/patients/{pid}").text, "survivorship"))
     assert "From the planned treatment of the roadmap" in text
-    assert "75 mg/m2" in text and "2028-03-02 (planned, from the roadmap)" in text
+    assert "75 mg/m2" in text and "2028-03-01 (planned, from the roadmap)" in text
     assert "pubertal development check" in text and "every year" in text
 
 
@@ -418,7 +418,7 @@ def test_family_sees_the_road_ahead_and_check_ups_but_no_doses(clinician: User, 
     assert "Induction (three drugs): from Monday 5 January 2026 to Sunday 1 February 2026 (4 weeks)." in text
     assert "Tests to see how the treatment is working:" in text
     assert "Day 8 blood MRD (planned for Monday 12 January 2026)" in text
-    assert "The planned end of treatment is around Thursday 2 March 2028." in text
+    assert "The planned end of treatment is around Wednesday 1 March 2028." in text
     assert "Dates can move; the care team will confirm." in text
     assert "What to watch for: cardiomyopathy (weakening of the heart muscle). Check: echocardiogram" in text
     assert "Your survivorship clinic will plan these:" in text
@@ -441,7 +441,7 @@ def test_family_sees_the_road_ahead_and_check_ups_but_no_doses(clinician: User, 
         "The road ahead",
         "Treatment started on Monday 5 January 2026",
         "Tests to see how the treatment is working",
-        "The planned end of treatment is around Thursday 2 March 2028",
+        "The planned end of treatment is around Wednesday 1 March 2028",
         "Dates can move; the care team will confirm",
         "Check-ups after treatment",
         "What to watch for",

@@ -387,6 +387,16 @@ def _consistency_problems(record: PatientRecord) -> list[FieldProblem]:
         if day is not None and not limits.EARLIEST_DATE <= day <= limits.LATEST_DATE:
             key = re.sub(r"\[\d+\]", "[]", name)
             problems.append(FieldProblem(name, day.isoformat(), _ALLOWED[key]))
+    if record.birth_date is not None:
+        for name, day in _dates(record):
+            if name != "birth_date" and day is not None and day < record.birth_date:
+                problems.append(FieldProblem(name, day.isoformat(), "a date on or after birth_date"))
+    if record.diagnosis_date and record.treatment_start_date and record.treatment_start_date < record.diagnosis_date:
+        problems.append(
+            FieldProblem(
+                "treatment_start_date", record.treatment_start_date.isoformat(), "a date on or after diagnosis_date"
+            )
+        )
     if (
         record.treatment_start_date
         and record.end_of_therapy_date
@@ -403,10 +413,6 @@ def _consistency_problems(record: PatientRecord) -> list[FieldProblem]:
                 problems.append(
                     FieldProblem(f"exposures.radiation[{i}].site", beam.site, 'only possible when sex is "male"')
                 )
-    if record.birth_date and record.diagnosis_date and record.diagnosis_date < record.birth_date:
-        problems.append(
-            FieldProblem("diagnosis_date", record.diagnosis_date.isoformat(), "a date on or after birth_date")
-        )
     relapses = record.relapses or ()
     previous = None
     for i, relapse in enumerate(relapses):

@@ -21,6 +21,7 @@ from allpath.engine.explain import CONFIDENCE_WORDS, evidence_of
 from allpath.knowledge import therapy_schema as ts
 from allpath.knowledge.loader import KnowledgeBase
 
+DAYS_PER_YEAR = 365.25
 PER_WORDS = {"dose": "per dose", "day": "per day", "week": "per week"}
 
 
@@ -73,9 +74,23 @@ def round_and_cap(value: float, drug: ts.DrugDoseSpec) -> tuple[float, bool]:
     return rounded, False
 
 
-def age_on(record: PatientRecord, on: date | None, phase_id: str) -> tuple[float | None, str]:
-    """The child's age for an age-dependent dose, and how it was found. Exact from the birth date when the
-    day of the dose is known; the age at diagnosis only for induction, which starts at diagnosis."""
+@dataclass(frozen=True)
+class AgeSpan:
+    """The child's age over the days an age-dependent dose may fall on: ``low`` to ``high`` years."""
+
+    low: float
+    high: float
+    basis: str
+
+
+def age_on(record: PatientRecord, on: date | None, phase: ts.PhaseSpec) -> AgeSpan | None:
+    """The child's age for an age-dependent dose, and how it was found; None when it cannot be known.
+
+    * birth date and the day of the dose: exact;
+    * age at diagnosis, diagnosis date and the day of the dose: the age on that day;
+    * induction, which starts at diagnosis, with only the age at diagnosis: the ages over the whole phase
+      (a child may reach a new age band before its last intrathecal dose).
+    """
     if record.birth_date is not None and on is not None:
         if on < record.birth_date:
             raise DoseError(
@@ -83,10 +98,21 @@ def age_on(record: PatientRecord, on: date | None, phase_id: str) -> tuple[float
                 f"the day of the doses ({on.isoformat()}) is before the birth date ({record.birth_date.isoformat()}); "
                 "check the date of the doses (or the treatment start date) and the birth date",
             )
-        return decimal_age_years(record.birth_date, on), f"age on {on.isoformat()} from the birth date"
-    if phase_id == "induction" and record.age_years is not None:
-        return record.age_years, "age at diagnosis (induction starts at diagnosis)"
-    return None, ""
+        exact = decimal_age_years(record.birth_date, on)
+        return AgeSpan(exact, exact, f"age on {on.isoformat()} from the birth date")
+    if record.age_years is not None and record.diagnosis_date is not None and on is not None:
+        if on < record.diagnosis_date:
+            raise DoseError("on", f"the day of the doses ({on.isoformat()}) is before the diagnosis date")
+        age = record.age_years + (on - record.diagnosis_date).days / DAYS_PER_YEAR
+        return AgeSpan(age, age, f"age on {on.isoformat()} from the age at diagnosis and the diagnosis date")
+    if phase.id == "induction" and record.age_years is not None:
+        weeks = phase.weeks or 0
+        return AgeSpan(
+            record.age_years,
+            record.age_years + weeks * 7 / DAYS_PER_YEAR,
+            "age at diagnosis (induction starts at diagnosis)",
+        )
+    return None
 
 
 def _band(kb: KnowledgeBase, age: float) -> ts.AgeBand:
@@ -129,8 +155,8 @@ def phase_doses(
         height_cm if height_cm is not None else record.height_cm,
     )
     bsa = body_surface_area(kb, measured.weight_kg, measured.height_cm)
-    age, age_basis = age_on(record, on, phase_id)
-    computed = (_line(kb, record, line, bsa, age, age_basis, phase_id) for line in phase.drugs)
+    span = age_on(record, on, phase)
+    computed = (_line(kb, record, line, bsa, span, phase_id) for line in phase.drugs)
     lines = [line for line in computed if line is not None]
     spec = kb.therapy.bsa
     return {
@@ -146,8 +172,8 @@ def phase_doses(
             "not_covered": spec.not_covered,
             "evidence": evidence_of(kb, spec.evidence),
         },
-        "age_years": round(age, 2) if age is not None else None,
-        "age_basis": age_basis or None,
+        "age_years": round(span.low, 2) if span is not None else None,
+        "age_basis": span.basis if span is not None else None,
         "lines": lines,
         "refused": [line for line in lines if line["status"] == "refused"],
         "disclaimer": kb.text.disclaimer,
@@ -159,8 +185,7 @@ def _line(
     record: PatientRecord,
     line: ts.PhaseDrug,
     bsa: float,
-    age: float | None,
-    age_basis: str,
+    span: AgeSpan | None,
     phase_id: str,
 ) -> dict[str, Any] | None:
     drug = kb.therapy.drugs[line.drug]
@@ -187,6 +212,8 @@ def _line(
         "adjustment": None,
     }
     if line.when_age is not None:
+        # A regimen chooses these lines by the age at diagnosis (the start of induction).
+        age = record.age_years if record.age_years is not None else (span.low if span is not None else None)
         if age is None:
             return _refuse(
                 kb, out, "this line depends on age, and the age is not known", ["age_years"], confidence, evidence
@@ -197,7 +224,7 @@ def _line(
         it = kb.therapy.intrathecal
         evidence += it.evidence
         confidence = "M" if it.confidence == "M" else confidence
-        if age is None:
+        if span is None:
             need = "birth_date" if phase_id != "induction" else "age_years"
             return _refuse(
                 kb,
@@ -207,9 +234,19 @@ def _line(
                 confidence,
                 evidence,
             )
-        band = _band(kb, age)
+        band = _band(kb, span.low)
+        if _band(kb, span.high) != band:
+            return _refuse(
+                kb,
+                out,
+                f"the child reaches a new age band for this dose during the phase ({span.basis}); give the birth "
+                "date and the day of each intrathecal dose",
+                ["birth_date"],
+                confidence,
+                evidence,
+            )
         value = float(getattr(band, line.dose.by_age))
-        out["basis"] = f"{limits.number(value)} {drug.unit} for age {band.label} ({age_basis})"
+        out["basis"] = f"{limits.number(value)} {drug.unit} for age {band.label} ({span.basis})"
         out["calculated"] = value
         out["dose"], out["capped"] = round_and_cap(value, drug)
         return _finish(kb, out, confidence, evidence)

@@ -170,7 +170,7 @@ def doxorubicin_equivalent(
             }
         )
         total = total + equivalent if total is not None and equivalent is not None else None
-    return (round(total, 2) if total is not None else None), parts, not_covered
+    return total, parts, not_covered  # unrounded: thresholds compare the exact sum; displays round it
 
 
 def measures(kb: KnowledgeBase, record: PatientRecord, exposures: Exposures) -> dict[str, Any]:

@@ -121,10 +121,12 @@ def build_roadmap(
     phases, starts = _phases(kb, regimen, start)
     duration = regimens.total_duration
     anchor = starts.get(duration.phase)
-    end_of_therapy = add_years(anchor, duration.years_from_phase_start) if anchor else None
+    # The treatment lasts N years from the anchor phase's first day: its last day is the day before the
+    # anniversary (the same meaning as the record's end_of_therapy_date, the last day of treatment).
+    end_of_therapy = add_years(anchor, duration.years_from_phase_start) - timedelta(days=1) if anchor else None
     for phase in phases:
         if phase["until"] == "total_duration" and end_of_therapy:
-            last = end_of_therapy - timedelta(days=1)
+            last = end_of_therapy
             phase["end"] = last.isoformat()
             if phase["cycle_weeks"] and phase["start"]:
                 days = (last - date.fromisoformat(phase["start"])).days + 1

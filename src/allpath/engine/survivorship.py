@@ -53,14 +53,16 @@ def survivorship_plan(record: PatientRecord, kb: KnowledgeBase, roadmap: dict[st
         if frequency_only is not None:
             items.append(frequency_only)
     missing = list(dict.fromkeys(exposures.missing))
-    if open_rules and not missing:
+    if open_rules and not missing and not anthracycline_not_covered:
         missing.append("exposures (to decide: " + ", ".join(open_rules) + ")")
     if exposures.basis == "none":
         missing.append("exposures")
+    if record.birth_date is None and any(item["start"] and "not_before" in item["start"] for item in items):
+        missing.append("birth_date")  # the checks start at an age: their dates need the birth date
     return {
         "basis": exposures.basis,
         "exposures": {
-            "doxorubicin_equivalent_mg_per_m2": total,
+            "doxorubicin_equivalent_mg_per_m2": round(total, 2) if total is not None else None,
             "anthracyclines": parts,
             "alternative_factors": _alternatives(kb, exposures, total),
             "chest_radiation_gy": exposures.chest_radiation_gy,
@@ -155,7 +157,7 @@ def _alternatives(kb: KnowledgeBase, exposures: ex.Exposures, total: float | Non
                 "label": alternative.label,
                 "drug": alternative.drug,
                 "factor": alternative.factor,
-                "doxorubicin_equivalent_mg_per_m2": other,
+                "doxorubicin_equivalent_mg_per_m2": round(other, 2) if other is not None else None,
                 "changes_surveillance": strength != base_strength,
                 "surveillance": strength,
                 "evidence": evidence_of(kb, alternative.evidence),

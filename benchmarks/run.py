@@ -5,7 +5,8 @@ Usage (from the repository root, with the project's virtual environment active):
     python benchmarks/run.py            # full run: 10,000 records in process, 15 cold starts, 10,000-record batch
     python benchmarks/run.py --quick    # smaller run: 2,000 records, 7 cold starts, 2,000-record batch
     python benchmarks/run.py --check    # exit 1 when a target is missed
-    python benchmarks/run.py --http     # also HTTP assessments through allpath serve --workers 2 (about 30 s)
+    python benchmarks/run.py --http     # also HTTP assessments through allpath serve --workers 2 and CDS Hooks
+                                        # patient-view calls (about 45 s more)
     python -m benchmarks ...            # the same
 
 These are benchmarks, not tests: they report figures; only ``--check`` turns a missed target into a failure.
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import bench_assess
+import bench_cds
 import bench_cli
 import bench_http
 import bench_treatment
@@ -95,6 +97,17 @@ def table(results: dict[str, Any]) -> str:
                 verdict(h["passed"]["p99"]),
             ),
         ]
+    if "cds_patient_view" in results:
+        c = results["cds_patient_view"]
+        rows.append(
+            (
+                "CDS Hooks patient-view (prefetch)",
+                f"p50 {c['latency_ms']['median']:.1f} ms, p99 {c['latency_ms']['p99']:.1f} ms "
+                f"({c['ratio_p50']:.0f}x GET /api/health p50)",
+                "p99 <= 50 ms",
+                verdict(c["passed"]["p99"]),
+            )
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -120,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     n_batch = bench_cli.QUICK_N if args.quick else bench_cli.DEFAULT_N
 
     n_treatment = bench_treatment.QUICK_N if args.quick else bench_treatment.DEFAULT_N
-    steps = 5 if args.http else 4
+    steps = 6 if args.http else 4
     print(f"[1/{steps}] in-process parse_record + assess ...", flush=True)
     assess = bench_assess.run(n_assess, args.seed)
     print(bench_assess.report(assess), flush=True)
@@ -138,11 +151,16 @@ def main(argv: list[str] | None = None) -> int:
     passed = all(assess["passed"].values()) and all(treatment["passed"].values()) and cold["passed"] and bulk["passed"]
     if args.http:
         seconds = bench_http.QUICK_DURATION_S if args.quick else bench_http.DEFAULT_DURATION_S
-        print(f"[5/5] HTTP POST /api/assess, allpath serve --workers {bench_http.DEFAULT_WORKERS} ...", flush=True)
+        print(f"[5/6] HTTP POST /api/assess, allpath serve --workers {bench_http.DEFAULT_WORKERS} ...", flush=True)
         http = bench_http.run(seconds)
         print(bench_http.report(http), flush=True)
         results["http_assess"] = http
-        passed = passed and all(http["passed"].values())
+        calls = bench_cds.QUICK_CALLS if args.quick else bench_cds.DEFAULT_CALLS
+        print(f"[6/6] CDS Hooks patient-view with prefetch ({calls:,} calls) ...", flush=True)
+        cds = bench_cds.run(calls=calls)
+        print(bench_cds.report(cds), flush=True)
+        results["cds_patient_view"] = cds
+        passed = passed and all(http["passed"].values()) and all(cds["passed"].values())
     elapsed = time.perf_counter() - started
     payload = {
         "machine": machine(),

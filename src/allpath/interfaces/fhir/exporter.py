@@ -5,6 +5,8 @@
 - ``risk_observation``: the assessment's risk groups as an mCODE ALL risk assessment Observation.
 - ``care_plan``: the plan as a CarePlan with one contained CarePlan per phase and one activity per therapy
   and drug, each with its certainty and citation.
+- ``roadmap_care_plan``: the treatment roadmap as a CarePlan with the dated phases and response tests.
+- ``survivorship_care_plan``: the survivorship plan as a CarePlan with one activity per follow-up item.
 - ``second_opinion_bundle``: all of the above in one collection Bundle.
 
 The functions build plain dicts and do no I/O; identifiers are derived from the content (uuid5), so the same
@@ -369,9 +371,10 @@ def _citation(source: dict[str, Any] | None) -> str:
 
 
 def _citation_extension(source: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """A citation ``{document, section}`` (and the deeper ``reference`` of an evidence item) as an extension."""
     if not source:
         return []
-    parts = [{"url": k, "valueString": str(source[k])} for k in ("document", "section") if source.get(k)]
+    parts = [{"url": k, "valueString": str(source[k])} for k in ("document", "section", "reference") if source.get(k)]
     return [{"url": c.extension_url("citation"), "extension": parts}] if parts else []
 
 
@@ -565,8 +568,366 @@ def care_plan(
     return resource
 
 
-def second_opinion_bundle(record: dict[str, Any], assessment: dict[str, Any]) -> dict[str, Any]:
-    """The record's resources, the risk assessment Observation and the CarePlan in one collection Bundle."""
+# ---- the roadmap and the survivorship plan --------------------------------------------------------------
+
+
+def _decimal(value: Any) -> float | int:
+    number = float(value)
+    return int(number) if number.is_integer() else number
+
+
+def _words(value: Any) -> str:
+    return str(value).replace("_", " ")
+
+
+def _sources_text(evidence: list[dict[str, Any]] | None) -> str:
+    cited = []
+    for item in evidence or []:
+        text = _citation(item)
+        if item.get("reference"):
+            text += f" ({item['reference']})"
+        if text and text not in cited:
+            cited.append(text)
+    return "; ".join(cited)
+
+
+def _evidence_extensions(evidence: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    extensions: list[dict[str, Any]] = []
+    for item in evidence or []:
+        for extension in _citation_extension(item):
+            if extension not in extensions:
+                extensions.append(extension)
+    return extensions
+
+
+def _local_cc(group: str, token: str, display: str) -> dict[str, Any]:
+    return {
+        "coding": [{"system": c.LOCAL_SYSTEM, "code": c.local_code(group, token), "display": display}],
+        "text": display,
+    }
+
+
+def _period(start: Any, end: Any) -> dict[str, str]:
+    return {k: str(v) for k, v in (("start", start), ("end", end)) if v}
+
+
+NOT_COVERED_NOTE = "not covered by allpath's sources"
+
+
+def _survivorship_activity(item: dict[str, Any]) -> dict[str, Any]:
+    """One follow-up item: the test (or the late effect to watch), its interval as a Timing, the first date,
+    the late effect as the reason, and confidence, strength and citations as extensions and in words."""
+    late_effect = str(item.get("late_effect") or _words(item.get("topic") or item["id"]))
+    test = item.get("test")
+    label = str(test) if test else f"follow-up of {late_effect}"
+    interval = item.get("interval_years")
+    start = item.get("start") or {}
+    not_before, no_later_than = start.get("not_before"), start.get("no_later_than")
+    not_covered = bool(item.get("not_covered"))
+    schedule_not_covered = bool(item.get("schedule_not_covered"))
+
+    if not_covered:
+        text = f"Not covered by allpath's sources: {item.get('explanation', '')}".strip()
+    else:
+        text = label[:1].upper() + label[1:]
+        if interval:
+            text += f" every {_decimal(interval):g} years" if interval != 1 else " every year"
+        if item.get("strength"):
+            text += f" ({_words(item['strength'])})"
+        text += "."
+        if start.get("rule"):
+            dates = [f"not before {not_before}"] if not_before else []
+            if no_later_than:
+                dates.append(f"no later than {no_later_than}")
+            text += f" First: {start['rule']}" + (f" ({', '.join(dates)})" if dates else "") + "."
+        if schedule_not_covered:
+            text += " The screening schedule is not covered by allpath's sources."
+        if item.get("explanation"):
+            text += f" {item['explanation']}"
+    text += f" Late effect: {late_effect}."
+    if item.get("confidence"):
+        text += f" Confidence: {item['confidence']}."
+    sources = _sources_text(item.get("evidence"))
+    if sources:
+        text += f" Sources: {sources}."
+
+    detail: dict[str, Any] = {
+        "kind": "ServiceRequest",
+        "code": _local_cc("survivorship", str(item["id"]), label),
+        "reasonCode": [{"text": late_effect}],
+        "status": "not-started",
+        "description": text,
+    }
+    if not not_covered:
+        if interval:
+            repeat: dict[str, Any] = {"frequency": 1, "period": _decimal(interval), "periodUnit": "a"}
+            if not_before:
+                repeat["boundsPeriod"] = {"start": str(not_before)}
+            detail["scheduledTiming"] = {"repeat": repeat}
+        elif not_before:
+            detail["scheduledPeriod"] = _period(not_before, no_later_than)
+        elif no_later_than:
+            detail["scheduledString"] = f"no later than {no_later_than}"
+        elif start.get("rule"):
+            detail["scheduledString"] = str(start["rule"])
+    extensions: list[dict[str, Any]] = []
+    if not not_covered and (not_before or no_later_than):
+        extensions.append({"url": c.extension_url("first-due"), "valuePeriod": _period(not_before, no_later_than)})
+    if item.get("strength"):
+        extensions.append({"url": c.extension_url("strength"), "valueCode": str(item["strength"])})
+    if item.get("confidence"):
+        extensions.append({"url": c.extension_url("confidence"), "valueCode": str(item["confidence"])})
+    extensions += _evidence_extensions(item.get("evidence"))
+    if extensions:
+        detail["extension"] = extensions
+    activity: dict[str, Any] = {"detail": detail}
+    if not_covered:
+        activity["progress"] = [{"text": NOT_COVERED_NOTE}]
+    elif schedule_not_covered:
+        activity["progress"] = [{"text": f"the screening schedule is {NOT_COVERED_NOTE}"}]
+    return activity
+
+
+SURVIVORSHIP_BASIS_WORDS = {
+    "recorded": "the treatment recorded as given",
+    "planned": "the treatment planned by the roadmap",
+    "none": "no treatment known (no exposures recorded and no roadmap)",
+}
+
+
+def survivorship_care_plan(
+    survivorship: dict[str, Any],
+    patient_ref: str | dict[str, Any],
+    condition_ref: str | dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The survivorship plan (``allpath.engine.survivorship.survivorship_plan``) as a proposed CarePlan.
+
+    One activity per follow-up item: the test as its code, the interval as ``scheduledTiming`` ("every N
+    years": period N, periodUnit ``a``), the first date as ``scheduledPeriod`` (or ``scheduledString`` when
+    only "no later than" is known, and always in the ``first-due`` extension), the late effect as
+    ``reasonCode``, and confidence, strength and citations as extensions and in the description. Items that
+    allpath's sources do not cover are activities with a progress note saying so; the plan's own gaps, the
+    exposures it rests on and what is still missing are notes.
+    """
+    resource: Resource = {
+        "resourceType": "CarePlan",
+        "status": "draft",
+        "intent": "proposal",
+        "category": [c.concept_cc("survivorship_care_plan")],
+        "title": "allpath survivorship plan: follow-up after treatment (decision support)",
+        "description": str(survivorship.get("disclaimer") or "Decision support for clinicians, not a prescription."),
+        "subject": _reference(patient_ref),
+    }
+    extensions = _versions(survivorship)
+    extensions.append({"url": c.extension_url("provisional"), "valueBoolean": bool(survivorship.get("provisional"))})
+    if survivorship.get("basis"):
+        extensions.append({"url": c.extension_url("exposure-basis"), "valueCode": str(survivorship["basis"])})
+    extensions += _citation_extension(survivorship.get("source"))
+    resource["extension"] = extensions
+    if survivorship.get("end_of_therapy_date"):
+        resource["period"] = {"start": str(survivorship["end_of_therapy_date"])}
+    if condition_ref is not None:
+        resource["addresses"] = [_reference(condition_ref)]
+    activities = [_survivorship_activity(item) for item in survivorship.get("items") or []]
+    if activities:
+        resource["activity"] = activities
+    notes = [{"text": _survivorship_basis(survivorship)}]
+    for entry in survivorship.get("not_covered") or []:
+        text = f"Not covered by allpath's sources: {entry.get('text', '')}"
+        sources = _sources_text(entry.get("evidence"))
+        notes.append({"text": text + (f" Sources: {sources}." if sources else "")})
+    if survivorship.get("missing"):
+        notes.append({"text": "Provisional, waiting for: " + ", ".join(str(m) for m in survivorship["missing"])})
+    notes += [{"text": str(note)} for note in survivorship.get("notes") or []]
+    if survivorship.get("source"):
+        notes.append({"text": f"Source: {_citation(survivorship['source'])}."})
+    resource["note"] = notes
+    return resource
+
+
+def _survivorship_basis(survivorship: dict[str, Any]) -> str:
+    basis = str(survivorship.get("basis") or "none")
+    text = f"Based on: {SURVIVORSHIP_BASIS_WORDS.get(basis, basis)}."
+    exposures = survivorship.get("exposures") or {}
+    total = exposures.get("doxorubicin_equivalent_mg_per_m2")
+    if total is not None:
+        text += f" Anthracyclines: {_decimal(total):g} mg/m2 doxorubicin equivalent."
+    radiation = [
+        f"{site} {_decimal(exposures[key]):g} Gy"
+        for site, key in (("chest", "chest_radiation_gy"), ("cranial", "cranial_radiation_gy"))
+        if exposures.get(key) is not None
+    ]
+    if radiation:
+        text += " Radiation: " + ", ".join(radiation) + "."
+    if exposures.get("drugs"):
+        text += " Medicines: " + ", ".join(str(d) for d in exposures["drugs"]) + "."
+    if survivorship.get("end_of_therapy_date"):
+        text += f" End of therapy: {survivorship['end_of_therapy_date']}."
+    return text
+
+
+def _phase_length(phase: dict[str, Any]) -> str:
+    if not phase.get("length_known", True):
+        return "length not given in the sources"
+    length = f"{_decimal(phase['weeks']):g} weeks" if phase.get("weeks") else ""
+    if phase.get("cycle_weeks"):
+        length = f"{_decimal(phase['cycle_weeks']):g}-week cycles" + (
+            f" (about {phase['cycles']})" if phase.get("cycles") else ""
+        )
+    if phase.get("until") == "total_duration":
+        length += (", " if length else "") + "until the end of therapy"
+    return length
+
+
+def _phase_activity(order: int, phase: dict[str, Any]) -> dict[str, Any]:
+    label = str(phase.get("label") or phase["id"])
+    length = _phase_length(phase)
+    text = label + (f": {length}." if length else ".")
+    drugs = [
+        f"{d.get('drug')} ({_words(d.get('route') or 'route not given')}): {d.get('schedule') or 'schedule not given'}"
+        for d in phase.get("drugs") or []
+    ]
+    if drugs:
+        text += " Drugs: " + "; ".join(drugs) + "."
+    if phase.get("length_basis"):
+        text += f" {phase['length_basis']}."
+    if phase.get("confidence"):
+        text += f" Confidence: {phase['confidence']}."
+    sources = _sources_text(phase.get("evidence"))
+    if sources:
+        text += f" Sources: {sources}."
+    detail: dict[str, Any] = {
+        "code": _local_cc("roadmap_phase", str(phase["id"]), label),
+        "status": "not-started",
+        "description": text,
+    }
+    period = _period(phase.get("start"), phase.get("end"))
+    if period:
+        detail["scheduledPeriod"] = period
+    elif length:
+        detail["scheduledString"] = length
+    extensions: list[dict[str, Any]] = [{"url": c.extension_url("phase-order"), "valueInteger": order}]
+    if phase.get("confidence"):
+        extensions.append({"url": c.extension_url("confidence"), "valueCode": str(phase["confidence"])})
+    extensions += _evidence_extensions(phase.get("evidence"))
+    detail["extension"] = extensions
+    return {"detail": detail}
+
+
+def _checkpoint_activity(checkpoint: dict[str, Any]) -> dict[str, Any]:
+    label = str(checkpoint.get("label") or checkpoint["id"])
+    text = f"{label}."
+    if checkpoint.get("purpose"):
+        text += f" {checkpoint['purpose']}"
+    if checkpoint.get("input"):
+        text += f" Record field: {checkpoint['input']}" + (" (recorded)." if checkpoint.get("result_known") else ".")
+    sources = _sources_text(checkpoint.get("evidence"))
+    if sources:
+        text += f" Sources: {sources}."
+    detail: dict[str, Any] = {
+        "kind": "ServiceRequest",
+        "code": _local_cc("checkpoint", str(checkpoint["id"]), label),
+        "status": "completed" if checkpoint.get("result_known") else "not-started",
+        "description": text,
+    }
+    if checkpoint.get("date"):
+        detail["scheduledPeriod"] = {"start": str(checkpoint["date"]), "end": str(checkpoint["date"])}
+    elif checkpoint.get("day") is not None and checkpoint.get("phase"):
+        detail["scheduledString"] = f"day {checkpoint['day']} of {_words(checkpoint['phase'])}"
+    extensions = _evidence_extensions(checkpoint.get("evidence"))
+    if extensions:
+        detail["extension"] = extensions
+    return {"detail": detail}
+
+
+def roadmap_care_plan(
+    roadmap: dict[str, Any],
+    patient_ref: str | dict[str, Any],
+    condition_ref: str | dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The treatment roadmap (``allpath.engine.roadmap.build_roadmap``) as a proposed CarePlan.
+
+    The plan's period runs from the first day of treatment to the end of therapy; each phase is an activity
+    in its order with its dates as ``scheduledPeriod`` (or its length in words when undated) and its drugs,
+    routes and schedules in the description; each response test (checkpoint) is an activity on its day.
+    Dates assume no delays. A child without a regimen gets a plan without activities that says why.
+    """
+    regimen = roadmap.get("regimen") or {}
+    title = "allpath treatment roadmap"
+    if regimen.get("label"):
+        title += f": {regimen['label']}"
+    resource: Resource = {
+        "resourceType": "CarePlan",
+        "status": "draft",
+        "intent": "proposal",
+        "category": [c.concept_cc("treatment_roadmap")],
+        "title": title + " (decision support)",
+        "description": str(roadmap.get("disclaimer") or "Decision support for clinicians, not a prescription."),
+        "subject": _reference(patient_ref),
+    }
+    extensions = _versions(roadmap)
+    extensions.append({"url": c.extension_url("provisional"), "valueBoolean": bool(roadmap.get("provisional"))})
+    extensions += _citation_extension(regimen.get("source"))
+    resource["extension"] = extensions
+    end = (roadmap.get("end_of_therapy") or {}).get("date")
+    period = _period(roadmap.get("start_date"), end)
+    if period:
+        resource["period"] = period
+    if condition_ref is not None:
+        resource["addresses"] = [_reference(condition_ref)]
+    activities = [_phase_activity(i, phase) for i, phase in enumerate(roadmap.get("phases") or [], start=1)]
+    activities += [_checkpoint_activity(checkpoint) for checkpoint in roadmap.get("checkpoints") or []]
+    if activities:
+        resource["activity"] = activities
+    notes: list[dict[str, str]] = []
+    if regimen:
+        text = f"Regimen: {regimen.get('label', regimen.get('id'))}."
+        if regimen.get("source"):
+            text += f" Source: {_citation(regimen['source'])}."
+        sources = _sources_text(regimen.get("evidence"))
+        if sources:
+            text += f" Evidence: {sources}."
+        notes.append({"text": text})
+        if roadmap.get("start_date"):
+            notes.append({"text": f"First day of treatment: {roadmap['start_date']}; dates assume no delays."})
+        else:
+            notes.append({"text": "Not dated: the first day of treatment is not known."})
+    else:
+        notes.append({"text": "No roadmap for this child."})
+    notes += [{"text": f"Not covered: {reason}"} for reason in roadmap.get("not_covered") or [] if reason]
+    if roadmap.get("missing"):
+        notes.append({"text": "Waiting for: " + ", ".join(str(m) for m in roadmap["missing"])})
+    end_of_therapy = roadmap.get("end_of_therapy") or {}
+    if end_of_therapy.get("rule"):
+        notes.append({"text": f"End of therapy: {end_of_therapy.get('date') or 'not dated'}. {end_of_therapy['rule']}"})
+    for note in roadmap.get("notes") or []:
+        if isinstance(note, dict):
+            confidence = f" ({note['confidence']} confidence)" if note.get("confidence") else ""
+            notes.append({"text": f"Note{confidence}: {note.get('text', '')}"})
+        else:
+            notes.append({"text": str(note)})
+    resource["note"] = notes
+    return resource
+
+
+# ---- the package -----------------------------------------------------------------------------------------
+
+
+def patient_references(record: dict[str, Any]) -> tuple[str, str]:
+    """The full URLs of the record's Patient and ALL Condition in ``record_to_bundle(record)``."""
+    b = _Builder(record)
+    return b.patient_url, b.condition_url
+
+
+def second_opinion_bundle(
+    record: dict[str, Any],
+    assessment: dict[str, Any],
+    survivorship: dict[str, Any] | None = None,
+    roadmap: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The record's resources, the risk assessment Observation and the CarePlan in one collection Bundle;
+    with the roadmap CarePlan when a ``roadmap`` with a regimen is given, and the survivorship CarePlan when a
+    ``survivorship`` plan is given that rests on treatment (recorded exposures or the roadmap's regimen)."""
     bundle = record_to_bundle(record)
     b = _Builder(record)
     bundle["entry"].append(
@@ -575,4 +936,15 @@ def second_opinion_bundle(record: dict[str, Any], assessment: dict[str, Any]) ->
     bundle["entry"].append(
         {"fullUrl": b.url("care-plan"), "resource": care_plan(assessment, b.patient_url, b.condition_url)}
     )
+    if roadmap is not None and roadmap.get("regimen"):
+        bundle["entry"].append(
+            {"fullUrl": b.url("roadmap"), "resource": roadmap_care_plan(roadmap, b.patient_url, b.condition_url)}
+        )
+    if survivorship is not None and survivorship.get("basis") in ("recorded", "planned"):
+        bundle["entry"].append(
+            {
+                "fullUrl": b.url("survivorship"),
+                "resource": survivorship_care_plan(survivorship, b.patient_url, b.condition_url),
+            }
+        )
     return bundle

@@ -27,6 +27,10 @@ app = typer.Typer(
 )
 kb_app = typer.Typer(help="Inspect and check the knowledge base.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
+fhir_app = typer.Typer(
+    help="FHIR R4: import a Bundle as a patient record, export a record and its plan.", no_args_is_help=True
+)
+app.add_typer(fhir_app, name="fhir")
 
 EXIT_INVALID_INPUT = 2
 EXIT_CHECK_FAILED = 1
@@ -44,7 +48,9 @@ def _fail_input(message: str) -> typer.Exit:
     return typer.Exit(EXIT_INVALID_INPUT)
 
 
-def _read_input(source: str) -> Any:
+def _read_input(source: str, what: str = "record", expected: str | None = None) -> Any:
+    """The JSON value of a file or of standard input (``-``); exit 2 naming ``what`` when it is not JSON (and,
+    for anything but a record, the file too)."""
     try:
         text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -57,12 +63,13 @@ def _read_input(source: str) -> Any:
         return json.loads(text)
     except RecursionError:
         raise _fail_input(
-            "record: JSON nested too deeply; expected a patient record object or an array of them"
+            f"{what}: JSON nested too deeply; expected {expected or 'a patient record object or an array of them'}"
         ) from None
     except json.JSONDecodeError as error:
+        named = f"{_source_name(source)} is " if what != "record" else ""
         raise _fail_input(
-            f"record: not valid JSON (line {error.lineno}, column {error.colno}: {error.msg}); "
-            "expected one patient record object or an array of them"
+            f"{what}: {named}not valid JSON (line {error.lineno}, column {error.colno}: {error.msg}); "
+            f"expected {expected or 'one patient record object or an array of them'}"
         ) from None
 
 
@@ -184,6 +191,11 @@ FileArgument = Annotated[
 def _one_record(source: str, overrides: dict[str, Any] | None = None) -> Any:
     """Read and validate one record (exit 2 naming each field otherwise); ``overrides`` replace its fields
     before validation, so that a value given on the command line is checked like the record's own."""
+    return _checked_record(source, overrides)[1]
+
+
+def _checked_record(source: str, overrides: dict[str, Any] | None = None) -> tuple[dict[str, Any], Any]:
+    """The record as given (a JSON object) and as validated (``PatientRecord``); exit 2 as ``_one_record``."""
     from allpath.domain.record import parse_record
     from allpath.errors import RecordError
 
@@ -193,7 +205,7 @@ def _one_record(source: str, overrides: dict[str, Any] | None = None) -> Any:
         raise _fail_input(f"record: expected one patient record (a JSON object); got {kind}")
     data = {**data, **(overrides or {})}
     try:
-        return parse_record(data)
+        return data, parse_record(data)
     except RecordError as error:
         for problem in error.problems:
             typer.echo(f"allpath: invalid input: {problem.message()}", err=True)
@@ -546,6 +558,131 @@ def _survivorship_text(record_id: str | None, result: dict[str, Any]) -> str:
         lines += ["", *_wrap(note)]
     lines += ["", *_wrap(result["disclaimer"]), ""]
     return "\n".join(lines)
+
+
+# ---- FHIR: import a Bundle, export a record -------------------------------------------------------------
+
+
+class ImportFormat(StrEnum):
+    json = "json"
+    record = "record"
+
+
+class ExportKind(StrEnum):
+    bundle = "bundle"
+    risk = "risk"
+    careplan = "careplan"
+    roadmap = "roadmap"
+    survivorship = "survivorship"
+    second_opinion = "second-opinion"
+
+
+BUNDLE_EXPECTED = "a FHIR R4 Bundle (a JSON object with resourceType Bundle)"
+
+
+def _source_name(source: str) -> str:
+    return "standard input" if source == "-" else repr(source)
+
+
+def _bundle_problem(data: Any, source: str) -> str | None:
+    """Why ``data`` is not a Bundle that the importer can read (None when it is one)."""
+    from allpath.domain.record import FIELD_NAMES
+
+    where = _source_name(source)
+    if not isinstance(data, dict):
+        got = "an array" if isinstance(data, list) else type(data).__name__
+        return f"bundle: {where} is not a FHIR Bundle (got {got}); expected {BUNDLE_EXPECTED}"
+    resource_type = data.get("resourceType")
+    if resource_type == "Bundle":
+        if data.get("entry") is not None and not isinstance(data["entry"], list):
+            return f"bundle.entry: in {where} it is not a list; expected a list of Bundle entries"
+        return None
+    if resource_type is None:
+        hint = ""
+        if set(data) & set(FIELD_NAMES):
+            hint = "; this looks like a patient record: `allpath fhir export` turns one into a Bundle"
+        return f"bundle: {where} is not a FHIR Bundle (no resourceType); expected {BUNDLE_EXPECTED}{hint}"
+    return (
+        f"bundle: {where} is not a FHIR Bundle (resourceType {resource_type!r}); expected {BUNDLE_EXPECTED}; "
+        "a single resource can be imported inside a collection Bundle"
+    )
+
+
+@fhir_app.command("import")
+def fhir_import(
+    file: Annotated[str, typer.Argument(metavar="BUNDLE|-", help="A FHIR R4 Bundle (JSON); '-' reads standard input.")],
+    output_format: Annotated[
+        ImportFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            help="json: the record with where each field came from (mapped), what was not used and why (ignored) "
+            "and the fields whose sources disagree (conflicts); record: the patient record alone.",
+        ),
+    ] = ImportFormat.json,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead.")] = None,
+) -> None:
+    """Read a FHIR R4 Bundle into a patient record v1. Nothing is guessed: sources that disagree are left out."""
+    from allpath.interfaces.fhir import import_bundle
+
+    data = _read_input(file, "bundle", BUNDLE_EXPECTED)
+    problem = _bundle_problem(data, file)
+    if problem is not None:
+        raise _fail_input(problem)
+    result = import_bundle(data)
+    value = result.record if output_format is ImportFormat.record else result.as_dict()
+    _emit(json.dumps(value, indent=2, ensure_ascii=False) + "\n", output)
+
+
+@fhir_app.command("export")
+def fhir_export(
+    file: FileArgument,
+    kind: Annotated[
+        ExportKind,
+        typer.Option(
+            "--kind",
+            "-k",
+            help="bundle: the record as a collection Bundle; risk: the risk assessment Observation (mCODE); "
+            "careplan: the plan as a CarePlan; roadmap and survivorship: those CarePlans; second-opinion: all of "
+            "it in one Bundle.",
+        ),
+    ] = ExportKind.bundle,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead.")] = None,
+) -> None:
+    """Write a patient record as FHIR R4 JSON: the record, the assessment, the plan or the second-opinion package.
+
+    Single resources refer to the Patient and Condition of the record's own Bundle (the same urn:uuid URLs).
+    """
+    from allpath.interfaces.fhir import (
+        care_plan,
+        patient_references,
+        record_to_bundle,
+        risk_observation,
+        roadmap_care_plan,
+        survivorship_care_plan,
+    )
+    from allpath.interfaces.fhir.exporter import second_opinion_bundle
+    from allpath.interfaces.fhir.package import treatment_views
+    from allpath.knowledge.loader import load_knowledge
+
+    raw, _ = _checked_record(file)
+    patient, condition = patient_references(raw)
+    value: dict[str, Any]
+    if kind is ExportKind.bundle:
+        value = record_to_bundle(raw)
+    else:
+        assessment, planned, survivorship_plan = treatment_views(raw, load_knowledge())
+        if kind is ExportKind.risk:
+            value = risk_observation(assessment, patient, condition)
+        elif kind is ExportKind.careplan:
+            value = care_plan(assessment, patient, condition)
+        elif kind is ExportKind.roadmap:
+            value = roadmap_care_plan(planned, patient, condition)
+        elif kind is ExportKind.survivorship:
+            value = survivorship_care_plan(survivorship_plan, patient, condition)
+        else:
+            value = second_opinion_bundle(raw, assessment, survivorship=survivorship_plan, roadmap=planned)
+    _emit(json.dumps(value, indent=2, ensure_ascii=False) + "\n", output)
 
 
 @kb_app.command("lint")

@@ -21,6 +21,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from allpath.interfaces.fhir import record_to_bundle
 from tests.api.conftest import PASSWORDS, ROLES, Service
 from tests.conftest import complete_b_all
 
@@ -68,6 +69,11 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("GET", "/api/patients/{patient_id}/roadmap.ics"): Rule(CARE, 200),
     ("GET", "/api/patients/{patient_id}/doses"): Rule(CARE, 200),
     ("GET", "/api/patients/{patient_id}/survivorship"): Rule(CARE, 200),
+    # FHIR (src/allpath/interfaces/api/routes/fhir.py): import stores nothing; the second-opinion package is
+    # stateless like /api/assess, and per patient also for the family (a second opinion is theirs to seek).
+    ("POST", "/api/fhir/import"): Rule(CLINICIAN, 200),
+    ("POST", "/api/fhir/second-opinion"): Rule(frozenset({"clinician", "researcher"}), 200),
+    ("GET", "/api/patients/{patient_id}/fhir/second-opinion"): Rule(CARE, 200),
     ("GET", "/api/users"): Rule(frozenset({"admin"}), 200),
     ("POST", "/api/users"): Rule(frozenset({"admin"}), 201),
     ("GET", "/api/audit"): Rule(frozenset({"admin"}), 200),
@@ -173,6 +179,8 @@ def _request(service: Service, method: str, path: str, caller: str) -> tuple[str
         ("POST", "/api/roadmap"): {"record": complete_b_all(), "start": "2026-01-05"},
         ("POST", "/api/doses"): {"record": complete_b_all(weight_kg=20.0, height_cm=110.0), "phase": "induction"},
         ("POST", "/api/survivorship"): {"record": complete_b_all()},
+        ("POST", "/api/fhir/import"): record_to_bundle(complete_b_all()),
+        ("POST", "/api/fhir/second-opinion"): complete_b_all(),
         ("POST", "/api/users"): {
             "username": f"user-{unique}",
             "display_name": "New user",

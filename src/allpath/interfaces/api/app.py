@@ -13,7 +13,7 @@ from allpath.storage.db import make_engine, migrate, session_factory
 
 def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None) -> FastAPI:
     """Build the service for ``settings`` (default: from the environment); migrates the database."""
-    from allpath.interfaces.api.routes import admin, assess, patients, session, treatment
+    from allpath.interfaces.api.routes import admin, assess, fhir, patients, session, treatment
     from allpath.interfaces.cds import cds_router
     from allpath.interfaces.web import mount_web
 
@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
         """Liveness: the service answers (no data)."""
         return JSONResponse({"status": "ok", "version": __version__, "knowledge_version": app.state.kb.version})
 
-    for module in (session, patients, assess, treatment, admin):
+    for module in (session, patients, assess, treatment, fhir, admin):
         app.include_router(module.router)
     app.include_router(cds_router(settings))  # CDS Hooks 2.0: /cds-services
     mount_web(app)

@@ -547,7 +547,9 @@ def _survivorship_text(record_id: str | None, result: dict[str, Any]) -> str:
             if item["schedule_not_covered"]:
                 detail += "; schedule not covered"
             detail += f". {item['explanation']}"
-        lines += _wrap(f"{head}: {detail} [{item['confidence']} confidence]", "    ", "- ")
+        # A not-covered item claims nothing, so it shows no confidence.
+        tail = "" if item["not_covered"] else f" [{item['confidence']} confidence]"
+        lines += _wrap(f"{head}: {detail}{tail}", "    ", "- ")
     if result["not_covered"]:
         lines += ["", "Not covered"]
         for entry in result["not_covered"]:

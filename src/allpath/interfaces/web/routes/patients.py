@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
+from starlette.requests import ClientDisconnect
 
 from allpath.domain.record import parse_record
 from allpath.engine.diff import changed_fields
@@ -87,7 +88,7 @@ def patient_list(request: Request, s: DB, principal: CareOrFamilyPage, q: str = 
 # ---- the record form -----------------------------------------------------------------------------------
 
 
-def _form_page(
+def form_page(
     request: Request,
     kb: KnowledgeBase,
     principal: Principal,
@@ -97,7 +98,9 @@ def _form_page(
     patient: t.Patient | None,
     problems: list[FieldProblem] | None = None,
     status: int = 200,
+    imported: dict[str, Any] | None = None,
 ) -> HTMLResponse:
+    """The record form: new (``patient`` None) or edit; ``imported`` is what a FHIR import gave (shown above)."""
     relapse_count = len(forms.relapse_rows(record))
     # Each list shows its elements and one empty row (the page adds more).
     counts = {rows.kind: len(forms.list_rows(record, rows)) + 1 for rows in forms.EXPOSURE_LISTS}
@@ -115,6 +118,7 @@ def _form_page(
         "errors": by_field,
         "summary": summary,
         "action": f"/patients/{patient.id}/edit" if patient else "/patients/new",
+        "imported": imported,
     }
     return page(request, "patient_form.html", context, principal, status)
 
@@ -136,7 +140,7 @@ def _problems(record: dict[str, Any], display_name: str | None) -> list[FieldPro
 
 @router.get("/patients/new")
 def new_patient_form(request: Request, kb: KB, principal: ClinicianPage) -> Response:
-    return _form_page(request, kb, principal, record={}, display_name="", patient=None)
+    return form_page(request, kb, principal, record={}, display_name="", patient=None)
 
 
 @router.post("/patients/new")
@@ -148,7 +152,7 @@ async def create_patient(request: Request, s: DB, kb: KB, principal: ClinicianPa
     problems = _problems(record, display_name)
     if problems:
         repo.audit(s, principal.user, "create", "patient", outcome="invalid", detail="web")
-        return _form_page(
+        return form_page(
             request,
             kb,
             principal,
@@ -166,7 +170,11 @@ async def create_patient(request: Request, s: DB, kb: KB, principal: ClinicianPa
 @router.post("/patients/check")
 async def check_record(request: Request, kb: KB, principal: ClinicianPage) -> Response:
     """Inline validation while typing (htmx): every field's message, swapped in beside its input."""
-    form = await request.form()
+    try:
+        form = await request.form()
+    except ClientDisconnect:
+        # The page was left (e.g. the form submitted) while this check was on its way: nobody is waiting.
+        return Response(status_code=204, headers=SECURITY_HEADERS)
     record = forms.record_from_form(kb, form)
     # The messages go to the rows as they are on the screen, empty rows included.
     problems = _problems(record, None)
@@ -212,7 +220,7 @@ def edit_patient_form(request: Request, patient_id: str, s: DB, kb: KB, principa
     patient = visible_patient(s, principal, patient_id, family_allowed=False)
     repo.audit(s, principal.user, "read", "patient", patient.id, detail="web edit form")
     record = repo.current_version(s, patient).record
-    return _form_page(request, kb, principal, record=dict(record), display_name=patient.display_name, patient=patient)
+    return form_page(request, kb, principal, record=dict(record), display_name=patient.display_name, patient=patient)
 
 
 @router.post("/patients/{patient_id}/edit")
@@ -226,7 +234,7 @@ async def update_patient(request: Request, patient_id: str, s: DB, kb: KB, princ
     problems = _problems(record, display_name)
     if problems:
         repo.audit(s, principal.user, "update", "patient", patient.id, outcome="invalid", detail="web")
-        return _form_page(
+        return form_page(
             request,
             kb,
             principal,

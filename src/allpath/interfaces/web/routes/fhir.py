@@ -1,0 +1,141 @@
+"""FHIR in the web app: import a Bundle into the new-patient form, and download the second-opinion package.
+
+- ``/patients/import`` (clinicians): upload or paste a FHIR R4 Bundle; the page shows which record fields it
+  gave and from where, what was not used and why, and which sources disagree (left out), above the
+  new-patient form filled with the imported record. Saving that form is the ordinary create-patient flow
+  (``POST /patients/new``, with its inline validation): nothing is stored before.
+- ``/patients/{id}/second-opinion.json`` (the team's clinician and the child's family): the FHIR Bundle of
+  the latest record and its assessment, plan, roadmap and survivorship plan, as a download. No name in it.
+
+Both are audited (counts and ids only). These routes are included before the patient pages, so that
+``/patients/import`` is not read as a patient id.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from starlette.datastructures import UploadFile
+
+from allpath.errors import RecordError
+from allpath.interfaces.api.deps import DB, KB, unstorable_text
+from allpath.interfaces.fhir.importer import import_bundle
+from allpath.interfaces.fhir.package import MEDIA_TYPE, second_opinion
+from allpath.interfaces.web.pages import SECURITY_HEADERS, CareOrFamilyPage, ClinicianPage, page
+from allpath.interfaces.web.routes.patients import form_page, visible_patient
+from allpath.storage import repository as repo
+
+router = APIRouter()
+
+MAX_BUNDLE_BYTES = 10 * 1024 * 1024
+PASTE_KEPT_CHARS = 200_000  # pasted text shown again after a refusal, up to this length
+BUNDLE_FILE = "bundle_file"
+BUNDLE_TEXT = "bundle_text"
+
+
+class BundleRefused(Exception):
+    """The upload or the pasted text is not a Bundle that can be imported; the message says why."""
+
+
+async def _bundle_text(form: Any) -> str:
+    upload = form.get(BUNDLE_FILE)
+    if isinstance(upload, UploadFile) and upload.filename:
+        data = await upload.read(MAX_BUNDLE_BYTES + 1)
+        if len(data) > MAX_BUNDLE_BYTES:
+            raise BundleRefused(f"The file is larger than {MAX_BUNDLE_BYTES // (1024 * 1024)} MB.")
+        try:
+            return data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise BundleRefused("The file is not text in UTF-8: a FHIR JSON file is.") from None
+    text = form.get(BUNDLE_TEXT)
+    if isinstance(text, str) and text.strip():
+        return text
+    raise BundleRefused("Choose a file or paste a FHIR Bundle first.")
+
+
+def _bundle(text: str) -> dict[str, Any]:
+    """The Bundle in ``text``, or ``BundleRefused`` naming what is wrong."""
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise BundleRefused("This JSON is nested too deeply to be a FHIR Bundle.") from None
+    except json.JSONDecodeError as error:
+        raise BundleRefused(
+            f"This is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})."
+        ) from None
+    if not isinstance(data, dict):
+        raise BundleRefused("This is not a FHIR Bundle: a Bundle is a JSON object with resourceType Bundle.")
+    if data.get("resourceType") != "Bundle":
+        found = data.get("resourceType")
+        what = f"its resourceType is {found!r}" if found is not None else "it has no resourceType"
+        raise BundleRefused(
+            f"This is not a FHIR Bundle ({what}). Export a Bundle from the other system, or put the resources "
+            "in a collection Bundle."
+        )
+    if data.get("entry") is not None and not isinstance(data["entry"], list):
+        raise BundleRefused("The Bundle's entry is not a list of entries.")
+    if unstorable_text(data) is not None:
+        raise BundleRefused("The Bundle holds text with NUL characters or broken Unicode, which cannot be stored.")
+    return data
+
+
+@router.get("/patients/import")
+def import_form(request: Request, principal: ClinicianPage) -> Response:
+    """Upload or paste a FHIR Bundle."""
+    return page(request, "fhir_import.html", {"error": None, "pasted": ""}, principal)
+
+
+@router.post("/patients/import")
+async def import_page(request: Request, s: DB, kb: KB, principal: ClinicianPage) -> Response:
+    """Read the Bundle: what it gave, what was not used and why, conflicts; then the new-patient form with the
+    imported record, to check, name and save (or a page saying why the Bundle cannot be read)."""
+    form = await request.form()
+    pasted = form.get(BUNDLE_TEXT)
+    try:
+        bundle = _bundle(await _bundle_text(form))
+    except BundleRefused as refusal:
+        repo.audit(s, principal.user, "import", "fhir_bundle", outcome="invalid", detail="web")
+        kept = pasted if isinstance(pasted, str) and len(pasted) <= PASTE_KEPT_CHARS else ""
+        if unstorable_text(kept) is not None:
+            kept = ""
+        return page(request, "fhir_import.html", {"error": str(refusal), "pasted": kept}, principal, 422)
+    result = import_bundle(bundle)
+    repo.audit(
+        s,
+        principal.user,
+        "import",
+        "fhir_bundle",
+        detail=f"web: {len(result.mapped)} mapped, {len(result.ignored)} ignored, {len(result.conflicts)} conflicts",
+    )
+    imported = {
+        "fields": list(dict.fromkeys(m["field"] for m in result.mapped)),
+        "mapped": result.mapped,
+        "ignored": result.ignored,
+        "conflicts": result.conflicts,
+    }
+    return form_page(request, kb, principal, record=result.record, display_name="", patient=None, imported=imported)
+
+
+@router.get("/patients/{patient_id}/second-opinion.json")
+def second_opinion_download(request: Request, patient_id: str, s: DB, kb: KB, principal: CareOrFamilyPage) -> Response:
+    """The second-opinion package (FHIR R4 Bundle) of the latest record and its assessment, as a file."""
+    patient = visible_patient(s, principal, patient_id, family_allowed=True)
+    record = dict(repo.current_version(s, patient).record)
+    assessment: dict[str, Any] = repo.latest_assessment(s, patient).result
+    try:
+        bundle = second_opinion(record, kb, assessment)
+    except RecordError:
+        # A page, not a raised error: the audit entry commits with the response.
+        repo.audit(s, principal.user, "read", "second_opinion", patient.id, outcome="invalid", detail="web")
+        message = "The stored record can no longer be read, so there is no package for it."
+        return page(request, "error.html", {"title": "No second-opinion package", "message": message}, principal, 409)
+    repo.audit(s, principal.user, "read", "second_opinion", patient.id, detail="web")
+    headers = {
+        **SECURITY_HEADERS,
+        "Content-Disposition": f'attachment; filename="allpath-second-opinion-v{patient.current_version}.json"',
+    }
+    body = json.dumps(bundle, indent=2, ensure_ascii=False) + "\n"
+    return Response(body, media_type=f"{MEDIA_TYPE}; charset=utf-8", headers=headers)

@@ -100,7 +100,7 @@ class PostgresServer:
         import psycopg
 
         with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True) as c:
-            c.execute(statement)  # type: ignore[arg-type]
+            c.execute(statement)
 
     def create_database(self, template: str | None = None) -> str:
         name = "t_" + uuid.uuid4().hex[:16]

@@ -91,6 +91,7 @@ def test_import_lists_conflicts_and_what_it_ignored(module_service: Service) -> 
 def test_import_refuses_what_is_not_a_bundle(module_service: Service) -> None:
     service = module_service
     client, headers = service.client(), service.bearer("clinician")
+    body: object
     for body in ({"resourceType": "Patient"}, {"age_years": 4}, [], {"resourceType": "Bundle", "entry": 3}):
         response = client.post("/api/fhir/import", json=body, headers=headers)
         assert response.status_code == 422, (body, response.text)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from allpath import __version__
 from allpath.errors import RecordError
@@ -21,7 +22,7 @@ from tests.api.conftest import Service
 from tests.conftest import complete_b_all
 
 
-def _clinician(service: Service, s: repo.Session) -> t.User:
+def _clinician(service: Service, s: Session) -> t.User:
     user = s.get(t.User, service.users["clinician"])
     assert user is not None
     return user
@@ -95,7 +96,9 @@ def test_a_reassessment_says_what_changed_and_why(service: Service) -> None:
     assert risk["because"] == ["end-of-induction bone marrow MRD 1.2 %"]
     assert risk["message"] == "risk group: standard -> very high, because end-of-induction bone marrow MRD 1.2 %"
     record_change = next(c for c in changes if c["field"] == "record")
-    assert "response.end_of_induction_marrow_mrd_pct" in record_change["message"]
+    message = record_change["message"]
+    assert isinstance(message, str)
+    assert "response.end_of_induction_marrow_mrd_pct" in message
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,8 @@ import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePrivateKey
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
@@ -37,9 +39,9 @@ FHIR_TOKEN = "opaque-fhir-access-token"
 
 @dataclass(frozen=True)
 class Keys:
-    ec: ec.EllipticCurvePrivateKey
-    rsa: rsa.RSAPrivateKey
-    other: ec.EllipticCurvePrivateKey  # a key the service does not know
+    ec: EllipticCurvePrivateKey
+    rsa: RSAPrivateKey
+    other: EllipticCurvePrivateKey  # a key the service does not know
 
     def jwks(self) -> dict[str, Any]:
         ec_jwk = json.loads(ECAlgorithm.to_jwk(self.ec.public_key()))
@@ -109,7 +111,9 @@ def bearer(keys: Keys, path: str, **claims: Any) -> dict[str, str]:
 
 def call(client: TestClient, keys: Keys, service: str, body: dict[str, Any]) -> httpx.Response:
     path = f"/cds-services/{service}"
-    return client.post(path, json=body, headers=bearer(keys, path))
+    # starlette's TestClient is typed against httpx2, which is not installed: its methods are Any to mypy
+    response: httpx.Response = client.post(path, json=body, headers=bearer(keys, path))
+    return response
 
 
 def cards_of(client: TestClient, keys: Keys, service: str, body: dict[str, Any]) -> list[dict[str, Any]]:

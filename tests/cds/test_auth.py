@@ -117,7 +117,8 @@ def test_symmetric_and_unsigned_tokens(client: TestClient, keys: Keys) -> None:
     claims = {"iss": ISSUER, "aud": URL, "exp": now + 300, "iat": now, "jti": str(uuid.uuid4())}
     hmac = jwt.encode(claims, "a-shared-secret-of-enough-length-32", algorithm="HS256", headers={"kid": "ehr-ec"})
     _refused(client, hmac, "not accepted")
-    unsigned = jwt.encode(claims, None, algorithm="none", headers={"kid": "ehr-ec"})
+    # alg "none" takes no key; PyJWT reads "" as none (its signature has no None)
+    unsigned = jwt.encode(claims, "", algorithm="none", headers={"kid": "ehr-ec"})
     _refused(client, unsigned, "not accepted")
     # the EC key's JWK names ES384: an RSA signature under its kid is refused
     mixed = jwt.encode(claims, keys.rsa, algorithm="RS384", headers={"kid": "ehr-ec"})

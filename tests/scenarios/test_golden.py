@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -190,7 +191,7 @@ def test_examples_cover_population(population: str, assessments: dict[str, dict[
     assert members, f"no example patient belongs to the population {population!r}"
 
 
-RELAPSE_TYPES = {
+RELAPSE_TYPES: dict[str, Callable[[dict[str, Any]], bool]] = {
     "isolated bone marrow": lambda r: r["sites"] == ["bone_marrow"],
     "isolated cns": lambda r: r["sites"] == ["cns"],
     "isolated testis": lambda r: r["sites"] == ["testis"],

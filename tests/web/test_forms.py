@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 
 from allpath.domain.record import FIELD_NAMES, Course, Pharmacogenomics, Radiation, Relapse, Response, parse_record
 from allpath.engine.diff import changed_fields
@@ -21,7 +21,7 @@ RECORDS = sorted(p for p in EXAMPLES.glob("*.json") if p.name != "all.json")
 
 def _submitted(values: dict[str, Any]) -> FormData:
     """The form a browser submits for these input values (a checkbox list: one entry per ticked box)."""
-    items: list[tuple[str, str]] = []
+    items: list[tuple[str, str | UploadFile]] = []
     for name, value in values.items():
         if isinstance(value, list):
             items.extend((name, v) for v in value)

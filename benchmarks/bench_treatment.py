@@ -37,7 +37,7 @@ from pathlib import Path
 from random import Random
 from typing import Any
 
-from allpath.domain.record import parse_record
+from allpath.domain.record import PHENOTYPES, parse_record
 from allpath.engine.assess import assess
 from allpath.engine.doses import DoseError, phase_doses
 from allpath.engine.roadmap import build_roadmap
@@ -55,7 +55,6 @@ DEFAULT_SEED = 20240802
 WARMUP = 300
 CALLS = ("treatment_overview", "phase_doses", "survivorship_plan")
 
-PHENOTYPES = ("normal", "intermediate", "possible_intermediate", "poor", "indeterminate")
 PHENOTYPE_WEIGHTS = (80, 8, 3, 3, 6)
 
 

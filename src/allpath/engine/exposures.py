@@ -173,9 +173,9 @@ def doxorubicin_equivalent(
     return total, parts, not_covered  # unrounded: thresholds compare the exact sum; displays round it
 
 
-def measures(kb: KnowledgeBase, record: PatientRecord, exposures: Exposures) -> dict[str, Any]:
-    """The facts the survivorship rules read. ``None`` is unknown, never zero."""
-    total, _, _ = doxorubicin_equivalent(kb, exposures)
+def measures(record: PatientRecord, exposures: Exposures, total: float | None) -> dict[str, Any]:
+    """The facts the survivorship rules read, ``total`` being the doxorubicin equivalent (from
+    ``doxorubicin_equivalent``). ``None`` is unknown, never zero."""
     received = exposures.received
     return {
         "doxorubicin_equivalent_mg_per_m2": total,

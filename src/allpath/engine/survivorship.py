@@ -29,8 +29,8 @@ def survivorship_plan(record: PatientRecord, kb: KnowledgeBase, roadmap: dict[st
     else:
         exposures = ex.Exposures("none")
     spec = kb.therapy.survivorship
-    facts = ex.measures(kb, record, exposures)
     total, parts, anthracycline_not_covered = ex.doxorubicin_equivalent(kb, exposures)
+    facts = ex.measures(record, exposures, total)
     end_of_therapy = record.end_of_therapy_date or _roadmap_end(roadmap)
 
     items: list[dict[str, Any]] = []

@@ -19,6 +19,8 @@ from typing import Any
 
 from icalendar import Calendar, Event, vText
 
+from allpath.interfaces.dates import in_words
+
 PRODID = "-//allpath//treatment roadmap//EN"
 DEFAULT_CALENDAR_NAME = "Treatment roadmap"
 CALENDAR_DISCLAIMER = "Decision support, not a prescription; dates assume no delays."
@@ -82,7 +84,7 @@ def roadmap_to_ics(
                     last=last,
                     summary=phase["label"],
                     description=[
-                        f"This phase of treatment is planned from {_day(first)} to {_day(last)} "
+                        f"This phase of treatment is planned from {in_words(first)} to {in_words(last)} "
                         f"({_length(phase, first, last)}).",
                         *_basis(phase),
                         *_medicines(phase),
@@ -101,7 +103,7 @@ def roadmap_to_ics(
                     last=first,
                     summary=f"{phase['label']} begins",
                     description=[
-                        f"This phase of treatment is planned to begin on {_day(first)}. The sources give no "
+                        f"This phase of treatment is planned to begin on {in_words(first)}. The sources give no "
                         "length for it, so its end and the dates after it are not in this calendar.",
                         *_basis(phase),
                         *_medicines(phase),
@@ -128,7 +130,7 @@ def roadmap_to_ics(
                 summary=f"Test: {checkpoint['label']}",
                 description=[
                     checkpoint["purpose"] + recorded,
-                    f"Planned for {_day(when)}, during or at the end of "
+                    f"Planned for {in_words(when)}, during or at the end of "
                     f"{phase_labels.get(checkpoint['phase'], checkpoint['phase'])}.",
                     provisional,
                     CALENDAR_DISCLAIMER,
@@ -160,7 +162,7 @@ def roadmap_to_ics(
     calendar.add("x-wr-calname", vText(calendar_name))
     description = _text(
         [
-            f"{regimen['label']}, from {_day(start)}.",
+            f"{regimen['label']}, from {in_words(start)}.",
             provisional,
             ("Not in this calendar: " + " ".join(undated)) if undated else "",
             CALENDAR_DISCLAIMER,
@@ -198,28 +200,6 @@ def _text(parts: list[str]) -> str:
     return "\n\n".join(p for p in parts if p)
 
 
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
-
-
-def _day(day: date) -> str:
-    """A date in words, independent of the machine's locale."""
-    return f"{WEEKDAYS[day.weekday()]} {day.day} {MONTHS[day.month - 1]} {day.year}"
-
-
 def _length(phase: dict[str, Any], first: date, last: date) -> str:
     days = (last - first).days + 1
     if phase.get("weeks"):
@@ -255,7 +235,7 @@ def _undated_note(phase: dict[str, Any]) -> str:
     if phase["end"]:
         return (
             f"{phase['label']}: its start is not known (a phase before it has no length in the sources); "
-            f"planned to end on {_day(date.fromisoformat(phase['end']))}."
+            f"planned to end on {in_words(date.fromisoformat(phase['end']))}."
         )
     return f"{phase['label']}: no dates (the sources give no length for it or for a phase before it)."
 

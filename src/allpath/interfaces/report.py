@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any, Literal
 
 from allpath.engine.explain import source_of
+from allpath.interfaces.dates import in_words
 from allpath.knowledge.loader import KnowledgeBase
 
 BlockKind = Literal["title", "heading", "paragraph", "bullets", "numbered", "rule"]
@@ -68,21 +69,6 @@ def _risk_blocks(a: dict[str, Any], kb: KnowledgeBase) -> list[Block]:
     return blocks
 
 
-_MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
-_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 # Text with a dose or a radiation dose in it stays out of the family report (doses are for the care team).
 _DOSE_TEXT = re.compile(r"\bmg\b|mg/m2|\bGy\b", re.IGNORECASE)
 _STRENGTH_WORDS = {
@@ -94,8 +80,7 @@ _STRENGTH_WORDS = {
 
 def day_in_words(iso: str) -> str:
     """An ISO date in words, independent of the machine's locale: "Monday 5 January 2026"."""
-    day = date.fromisoformat(iso)
-    return f"{_WEEKDAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]} {day.year}"
+    return in_words(date.fromisoformat(iso))
 
 
 def _weeks(value: float) -> str:

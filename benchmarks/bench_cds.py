@@ -2,12 +2,15 @@
 loopback.
 
 A fresh SQLite data directory; a CDS client's EC P-384 key made for this run and trusted through
-``ALLPATH_CDS_TRUSTED_ISSUERS``; ``allpath serve --workers 1`` on a free port (one worker: the JWT replay memory
-is per process, and latency, not throughput, is measured). The request is the example patient
+``ALLPATH_CDS_TRUSTED_ISSUERS``; the service's public URL ``ALLPATH_CDS_BASE_URL`` (the JWT audience; as behind a
+reverse proxy, it is not the loopback address the calls go to); ``allpath serve --workers 1`` on a free port
+(one worker: the JWT replay memory is per process, and latency, not throughput, is measured). The request is
+the example patient
 ``examples/standard_risk.json`` with a treatment start date 40 days ago, as an EHR would prefetch it (Patient,
 Condition, Observation, Procedure and MedicationRequest searches; resources with ids and ``Patient/<id>``
 subjects), so that all three cards are made: risk group with its basis, missing tests, current phase with the
-doses of the phase. Each call carries a new ES384-signed JWT (made before the timed loop), and is the real
+doses of the phase. Each call carries a new ES384-signed JWT living five minutes, the longest the service
+accepts by default (made before each timed loop, which must end within those five minutes), and is the real
 thing: JWT verification and replay check, import of the FHIR resources (validated with ``fhir.resources``),
 assessment, roadmap, doses, cards, an audit entry committed (``synchronous=FULL``), JSON response.
 
@@ -46,6 +49,8 @@ DEFAULT_CALLS = 2000
 QUICK_CALLS = 1000
 WARMUP = 200
 ISSUER = "https://ehr.benchmark.example/"
+PUBLIC_URL = "https://allpath.benchmark.example"  # ALLPATH_CDS_BASE_URL
+TOKEN_LIFETIME_S = 300  # the default ALLPATH_CDS_MAX_TOKEN_LIFETIME_S
 PATIENT_ID = "bench-patient-1"
 SERVICE = "/cds-services/allpath-patient-view"
 
@@ -64,7 +69,7 @@ def _tokens(private: Any, audience: str, count: int) -> list[str]:
     import jwt
 
     now = int(time.time())
-    claims = {"iss": ISSUER, "aud": audience, "iat": now, "exp": now + 3600}
+    claims = {"iss": ISSUER, "aud": audience, "iat": now, "exp": now + TOKEN_LIFETIME_S}
     return [
         jwt.encode(claims | {"jti": str(uuid.uuid4())}, private, algorithm="ES384", headers={"kid": "bench"})
         for _ in range(count)
@@ -125,14 +130,13 @@ def run(calls: int = DEFAULT_CALLS, warmup: int = WARMUP) -> dict[str, Any]:
             {
                 "ALLPATH_DATA_DIR": folder,
                 "ALLPATH_CDS_TRUSTED_ISSUERS": json.dumps({ISSUER: jwks}),
+                "ALLPATH_CDS_BASE_URL": PUBLIC_URL,
             }
         )
         env.pop("ALLPATH_DATABASE_URL", None)
-        env.pop("ALLPATH_CDS_BASE_URL", None)
         server = Server(env, 1, Path(folder) / "server.log")
         try:
-            url = server.url + SERVICE
-            tokens = _tokens(private, url, warmup + calls)
+            tokens = _tokens(private, PUBLIC_URL + SERVICE, warmup)
             with httpx.Client(base_url=server.url, timeout=10.0) as client:
                 cards: list[int] = []
 
@@ -150,6 +154,7 @@ def run(calls: int = DEFAULT_CALLS, warmup: int = WARMUP) -> dict[str, Any]:
                 _time(cds, warmup)
                 _time(health, warmup)
                 offset = warmup
+                tokens += _tokens(private, PUBLIC_URL + SERVICE, calls)  # fresh: each lives five minutes
                 workers = server.worker_pids() or [server.process.pid]
                 cpu_before = sum(_cpu_s(workers))
                 cds_ns = _time(lambda i: cds(offset + i), calls)

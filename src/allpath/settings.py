@@ -5,10 +5,18 @@
 ``ALLPATH_SESSION_HOURS`` how long a sign-in lasts; default 12.
 ``ALLPATH_SECURE_COOKIES`` ``1`` to mark cookies Secure (behind HTTPS); default ``0`` for local use.
 ``ALLPATH_CDS_TRUSTED_ISSUERS`` the CDS Hooks clients (EHRs) whose signed JWTs the CDS service accepts: a JSON
-                          object mapping each issuer (``iss``) to its JWK Set (``{"keys": [...]}``), inline;
-                          default: none (every CDS service call is refused; discovery stays open).
+                          object mapping each issuer (``iss``) to its JWK Set (``{"keys": [...]}``), inline, with
+                          optional ``fhir_servers`` (the only ``fhirServer`` values it may send), ``jku_hosts``
+                          (hosts whose ``jku`` key sets are fetched) and ``allow_http`` (http FHIR servers, for
+                          tests); checked by ``allpath.interfaces.cds.config``; default: none (every CDS service
+                          call is refused; discovery stays open).
 ``ALLPATH_CDS_BASE_URL``  the public base URL of this service (``https://allpath.example.org``), for the JWT
-                          audience and the links of CDS cards; default: taken from each request.
+                          audience and the links of CDS cards; required when trusted issuers are configured
+                          (without it the CDS service calls answer 503; never taken from the request's Host).
+``ALLPATH_CDS_MAX_TOKEN_LIFETIME_S`` the longest a CDS client's JWT may live (``exp - iat``); default 300.
+``ALLPATH_CDS_JWKS_CACHE_S`` how long a JWK Set fetched from a ``jku`` is kept; default 600.
+``ALLPATH_CDS_CORS_ORIGINS`` browser origins allowed to call ``/cds-services`` (comma-separated, or ``*``);
+                          default: none (no CORS headers).
 """
 
 from __future__ import annotations
@@ -38,6 +46,9 @@ class Settings:
     sign_in_limits: SignInLimits = SignInLimits()
     cds_trusted_issuers: dict[str, Any] = field(default_factory=dict, hash=False)  # issuer -> JWK Set
     cds_base_url: str | None = None
+    cds_max_token_lifetime_s: int = 300  # CDS Hooks asks for short-lived JWTs; see cds/auth.py
+    cds_jwks_cache_s: int = 600
+    cds_cors_origins: tuple[str, ...] = ()
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -50,8 +61,21 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         session_hours=float(env.get("ALLPATH_SESSION_HOURS", "12")),
         secure_cookies=env.get("ALLPATH_SECURE_COOKIES", "0") == "1",
         cds_trusted_issuers=_trusted_issuers(env.get("ALLPATH_CDS_TRUSTED_ISSUERS", "")),
-        cds_base_url=(env.get("ALLPATH_CDS_BASE_URL") or "").rstrip("/") or None,
+        cds_base_url=(env.get("ALLPATH_CDS_BASE_URL") or "").strip().rstrip("/") or None,
+        cds_max_token_lifetime_s=_seconds(env, "ALLPATH_CDS_MAX_TOKEN_LIFETIME_S", 300),
+        cds_jwks_cache_s=_seconds(env, "ALLPATH_CDS_JWKS_CACHE_S", 600),
+        cds_cors_origins=tuple(x.strip() for x in env.get("ALLPATH_CDS_CORS_ORIGINS", "").split(",") if x.strip()),
     )
+
+
+def _seconds(env: dict[str, str], name: str, default: int) -> int:
+    """A whole number of seconds from 1 to one day."""
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 86_400:
+        raise ValueError(f"{name} must be a whole number of seconds from 1 to 86400")
+    return int(text)
 
 
 def _trusted_issuers(text: str) -> dict[str, Any]:

@@ -63,19 +63,28 @@ def keys() -> Keys:
     )
 
 
-def settings_for(folder: Path, trusted: dict[str, Any]) -> Settings:
+def settings_for(folder: Path, trusted: dict[str, Any], **cds: Any) -> Settings:
+    """Settings of a test app: SQLite in ``folder``, ``trusted`` issuers, the service's public URL ``BASE``
+    (``cds`` overrides it and sets the other ``cds_*`` settings)."""
+    values: dict[str, Any] = {"cds_base_url": BASE} | {f"cds_{name}": value for name, value in cds.items()}
     return Settings(
         database_url=f"sqlite:///{folder / 'allpath.db'}",
         data_dir=folder,
         session_hours=12.0,
         secure_cookies=False,
         cds_trusted_issuers=trusted,
+        **values,
     )
+
+
+def trusted(keys: Keys, **config: Any) -> dict[str, Any]:
+    """The test EHR as the one trusted issuer: its JWK Set, its FHIR server (``config`` adds or overrides)."""
+    return {ISSUER: {**keys.jwks(), "fhir_servers": [FHIR_SERVER], **config}}
 
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory, kb: KnowledgeBase, keys: Keys) -> Iterator[FastAPI]:
-    application = create_app(settings_for(tmp_path_factory.mktemp("cds"), {ISSUER: keys.jwks()}), kb=kb)
+    application = create_app(settings_for(tmp_path_factory.mktemp("cds"), trusted(keys)), kb=kb)
     yield application
     application.state.engine.dispose()
 
@@ -83,9 +92,11 @@ def app(tmp_path_factory: pytest.TempPathFactory, kb: KnowledgeBase, keys: Keys)
 @pytest.fixture
 def client(app: FastAPI) -> Iterator[TestClient]:
     app.state.cds_fhir_transport = None
+    app.state.cds_jwks_transport = None
     with TestClient(app, base_url=BASE) as test_client:
         yield test_client
     app.state.cds_fhir_transport = None
+    app.state.cds_jwks_transport = None
 
 
 def make_token(keys: Keys, audience: str | list[str], *, kid: str = "ehr-ec", **claims: Any) -> str:

@@ -15,10 +15,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from allpath.interfaces.api.app import create_app
+from allpath.interfaces.cds import configuration_warnings
 from allpath.interfaces.cds.auth import Authenticator, ReplayGuard
 from allpath.knowledge.loader import KnowledgeBase
 from allpath.settings import load_settings
-from tests.cds.conftest import BASE, ISSUER, Keys, draft_orders, hook_request, make_token, settings_for
+from tests.cds.conftest import BASE, ISSUER, Keys, draft_orders, hook_request, make_token, settings_for, trusted
 
 SERVICE = "/cds-services/allpath-order-sign"
 URL = BASE + SERVICE
@@ -166,9 +167,7 @@ def test_trusted_issuers_from_the_environment(keys: Keys) -> None:
 
 
 def test_public_base_url_is_the_audience(tmp_path: Path, kb: KnowledgeBase, keys: Keys) -> None:
-    settings = settings_for(tmp_path, {ISSUER: keys.jwks()})
-    settings = type(settings)(**{**settings.__dict__, "cds_base_url": "https://allpath.example.org"})
-    app = create_app(settings, kb=kb)
+    app = create_app(settings_for(tmp_path, {ISSUER: keys.jwks()}, base_url="https://allpath.example.org"), kb=kb)
     try:
         with TestClient(app, base_url=BASE) as client:
             public = "https://allpath.example.org" + SERVICE
@@ -176,6 +175,111 @@ def test_public_base_url_is_the_audience(tmp_path: Path, kb: KnowledgeBase, keys
             _refused(client, make_token(keys, URL), "audience")
     finally:
         app.state.engine.dispose()
+
+
+@pytest.mark.parametrize("host", ["evil.example", "allpath.example.org", "127.0.0.1:8000", "testserver"])
+def test_a_token_for_another_audience_is_refused_whatever_the_host(
+    tmp_path: Path, kb: KnowledgeBase, keys: Keys, host: str
+) -> None:
+    """The audience is the configured public URL; the Host header (which the caller writes) plays no part."""
+    app = create_app(settings_for(tmp_path, trusted(keys), base_url="https://allpath.example.org"), kb=kb)
+    try:
+        with TestClient(app, base_url=f"https://{host}") as client:
+            for audience in (f"https://{host}{SERVICE}", f"http://{host}{SERVICE}", "https://evil.example" + SERVICE):
+                if audience.startswith("https://allpath.example.org"):
+                    continue
+                response = client.post(
+                    SERVICE, json=BODY, headers={"Authorization": f"Bearer {make_token(keys, audience)}"}
+                )
+                assert response.status_code == 401, (host, audience)
+                assert "audience" in response.json()["issue"][0]["details"]["text"]
+            # the right audience is accepted whatever Host the request names
+            good = make_token(keys, "https://allpath.example.org" + SERVICE)
+            assert client.post(SERVICE, json=BODY, headers={"Authorization": f"Bearer {good}"}).status_code == 200
+    finally:
+        app.state.engine.dispose()
+
+
+def test_without_a_base_url_the_calls_are_refused_with_503(tmp_path: Path, kb: KnowledgeBase, keys: Keys) -> None:
+    app = create_app(settings_for(tmp_path, trusted(keys), base_url=None), kb=kb)
+    try:
+        with TestClient(app, base_url=BASE) as client:
+            assert client.get("/cds-services").status_code == 200  # discovery holds no patient data
+            feedback = {"feedback": [{"card": "c1", "outcome": "overridden", "outcomeTimestamp": "2026-01-01"}]}
+            for path, body in ((SERVICE, BODY), (SERVICE + "/feedback", feedback)):
+                # a token for the Host the request names is no way around it
+                headers = {"Authorization": f"Bearer {make_token(keys, BASE + path)}", "Host": "testserver"}
+                response = client.post(path, json=body, headers=headers)
+                assert response.status_code == 503, response.text
+                text = response.json()["issue"][0]["details"]["text"]
+                assert text == (
+                    "the CDS service is not configured: ALLPATH_CDS_BASE_URL (this service's public URL, the JWT "
+                    "audience) is not set"
+                )
+    finally:
+        app.state.engine.dispose()
+
+
+def test_serve_warns_when_issuers_are_trusted_without_a_base_url(keys: Keys) -> None:
+    issuers = json.dumps(trusted(keys))
+    warnings = configuration_warnings(load_settings({"ALLPATH_CDS_TRUSTED_ISSUERS": issuers}))
+    assert len(warnings) == 1 and "ALLPATH_CDS_BASE_URL" in warnings[0] and "503" in warnings[0]
+    configured = {"ALLPATH_CDS_TRUSTED_ISSUERS": issuers, "ALLPATH_CDS_BASE_URL": "https://allpath.example.org/"}
+    assert configuration_warnings(load_settings(configured)) == []
+    assert load_settings(configured).cds_base_url == "https://allpath.example.org"
+    assert configuration_warnings(load_settings({})) == []  # CDS not enabled: nothing to say
+    for bad in ("allpath.example.org", "ftp://allpath.example.org", "https://u:p@allpath.example.org", "https://a/?x"):
+        with pytest.raises(ValueError, match="ALLPATH_CDS_BASE_URL"):
+            configuration_warnings(load_settings(configured | {"ALLPATH_CDS_BASE_URL": bad}))
+
+
+def _token_at(keys: Keys, *, iat: int, exp: int) -> str:
+    return make_token(keys, URL, iat=iat, exp=exp)
+
+
+def test_a_token_living_longer_than_five_minutes_is_refused(client: TestClient, keys: Keys) -> None:
+    now = int(time.time())
+    assert _post(client, {"Authorization": f"Bearer {_token_at(keys, iat=now, exp=now + 300)}"}).status_code == 200
+    _refused(client, _token_at(keys, iat=now, exp=now + 301), "lives longer than 300 seconds")
+    _refused(client, _token_at(keys, iat=now, exp=4102444800), "lives longer than 300 seconds")  # until 2100
+    # an old iat does not make a long-lived token look short: the lifetime is exp - iat
+    _refused(client, _token_at(keys, iat=now - 3600, exp=now + 60), "lives longer than 300 seconds")
+
+
+def test_the_maximum_lifetime_is_configurable(tmp_path: Path, kb: KnowledgeBase, keys: Keys) -> None:
+    app = create_app(settings_for(tmp_path, trusted(keys), max_token_lifetime_s=60), kb=kb)
+    try:
+        with TestClient(app, base_url=BASE) as client:
+            now = int(time.time())
+            assert (
+                _post(client, {"Authorization": f"Bearer {_token_at(keys, iat=now, exp=now + 60)}"}).status_code == 200
+            )
+            _refused(client, _token_at(keys, iat=now, exp=now + 61), "lives longer than 60 seconds")
+    finally:
+        app.state.engine.dispose()
+    assert load_settings({}).cds_max_token_lifetime_s == 300
+    assert load_settings({"ALLPATH_CDS_MAX_TOKEN_LIFETIME_S": "120"}).cds_max_token_lifetime_s == 120
+    for bad in ("0", "-5", "1.5", "five", "86401", "²"):
+        with pytest.raises(ValueError, match="ALLPATH_CDS_MAX_TOKEN_LIFETIME_S"):
+            load_settings({"ALLPATH_CDS_MAX_TOKEN_LIFETIME_S": bad})
+
+
+def test_iat_in_the_future_beyond_the_leeway_is_refused(client: TestClient, keys: Keys) -> None:
+    now = int(time.time())
+    # within the 30 s allowed for clock skew
+    assert _post(client, {"Authorization": f"Bearer {_token_at(keys, iat=now + 10, exp=now + 300)}"}).status_code == 200
+    _refused(client, _token_at(keys, iat=now + 60, exp=now + 300), "issued in the future")
+
+
+@pytest.mark.parametrize("claim", ["exp", "iat"])
+@pytest.mark.parametrize("value", ["soon", True, None, [1], 1e400, float("nan"), float("-inf"), 10**40])
+def test_times_that_are_not_numbers_are_refused(client: TestClient, keys: Keys, claim: str, value: Any) -> None:
+    now = int(time.time())
+    claims: dict[str, Any] = {"iss": ISSUER, "aud": URL, "exp": now + 300, "iat": now, "jti": str(uuid.uuid4())}
+    claims[claim] = value
+    token = jwt.encode(claims, keys.ec, algorithm="ES384", headers={"kid": "ehr-ec"})
+    response = _post(client, {"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401, response.text
 
 
 def test_replay_memory_is_bounded() -> None:

@@ -85,7 +85,10 @@ def test_feedback_that_breaks_the_specification_is_refused(client: TestClient, k
         assert response.status_code == 400, body
         assert response.json()["resourceType"] == "OperationOutcome"
     nul = {"feedback": [item | {"overrideReason": {"userComment": "a\x00b"}}]}
-    assert post(client, keys, nul).status_code == 422
+    response = post(client, keys, nul)
+    assert response.status_code == 400
+    text = response.json()["issue"][0]["details"]["text"]
+    assert text == "feedback[0].overrideReason.userComment holds a NUL character or an unpaired surrogate"
 
 
 def test_unknown_service_is_404(client: TestClient, keys: Keys) -> None:

@@ -747,6 +747,14 @@ def serve(
     from allpath.storage.db import make_engine, migrate, session_factory
 
     settings = load_settings()
+    from allpath.interfaces.cds import configuration_warnings
+
+    try:  # CDS Hooks enabled but unusable (no ALLPATH_CDS_BASE_URL): said here; the rest is served
+        for warning in configuration_warnings(settings):
+            typer.echo(f"allpath serve: warning: {warning}", err=True)
+    except ValueError as problem:  # a CDS setting that cannot work (it names the setting)
+        typer.echo(f"allpath serve: {problem}", err=True)
+        raise typer.Exit(EXIT_INVALID_INPUT) from None
     engine = make_engine(settings.database_url)
     migrate(engine)  # once, before any worker starts
     if demo:

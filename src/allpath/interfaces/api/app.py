@@ -14,7 +14,7 @@ from allpath.storage.db import make_engine, migrate, session_factory
 def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None) -> FastAPI:
     """Build the service for ``settings`` (default: from the environment); migrates the database."""
     from allpath.interfaces.api.routes import admin, assess, fhir, patients, session, treatment
-    from allpath.interfaces.cds import cds_router
+    from allpath.interfaces.cds import CdsCors, cds_router, cors_origins
     from allpath.interfaces.web import mount_web
 
     settings = settings or load_settings()
@@ -41,5 +41,6 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
     for module in (session, patients, assess, treatment, fhir, admin):
         app.include_router(module.router)
     app.include_router(cds_router(settings))  # CDS Hooks 2.0: /cds-services
+    app.add_middleware(CdsCors, origins=cors_origins(settings.cds_cors_origins))  # CORS on /cds-services only
     mount_web(app)
     return app

@@ -4,15 +4,21 @@ Clients").
 Every call of a CDS service or of its feedback endpoint carries ``Authorization: Bearer <JWT>``, signed by the
 CDS client with an asymmetric key. The token is accepted only when
 
-- its issuer (``iss``) is one of the trusted issuers configured in ``ALLPATH_CDS_TRUSTED_ISSUERS`` (issuer ->
-  JWK Set, inline: the keys are never fetched at run time; a ``jku`` header is not followed);
-- its header names a key of that issuer (``kid``) and an asymmetric algorithm (never ``none`` or an HMAC);
+- its issuer (``iss``) is one of the trusted issuers configured in ``ALLPATH_CDS_TRUSTED_ISSUERS``
+  (``config.py``);
+- its header names a key of that issuer (``kid``) and an asymmetric algorithm (never ``none`` or an HMAC). The
+  key is one configured inline, or, when the issuer allows it (``jku_hosts``), one of the JWK Set at the
+  header's ``jku`` URL, fetched only from an allowlisted host and cached (``JwksCache``);
 - the signature verifies with that key;
-- ``aud`` is the URL of the endpoint being called (a string or a list holding it);
-- ``exp``, ``iat`` and ``jti`` are present, it has not expired and was not issued in the future (30 s leeway);
+- ``aud`` is the URL of the endpoint being called under the configured public base URL (a string or a list
+  holding it); the request's Host header plays no part;
+- ``exp``, ``iat`` and ``jti`` are present; ``exp`` and ``iat`` are numbers; it has not expired, was not issued
+  in the future (``LEEWAY_S`` for clock skew), and lives no longer than the configured maximum
+  (``exp - iat``; default 300 s);
 - its ``jti`` was not seen before from the same issuer (replay): each process remembers the ``jti`` of the
   accepted tokens until they expire, at most ``REPLAY_CAPACITY`` of them (the soonest to expire are forgotten
-  first). Several worker processes do not share this memory.
+  first). Several worker processes do not share this memory. The lifetime limit is what keeps this memory
+  short: a token valid for years would have to be remembered for years.
 
 Any failure is ``CdsAuthError`` (401). Nothing about the token is logged.
 """
@@ -22,16 +28,29 @@ from __future__ import annotations
 import heapq
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import jwt
-from jwt import PyJWK
+
+from allpath.interfaces.cds.config import Issuer, Key, host_of, issuers, public_keys, url_problem
+from allpath.interfaces.cds.remote import RemoteError, get_json
 
 ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"})
 LEEWAY_S = 30
 REPLAY_CAPACITY = 100_000
+# CDS Hooks 2.0 requires exp but sets no bound; the JWT is a one-time client assertion, as in SMART App Launch's
+# asymmetric client authentication, where "exp ... SHALL be no more than five minutes in the future". The same
+# five minutes is the default maximum of exp - iat here (ALLPATH_CDS_MAX_TOKEN_LIFETIME_S).
+MAX_LIFETIME_S = 300
+JWKS_CACHE_S = 600
+JWKS_TIMEOUT_S = 3.0
+JWKS_MAX_BYTES = 64 * 1024
+JWKS_MIN_REFETCH_S = 30  # a kid missing from a cached JWK Set (a rotated key) fetches it again at most this often
+JWKS_CACHE_ENTRIES = 64
 
 
 class CdsAuthError(Exception):
@@ -44,30 +63,72 @@ class CdsClient:
 
     issuer: str
     tenant: str | None
+    config: Issuer
 
 
-@dataclass(frozen=True)
-class _Key:
-    jwk: PyJWK
-    algorithm: str | None  # the key's own "alg", when its JWK names one
+@dataclass
+class _Fetched:
+    keys: dict[str, Key]
+    at: float  # when it was fetched (the cache's clock)
+    problem: str | None = None  # why the fetch failed (remembered for JWKS_MIN_REFETCH_S)
 
 
-def _key_set(issuer: str, value: Any) -> dict[str, _Key]:
-    keys = value.get("keys") if isinstance(value, dict) else value
-    if not isinstance(keys, list) or not keys:
-        raise ValueError(f"ALLPATH_CDS_TRUSTED_ISSUERS: {issuer}: expected a JWK Set {{'keys': [...]}}")
-    out: dict[str, _Key] = {}
-    for index, entry in enumerate(keys):
-        if not isinstance(entry, dict) or not isinstance(entry.get("kid"), str) or not entry["kid"]:
-            raise ValueError(f"ALLPATH_CDS_TRUSTED_ISSUERS: {issuer}: key {index} has no kid")
-        if "d" in entry or entry.get("kty") == "oct":
-            raise ValueError(f"ALLPATH_CDS_TRUSTED_ISSUERS: {issuer}: key {entry['kid']} must be a public key")
+class JwksCache:
+    """JWK Sets fetched from ``jku`` URLs, kept ``ttl_s`` seconds; bounded; safe across threads.
+
+    CDS Hooks 2.0: "The CDS Client MAY make its JWK Set available via a URL identified by the ``jku`` header
+    field" and "CDS Services SHOULD limit the CDS Clients they trust by maintaining an allowlist of ``iss`` and
+    ``jku`` urls". The caller checks the URL against the issuer's ``jku_hosts`` before asking for it."""
+
+    def __init__(self, ttl_s: int = JWKS_CACHE_S, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl_s = ttl_s
+        self._clock = clock
+        self._sets: OrderedDict[str, _Fetched] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def key(self, url: str, kid: str, transport: httpx.BaseTransport | None) -> Key:
+        now = self._clock()
+        with self._lock:
+            cached = self._sets.get(url)
+        fresh = cached is not None and now - cached.at < self.ttl_s
+        if cached is not None and fresh and (kid in cached.keys or now - cached.at < JWKS_MIN_REFETCH_S):
+            return self._pick(cached, kid)
+        fetched = self._fetch(url, transport)
+        with self._lock:
+            self._sets[url] = fetched
+            self._sets.move_to_end(url)
+            while len(self._sets) > JWKS_CACHE_ENTRIES:
+                self._sets.popitem(last=False)
+        return self._pick(fetched, kid)
+
+    @staticmethod
+    def _pick(fetched: _Fetched, kid: str) -> Key:
+        if fetched.problem is not None:
+            raise CdsAuthError(f"the JWK Set at the JWT's jku could not be read: {fetched.problem}")
+        key = fetched.keys.get(kid)
+        if key is None:
+            raise CdsAuthError("the JWT key id (kid) is not in the JWK Set at its jku")
+        return key
+
+    def _fetch(self, url: str, transport: httpx.BaseTransport | None) -> _Fetched:
+        now = self._clock()
+        headers = {"Accept": "application/jwk-set+json, application/json"}
         try:
-            alg = entry.get("alg")
-            out[entry["kid"]] = _Key(PyJWK(entry), alg if isinstance(alg, str) else None)
-        except jwt.PyJWTError as error:
-            raise ValueError(f"ALLPATH_CDS_TRUSTED_ISSUERS: {issuer}: key {entry['kid']}: {error}") from None
-    return out
+            with httpx.Client(
+                transport=transport, timeout=JWKS_TIMEOUT_S, follow_redirects=False, headers=headers
+            ) as client:
+                status, body = get_json(client, url, JWKS_MAX_BYTES)
+        except RemoteError as error:
+            return _Fetched({}, now, f"the server {error}")
+        if status != 200:
+            return _Fetched({}, now, f"the server answered {status}")
+        keys = body.get("keys") if isinstance(body, dict) else None
+        if not isinstance(keys, list):
+            return _Fetched({}, now, "not a JWK Set")
+        return _Fetched(public_keys("jku", keys, strict=False), now)
+
+    def __len__(self) -> int:
+        return len(self._sets)
 
 
 class ReplayGuard:
@@ -98,6 +159,11 @@ class ReplayGuard:
         return len(self._seen)
 
 
+def _number(value: Any) -> bool:
+    """A JSON number that is a plausible time in seconds (NaN, Infinity and 1e400 are not)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and -1e15 < value < 1e15
+
+
 class Authenticator:
     """Verifies the bearer JWT of a CDS client against the configured trusted issuers."""
 
@@ -105,18 +171,26 @@ class Authenticator:
         self,
         trusted: Mapping[str, Any],
         *,
+        max_lifetime_s: int = MAX_LIFETIME_S,
+        jwks: JwksCache | None = None,
         replay: ReplayGuard | None = None,
         leeway_s: int = LEEWAY_S,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.issuers = {issuer: _key_set(issuer, keys) for issuer, keys in trusted.items()}
-        self.replay = replay or ReplayGuard(clock=clock)
+        self.issuers = issuers(trusted)
+        self.max_lifetime_s = max_lifetime_s
+        # "is None", not "or": an empty cache or guard has a length of 0 and is falsy
+        self.jwks = jwks if jwks is not None else JwksCache()
+        self.replay = replay if replay is not None else ReplayGuard(clock=clock)
         self.leeway_s = leeway_s
         self._clock = clock
 
-    def verify(self, authorization: str | None, audiences: list[str]) -> CdsClient:
+    def verify(
+        self, authorization: str | None, audiences: list[str], transport: httpx.BaseTransport | None = None
+    ) -> CdsClient:
         """The client behind ``Authorization: Bearer <JWT>`` for a call of the endpoint ``audiences[0]``
-        (other entries: the same endpoint written differently). Raises ``CdsAuthError``."""
+        (other entries: the same endpoint written differently). ``transport``: for fetching a ``jku`` (tests).
+        Raises ``CdsAuthError``."""
         if not authorization or not authorization[:7].lower() == "bearer ":
             raise CdsAuthError("a CDS client must send Authorization: Bearer <JWT> signed with its key")
         token = authorization[7:].strip()
@@ -125,22 +199,23 @@ class Authenticator:
         try:
             header = jwt.get_unverified_header(token)
             unverified = jwt.decode(token, options={"verify_signature": False})
-        except jwt.PyJWTError:
+        except (jwt.PyJWTError, ValueError, TypeError, RecursionError):
             raise CdsAuthError("the bearer token is not a JWT") from None
         algorithm = header.get("alg")
-        if algorithm not in ALGORITHMS:
-            raise CdsAuthError(f"JWT algorithm {algorithm!r} is not accepted: use an asymmetric one (ES384, RS384)")
+        if not isinstance(algorithm, str) or algorithm not in ALGORITHMS:
+            raise CdsAuthError("the JWT algorithm is not accepted: use an asymmetric one (ES384, RS384)")
         if "typ" in header and str(header["typ"]).upper() != "JWT":
             raise CdsAuthError("the JWT header typ must be JWT")
         issuer = unverified.get("iss")
         if not isinstance(issuer, str) or issuer not in self.issuers:
             raise CdsAuthError("the JWT issuer (iss) is not a trusted CDS client")
-        kid = header.get("kid")
-        key = self.issuers[issuer].get(kid) if isinstance(kid, str) else None
-        if key is None:
-            raise CdsAuthError("the JWT key id (kid) is not a key configured for this issuer (jku is not fetched)")
+        config = self.issuers[issuer]
+        key = self._key(config, header, transport)
         if key.algorithm is not None and key.algorithm != algorithm:
             raise CdsAuthError("the JWT algorithm does not match the key's")
+        for claim in ("exp", "iat"):
+            if claim in unverified and not _number(unverified[claim]):
+                raise CdsAuthError(f"the JWT {claim} claim must be a number of seconds since 1970")
         try:
             claims = jwt.decode(
                 token,
@@ -163,10 +238,37 @@ class Authenticator:
             raise CdsAuthError(f"the JWT has no {error.claim} claim") from None
         except jwt.PyJWTError as error:
             raise CdsAuthError(f"the JWT is not valid ({type(error).__name__})") from None
+        except (ValueError, TypeError, OverflowError):
+            raise CdsAuthError("the JWT is not valid") from None
+        lifetime = float(claims["exp"]) - float(claims["iat"])
+        if lifetime > self.max_lifetime_s:
+            raise CdsAuthError(
+                f"the JWT lives longer than {self.max_lifetime_s} seconds (exp - iat): send a new short-lived "
+                "token with every call"
+            )
         jti = claims.get("jti")
         if not isinstance(jti, str) or not jti:
             raise CdsAuthError("the JWT jti must be a non-empty string")
         if not self.replay.first_use(issuer, jti, float(claims["exp"]) + self.leeway_s):
             raise CdsAuthError("the JWT was already used (jti seen before): send a new token with every call")
         tenant = claims.get("tenant")
-        return CdsClient(issuer=issuer, tenant=tenant if isinstance(tenant, str) else None)
+        return CdsClient(issuer=issuer, tenant=tenant if isinstance(tenant, str) else None, config=config)
+
+    def _key(self, config: Issuer, header: dict[str, Any], transport: httpx.BaseTransport | None) -> Key:
+        """The key named by the header's ``kid``: configured inline, else from the issuer's allowed ``jku``."""
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise CdsAuthError("the JWT header has no key id (kid)")
+        key = config.keys.get(kid)
+        if key is not None:
+            return key
+        jku = header.get("jku")
+        if jku is None or not config.jku_hosts:
+            raise CdsAuthError("the JWT key id (kid) is not a key configured for this issuer (jku is not fetched)")
+        # Checked before any request: only an https URL on one of the issuer's own allowlisted hosts is read.
+        problem = url_problem(jku, ("https",))
+        if problem is None and host_of(jku) not in config.jku_hosts:
+            problem = "is not on a host allowed for this issuer (jku_hosts)"
+        if problem is not None:
+            raise CdsAuthError(f"the JWT key URL (jku) {problem}; it was not fetched")
+        return self.jwks.key(jku, kid, transport)

@@ -1,10 +1,14 @@
 """The patient's FHIR data for a CDS call: from the request's prefetch, else from the CDS client's FHIR server.
 
 A prefetch key holds a resource, a Bundle (a searchset), or ``null`` ("no data"). A key that is absent, or
-holds an OperationOutcome, or a Bundle with a ``next`` page, is not satisfied: when the request carries
-``fhirServer`` and ``fhirAuthorization`` the service runs the key's query itself (bearer token, short
-timeout, pages followed on the same server only); otherwise the key stays unsatisfied and the caller decides
-(412 for data a service cannot do without).
+holds an OperationOutcome, or a Bundle with a ``next`` page, is not satisfied: when the request names a FHIR
+server that the caller has checked against the issuer's allowlist (``envelope.fhir_access``) and a bearer
+token, the service runs the key's query itself (short timeout, answers of at most ``MAX_PAGE_BYTES``, no
+redirects, pages followed on the same server and under its base path only); otherwise the key stays
+unsatisfied and the caller decides (412 for data a service cannot do without).
+
+The request's shape was checked (``envelope.check_shape``); what the FHIR server answers was not, so every
+value read here is checked for its type before it is used.
 
 Only resources about ``context.patientId`` are kept. Body weight and height keep their latest measurement (the
 dose calculator needs today's values; earlier ones would be read as conflicting). The resources go to the FHIR
@@ -22,11 +26,14 @@ from urllib.parse import quote
 
 import httpx
 
+from allpath.interfaces.cds.envelope import FhirAccess
+from allpath.interfaces.cds.remote import RemoteError, get_json
 from allpath.interfaces.fhir import ImportResult, import_bundle
 from allpath.interfaces.fhir import codes as c
 
 FETCH_TIMEOUT_S = 5.0
 MAX_PAGES = 20
+MAX_PAGE_BYTES = 16 * 1024 * 1024
 _FINAL = {"final", "amended", "corrected"}
 _LATEST_ONLY = ("body_weight", "body_height")
 
@@ -57,6 +64,16 @@ def as_dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def as_list(value: Any) -> list[Any]:
+    """``value`` when it is a JSON array, else an empty one."""
+    return value if isinstance(value, list) else []
+
+
+def text_of(value: Any) -> str | None:
+    """``value`` when it is a string (a FHIR code), else None: a list or object never matches a code."""
+    return value if isinstance(value, str) else None
+
+
 def fill(template: str, context: dict[str, Any]) -> str:
     """A prefetch template with its ``{{context.x}}`` tokens replaced (URL-quoted)."""
     out = template
@@ -80,7 +97,7 @@ def _resources(value: Any) -> Iterator[dict[str, Any]]:
     if not isinstance(value, dict):
         return
     if value.get("resourceType") == "Bundle":
-        for entry in value.get("entry") or []:
+        for entry in as_list(value.get("entry")):
             resource = entry.get("resource") if isinstance(entry, dict) else None
             if isinstance(resource, dict) and resource.get("resourceType") != "OperationOutcome":
                 yield resource
@@ -90,7 +107,7 @@ def _resources(value: Any) -> Iterator[dict[str, Any]]:
 
 def _next_link(value: Any) -> str | None:
     if isinstance(value, dict) and value.get("resourceType") == "Bundle":
-        for link in value.get("link") or []:
+        for link in as_list(value.get("link")):
             if isinstance(link, dict) and link.get("relation") == "next" and isinstance(link.get("url"), str):
                 return str(link["url"])
     return None
@@ -114,6 +131,7 @@ class FhirReader:
 
     def __init__(self, server: str, token: str, transport: httpx.BaseTransport | None = None) -> None:
         self.base = server.rstrip("/")
+        self._origin = httpx.URL(self.base)
         self.client = httpx.Client(
             headers={"Authorization": f"Bearer {token}", "Accept": "application/fhir+json"},
             timeout=FETCH_TIMEOUT_S,
@@ -124,21 +142,36 @@ class FhirReader:
     def close(self) -> None:
         self.client.close()
 
+    def _on_server(self, url: str) -> bool:
+        """Whether ``url`` is under the FHIR base URL: same scheme, host and port, path below the base path, no
+        ``..`` segments, no user name (a page link of the server's answer must not lead the token elsewhere)."""
+        if not url.startswith(self.base + "/") or "\\" in url or any(ord(ch) <= 32 for ch in url):
+            return False
+        try:
+            parsed = httpx.URL(url)
+        except (httpx.InvalidURL, ValueError, TypeError):
+            return False
+        segments = parsed.path.split("/")
+        return (
+            (parsed.scheme, parsed.host, parsed.port) == (self._origin.scheme, self._origin.host, self._origin.port)
+            and not parsed.userinfo
+            and parsed.path.startswith(self._origin.path.rstrip("/") + "/")
+            and ".." not in segments
+            and "." not in segments
+        )
+
     def _get(self, url: str) -> Any:
-        if not url.startswith(self.base + "/"):
+        if not self._on_server(url):
             raise FetchError("a page link points outside the FHIR server")
         try:
-            response = self.client.get(url)
-        except httpx.HTTPError as error:
-            raise FetchError(f"the FHIR server could not be reached ({type(error).__name__})") from None
-        if response.status_code == 404:
+            status, body = get_json(self.client, url, MAX_PAGE_BYTES)
+        except RemoteError as error:
+            raise FetchError(f"the FHIR server {error}") from None
+        if status == 404:
             return None
-        if response.status_code != 200:
-            raise FetchError(f"the FHIR server answered {response.status_code}")
-        try:
-            return response.json()
-        except ValueError:
-            raise FetchError("the FHIR server did not answer with JSON") from None
+        if status != 200:
+            raise FetchError(f"the FHIR server answered {status}")
+        return body
 
     def query(self, relative: str) -> Any:
         return self.pages(self._get(f"{self.base}/{relative.lstrip('/')}"))
@@ -149,17 +182,17 @@ class FhirReader:
         if link is None:
             return value
         merged = copy.copy(value)
-        entries = list(value.get("entry") or [])
+        entries = list(as_list(value.get("entry")))
         for _ in range(MAX_PAGES):
             if link is None:
                 break
             page = self._get(link)
-            entries += list((page or {}).get("entry") or [])
+            entries += as_list(as_dict(page).get("entry"))
             link = _next_link(page)
         if link is not None:
             raise FetchError(f"more than {MAX_PAGES} pages")
         merged["entry"] = entries
-        merged["link"] = [x for x in value.get("link") or [] if isinstance(x, dict) and x.get("relation") != "next"]
+        merged["link"] = [x for x in as_list(value.get("link")) if isinstance(x, dict) and x.get("relation") != "next"]
         return merged
 
 
@@ -167,14 +200,14 @@ def gather(
     request: dict[str, Any],
     templates: dict[str, str],
     patient_id: str,
+    access: FhirAccess | None = None,
     transport: httpx.BaseTransport | None = None,
 ) -> PatientData:
-    """The patient's resources for ``templates`` (prefetch key -> query) from the request or the FHIR server."""
+    """The patient's resources for ``templates`` (prefetch key -> query) from the request or, for the keys it
+    does not satisfy, from the allowlisted FHIR server of ``access``."""
     prefetch = as_dict(request.get("prefetch"))
     context = as_dict(request.get("context"))
-    server, auth = request.get("fhirServer"), request.get("fhirAuthorization")
-    token = auth.get("access_token") if isinstance(auth, dict) else None
-    reader = FhirReader(server, token, transport) if isinstance(server, str) and isinstance(token, str) else None
+    reader = FhirReader(access.server, access.token, transport) if access and access.token else None
     data = PatientData()
     values: list[Any] = []
     try:
@@ -254,9 +287,8 @@ def _latest_measurements(data: PatientData) -> list[dict[str, Any]]:
     others: list[dict[str, Any]] = []
     for resource in data.resources:
         concept = None
-        if resource.get("resourceType") == "Observation" and resource.get("status") in _FINAL:
-            code = resource.get("code")
-            concept = lookup.concept_of(code.get("coding") if isinstance(code, dict) else None)
+        if resource.get("resourceType") == "Observation" and text_of(resource.get("status")) in _FINAL:
+            concept = lookup.concept_of(as_list(as_dict(resource.get("code")).get("coding")))
         if concept in _LATEST_ONLY:
             groups.setdefault(str(concept), []).append((_when(resource), resource))
         else:

@@ -36,7 +36,7 @@ from allpath.engine import pharmacogenomics as pgx
 from allpath.engine.doses import DoseError, body_surface_area, check_measurements, round_and_cap
 from allpath.engine.explain import evidence_of
 from allpath.interfaces.cds.cards import Cards, escape, number
-from allpath.interfaces.cds.data import as_dict
+from allpath.interfaces.cds.data import as_dict, as_list, text_of
 from allpath.interfaces.fhir import codes as c
 from allpath.knowledge import therapy_schema as ts
 from allpath.knowledge.loader import KnowledgeBase
@@ -52,6 +52,7 @@ _SKIPPED_STATUSES = {"cancelled", "entered-in-error", "completed", "stopped", "r
 _MG = {"mg": 1.0, "g": 1000.0, "ug": 0.001, "mcg": 0.001, "microgram": 0.001, "milligram": 1.0}
 _MG_PER_M2 = {"mg/m2", "mg/m*2", "mg/m^2", "mg/m²"}
 _WEEK = {"h": 24 * 7, "d": 7, "wk": 1, "mo": 7 / 30.4375, "a": 7 / 365.25}
+_UNIT_LIMIT = 20  # characters of an unreadable unit shown on a card
 
 
 def _concepts(resource: dict[str, Any]) -> tuple[list[Any], list[str]]:
@@ -61,8 +62,10 @@ def _concepts(resource: dict[str, Any]) -> tuple[list[Any], list[str]]:
 
     def concept(value: Any) -> None:
         if isinstance(value, dict):
-            codings.extend(x for x in value.get("coding") or [] if isinstance(x, dict))
-            texts.extend(str(x.get("display")) for x in value.get("coding") or [] if isinstance(x, dict))
+            codings.extend(x for x in as_list(value.get("coding")) if isinstance(x, dict))
+            texts.extend(
+                x["display"] for x in as_list(value.get("coding")) if isinstance(as_dict(x).get("display"), str)
+            )
             if isinstance(value.get("text"), str):
                 texts.append(value["text"])
 
@@ -73,7 +76,7 @@ def _concepts(resource: dict[str, Any]) -> tuple[list[Any], list[str]]:
             texts.append(value["display"])
         ref = value.get("reference")
         if isinstance(ref, str) and ref.startswith("#"):
-            for contained in resource.get("contained") or []:
+            for contained in as_list(resource.get("contained")):
                 if isinstance(contained, dict) and contained.get("id") == ref[1:]:
                     concept(contained.get("code"))
 
@@ -111,7 +114,7 @@ class OrderedDose:
 
 
 def _quantity(dosage: dict[str, Any]) -> dict[str, Any] | None:
-    for item in dosage.get("doseAndRate") or []:
+    for item in as_list(dosage.get("doseAndRate")):
         if isinstance(item, dict):
             if isinstance(item.get("doseQuantity"), dict):
                 return dict(item["doseQuantity"])
@@ -124,26 +127,27 @@ def _quantity(dosage: dict[str, Any]) -> dict[str, Any] | None:
 
 def _per_week(dosage: dict[str, Any]) -> float | None:
     repeat = as_dict(as_dict(dosage.get("timing")).get("repeat"))
-    if not repeat or repeat.get("periodUnit") not in _WEEK:
+    unit = text_of(repeat.get("periodUnit"))
+    if unit not in _WEEK:
         return None
     frequency, period = repeat.get("frequency", 1), repeat.get("period", 1)
     if not isinstance(frequency, int | float) or not isinstance(period, int | float) or period <= 0:
         return None
-    return float(frequency) / float(period) * _WEEK[repeat["periodUnit"]]
+    return float(frequency) / float(period) * _WEEK[unit]
 
 
 def ordered_doses(resource: dict[str, Any]) -> tuple[list[OrderedDose], list[str]]:
     """The readable doses of an order, and the units that could not be read."""
     found: list[OrderedDose] = []
     unreadable: list[str] = []
-    for index, dosage in enumerate(resource.get("dosageInstruction") or []):
+    for index, dosage in enumerate(as_list(resource.get("dosageInstruction"))):
         if not isinstance(dosage, dict):
             continue
         quantity = _quantity(dosage)
         if quantity is None:
             continue
         value = quantity.get("value")
-        unit = str(quantity.get("code") or quantity.get("unit") or "").strip()
+        unit = (text_of(quantity.get("code")) or text_of(quantity.get("unit")) or "").strip()[:_UNIT_LIMIT]
         key = unit.lower()
         if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value) or value < 0:
             unreadable.append(unit or "no number")
@@ -205,7 +209,7 @@ def _suggestion(
     dosage = updated["dosageInstruction"][dose.index]
     quantity = {"value": mg, "unit": "mg", "system": c.UCUM, "code": "mg"}
     placed = False
-    for item in dosage.get("doseAndRate") or []:
+    for item in as_list(dosage.get("doseAndRate")):
         if isinstance(item, dict) and ("doseQuantity" in item or "doseRange" in item):
             item.pop("doseRange", None)
             item["doseQuantity"] = quantity
@@ -218,8 +222,12 @@ def _suggestion(
             dosage["doseAndRate"] = [{"doseQuantity": quantity}]
     words = f"{number(mg)} mg"
     if three_weekly:
-        timing = dosage.setdefault("timing", {})
-        repeat = timing.setdefault("repeat", {})
+        if not isinstance(dosage.get("timing"), dict):
+            dosage["timing"] = {}
+        timing = dosage["timing"]
+        if not isinstance(timing.get("repeat"), dict):
+            timing["repeat"] = {}
+        repeat = timing["repeat"]
         repeat.update({"frequency": 3, "period": 1, "periodUnit": "wk"})
         words += " three times a week"
     dosage["text"] = f"{words} (changed after an allpath dose check)"
@@ -275,7 +283,7 @@ class OrderCheck:
 
     def cards_for(self, resource: dict[str, Any]) -> list[dict[str, Any]]:
         drug = drug_of(resource)
-        if drug is None or resource.get("status") in _SKIPPED_STATUSES:
+        if drug is None or text_of(resource.get("status")) in _SKIPPED_STATUSES:
             return []
         spec = self.kb.therapy.drugs[drug]
         name = spec.label[0].upper() + spec.label[1:]

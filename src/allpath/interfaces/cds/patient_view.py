@@ -15,7 +15,7 @@ from allpath.engine.assess import assess
 from allpath.engine.doses import DoseError, phase_doses
 from allpath.engine.roadmap import build_roadmap
 from allpath.interfaces.cds.cards import Cards, bullets, clip, escape, number
-from allpath.interfaces.cds.data import PatientData, as_dict
+from allpath.interfaces.cds.data import PatientData, as_dict, as_list, text_of
 from allpath.interfaces.cds.orders import drug_of
 from allpath.interfaces.fhir import ImportResult
 from allpath.interfaces.fhir import codes as c
@@ -33,10 +33,10 @@ def has_all_diagnosis(resources: list[dict[str, Any]]) -> bool:
         if r.get("resourceType") != "Condition":
             continue
         code = as_dict(r.get("code"))
-        if not lookup.concepts_of(code.get("coding")) & _ALL:
+        if not lookup.concepts_of(as_list(code.get("coding"))) & _ALL:
             continue
         status = as_dict(r.get("verificationStatus"))
-        codes = {str(x.get("code")) for x in status.get("coding") or [] if isinstance(x, dict)}
+        codes = {str(x.get("code")) for x in as_list(status.get("coding")) if isinstance(x, dict)}
         if not codes & _NOT_A_DIAGNOSIS:
             return True
     return False
@@ -149,7 +149,7 @@ def _needs_thiopurine(kb: KnowledgeBase, roadmap: dict[str, Any], data: PatientD
         return True
     return any(
         r.get("resourceType") == "MedicationRequest"
-        and r.get("status") in ("active", "draft", "on-hold")
+        and text_of(r.get("status")) in ("active", "draft", "on-hold")
         and drug_of(r) in thiopurines
         for r in data.resources
     )

@@ -1,32 +1,41 @@
 """The CDS Hooks 2.0 endpoints: discovery, the three services and their feedback endpoint.
 
 ``GET /cds-services`` is open (it holds no patient data). Every other call must carry a JWT of a trusted CDS
-client (``auth.py``); failures are 401 with an OperationOutcome. A service call is written to the audit log
-(``cds_service``: the service, the client's issuer and the number of cards, never patient data), and so is
-each feedback item (``cds_feedback``: the card uuid, the outcome, the override reason's code and the
-accepted suggestions; never the user's comment).
+client (``auth.py``) whose audience is the endpoint's URL under ``ALLPATH_CDS_BASE_URL``; failures are 401 with
+an OperationOutcome. With trusted issuers but no base URL, the calls answer 503 (the audience would otherwise
+have to come from the request's Host header, which the caller chooses). The body is parsed only after the
+token is accepted, and its shape is checked (``envelope.py``: 400 naming the place; a ``fhirServer`` off the
+issuer's allowlist 403, never contacted). A service call is written to the audit log (``cds_service``: the
+service, the client's issuer and the number of cards, never patient data), and so is each feedback item
+(``cds_feedback``: the card uuid, the outcome, the override reason's code and the accepted suggestions; never
+the user's comment).
 
-The FHIR server of a CDS client is reached through ``httpx``; tests set ``app.state.cds_fhir_transport`` to
-an ``httpx`` transport of their own (a fake FHIR server).
+The FHIR server of a CDS client and a ``jku`` JWK Set are reached through ``httpx``; tests set
+``app.state.cds_fhir_transport`` and ``app.state.cds_jwks_transport`` to ``httpx`` transports of their own.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from allpath.domain.record import parse_record
-from allpath.interfaces.api.deps import DB, KB, storable_body
-from allpath.interfaces.cds.auth import Authenticator, CdsAuthError, CdsClient
+from allpath.interfaces.api.deps import DB, KB
+from allpath.interfaces.cds.auth import Authenticator, CdsAuthError, CdsClient, JwksCache
 from allpath.interfaces.cds.cards import Cards
+from allpath.interfaces.cds.config import check_base_url
 from allpath.interfaces.cds.data import PatientData, gather
+from allpath.interfaces.cds.envelope import RequestRefused, check_shape, fhir_access, parse_body
 from allpath.interfaces.cds.orders import OrderCheck, checked_orders, drug_of
 from allpath.interfaces.cds.patient_view import patient_view_cards
-from allpath.interfaces.cds.services import ORDER_SELECT, PATIENT_VIEW, SERVICES, discovery
+from allpath.interfaces.cds.services import ORDER_SELECT, PATIENT_VIEW, SERVICES, Service, discovery
+from allpath.knowledge.loader import KnowledgeBase
 from allpath.settings import Settings
 from allpath.storage import repository as repo
 
@@ -50,54 +59,60 @@ def _safe(value: Any) -> str:
 
 def cds_router(settings: Settings) -> APIRouter:
     """The CDS Hooks endpoints, with the trusted issuers of ``settings`` (checked now: a bad key fails here)."""
-    authenticator = Authenticator(settings.cds_trusted_issuers)
+    authenticator = Authenticator(
+        settings.cds_trusted_issuers,
+        max_lifetime_s=settings.cds_max_token_lifetime_s,
+        jwks=JwksCache(settings.cds_jwks_cache_s),
+    )
+    check_base_url(settings.cds_base_url)
+    base_url = settings.cds_base_url
     router = APIRouter(prefix="/cds-services", tags=["cds-hooks"], include_in_schema=False)
 
-    def base_url(request: Request) -> str:
-        return settings.cds_base_url or f"{request.url.scheme}://{request.url.netloc}"
-
-    def authenticate(request: Request, *paths: str) -> CdsClient | JSONResponse:
-        base = base_url(request)
-        audiences = [base + path for path in paths]
+    def authenticate(request: Request, *paths: str) -> CdsClient:
+        """The CDS client; ``CdsAuthError`` (401), or ``RequestRefused`` (503) when no base URL is configured."""
+        if authenticator.issuers and base_url is None:
+            raise RequestRefused(
+                503,
+                "not-supported",
+                "the CDS service is not configured: ALLPATH_CDS_BASE_URL (this service's public URL, the JWT "
+                "audience) is not set",
+            )
+        audiences = [f"{base_url}{path}" for path in paths]
         audiences += [url + "/" for url in audiences]
+        transport = getattr(request.app.state, "cds_jwks_transport", None)
+        return authenticator.verify(request.headers.get("authorization"), audiences, transport)
+
+    def answer(work: Any, *args: Any) -> Response:
+        """``work(*args)``, with refusals as OperationOutcomes."""
         try:
-            return authenticator.verify(request.headers.get("authorization"), audiences)
+            result: Response = work(*args)
+            return result
         except CdsAuthError as error:
             return outcome(401, "login", str(error), {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        except RequestRefused as refused:
+            return outcome(refused.status, refused.code, refused.text)
 
-    @router.get("")
-    async def services() -> JSONResponse:
-        """Discovery: the services allpath offers, their hooks and the data each asks to be prefetched."""
-        return JSONResponse(discovery())
-
-    @router.post("/{service_id}")
-    def call(service_id: str, request: Request, body: Annotated[dict[str, Any], Body()], s: DB, kb: KB) -> JSONResponse:
-        service = SERVICES.get(service_id)
-        if service is None:
-            return outcome(404, "not-found", f"no CDS service {service_id!r}; see GET /cds-services")
-        client = authenticate(request, f"/cds-services/{service_id}")
-        if isinstance(client, JSONResponse):
-            return client
+    def serve(service: Service, request: Request, raw: bytes, s: Session, kb: KnowledgeBase) -> JSONResponse:
+        client = authenticate(request, f"/cds-services/{service.id}")
+        body = parse_body(raw)
+        check_shape(body)
         hook = body.get("hook")
         if hook is not None and hook != service.hook:
-            return outcome(400, "invalid", f"this service answers the {service.hook} hook, not {hook!r}")
-        context = body.get("context")
-        if not isinstance(context, dict):
-            return outcome(400, "required", "the request needs a context object")
+            raise RequestRefused(400, "invalid", f"this service answers the {service.hook} hook, not another")
+        access = fhir_access(body, client.config)
+        context: dict[str, Any] = body["context"]
         patient_id = context.get("patientId")
-        if patient_id is not None and not isinstance(patient_id, str):
-            return outcome(400, "invalid", "context.patientId must be a string")
-        cards = Cards(kb, base_url(request))
+        cards = Cards(kb, base_url)
         transport = getattr(request.app.state, "cds_fhir_transport", None)
         today = date.today()
         if service.id == PATIENT_VIEW:
             if not patient_id:
-                return outcome(400, "required", "patient-view needs context.patientId")
-            data = gather(body, service.prefetch, patient_id, transport)
+                raise RequestRefused(400, "required", "patient-view needs context.patientId")
+            data = gather(body, service.prefetch, patient_id, access, transport)
             missing = [key for key in service.required if key in data.unsatisfied]
             if missing:
                 why = "; ".join(f"{key}: {data.unsatisfied[key]}" for key in missing)
-                return outcome(
+                raise RequestRefused(
                     412,
                     "processing",
                     f"allpath needs the prefetch keys {', '.join(missing)} or access to the FHIR server ({why})",
@@ -107,7 +122,7 @@ def cds_router(settings: Settings) -> APIRouter:
             orders = checked_orders(context, only_selected=service.id == ORDER_SELECT)
             result = []
             if orders and any(drug_of(order) for order in orders):
-                data = gather(body, service.prefetch, patient_id, transport) if patient_id else PatientData()
+                data = gather(body, service.prefetch, patient_id, access, transport) if patient_id else PatientData()
                 if not patient_id:
                     data.unsatisfied = dict.fromkeys(service.prefetch, "no context.patientId")
                 imported = data.imported()
@@ -128,21 +143,17 @@ def cds_router(settings: Settings) -> APIRouter:
         s.commit()
         return JSONResponse({"cards": result})
 
-    @router.post("/{service_id}/feedback", dependencies=[Depends(storable_body)])
-    def feedback(service_id: str, request: Request, body: Annotated[dict[str, Any], Body()], s: DB) -> Response:
-        if service_id not in SERVICES:
-            return outcome(404, "not-found", f"no CDS service {service_id!r}")
+    def record_feedback(service_id: str, request: Request, raw: bytes, s: Session) -> Response:
         client = authenticate(request, f"/cds-services/{service_id}/feedback", f"/cds-services/{service_id}")
-        if isinstance(client, JSONResponse):
-            return client
+        body = parse_body(raw)
         items = body.get("feedback")
         if not isinstance(items, list) or not items or len(items) > MAX_FEEDBACK:
-            return outcome(400, "invalid", f"feedback must be a list of 1 to {MAX_FEEDBACK} items")
+            raise RequestRefused(400, "invalid", f"feedback must be a list of 1 to {MAX_FEEDBACK} items")
         entries = []
         for index, item in enumerate(items):
             problem = _feedback_problem(item)
             if problem:
-                return outcome(400, "invalid", f"feedback[{index}]: {problem}")
+                raise RequestRefused(400, "invalid", f"feedback[{index}]: {problem}")
             entries.append(item)
         for item in entries:
             parts = [f"outcome={item['outcome']}", f"at={_safe(item['outcomeTimestamp'])}"]
@@ -164,6 +175,28 @@ def cds_router(settings: Settings) -> APIRouter:
             )
         s.commit()
         return Response(status_code=200)
+
+    @router.get("")
+    async def services() -> JSONResponse:
+        """Discovery: the services allpath offers, their hooks and the data each asks to be prefetched."""
+        return JSONResponse(discovery())
+
+    # The handlers take the raw body: it is parsed only after the token is accepted (``serve``), in a worker
+    # thread, as the token check may fetch a jku key set and the cards take CPU time.
+    @router.post("/{service_id}")
+    async def call(service_id: str, request: Request, s: DB, kb: KB) -> Response:
+        service = SERVICES.get(service_id)
+        if service is None:
+            return outcome(404, "not-found", "no such CDS service; see GET /cds-services")
+        raw = await request.body()
+        return await run_in_threadpool(answer, serve, service, request, raw, s, kb)
+
+    @router.post("/{service_id}/feedback")
+    async def feedback(service_id: str, request: Request, s: DB) -> Response:
+        if service_id not in SERVICES:
+            return outcome(404, "not-found", "no such CDS service; see GET /cds-services")
+        raw = await request.body()
+        return await run_in_threadpool(answer, record_feedback, service_id, request, raw, s)
 
     return router
 

@@ -36,6 +36,15 @@ def require_shared() -> Path:
     return found
 
 
+def optional_shared() -> Path | None:
+    """shared/ for a test that checks more when it is there (None outside CI when it is not; in CI, where
+    it is always beside the clone, its absence fails the test instead of quietly checking less)."""
+    found = shared_dir()
+    if found is None and os.environ.get("CI") == "true":
+        pytest.fail("shared/ (source documents) is not beside the clone; CI must provide it")
+    return found
+
+
 @pytest.fixture(scope="session")
 def kb() -> KnowledgeBase:
     return load_knowledge()

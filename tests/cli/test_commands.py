@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from allpath import __version__
 from allpath.interfaces.cli import app
-from tests.conftest import EXAMPLES, GOLDEN, shared_dir
+from tests.conftest import EXAMPLES, GOLDEN, optional_shared
 
 runner = CliRunner()
 
@@ -21,7 +21,7 @@ def test_version() -> None:
 
 def test_kb_lint_is_clean_and_verifies_documents_when_given() -> None:
     args = ["kb", "lint"]
-    shared = shared_dir()
+    shared = optional_shared()
     if shared is not None:
         args += ["--sources", str(shared / "source"), "--sources", str(shared)]
     result = runner.invoke(app, args)

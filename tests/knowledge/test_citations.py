@@ -13,7 +13,7 @@ from allpath.domain.record import parse_record
 from allpath.engine.assess import assess
 from allpath.engine.grid import complete_grid_records
 from allpath.knowledge.loader import KnowledgeBase
-from tests.conftest import EXAMPLES, shared_dir
+from tests.conftest import EXAMPLES, optional_shared
 from tests.knowledge.test_knowledge_base import _checker_headings
 
 
@@ -55,7 +55,7 @@ def _assert_resolve(seen: set[tuple[str, str]], kb: KnowledgeBase) -> None:
     by_document = {src.document: set(src.sections) for src in kb.sources.values()}
     for document, section in seen:
         assert section in by_document[document], (document, section)
-    shared = shared_dir()
+    shared = optional_shared()
     if shared is not None:
         headings = _checker_headings((shared / "source" / "childhood-all-treatment-pdq.txt").read_text("utf-8"))
         for document, section in seen:

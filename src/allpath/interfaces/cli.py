@@ -735,73 +735,57 @@ def kb_grid(
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on (0: any free port).")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
     demo: Annotated[bool, typer.Option(help="Add demo accounts and the bundled example patients.")] = False,
 ) -> None:
-    """Run the web application and JSON API (SQLite in ALLPATH_DATA_DIR unless ALLPATH_DATABASE_URL is set)."""
-    import uvicorn
+    """Run the web application and JSON API (SQLite in ALLPATH_DATA_DIR unless ALLPATH_DATABASE_URL is set).
 
+    The address is printed once the service answers on it; a port in use is exit status 1.
+    """
+    from allpath.interfaces.serving import ListenError, address_shown, listening_socket, run_service
     from allpath.knowledge.loader import load_knowledge
     from allpath.settings import load_settings
     from allpath.storage.db import make_engine, migrate, session_factory
 
-    settings = load_settings()
-    from allpath.interfaces.cds import configuration_warnings
-
-    try:  # CDS Hooks enabled but unusable (no ALLPATH_CDS_BASE_URL): said here; the rest is served
-        for warning in configuration_warnings(settings):
-            typer.echo(f"allpath serve: warning: {warning}", err=True)
-    except ValueError as problem:  # a CDS setting that cannot work (it names the setting)
+    try:
+        sock = listening_socket(host, port)  # first: a port in use is told before any work
+    except ListenError as problem:
         typer.echo(f"allpath serve: {problem}", err=True)
-        raise typer.Exit(EXIT_INVALID_INPUT) from None
-    engine = make_engine(settings.database_url)
-    migrate(engine)  # once, before any worker starts
-    if demo:
-        from allpath.storage.demo import seed_demo
+        raise typer.Exit(EXIT_CHECK_FAILED) from None
+    try:
+        settings = load_settings()
+        from allpath.interfaces.cds import configuration_warnings
 
-        examples = Path(__file__).resolve().parents[3] / "examples"
-        accounts = seed_demo(session_factory(engine), load_knowledge(), examples)
-        typer.echo("Demo accounts (local demo only):")
-        for role, username, password in accounts:
-            typer.echo(f"  {role:<11} {username:<12} {password}")
-    engine.dispose()
-    if workers > 1:
-        _tcp_nodelay_for_workers()
-    shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
-    typer.echo(f"allpath is running at http://{shown}:{port}/  (API description: http://{shown}:{port}/api/docs)")
-    uvicorn.run(
-        "allpath.interfaces.api.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-        access_log=False,  # request lines carry patient ids; they stay out of the logs
-    )
+        try:  # CDS Hooks enabled but unusable (no ALLPATH_CDS_BASE_URL): said here; the rest is served
+            for warning in configuration_warnings(settings):
+                typer.echo(f"allpath serve: warning: {warning}", err=True)
+        except ValueError as problem:  # a CDS setting that cannot work (it names the setting)
+            typer.echo(f"allpath serve: {problem}", err=True)
+            raise typer.Exit(EXIT_INVALID_INPUT) from None
+        engine = make_engine(settings.database_url)
+        migrate(engine)  # once, before any worker starts
+        if demo:
+            from allpath.storage.demo import seed_demo
 
+            examples = Path(__file__).resolve().parents[3] / "examples"
+            accounts = seed_demo(session_factory(engine), load_knowledge(), examples)
+            typer.echo("Demo accounts (local demo only):")
+            for role, username, password in accounts:
+                typer.echo(f"  {role:<11} {username:<12} {password}")
+        engine.dispose()
+        address = address_shown(sock)
 
-def _tcp_nodelay_for_workers() -> None:
-    """Keep TCP_NODELAY with several workers.
+        def announce() -> None:
+            typer.echo(f"allpath is running at {address}  (API description: {address}api/docs)")
 
-    For ``--workers`` > 1 uvicorn binds the listening socket itself and leaves its ``proto`` at 0; accepted
-    connections inherit it, asyncio then does not set TCP_NODELAY, and every keep-alive response waits about
-    40 ms for the client's delayed ACK (uvicorn issue #3149: 180 instead of 3,000 requests/s). Re-wrap the
-    bound socket as IPPROTO_TCP (same file descriptor) before the workers get it.
-    """
-    import socket
-
-    from uvicorn.config import Config
-
-    bind = Config.bind_socket
-
-    def bind_tcp(self: Config) -> socket.socket:
-        sock = bind(self)
-        if sock.family in (socket.AF_INET, socket.AF_INET6) and sock.proto == 0:
-            sock = socket.socket(sock.family, sock.type, socket.IPPROTO_TCP, fileno=sock.detach())
-        return sock
-
-    Config.bind_socket = bind_tcp  # type: ignore[method-assign]
+        started = run_service(sock, workers, announce)
+    except ModuleNotFoundError as missing:  # an installation without a runtime dependency
+        typer.echo(f"allpath serve: the package {missing.name} is not installed; reinstall allpath", err=True)
+        raise typer.Exit(EXIT_CHECK_FAILED) from None
+    if not started:
+        typer.echo("allpath serve: the service did not start (see the messages above)", err=True)
+        raise typer.Exit(EXIT_CHECK_FAILED)
 
 
 def _version(value: bool) -> None:

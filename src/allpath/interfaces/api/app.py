@@ -13,6 +13,7 @@ from allpath.storage.db import make_engine, migrate, session_factory
 
 def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None) -> FastAPI:
     """Build the service for ``settings`` (default: from the environment); migrates the database."""
+    from allpath.interfaces.api.docs import mount_api_docs
     from allpath.interfaces.api.routes import admin, assess, fhir, patients, session, treatment
     from allpath.interfaces.cds import CdsCors, cds_router, cors_origins
     from allpath.interfaces.web import mount_web
@@ -25,7 +26,7 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
         version=__version__,
         description="A cited care pathway for childhood ALL. Decision support for clinicians, not a prescription.",
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # /api/docs is mount_api_docs: Swagger UI from the package, no CDN
         redoc_url=None,
     )
     app.state.settings = settings
@@ -42,5 +43,6 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
         app.include_router(module.router)
     app.include_router(cds_router(settings))  # CDS Hooks 2.0: /cds-services
     app.add_middleware(CdsCors, origins=cors_origins(settings.cds_cors_origins))  # CORS on /cds-services only
+    mount_api_docs(app)
     mount_web(app)
     return app

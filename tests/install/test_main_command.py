@@ -1,0 +1,86 @@
+"""The README's main command, ``scripts/run``, from a clean clone of the repository (its HEAD) until it
+serves: it installs a virtual environment in the clone, assesses the examples, starts the web application
+with the demo accounts on ``ALLPATH_PORT`` and a throwaway ``ALLPATH_DATA_DIR``, and a demo account can
+sign in and see the example patients."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import ROOT
+from tests.install.conftest import (
+    Served,
+    assert_serves_health_and_signin,
+    clean_env,
+    free_port,
+    pip_problem,
+    serve,
+    unavailable,
+)
+
+pytestmark = pytest.mark.slow
+
+INSTALL_TIMEOUT = 900  # seconds: a new virtual environment with every runtime dependency, through pip's cache
+FORM_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+DEMO_CLINICIAN = re.compile(r"^\s+clinician\s+(\S+)\s+(\S+)\s*$", re.MULTILINE)
+
+
+def _clone(target: Path) -> None:
+    if shutil.which("git") is None:
+        unavailable("git is not installed")
+    done = subprocess.run(
+        ["git", "clone", "--quiet", "--no-hardlinks", str(ROOT), str(target)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_scripts_run_from_a_clean_clone_serves_the_demo(tmp_path: Path, served_commands: list[Served]) -> None:
+    clone = tmp_path / "allpath"
+    _clone(clone)
+    assert not (clone / ".venv").exists()
+    port = free_port()
+    served = serve(
+        [str(clone / "scripts" / "run")],
+        clean_env(tmp_path / "data", ALLPATH_PORT=str(port)),
+        tmp_path,
+        cwd=clone,
+    )
+    served_commands.append(served)
+    try:
+        served.wait_until_running(timeout=INSTALL_TIMEOUT)
+    except BaseException:
+        pip_output = served.output() + served.errors()
+        if served.process.poll() is not None and "pip" in pip_output:
+            pip_problem(pip_output)
+        raise
+    assert served.url == f"http://localhost:{port}"
+    output = served.output()
+    # What scripts/run promises before it serves: the overview and the two artifacts.
+    assert "Full assessments: artifacts/assessments.json" in output
+    assert (clone / "artifacts" / "assessments.json").stat().st_size > 0
+    assert (clone / "artifacts" / "family-reports.md").stat().st_size > 0
+    assert (tmp_path / "data").is_dir()
+    url = f"http://127.0.0.1:{port}"
+    assert_serves_health_and_signin(url)
+
+    # The demo: the printed clinician account signs in and sees the example patients.
+    demo = DEMO_CLINICIAN.search(output)
+    assert demo is not None, output[-2000:]
+    username, password = demo.groups()
+    with httpx.Client(base_url=url, timeout=30, follow_redirects=True) as browser:
+        token = FORM_TOKEN.search(browser.get("/signin").text)
+        assert token is not None
+        patients = browser.post(
+            "/signin", data={"username": username, "password": password, "csrf_token": token.group(1)}
+        )
+        assert patients.status_code == 200
+        assert patients.url.path == "/patients"
+        assert patients.text.count('href="/patients/') >= 5  # the bundled example patients
+    served.stop()
+    assert "Traceback" not in served.errors(), served.errors()[-3000:]

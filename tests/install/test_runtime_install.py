@@ -1,0 +1,117 @@
+"""The wheel, installed *without extras* into a new, empty virtual environment, has every runtime
+dependency: each module of ``allpath`` imports, and ``allpath serve`` answers ``/api/health`` and the
+sign-in page.
+
+The development extra (which brings httpx, among others) is what the rest of the test run has; a module
+that only works with it fails here. Issue 9: ``allpath serve`` died with ``ModuleNotFoundError: httpx`` on
+a fresh machine while every test passed.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.install.conftest import (
+    Served,
+    assert_serves_health_and_signin,
+    clean_env,
+    free_port,
+    pip_problem,
+    serve,
+    unavailable,
+)
+
+pytestmark = pytest.mark.slow
+
+# Run by the new environment's python: import every module of the installed package, and say where from.
+IMPORT_EVERY_MODULE = """
+import importlib, pkgutil, sys
+import allpath
+failed = []
+names = [m.name for m in pkgutil.walk_packages(allpath.__path__, "allpath.")]
+for name in names:
+    try:
+        importlib.import_module(name)
+    except Exception as error:
+        failed.append(f"{name}: {type(error).__name__}: {error}")
+print(allpath.__file__)
+print(len(names))
+print("\\n".join(failed))
+sys.exit(1 if failed else 0)
+"""
+
+
+def _run(command: list[str], cwd: Path, timeout: float) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        command, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=clean_env(cwd / "unused")
+    )
+
+
+@pytest.fixture(scope="module")
+def runtime_env(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A new virtual environment holding the allpath wheel and its runtime dependencies only."""
+    folder = tmp_path_factory.mktemp("runtime-install")
+    built = _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--wheel-dir", "dist", str(ROOT)], folder, 600)
+    if built.returncode != 0:
+        pip_problem(built.stdout + built.stderr)
+    (wheel,) = (folder / "dist").glob("allpath-*.whl")
+    venv = folder / "venv"
+    created = _run([sys.executable, "-m", "venv", str(venv)], folder, 300)
+    if created.returncode != 0:
+        unavailable(f"python -m venv failed (Debian: apt-get install python3-venv): {created.stderr[-500:]}")
+    installed = _run([str(venv / "bin" / "python"), "-m", "pip", "install", str(wheel)], folder, 900)
+    if installed.returncode != 0:
+        pip_problem(installed.stdout + installed.stderr)
+    return venv
+
+
+def test_the_runtime_install_has_no_development_tools(runtime_env: Path) -> None:
+    """The environment is what a user gets: none of the development extra's own tools."""
+    listed = subprocess.run(
+        [str(runtime_env / "bin" / "python"), "-m", "pip", "list", "--format", "freeze"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    names = {line.split("==")[0].lower().replace("_", "-") for line in listed.stdout.splitlines()}
+    assert "allpath" in names
+    assert not names & {"pytest", "hypothesis", "mypy", "ruff", "playwright", "schemathesis"}
+
+
+def test_every_module_of_allpath_imports_in_the_runtime_install(runtime_env: Path, tmp_path: Path) -> None:
+    done = subprocess.run(
+        [str(runtime_env / "bin" / "python"), "-c", IMPORT_EVERY_MODULE],
+        cwd=tmp_path,  # not the checkout: the installed package is imported
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=clean_env(tmp_path / "data"),
+    )
+    location, count, *failed = done.stdout.splitlines()
+    assert done.returncode == 0, "modules that do not import:\n" + "\n".join(failed) + done.stderr[-2000:]
+    assert Path(location).is_relative_to(runtime_env), location
+    assert int(count) > 50
+
+
+def test_allpath_serve_from_the_runtime_install_answers_health_and_signin(
+    runtime_env: Path, tmp_path: Path, served_commands: list[Served]
+) -> None:
+    port = free_port()
+    served = serve(
+        [str(runtime_env / "bin" / "allpath"), "serve", "--port", str(port)],
+        clean_env(tmp_path / "data"),
+        tmp_path,
+    )
+    served_commands.append(served)
+    line = served.wait_until_running(timeout=180)
+    assert served.url == f"http://localhost:{port}"
+    assert line.endswith(f"(API description: http://localhost:{port}/api/docs)")
+    assert_serves_health_and_signin(f"http://127.0.0.1:{port}")
+    assert (tmp_path / "data").is_dir()  # the throwaway data directory holds the database
+    served.stop()
+    assert "Traceback" not in served.errors(), served.errors()[-3000:]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -89,3 +91,95 @@ def complete_b_all(**overrides: Any) -> dict[str, Any]:
         else:
             record[key] = value
     return record
+
+
+# ---- no record value in any log ------------------------------------------------------------------------
+# The abuse tests (tests/abuse) send these values in requests that fail: refused records, numbers JSON cannot
+# carry, server errors. None of them may ever reach a log record, the test process's standard error, or the
+# standard error of a server process a test starts. Nothing else in the tests uses them, so a find is a leak.
+
+SENTINEL_ID = "SENTINEL-Zorbalind-4417"
+SENTINEL_NAME = "Zorbalind Quaxworth"
+SENTINEL_WBC = 187654.25
+SENTINEL_BIRTH_DATE = "2013-05-19"
+SENTINEL_DIAGNOSIS_DATE = "2019-08-23"
+SENTINELS = (
+    SENTINEL_ID,
+    SENTINEL_NAME,
+    "187654.25",
+    "187,654.25",
+    "187654",
+    SENTINEL_BIRTH_DATE,
+    SENTINEL_DIAGNOSIS_DATE,
+)
+
+
+def sentinel_record(**overrides: Any) -> dict[str, Any]:
+    """A valid record carrying every sentinel value (vary one field to make it fail)."""
+    record = complete_b_all(
+        id=SENTINEL_ID,
+        age_years=None,
+        wbc_per_ul=SENTINEL_WBC,
+        birth_date=SENTINEL_BIRTH_DATE,
+        diagnosis_date=SENTINEL_DIAGNOSIS_DATE,
+    )
+    record.update(overrides)
+    return record
+
+
+class LogScan:
+    """Collects what a test session writes to logs and standard error, and finds given values in it.
+
+    ``handler`` is a logging handler (attach it to the root logger to see every record that propagates);
+    ``add`` takes any other text (a server's standard error, a test's captured standard error).
+    """
+
+    def __init__(self, sentinels: tuple[str, ...]) -> None:
+        self.sentinels = sentinels
+        self.texts: list[tuple[str, str]] = []
+        scan = self
+
+        class Collect(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                try:
+                    text = self.format(record)
+                except Exception:  # noqa: BLE001 - a record that cannot be formatted: keep its raw parts
+                    text = f"{record.msg!r} {record.args!r}"
+                scan.add(f"log record of {record.name}", text)
+
+        self.handler: logging.Handler = Collect(level=logging.NOTSET)
+        # The whole record: message, arguments, and the traceback with its exception messages.
+        self.handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+
+    def add(self, source: str, text: str) -> None:
+        if text:
+            self.texts.append((source, text))
+
+    def findings(self) -> list[str]:
+        """Each sentinel found, with where (never the text around it: that would copy the leak)."""
+        return sorted(
+            {f"{value!r} in {source}" for source, text in self.texts for value in self.sentinels if value in text}
+        )
+
+
+LOG_SCAN = LogScan(SENTINELS)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """The standard error and log output pytest captured for each test phase go to the scan too."""
+    LOG_SCAN.add(f"captured stderr of {report.nodeid} ({report.when})", report.capstderr)
+    LOG_SCAN.add(f"captured log of {report.nodeid} ({report.when})", report.caplog)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_record_value_in_any_log() -> Iterator[None]:
+    """Over the whole session: every log record (root logger), every test's captured standard error, and the
+    standard error of the servers the tests start (``LOG_SCAN.add``) are free of the sentinel record values."""
+    root = logging.getLogger()
+    root.addHandler(LOG_SCAN.handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(LOG_SCAN.handler)
+    findings = LOG_SCAN.findings()
+    assert not findings, "record values reached a log or standard error: " + "; ".join(findings)

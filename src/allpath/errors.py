@@ -6,6 +6,8 @@ person reading it has to fix the record without reading our code.
 
 from __future__ import annotations
 
+import math
+import reprlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +23,10 @@ class FieldProblem:
     def message(self) -> str:
         shown = _show(self.value)
         return f"{self.field}: {shown} is not allowed; {self.allowed}"
+
+    def shown_value(self) -> Any:
+        """The value as an error answer may quote it: shortened, JSON-safe (see ``shown_value``)."""
+        return shown_value(self.value)
 
 
 class RecordError(ValueError):
@@ -45,10 +51,60 @@ ABSENT: Any = object()
 """Stands for a value that was not given at all (a required field left out)."""
 
 
+SHOWN_CHARS = 80
+"""The longest a quoted value gets in a message: enough to recognise it, never a whole body echoed back."""
+
+
+def _bounded_repr() -> reprlib.Repr:
+    # reprlib stops at a few items and characters, so that showing a huge value costs no more than a small one.
+    shown = reprlib.Repr()
+    shown.maxstring = SHOWN_CHARS - 2
+    shown.maxother = SHOWN_CHARS
+    shown.maxlist = shown.maxtuple = shown.maxset = 6
+    shown.maxdict = 4
+    shown.maxlevel = 2
+    return shown
+
+
+_REPR = _bounded_repr()
+
+
 def _show(value: Any) -> str:
     if value is ABSENT:
         return "(absent)"
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
+        return "(a number too large to show)"  # repr of a huge integer is slow, and fails beyond 4,300 digits
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # JSON numbers are read as floats; show -5 as it was typed, not -5.0
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    text = _REPR.repr(value)
+    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 3] + "..."
+
+
+def shown_value(value: Any) -> Any:
+    """A value to quote in a JSON error answer: small values as they are, anything else shortened to text.
+
+    Never more than about ``SHOWN_CHARS`` characters, and always something JSON can carry (no NaN).
+    """
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value.bit_length() <= 53:
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return value
+    if isinstance(value, str) and len(value) <= SHOWN_CHARS and _storable(value):
+        return value
+    if isinstance(value, list | tuple) and len(value) <= 12:
+        items = [shown_value(item) for item in value]
+        if all(item is None or isinstance(item, bool | int | float | str) for item in items):
+            if sum(len(str(item)) + 2 for item in items) <= SHOWN_CHARS:
+                return items
+    text = _show(value)
+    return text if _storable(text) else text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _storable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text

@@ -17,6 +17,12 @@
 ``ALLPATH_CDS_JWKS_CACHE_S`` how long a JWK Set fetched from a ``jku`` is kept; default 600.
 ``ALLPATH_CDS_CORS_ORIGINS`` browser origins allowed to call ``/cds-services`` (comma-separated, or ``*``);
                           default: none (no CORS headers).
+``ALLPATH_MAX_BODY_BYTES`` the largest request body accepted, in bytes (JSON API bodies and web forms);
+                          default 2097152 (2 MiB). Larger bodies are refused with 413 before they are read.
+``ALLPATH_MAX_ACCOUNT_BODY_BYTES`` the same for sign-in and account requests (the only ones anyone can send
+                          without signing in); default 16384 (16 KiB).
+``ALLPATH_MAX_FHIR_BODY_BYTES`` the same for FHIR Bundles (``/api/fhir/import``, the web app's
+                          ``/patients/import``) and CDS Hooks calls with their prefetch; default 10485760 (10 MiB).
 """
 
 from __future__ import annotations
@@ -38,6 +44,23 @@ class SignInLimits:
 
 
 @dataclass(frozen=True)
+class BodyLimits:
+    """The largest request body, in bytes, per kind of endpoint (see ``allpath.interfaces.http.guard``).
+
+    Chosen from what the app accepts: the largest valid patient record (every list at its limit in
+    ``domain/limits.py``: 5,000 courses, 10 relapses, 20 radiation courses) is 0.57 MB as compact JSON and
+    0.89 MB indented, so the default leaves twice that. Sign-in and account bodies hold a user name, a
+    password, a display name and a form token (under 4 KB even with every character escaped). The largest
+    patient Bundle among the Synthea samples (a whole synthetic life) is 0.64 MB and the patient Bundles of the
+    FHIR R4 examples are smaller; FHIR imports and CDS prefetch get about 16 times that.
+    """
+
+    default: int = 2 * 1024 * 1024
+    account: int = 16 * 1024
+    fhir: int = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str
     data_dir: Path
@@ -49,6 +72,7 @@ class Settings:
     cds_max_token_lifetime_s: int = 300  # CDS Hooks asks for short-lived JWTs; see cds/auth.py
     cds_jwks_cache_s: int = 600
     cds_cors_origins: tuple[str, ...] = ()
+    body_limits: BodyLimits = BodyLimits()
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -65,6 +89,11 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         cds_max_token_lifetime_s=_seconds(env, "ALLPATH_CDS_MAX_TOKEN_LIFETIME_S", 300),
         cds_jwks_cache_s=_seconds(env, "ALLPATH_CDS_JWKS_CACHE_S", 600),
         cds_cors_origins=tuple(x.strip() for x in env.get("ALLPATH_CDS_CORS_ORIGINS", "").split(",") if x.strip()),
+        body_limits=BodyLimits(
+            default=_bytes(env, "ALLPATH_MAX_BODY_BYTES", BodyLimits.default),
+            account=_bytes(env, "ALLPATH_MAX_ACCOUNT_BODY_BYTES", BodyLimits.account),
+            fhir=_bytes(env, "ALLPATH_MAX_FHIR_BODY_BYTES", BodyLimits.fhir),
+        ),
     )
 
 
@@ -75,6 +104,16 @@ def _seconds(env: dict[str, str], name: str, default: int) -> int:
         return default
     if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 86_400:
         raise ValueError(f"{name} must be a whole number of seconds from 1 to 86400")
+    return int(text)
+
+
+def _bytes(env: dict[str, str], name: str, default: int) -> int:
+    """A body size: a whole number of bytes from 1 KiB to 1 GiB."""
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    if not (text.isascii() and text.isdigit()) or not 1024 <= int(text) <= 1024**3:
+        raise ValueError(f"{name} must be a whole number of bytes from 1024 to 1073741824")
     return int(text)
 
 

@@ -62,3 +62,20 @@ RADIATION_GY = Limit(0, 80, high_inclusive=True, unit="gray (total dose of the c
 # Weight and height together: a body mass index outside this range is a typing or unit mistake (for
 # example a weight in pounds or a height in meters), not a child to calculate doses for.
 BODY_MASS_INDEX = Limit(7, 80, high_inclusive=True, unit="kg/m2 (body mass index)")
+
+# ---- sizes: input limits against oversized input (not clinical values) ---------------------------------
+# Each is far above any real record and far below what would cost the service time or memory: a record that
+# passes them is at most about 0.6 MB of JSON (settings.BodyLimits explains the body limits built on that).
+# The caller's identifier: a hospital number, a FHIR id (at most 64 characters) or a URN with a UUID.
+ID_MAX_CHARS = 128
+# Relapses of one child: the relapse risk groups concern the first and second relapse; ten is far beyond.
+RELAPSES_MAX_ITEMS = 10
+# Administered doses: about 1,500 if every daily dose of a three-year treatment is recorded one by one.
+COURSES_MAX_ITEMS = 5_000
+# Radiation courses of one child (a few at most in practice).
+RADIATION_MAX_ITEMS = 20
+# The lists of tokens (genetics, predisposition syndromes, relapse sites) hold each token at most once, so
+# they are never longer than their list of allowed tokens (record.py); nothing to choose here.
+# At most this many problems are reported for one record (each names its field); a record with more is
+# refused all the same, and its first problems are the ones to fix first.
+PROBLEMS_MAX_REPORTED = 50

@@ -93,7 +93,8 @@ Genetics = Annotated[tuple[GeneticToken, ...], BeforeValidator(_list_as_tuple)]
 Predispositions = Annotated[tuple[PredispositionToken, ...], BeforeValidator(_list_as_tuple)]
 Sites = Annotated[tuple[RelapseSite, ...], BeforeValidator(_list_as_tuple)]
 
-_STRICT = ConfigDict(extra="forbid", strict=True, frozen=True)
+# allow_inf_nan=False: NaN and infinity are no measurement, and no JSON answer could carry them.
+_STRICT = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
 
 class Response(BaseModel):
@@ -192,7 +193,7 @@ FIELD_NAMES: tuple[str, ...] = tuple(PatientRecord.model_fields)
 
 _DATE_ALLOWED = f"expected an ISO date (YYYY-MM-DD) from {limits.EARLIEST_DATE} to {limits.LATEST_DATE}"
 _ALLOWED: dict[str, str] = {
-    "id": "expected a string identifier",
+    "id": f"expected a string identifier of at most {limits.ID_MAX_CHARS} characters",
     "sex": 'expected "female" or "male"',
     "age_years": f"expected {limits.AGE_YEARS.describe()}",
     "birth_date": f"expected an ISO date (YYYY-MM-DD) from {limits.EARLIEST_DATE} to {limits.LATEST_DATE}",
@@ -248,6 +249,9 @@ _NESTED_FIELDS = {
 }
 
 
+_SHOWN_KEY_CHARS = 40
+
+
 def _path(loc: tuple[int | str, ...]) -> tuple[str, str]:
     """Turn a pydantic location into (shown path, lookup key without list indices)."""
     shown = ""
@@ -257,7 +261,9 @@ def _path(loc: tuple[int | str, ...]) -> tuple[str, str]:
             shown += f"[{part}]"
             key += "[]"
         else:
-            shown += ("." if shown else "") + part
+            # An unknown key is quoted as its field: shortened, like every value a message quotes.
+            name = part if len(part) <= _SHOWN_KEY_CHARS else part[: _SHOWN_KEY_CHARS - 3] + "..."
+            shown += ("." if shown else "") + name
             key += ("." if key else "") + part
     return shown, key
 
@@ -291,6 +297,41 @@ def _problems_from(error: ValidationError) -> list[FieldProblem]:
             continue
         seen.add(shown)
         problems.append(FieldProblem(shown or "record", item.get("input"), allowed))
+        if len(problems) == limits.PROBLEMS_MAX_REPORTED:
+            break
+    return problems
+
+
+def _size_problems(data: dict[str, Any]) -> list[FieldProblem]:
+    """Strings and lists longer than the record allows (``limits``), found before anything else is checked:
+    an oversized record is refused at the cost of a glance, not of validating every element."""
+    problems: list[FieldProblem] = []
+
+    def too_long(path: str, value: Any, most: int, items: str) -> bool:
+        if isinstance(value, list) and len(value) > most:
+            problems.append(FieldProblem(path, value, f"expected a list of at most {most:,} {items}"))
+            return True
+        return False
+
+    ident = data.get("id")
+    if isinstance(ident, str) and len(ident) > limits.ID_MAX_CHARS:
+        problems.append(FieldProblem("id", ident, _ALLOWED["id"]))
+    too_long("genetics", data.get("genetics"), len(GENETIC_TOKENS), "tokens, each at most once")
+    too_long(
+        "predisposition_syndromes",
+        data.get("predisposition_syndromes"),
+        len(PREDISPOSITION_TOKENS),
+        "tokens, each at most once",
+    )
+    relapses = data.get("relapses")
+    if not too_long("relapses", relapses, limits.RELAPSES_MAX_ITEMS, "relapses") and isinstance(relapses, list):
+        for i, relapse in enumerate(relapses):
+            if isinstance(relapse, dict):
+                too_long(f"relapses[{i}].sites", relapse.get("sites"), len(RELAPSE_SITES), "sites, each at most once")
+    exposures = data.get("exposures")
+    if isinstance(exposures, dict):
+        too_long("exposures.courses", exposures.get("courses"), limits.COURSES_MAX_ITEMS, "courses")
+        too_long("exposures.radiation", exposures.get("radiation"), limits.RADIATION_MAX_ITEMS, "radiation courses")
     return problems
 
 
@@ -482,11 +523,14 @@ def parse_record(data: Any) -> PatientRecord:
     """
     if not isinstance(data, dict):
         raise RecordError([FieldProblem("record", data, "expected a JSON object (a patient record)")])
+    oversized = _size_problems(data)
+    if oversized:
+        raise RecordError(oversized)
     try:
         record = PatientRecord.model_validate(data)
     except ValidationError as error:
         raise RecordError(_problems_from(error)) from None
     problems = _range_problems(record) + _consistency_problems(record)
     if problems:
-        raise RecordError(problems)
+        raise RecordError(problems[: limits.PROBLEMS_MAX_REPORTED])
     return _with_age_from_dates(record)

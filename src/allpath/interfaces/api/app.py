@@ -16,6 +16,7 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
     from allpath.interfaces.api.docs import mount_api_docs
     from allpath.interfaces.api.routes import admin, assess, fhir, patients, session, treatment
     from allpath.interfaces.cds import CdsCors, cds_router, cors_origins
+    from allpath.interfaces.http import install as install_http_guard
     from allpath.interfaces.web import mount_web
 
     settings = settings or load_settings()
@@ -45,4 +46,7 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
     app.add_middleware(CdsCors, origins=cors_origins(settings.cds_cors_origins))  # CORS on /cds-services only
     mount_api_docs(app)
     mount_web(app)
+    # Last, so outermost: body limits and strict JSON numbers before any other work (authentication
+    # included), and the 500 that logs nothing of the request (allpath.interfaces.http).
+    install_http_guard(app, settings.body_limits)
     return app

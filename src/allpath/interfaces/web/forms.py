@@ -10,7 +10,9 @@ given) are rows of inputs that the page adds one at a time; empty rows are dropp
 
 from __future__ import annotations
 
+import math
 import re
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -43,6 +45,8 @@ RESPONSE_FIELDS = (
 )
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _INTEGER = re.compile(r"[+-]?\d+")
+# A number typed into a form is at most this long (a count with decimals and an exponent fits many times).
+_NUMBER_MAX_CHARS = 40
 _PREDISPOSITION_LABELS = {
     "neurofibromatosis_1": "neurofibromatosis type 1",
     "bloom": "Bloom syndrome",
@@ -345,11 +349,17 @@ def _text(form: FormData, name: str) -> str:
 
 
 def _number(raw: str) -> Any:
-    """An int or float when the text is a plain number; otherwise the text itself, for the validator."""
+    """An int or float when the text is a plain, finite number; otherwise the text itself, for the validator
+    (which then quotes it as typed: "1e309", "nan" and "inf" are words here, never a float that JSON cannot
+    carry)."""
+    if len(raw) > _NUMBER_MAX_CHARS:
+        return raw  # no measurement is this long; int() of thousands of digits is slow, and fails past 4,300
     if _INTEGER.fullmatch(raw):
-        return int(raw)
+        whole = int(raw)
+        return whole if abs(whole) <= sys.float_info.max else raw
     if _NUMBER.fullmatch(raw):
-        return float(raw)
+        value = float(raw)
+        return value if math.isfinite(value) else raw
     return raw
 
 

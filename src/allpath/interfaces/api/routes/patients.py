@@ -52,7 +52,7 @@ def record_errors(error: RecordError) -> JSONResponse:
             "errors": [
                 {
                     "field": p.field,
-                    "value": p.value if _jsonable(p.value) else repr(p.value),
+                    "value": p.shown_value(),  # shortened: an error never echoes a whole body
                     "allowed": p.allowed,
                     "message": p.message(),
                 }
@@ -60,10 +60,6 @@ def record_errors(error: RecordError) -> JSONResponse:
             ],
         },
     )
-
-
-def _jsonable(value: Any) -> bool:
-    return value is None or isinstance(value, str | int | float | bool | list | dict)
 
 
 def _assessment_out(row: t.Assessment) -> AssessmentOut:

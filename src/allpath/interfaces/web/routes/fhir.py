@@ -21,6 +21,7 @@ from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
 from allpath.errors import RecordError
+from allpath.interfaces import strict_json
 from allpath.interfaces.api.deps import DB, KB, unstorable_text
 from allpath.interfaces.fhir.importer import import_bundle
 from allpath.interfaces.fhir.package import MEDIA_TYPE, second_opinion
@@ -30,7 +31,6 @@ from allpath.storage import repository as repo
 
 router = APIRouter()
 
-MAX_BUNDLE_BYTES = 10 * 1024 * 1024
 PASTE_KEPT_CHARS = 200_000  # pasted text shown again after a refusal, up to this length
 BUNDLE_FILE = "bundle_file"
 BUNDLE_TEXT = "bundle_text"
@@ -40,12 +40,13 @@ class BundleRefused(Exception):
     """The upload or the pasted text is not a Bundle that can be imported; the message says why."""
 
 
-async def _bundle_text(form: Any) -> str:
+async def _bundle_text(form: Any, most: int) -> str:
+    """The Bundle's text from the uploaded file (at most ``most`` bytes) or the pasted text."""
     upload = form.get(BUNDLE_FILE)
     if isinstance(upload, UploadFile) and upload.filename:
-        data = await upload.read(MAX_BUNDLE_BYTES + 1)
-        if len(data) > MAX_BUNDLE_BYTES:
-            raise BundleRefused(f"The file is larger than {MAX_BUNDLE_BYTES // (1024 * 1024)} MB.")
+        data = await upload.read(most + 1)
+        if len(data) > most:
+            raise BundleRefused(f"The file is larger than {most / (1024 * 1024):.0f} MB.")
         try:
             return data.decode("utf-8-sig")
         except UnicodeDecodeError:
@@ -59,7 +60,13 @@ async def _bundle_text(form: Any) -> str:
 def _bundle(text: str) -> dict[str, Any]:
     """The Bundle in ``text``, or ``BundleRefused`` naming what is wrong."""
     try:
-        data = json.loads(text)
+        data = strict_json.loads(text)
+    except strict_json.NotFiniteNumber as error:
+        where = strict_json.path_text(error.path)
+        raise BundleRefused(
+            f"This Bundle holds {error.token}{f' (at {where})' if where else ''}, which is not a number: "
+            "NaN, Infinity and numbers beyond about 1.8e308 cannot be read. Check the exporting system."
+        ) from None
     except RecursionError:
         raise BundleRefused("This JSON is nested too deeply to be a FHIR Bundle.") from None
     except json.JSONDecodeError as error:
@@ -95,7 +102,8 @@ async def import_page(request: Request, s: DB, kb: KB, principal: ClinicianPage)
     form = await request.form()
     pasted = form.get(BUNDLE_TEXT)
     try:
-        bundle = _bundle(await _bundle_text(form))
+        # The same limit as the whole request's (``ALLPATH_MAX_FHIR_BODY_BYTES``), which the guard enforced.
+        bundle = _bundle(await _bundle_text(form, request.app.state.settings.body_limits.fhir))
     except BundleRefused as refusal:
         repo.audit(s, principal.user, "import", "fhir_bundle", outcome="invalid", detail="web")
         kept = pasted if isinstance(pasted, str) and len(pasted) <= PASTE_KEPT_CHARS else ""

@@ -190,3 +190,20 @@ def test_a_server_error_answers_generically_and_logs_no_record_value(
     ]
     _no_sentinel(caplog.text)
     assert "Traceback" not in caplog.text
+
+
+def test_a_malformed_upload_is_refused_and_its_bytes_are_not_logged(
+    abuse_service: Service, caplog: pytest.LogCaptureFixture
+) -> None:
+    client, csrf = _signed_in_page(abuse_service)
+    boundary = "b0undary"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{csrf}\r\n'
+        f"--{boundary}\r\n{SENTINEL_ID}\x01bad header\r\n\r\n{SENTINEL_NAME}\r\n--{boundary}--\r\n"
+    ).encode()
+    headers = {"content-type": f"multipart/form-data; boundary={boundary}"}
+    with caplog.at_level(logging.DEBUG):
+        response = client.post("/patients/import", content=body, headers=headers)
+    assert 400 <= response.status_code < 500
+    assert not [r for r in caplog.records if r.name.startswith("python_multipart")]
+    _no_sentinel(caplog.text)

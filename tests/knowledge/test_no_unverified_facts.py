@@ -71,6 +71,14 @@ def tag_for(lines: list[str], index: int, position: int) -> str | None:
     found = TAG.search(lines[index], position)
     if found:
         return found.group(1)
+    # A bullet or paragraph wrapped over several lines: its tag may stand on a continuation line.
+    for j in range(index + 1, len(lines)):
+        following = lines[j]
+        if not following.strip() or HEADING.match(following) or _is_bullet(following) or _is_table(following):
+            break
+        found = TAG.search(following)
+        if found:
+            return found.group(1)
     current = lines[index]
     # Walk up to the enclosing line: for a bullet, a bullet with less indentation or a paragraph; for a
     # table row, the caption above the table; for a paragraph, the paragraph before it. Siblings and their
@@ -199,6 +207,8 @@ def test_no_rule_claims_more_confidence_than_its_evidence() -> None:
         ("**TPMT PM:** 10-fold reduction, dosed 3×/week", "M"),  # a bullet takes its block's tag
         ("**Methotrexate (IT/HD):** neurocognitive deficits", "M"),  # the parent's first tag
         ("Specific test schedules were not retrieved", "L"),
+        ("carries TP53 alterations in 91% of cases", "H"),  # a wrapped bullet: the tag on its next line
+        ("**No cranial radiation under age 1.**", "H"),
     ],
 )
 def test_the_tag_parser_reads_known_lines(phrase: str, expected: str) -> None:

@@ -16,6 +16,7 @@ import pytest
 from allpath.domain.limits import number
 from allpath.domain.record import parse_record
 from allpath.engine.doses import (
+    AgeSpan,
     DoseError,
     body_surface_area,
     check_measurements,
@@ -271,16 +272,61 @@ IT_BANDS = [
 @pytest.mark.parametrize(("age", "methotrexate", "cytarabine"), IT_BANDS)
 def test_intrathecal_age_band_pmc3957178(kb: KnowledgeBase, age: float, methotrexate: float, cytarabine: float) -> None:
     # SR induction has IT cytarabine (day 0) and IT methotrexate (days 7 and 28); induction uses age at diagnosis.
+    # Both are single-agent lines. Methotrexate alone is dosed from the methotrexate column of the triple table
+    # (moderate confidence, BFM: the same amount alone and in triple therapy).
     child = parse_record({"age_years": age, "weight_kg": 10, "height_cm": 80})
     lines = lines_of(phase_doses(child, kb, SR, "induction"))
-    for drug, expected in (("methotrexate", methotrexate), ("cytarabine", cytarabine)):
-        line = lines[(drug, "intrathecal")]
-        assert line["status"] == "ok"
-        assert line["dose"] == expected
-        assert line["calculated"] == expected  # fixed milligrams: not scaled by body surface area
-        assert line["confidence"] == "moderate"  # §7: [H] for the table, [M] for COG applicability
-        assert any(e["section"] == FACTS_7 for e in line["evidence"])
-        assert "age at diagnosis" in line["basis"]
+    line = lines[("methotrexate", "intrathecal")]
+    assert line["status"] == "ok"
+    assert line["dose"] == methotrexate
+    assert line["calculated"] == methotrexate  # fixed milligrams: not scaled by body surface area
+    assert line["confidence"] == "moderate"  # §7: [H] for the table, [M] for COG applicability
+    assert any(e["section"] == FACTS_7 for e in line["evidence"])
+    assert "age at diagnosis" in line["basis"]
+    assert line["kind"] == "intrathecal_single_agent"
+    assert line["table"]["id"] == "dose.intrathecal.age_table" and line["table"]["column"] == "methotrexate"
+    assert "intrathecal_single_agent" in line["table"]["serves"]
+    # clinical-facts §7: the triple table's cytarabine column (here {cytarabine} mg) must never dose
+    # single-agent intrathecal cytarabine, a different and higher dose that is not verified: refused.
+    single = lines[("cytarabine", "intrathecal")]
+    assert single["status"] == "refused"
+    assert single["dose"] is None and single["calculated"] is None and single["table"] is None
+    assert single["refusal"].startswith("Not verified")
+    assert single["kind"] == "intrathecal_single_agent"
+    assert cytarabine not in (single["dose"], single["calculated"])
+
+
+def test_a_triple_intrathecal_line_is_dosed_from_every_column_of_the_triple_table(kb: KnowledgeBase) -> None:
+    # The table is for triple intrathecal therapy: a triple line takes its cytarabine from it (5 years: 24 mg).
+    from allpath.engine.doses import _line
+    from allpath.knowledge import therapy_schema as ts
+
+    regimen = kb.therapy.regimens.regimens[0]
+    line = ts.PhaseDrug.model_validate(
+        {
+            "drug": "cytarabine",
+            "route": "intrathecal",
+            "dose": {"by_age": "cytarabine", "intrathecal": "triple"},
+            "per": "dose",
+            "schedule": "day 1",
+        }
+    )
+    child = parse_record({"age_years": 5.0, "weight_kg": 18, "height_cm": 110})
+    span = AgeSpan(5.0, 5.0, "age at diagnosis")
+    out = _line(kb, child, line, 0.7, span, regimen, "induction")
+    assert out is not None and out["status"] == "ok" and out["dose"] == 24
+    assert out["kind"] == "intrathecal_triple" and out["table"]["column"] == "cytarabine"
+
+
+def test_a_dose_line_says_its_kind_in_the_schema() -> None:
+    from pydantic import ValidationError
+
+    from allpath.knowledge import therapy_schema as ts
+
+    with pytest.raises(ValidationError):
+        ts.DoseSpec.model_validate({"by_age": "cytarabine"})  # age-based without its intrathecal kind
+    with pytest.raises(ValidationError):
+        ts.DoseSpec.model_validate({"per_m2": 1.5, "intrathecal": "single_agent"})
 
 
 @pytest.mark.parametrize(
@@ -384,12 +430,12 @@ def test_refuses_intrathecal_dose_when_induction_crosses_an_age_band(kb: Knowled
     # the next band during the 4 weeks of induction: without the birth date the dose of each day is unknown.
     child = parse_record({"age_years": age, "weight_kg": 10, "height_cm": 80})
     lines = lines_of(phase_doses(child, kb, SR, "induction"))
-    for drug in ("methotrexate", "cytarabine"):
-        line = lines[(drug, "intrathecal")]
-        assert line["status"] == "refused"
-        assert line["dose"] is None
-        assert line["missing"] == ["birth_date"]
-        assert "new age band" in line["refusal"]
+    line = lines[("methotrexate", "intrathecal")]
+    assert line["status"] == "refused"
+    assert line["dose"] is None
+    assert line["missing"] == ["birth_date"]
+    assert "new age band" in line["refusal"]
+    assert lines[("cytarabine", "intrathecal")]["refusal"].startswith("Not verified")
 
 
 def test_intrathecal_dose_after_induction_from_age_and_diagnosis_date(kb: KnowledgeBase) -> None:
@@ -420,9 +466,9 @@ def test_refuses_intrathecal_dose_in_later_phase_without_the_day(kb: KnowledgeBa
 def test_refuses_intrathecal_dose_in_induction_without_any_age(kb: KnowledgeBase) -> None:
     child = parse_record({"weight_kg": WEIGHT, "height_cm": HEIGHT})
     lines = lines_of(phase_doses(child, kb, SR, "induction"))
-    for drug in ("methotrexate", "cytarabine"):
-        assert lines[(drug, "intrathecal")]["status"] == "refused"
-        assert lines[(drug, "intrathecal")]["missing"] == ["age_years"]
+    assert lines[("methotrexate", "intrathecal")]["status"] == "refused"
+    assert lines[("methotrexate", "intrathecal")]["missing"] == ["age_years"]
+    assert lines[("cytarabine", "intrathecal")]["status"] == "refused"  # not verified, whatever the age
 
 
 def test_thiopurine_refused_without_genotype(kb: KnowledgeBase) -> None:

@@ -19,6 +19,7 @@ def tiny_scheme(decisive: Any) -> Scheme:
             "id": "tiny",
             "label": "Tiny",
             "combine": "highest",
+            "setting": "any",
             "order": ["low", "mid", "top"],
             "labels": {"low": "low", "mid": "mid", "top": "top"},
             "applies_when": {"fact": "kind", "eq": "yes"},

@@ -246,8 +246,15 @@ def test_idarubicin_not_covered_and_total_unknown() -> None:
     # IGHG panel: "no ratio for epirubicin or idarubicin": the total is unknown, never zero.
     result = plan_of("idarubicin")
     assert result["exposures"]["doxorubicin_equivalent_mg_per_m2"] is None
-    assert heart(result) is None
     assert any("idarubicin" in n["text"] for n in result["not_covered"])
+    # Still a heart follow-up item: an echocardiogram, the first no later than 2 years after the last dose
+    # (PanCare/IGHG), with its strength and frequency said to be not covered rather than left out.
+    item = next(i for i in result["items"] if i["id"] == "surv.cardiac.anthracycline_without_equivalent")
+    assert item["topic"] == "heart" and item["test"] == "echocardiogram"
+    assert item["strength"] is None and item["interval_years"] is None
+    assert item["schedule_not_covered"] is True
+    assert item["start"]["after"] == "2016-10-17" and item["start"]["no_later_than"] == "2018-10-17"
+    assert "not covered" in item["explanation"]
     # Not provisional: no further data would settle it; the gap is in the sources, said as "not covered".
     assert result["provisional"] is False
     assert result["missing"] == []

@@ -16,6 +16,7 @@ from allpath.engine.plan import build_plan
 from allpath.engine.schemes import SchemeResult, evaluate_scheme
 from allpath.knowledge.conditions import NO_FACTS, Facts, PartialSet
 from allpath.knowledge.loader import KnowledgeBase, Note, Scheme
+from allpath.knowledge.schema import CounselingRule
 
 
 def _scheme_factors(kb: KnowledgeBase, scheme: Scheme, result: SchemeResult, facts: Facts) -> list[dict[str, Any]]:
@@ -176,17 +177,14 @@ def _relapse(
 
 
 def _counseling(kb: KnowledgeBase, facts: Facts) -> tuple[bool, list[dict[str, Any]]]:
-    factors = []
-    recommended = False
-    for note in kb.counseling:
-        if note.condition.evaluate(facts).value is True:
-            recommended = recommended or note.spec.id == "counseling.predisposition"
-            factors.extend(_note_factors(kb, "genetic_counseling", (note,), facts))
-    for f in factors:
-        f["effect"] = "genetic_counseling=" + (
-            "recommended" if f["id"] == "counseling.predisposition" else "not flagged"
-        )
-    return recommended, factors
+    applied = [note for note in kb.counseling if note.condition.evaluate(facts).value is True]
+    recommending = [n for n in applied if isinstance(n.spec, CounselingRule) and n.spec.recommends]
+    # A statement that counselling is not flagged is shown only when no rule recommends it.
+    shown_notes = tuple(recommending or applied)
+    factors = _note_factors(kb, "genetic_counseling", shown_notes, facts)
+    for item in factors:
+        item["effect"] = "genetic_counseling=" + ("recommended" if recommending else "not flagged")
+    return bool(recommending), factors
 
 
 def _prognostic_factors(kb: KnowledgeBase, facts: Facts, state: str) -> list[dict[str, Any]]:

@@ -156,7 +156,7 @@ def phase_doses(
     )
     bsa = body_surface_area(kb, measured.weight_kg, measured.height_cm)
     span = age_on(record, on, phase)
-    computed = (_line(kb, record, line, bsa, span, phase_id) for line in phase.drugs)
+    computed = (_line(kb, record, line, bsa, span, regimen, phase_id) for line in phase.drugs)
     lines = [line for line in computed if line is not None]
     spec = kb.therapy.bsa
     return {
@@ -186,6 +186,7 @@ def _line(
     line: ts.PhaseDrug,
     bsa: float,
     span: AgeSpan | None,
+    regimen: ts.RegimenSpec,
     phase_id: str,
 ) -> dict[str, Any] | None:
     drug = kb.therapy.drugs[line.drug]
@@ -210,6 +211,9 @@ def _line(
         "capped": False,
         "round_to": drug.round_to,
         "adjustment": None,
+        "kind": _kind(line),
+        "table": None,
+        "text": None,
     }
     if line.when_age is not None:
         # A regimen chooses these lines by the age at diagnosis (the start of induction).
@@ -224,6 +228,18 @@ def _line(
         it = kb.therapy.intrathecal
         evidence += it.evidence
         confidence = "M" if it.confidence == "M" else confidence
+        column = line.dose.by_age
+        serves = ["intrathecal_triple"] if it.kind == "triple" else []
+        single = it.single_agent.get(column)
+        if single is not None:
+            serves.append("intrathecal_single_agent")
+        if out["kind"] not in serves:
+            # A single-agent line must never be dosed from the triple table: a drug alone takes another dose.
+            return _refuse(kb, out, it.single_agent_not_verified, [], confidence, evidence)
+        if out["kind"] == "intrathecal_single_agent" and single is not None:
+            evidence += single.evidence
+            out["table_note"] = single.explanation
+        out["table"] = {"id": it.id, "label": it.label, "column": column, "serves": serves}
         if span is None:
             need = "birth_date" if phase_id != "induction" else "age_years"
             return _refuse(
@@ -252,6 +268,7 @@ def _line(
         return _finish(kb, out, confidence, evidence)
     per_m2 = line.dose.per_m2
     assert per_m2 is not None
+    out["table"] = {"id": f"{regimen.id}.{phase_id}", "label": regimen.label, "column": drug.id, "serves": ["per_m2"]}
     unit_text = f"{limits.number(per_m2)} {drug.unit}/m2 {PER_WORDS[line.per]}"
     out["basis"] = unit_text
     if pgx.applies_to(kb, drug.id):
@@ -277,6 +294,37 @@ def _line(
     return _finish(kb, out, confidence, evidence)
 
 
+def _kind(line: ts.PhaseDrug) -> str:
+    """What kind of dose a regimen line is: per square meter, or an intrathecal dose given alone or as triple."""
+    if line.dose.intrathecal is not None:
+        return f"intrathecal_{line.dose.intrathecal}"
+    return "per_m2"
+
+
+FREQUENCY_WORDS = {"three_times_weekly": "three times a week instead of every day"}
+
+
+def dose_sentence(line: dict[str, Any]) -> str | None:
+    """The line as one sentence a person reads: amount, how often, schedule; None for a refused line."""
+    if line["status"] != "ok":
+        return None
+    unit = line["unit"]
+    if line["dose"] is not None:
+        amount = f"{limits.number(line['dose'])} {unit}"
+    else:
+        low, high = line["dose_range"]
+        amount = f"{limits.number(low)} to {limits.number(high)} {unit}"
+    frequency = line["frequency"]
+    if frequency in FREQUENCY_WORDS:
+        # The share of the daily dose is given on each of the days it is taken, not every day.
+        schedule = line["schedule"].split(";", 1)
+        rest = f"; {schedule[1].strip()}" if len(schedule) > 1 else ""
+        sentence = f"{amount} per dose, {FREQUENCY_WORDS[frequency]}{rest}"
+    else:
+        sentence = f"{amount} {line['per']}, {line['schedule']}"
+    return sentence[0].upper() + sentence[1:] + "."
+
+
 def _refuse(
     kb: KnowledgeBase, out: dict[str, Any], reason: str, missing: list[str], confidence: str, evidence: list[Any]
 ) -> dict[str, Any]:
@@ -294,6 +342,7 @@ def _finish(kb: KnowledgeBase, out: dict[str, Any], confidence: str, evidence: l
         out["dose"] = out["dose_range"] = None
     out["confidence"] = CONFIDENCE_WORDS[confidence]
     out["evidence"] = evidence_of(kb, evidence)
+    out["text"] = dose_sentence(out)
     if out["cap"] is not None:
         out["cap_explanation"] = kb.therapy.drugs[out["drug"]].cap_explanation
     return out

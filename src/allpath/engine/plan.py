@@ -81,6 +81,9 @@ def build_plan(kb: KnowledgeBase, facts: Facts, input_fields: dict[str, str]) ->
                     }
                 )
 
+    withheld = _apply_guards(kb, facts, therapies, input_fields, pending)
+    contributing = {element.spec.id for reasons in (*therapies.values(), *drugs.values()) for element, _ in reasons}
+    applied = [item for item in applied if item["id"] in contributing]
     merged_therapies = _merge(kb, therapies)
     merged_drugs = _merge(kb, drugs)
     therapy_list = [
@@ -117,4 +120,50 @@ def build_plan(kb: KnowledgeBase, facts: Facts, input_fields: dict[str, str]) ->
         "elements": applied,
         "not_covered": not_covered,
         "pending": pending,
+        "withheld": withheld,
     }
+
+
+def _apply_guards(
+    kb: KnowledgeBase,
+    facts: Facts,
+    therapies: dict[str, list[tuple[PlanElement, str]]],
+    input_fields: dict[str, str],
+    pending: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """Take guarded therapies out of the plan unless their guard holds; say what was withheld and why.
+
+    A guard whose input is unknown withholds too (it never lets a therapy through on a guess), and the
+    plan waits for the input.
+    """
+    withheld: list[dict[str, Any]] = []
+    for guard in kb.plan_guards:
+        verdict = guard.requires.evaluate(facts)
+        if verdict.value is True:
+            continue
+        for code in guard.spec.therapies:
+            reasons = therapies.pop(code, None)
+            if not reasons:
+                continue
+            withheld.append(
+                {
+                    "code": code,
+                    "label": kb.therapies[code].label,
+                    "guard": guard.spec.id,
+                    "elements": [element.spec.id for element, _ in reasons],
+                    "explanation": guard.spec.explanation,
+                    "source": source_of(kb, guard.spec.cite),
+                    "evidence": evidence_of(kb, guard.spec.evidence),
+                }
+            )
+            waiting = sorted({input_fields[m] for m in verdict.missing if m in input_fields})
+            if verdict.value is None and waiting:
+                pending.append(
+                    {
+                        "id": guard.spec.id,
+                        "would_add": [code],
+                        "waiting_for": waiting,
+                        "explanation": guard.spec.explanation,
+                    }
+                )
+    return withheld

@@ -31,6 +31,8 @@ def survivorship_plan(record: PatientRecord, kb: KnowledgeBase, roadmap: dict[st
     spec = kb.therapy.survivorship
     total, parts, anthracycline_not_covered = ex.doxorubicin_equivalent(kb, exposures)
     facts = ex.measures(record, exposures, total)
+    # An anthracycline without a verified doxorubicin equivalent (idarubicin, epirubicin) still harms the heart.
+    facts["anthracycline_without_equivalent"] = bool(anthracycline_not_covered)
     end_of_therapy = record.end_of_therapy_date or _roadmap_end(roadmap)
 
     items: list[dict[str, Any]] = []

@@ -36,6 +36,15 @@ with a citation. A change to any file changes `knowledge_version`, which every a
 4. **Write in your own words.** Explanations paraphrase the source; they never copy its sentences.
    `explanation` is for clinicians, `plain` is for families (short sentences, terms explained).
 5. **Ids are stable, dotted lower_snake** (`risk.nci.high_wbc`). Unknown keys are errors.
+6. **Facts have a context.** Every piece of evidence names the `setting` its source speaks of, and every
+   rule that rests on evidence names the `setting` it applies to (a scheme's rules inherit the scheme's;
+   a rule may narrow it). Settings are named in `settings.yaml`: disease states (newly diagnosed,
+   relapsed, refractory), lineages (B, T) and an age band. `allpath kb lint` fails when a rule rests on
+   evidence from another setting: a disease state of the rule that the evidence does not speak of, or a
+   lineage or age band it does not reach at all (a relapse-trial list behind a rule for newly diagnosed
+   children). Evidence narrower than the rule in lineage or age is a warning for the reviewer.
+7. **Every clinical change gets an entry in `docs/knowledge-changelog.md`** (what changed, why, the source
+   section), committed together with the regenerated risk grid and goldens that show its effect.
 
 ## The review loop
 
@@ -59,6 +68,13 @@ from `inputs.yaml`) against every categorical value, so a moved boundary shows u
 - **Plan elements** (`plan.yaml`) add therapies and drugs with a certainty
   (`always`, `usually`, `may`, `sometimes`, `considered`, `studied`); elements that name the same therapy
   merge, the strongest certainty leads, and every element is listed as a reason.
+- **Plan guards** (`plan.yaml`, `guards`) hold a therapy back from every element at once, whichever group
+  or population brings it in: no radiation to the brain or spinal cord before age 1, for example. A
+  withheld therapy is listed under `plan.withheld` with the guard's reason.
+- **Dose lines** say their kind: per square meter (from the regimen's table), or an intrathecal dose given
+  alone (`intrathecal: single_agent`) or as triple therapy (`triple`). A line is dosed only from a table
+  that serves its kind (`intrathecal.yaml`: `kind`, `single_agent`); any other line is refused as not
+  verified. Every calculated line names its `table`.
 - **Derived facts** (`inputs.yaml`, `derived`) such as `risk_group`, `populations` and `disease_state`
   can be used in conditions like inputs.
 - **Therapy files** use the same conditions over their own facts: `pharmacogenomics.yaml` over `tpmt`,
@@ -75,6 +91,7 @@ Conditions are small mappings. `{ref: name}` reuses a named condition from `defi
 
 
 PURPOSES = {
+    "settings.yaml": "named clinical settings (disease state, lineage, age band) that evidence and rules refer to",
     "sources.yaml": "registered sources: title, revision, sha256, and the sections that may be cited",
     "inputs.yaml": "the inputs (record paths, timepoint, absent = missing or none reported, test) and derived facts",
     "tests.yaml": "diagnostic and response tests, what each is for, where the summary describes it",
@@ -95,7 +112,8 @@ PURPOSES = {
     "regimens.yaml": "roadmaps: which regimen fits which group, phases with lengths and drug lines, response "
     "checkpoints, the total-duration rule, and what has no schedule in the sources",
     "drugs.yaml": "body surface area formula, and per drug its unit, rounding step and cap per dose",
-    "intrathecal.yaml": "age-based intrathecal doses (moderate confidence)",
+    "intrathecal.yaml": "the age-based triple intrathecal table (moderate confidence) and the columns that may also "
+    "dose a drug given alone",
     "pharmacogenomics.yaml": "CPIC thiopurine starting-dose rules for TPMT and NUDT15 phenotypes",
     "survivorship.yaml": "doxorubicin-equivalence factors, heart surveillance strength and echo frequency, other "
     "exposure-linked late effects, and what is not covered",

@@ -83,9 +83,94 @@ def lint(kb: KnowledgeBase, source_dirs: list[Path] | None = None) -> LintReport
         if code not in used_therapies:
             report.errors.append(f"therapy {code!r} is catalogued but no plan element uses it")
 
+    _check_settings(kb, report)
     for directory in source_dirs or []:
         _verify_documents(kb, directory, report)
     return report
+
+
+_ALL_STATES = frozenset({"newly_diagnosed", "relapsed", "refractory"})
+_ALL_LINEAGES = frozenset({"B", "T"})
+
+
+def _ages(setting: s.Setting) -> tuple[float, float]:
+    ages = setting.age_years
+    low = ages.from_years if ages is not None and ages.from_years is not None else 0.0
+    high = ages.below_years if ages is not None and ages.below_years is not None else float("inf")
+    return low, high
+
+
+def setting_mismatch(rule: s.Setting, evidence: s.Setting) -> tuple[list[str], list[str]]:
+    """How evidence from the setting ``evidence`` fails to support a rule for the setting ``rule``.
+
+    Returns (errors, warnings). A disease state of the rule that the evidence does not speak of is an error
+    (findings in relapse do not carry over to newly diagnosed children, nor the reverse); so is a lineage or
+    an age band that the evidence does not reach at all. Evidence narrower than the rule in lineage or age
+    (B-ALL evidence behind a rule that also holds for T-ALL) is a warning for the reviewer.
+    """
+    errors: list[str] = []
+    warnings: list[str] = []
+    rule_states = set(rule.disease_state or _ALL_STATES)
+    evidence_states = set(evidence.disease_state or _ALL_STATES)
+    if not rule_states <= evidence_states:
+        errors.append(f"the rule applies to {', '.join(sorted(rule_states - evidence_states))} disease")
+    rule_lineages = set(rule.lineage or _ALL_LINEAGES)
+    evidence_lineages = set(evidence.lineage or _ALL_LINEAGES)
+    if not rule_lineages & evidence_lineages:
+        errors.append(f"the rule is for lineage {'/'.join(sorted(rule_lineages))}")
+    elif not rule_lineages <= evidence_lineages:
+        warnings.append(f"the rule also holds for lineage {'/'.join(sorted(rule_lineages - evidence_lineages))}")
+    (rule_low, rule_high), (evidence_low, evidence_high) = _ages(rule), _ages(evidence)
+    if rule_high <= evidence_low or evidence_high <= rule_low:
+        errors.append(f"the rule is for ages {rule_low:g} to under {rule_high:g}")
+    elif rule_low < evidence_low or rule_high > evidence_high:
+        warnings.append(f"the rule holds for ages {rule_low:g} to under {rule_high:g}")
+    return errors, warnings
+
+
+def _judge(
+    kb: KnowledgeBase, where: str, rule_id: str, setting: str | None, evidence: list[s.Evidence], report: LintReport
+) -> None:
+    if not evidence:
+        return
+    if setting is None:
+        report.errors.append(f"{where}: {rule_id} rests on evidence but does not say the setting it applies to")
+        return
+    rule_setting = kb.settings[setting]
+    for item in evidence:
+        errors, warnings = setting_mismatch(rule_setting, kb.settings[item.setting])
+        told = (
+            f"{where}: {rule_id} ({rule_setting.label}) rests on {item.reference!r} ({kb.settings[item.setting].label})"
+        )
+        report.errors.extend(f"{told}: {e}" for e in errors)
+        report.warnings.extend(f"{told}: {w}" for w in warnings)
+
+
+def _check_settings(kb: KnowledgeBase, report: LintReport) -> None:
+    """Every rule rests on evidence from its own setting (see ``setting_mismatch``)."""
+    for name in ("risk_groups.yaml", "cog_risk_groups.yaml", "relapse.yaml"):
+        model = kb.files[name]
+        scheme = model.scheme  # type: ignore[attr-defined]
+        assert isinstance(scheme, s.SchemeSpec)
+        for rule in [*scheme.rules, *scheme.notes]:
+            _judge(kb, name, rule.id, rule.setting or scheme.setting, rule.evidence, report)
+        if isinstance(model, s.RelapseFile):
+            for timing in model.timing.rules:
+                _judge(kb, name, timing.id, timing.setting or model.timing.setting, timing.evidence, report)
+    for element in kb.plan:
+        _judge(kb, "plan.yaml", element.spec.id, element.spec.setting, element.spec.evidence, report)
+    for guard in kb.plan_guards:
+        _judge(kb, "plan.yaml", guard.spec.id, guard.spec.setting, guard.spec.evidence, report)
+    for population in kb.populations:
+        spec = population.spec
+        _judge(kb, "populations.yaml", spec.id, spec.setting, spec.evidence, report)
+    for note in kb.counseling:
+        _judge(kb, "counseling.yaml", note.spec.id, note.spec.setting, note.spec.evidence, report)
+    for state, _ in kb.disease_states:
+        _judge(kb, "disease_state.yaml", state.id, state.setting, state.evidence, report)
+    for regimen in kb.therapy.regimens.regimens:
+        evidence = list(regimen.evidence) + [e for phase in regimen.phases for e in phase.evidence]
+        _judge(kb, "regimens.yaml", regimen.id, regimen.setting, evidence, report)
 
 
 def _verify_documents(kb: KnowledgeBase, directory: Path, report: LintReport) -> None:

@@ -97,6 +97,12 @@ class PlanElement:
 
 
 @dataclass(frozen=True)
+class PlanGuard:
+    spec: s.PlanGuardSpec
+    requires: Condition
+
+
+@dataclass(frozen=True)
 class Caution:
     spec: s.CautionItem
     condition: Condition
@@ -109,6 +115,7 @@ class KnowledgeBase:
     version: str
     files: Mapping[str, BaseModel]
     sources: Mapping[str, s.SourceSpec]
+    settings: Mapping[str, s.Setting]
     inputs: Mapping[str, s.InputSpec]
     derived_facts: frozenset[str]
     tests: Mapping[str, s.TestSpec]
@@ -124,6 +131,7 @@ class KnowledgeBase:
     certainty_order: tuple[str, ...]
     certainty_meaning: Mapping[str, str]
     plan: tuple[PlanElement, ...]
+    plan_guards: tuple[PlanGuard, ...]
     prognosis: s.PrognosisFile
     follow_up: s.FollowUpFile
     cautions: tuple[Caution, ...]
@@ -237,10 +245,12 @@ def _load(data_dir: Path) -> KnowledgeBase:
         for p in _as(files["populations.yaml"], s.PopulationsFile).populations
     )
     catalog = _as(files["catalog.yaml"], s.CatalogFile)
+    plan_file = _as(files["plan.yaml"], s.PlanFile)
     plan = tuple(
         PlanElement(e, compiler.compile(e.when, f"plan.yaml:{e.id}"), confidence_of(e.confidence, e.evidence))
-        for e in _as(files["plan.yaml"], s.PlanFile).elements
+        for e in plan_file.elements
     )
+    plan_guards = tuple(PlanGuard(g, compiler.compile(g.requires, f"plan.yaml:{g.id}")) for g in plan_file.guards)
     follow_up = _as(files["follow_up.yaml"], s.FollowUpFile)
     cautions = tuple(Caution(c, compiler.compile(c.when, f"follow_up.yaml:{c.id}")) for c in follow_up.cautions)
     counseling = tuple(
@@ -254,6 +264,7 @@ def _load(data_dir: Path) -> KnowledgeBase:
         version=_version(raw),
         files=files,
         sources=sources,
+        settings=_as(files["settings.yaml"], s.SettingsFile).settings,
         inputs=inputs,
         derived_facts=derived,
         tests={t.id: t for t in _as(files["tests.yaml"], s.TestsFile).tests},
@@ -269,6 +280,7 @@ def _load(data_dir: Path) -> KnowledgeBase:
         certainty_order=tuple(catalog.certainty_order),
         certainty_meaning={str(k): v for k, v in catalog.certainty_meaning.items()},
         plan=plan,
+        plan_guards=plan_guards,
         prognosis=_as(files["prognosis.yaml"], s.PrognosisFile),
         follow_up=follow_up,
         cautions=cautions,
@@ -303,9 +315,32 @@ def _as(model: BaseModel, kind: type[M]) -> M:
     return model
 
 
+def named_settings(node: Any, path: str) -> list[tuple[str, str]]:
+    """Every ``setting`` name written anywhere in a validated knowledge file, with where it is written."""
+    found: list[tuple[str, str]] = []
+    if isinstance(node, BaseModel):
+        for name in type(node).model_fields:
+            value = getattr(node, name)
+            if name == "setting" and isinstance(value, str):
+                found.append((path, value))
+            else:
+                found.extend(named_settings(value, f"{path}.{name}"))
+    elif isinstance(node, list | tuple):
+        for i, item in enumerate(node):
+            found.extend(named_settings(item, f"{path}[{i}]"))
+    elif isinstance(node, dict):
+        for key, item in node.items():
+            found.extend(named_settings(item, f"{path}.{key}"))
+    return found
+
+
 def _check_references(kb: KnowledgeBase) -> None:
     """Cross-file references that a schema cannot express. Citations are checked by ``lint``."""
     problems: list[str] = []
+    for name, model in kb.files.items():
+        for where, setting in named_settings(model, name):
+            if setting not in kb.settings:
+                problems.append(f"{where}: unknown setting {setting!r} (settings.yaml)")
     for inp in kb.inputs.values():
         if inp.test not in kb.tests:
             problems.append(f"inputs.yaml: {inp.id} names unknown test {inp.test!r}")
@@ -330,6 +365,10 @@ def _check_references(kb: KnowledgeBase) -> None:
                 problems.append(f"plan.yaml: {element.spec.id} names unknown drug {name!r}")
         if not (element.spec.therapies or element.spec.drugs or element.spec.not_covered):
             problems.append(f"plan.yaml: {element.spec.id} adds nothing and is not a not-covered note")
+    for guard in kb.plan_guards:
+        for code in guard.spec.therapies:
+            if code not in kb.therapies:
+                problems.append(f"plan.yaml: {guard.spec.id} guards unknown therapy {code!r}")
     for prognostic in kb.prognosis.newly_diagnosed + kb.prognosis.relapsed:
         for name in prognostic.inputs:
             if name not in kb.inputs and name not in kb.derived_facts:

@@ -29,13 +29,17 @@ class Cite(BaseModel):
 
 
 class Evidence(BaseModel):
-    """A deeper fact behind a rule, with its reference and confidence tag."""
+    """A deeper fact behind a rule, with its reference, confidence tag and the setting its source speaks of."""
 
     model_config = _FROZEN
     source: str
     section: str
     reference: str
     confidence: Confidence
+    # The setting (a name from settings.yaml) that the cited study or table speaks of: newly diagnosed,
+    # relapsed or refractory disease, a lineage, an age band. The lint rejects a rule whose own setting this
+    # one does not cover (a relapse-trial list behind a rule for newly diagnosed children, say).
+    setting: str
     # A short phrase of the cited line of clinical-facts.md. The knowledge tests find the line and prove
     # that it is not marked [L] and that ``confidence`` is no higher than its tag.
     fact: str | None = None
@@ -52,6 +56,35 @@ class SourceSpec(BaseModel):
     file: str | None = None
     sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     sections: list[str] = Field(min_length=1)
+
+
+class AgeRange(BaseModel):
+    """Ages in years: from ``from_years`` (inclusive) to ``below_years`` (exclusive); either may be open."""
+
+    model_config = _FROZEN
+    from_years: float | None = Field(default=None, ge=0)
+    below_years: float | None = Field(default=None, gt=0)
+
+
+DiseaseState = Literal["newly_diagnosed", "relapsed", "refractory"]
+
+
+class Setting(BaseModel):
+    """A clinical setting: which disease states, lineages and ages a source or a rule speaks of.
+
+    A dimension left out means every value of it (a lab definition holds for any lineage, say).
+    """
+
+    model_config = _FROZEN
+    label: str
+    disease_state: list[DiseaseState] | None = Field(default=None, min_length=1)
+    lineage: list[Literal["B", "T"]] | None = Field(default=None, min_length=1)
+    age_years: AgeRange | None = None
+
+
+class SettingsFile(BaseModel):
+    model_config = _FROZEN
+    settings: dict[str, Setting] = Field(min_length=1)
 
 
 class SourcesFile(BaseModel):
@@ -125,6 +158,8 @@ class _Explained(BaseModel):
     cite: Cite
     evidence: list[Evidence] = []
     confidence: Confidence | None = None
+    # The setting the rule applies to (a name from settings.yaml); a scheme's rules inherit the scheme's.
+    setting: str | None = None
 
 
 class RuleSpec(_Explained):
@@ -144,6 +179,7 @@ class SchemeSpec(BaseModel):
     id: str
     label: str
     combine: Literal["highest"]
+    setting: str
     order: list[str] = Field(min_length=2)
     labels: dict[str, str]
     applies_when: dict[str, Any]
@@ -172,6 +208,7 @@ class CutoffSpec(BaseModel):
 class TimingSpec(BaseModel):
     model_config = _FROZEN
     id: str
+    setting: str
     confidence: Confidence
     rules: list[TimingRule]
     cutoffs: list[CutoffSpec]
@@ -193,6 +230,7 @@ class PopulationSpec(BaseModel):
     cite: Cite
     evidence: list[Evidence] = []
     confidence: Confidence | None = None
+    setting: str | None = None
 
 
 class PopulationsFile(BaseModel):
@@ -247,8 +285,22 @@ class PlanElementSpec(_Explained):
     not_covered: bool = False
 
 
+class PlanGuardSpec(BaseModel):
+    """A therapy kept out of every plan unless ``requires`` holds, whichever element brings it in."""
+
+    model_config = _FROZEN
+    id: str = Field(pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
+    therapies: list[str] = Field(min_length=1)
+    requires: dict[str, Any]
+    setting: str
+    explanation: str
+    cite: Cite
+    evidence: list[Evidence] = Field(min_length=1)
+
+
 class PlanFile(BaseModel):
     model_config = _FROZEN
+    guards: list[PlanGuardSpec] = []
     elements: list[PlanElementSpec]
 
 
@@ -286,10 +338,16 @@ class FollowUpFile(BaseModel):
     not_covered: list[TextItem]
 
 
+class CounselingRule(NoteSpec):
+    """A counselling statement; ``recommends`` marks the ones that recommend genetic counselling."""
+
+    recommends: bool = False
+
+
 class CounselingFile(BaseModel):
     model_config = _FROZEN
     syndromes: list[Token]
-    rules: list[NoteSpec]
+    rules: list[CounselingRule]
 
 
 class CitedList(BaseModel):
@@ -345,6 +403,7 @@ from allpath.knowledge.therapy_schema import (  # noqa: E402  (the therapy files
 
 FILES: dict[str, type[BaseModel]] = {
     "sources.yaml": SourcesFile,
+    "settings.yaml": SettingsFile,
     "inputs.yaml": InputsFile,
     "tests.yaml": TestsFile,
     "genetics.yaml": GeneticsFile,

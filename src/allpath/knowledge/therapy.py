@@ -15,6 +15,7 @@ PGX_FACTS = frozenset({"tpmt", "nudt15", "normal_dose_mg_per_m2_day"})
 SURVIVORSHIP_FACTS = frozenset(
     {
         "doxorubicin_equivalent_mg_per_m2",
+        "anthracycline_without_equivalent",
         "chest_radiation_gy",
         "cranial_radiation_gy",
         "methotrexate",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from allpath.knowledge.schema import Cite, Confidence, Evidence
 
@@ -25,12 +25,29 @@ class AgeWindow(BaseModel):
     at_least: float | None = None
 
 
+IntrathecalColumn = Literal["methotrexate", "hydrocortisone", "cytarabine"]
+
+
 class DoseSpec(BaseModel):
-    """A dose: per square meter of body surface area, or from the age-based intrathecal table."""
+    """A dose: per square meter of body surface area, or from the age-based intrathecal table.
+
+    An age-based dose says which kind of intrathecal treatment the line is: one drug alone
+    (``single_agent``) or the three drugs together (``triple``). The two are different doses, so a line is
+    only dosed from a table column that serves its kind (see ``intrathecal.yaml``).
+    """
 
     model_config = _FROZEN
     per_m2: float | None = Field(default=None, gt=0)
-    by_age: Literal["methotrexate", "hydrocortisone", "cytarabine"] | None = None
+    by_age: IntrathecalColumn | None = None
+    intrathecal: Literal["single_agent", "triple"] | None = None
+
+    @model_validator(mode="after")
+    def _one_basis(self) -> DoseSpec:
+        if (self.per_m2 is None) == (self.by_age is None):
+            raise ValueError("a dose is either per_m2 or by_age")
+        if (self.by_age is None) != (self.intrathecal is None):
+            raise ValueError("an age-based dose says its intrathecal kind (single_agent or triple), and only it")
+        return self
 
 
 class PhaseDrug(BaseModel):
@@ -63,6 +80,7 @@ class RegimenSpec(BaseModel):
     model_config = _FROZEN
     id: str
     label: str
+    setting: str  # the children the regimen is for (settings.yaml); its evidence must speak of them
     risk_groups: list[str] = Field(min_length=1)
     cite: Cite
     evidence: Evidences = Field(min_length=1)
@@ -155,13 +173,27 @@ class AgeBand(BaseModel):
     cytarabine: float = Field(gt=0)
 
 
+class SingleAgentUse(BaseModel):
+    """Why one column of the triple-intrathecal table may also dose that drug given alone."""
+
+    model_config = _FROZEN
+    explanation: str
+    evidence: Evidences = Field(min_length=1)
+
+
 class IntrathecalFile(BaseModel):
     model_config = _FROZEN
     id: str
+    label: str
+    kind: Literal["triple"]
     confidence: Confidence
     explanation: str
     evidence: Evidences = Field(min_length=1)
     bands: list[AgeBand] = Field(min_length=1)
+    # Columns that may also dose a single-agent line, each with its reason. Any other single-agent line is
+    # refused with ``single_agent_not_verified``.
+    single_agent: dict[IntrathecalColumn, SingleAgentUse] = {}
+    single_agent_not_verified: str
 
 
 # ---- pharmacogenomics.yaml ---------------------------------------------------------------------------------

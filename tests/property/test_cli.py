@@ -176,7 +176,7 @@ def test_a_lone_surrogate_in_the_id_is_reported_or_survives_the_output() -> None
         assert json.loads(result.stdout)["record_id"] == "\ud800"
     else:
         assert_invalid_input(result)
-        assert f"{PREFIX}id: " in result.stderr
+        assert f"{PREFIX}record: not valid JSON (at id: " in result.stderr  # refused as it is read
 
 
 # --------------------------------------------------------------------------------------------------

@@ -43,32 +43,42 @@ class OutputFormat(StrEnum):
     summary = "summary"
 
 
+def _say_invalid(message: str) -> None:
+    """One line on standard error: a field name or value from the input may hold line breaks or other
+    control characters, shown as "?" so that each problem stays on its own line."""
+    plain = "".join(c if c.isprintable() else "?" for c in message)
+    typer.echo(f"allpath: invalid input: {plain}", err=True)
+
+
 def _fail_input(message: str) -> typer.Exit:
-    typer.echo(f"allpath: invalid input: {message}", err=True)
+    _say_invalid(message)
     return typer.Exit(EXIT_INVALID_INPUT)
 
 
 def _read_input(source: str, what: str = "record", expected: str | None = None) -> Any:
-    """The JSON value of a file or of standard input (``-``); exit 2 naming ``what`` when it is not JSON (and,
-    for anything but a record, the file too)."""
+    """The JSON value of a file or of standard input (``-``); exit 2 naming ``what`` when it is not strict JSON
+    (and, for anything but a record, the file too): not UTF-8, empty, invalid, NaN or Infinity, a number
+    beyond a float, a lone surrogate, nested too deeply (``allpath.interfaces.json_text``)."""
+    from allpath.interfaces.json_text import JSONTextError, decode_utf8, loads_strict
+
     try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+        data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
     except FileNotFoundError:
         raise _fail_input(f"FILE: {source!r} does not exist; expected a JSON file or '-' for standard input") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as error:
+    except IsADirectoryError:
+        raise _fail_input(f"FILE: {source!r} is a folder; expected a JSON file or '-' for standard input") from None
+    except PermissionError:
         raise _fail_input(
-            f"FILE: {source!r} cannot be read ({error.__class__.__name__}); expected a UTF-8 JSON file"
+            f"FILE: {source!r} cannot be read (permission denied); expected a readable JSON file"
         ) from None
+    except OSError:
+        raise _fail_input(f"FILE: {source!r} cannot be read; expected a readable JSON file") from None
     try:
-        return json.loads(text)
-    except RecursionError:
-        raise _fail_input(
-            f"{what}: JSON nested too deeply; expected {expected or 'a patient record object or an array of them'}"
-        ) from None
-    except json.JSONDecodeError as error:
+        return loads_strict(decode_utf8(data))
+    except JSONTextError as error:
         named = f"{_source_name(source)} is " if what != "record" else ""
         raise _fail_input(
-            f"{what}: {named}not valid JSON (line {error.lineno}, column {error.colno}: {error.msg}); "
+            f"{what}: {named}not valid JSON ({error.reason}); "
             f"expected {expected or 'one patient record object or an array of them'}"
         ) from None
 
@@ -114,7 +124,7 @@ def assess(
             problems.extend(where + p.message() for p in error.problems)
     if problems:
         for line in problems:
-            typer.echo(f"allpath: invalid input: {line}", err=True)
+            _say_invalid(line)
         raise typer.Exit(EXIT_INVALID_INPUT)
 
     kb = load_knowledge()
@@ -208,7 +218,7 @@ def _checked_record(source: str, overrides: dict[str, Any] | None = None) -> tup
         return data, parse_record(data)
     except RecordError as error:
         for problem in error.problems:
-            typer.echo(f"allpath: invalid input: {problem.message()}", err=True)
+            _say_invalid(problem.message())
         raise typer.Exit(EXIT_INVALID_INPUT) from None
 
 

@@ -2,8 +2,14 @@
 
 ``ALLPATH_DATABASE_URL``  SQLAlchemy URL; default: SQLite in the data directory.
 ``ALLPATH_DATA_DIR``      where the SQLite database lives; default ``./allpath-data``.
-``ALLPATH_SESSION_HOURS`` how long a sign-in lasts; default 12.
+``ALLPATH_SESSION_HOURS`` how long a sign-in lasts at most (the absolute timeout); default 12.
+``ALLPATH_SESSION_IDLE_MINUTES`` a sign-in ends after this long without a request (the idle timeout); default 30.
+``ALLPATH_TOKEN_DAYS``    how long an API token lives (a token may ask for less); default 90.
+``ALLPATH_ACTIVATION_HOURS`` how long an account's one-time activation code stays valid; default 72.
 ``ALLPATH_SECURE_COOKIES`` ``1`` to mark cookies Secure (behind HTTPS); default ``0`` for local use.
+``ALLPATH_TRUSTED_PROXIES`` the addresses of reverse proxies whose ``X-Forwarded-For`` names the client
+                          (comma-separated IPs or networks); default: none — the client is the socket's peer and
+                          forwarded headers are ignored (anyone can write them).
 ``ALLPATH_CDS_TRUSTED_ISSUERS`` the CDS Hooks clients (EHRs) whose signed JWTs the CDS service accepts: a JSON
                           object mapping each issuer (``iss``) to its JWK Set (``{"keys": [...]}``), inline, with
                           optional ``fhir_servers`` (the only ``fhirServer`` values it may send), ``jku_hosts``
@@ -67,6 +73,10 @@ class Settings:
     session_hours: float
     secure_cookies: bool
     sign_in_limits: SignInLimits = SignInLimits()
+    session_idle_minutes: float = 30.0
+    token_days: float = 90.0
+    activation_hours: float = 72.0
+    trusted_proxies: tuple[str, ...] = ()
     cds_trusted_issuers: dict[str, Any] = field(default_factory=dict, hash=False)  # issuer -> JWK Set
     cds_base_url: str | None = None
     cds_max_token_lifetime_s: int = 300  # CDS Hooks asks for short-lived JWTs; see cds/auth.py
@@ -84,6 +94,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         data_dir=data_dir,
         session_hours=float(env.get("ALLPATH_SESSION_HOURS", "12")),
         secure_cookies=env.get("ALLPATH_SECURE_COOKIES", "0") == "1",
+        session_idle_minutes=_positive(env, "ALLPATH_SESSION_IDLE_MINUTES", 30.0),
+        token_days=_positive(env, "ALLPATH_TOKEN_DAYS", 90.0),
+        activation_hours=_positive(env, "ALLPATH_ACTIVATION_HOURS", 72.0),
+        trusted_proxies=tuple(x.strip() for x in env.get("ALLPATH_TRUSTED_PROXIES", "").split(",") if x.strip()),
         cds_trusted_issuers=_trusted_issuers(env.get("ALLPATH_CDS_TRUSTED_ISSUERS", "")),
         cds_base_url=(env.get("ALLPATH_CDS_BASE_URL") or "").strip().rstrip("/") or None,
         cds_max_token_lifetime_s=_seconds(env, "ALLPATH_CDS_MAX_TOKEN_LIFETIME_S", 300),
@@ -95,6 +109,20 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             fhir=_bytes(env, "ALLPATH_MAX_FHIR_BODY_BYTES", BodyLimits.fhir),
         ),
     )
+
+
+def _positive(env: dict[str, str], name: str, default: float) -> float:
+    """A lifetime: a number above zero (and finite)."""
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a number above zero") from None
+    if not 0 < value < float("inf"):
+        raise ValueError(f"{name} must be a number above zero")
+    return value
 
 
 def _seconds(env: dict[str, str], name: str, default: int) -> int:

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from allpath.interfaces.api.app import create_app
 from allpath.knowledge.loader import KnowledgeBase
 from allpath.settings import Settings
+from allpath.storage import accounts
 from allpath.storage import repository as repo
 from allpath.storage import tables as t
 from allpath.storage.db import make_engine, migrate
@@ -228,6 +229,14 @@ def settings_for(url: str, data_dir: Path, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
+@dataclass(frozen=True)
+class Account:
+    id: int
+    username: str
+    password: str
+    code: str  # its activation code (used up once the account is activated)
+
+
 @dataclass
 class Service:
     """The app over a fresh database: an account of every role, a patient of the clinician's team (linked to
@@ -280,6 +289,18 @@ class Service:
         with self.sessions() as s:
             return int(s.scalar(select(func.count()).select_from(table)) or 0)
 
+    def new_account(self, role: str, team: str | None = None, *, activated: bool = True) -> Account:
+        """An account made by the seeded admin (as ``POST /api/users`` does), activated by its owner unless
+        ``activated`` is false (then ``code`` is its unused activation code)."""
+        username = f"{role}-{uuid.uuid4().hex[:10]}"
+        password = f"{role} chooses a long pass phrase"
+        with self.sessions() as s, s.begin():
+            admin = s.get(t.User, self.users["admin"])
+            user, activation = accounts.create_account(s, admin, username, f"New {role}", role, team, 72)
+            if activated:
+                accounts.activate(s, username, activation.code, password)
+            return Account(user.id, username, password, activation.code)
+
     def invitation(self, patient_id: str | None = None) -> str:
         with self.sessions() as s, s.begin():
             clinician = s.get(t.User, self.users["clinician"])
@@ -302,6 +323,8 @@ def seed(factory: sessionmaker[Session], kb: KnowledgeBase) -> tuple[dict[str, i
         }
         mine = repo.create_patient(s, kb, users["clinician"], "Child of Team A", complete_b_all(id="A-1"))
         theirs = repo.create_patient(s, kb, users["other_clinician"], "Child of Team B", complete_b_all(id="B-1"))
+        for custodian, team_id in ((users["clinician"], team.id), (users["other_clinician"], other_team.id)):
+            repo.grant_access(s, users["researcher"], team_id, custodian, "colleague")  # both teams share
         code = repo.create_invitation(s, users["clinician"], mine.patient)
         users["family"] = repo.accept_invitation(s, code, "family", PASSWORDS["family"], "A family")
         tokens = {role: repo.create_api_token(s, user, "tests") for role, user in users.items()}

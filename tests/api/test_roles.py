@@ -22,6 +22,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from allpath.interfaces.fhir import record_to_bundle
+from allpath.storage import repository as repo
+from allpath.storage import tables as t
 from tests.api.conftest import PASSWORDS, ROLES, Service
 from tests.conftest import complete_b_all
 
@@ -48,7 +50,14 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("POST", "/api/session"): Rule(EVERYONE, 200),
     ("DELETE", "/api/session"): Rule(SIGNED_IN, 204),
     ("GET", "/api/me"): Rule(SIGNED_IN, 200),
+    ("PUT", "/api/me/password"): Rule(SIGNED_IN, 204),
+    ("POST", "/api/activate"): Rule(EVERYONE, 200),
     ("POST", "/api/tokens"): Rule(SIGNED_IN, 201),
+    ("GET", "/api/tokens"): Rule(SIGNED_IN, 200),
+    ("DELETE", "/api/tokens/{token_id}"): Rule(SIGNED_IN, 204),
+    # The care team's accounts (src/allpath/interfaces/api/routes/team.py): a clinician with the team's data.
+    ("GET", "/api/team/members"): Rule(CLINICIAN, 200),
+    ("POST", "/api/team/members/{user_id}/confirm"): Rule(CLINICIAN, 200),
     ("POST", "/api/invitations/accept"): Rule(EVERYONE, 201),
     ("GET", "/api/patients"): Rule(CLINICIAN, 200),
     ("POST", "/api/patients"): Rule(CLINICIAN, 201),
@@ -76,6 +85,11 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("GET", "/api/patients/{patient_id}/fhir/second-opinion"): Rule(CARE, 200),
     ("GET", "/api/users"): Rule(frozenset({"admin"}), 200),
     ("POST", "/api/users"): Rule(frozenset({"admin"}), 201),
+    ("PATCH", "/api/users/{user_id}"): Rule(frozenset({"admin"}), 200),
+    ("POST", "/api/users/{user_id}/deactivate"): Rule(frozenset({"admin"}), 200),
+    ("POST", "/api/users/{user_id}/reactivate"): Rule(frozenset({"admin"}), 200),
+    ("POST", "/api/users/{user_id}/reset-password"): Rule(frozenset({"admin"}), 200),
+    ("DELETE", "/api/users/{user_id}/tokens"): Rule(frozenset({"admin"}), 200),
     ("GET", "/api/audit"): Rule(frozenset({"admin"}), 200),
     # The family report for API clients, added with the web UI (src/allpath/interfaces/web/routes/report.py).
     ("GET", "/api/patients/{patient_id}/report.html"): Rule(CARE, 200, optional=True),
@@ -161,12 +175,22 @@ def _request(service: Service, method: str, path: str, caller: str) -> tuple[str
     """The concrete URL and a valid body for this route (fresh where a resource can be used only once)."""
     url = path.replace("{patient_id}", service.patient_id) + QUERIES.get((method, path), "")
     unique = uuid.uuid4().hex[:10]
+    if "{user_id}" in path:  # a fresh account for each call (the confirmation: one waiting for Team A)
+        url = url.replace("{user_id}", str(service.new_account("researcher").id))
+    if "{token_id}" in path:  # a fresh token of the caller (a made-up id for an anonymous caller)
+        url = url.replace("{token_id}", str(_fresh_token(service, caller)))
     bodies: dict[tuple[str, str], Any] = {
         ("POST", "/api/session"): {
             "username": {"clinician": "clin", ANONYMOUS: "clin"}.get(caller, caller),
             "password": PASSWORDS[caller if caller != ANONYMOUS else "clinician"],
         },
         ("POST", "/api/tokens"): {"name": "matrix"},
+        ("PUT", "/api/me/password"): {
+            "current_password": PASSWORDS.get(caller, "x"),
+            "new_password": PASSWORDS.get(caller, "x"),  # the same again: later cases still sign in with it
+        },
+        ("POST", "/api/activate"): _activation(service) if (method, path) == ("POST", "/api/activate") else {},
+        ("PATCH", "/api/users/{user_id}"): {"role": "admin"},
         ("POST", "/api/invitations/accept"): {
             "code": service.invitation() if (method, path) == ("POST", "/api/invitations/accept") else "",
             "username": f"fam-{unique}",
@@ -184,11 +208,24 @@ def _request(service: Service, method: str, path: str, caller: str) -> tuple[str
         ("POST", "/api/users"): {
             "username": f"user-{unique}",
             "display_name": "New user",
-            "password": "a-long-password",
             "role": "researcher",
         },
     }
     return url, bodies.get((method, path))
+
+
+def _fresh_token(service: Service, caller: str) -> int:
+    if caller == ANONYMOUS:
+        return 1
+    with service.sessions() as s, s.begin():
+        user = s.get(t.User, service.users[caller])
+        assert user is not None
+        return repo.issue_api_token(s, user, "matrix", 1)[1].id
+
+
+def _activation(service: Service) -> dict[str, str]:
+    account = service.new_account("researcher", activated=False)
+    return {"username": account.username, "code": account.code, "password": "a pass phrase of my own"}
 
 
 @pytest.mark.parametrize(("method", "path", "caller", "auth"), _cases())
@@ -221,3 +258,115 @@ def test_a_family_account_sees_no_other_child(service: Service) -> None:
             continue
         url = path.replace("{patient_id}", service.other_team_patient_id) + QUERIES.get((method, path), "")
         assert client.request(method, url, headers=auth).status_code == 404, url
+
+
+# ---- escalation paths: nothing an administrator does reaches patient data ----------------------------------
+#
+# The administrator plays the person: uses the activation code it was shown, chooses the password, signs in
+# and tries every route that reads (or writes) patient data, with a known patient id of each team.
+
+PATIENT_ROUTES = sorted(
+    (method, path)
+    for (method, path), rule in EXPECTED.items()
+    if method == "GET" and "{patient_id}" in path and rule.allowed & CARE
+)
+
+
+def _as_admin(service: Service, method: str, url: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    response = service.client().request(method, url, json=body, headers=service.bearer("admin"))
+    assert response.status_code in (200, 201), f"{method} {url}: {response.status_code} {response.text}"
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+def _play_the_person(service: Service, username: str, code: str) -> TestClient:
+    """Activate the account with the code the admin was shown, and sign in as it."""
+    password = "the admin chose this one"
+    client = service.client()
+    activated = client.post("/api/activate", json={"username": username, "code": code, "password": password})
+    assert activated.status_code == 200, activated.text
+    signed_in = client.post("/api/session", json={"username": username, "password": password})
+    assert signed_in.status_code == 200, signed_in.text
+    client.headers["X-CSRF-Token"] = signed_in.json()["csrf_token"]
+    return client
+
+
+def _sees_no_patient_data(service: Service, client: TestClient) -> None:
+    """0 patient data: every read of a patient (both teams) and of the cohort refused, nothing of them shown."""
+    answers = [client.get("/api/patients"), client.get("/api/export/deidentified")]
+    for method, path in PATIENT_ROUTES:
+        for patient_id in (service.patient_id, service.other_team_patient_id):
+            answers.append(
+                client.request(method, path.replace("{patient_id}", patient_id) + QUERIES.get((method, path), ""))
+            )
+    answers.append(client.post("/api/patients", json={"display_name": "Planted", "record": complete_b_all()}))
+    for response in answers:
+        assert response.status_code in (403, 404), f"{response.request.url}: {response.status_code}"
+        for secret in (service.patient_id, service.other_team_patient_id, "Child of Team", '"A-1"', '"B-1"'):
+            assert secret not in response.text, f"{response.request.url} shows {secret}"
+    assert client.get("/api/me").json()["data_access"] is False
+
+
+def test_an_admin_creating_a_clinician_in_a_team_with_patients_reads_nothing(service: Service) -> None:
+    body = {"username": "mole", "display_name": "Mole", "role": "clinician", "team": "Team A"}
+    created = _as_admin(service, "POST", "/api/users", body)
+    _sees_no_patient_data(service, _play_the_person(service, "mole", created["activation"]["activation_code"]))
+
+
+def test_an_admin_creating_a_researcher_exports_nothing(service: Service) -> None:
+    body = {"username": "mole.r", "display_name": "Mole", "role": "researcher"}
+    created = _as_admin(service, "POST", "/api/users", body)
+    _sees_no_patient_data(service, _play_the_person(service, "mole.r", created["activation"]["activation_code"]))
+
+
+def test_an_admin_moving_its_own_first_clinician_of_an_empty_team_reads_nothing(service: Service) -> None:
+    body = {"username": "mole.z", "display_name": "Mole", "role": "clinician", "team": "Empty team Z"}
+    created = _as_admin(service, "POST", "/api/users", body)
+    client = _play_the_person(service, "mole.z", created["activation"]["activation_code"])
+    assert client.get("/api/me").json()["data_access"] is True  # its own empty team: nothing to see
+    assert client.get("/api/patients").json() == []
+    # It can share only its own (empty) team with a researcher the admin also holds.
+    researcher = _as_admin(
+        service, "POST", "/api/users", {"username": "mole.rz", "display_name": "M", "role": "researcher"}
+    )
+    research = _play_the_person(service, "mole.rz", researcher["activation"]["activation_code"])
+    assert client.post(f"/api/team/members/{researcher['user']['id']}/confirm").status_code == 200
+    assert research.get("/api/export/deidentified").json() == []
+    for team in ("Team A", "Team B"):  # editing: a move to a team with patients drops the access
+        _as_admin(service, "PATCH", f"/api/users/{created['user']['id']}", {"team": team})
+        _sees_no_patient_data(service, client)
+    _as_admin(service, "PATCH", f"/api/users/{researcher['user']['id']}", {"role": "clinician", "team": "Team A"})
+    _sees_no_patient_data(service, research)
+
+
+@pytest.mark.parametrize("role", ["clinician", "family", "researcher"])
+def test_an_admin_resetting_a_password_reads_nothing(service: Service, role: str) -> None:
+    user_id = service.users[role]
+    username = {"clinician": "clin"}.get(role, role)
+    reset = _as_admin(service, "POST", f"/api/users/{user_id}/reset-password")
+    _sees_no_patient_data(service, _play_the_person(service, username, reset["activation_code"]))
+
+
+def test_an_admin_reactivating_an_account_reads_nothing(service: Service) -> None:
+    """An account the admin once activated, confirmed by the team, then deactivated: re-activating it does not
+    bring its access back."""
+    account = service.new_account("clinician", "Team A")
+    colleague = service.client()
+    confirmed = colleague.post(f"/api/team/members/{account.id}/confirm", headers=service.bearer("clinician"))
+    assert confirmed.status_code == 200
+    _as_admin(service, "POST", f"/api/users/{account.id}/deactivate")
+    _as_admin(service, "POST", f"/api/users/{account.id}/reactivate")
+    client = service.client()
+    signed_in = client.post("/api/session", json={"username": account.username, "password": account.password})
+    assert signed_in.status_code == 200
+    _sees_no_patient_data(service, client)
+
+
+def test_an_unconfirmed_account_is_refused_like_any_account_without_access(service: Service) -> None:
+    """403 or 404 as for others, and the refusal audited as such."""
+    body = {"username": "mole.q", "display_name": "Mole", "role": "clinician", "team": "Team A"}
+    created = _as_admin(service, "POST", "/api/users", body)
+    client = _play_the_person(service, "mole.q", created["activation"]["activation_code"])
+    assert client.get(f"/api/patients/{service.patient_id}").status_code == 403
+    entry = service.audit()[-1]
+    assert (entry.user_id, entry.outcome) == (created["user"]["id"], "unconfirmed")

@@ -535,11 +535,11 @@ def test_only_researchers_export(clinician: User, family: User, admin: User) -> 
 def test_admin_users_and_audit_log(admin: User, clinician: User) -> None:
     users = admin.get("/admin/users")
     assert users.status_code == 200 and "dr.rivera" in users.text and "Demo oncology team" in users.text
-    bad = admin.post("/admin/users", {"username": "x", "display_name": "", "password": "short", "role": "clinician"})
+    bad = admin.post("/admin/users", {"username": "x", "display_name": "", "role": "clinician"})
     assert bad.status_code == 422 and 'id="user-username-error"' in bad.text
     no_team = admin.post(
         "/admin/users",
-        {"username": "nurse.kim", "display_name": "Nurse Kim", "password": "long-password-1", "role": "clinician"},
+        {"username": "nurse.kim", "display_name": "Nurse Kim", "role": "clinician"},
     )
     assert no_team.status_code == 422 and "a clinician needs a team" in no_team.text
     created = admin.post(
@@ -547,13 +547,13 @@ def test_admin_users_and_audit_log(admin: User, clinician: User) -> None:
         {
             "username": "nurse.kim",
             "display_name": "Nurse Kim",
-            "password": "long-password-1",
             "role": "clinician",
             "team": "Demo oncology team",
         },
         follow_redirects=False,
     )
-    assert created.status_code == 303
+    assert created.status_code == 201 and "One-time activation code" not in created.headers.get("location", "")
+    assert re.search(r"<code>[0-9A-F]{8}-[0-9A-F]{8}-[0-9A-F]{8}</code>", created.text)  # shown once, to hand over
     assert "nurse.kim" in admin.get("/admin/users").text
     log = admin.get("/admin/audit?limit=50")
     assert log.status_code == 200 and "sign_in" in log.text

@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import typer
 
 from allpath import __version__
+from allpath.interfaces.cli_users import users_app
 
 app = typer.Typer(
     help="allpath: a cited care pathway for childhood ALL. Decision support for clinicians, not a prescription.",
@@ -31,6 +32,7 @@ fhir_app = typer.Typer(
     help="FHIR R4: import a Bundle as a patient record, export a record and its plan.", no_args_is_help=True
 )
 app.add_typer(fhir_app, name="fhir")
+app.add_typer(users_app, name="users")
 
 EXIT_INVALID_INPUT = 2
 EXIT_CHECK_FAILED = 1

@@ -1,7 +1,8 @@
 """Demo accounts and the bundled example patients, for a first look at the web app.
 
 Idempotent: running it again on the same database changes nothing. The passwords are printed by
-``allpath serve --demo``; they are for a local demo only.
+``allpath serve --demo``; they are for a local demo only (they meet the password policy, but are public).
+The clinician is the first of an empty team, so holds its data at once, and confirms the researcher.
 """
 
 from __future__ import annotations
@@ -32,7 +33,10 @@ def seed_demo(factory: sessionmaker[Session], kb: KnowledgeBase, examples: Path)
             for role, username, name, password in DEMO_ACCOUNTS:
                 repo.create_user(s, username, password, role, name, team.id if role == "clinician" else None)
             clinician = repo.get_user(s, "dr.rivera")
-            assert clinician is not None
+            researcher = repo.get_user(s, "researcher")
+            assert clinician is not None and researcher is not None
+            # The first clinician of the (empty) demo team holds its data and shares it with the researcher.
+            repo.grant_access(s, researcher, team.id, clinician, "colleague")
             first: t.Patient | None = None
             for path in sorted(examples.glob("*.json")):
                 if path.name == "all.json":

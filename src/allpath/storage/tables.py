@@ -119,10 +119,15 @@ class Invitation(Base):
 
 
 class Session(Base):
+    """A browser sign-in. It ends at ``expires_at`` (the absolute timeout) or after a while without use (the
+    idle timeout, from ``last_seen_at``, which is refreshed at most once a minute)."""
+
     __tablename__ = "sessions"
     id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -130,10 +135,46 @@ class ApiToken(Base):
     __tablename__ = "api_tokens"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     name: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ActivationCode(Base):
+    """A one-time code with which the owner of a new (or reset) account chooses its password.
+
+    The administrator who asked for it sees the code, so it opens the account but no patient data: that is
+    granted by the data's owners (``AccessGrant``). ``created_by`` is None when the operator made it.
+    """
+
+    __tablename__ = "activation_codes"
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class AccessGrant(Base):
+    """Access to a team's patient data, granted by the data's owners, never by an administrator.
+
+    A clinician reads the patients of their team once they hold a grant for it; a researcher's
+    de-identified export holds the patients of the teams that granted it; a family reads their child's
+    plan while they hold a grant for the child's team (given with the care team's invitation). ``how``
+    says who granted it: ``colleague`` (``granted_by``), ``empty_team`` (the first clinician of a team with
+    nothing to see yet), ``invitation`` (``granted_by`` made the invitation) or ``operator`` (the server's
+    command line). An administrator's act that could hand the account to someone else deletes its grants.
+    """
+
+    __tablename__ = "access_grants"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), primary_key=True)
+    granted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    how: Mapped[str] = mapped_column(String(20))
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class LoginAttempt(Base):

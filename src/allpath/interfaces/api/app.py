@@ -14,7 +14,7 @@ from allpath.storage.db import make_engine, migrate, session_factory
 def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None) -> FastAPI:
     """Build the service for ``settings`` (default: from the environment); migrates the database."""
     from allpath.interfaces.api.docs import mount_api_docs
-    from allpath.interfaces.api.routes import admin, assess, fhir, patients, session, treatment
+    from allpath.interfaces.api.routes import admin, assess, fhir, patients, session, team, treatment
     from allpath.interfaces.cds import CdsCors, cds_router, cors_origins
     from allpath.interfaces.http import install as install_http_guard
     from allpath.interfaces.web import mount_web
@@ -40,7 +40,7 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
         """Liveness: the service answers (no data)."""
         return JSONResponse({"status": "ok", "version": __version__, "knowledge_version": app.state.kb.version})
 
-    for module in (session, patients, assess, treatment, fhir, admin):
+    for module in (session, patients, assess, treatment, fhir, admin, team):
         app.include_router(module.router)
     app.include_router(cds_router(settings))  # CDS Hooks 2.0: /cds-services
     app.add_middleware(CdsCors, origins=cors_origins(settings.cds_cors_origins))  # CORS on /cds-services only

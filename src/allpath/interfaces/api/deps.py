@@ -7,6 +7,7 @@ token in the ``X-CSRF-Token`` header or a ``csrf_token`` form field.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -39,6 +40,8 @@ def db_session(request: Request) -> Iterator[Session]:
             session.commit()
         except BaseException:
             session.rollback()
+            with contextlib.suppress(Exception):  # the request's own error is the one to report
+                repo.keep_audit_after_failure(session)  # refusals and failed acts stay in the audit log
             raise
 
 
@@ -134,6 +137,25 @@ async def _form_csrf(request: Request) -> str | None:
     return None
 
 
+def route_of(request: Request) -> str:
+    """The method and route template of a request (``GET /api/patients/{patient_id}``), for the audit log:
+    the template, never the path, so that nothing a caller typed into the address is stored."""
+    route = request.scope.get("route")
+    template = getattr(route, "path", None) or "(no route)"
+    return f"{request.method} {template}"[:200]
+
+
+def audit_refusal(s: Session, user: t.User | None, request: Request, outcome: str) -> None:
+    """Audit a refused request (``unauthenticated``, ``forbidden``, ``csrf``, ``invalid_token``): the entry
+    survives the error response (``db_session`` writes it again after the rollback)."""
+    repo.audit(s, user, "access", "route", outcome=outcome, detail=route_of(request))
+
+
+async def audit_refusal_async(s: Session, user: t.User | None, request: Request, outcome: str) -> None:
+    """``audit_refusal`` from a coroutine: the write runs in a worker thread, not on the event loop."""
+    await run_in_threadpool(audit_refusal, s, user, request, outcome)
+
+
 async def optional_principal(request: Request, s: DB) -> Principal | None:
     # The database look-ups run in a worker thread: on the event loop they would stall every other request
     # of this worker while they wait for the database.
@@ -141,18 +163,21 @@ async def optional_principal(request: Request, s: DB) -> Principal | None:
     if header.lower().startswith("bearer "):
         user = await run_in_threadpool(repo.token_user, s, header[7:].strip())
         if user is None:
+            await audit_refusal_async(s, None, request, "invalid_token")
             raise HTTPException(401, "the API token is not valid", headers={"WWW-Authenticate": "Bearer"})
         return Principal(user, "token")
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         return None
-    found = await run_in_threadpool(repo.session_user, s, cookie)
+    idle_minutes = request.app.state.settings.session_idle_minutes
+    found = await run_in_threadpool(repo.session_user, s, cookie, idle_minutes)
     if found is None:
         return None
     user, csrf = found
     if request.method not in SAFE_METHODS:
         sent = request.headers.get("x-csrf-token") or await _form_csrf(request)
         if not sent or not hmac.compare_digest(sent, csrf):
+            await audit_refusal_async(s, user, request, "csrf")
             raise HTTPException(403, "missing or wrong CSRF token")
     return Principal(user, "session", csrf)
 
@@ -160,21 +185,34 @@ async def optional_principal(request: Request, s: DB) -> Principal | None:
 MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]
 
 
-async def signed_in(principal: MaybePrincipal) -> Principal:
+async def signed_in(principal: MaybePrincipal, request: Request, s: DB) -> Principal:
     if principal is None:
+        await audit_refusal_async(s, None, request, "unauthenticated")
         raise HTTPException(401, "sign in first", headers={"WWW-Authenticate": "Bearer"})
     return principal
 
 
-def require(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
+def require(*roles: str) -> Callable[[Principal, Request, Session], Awaitable[Principal]]:
     """A dependency that admits only the given roles (least privilege: each endpoint names its roles)."""
 
-    async def check(principal: Annotated[Principal, Depends(signed_in)]) -> Principal:
+    async def check(principal: Annotated[Principal, Depends(signed_in)], request: Request, s: DB) -> Principal:
         if principal.user.role not in roles:
+            await audit_refusal_async(s, principal.user, request, "forbidden")
             raise HTTPException(403, f"this needs the role {' or '.join(roles)}")
+        if principal.user.role in repo.DATA_ROLES and not await run_in_threadpool(data_access, s, principal.user):
+            await audit_refusal_async(s, principal.user, request, "unconfirmed")
+            raise HTTPException(403, WAITING)
         return principal
 
     return check
+
+
+WAITING = "this account waits for a clinician of the team to confirm it; until then it reads no patient data"
+
+
+def data_access(s: Session, user: t.User) -> bool:
+    """Whether the data's owners have granted this account patient data (never for an administrator)."""
+    return repo.has_data_access(user, repo.granted_teams(s, user.id))
 
 
 def patient_for(s: Session, principal: Principal, patient_id: str, *, family_allowed: bool) -> t.Patient:
@@ -183,7 +221,7 @@ def patient_for(s: Session, principal: Principal, patient_id: str, *, family_all
     patient = repo.get_patient(s, patient_id) if plausible else None
     user = principal.user
     allowed = False
-    if patient is not None:
+    if patient is not None and patient.team_id in repo.granted_teams(s, user.id):  # granted by the data's owners
         if user.role == "clinician":
             allowed = patient.team_id == user.team_id
         elif user.role == "family" and family_allowed:

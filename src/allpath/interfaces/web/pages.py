@@ -18,11 +18,13 @@ from urllib.parse import quote
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
 
 from allpath import __version__
-from allpath.interfaces.api.deps import DB, Principal, optional_principal
+from allpath.interfaces.api.deps import DB, Principal, audit_refusal, data_access, optional_principal
 from allpath.interfaces.web.forms import dom_id, shown_number
 from allpath.knowledge.loader import KnowledgeBase
+from allpath.storage import repository as repo
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES_DIR = HERE / "templates"
@@ -42,10 +44,21 @@ SECURITY_HEADERS = {
 }
 
 NAV: dict[str, tuple[tuple[str, str], ...]] = {
-    "clinician": (("/patients", "Patients"), ("/patients/new", "New patient"), ("/sources", "Sources")),
-    "family": (("/patients", "My child"), ("/sources", "Sources")),
-    "researcher": (("/export", "Research export"), ("/sources", "Sources")),
-    "admin": (("/admin/users", "Users"), ("/admin/audit", "Audit log"), ("/sources", "Sources")),
+    "clinician": (
+        ("/patients", "Patients"),
+        ("/patients/new", "New patient"),
+        ("/team", "Team"),
+        ("/sources", "Sources"),
+        ("/account", "Your account"),
+    ),
+    "family": (("/patients", "My child"), ("/sources", "Sources"), ("/account", "Your account")),
+    "researcher": (("/export", "Research export"), ("/sources", "Sources"), ("/account", "Your account")),
+    "admin": (
+        ("/admin/users", "Users"),
+        ("/admin/audit", "Audit log"),
+        ("/sources", "Sources"),
+        ("/account", "Your account"),
+    ),
 }
 ROLE_LABELS = {"clinician": "care team", "family": "family", "researcher": "researcher", "admin": "administrator"}
 
@@ -214,23 +227,35 @@ def safe_next(target: str | None) -> str:
     return "/"
 
 
-def page_user(*roles: str) -> Callable[[Request, Principal | None], Principal]:
+def page_user(*roles: str) -> Callable[[Request, Session, Principal | None], Principal]:
     """A dependency that admits the given roles (any signed-in user when none are given)."""
 
-    def check(request: Request, principal: MaybePageUser) -> Principal:
+    def check(request: Request, s: DB, principal: MaybePageUser) -> Principal:
         if principal is None:
+            audit_refusal(s, None, request, "unauthenticated")
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             location = "/signin" if request.method != "GET" else f"/signin?next={quote(target, safe='')}"
             raise PageError(303, "Sign in first", location=location)
         if roles and principal.user.role not in roles:
+            audit_refusal(s, principal.user, request, "forbidden")
             raise PageError(
                 403,
                 "This page is not for your account",
                 f"It is for the role {' or '.join(ROLE_LABELS.get(r, r) for r in roles)}.",
             )
+        if roles and principal.user.role in repo.DATA_ROLES and not data_access(s, principal.user):
+            audit_refusal(s, principal.user, request, "unconfirmed")
+            raise PageError(403, "Your account waits for confirmation", WAITING_PAGE)
         return principal
 
     return check
+
+
+WAITING_PAGE = (
+    "Patient data is shared by the people who hold it, not by administrators: a clinician of your team "
+    "confirms your account (a new account, or one whose password was reset or whose role or team changed). "
+    "Tell a colleague that you have activated your account; until then you see no patient data."
+)
 
 
 ClinicianPage = Annotated[Principal, Depends(page_user("clinician"))]

@@ -1,48 +1,144 @@
-"""Administration: users and the audit log (admins see no patient data)."""
+"""Administration: accounts and the audit log. Admins see no patient data, and nothing they do gives them any.
+
+An administrator creates accounts without a password (the owner chooses it with a one-time activation
+code), deactivates and re-activates them, forces a password reset (a new activation code), revokes their
+API tokens and changes their role or team. Every such act is audited (``allpath.storage.accounts``), and
+every act that could hand an account to someone else withdraws its access to patient data until a
+clinician of its team grants it again.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, NoReturn
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Path
+from sqlalchemy.orm import Session
 
-from allpath.interfaces.api.deps import DB, Principal, require, storable_body
+from allpath.interfaces.api.deps import DB, AppSettings, Principal, require, storable_body
 from allpath.interfaces.api.routes.session import _user_out
-from allpath.interfaces.api.schemas import AuditOut, ErrorOut, UserIn, UserOut, ValidationErrorOut, error_responses
+from allpath.interfaces.api.schemas import (
+    ActivationOut,
+    AuditOut,
+    ErrorOut,
+    RevokedOut,
+    UserCreatedOut,
+    UserIn,
+    UserOut,
+    UserUpdate,
+    ValidationErrorOut,
+    error_responses,
+)
+from allpath.storage import accounts
 from allpath.storage import repository as repo
+from allpath.storage import tables as t
 
 router = APIRouter(
     prefix="/api", tags=["admin"], responses=error_responses(401, 403), dependencies=[Depends(storable_body)]
 )
 Admin = Annotated[Principal, Depends(require("admin"))]
+UserId = Annotated[int, Path(ge=1, le=2_147_483_647, description="the account's id")]  # a 32-bit column
+NO_USER: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut, "description": "no such account"}}
+REFUSED: dict[int | str, dict[str, Any]] = {
+    **error_responses(400),
+    409: {"model": ErrorOut, "description": "the user name is taken, or the act is not possible on your own account"},
+    422: {
+        "model": ErrorOut | ValidationErrorOut,
+        "description": "a clinician needs a team (and only clinicians have "
+        "one), family accounts come only by invitation, or a malformed body",
+    },
+}
+
+
+def _account(s: Session, principal: Principal, user_id: int, action: str) -> t.User:
+    user = s.get(t.User, user_id)
+    if user is None:
+        repo.audit(s, principal.user, action, "user", str(user_id), outcome="denied", detail="no such account")
+        raise HTTPException(404, "no such account")
+    return user
+
+
+def _refused(
+    s: Session, principal: Principal, action: str, user_id: int | None, error: accounts.AccountError
+) -> NoReturn:
+    status = 409 if isinstance(error, accounts.NameTaken | accounts.NotAllowed) else 422
+    outcome = "denied" if status == 409 else "invalid"
+    repo.audit(s, principal.user, action, "user", str(user_id) if user_id else None, outcome=outcome)
+    raise HTTPException(status, str(error)) from None
+
+
+def _activation_out(user: t.User, activation: accounts.Activation) -> ActivationOut:
+    return ActivationOut(user_id=user.id, activation_code=activation.code, expires_at=activation.expires_at)
 
 
 @router.get("/users", response_model=list[UserOut])
 def list_users(s: DB, principal: Admin) -> list[UserOut]:
     """Every account."""
     repo.audit(s, principal.user, "list", "user")
-    return [_user_out(u) for u in repo.list_users(s)]
+    return [_user_out(s, u) for u in repo.list_users(s)]
 
 
-@router.post(
-    "/users",
-    response_model=UserOut,
-    status_code=201,
-    responses={
-        **error_responses(400, 409),
-        422: {"model": ErrorOut | ValidationErrorOut, "description": "a clinician needs a team, or a malformed body"},
-    },
-)
-def create_user(body: UserIn, s: DB, principal: Admin) -> UserOut:
-    """Create an account. Clinicians belong to a team (created when new)."""
-    if repo.get_user(s, body.username) is not None:
-        raise HTTPException(409, "this user name is taken")
-    team_id = repo.ensure_team(s, body.team).id if body.team else None
-    if body.role == "clinician" and team_id is None:
-        raise HTTPException(422, "a clinician needs a team")
-    user = repo.create_user(s, body.username, body.password, body.role, body.display_name, team_id)
-    repo.audit(s, principal.user, "create", "user", str(user.id), detail=body.role)
-    return _user_out(user)
+@router.post("/users", response_model=UserCreatedOut, status_code=201, responses=REFUSED)
+def create_user(body: UserIn, s: DB, settings: AppSettings, principal: Admin) -> UserCreatedOut:
+    """Create an account without a password. The answer holds its one-time activation code (shown once, valid
+    for ``ALLPATH_ACTIVATION_HOURS``): hand it to the owner, who chooses the password at ``/activate``.
+    Clinicians belong to a team (created when new); the account reads patient data only once a clinician of
+    the team confirms it (the first clinician of an empty team at once)."""
+    try:
+        user, activation = accounts.create_account(
+            s, principal.user, body.username, body.display_name, body.role, body.team, settings.activation_hours
+        )
+    except accounts.AccountError as error:
+        _refused(s, principal, "create", None, error)
+    return UserCreatedOut(user=_user_out(s, user), activation=_activation_out(user, activation))
+
+
+@router.patch("/users/{user_id}", response_model=UserOut, responses={**NO_USER, **REFUSED})
+def update_user(user_id: UserId, body: UserUpdate, s: DB, principal: Admin) -> UserOut:
+    """Change an account's role or team; its access to patient data must then be granted again."""
+    user = _account(s, principal, user_id, "change_role")
+    try:
+        accounts.change_role_or_team(s, principal.user, user, body.role, body.team)
+    except accounts.AccountError as error:
+        _refused(s, principal, "change_role", user_id, error)
+    return _user_out(s, user)
+
+
+@router.post("/users/{user_id}/deactivate", response_model=UserOut, responses={**NO_USER, **REFUSED})
+def deactivate_user(user_id: UserId, s: DB, principal: Admin) -> UserOut:
+    """The account can no longer sign in: its sessions end and its API tokens are revoked."""
+    user = _account(s, principal, user_id, "deactivate")
+    try:
+        accounts.deactivate(s, principal.user, user)
+    except accounts.AccountError as error:
+        _refused(s, principal, "deactivate", user_id, error)
+    return _user_out(s, user)
+
+
+@router.post("/users/{user_id}/reactivate", response_model=UserOut, responses=NO_USER)
+def reactivate_user(user_id: UserId, s: DB, principal: Admin) -> UserOut:
+    """The account may sign in again; its access to patient data must be granted again."""
+    user = _account(s, principal, user_id, "reactivate")
+    accounts.reactivate(s, principal.user, user)
+    return _user_out(s, user)
+
+
+@router.post("/users/{user_id}/reset-password", response_model=ActivationOut, responses={**NO_USER, **REFUSED})
+def reset_password(user_id: UserId, s: DB, settings: AppSettings, principal: Admin) -> ActivationOut:
+    """Force a password reset: the old password, every session and API token stop working, access to patient
+    data is withdrawn, and the answer holds a new activation code (shown once) for the owner."""
+    user = _account(s, principal, user_id, "reset_password")
+    try:
+        activation = accounts.reset_password(s, principal.user, user, settings.activation_hours)
+    except accounts.AccountError as error:
+        _refused(s, principal, "reset_password", user_id, error)
+    return _activation_out(user, activation)
+
+
+@router.delete("/users/{user_id}/tokens", response_model=RevokedOut, responses=NO_USER)
+def revoke_user_tokens(user_id: UserId, s: DB, principal: Admin) -> RevokedOut:
+    """Revoke every API token of an account (they stop working at once)."""
+    user = _account(s, principal, user_id, "revoke_tokens")
+    return RevokedOut(revoked=accounts.revoke_tokens(s, principal.user, user))
 
 
 @router.get("/audit", response_model=list[AuditOut])

@@ -40,7 +40,8 @@ def assess_record(
 
 @router.get("/export/deidentified", response_model=list[DeidentifiedRow])
 def deidentified(s: DB, principal: Annotated[Principal, Depends(require("researcher"))]) -> list[DeidentifiedRow]:
-    """Every patient's record and groups with names, ids and dates removed (for research)."""
-    rows = repo.deidentified_export(s)
+    """The records and groups of the patients of the teams that granted this researcher their data, with
+    names, ids and dates removed."""
+    rows = repo.deidentified_export(s, repo.granted_teams(s, principal.user.id))
     repo.audit(s, principal.user, "export", "deidentified", detail=f"{len(rows)} rows")
     return [DeidentifiedRow(**row) for row in rows]

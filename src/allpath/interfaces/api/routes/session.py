@@ -1,28 +1,55 @@
-"""Signing in and out, the signed-in user, API tokens, and joining as a family with an invitation code."""
+"""Signing in and out, the signed-in user, activating an account and changing its password, API tokens
+(expiring, listed and revoked by their owner), and joining as a family with an invitation code."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
+from sqlalchemy.orm import Session
 
-from allpath.interfaces.api.deps import DB, SESSION_COOKIE, AppSettings, Principal, signed_in, storable_body
+from allpath.accounts.passwords import WeakPassword
+from allpath.interfaces.api.deps import (
+    DB,
+    SESSION_COOKIE,
+    AppSettings,
+    Principal,
+    data_access,
+    signed_in,
+    storable_body,
+)
 from allpath.interfaces.api.schemas import (
+    ActivateIn,
     Credentials,
+    ErrorOut,
     InvitationAccept,
+    PasswordChange,
     SessionOut,
     TokenIn,
+    TokenInfo,
     TokenOut,
     UserOut,
+    ValidationErrorOut,
     error_responses,
 )
+from allpath.storage import accounts
 from allpath.storage import repository as repo
 from allpath.storage.tables import User
 
 router = APIRouter(prefix="/api", tags=["session"], dependencies=[Depends(storable_body)])
 
 
-def _user_out(user: User) -> UserOut:
+SignedIn = Annotated[Principal, Depends(signed_in)]
+WEAK_PASSWORD: dict[int | str, dict[str, Any]] = {
+    422: {
+        "model": ErrorOut | ValidationErrorOut,
+        "description": "the new password does not meet the password policy (the message says why), or the "
+        "request is malformed",
+    }
+}
+
+
+def _user_out(s: Session, user: User) -> UserOut:
     return UserOut(
         id=user.id,
         username=user.username,
@@ -30,6 +57,8 @@ def _user_out(user: User) -> UserOut:
         role=user.role,
         team_id=user.team_id,
         active=user.active,
+        activated=bool(user.password_hash),
+        data_access=data_access(s, user),
     )
 
 
@@ -71,20 +100,86 @@ def sign_out(request: Request, response: Response, s: DB, principal: Annotated[P
 
 
 @router.get("/me", response_model=UserOut, responses=error_responses(401))
-def me(principal: Annotated[Principal, Depends(signed_in)]) -> UserOut:
-    """The signed-in user."""
-    return _user_out(principal.user)
+def me(s: DB, principal: SignedIn) -> UserOut:
+    """The signed-in user (``data_access`` is false while the account waits for its team's confirmation)."""
+    return _user_out(s, principal.user)
+
+
+@router.put("/me/password", status_code=204, responses={**error_responses(400, 401, 403), **WEAK_PASSWORD})
+def change_password(body: PasswordChange, request: Request, s: DB, principal: SignedIn) -> None:
+    """Change your password (the current one is required); your other sessions end."""
+    keep = request.cookies.get(SESSION_COOKIE) if principal.via == "session" else None
+    try:
+        accounts.change_password(s, principal.user, body.current_password, body.new_password, keep)
+    except accounts.AccountError as error:
+        repo.audit(s, principal.user, "change_password", "user", str(principal.user.id), outcome="denied")
+        raise HTTPException(400, str(error)) from None
+    except WeakPassword as error:
+        repo.audit(s, principal.user, "change_password", "user", str(principal.user.id), outcome="invalid")
+        raise HTTPException(422, str(error)) from None
+
+
+@router.post("/activate", response_model=UserOut, responses={**error_responses(400), **WEAK_PASSWORD})
+def activate(body: ActivateIn, s: DB) -> UserOut:
+    """Choose the password of a new (or reset) account with the one-time activation code an administrator
+    handed over; then sign in. The account reads patient data once a clinician of its team confirms it."""
+    try:
+        user = accounts.activate(s, body.username, body.code, body.password)
+    except accounts.AccountError as error:
+        repo.audit(s, None, "activate", "user", outcome="denied")
+        raise HTTPException(400, str(error)) from None
+    except WeakPassword as error:
+        repo.audit(s, None, "activate", "user", outcome="invalid")
+        raise HTTPException(422, str(error)) from None
+    return _user_out(s, user)
 
 
 @router.post("/tokens", response_model=TokenOut, status_code=201, responses=error_responses(400, 401, 403))
-def new_token(body: TokenIn, s: DB, principal: Annotated[Principal, Depends(signed_in)]) -> TokenOut:
-    """Create an API token for machine clients acting as the signed-in user (shown once)."""
-    token = repo.create_api_token(s, principal.user, body.name)
-    repo.audit(s, principal.user, "create", "api_token", detail=body.name)
-    return TokenOut(token=token, name=body.name)
+def new_token(body: TokenIn, s: DB, settings: AppSettings, principal: SignedIn) -> TokenOut:
+    """Create an API token for machine clients acting as the signed-in user (shown once). It expires after
+    the configured lifetime (``ALLPATH_TOKEN_DAYS``), or after ``days`` when that is shorter."""
+    days = settings.token_days if body.days is None else body.days
+    if days > settings.token_days:
+        repo.audit(s, principal.user, "create", "api_token", outcome="invalid")
+        raise HTTPException(400, f"a token may live at most {settings.token_days:g} days")
+    token, row = repo.issue_api_token(s, principal.user, body.name, days)
+    repo.audit(s, principal.user, "create", "api_token", str(row.id), detail=f"{days:g} days")
+    return TokenOut(id=row.id, token=token, name=row.name, expires_at=row.expires_at)
 
 
-@router.post("/invitations/accept", response_model=UserOut, status_code=201, responses=error_responses(400))
+@router.get("/tokens", response_model=list[TokenInfo], responses=error_responses(401))
+def my_tokens(s: DB, principal: SignedIn) -> list[TokenInfo]:
+    """Your API tokens, newest first, with their expiry (the tokens themselves are never shown again)."""
+    moment = repo.now()
+    return [
+        TokenInfo(
+            id=row.id,
+            name=row.name,
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+            revoked=row.revoked,
+            expired=row.expires_at <= moment,
+        )
+        for row in repo.api_tokens(s, principal.user)
+    ]
+
+
+@router.delete(
+    "/tokens/{token_id}",
+    status_code=204,
+    responses={**error_responses(401, 403), 404: {"model": ErrorOut, "description": "you have no such live token"}},
+)
+def revoke_token(token_id: Annotated[int, Path(ge=1, le=2_147_483_647)], s: DB, principal: SignedIn) -> None:
+    """Revoke one of your API tokens: it stops working at once."""
+    if not repo.revoke_api_tokens(s, principal.user, token_id):
+        repo.audit(s, principal.user, "revoke", "api_token", str(token_id), outcome="denied")
+        raise HTTPException(404, "you have no such live token")
+    repo.audit(s, principal.user, "revoke", "api_token", str(token_id))
+
+
+@router.post(
+    "/invitations/accept", response_model=UserOut, status_code=201, responses={**error_responses(400), **WEAK_PASSWORD}
+)
 def accept_invitation(body: InvitationAccept, s: DB) -> UserOut:
     """Create a family account linked to one child, with the invitation code the care team gave."""
     try:
@@ -93,5 +188,9 @@ def accept_invitation(body: InvitationAccept, s: DB) -> UserOut:
         repo.audit(s, None, "accept", "invitation", outcome="denied")
         s.commit()
         raise HTTPException(400, str(error)) from None
+    except WeakPassword as error:
+        repo.audit(s, None, "accept", "invitation", outcome="invalid")
+        s.commit()
+        raise HTTPException(422, str(error)) from None
     repo.audit(s, user, "accept", "invitation")
-    return _user_out(user)
+    return _user_out(s, user)

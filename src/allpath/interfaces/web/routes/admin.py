@@ -1,4 +1,9 @@
-"""The researcher's de-identified export and the administrator's users and audit log (no patient data)."""
+"""The researcher's de-identified export and the administrator's accounts and audit log (no patient data).
+
+The export holds the patients of the teams that granted the researcher their data. An administrator
+creates accounts without passwords (each gets a one-time activation code, shown once), deactivates and
+re-activates them, forces password resets, revokes API tokens and changes roles and teams; nothing of it
+gives them patient data (``allpath.storage.accounts``)."""
 
 from __future__ import annotations
 
@@ -7,16 +12,18 @@ import io
 import json
 from collections import Counter
 from typing import Annotated, Any
+from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from allpath.interfaces.api.deps import DB
-from allpath.interfaces.api.schemas import UserIn
-from allpath.interfaces.web.pages import SECURITY_HEADERS, AdminPage, ResearcherPage, page
+from allpath.interfaces.api.deps import DB, AppSettings, data_access
+from allpath.interfaces.api.schemas import UserIn, UserUpdate
+from allpath.interfaces.web.pages import SECURITY_HEADERS, AdminPage, PageError, ResearcherPage, page
+from allpath.storage import accounts
 from allpath.storage import repository as repo
 from allpath.storage import tables as t
 
@@ -38,7 +45,7 @@ _SUMMARY_COLUMNS = (
 @router.get("/export")
 def export_page(request: Request, s: DB, principal: ResearcherPage) -> Response:
     """What the export holds, how many patients, and the groups it contains (counts only)."""
-    rows = repo.deidentified_export(s)
+    rows = repo.deidentified_export(s, repo.granted_teams(s, principal.user.id))
     repo.audit(s, principal.user, "read", "deidentified", detail=f"summary of {len(rows)} rows (web)")
     groups = Counter((r["disease_state"], r["risk_group"], r["cog_risk_group"]) for r in rows)
     context = {"count": len(rows), "groups": sorted(groups.items(), key=lambda kv: (-kv[1], str(kv[0])))}
@@ -53,7 +60,7 @@ def _attachment(body: str, media_type: str, filename: str) -> Response:
 @router.get("/export/deidentified.json")
 def export_json(s: DB, principal: ResearcherPage) -> Response:
     """Every patient's record and groups without names, ids or dates (the rows of the JSON API)."""
-    rows = repo.deidentified_export(s)
+    rows = repo.deidentified_export(s, repo.granted_teams(s, principal.user.id))
     repo.audit(s, principal.user, "export", "deidentified", detail=f"{len(rows)} rows (web, json)")
     return _attachment(json.dumps(rows, indent=2, ensure_ascii=False), "application/json", "allpath-deidentified.json")
 
@@ -73,7 +80,7 @@ def _cell(value: Any) -> str:
 @router.get("/export/deidentified.csv")
 def export_csv(s: DB, principal: ResearcherPage) -> Response:
     """The same rows as a table: one line per patient, the record's fields as columns."""
-    rows = repo.deidentified_export(s)
+    rows = repo.deidentified_export(s, repo.granted_teams(s, principal.user.id))
     repo.audit(s, principal.user, "export", "deidentified", detail=f"{len(rows)} rows (web, csv)")
     record_keys = sorted({key for r in rows for key in r["record"]})
     out = io.StringIO()
@@ -86,6 +93,14 @@ def export_csv(s: DB, principal: ResearcherPage) -> Response:
 
 # ---- administration ---------------------------------------------------------------------------------
 
+# What an administrator's act did, for the notice after it (the act itself is in the audit log).
+_DONE = {
+    "deactivate": "deactivated: its sessions ended and its API tokens were revoked",
+    "reactivate": "re-activated: it may sign in again; its team must confirm it again before it reads patient data",
+    "revoke_tokens": "has no live API token any more",
+    "change_role": "has a new role or team; its team must confirm it again before it reads patient data",
+}
+
 
 def _users_page(
     request: Request,
@@ -94,16 +109,20 @@ def _users_page(
     status: int = 200,
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
-    created: str = "",
+    notice: str = "",
 ) -> Response:
     repo.audit(s, principal.user, "list", "user", detail="web")
     teams = {team.id: team.name for team in _teams(s)}
+    users = repo.list_users(s)
     context = {
-        "users": repo.list_users(s),
+        "users": users,
         "teams": teams,
+        "access": {u.id: data_access(s, u) for u in users},
+        "pending": {u.id: accounts.pending_activation(s, u) for u in users},
         "values": values or {},
         "errors": errors or {},
-        "created": created,
+        "notice": notice,
+        "self_id": principal.user.id,
     }
     return page(request, "admin_users.html", context, principal, status)
 
@@ -113,40 +132,129 @@ def _teams(s: Session) -> list[t.Team]:
     return list(s.scalars(select(t.Team).order_by(t.Team.name)))
 
 
+def _code_page(
+    request: Request, principal: AdminPage, user: t.User, activation: accounts.Activation, what: str
+) -> Response:
+    """The one-time activation code, shown once (never in an address, never in the audit log)."""
+    context = {"account": user, "activation": activation, "what": what}
+    return page(request, "admin_code.html", context, principal, 201 if what == "created" else 200)
+
+
 @router.get("/admin/users")
-def users(request: Request, s: DB, principal: AdminPage, created: str = "") -> Response:
-    """Every account, and a form to add one."""
-    return _users_page(request, s, principal, created=created[:100])
+def users(request: Request, s: DB, principal: AdminPage, done: str = "", user: str = "") -> Response:
+    """Every account, what can be done to it, and a form to add one."""
+    notice = f"Account {user[:100]} {_DONE[done]}." if done in _DONE and user else ""
+    return _users_page(request, s, principal, notice=notice)
 
 
 @router.post("/admin/users")
 def create_user(
     request: Request,
     s: DB,
+    settings: AppSettings,
     principal: AdminPage,
     username: Annotated[str, Form(max_length=200)] = "",
     display_name: Annotated[str, Form(max_length=400)] = "",
-    password: Annotated[str, Form(max_length=400)] = "",
     role: Annotated[str, Form(max_length=40)] = "",
     team: Annotated[str, Form(max_length=400)] = "",
 ) -> Response:
-    """Create an account (the rules of ``POST /api/users``)."""
+    """Create an account without a password (the rules of ``POST /api/users``) and show its activation code."""
     values = {"username": username, "display_name": display_name, "role": role, "team": team}
     try:
-        body = UserIn(
-            username=username, display_name=display_name, password=password, role=role, team=team.strip() or None
-        )
+        body = UserIn(username=username, display_name=display_name, role=role, team=team.strip() or None)
     except ValidationError as error:
         errors = {str(e["loc"][0]): f"{e['loc'][0]}: {e['msg']}" for e in error.errors()}
+        repo.audit(s, principal.user, "create", "user", outcome="invalid", detail="web")
         return _users_page(request, s, principal, 422, values, errors)
-    if repo.get_user(s, body.username) is not None:
-        return _users_page(request, s, principal, 409, values, {"username": "username: this user name is taken"})
-    if body.role == "clinician" and not body.team:
-        return _users_page(request, s, principal, 422, values, {"team": "team: a clinician needs a team"})
-    team_id = repo.ensure_team(s, body.team).id if body.team else None
-    user = repo.create_user(s, body.username, body.password, body.role, body.display_name, team_id)
-    repo.audit(s, principal.user, "create", "user", str(user.id), detail=f"{body.role} (web)")
-    return RedirectResponse(f"/admin/users?created={user.username}", status_code=303, headers=SECURITY_HEADERS)
+    try:
+        user, activation = accounts.create_account(
+            s, principal.user, body.username, body.display_name, body.role, body.team, settings.activation_hours
+        )
+    except accounts.NameTaken as error:
+        repo.audit(s, principal.user, "create", "user", outcome="denied", detail="web")
+        return _users_page(request, s, principal, 409, values, {"username": f"username: {error}"})
+    except accounts.AccountError as error:
+        repo.audit(s, principal.user, "create", "user", outcome="invalid", detail="web")
+        return _users_page(request, s, principal, 422, values, {"team": f"team: {error}"})
+    return _code_page(request, principal, user, activation, "created")
+
+
+def _target(s: Session, principal: AdminPage, user_id: int, action: str) -> t.User:
+    user = s.get(t.User, user_id)
+    if user is None:
+        repo.audit(s, principal.user, action, "user", str(user_id), outcome="denied", detail="web: no such account")
+        raise PageError(404, "No such account")
+    return user
+
+
+def _refused(request: Request, s: DB, principal: AdminPage, user_id: int, action: str, error: Exception) -> Response:
+    status = 409 if isinstance(error, accounts.NotAllowed) else 422
+    repo.audit(s, principal.user, action, "user", str(user_id), outcome="denied" if status == 409 else "invalid")
+    return _users_page(request, s, principal, status, errors={f"account-{user_id}": str(error)})
+
+
+def _done(action: str, user: t.User) -> Response:
+    location = f"/admin/users?done={action}&user={quote(user.username, safe='')}"
+    return RedirectResponse(location, status_code=303, headers=SECURITY_HEADERS)
+
+
+UserId = Annotated[int, Path(ge=1, le=2_147_483_647)]
+
+
+@router.post("/admin/users/{user_id}/deactivate")
+def deactivate(request: Request, user_id: UserId, s: DB, principal: AdminPage) -> Response:
+    user = _target(s, principal, user_id, "deactivate")
+    try:
+        accounts.deactivate(s, principal.user, user, channel="(web)")
+    except accounts.AccountError as error:
+        return _refused(request, s, principal, user_id, "deactivate", error)
+    return _done("deactivate", user)
+
+
+@router.post("/admin/users/{user_id}/reactivate")
+def reactivate(user_id: UserId, s: DB, principal: AdminPage) -> Response:
+    user = _target(s, principal, user_id, "reactivate")
+    accounts.reactivate(s, principal.user, user, channel="(web)")
+    return _done("reactivate", user)
+
+
+@router.post("/admin/users/{user_id}/reset-password")
+def reset_password(request: Request, user_id: UserId, s: DB, settings: AppSettings, principal: AdminPage) -> Response:
+    user = _target(s, principal, user_id, "reset_password")
+    try:
+        activation = accounts.reset_password(s, principal.user, user, settings.activation_hours, channel="(web)")
+    except accounts.AccountError as error:
+        return _refused(request, s, principal, user_id, "reset_password", error)
+    return _code_page(request, principal, user, activation, "reset")
+
+
+@router.post("/admin/users/{user_id}/revoke-tokens")
+def revoke_tokens(user_id: UserId, s: DB, principal: AdminPage) -> Response:
+    user = _target(s, principal, user_id, "revoke_tokens")
+    accounts.revoke_tokens(s, principal.user, user, channel="(web)")
+    return _done("revoke_tokens", user)
+
+
+@router.post("/admin/users/{user_id}/role")
+def change_role(
+    request: Request,
+    user_id: UserId,
+    s: DB,
+    principal: AdminPage,
+    role: Annotated[str, Form(max_length=40)] = "",
+    team: Annotated[str, Form(max_length=400)] = "",
+) -> Response:
+    """A new role or team (the rules of ``PATCH /api/users/{user_id}``)."""
+    user = _target(s, principal, user_id, "change_role")
+    try:
+        body = UserUpdate(role=role or None, team=team.strip() or None)
+        changed = accounts.change_role_or_team(s, principal.user, user, body.role, body.team, channel="(web)")
+    except (ValidationError, accounts.AccountError) as error:
+        shown = error if isinstance(error, accounts.AccountError) else ValueError("choose a role and a team name")
+        return _refused(request, s, principal, user_id, "change_role", shown)
+    if not changed:
+        return _users_page(request, s, principal, notice=f"Account {user.username} already had that role and team.")
+    return _done("change_role", user)
 
 
 @router.get("/admin/audit")

@@ -1,4 +1,5 @@
-"""Signing in and out, the start page of each role, and joining as a family with an invitation code.
+"""Signing in and out, the start page of each role, activating an account with its one-time code, and
+joining as a family with an invitation code.
 
 Before sign-in there is no session and so no session CSRF token: the sign-in and join forms carry a
 one-time token that must match a short-lived cookie (double submit), so that another site cannot sign a
@@ -15,8 +16,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from allpath.interfaces.api.deps import DB, SESSION_COOKIE, AppSettings
-from allpath.interfaces.api.schemas import InvitationAccept
+from allpath.accounts.passwords import MIN_LENGTH, WeakPassword
+from allpath.interfaces.api.deps import DB, SESSION_COOKIE, AppSettings, data_access
+from allpath.interfaces.api.schemas import ActivateIn, InvitationAccept
 from allpath.interfaces.web.pages import (
     SECURITY_HEADERS,
     AnyUserPage,
@@ -24,6 +26,7 @@ from allpath.interfaces.web.pages import (
     page,
     safe_next,
 )
+from allpath.storage import accounts
 from allpath.storage import repository as repo
 
 router = APIRouter()
@@ -63,7 +66,9 @@ def home(request: Request, s: DB, principal: MaybePageUser) -> Response:
     if principal is None:
         return RedirectResponse("/signin", status_code=303, headers=SECURITY_HEADERS)
     role = principal.user.role
-    if role == "family":
+    if role in repo.DATA_ROLES and not data_access(s, principal.user):
+        target = "/account"  # it waits for its team's confirmation, and says so there
+    elif role == "family":
         children = sorted(repo.family_patient_ids(s, principal.user))
         target = f"/patients/{children[0]}/report" if len(children) == 1 else "/patients"
     else:
@@ -72,10 +77,14 @@ def home(request: Request, s: DB, principal: MaybePageUser) -> Response:
 
 
 @router.get("/signin")
-def signin_form(request: Request, principal: MaybePageUser, next: str = "/", joined: int = 0) -> Response:
+def signin_form(
+    request: Request, principal: MaybePageUser, next: str = "/", joined: int = 0, activated: int = 0
+) -> Response:
     if principal is not None:
         return RedirectResponse(safe_next(next), status_code=303, headers=SECURITY_HEADERS)
     notice = "Your family account is ready. Sign in with the user name and password you chose." if joined else ""
+    if activated:
+        notice = "Your password is set. Sign in with your user name and the password you chose."
     return _signin_page(request, next_path=safe_next(next), notice=notice)
 
 
@@ -172,5 +181,57 @@ def join(
         repo.audit(s, None, "accept", "invitation", outcome="denied")
         field = "username" if "user name" in str(error) else "code"
         return _join_page(request, 400, values, {field: str(error)})
+    except WeakPassword as error:
+        repo.audit(s, None, "accept", "invitation", outcome="invalid")
+        return _join_page(request, 422, values, {"password": f"password: {error}"})
     repo.audit(s, user, "accept", "invitation", detail="web")
     return RedirectResponse("/signin?joined=1", status_code=303, headers=SECURITY_HEADERS)
+
+
+# ---- activating an account with its one-time code ----------------------------------------------------------
+
+
+def _activate_page(
+    request: Request, status: int = 200, values: dict[str, str] | None = None, errors: dict[str, str] | None = None
+) -> HTMLResponse:
+    context = {"values": values or {}, "errors": errors or {}, "min_length": MIN_LENGTH}
+    return _anonymous_form(request, "activate.html", context, status)
+
+
+@router.get("/activate")
+def activate_form(request: Request) -> Response:
+    return _activate_page(request)
+
+
+@router.post("/activate")
+def activate(
+    request: Request,
+    s: DB,
+    username: Annotated[str, Form(max_length=200)] = "",
+    code: Annotated[str, Form(max_length=100)] = "",
+    password: Annotated[str, Form(max_length=1000)] = "",
+    password_again: Annotated[str, Form(max_length=1000)] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """Choose the password of a new (or reset) account (the rules of ``POST /api/activate``)."""
+    values = {"username": username, "code": code}
+    if not _form_token_ok(request, csrf_token):
+        return _activate_page(request, 400, values, {"form": "The form had expired. Please try again."})
+    try:
+        body = ActivateIn(username=username.strip(), code=code.strip(), password=password)
+    except ValidationError as error:
+        errors = {str(e["loc"][0]): f"{e['loc'][0]}: {e['msg']}" for e in error.errors()}
+        repo.audit(s, None, "activate", "user", outcome="invalid", detail="web")
+        return _activate_page(request, 422, values, errors)
+    if password != password_again:
+        repo.audit(s, None, "activate", "user", outcome="invalid", detail="web")
+        return _activate_page(request, 422, values, {"password_again": "The two passwords differ."})
+    try:
+        accounts.activate(s, body.username, body.code, body.password)
+    except accounts.AccountError as error:
+        repo.audit(s, None, "activate", "user", outcome="denied", detail="web")
+        return _activate_page(request, 400, values, {"code": str(error)})
+    except WeakPassword as error:
+        repo.audit(s, None, "activate", "user", outcome="invalid", detail="web")
+        return _activate_page(request, 422, values, {"password": f"password: {error}"})
+    return RedirectResponse("/signin?activated=1", status_code=303, headers=SECURITY_HEADERS)

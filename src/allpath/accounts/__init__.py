@@ -1,0 +1,1 @@
+"""Account rules that need no database: the password policy."""

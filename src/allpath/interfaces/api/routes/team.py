@@ -1,0 +1,61 @@
+"""The care team's own page of accounts: who reads the team's data, who waits, and confirming them.
+
+Access to patient data is granted by the data's owners, never by an administrator: a clinician of the
+team (who holds its data) confirms a colleague, a researcher (who then receives the team's de-identified
+data) or a family account of one of the team's children.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Path
+
+from allpath.interfaces.api.deps import DB, Principal, require, storable_body
+from allpath.interfaces.api.schemas import ErrorOut, TeamMemberOut, error_responses
+from allpath.storage import accounts
+from allpath.storage import repository as repo
+from allpath.storage import tables as t
+
+router = APIRouter(
+    prefix="/api/team", tags=["team"], responses=error_responses(401, 403), dependencies=[Depends(storable_body)]
+)
+Custodian = Annotated[Principal, Depends(require("clinician"))]  # a clinician with access to the team's data
+
+
+def _member(user: t.User, grant: t.AccessGrant | None) -> TeamMemberOut:
+    return TeamMemberOut(
+        id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        role=user.role,
+        waiting=grant is None,
+        granted=grant.how if grant else None,
+    )
+
+
+@router.get("/members", response_model=list[TeamMemberOut])
+def members(s: DB, principal: Custodian) -> list[TeamMemberOut]:
+    """Everyone with access to your team's data (and how it was granted), then the accounts that wait for a
+    clinician of your team to confirm them."""
+    assert principal.user.team_id is not None  # a clinician with access has a team
+    granted = [_member(user, grant) for user, grant in accounts.with_access(s, principal.user.team_id)]
+    waiting = [_member(user, None) for user in accounts.waiting_for(s, principal.user)]
+    repo.audit(s, principal.user, "list", "team_member", detail=f"{len(waiting)} waiting")
+    return granted + waiting
+
+
+@router.post(
+    "/members/{user_id}/confirm",
+    response_model=TeamMemberOut,
+    responses={404: {"model": ErrorOut, "description": "no such account waits for your team"}},
+)
+def confirm(user_id: Annotated[int, Path(ge=1, le=2_147_483_647)], s: DB, principal: Custodian) -> TeamMemberOut:
+    """Grant a waiting account your team's data: confirm it only once its owner has told you (in person or
+    by a channel you trust) that they activated it themselves."""
+    try:
+        user = accounts.confirm(s, principal.user, user_id)
+    except accounts.NotFound as error:
+        raise HTTPException(404, str(error)) from None
+    grant = s.get(t.AccessGrant, (user.id, principal.user.team_id))
+    return _member(user, grant)

@@ -1,0 +1,94 @@
+"""``allpath users``: the operator's break-glass on the server's shell (who has the database anyway).
+
+``create-admin NAME`` makes an administrator account and prints its one-time activation code: the only way
+to make the first administrator outside the demo. ``confirm NAME`` grants a clinician, researcher or family
+account its patient data when no colleague remains to confirm it. Both are audited as the operator.
+Exit status: 0 on success; 2 on a name or team that does not fit (the message on standard error).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+EXIT_INVALID_INPUT = 2
+
+users_app = typer.Typer(
+    help="Operator break-glass: make the first administrator, confirm an account when no colleague can.",
+    no_args_is_help=True,
+)
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"allpath users: {message}", err=True)
+    return typer.Exit(EXIT_INVALID_INPUT)
+
+
+@users_app.command("create-admin")
+def create_admin(
+    username: Annotated[str, typer.Argument(help="The new administrator's user name.")],
+    display_name: Annotated[str, typer.Option("--name", help="The person's name (default: the user name).")] = "",
+) -> None:
+    """Create an administrator account and print its one-time activation code (its owner chooses the
+    password at /activate)."""
+    from pydantic import ValidationError
+
+    from allpath.interfaces.api.schemas import UserIn
+    from allpath.settings import load_settings
+    from allpath.storage import accounts
+    from allpath.storage.db import make_engine, migrate, session_factory
+
+    try:
+        body = UserIn(username=username, display_name=display_name or username, role="admin")
+    except ValidationError as error:
+        first = error.errors()[0]
+        raise _fail(f"{first['loc'][0]}: {first['msg']}") from None
+    settings = load_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        migrate(engine)
+        with session_factory(engine)() as s, s.begin():
+            try:
+                _user, activation = accounts.create_account(
+                    s, None, body.username, body.display_name, "admin", None, settings.activation_hours
+                )
+            except accounts.AccountError as error:
+                raise _fail(str(error)) from None
+    finally:
+        engine.dispose()
+    typer.echo(f"Administrator {body.username} created. One-time activation code (shown only now):")
+    typer.echo(f"  {activation.code}")
+    typer.echo(f"Its owner chooses the password at /activate before {activation.expires_at:%Y-%m-%d %H:%M} UTC.")
+
+
+@users_app.command("confirm")
+def confirm(
+    username: Annotated[str, typer.Argument(help="The account to grant its patient data.")],
+    team: Annotated[
+        list[str] | None,
+        typer.Option("--team", help="For a researcher: a team whose de-identified data it may export."),
+    ] = None,
+) -> None:
+    """Grant an account its patient data when no colleague of its team remains to confirm it: a clinician
+    their team, a family their child's team, a researcher the teams named with --team."""
+    from allpath.settings import load_settings
+    from allpath.storage import accounts
+    from allpath.storage import repository as repo
+    from allpath.storage.db import make_engine, migrate, session_factory
+
+    settings = load_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        migrate(engine)
+        with session_factory(engine)() as s, s.begin():
+            user = repo.get_user(s, username)
+            if user is None:
+                raise _fail(f"there is no account named {username[:100]!r}")
+            try:
+                names = accounts.operator_confirm(s, user, list(team or []))
+            except accounts.AccountError as error:
+                raise _fail(str(error)) from None
+    finally:
+        engine.dispose()
+    typer.echo(f"{username} may read the patient data of: {', '.join(names) if names else 'no team yet'}")

@@ -1,0 +1,75 @@
+"""``allpath users``: the operator's break-glass makes the first administrator (who activates the account with
+the printed code) and confirms an account when no colleague remains; both audited as the operator."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from allpath.interfaces.api.app import create_app
+from allpath.interfaces.cli import app
+from allpath.knowledge.loader import load_knowledge
+from allpath.settings import load_settings
+from allpath.storage import repository as repo
+from allpath.storage.db import make_engine, migrate, session_factory
+
+runner = CliRunner()
+CODE = re.compile(r"^\s+([0-9A-F]{8}-[0-9A-F]{8}-[0-9A-F]{8})$", re.MULTILINE)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("ALLPATH_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("ALLPATH_DATABASE_URL", raising=False)
+    return tmp_path
+
+
+def test_create_admin_prints_a_code_with_which_the_owner_chooses_the_password(data_dir: Path) -> None:
+    result = runner.invoke(app, ["users", "create-admin", "site.admin", "--name", "Site Admin"])
+    assert result.exit_code == 0, result.output
+    code = CODE.search(result.stdout)
+    assert code is not None
+    client = TestClient(create_app(load_settings()))
+    body = {"username": "site.admin", "code": code.group(1), "password": "the operator never knows this"}
+    assert client.post("/api/activate", json=body).status_code == 200
+    signed_in = client.post("/api/session", json={"username": "site.admin", "password": body["password"]})
+    assert signed_in.status_code == 200 and signed_in.json()["role"] == "admin"
+    again = runner.invoke(app, ["users", "create-admin", "site.admin"])
+    assert again.exit_code == 2 and "taken" in again.stderr
+    bad = runner.invoke(app, ["users", "create-admin", "no spaces allowed"])
+    assert bad.exit_code == 2 and "username" in bad.stderr
+    engine = make_engine(load_settings().database_url)
+    with session_factory(engine)() as s:
+        entry = next(e for e in repo.audit_entries(s) if e.action == "create")
+    engine.dispose()
+    assert entry.user_id is None and entry.detail.startswith("operator") and code.group(1) not in entry.detail
+
+
+def test_confirm_grants_a_clinician_their_team_when_no_colleague_remains(data_dir: Path) -> None:
+    engine = make_engine(load_settings().database_url)
+    migrate(engine)
+    with session_factory(engine)() as s, s.begin():
+        team = repo.ensure_team(s, "Team A")
+        first = repo.create_user(s, "first", "first clinician's phrase", "clinician", "First", team.id)
+        repo.create_patient(s, load_knowledge(), first, "A child", {"age_years": 5, "wbc_per_ul": 9000})
+        repo.create_user(s, "second", "second clinician's phrase", "clinician", "Second", team.id)
+        repo.create_user(s, "res", "a researcher's pass phrase", "researcher", "Res")
+        first.active = False  # the only colleague has left
+    result = runner.invoke(app, ["users", "confirm", "second"])
+    assert result.exit_code == 0 and "Team A" in result.stdout
+    researcher = runner.invoke(app, ["users", "confirm", "res"])
+    assert researcher.exit_code == 2 and "--team" in researcher.stderr
+    assert runner.invoke(app, ["users", "confirm", "res", "--team", "Nope"]).exit_code == 2
+    assert runner.invoke(app, ["users", "confirm", "res", "--team", "Team A"]).exit_code == 0
+    assert runner.invoke(app, ["users", "confirm", "nobody"]).exit_code == 2
+    with session_factory(engine)() as s:
+        second, res = repo.get_user(s, "second"), repo.get_user(s, "res")
+        assert second is not None and res is not None
+        assert repo.granted_teams(s, second.id) == repo.granted_teams(s, res.id) == {team.id}
+        operator = [e for e in repo.audit_entries(s) if e.action == "confirm"]
+    engine.dispose()
+    assert len(operator) == 2 and all(e.user_id is None and e.detail.startswith("operator") for e in operator)

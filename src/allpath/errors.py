@@ -7,6 +7,7 @@ person reading it has to fix the record without reading our code.
 from __future__ import annotations
 
 import math
+import re
 import reprlib
 from dataclasses import dataclass
 from typing import Any
@@ -21,8 +22,12 @@ class FieldProblem:
     allowed: str
 
     def message(self) -> str:
+        """What a person reads: the field by its label (``domain/labels.yaml``), the value, what is allowed.
+        Software reads ``field`` (the record path) instead."""
+        from allpath.domain.labels import field_label  # here: the domain package imports this module
+
         shown = _show(self.value)
-        return f"{self.field}: {shown} is not allowed; {self.allowed}"
+        return f"{field_label(self.field)}: {shown} is not allowed; {self.allowed}"
 
     def shown_value(self) -> Any:
         """The value as an error answer may quote it: shortened, JSON-safe (see ``shown_value``)."""
@@ -76,8 +81,17 @@ def _show(value: Any) -> str:
         return "(a number too large to show)"  # repr of a huge integer is slow, and fails beyond 4,300 digits
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # JSON numbers are read as floats; show -5 as it was typed, not -5.0
-    text = _REPR.repr(value)
+    text = _as_json(_REPR.repr(value))
     return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 3] + "..."
+
+
+_PY_WORDS = re.compile(r"\b(True|False|None)\b|'((?:[^'\\]|\\.)*)'")
+
+
+def _as_json(text: str) -> str:
+    """A bounded Python repr written the way the record was typed (JSON): true, false, null, "text"."""
+    words = {"True": "true", "False": "false", "None": "null"}
+    return _PY_WORDS.sub(lambda m: words[m.group(1)] if m.group(1) else f'"{m.group(2)}"', text)
 
 
 def shown_value(value: Any) -> Any:

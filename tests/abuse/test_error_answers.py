@@ -138,8 +138,9 @@ def test_a_web_form_number_that_is_no_finite_number_is_refused_naming_the_field(
     for path in ("/patients/new", "/patients/check"):
         response = client.post(path, data=form)
         assert response.status_code in (200, 422), (path, response.status_code)  # check answers a fragment
-        assert "wbc_per_ul: " in response.text and "is not allowed" in response.text, path
-        assert re.search(r"wbc_per_ul: &#39;[^&]{1,80}&#39; is not allowed", response.text), path
+        label = "white blood cell count at diagnosis (per microliter): "
+        assert label in response.text and "is not allowed" in response.text, path
+        assert re.search(r"\(per microliter\): &#34;[^&]{1,80}&#34; is not allowed", response.text), path
 
 
 def test_a_web_fhir_import_with_nan_is_refused_in_words(abuse_service: Service) -> None:

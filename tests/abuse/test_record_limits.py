@@ -68,7 +68,7 @@ def test_relapse_sites_have_a_limit() -> None:
     more = complete_b_all(relapses=[{"months_from_diagnosis": 30, "sites": [*RELAPSE_SITES, "cns"]}], sex="male")
     assert _problem(more) == (
         "relapses[0].sites",
-        "relapses[0].sites: ['bone_marrow', 'cns', 'testis', 'other', 'cns'] is not allowed; "
+        'relapse 1: where the relapse was found: ["bone_marrow", "cns", "testis", "other", "cns"] is not allowed; '
         f"expected a list of at most {len(RELAPSE_SITES)} sites, each at most once",
     )
 

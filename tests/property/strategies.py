@@ -25,7 +25,9 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from allpath.domain import limits
+from allpath.domain.labels import field_label
 from allpath.domain.record import GENETIC_TOKENS, PREDISPOSITION_TOKENS, RELAPSE_SITES
+from allpath.errors import _as_json  # how messages write a value (JSON words), shared rather than copied
 
 # One settings object for every in-process property test: fast, no deadline (the first call loads the
 # knowledge base), and no reproduction blob printed. ALLPATH_PROPERTY_EXAMPLES raises the number of
@@ -103,7 +105,8 @@ HEIGHT = _number(limits.HEIGHT_CM.low, limits.HEIGHT_CM.high, places=1, special=
 MRD = _number(0, 100, places=4, special=(0.0001, 0.001, 0.0099, 0.01, 0.0101, 0.099, 0.1, 0.5, 0.99, 1, 5))
 MRD_NEGATIVE = st.one_of(st.sampled_from([0, 0.0, 0.0001, 0.001, 0.005, 0.0099]), st.floats(0, 0.0099))
 MRD_POSITIVE = st.one_of(st.sampled_from([0.01, 0.0101, 0.1, 1, 5, 50, 100]), st.floats(0.01, 100))
-MONTHS = _number(0, limits.RELAPSE_MONTHS.high, places=1, special=(17.9, 18, 35.9, 36))
+# A relapse comes after the diagnosis: month 0 is refused (the smallest month typed with one decimal is 0.1).
+MONTHS = _number(0.1, limits.RELAPSE_MONTHS.high, places=1, special=(17.9, 18, 35.9, 36))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -417,7 +420,7 @@ def _out_of_range(draw: Any, record: dict[str, Any]) -> Invalid:
         return Invalid(record, f"relapses[{i}].end_of_block1_mrd_pct", choice)
     if choice == "months_negative":
         # Only the first relapse can go below zero without also breaking the order.
-        relapses[0]["months_from_diagnosis"] = draw(st.one_of(st.just(-1), st.floats(-1000, -0.01)))
+        relapses[0]["months_from_diagnosis"] = draw(st.one_of(st.just(-1), st.just(0), st.floats(-1000, -0.01)))
         return Invalid(record, "relapses[0].months_from_diagnosis", choice)
     last = len(relapses) - 1
     relapses[last]["months_from_diagnosis"] = draw(st.one_of(st.sampled_from([481, 1000]), st.floats(480.01, 1e5)))
@@ -679,6 +682,8 @@ def shown_forms(value: Any) -> list[str]:
         forms.append(repr(float(value)))
     if isinstance(value, float) and value.is_integer():
         forms.append(repr(int(value)))
+    # Messages write values the way the record is typed (JSON words and double quotes).
+    forms += [_as_json(f) for f in forms]
     return [f if len(f) <= 80 else f[:77] + "..." for f in forms]
 
 
@@ -691,11 +696,16 @@ def assert_names_the_field(message_lines: list[str], invalid: Invalid, prefix: s
     named_lines = []
     for line in message_lines:
         assert line.startswith(prefix), f"{line!r} does not start with {prefix!r}"
-        field = line[len(prefix) :].split(": ", 1)[0]
+        rest = line[len(prefix) :]
+        # Messages name a field by its label; find which of the path's ancestors (or itself) is named.
+        ancestors = [invalid.path[:end] for end in range(len(invalid.path), 0, -1)]
+        labels = {field_label(p): p for p in ancestors if p == invalid.path or invalid.path[len(p)] in ".["}
+        named = next((lab for lab in sorted(labels, key=len, reverse=True) if rest.startswith(lab + ": ")), None)
+        field = labels[named] if named else rest.split(": ", 1)[0]
         assert is_same_or_ancestor(field, invalid.path), (
             f"{invalid.kind}: the message names {field!r}, expected {invalid.path!r}: {line!r}"
         )
-        named_lines.append((field, line[len(prefix) + len(field) + 2 :]))
+        named_lines.append((field, rest[len(named or field) + 2 :]))
     assert named_lines, f"{invalid.kind}: empty message"
     for field, rest in named_lines:
         forms = shown_forms(value_at(invalid.record, field))

@@ -130,8 +130,8 @@ def test_one_invalid_record_in_an_array_fails_the_whole_call_naming_its_index(
         ('"a record"', "expected a JSON object"),
         ("null", "expected a JSON object"),
         ("true", "expected a JSON object"),
-        ("[5]", "record 0: record: 5 is not allowed"),
-        ("[{}, []]", "record 1: record: [] is not allowed"),
+        ("[5]", "record 0: the patient record: 5 is not allowed"),
+        ("[{}, []]", "record 1: the patient record: [] is not allowed"),
     ],
 )
 def test_input_that_is_not_a_record_exits_2_with_a_message(text: str, expected: str) -> None:
@@ -201,11 +201,17 @@ STANDARD_RISK = {
 }
 
 SUBPROCESS_INVALID = [
-    ({**STANDARD_RISK, "wbc_per_ul": 12.5}, "wbc_per_ul: 12.5 is not allowed"),
-    ({**STANDARD_RISK, "age_years": "4"}, "age_years: '4' is not allowed"),
-    ({**STANDARD_RISK, "wbc": 10_000}, "wbc: 10000 is not allowed"),
-    ({**STANDARD_RISK, "response": {"day8_blood_mrd_pct": 101}}, "response.day8_blood_mrd_pct: 101 is not allowed"),
-    ({**STANDARD_RISK, "sex": "female", "testicular_involvement": True}, "testicular_involvement: True is not allowed"),
+    (
+        {**STANDARD_RISK, "wbc_per_ul": 12.5},
+        "white blood cell count at diagnosis (per microliter): 12.5 is not allowed",
+    ),
+    ({**STANDARD_RISK, "age_years": "4"}, 'age at diagnosis (years): "4" is not allowed'),
+    ({**STANDARD_RISK, "wbc": 10_000}, "the field \u201cwbc\u201d: 10000 is not allowed"),
+    ({**STANDARD_RISK, "response": {"day8_blood_mrd_pct": 101}}, "day 8 blood MRD (%): 101 is not allowed"),
+    (
+        {**STANDARD_RISK, "sex": "female", "testicular_involvement": True},
+        "leukemia in the testicles at diagnosis: true is not allowed",
+    ),
     (
         {
             "relapses": [
@@ -213,15 +219,15 @@ SUBPROCESS_INVALID = [
                 {"months_from_diagnosis": 12, "sites": ["cns"]},
             ]
         },
-        "relapses[1].months_from_diagnosis: 12 is not allowed",
+        "relapse 2: months from diagnosis to the relapse: 12 is not allowed",
     ),
     (
         {"relapses": [{"months_from_diagnosis": 30, "sites": ["bone_marrow", "spleen"]}]},
-        "relapses[0].sites[1]: 'spleen'",
+        'relapse 1: where the relapse was found, entry 2: "spleen" is not allowed',
     ),
     (
         [STANDARD_RISK, {**STANDARD_RISK, "genetics": ["ETV6-RUNX1"]}],
-        "record 1: genetics[0]: 'ETV6-RUNX1' is not allowed",
+        'record 1: genetic results of the leukemia cells, entry 1: "ETV6-RUNX1" is not allowed',
     ),
 ]
 

@@ -38,18 +38,18 @@ def test_a_complete_treatment_record_is_accepted() -> None:
 @pytest.mark.parametrize(
     ("record", "field", "allowed"),
     [
-        ({"birth_date": "2020-01-01", "treatment_start_date": "2019-12-31"}, "treatment_start_date", "birth_date"),
+        ({"birth_date": "2020-01-01", "treatment_start_date": "2019-12-31"}, "treatment_start_date", "date of birth"),
         ({"diagnosis_date": "2020-01-02", "treatment_start_date": "2020-01-01"}, "treatment_start_date", "diagnosis"),
-        ({"treatment_start_date": "2020-01-02", "end_of_therapy_date": "2020-01-01"}, "end_of_therapy_date", "start"),
+        ({"treatment_start_date": "2020-01-02", "end_of_therapy_date": "2020-01-01"}, "end_of_therapy_date", "first"),
         (
             {"birth_date": "2020-01-01", "exposures": {"courses": [{"drug": "doxorubicin", "date": "2019-06-01"}]}},
             "exposures.courses[0].date",
-            "birth_date",
+            "date of birth",
         ),
         (
             {"birth_date": "2020-01-01", "exposures": {"radiation": [{"site": "cranial", "date": "2019-06-01"}]}},
             "exposures.radiation[0].date",
-            "birth_date",
+            "date of birth",
         ),
         ({"pharmacogenomics": {"tpmt": "slow"}}, "pharmacogenomics.tpmt", "phenotype"),
         ({"pharmacogenomics": {"cyp2d6": "poor"}}, "pharmacogenomics.cyp2d6", "unknown field"),

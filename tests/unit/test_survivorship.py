@@ -312,4 +312,4 @@ def test_dexamethasone_course_before_the_birth_date_is_refused_by_the_record() -
     with pytest.raises(RecordError) as caught:
         parse_record(record)
     assert caught.value.problems[0].field == "exposures.courses[0].date"
-    assert "birth_date" in caught.value.problems[0].allowed
+    assert "date of birth" in caught.value.problems[0].allowed

@@ -273,7 +273,7 @@ def test_invalid_record_shows_the_api_message_beside_the_field(clinician: User) 
     api = clinician.client.post("/api/assess", json={"wbc_per_ul": -5}, headers={"X-CSRF-Token": clinician.csrf}).json()
     message = api["errors"][0]["message"]
     assert api["errors"][0]["field"] == "wbc_per_ul"
-    assert message.startswith("wbc_per_ul: -5")
+    assert message.startswith("white blood cell count at diagnosis (per microliter): -5")
     assert message in response.text
     box = re.search(r'<p class="field-error" id="e-wbc_per_ul">(.*?)</p>', response.text, re.S)
     assert box is not None and message in box.group(1)
@@ -288,9 +288,9 @@ def test_invalid_record_shows_the_api_message_beside_the_field(clinician: User) 
 def test_text_in_a_number_field_gets_the_validators_message(clinician: User) -> None:
     response = clinician.post("/patients/new", NEW_PATIENT | {"age_years": "four"})
     assert response.status_code == 422
-    assert "age_years: &#39;four&#39; is not allowed" in response.text
+    assert "age at diagnosis (years): &#34;four&#34; is not allowed" in response.text
     response = clinician.post("/patients/new", NEW_PATIENT | {"response.day8_blood_mrd_pct": "150"})
-    assert "response.day8_blood_mrd_pct: 150 is not allowed" in response.text
+    assert "day 8 blood MRD (%): 150 is not allowed" in response.text
     box = re.search(r'id="e-response-day8_blood_mrd_pct">(.*?)</p>', response.text, re.S)
     assert box is not None and "150 is not allowed" in box.group(1)
 
@@ -315,7 +315,8 @@ def test_cross_field_and_relapse_problems_are_placed(clinician: User) -> None:
 def test_display_name_is_required(clinician: User) -> None:
     response = clinician.post("/patients/new", NEW_PATIENT | {"display_name": ""})
     assert response.status_code == 422
-    assert re.search(r'id="e-display_name">.*display_name: &#39;&#39; is not allowed', response.text, re.S)
+    expected = r'id="e-display_name">.*name shown in the patient list: &#34;&#34; is not allowed'
+    assert re.search(expected, response.text, re.S)
 
 
 def test_live_check_swaps_each_fields_message(clinician: User) -> None:

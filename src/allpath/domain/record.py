@@ -431,11 +431,13 @@ def _consistency_problems(record: PatientRecord) -> list[FieldProblem]:
     if record.birth_date is not None:
         for name, day in _dates(record):
             if name != "birth_date" and day is not None and day < record.birth_date:
-                problems.append(FieldProblem(name, day.isoformat(), "a date on or after birth_date"))
+                problems.append(FieldProblem(name, day.isoformat(), "a date on or after the date of birth"))
     if record.diagnosis_date and record.treatment_start_date and record.treatment_start_date < record.diagnosis_date:
         problems.append(
             FieldProblem(
-                "treatment_start_date", record.treatment_start_date.isoformat(), "a date on or after diagnosis_date"
+                "treatment_start_date",
+                record.treatment_start_date.isoformat(),
+                "a date on or after the date of diagnosis",
             )
         )
     if (
@@ -445,7 +447,9 @@ def _consistency_problems(record: PatientRecord) -> list[FieldProblem]:
     ):
         problems.append(
             FieldProblem(
-                "end_of_therapy_date", record.end_of_therapy_date.isoformat(), "a date on or after treatment_start_date"
+                "end_of_therapy_date",
+                record.end_of_therapy_date.isoformat(),
+                "a date on or after the first day of treatment",
             )
         )
     if record.sex == "female" and record.exposures and record.exposures.radiation:
@@ -463,6 +467,15 @@ def _consistency_problems(record: PatientRecord) -> list[FieldProblem]:
         if dups:
             problems.append(
                 FieldProblem(f"relapses[{i}].sites", list(relapse.sites), f"each site at most once ({dups[0]})")
+            )
+        if relapse.months_from_diagnosis == limits.RELAPSE_MONTHS.low:
+            # A relapse is leukemia that comes back after treatment, so it cannot be found on the day of diagnosis.
+            problems.append(
+                FieldProblem(
+                    f"relapses[{i}].months_from_diagnosis",
+                    relapse.months_from_diagnosis,
+                    "a relapse comes back after treatment, so it is found more than 0 months after the diagnosis",
+                )
             )
         if record.sex == "female" and "testis" in relapse.sites:
             problems.append(
@@ -493,8 +506,8 @@ def _with_age_from_dates(record: PatientRecord) -> PatientRecord:
                 FieldProblem(
                     "age_years",
                     record.age_years,
-                    f"an age that agrees with birth_date and diagnosis_date ({from_dates:.2f} years), "
-                    "or give only one of the two",
+                    f"an age that agrees with the date of birth and the date of diagnosis ({from_dates:.2f} years), "
+                    "or give only the age or only the dates",
                 )
             ]
         )

@@ -14,6 +14,7 @@ from allpath.engine.explain import factor, inputs_seen, source_of
 from allpath.engine.facts import build_facts, record_field, shown
 from allpath.engine.plan import build_plan
 from allpath.engine.schemes import SchemeResult, evaluate_scheme
+from allpath.engine.warnings import input_warnings
 from allpath.knowledge.conditions import NO_FACTS, Facts, PartialSet
 from allpath.knowledge.loader import KnowledgeBase, Note, Scheme
 from allpath.knowledge.schema import CounselingRule
@@ -376,6 +377,7 @@ def assess(record: PatientRecord, kb: KnowledgeBase) -> dict[str, Any]:
         "plan": plan,
         "relapse": relapse,
         "genetic_counseling_recommended": counseling,
+        "warnings": input_warnings(kb, facts),
         "prognostic_factors": _prognostic_factors(kb, facts, state),
         "follow_up": _follow_up(kb, facts),
         "not_covered": [{"id": f["id"], "explanation": f["explanation"], "source": f["source"]} for f in not_covered]

@@ -109,6 +109,8 @@ PURPOSES = {
     "counseling.yaml": "inherited predisposition syndromes and the genetic counselling rule",
     "text.yaml": "disclaimers and the plain-language pieces of the family report",
     "disease_state.yaml": "newly diagnosed / relapsed / refractory",
+    "warnings.yaml": "warnings on an assessment: values worth a second look (a white count to confirm the unit) "
+    "and inputs that contradict each other, each with the field to check and the words a person reads",
     "regimens.yaml": "roadmaps: which regimen fits which group, phases with lengths and drug lines, response "
     "checkpoints, the total-duration rule, and what has no schedule in the sources",
     "drugs.yaml": "body surface area formula, and per drug its unit, rounding step and cap per dose",

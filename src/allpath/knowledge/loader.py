@@ -109,6 +109,12 @@ class Caution:
 
 
 @dataclass(frozen=True)
+class InputWarning:
+    spec: s.WarningRule
+    condition: Condition
+
+
+@dataclass(frozen=True)
 class KnowledgeBase:
     """Everything the engine knows, validated and compiled. Pass it to the engine explicitly."""
 
@@ -139,6 +145,7 @@ class KnowledgeBase:
     text: s.TextFile
     disease_states: tuple[tuple[s.StateRule, Condition], ...]
     therapy: TherapyKnowledge
+    warnings: tuple[InputWarning, ...] = ()
     compiled_refs: frozenset[str] = field(default_factory=frozenset)
     unused: tuple[str, ...] = ()
 
@@ -299,6 +306,10 @@ def _load(data_dir: Path) -> KnowledgeBase:
             frozenset(p.spec.id for p in populations),
             frozenset(inputs),
         ),
+        warnings=tuple(
+            InputWarning(w, compiler.compile(w.when, f"warnings.yaml:{w.code}"))
+            for w in _as(files["warnings.yaml"], s.WarningsFile).warnings
+        ),
         compiled_refs=frozenset(compiler.used_refs),
         unused=tuple(
             [f"definition {d}" for d in unused_defs]
@@ -351,6 +362,10 @@ def _check_references(kb: KnowledgeBase) -> None:
         for group in scheme.spec.order:
             if group not in scheme.spec.labels:
                 problems.append(f"{scheme.spec.id}: group {group!r} has no label")
+    input_fields = {inp.field for inp in kb.inputs.values()}
+    for warning in kb.warnings:
+        if warning.spec.field not in input_fields:
+            problems.append(f"warnings.yaml: {warning.spec.code} names {warning.spec.field!r}, not an input field")
     token_ids = {t.id for t in kb.genetics.tokens}
     for name, tokens in kb.genetics.sets.items():
         for token in tokens:

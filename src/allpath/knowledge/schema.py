@@ -384,6 +384,26 @@ class TextFile(BaseModel):
     scheme_correspondence: dict[str, str]
 
 
+class WarningRule(BaseModel):
+    """A value worth a second look, or inputs that contradict each other (``warnings.yaml``).
+
+    ``field`` is the record field to check (a key for software); ``message`` is what a person reads, with
+    ``{value}`` (the field's value) and ``{value_x1000}`` (that value times 1,000) filled in.
+    """
+
+    model_config = _FROZEN
+    code: str = Field(pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
+    field: str
+    when: dict[str, Any]
+    message: str
+    cite: Cite | None = None
+
+
+class WarningsFile(BaseModel):
+    model_config = _FROZEN
+    warnings: list[WarningRule]
+
+
 class StateRule(_Explained):
     value: Literal["newly_diagnosed", "relapsed", "refractory"]
 
@@ -420,6 +440,7 @@ FILES: dict[str, type[BaseModel]] = {
     "counseling.yaml": CounselingFile,
     "text.yaml": TextFile,
     "disease_state.yaml": DiseaseStateFile,
+    "warnings.yaml": WarningsFile,
     "regimens.yaml": RegimensFile,
     "drugs.yaml": DrugsFile,
     "intrathecal.yaml": IntrathecalFile,

@@ -1,0 +1,31 @@
+"""Warnings on an assessment: values accepted but worth a second look, and inputs that contradict each other.
+
+The rules and their wording are data (``knowledge/data/warnings.yaml``); this module only evaluates them.
+A warning changes nothing in the assessment.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allpath.domain.limits import number
+from allpath.knowledge.conditions import Facts
+from allpath.knowledge.loader import KnowledgeBase
+
+
+def _filled(message: str, value: Any) -> str:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return message.format(value=number(value), value_x1000=number(value * 1000))
+    return message.format(value=value, value_x1000=value)
+
+
+def input_warnings(kb: KnowledgeBase, facts: Facts) -> list[dict[str, Any]]:
+    """The warnings whose condition holds for these facts, as ``{code, field, message}`` (design.md)."""
+    fact_of_field = {spec.field: name for name, spec in kb.inputs.items()}
+    found = []
+    for warning in kb.warnings:
+        if warning.condition.evaluate(facts).value is True:
+            spec = warning.spec
+            value = facts.get(fact_of_field.get(spec.field, spec.field))
+            found.append({"code": spec.code, "field": spec.field, "message": _filled(spec.message, value)})
+    return found

@@ -12,6 +12,7 @@ from typing import Any
 
 import jwt
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from allpath.interfaces.api.app import create_app
@@ -19,7 +20,18 @@ from allpath.interfaces.cds import configuration_warnings
 from allpath.interfaces.cds.auth import Authenticator, ReplayGuard
 from allpath.knowledge.loader import KnowledgeBase
 from allpath.settings import load_settings
-from tests.cds.conftest import BASE, ISSUER, Keys, draft_orders, hook_request, make_token, settings_for, trusted
+from tests.cds.conftest import (
+    BASE,
+    ISSUER,
+    Keys,
+    audit,
+    bearer,
+    draft_orders,
+    hook_request,
+    make_token,
+    settings_for,
+    trusted,
+)
 
 SERVICE = "/cds-services/allpath-order-sign"
 URL = BASE + SERVICE
@@ -292,3 +304,17 @@ def test_replay_memory_is_bounded() -> None:
     assert len(guard) <= 3
     now[0] = 5000.0  # every entry has expired
     assert guard.first_use("iss", "g", 6000) and len(guard) == 1
+
+
+def test_refused_calls_are_audited_without_the_request(client: TestClient, keys: Keys, app: FastAPI) -> None:
+    """A call without a valid token (401) and a malformed call (400) each leave an audit entry naming the
+    route and the outcome, never the request."""
+    body = hook_request("patient-view", {"userId": "Practitioner/1", "patientId": "p-audited-77"})
+    before = len(audit(app))
+    assert client.post("/cds-services/allpath-patient-view", json=body).status_code == 401
+    path = "/cds-services/allpath-patient-view"
+    assert client.post(path, content=b"[1, 2", headers=bearer(keys, path)).status_code == 400
+    entries = [(e.action, e.outcome, e.detail) for e in audit(app)[before:]]
+    assert ("access", "unauthenticated", "POST /cds-services/{service_id}") in entries
+    assert ("access", "refused_400", "POST /cds-services/{service_id}") in entries
+    assert "p-audited-77" not in " ".join(f"{e.resource_id} {e.detail}" for e in audit(app))

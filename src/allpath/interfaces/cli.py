@@ -123,7 +123,7 @@ def assess(
             records.append(parse_record(raw))
         except RecordError as error:
             where = f"record {index}: " if many else ""
-            problems.extend(where + p.message() for p in error.problems)
+            problems.extend(where + p.message(with_key=True) for p in error.problems)
     if problems:
         for line in problems:
             _say_invalid(line)
@@ -220,7 +220,7 @@ def _checked_record(source: str, overrides: dict[str, Any] | None = None) -> tup
         return data, parse_record(data)
     except RecordError as error:
         for problem in error.problems:
-            _say_invalid(problem.message())
+            _say_invalid(problem.message(with_key=True))
         raise typer.Exit(EXIT_INVALID_INPUT) from None
 
 
@@ -791,7 +791,7 @@ def serve(
         def announce() -> None:
             typer.echo(f"allpath is running at {address}  (API description: {address}api/docs)")
 
-        started = run_service(sock, workers, announce)
+        started = run_service(sock, workers, announce, settings.trusted_proxies)
     except ModuleNotFoundError as missing:  # an installation without a runtime dependency
         typer.echo(f"allpath serve: the package {missing.name} is not installed; reinstall allpath", err=True)
         raise typer.Exit(EXIT_CHECK_FAILED) from None

@@ -16,6 +16,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 APP = "allpath.interfaces.api.app:create_app"
 BACKLOG = 2048  # uvicorn's default
@@ -107,13 +108,28 @@ def announce_when_ready(sock: socket.socket, announce: Callable[[], None]) -> th
     return thread
 
 
-def run_service(sock: socket.socket, workers: int, announce: Callable[[], None]) -> bool:
+def proxy_options(trusted_proxies: tuple[str, ...]) -> dict[str, Any]:
+    """uvicorn's handling of ``X-Forwarded-For``: off unless reverse proxies are trusted by configuration.
+
+    uvicorn believes the header from 127.0.0.1 by default, so anyone on the machine, or a rotating header
+    sent through a local tunnel, could choose the client address that the sign-in limits count by. Only the
+    addresses in ``ALLPATH_TRUSTED_PROXIES`` may name the client.
+    """
+    if not trusted_proxies:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": list(trusted_proxies)}
+
+
+def run_service(
+    sock: socket.socket, workers: int, announce: Callable[[], None], trusted_proxies: tuple[str, ...] = ()
+) -> bool:
     """Serve the application on ``sock`` with ``workers`` processes until stopped; False when it did not start.
     ``ModuleNotFoundError`` when the application cannot be loaded for want of a package (one worker; with
     several, each worker process reports it).
 
     Request lines carry patient ids: uvicorn's access log stays off, and only its warnings are shown.
     """
+    proxies = proxy_options(trusted_proxies)
     import uvicorn
     from uvicorn.config import Config
 
@@ -123,7 +139,7 @@ def run_service(sock: socket.socket, workers: int, announce: Callable[[], None])
         # ModuleNotFoundError (told in one line), not a traceback from inside uvicorn.
         from allpath.interfaces.api.app import create_app
 
-        config = uvicorn.Config(create_app(), host=host, port=port, log_level="warning", access_log=False)
+        config = uvicorn.Config(create_app(), host=host, port=port, log_level="warning", access_log=False, **proxies)
         server = uvicorn.Server(config)
         announce_when_ready(sock, announce)
         try:
@@ -138,5 +154,7 @@ def run_service(sock: socket.socket, workers: int, announce: Callable[[], None])
 
     Config.bind_socket = bound  # type: ignore[method-assign]
     announce_when_ready(sock, announce)
-    uvicorn.run(APP, factory=True, host=host, port=port, workers=workers, log_level="warning", access_log=False)
+    uvicorn.run(
+        APP, factory=True, host=host, port=port, workers=workers, log_level="warning", access_log=False, **proxies
+    )
     return True

@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
+import stat
 import threading
 import time
 from pathlib import Path
@@ -27,7 +28,7 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            _private_database_file(Path(path))
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_S})
         if path and path != ":memory:":
             _queue_writers(engine, WriterLock(Path(path + ".writer-lock")))
@@ -45,6 +46,25 @@ def make_engine(url: str) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return create_engine(url, pool_pre_ping=True)
+
+
+def _private_database_file(path: Path) -> None:
+    """Create the data directory (mode 0700) and the database file (0600) for this user alone.
+
+    The database holds patient records: nobody else on the machine may list or read it. SQLite creates its
+    ``-wal`` and ``-shm`` files with the permissions of the database file, so creating that file first, with
+    mode 0600, covers them too. An existing directory or file of this user is narrowed to the same modes,
+    except a shared directory with the sticky bit (such as ``/tmp``), which is not allpath's to change.
+    """
+    directory = path.parent
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = directory.stat()
+    if info.st_uid == os.getuid() and not info.st_mode & stat.S_ISVTX:
+        directory.chmod(0o700)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for name in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if name.exists() and name.stat().st_uid == os.getuid():
+            name.chmod(0o600)
 
 
 class WriterLock:

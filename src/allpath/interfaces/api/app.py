@@ -14,6 +14,7 @@ from allpath.storage.db import make_engine, migrate, session_factory
 def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None) -> FastAPI:
     """Build the service for ``settings`` (default: from the environment); migrates the database."""
     from allpath.interfaces.api.docs import mount_api_docs
+    from allpath.interfaces.api.nostore import NoStore
     from allpath.interfaces.api.routes import admin, assess, fhir, patients, session, team, treatment
     from allpath.interfaces.cds import CdsCors, cds_router, cors_origins
     from allpath.interfaces.http import install as install_http_guard
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
     app.add_middleware(CdsCors, origins=cors_origins(settings.cds_cors_origins))  # CORS on /cds-services only
     mount_api_docs(app)
     mount_web(app)
+    app.add_middleware(NoStore)  # no response but the static assets may be cached anywhere
     # Last, so outermost: body limits and strict JSON numbers before any other work (authentication
     # included), and the 500 that logs nothing of the request (allpath.interfaces.http).
     install_http_guard(app, settings.body_limits)

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from allpath.domain.record import parse_record
-from allpath.interfaces.api.deps import DB, KB
+from allpath.interfaces.api.deps import DB, KB, audit_refusal
 from allpath.interfaces.cds.auth import Authenticator, CdsAuthError, CdsClient, JwksCache
 from allpath.interfaces.cds.cards import Cards
 from allpath.interfaces.cds.config import check_base_url
@@ -82,17 +82,20 @@ def cds_router(settings: Settings) -> APIRouter:
         transport = getattr(request.app.state, "cds_jwks_transport", None)
         return authenticator.verify(request.headers.get("authorization"), audiences, transport)
 
-    def answer(work: Any, *args: Any) -> Response:
-        """``work(*args)``, with refusals as OperationOutcomes."""
+    def answer(work: Any, request: Request, s: Session, *args: Any) -> Response:
+        """``work(request, *args)``, with refusals as OperationOutcomes, each audited (the route and the status,
+        never the request)."""
         try:
-            result: Response = work(*args)
+            result: Response = work(request, *args)
             return result
         except CdsAuthError as error:
+            audit_refusal(s, None, request, "unauthenticated")
             return outcome(401, "login", str(error), {"WWW-Authenticate": 'Bearer error="invalid_token"'})
         except RequestRefused as refused:
+            audit_refusal(s, None, request, f"refused_{refused.status}")
             return outcome(refused.status, refused.code, refused.text)
 
-    def serve(service: Service, request: Request, raw: bytes, s: Session, kb: KnowledgeBase) -> JSONResponse:
+    def serve(request: Request, service: Service, raw: bytes, s: Session, kb: KnowledgeBase) -> JSONResponse:
         client = authenticate(request, f"/cds-services/{service.id}")
         body = parse_body(raw)
         check_shape(body)
@@ -143,7 +146,7 @@ def cds_router(settings: Settings) -> APIRouter:
         s.commit()
         return JSONResponse({"cards": result})
 
-    def record_feedback(service_id: str, request: Request, raw: bytes, s: Session) -> Response:
+    def record_feedback(request: Request, service_id: str, raw: bytes, s: Session) -> Response:
         client = authenticate(request, f"/cds-services/{service_id}/feedback", f"/cds-services/{service_id}")
         body = parse_body(raw)
         items = body.get("feedback")
@@ -189,14 +192,14 @@ def cds_router(settings: Settings) -> APIRouter:
         if service is None:
             return outcome(404, "not-found", "no such CDS service; see GET /cds-services")
         raw = await request.body()
-        return await run_in_threadpool(answer, serve, service, request, raw, s, kb)
+        return await run_in_threadpool(answer, serve, request, s, service, raw, s, kb)
 
     @router.post("/{service_id}/feedback")
     async def feedback(service_id: str, request: Request, s: DB) -> Response:
         if service_id not in SERVICES:
             return outcome(404, "not-found", "no such CDS service; see GET /cds-services")
         raw = await request.body()
-        return await run_in_threadpool(answer, record_feedback, service_id, request, raw, s)
+        return await run_in_threadpool(answer, record_feedback, request, s, service_id, raw, s)
 
     return router
 

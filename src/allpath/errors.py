@@ -21,13 +21,19 @@ class FieldProblem:
     value: Any
     allowed: str
 
-    def message(self) -> str:
+    def message(self, *, with_key: bool = False) -> str:
         """What a person reads: the field by its label (``domain/labels.yaml``), the value, what is allowed.
-        Software reads ``field`` (the record path) instead."""
+        Software reads ``field`` (the record path) instead. ``with_key`` adds the key in the JSON file, for
+        the command line, whose user edits that file and has to find the key in it."""
         from allpath.domain.labels import field_label  # here: the domain package imports this module
 
         shown = _show(self.value)
-        return f"{field_label(self.field)}: {shown} is not allowed; {self.allowed}"
+        named = (
+            f"{field_label(self.field)} (key {self.field} in the record)"
+            if with_key and self.field != "record"
+            else field_label(self.field)
+        )
+        return f"{named}: {shown} is not allowed; {self.allowed}"
 
     def shown_value(self) -> Any:
         """The value as an error answer may quote it: shortened, JSON-safe (see ``shown_value``)."""

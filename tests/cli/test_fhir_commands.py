@@ -182,7 +182,7 @@ def test_import_refuses_what_is_not_a_bundle(tmp_path: Path, value: Any, words: 
 def test_export_refuses_an_invalid_record_naming_the_field(tmp_path: Path) -> None:
     message = _refused("fhir", "export", "-", stdin=json.dumps({"age_years": 5, "wbc_per_ul": 12.5}))
     label = "white blood cell count at diagnosis (per microliter)"
-    assert message.startswith(f"allpath: invalid input: {label}: 12.5 is not allowed")
+    assert message.startswith(f"allpath: invalid input: {label} (key wbc_per_ul in the record): 12.5 is not allowed")
     assert "expected one patient record" in _refused("fhir", "export", "-", "--kind", "risk", stdin="[]")
     assert "record: not valid JSON" in _refused("fhir", "export", "-", stdin="nope")
     result = runner.invoke(app, ["fhir", "export", STANDARD, "--kind", "everything"])

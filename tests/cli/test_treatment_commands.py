@@ -169,7 +169,7 @@ def test_roadmap_invalid_start_is_refused(value: str) -> None:
 def test_invalid_record_is_refused_like_assess(command: list[str], tmp_path: Path) -> None:
     path = _file(tmp_path, _record(wbc_per_ul=12.5))
     label = "white blood cell count at diagnosis (per microliter)"
-    assert f"{label}: 12.5 is not allowed" in _refused(command[0], path, *command[1:])
+    assert f"{label} (key wbc_per_ul in the record): 12.5 is not allowed" in _refused(command[0], path, *command[1:])
     assert "record: not valid JSON" in _refused(command[0], "-", *command[1:], stdin="{")
     assert "does not exist" in _refused(command[0], str(tmp_path / "missing.json"), *command[1:])
     array = _file(tmp_path, [_record()], "array.json")

@@ -699,7 +699,11 @@ def assert_names_the_field(message_lines: list[str], invalid: Invalid, prefix: s
         rest = line[len(prefix) :]
         # Messages name a field by its label; find which of the path's ancestors (or itself) is named.
         ancestors = [invalid.path[:end] for end in range(len(invalid.path), 0, -1)]
-        labels = {field_label(p): p for p in ancestors if p == invalid.path or invalid.path[len(p)] in ".["}
+        named_paths = [p for p in ancestors if p == invalid.path or invalid.path[len(p)] in ".["]
+        # The command line adds the key in the record after the label; the web and the API do not.
+        labels = {field_label(p): p for p in named_paths} | {
+            f"{field_label(p)} (key {p} in the record)": p for p in named_paths
+        }
         named = next((lab for lab in sorted(labels, key=len, reverse=True) if rest.startswith(lab + ": ")), None)
         field = labels[named] if named else rest.split(": ", 1)[0]
         assert is_same_or_ancestor(field, invalid.path), (

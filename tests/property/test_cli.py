@@ -203,14 +203,17 @@ STANDARD_RISK = {
 SUBPROCESS_INVALID = [
     (
         {**STANDARD_RISK, "wbc_per_ul": 12.5},
-        "white blood cell count at diagnosis (per microliter): 12.5 is not allowed",
+        "white blood cell count at diagnosis (per microliter) (key wbc_per_ul in the record): 12.5 is not allowed",
     ),
-    ({**STANDARD_RISK, "age_years": "4"}, 'age at diagnosis (years): "4" is not allowed'),
-    ({**STANDARD_RISK, "wbc": 10_000}, "the field \u201cwbc\u201d: 10000 is not allowed"),
-    ({**STANDARD_RISK, "response": {"day8_blood_mrd_pct": 101}}, "day 8 blood MRD (%): 101 is not allowed"),
+    ({**STANDARD_RISK, "age_years": "4"}, 'age at diagnosis (years) (key age_years in the record): "4" is not allowed'),
+    ({**STANDARD_RISK, "wbc": 10_000}, "the field \u201cwbc\u201d (key wbc in the record): 10000 is not allowed"),
+    (
+        {**STANDARD_RISK, "response": {"day8_blood_mrd_pct": 101}},
+        "day 8 blood MRD (%) (key response.day8_blood_mrd_pct in the record): 101 is not allowed",
+    ),
     (
         {**STANDARD_RISK, "sex": "female", "testicular_involvement": True},
-        "leukemia in the testicles at diagnosis: true is not allowed",
+        "leukemia in the testicles at diagnosis (key testicular_involvement in the record): true",
     ),
     (
         {
@@ -219,15 +222,15 @@ SUBPROCESS_INVALID = [
                 {"months_from_diagnosis": 12, "sites": ["cns"]},
             ]
         },
-        "relapse 2: months from diagnosis to the relapse: 12 is not allowed",
+        "relapse 2: months from diagnosis to the relapse (key relapses[1].months_from_diagnosis in the record): 12",
     ),
     (
         {"relapses": [{"months_from_diagnosis": 30, "sites": ["bone_marrow", "spleen"]}]},
-        'relapse 1: where the relapse was found, entry 2: "spleen" is not allowed',
+        'relapse 1: where the relapse was found, entry 2 (key relapses[0].sites[1] in the record): "spleen"',
     ),
     (
         [STANDARD_RISK, {**STANDARD_RISK, "genetics": ["ETV6-RUNX1"]}],
-        'record 1: genetic results of the leukemia cells, entry 1: "ETV6-RUNX1" is not allowed',
+        'record 1: genetic results of the leukemia cells, entry 1 (key genetics[0] in the record): "ETV6-RUNX1"',
     ),
 ]
 

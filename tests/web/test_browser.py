@@ -103,7 +103,7 @@ def scenario(browser: Any, live_server: LiveServer, screenshots: Path) -> dict[s
         wbc = page.get_by_label("White blood cell count at diagnosis (cells per microliter)")
         wbc.fill("-5")
         wbc.press("Tab")
-        expect(page.locator("#e-wbc_per_ul")).to_contain_text("wbc_per_ul: -5")
+        expect(page.locator("#e-wbc_per_ul")).to_contain_text(WBC_REFUSED)
         page.get_by_role("button", name="Save and assess").click()
         expect(page.locator("#e-wbc_per_ul")).to_contain_text(WBC_REFUSED)
         expect(page.locator(".error-summary")).to_contain_text("nothing was stored")
@@ -151,8 +151,13 @@ def scenario(browser: Any, live_server: LiveServer, screenshots: Path) -> dict[s
 
         # The family report, and its PDF.
         page.get_by_role("link", name="Family report", exact=True).click()
-        expect(page.locator("h1")).to_contain_text("allpath family report")
+        expect(page.locator("h1")).to_contain_text("Family report for")
         expect(page.locator(".report")).to_contain_text("very high risk")
+        # The fever box comes first: during treatment any fever is an emergency (clinical-facts.md 10d).
+        fever = page.get_by_role("heading", name="Fever during treatment: call the care team at once")
+        expect(fever).to_be_visible()
+        expect(page.locator(".report")).to_contain_text("38 °C (100.4 °F) or higher")
+        expect(page.locator(".report")).to_contain_text("Do not give medicine for fever unless the care team")
         page.screenshot(path=screenshots / "report-desktop.png", full_page=True)
         with page.expect_download() as download:
             page.get_by_role("link", name="Download as PDF").click()
@@ -166,10 +171,13 @@ def scenario(browser: Any, live_server: LiveServer, screenshots: Path) -> dict[s
 
 def test_clinician_scenario_and_pdf(scenario: dict[str, str]) -> None:
     text = re.sub(r"\s+", " ", pdf_text(Path(scenario["pdf"])))
-    assert "allpath family report" in text
+    assert "Family report for" in text
     assert "Your child's risk group is: very high risk" in text
     assert "allpath is decision support for the care team, not a prescription" in text
-    assert "Call the care team if you notice" in text
+    # The fever box, read from the PDF the family downloads.
+    assert "Fever during treatment: call the care team at once" in text
+    assert "38 °C (100.4 °F) or higher" in text and "Call day or night." in text
+    assert text.index("Fever during treatment") < text.index("Where things stand")
     assert "Questions you may want to ask" in text
 
 
@@ -180,7 +188,7 @@ def test_family_cannot_open_another_child(browser: Any, live_server: LiveServer,
     try:
         _sign_in(page, live_server, "family.demo")
         expect(page).to_have_url(f"{live_server.url}/patients/{live_server.ids['family_child']}/report")
-        expect(page.locator("h1")).to_contain_text("allpath family report")
+        expect(page.locator("h1")).to_contain_text("Family report for")
         for path in [f"/patients/{scenario['patient']}", f"/patients/{live_server.ids['not_family']}/report"]:
             response = page.goto(live_server.url + path)
             assert response is not None and response.status == 404, path

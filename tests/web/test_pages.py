@@ -424,7 +424,7 @@ def test_family_sees_their_childs_report_only(family: User, web: WebApp) -> None
     page = family.get(f"/patients/{child}", follow_redirects=False)
     assert page.status_code == 303 and page.headers["location"] == f"/patients/{child}/report"
     report = family.get(f"/patients/{child}/report")
-    assert report.status_code == 200 and "allpath family report" in report.text
+    assert report.status_code == 200 and "Family report for" in report.text
     for path in [f"/patients/{other}", f"/patients/{other}/report", f"/patients/{other}/report.pdf"]:
         assert family.get(path).status_code == 404, path
     assert family.get(f"/patients/{child}/edit").status_code == 403
@@ -433,7 +433,8 @@ def test_family_sees_their_childs_report_only(family: User, web: WebApp) -> None
 def test_family_report_page_has_the_report_blocks(clinician: User, web: WebApp, kb: KnowledgeBase) -> None:
     child = web.ids["family_child"]
     html = clinician.get(f"/patients/{child}/report").text
-    for heading in ["Where things stand", "Risk group", "The phases of treatment", "Call the care team if you notice"]:
+    headings = ["Fever during treatment: call the care team at once", "Where things stand", "Risk group"]
+    for heading in [*headings, "The phases of treatment"]:
         assert f"<h2>{heading}</h2>" in html, heading
     assert "Questions you may want to ask" in html
     assert f'href="/patients/{child}/report.pdf"' in html

@@ -243,13 +243,20 @@ def survivorship_blocks(plan: dict[str, Any]) -> list[Block]:
     return blocks
 
 
-def build_blocks(a: dict[str, Any], kb: KnowledgeBase, *, treatment: dict[str, Any] | None = None) -> list[Block]:
+def build_blocks(
+    a: dict[str, Any], kb: KnowledgeBase, *, treatment: dict[str, Any] | None = None, child_name: str = ""
+) -> list[Block]:
     """The family report of one assessment, as blocks; with ``treatment`` (``treatment_overview``) also the
-    road ahead and the check-ups after treatment. Never the doses."""
-    who = f"record {a['record_id']}" if a.get("record_id") else "your child"
+    road ahead and the check-ups after treatment. Never the doses. The report names the child by
+    ``child_name`` or says "your child": a record id is for software, never a heading for a family."""
+    who = child_name.strip() or "your child"
+    fever = kb.text.fever_during_treatment
     blocks: list[Block] = [
-        Block("title", f"allpath family report for {who}"),
+        Block("title", f"Family report for {who}"),
         Block("paragraph", kb.text.family_disclaimer),
+        # First, before anything else: during treatment any fever is an emergency.
+        Block("heading", fever.title),
+        Block("bullets", items=(*fever.items[:-1], f"{fever.items[-1]} {_section(source_of(kb, fever.cite))}")),
         Block("heading", "Where things stand"),
         Block("paragraph", kb.text.disease_state_meaning[a["disease_state"]]),
     ]
@@ -312,10 +319,7 @@ def build_blocks(a: dict[str, Any], kb: KnowledgeBase, *, treatment: dict[str, A
         blocks.append(Block("heading", "Genetic counseling"))
         blocks.append(Block("paragraph", f"{counseling[0]['plain']} {_section(counseling[0]['source'])}"))
 
-    symptoms = kb.text.symptoms_to_report
     blocks += [
-        Block("heading", "Call the care team if you notice"),
-        Block("bullets", items=tuple(symptoms.items)),
         Block("heading", "Who is on the care team"),
         Block("bullets", items=tuple(kb.text.care_team.items)),
         Block("heading", "Support for your family"),

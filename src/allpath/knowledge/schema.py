@@ -362,6 +362,12 @@ class CitedText(BaseModel):
     text: str
 
 
+class CitedBox(CitedList):
+    """A box of instructions with its own title (the fever box of the family report)."""
+
+    title: str
+
+
 class GlossaryItem(BaseModel):
     model_config = _FROZEN
     term: str
@@ -376,6 +382,7 @@ class TextFile(BaseModel):
     relapse_risk_meaning: dict[str, str]
     relapse_site_labels: dict[str, str]
     disease_state_meaning: dict[str, str]
+    fever_during_treatment: CitedBox
     symptoms_to_report: CitedList
     care_team: CitedList
     support: CitedText

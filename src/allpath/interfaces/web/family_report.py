@@ -73,7 +73,7 @@ def family_report(s: Session, kb: KnowledgeBase, patient: t.Patient) -> FamilyRe
         display_name=patient.display_name,
         version=row.patient_version,
         assessed_at=row.created_at,
-        blocks=build_blocks(result, kb, treatment=treatment),
+        blocks=build_blocks(result, kb, treatment=treatment, child_name=patient.display_name),
         knowledge_version=row.knowledge_version,
         calendar=bool(roadmap.get("regimen") and roadmap.get("start_date")),
     )

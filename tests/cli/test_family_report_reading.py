@@ -72,3 +72,78 @@ def test_the_grade_measure_tells_plain_words_from_hard_ones() -> None:
     plain = "Call the care team at once. Do not wait."
     hard = "Consolidation intensification necessitates multidisciplinary pharmacological administration."
     assert textstat.flesch_kincaid_grade(prose(plain)) <= GRADE_AT_MOST < textstat.flesch_kincaid_grade(prose(hard))
+
+
+def _glossary_terms(report: str) -> list[str]:
+    glossary = report.split("Words used in this report\n", 1)[1].split("\n\n", 1)[0]
+    return [line[2:].split(":", 1)[0] for line in glossary.splitlines() if line.startswith("- ")]
+
+
+@pytest.mark.parametrize("path", EXAMPLE_PATHS, ids=lambda p: p.stem)
+def test_every_glossary_term_of_a_report_is_used_in_that_report(path: Path) -> None:
+    report = report_text(path)
+    before_glossary = _SOURCE_NOTE.sub("", report.split("Words used in this report\n", 1)[0])
+    terms = _glossary_terms(report)
+    assert terms, "every example's report uses some of the glossary's words"
+    for term in terms:
+        assert re.search(rf"\b{re.escape(term)}\b", before_glossary.replace("\n", " "), re.IGNORECASE), term
+
+
+def test_a_term_the_report_does_not_use_stays_out_of_its_glossary() -> None:
+    # A relapse report names no intrathecal treatment, so the word is not explained there.
+    report = report_text(EXAMPLES / "relapse_marrow_early.json")
+    assert "intrathecal" not in report.lower()
+    assert "intrathecal" not in _glossary_terms(report)
+
+
+def test_a_favourable_result_and_the_cog_group_are_explained() -> None:
+    report = " ".join(report_text(EXAMPLES / "standard_risk.json").split())
+    assert "ETV6::RUNX1. This is a good sign" in report
+    assert "your child is in COG low risk. COG low risk is the group with the best chance of cure." in report
+    assert "The results behind the COG group:" in report
+    assert "The MRD tests found almost no leukemia cells on day 8 and at the end of induction." in report
+
+
+def test_an_unfavourable_result_is_explained() -> None:
+    report = " ".join(report_text(EXAMPLES / "very_high_kmt2a.json").split())
+    assert "a change in a gene called KMT2A. It makes the leukemia harder to treat" in report
+    assert "COG very high risk means the leukemia is harder to treat" in report
+
+
+def test_how_long_treatment_lasts_comes_from_the_childs_regimen() -> None:
+    # Standard risk: induction 4 + consolidation 4 weeks, then two years from interim maintenance.
+    standard = " ".join(report_text(EXAMPLES / "standard_risk.json").split())
+    assert "treatment lasts about 2 years and 2 months in all. The first parts take about 8 weeks." in standard
+    # High risk: induction 4 + augmented consolidation 8 weeks.
+    high = " ".join(report_text(EXAMPLES / "high_risk_age.json").split())
+    assert "treatment lasts about 2 years and 3 months in all. The first parts take about 12 weeks." in high
+
+
+@pytest.mark.parametrize("stem", ["relapse_marrow_early", "very_high_kmt2a", "infant", "refractory"])
+def test_without_a_regimen_the_length_depends_on_the_plan(stem: str) -> None:
+    report = " ".join(report_text(EXAMPLES / f"{stem}.json").split())
+    assert "How long treatment lasts depends on your child's plan." in report
+    assert "years and" not in report
+
+
+def test_a_relapse_report_says_the_group_plainly_names_chemotherapy_and_lists_the_relapse_tests() -> None:
+    report = report_text(EXAMPLES / "relapse_marrow_early.json")
+    flat = " ".join(report.split())
+    assert "Your child's relapse is high risk." in flat
+    assert "Relapse treatment includes chemotherapy: several anticancer drugs given together." in flat
+    assert "The tests at relapse" in report
+    assert "MRD test after the first block of relapse treatment" in flat
+    # Not the work-up at diagnosis.
+    assert "Chest x-ray" not in report and "What the tests are for" not in report
+    assert "Risk group\n" not in report
+
+
+def test_a_low_risk_relapse_is_said_plainly() -> None:
+    flat = " ".join(report_text(EXAMPLES / "relapse_isolated_testis.json").split())
+    assert "Your child's relapse is low risk." in flat
+
+
+def test_a_report_at_diagnosis_does_not_list_the_tests_at_relapse() -> None:
+    report = report_text(EXAMPLES / "standard_risk.json")
+    assert "What the tests are for" in report
+    assert "Tests at relapse" not in report and "relapse treatment" not in report

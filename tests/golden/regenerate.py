@@ -86,11 +86,13 @@ def render(record: Any) -> dict[str, str]:
     """
     from allpath.domain.record import parse_record
     from allpath.engine.assess import assess
+    from allpath.engine.roadmap import build_roadmap
     from allpath.interfaces.report import build_blocks, render_markdown, render_text
 
     kb = _knowledge()
-    assessment = assess(parse_record(record), kb)
-    blocks = build_blocks(assessment, kb)
+    parsed = parse_record(record)
+    assessment = assess(parsed, kb)
+    blocks = build_blocks(assessment, kb, roadmap=build_roadmap(parsed, assessment, kb, None))
     return {
         "json": json.dumps(assessment, indent=2, ensure_ascii=False) + "\n",
         "txt": render_text(blocks),

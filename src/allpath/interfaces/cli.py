@@ -143,12 +143,15 @@ def assess(
             disclaimer = result["disclaimer"]
         sys.stdout.write(summary_table(rows, disclaimer))
     else:
+        from allpath.engine.roadmap import build_roadmap
         from allpath.interfaces.report import build_blocks, render_markdown, render_text
 
         render = render_markdown if output_format is OutputFormat.markdown else render_text
         separator = "\n---\n\n" if output_format is OutputFormat.markdown else "\n" + "=" * 88 + "\n\n"
-        for index, result in enumerate(results):
-            sys.stdout.write((separator if index else "") + render(build_blocks(result, kb)))
+        for index, (record, result) in enumerate(zip(records, results, strict=True)):
+            # The roadmap gives the report how long treatment lasts (undated: the report has no start day).
+            roadmap = build_roadmap(record, result, kb, None)
+            sys.stdout.write((separator if index else "") + render(build_blocks(result, kb, roadmap=roadmap)))
 
 
 def _with_progress(records: list[Any]) -> Iterator[Any]:

@@ -27,8 +27,22 @@ class Block:
     items: tuple[str, ...] = ()
 
 
+_SOURCE_NOTE = re.compile(r"\(Source: \u201c[^\u201d]*\u201d\)")
+
+
 def _section(source: dict[str, str]) -> str:
     return f"(Source: \u201c{source['section']}\u201d)"
+
+
+def _genetics_seen(factors: list[dict[str, Any]]) -> list[str]:
+    """The genetic findings that the group rules looked at, in the order first seen."""
+    seen: list[str] = []
+    for f in factors:
+        if f["scheme"] in ("risk_group", "cog_risk_group"):
+            for token in f["inputs"].get("genetics") or []:
+                if token not in seen:
+                    seen.append(token)
+    return seen
 
 
 def _risk_blocks(a: dict[str, Any], kb: KnowledgeBase) -> list[Block]:
@@ -53,20 +67,94 @@ def _risk_blocks(a: dict[str, Any], kb: KnowledgeBase) -> list[Block]:
         for f in a["factors"]
         if f["scheme"] == "risk_group" and (f.get("decides") or f["effect"] == "note")
     ]
+    # Each genetic finding behind a group, favourable or not, in plain words.
+    genetics = kb.text.genetic_results
+    reasons += [
+        f"{genetics.meanings[token]} {_section(source_of(kb, genetics.cite))}"
+        for token in _genetics_seen(a["factors"])
+        if token in genetics.meanings
+    ]
     if reasons:
         blocks.append(Block("paragraph", "The results behind it:"))
         blocks.append(Block("bullets", items=tuple(reasons)))
     if a["cog_risk_group"]:
-        cog_label = kb.cog_risk_group.spec.labels[a["cog_risk_group"]]
+        cog = a["cog_risk_group"]
+        cog_label = kb.cog_risk_group.spec.labels[cog]
+        cog_meaning = kb.text.cog_risk_group_meaning
         blocks.append(
             Block(
                 "paragraph",
                 f"The care team also uses a finer grouping from the Children's Oncology Group "
-                f"(COG). In that grouping your child is: {cog_label}. The two groupings use different "
-                "rules, so they do not always match; the team can explain any difference.",
+                f"(COG). In that grouping your child is in {cog_label}. {cog_meaning.meanings[cog]} "
+                f"{_section(source_of(kb, cog_meaning.cite))} The two groupings use different rules, so they "
+                "do not always match. The team can explain any difference.",
             )
         )
+        cog_reasons = [
+            f"{f['plain']} {_section(f['source'])}"
+            for f in a["factors"]
+            if f["scheme"] == "cog_risk_group" and f.get("decides") and f["plain"]
+        ]
+        if cog_reasons:
+            blocks.append(Block("paragraph", "The results behind the COG group:"))
+            blocks.append(Block("bullets", items=tuple(cog_reasons)))
     return blocks
+
+
+def _in_words(count: int, unit: str) -> str:
+    return f"{count} {unit}" + ("" if count == 1 else "s")
+
+
+def length_blocks(roadmap: dict[str, Any] | None, kb: KnowledgeBase) -> list[Block]:
+    """How long treatment lasts: the length of the child's regimen (its first parts, then the total-duration
+    rule), or that it depends on the plan when no regimen applies."""
+    words = kb.text.treatment_length
+    cite = _section(source_of(kb, words.cite))
+    text = words.without_regimen
+    rule = kb.therapy.regimens.total_duration
+    if roadmap and roadmap.get("regimen") is not None:
+        first: list[dict[str, Any]] = []
+        for phase in roadmap["phases"]:
+            if phase["id"] == rule.phase:
+                break
+            first.append(phase)
+        if first and all(p.get("weeks") for p in first):
+            first_weeks = sum(float(p["weeks"]) for p in first)
+            years = rule.years_from_phase_start
+            months = round(first_weeks * 12 / 52)
+            total = _in_words(int(years), "year") + (f" and {_in_words(months, 'month')}" if months else "")
+            text = words.with_regimen.format(total=total, first_weeks=f"{first_weeks:g}", years=f"{years:g}")
+            text += f" {cite}"
+    return [Block("heading", "How long treatment lasts"), Block("paragraph", text)]
+
+
+def _relapse_blocks(a: dict[str, Any], kb: KnowledgeBase) -> list[Block]:
+    """The relapse said plainly: where and when, its group in one sentence, the chemotherapy of relapse."""
+    r = a["relapse"]
+    words = kb.text.relapse
+    sites = " and ".join(kb.text.relapse_site_labels[site] for site in r["sites"])
+    text = f"This is relapse number {r['number']}. It was found in: {sites}."
+    if r["timing"]:
+        article = "an" if r["timing"][0] in "aeiou" else "a"
+        text += f" The doctors call it {article} {r['timing']} relapse."
+    paragraphs = [text]
+    if r["risk_group"]:
+        group = words.group_sentence.format(group=words.group_words[r["risk_group"]])
+        paragraphs.append(f"{group} {r['risk_group_meaning'] or ''}".strip())
+    if any(t["code"] == "combination_chemotherapy" for t in a["plan"]["therapies"]):
+        paragraphs.append(f"{words.chemotherapy} {_section(source_of(kb, words.cite))}")
+    return [Block("heading", "The relapse"), *(Block("paragraph", p) for p in paragraphs)]
+
+
+def _glossary(blocks: list[Block], kb: KnowledgeBase) -> list[str]:
+    """The glossary terms this report uses, each with its meaning: a term is explained where it is used."""
+    # Source notes name documents (their titles may hold a term) and are not the report's own words.
+    text = _SOURCE_NOTE.sub("", " ".join([b.text for b in blocks] + [i for b in blocks for i in b.items]))
+    return [
+        f"{g.term}: {g.meaning}"
+        for g in kb.text.glossary
+        if re.search(rf"\b{re.escape(g.term)}\b", text, flags=0 if g.term.isupper() else re.IGNORECASE)
+    ]
 
 
 # Text with a dose or a radiation dose in it stays out of the family report (doses are for the care team).
@@ -244,11 +332,17 @@ def survivorship_blocks(plan: dict[str, Any]) -> list[Block]:
 
 
 def build_blocks(
-    a: dict[str, Any], kb: KnowledgeBase, *, treatment: dict[str, Any] | None = None, child_name: str = ""
+    a: dict[str, Any],
+    kb: KnowledgeBase,
+    *,
+    treatment: dict[str, Any] | None = None,
+    roadmap: dict[str, Any] | None = None,
+    child_name: str = "",
 ) -> list[Block]:
     """The family report of one assessment, as blocks; with ``treatment`` (``treatment_overview``) also the
-    road ahead and the check-ups after treatment. Never the doses. The report names the child by
-    ``child_name`` or says "your child": a record id is for software, never a heading for a family."""
+    road ahead and the check-ups after treatment. Never the doses. ``roadmap`` (``build_roadmap``, or the
+    one of ``treatment``) gives how long treatment lasts. The report names the child by ``child_name`` or
+    says "your child": a record id is for software, never a heading for a family."""
     who = child_name.strip() or "your child"
     fever = kb.text.fever_during_treatment
     blocks: list[Block] = [
@@ -263,15 +357,7 @@ def build_blocks(
     if a["disease_state"] == "newly_diagnosed":
         blocks += _risk_blocks(a, kb)
     if a["relapse"]:
-        r = a["relapse"]
-        sites = " and ".join(kb.text.relapse_site_labels[site] for site in r["sites"])
-        text = f"This is relapse number {r['number']}. It was found in: {sites}."
-        if r["timing"]:
-            article = "an" if r["timing"][0] in "aeiou" else "a"
-            text += f" The doctors call it {article} {r['timing']} relapse."
-        if r["risk_group_meaning"]:
-            text += " " + r["risk_group_meaning"]
-        blocks += [Block("heading", "The relapse"), Block("paragraph", text)]
+        blocks += _relapse_blocks(a, kb)
 
     populations = [f for f in a["factors"] if f["scheme"] == "populations"]
     if populations:
@@ -283,15 +369,29 @@ def build_blocks(
         blocks.append(Block("paragraph", "These results are not in yet. Each one can change the plan:"))
         blocks.append(Block("bullets", items=tuple(f"{w['label']}: {w['purpose']}" for w in a["workup"])))
 
-    recorded = [t for t in a["diagnostic_tests"] if t["status"] in ("recorded", "not part of the record")]
-    if recorded:
-        blocks.append(Block("heading", "What the tests are for"))
-        blocks.append(Block("bullets", items=tuple(f"{t['label']}: {t['purpose']}" for t in recorded)))
+    relapse_tests = kb.text.relapse.tests
+    if a["relapse"]:
+        # A relapse is judged by the tests at relapse, not by the work-up at diagnosis.
+        tests = [t for t in a["diagnostic_tests"] if t["test"] in relapse_tests]
+        heading = "The tests at relapse"
+    else:
+        tests = [
+            t
+            for t in a["diagnostic_tests"]
+            if t["status"] in ("recorded", "not part of the record") and t["test"] not in relapse_tests
+        ]
+        heading = "What the tests are for"
+    if tests:
+        blocks.append(Block("heading", heading))
+        blocks.append(Block("bullets", items=tuple(f"{t['label']}: {t['purpose']}" for t in tests)))
 
     plan = a["plan"]
     if plan["phases"]:
         blocks.append(Block("heading", "The phases of treatment"))
         blocks.append(Block("numbered", items=tuple(f"{p['name']}: {p['goal']}" for p in plan["phases"])))
+    if treatment is not None:
+        roadmap = treatment["roadmap"]
+    blocks += length_blocks(roadmap, kb)
     if treatment is not None:
         blocks += roadmap_blocks(treatment["roadmap"])
     if plan["therapies"]:
@@ -335,8 +435,11 @@ def build_blocks(
             ),
         ),
         *(survivorship_blocks(treatment["survivorship"]) if treatment is not None else []),
-        Block("heading", "Words used in this report"),
-        Block("bullets", items=tuple(f"{g.term}: {g.meaning}" for g in kb.text.glossary)),
+    ]
+    glossary = _glossary(blocks, kb)
+    if glossary:
+        blocks += [Block("heading", "Words used in this report"), Block("bullets", items=tuple(glossary))]
+    blocks += [
         Block("rule"),
         Block("paragraph", a["disclaimer"]),
         Block(

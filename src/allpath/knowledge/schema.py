@@ -374,6 +374,35 @@ class GlossaryItem(BaseModel):
     meaning: str
 
 
+class CitedMeanings(BaseModel):
+    """Plain sentences keyed by a code (a COG group, a genetic finding), with the source they rest on."""
+
+    model_config = _FROZEN
+    cite: Cite
+    meanings: dict[str, str]
+
+
+class TreatmentLength(BaseModel):
+    """How long treatment lasts, in the family report: ``with_regimen`` is filled with ``{total}`` (the
+    whole length in words), ``{first_weeks}`` and ``{years}``; ``without_regimen`` when no regimen applies."""
+
+    model_config = _FROZEN
+    cite: Cite
+    with_regimen: str
+    without_regimen: str
+
+
+class RelapseWords(BaseModel):
+    """The relapse group said plainly (``{group}`` is filled in) and the chemotherapy of relapse named."""
+
+    model_config = _FROZEN
+    cite: Cite
+    group_sentence: str
+    group_words: dict[str, str]
+    chemotherapy: str
+    tests: list[str]
+
+
 class TextFile(BaseModel):
     model_config = _FROZEN
     disclaimer: str
@@ -389,6 +418,10 @@ class TextFile(BaseModel):
     questions_to_ask: list[str]
     glossary: list[GlossaryItem]
     scheme_correspondence: dict[str, str]
+    cog_risk_group_meaning: CitedMeanings
+    genetic_results: CitedMeanings
+    treatment_length: TreatmentLength
+    relapse: RelapseWords
 
 
 class WarningRule(BaseModel):

@@ -162,3 +162,39 @@ def test_live_messages_go_to_the_rows_on_the_screen(kb: KnowledgeBase) -> None:
     assert used == [1]
     moved = forms.in_form_rows([FieldProblem("relapses[0].months_from_diagnosis", -1, "x")], used)
     assert moved[0].field == "relapses[1].months_from_diagnosis"
+
+
+def test_one_word_in_a_number_box_does_not_hide_the_other_problems(kb: KnowledgeBase) -> None:
+    form = _submitted(
+        {"age_years": "four", "wbc_per_ul": "-5", "response.day8_blood_mrd_pct": "101", "immunophenotype": "B"}
+    )
+    problems = forms.record_problems(forms.record_from_form(kb, form))
+    assert [p.field for p in problems] == ["age_years", "wbc_per_ul", "response.day8_blood_mrd_pct"]
+
+
+def test_a_wrong_relapse_row_does_not_hide_a_value_out_of_range(kb: KnowledgeBase) -> None:
+    form = _submitted(
+        {
+            "relapses[0].sites": ["bone_marrow"],
+            "relapses[0].months_from_diagnosis": "soon",
+            "wbc_per_ul": "3000000",
+        }
+    )
+    fields = [p.field for p in forms.record_problems(forms.record_from_form(kb, form))]
+    assert fields == ["relapses[0].months_from_diagnosis", "wbc_per_ul"]
+
+
+def test_values_at_the_limits_are_no_problem_and_one_past_is(kb: KnowledgeBase) -> None:
+    at_limits = _submitted({"wbc_per_ul": "2000000", "response.day8_blood_mrd_pct": "100", "age_years": "x"})
+    assert [p.field for p in forms.record_problems(forms.record_from_form(kb, at_limits))] == ["age_years"]
+    past = _submitted({"wbc_per_ul": "2000001", "response.day8_blood_mrd_pct": "100.01", "age_years": "x"})
+    assert [p.field for p in forms.record_problems(forms.record_from_form(kb, past))] == [
+        "age_years",
+        "wbc_per_ul",
+        "response.day8_blood_mrd_pct",
+    ]
+
+
+def test_a_valid_form_has_no_problems(kb: KnowledgeBase) -> None:
+    form = _submitted({"age_years": "4", "wbc_per_ul": "8500", "immunophenotype": "B"})
+    assert forms.record_problems(forms.record_from_form(kb, form)) == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import html
 import io
 import json
 import re
@@ -598,3 +599,15 @@ def test_static_files(anonymous: TestClient) -> None:
     vendored = (STATIC_DIR / "VENDORED.md").read_text(encoding="utf-8")
     assert hashlib.sha256(htmx.content).hexdigest() in vendored, "update static/VENDORED.md with htmx"
     assert anonymous.get("/static/allpath.css").status_code == 200
+
+
+def test_the_form_page_shows_every_problem_at_once(clinician: User) -> None:
+    response = clinician.post(
+        "/patients/new",
+        NEW_PATIENT | {"age_years": "four", "wbc_per_ul": "-5", "response.day8_blood_mrd_pct": "101"},
+    )
+    assert response.status_code == 422
+    page = html.unescape(response.text)
+    assert 'age at diagnosis (years): "four" is not allowed' in page
+    assert "white blood cell count at diagnosis (per microliter): -5 is not allowed" in page
+    assert "day 8 blood MRD (%): 101 is not allowed" in page

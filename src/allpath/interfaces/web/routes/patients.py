@@ -14,9 +14,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.requests import ClientDisconnect
 
-from allpath.domain.record import parse_record
 from allpath.engine.diff import changed_fields
-from allpath.errors import FieldProblem, RecordError
+from allpath.errors import FieldProblem
 from allpath.interfaces import ics
 from allpath.interfaces.api.deps import DB, KB, Principal, patient_for
 from allpath.interfaces.web import forms
@@ -131,11 +130,7 @@ def _problems(record: dict[str, Any], display_name: str | None) -> list[FieldPro
     unstorable = forms.text_problems(record)
     if unstorable:
         return problems + unstorable
-    try:
-        parse_record(record)
-    except RecordError as error:
-        problems.extend(error.problems)
-    return problems
+    return problems + forms.record_problems(record)
 
 
 @router.get("/patients/new")

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from allpath import __version__
+from allpath.domain.labels import field_label
 from allpath.storage import tables as t
 from tests.api.conftest import PASSWORDS, Service
 from tests.conftest import complete_b_all
@@ -98,8 +99,11 @@ def test_an_invalid_record_is_rejected_with_the_field_named_and_nothing_stored(
         response = client.request(method, path, json=body, headers=auth)
         assert response.status_code == 422, (method, path, response.text)
         payload = response.json()
-        assert [e["field"] for e in payload["errors"]] == [field], payload
-        assert field in payload["errors"][0]["message"]
+        assert [e["field"] for e in payload["errors"]] == [field], payload  # the record path, for software
+        message = payload["errors"][0]["message"]
+        assert field_label(field) in message  # the field's label, for people
+        if field not in field_label(field):  # a known field: its label, not its key
+            assert field not in message
         assert payload["errors"][0]["allowed"]
     assert (service.count(t.Patient), service.count(t.PatientVersion), service.count(t.Assessment)) == before
     current = client.get(f"/api/patients/{service.patient_id}", headers=auth).json()

@@ -54,6 +54,8 @@ _MG_PER_M2 = {"mg/m2", "mg/m*2", "mg/m^2", "mg/m²"}
 _WEEK = {"h": 24 * 7, "d": 7, "wk": 1, "mo": 7 / 30.4375, "a": 7 / 365.25}
 _UNIT_LIMIT = 20  # characters of an unreadable unit shown on a card
 
+BODY_FIELDS = ("weight_kg", "height_cm")  # the record fields behind the body surface area
+
 
 def _concepts(resource: dict[str, Any]) -> tuple[list[Any], list[str]]:
     """Codings and texts naming the medication of a MedicationRequest (R4 and R5 shapes, contained Medication)."""
@@ -271,9 +273,10 @@ class OrderCheck:
         rejected: list[str] | None = None,
         unsatisfied: dict[str, str] | None = None,
     ) -> None:
-        """``rejected``: why weights or heights of the EHR were not taken into the record (implausible values);
+        """``rejected``: why weights or heights of the EHR were not taken into the record (implausible values:
+        the importer's reasons for ``BODY_FIELDS``);
         ``unsatisfied``: the prefetch keys whose data the service did not get (key -> why)."""
-        self.rejected = [r for r in rejected or [] if "weight_kg" in r or "height_cm" in r]
+        self.rejected = list(rejected or [])
         self.unsatisfied = unsatisfied or {}
         self.kb = kb
         self.cards = cards

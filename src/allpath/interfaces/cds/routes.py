@@ -32,7 +32,7 @@ from allpath.interfaces.cds.cards import Cards
 from allpath.interfaces.cds.config import check_base_url
 from allpath.interfaces.cds.data import PatientData, gather
 from allpath.interfaces.cds.envelope import RequestRefused, check_shape, fhir_access, parse_body
-from allpath.interfaces.cds.orders import OrderCheck, checked_orders, drug_of
+from allpath.interfaces.cds.orders import BODY_FIELDS, OrderCheck, checked_orders, drug_of
 from allpath.interfaces.cds.patient_view import patient_view_cards
 from allpath.interfaces.cds.services import ORDER_SELECT, PATIENT_VIEW, SERVICES, Service, discovery
 from allpath.knowledge.loader import KnowledgeBase
@@ -129,7 +129,7 @@ def cds_router(settings: Settings) -> APIRouter:
                 if not patient_id:
                     data.unsatisfied = dict.fromkeys(service.prefetch, "no context.patientId")
                 imported = data.imported()
-                rejected = [item["reason"] for item in imported.ignored]
+                rejected = [item["reason"] for item in imported.ignored if item.get("field") in BODY_FIELDS]
                 record = parse_record(imported.record)
                 check = OrderCheck(kb, cards, record, data.measured, today, rejected, data.unsatisfied)
                 for order in orders:

@@ -811,7 +811,11 @@ def _validate(result: ImportResult, reader: _Reader) -> None:
                 if _drop(result.record, problem.field):
                     dropped = True
                     result.ignored.append(
-                        {"resource": source, "reason": f"not allowed in the record: {problem.message()}"}
+                        {
+                            "resource": source,
+                            "reason": f"not allowed in the record: {problem.message()}",
+                            "field": problem.field,
+                        }
                     )
             if not dropped:
                 result.ignored.append(

@@ -58,6 +58,9 @@ class MappedField(BaseModel):
 class IgnoredPart(BaseModel):
     resource: str = Field(description="The resource (or element) that was not used.")
     reason: str
+    field: str | None = Field(
+        default=None, description="The record field it would have given, when the record contract refused its value."
+    )
 
 
 class ConflictValue(BaseModel):

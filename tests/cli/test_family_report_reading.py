@@ -147,3 +147,19 @@ def test_a_report_at_diagnosis_does_not_list_the_tests_at_relapse() -> None:
     report = report_text(EXAMPLES / "standard_risk.json")
     assert "What the tests are for" in report
     assert "Tests at relapse" not in report and "relapse treatment" not in report
+
+
+def test_the_report_shows_the_warnings_of_the_assessment(tmp_path: Path) -> None:
+    record = json.loads((EXAMPLES / "standard_risk.json").read_text(encoding="utf-8")) | {"wbc_per_ul": 500}
+    path = tmp_path / "low_count.json"
+    path.write_text(json.dumps(record), encoding="utf-8")
+    for output_format in ("text", "markdown"):
+        result = runner.invoke(app, ["assess", str(path), "--format", output_format])
+        assert result.exit_code == 0, result.output
+        flat = " ".join(result.stdout.split())
+        assert "Results to check with the care team" in flat
+        assert "The white blood cell count at diagnosis is 500 per microliter" in flat
+
+
+def test_a_report_without_warnings_has_no_check_section() -> None:
+    assert "Results to check with the care team" not in report_text(EXAMPLES / "standard_risk.json")

@@ -38,7 +38,9 @@ def test_population_changes_are_listed(kb: KnowledgeBase) -> None:
 def test_no_change_in_groups_still_lists_the_changed_inputs(kb: KnowledgeBase) -> None:
     changes = _changes(kb, complete_b_all(), complete_b_all(weight_kg=18.0))
     assert [c["field"] for c in changes] == ["record"]
-    assert "weight_kg" in changes[0]["message"]
+    # A person reads the field's label; software reads the record path.
+    assert changes[0]["message"] == "changed in the record: weight (kg)"
+    assert changes[0]["fields"] == ["weight_kg"]
 
 
 def test_changed_fields_compares_nested_paths() -> None:

@@ -559,7 +559,7 @@ def test_admin_users_and_audit_log(admin: User, clinician: User) -> None:
     assert re.search(r"<code>[0-9A-F]{8}-[0-9A-F]{8}-[0-9A-F]{8}</code>", created.text)  # shown once, to hand over
     assert "nurse.kim" in admin.get("/admin/users").text
     log = admin.get("/admin/audit?limit=50")
-    assert log.status_code == 200 and "sign_in" in log.text
+    assert log.status_code == 200 and "sign in" in log.text
     assert "Web test child" not in log.text
     assert clinician.get("/admin/audit").status_code == 403
 

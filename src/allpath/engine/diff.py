@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from allpath.domain.labels import field_label
 from allpath.domain.limits import number
 from allpath.knowledge.loader import KnowledgeBase
 
@@ -124,7 +125,9 @@ def explain_changes(
                 "before": None,
                 "after": None,
                 "because": [],
-                "message": "changed inputs: " + ", ".join(changed),
+                # Software reads the record paths in "fields"; a person reads the fields' labels.
+                "fields": list(changed),
+                "message": "changed in the record: " + ", ".join(field_label(path) for path in changed),
             }
         )
     return changes

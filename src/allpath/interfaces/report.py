@@ -354,6 +354,12 @@ def build_blocks(
         Block("heading", "Where things stand"),
         Block("paragraph", kb.text.disease_state_meaning[a["disease_state"]]),
     ]
+    if a.get("warnings"):
+        # Values worth a second look (a unit, results that contradict each other): the care team checks them.
+        blocks += [
+            Block("heading", "Results to check with the care team"),
+            Block("bullets", items=tuple(w["message"] for w in a["warnings"])),
+        ]
     if a["disease_state"] == "newly_diagnosed":
         blocks += _risk_blocks(a, kb)
     if a["relapse"]:

@@ -18,9 +18,13 @@ from urllib.parse import quote
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from allpath import __version__
+from allpath.domain.labels import field_label, known_paths
 from allpath.interfaces.api.deps import DB, Principal, audit_refusal, data_access, optional_principal
 from allpath.interfaces.web.forms import dom_id, shown_number
 from allpath.knowledge.loader import KnowledgeBase
@@ -115,10 +119,105 @@ def shown_value(value: Any) -> str:
     return humanize(value)
 
 
+_INDEXES = re.compile(r"\[\d+\]")
+
+
+def label_of(kb: KnowledgeBase | None, key: str) -> str:
+    """What people call a record path (``response.day8_blood_mrd_pct``) or an input the engine reasons
+    about (``relapse_number``): the field label, else the knowledge base's label, else the key in words.
+    Pages show this, never the key."""
+    paths = known_paths()
+    if key in paths or _INDEXES.sub("[]", key) in paths:
+        return field_label(key)
+    if kb is not None and key in kb.inputs:
+        return kb.inputs[key].label
+    if "response." + key in paths:
+        return field_label("response." + key)
+    # A fact the engine derives (relapse_number, refractory): its name in words.
+    return humanize(key)
+
+
+@pass_context
+def label_filter(context: Context, key: Any) -> str:
+    request = context.get("request")
+    kb = getattr(request.app.state, "kb", None) if request is not None else None
+    return label_of(kb, str(key))
+
+
+_SCHEME_WORDS = {
+    "risk_group": "risk group",
+    "cog_risk_group": "COG group",
+    "population": "population",
+    "disease_state": "disease state",
+    "relapse_timing": "relapse timing",
+    "relapse_risk_group": "relapse risk group",
+    "genetic_counseling": "genetic counselling",
+}
+
+
+def effect_words(effect: str) -> str:
+    """A factor's effect as words: ``risk_group=standard`` gives "risk group: standard"."""
+    parts = []
+    for part in effect.split(";"):
+        key, sep, value = part.strip().partition("=")
+        parts.append(f"{_SCHEME_WORDS.get(key, humanize(key))}: {humanize(value)}" if sep else humanize(key))
+    return "; ".join(parts)
+
+
+# Form field names of the account pages, as the person filling in the form reads them.
+ACCOUNT_FIELD_LABELS = {
+    "username": "User name",
+    "display_name": "Name",
+    "password": "Password",
+    "new_password": "New password",
+    "current_password": "Current password",
+    "code": "Code",
+    "role": "Role",
+    "team": "Team",
+}
+
+
+def _characters(count: Any) -> str:
+    return f"{count} character" + ("" if count == 1 else "s")
+
+
+def plain_form_errors(error: ValidationError) -> dict[str, str]:
+    """The problems of an account form in plain words, by field name: pydantic's messages ("String should
+    have at least 3 characters") are for software and never reach a page."""
+    errors: dict[str, str] = {}
+    for problem in error.errors():
+        name = str(problem["loc"][0]) if problem["loc"] else "form"
+        label = ACCOUNT_FIELD_LABELS.get(name, humanize(name).capitalize())
+        context = problem.get("ctx") or {}
+        kind = problem["type"]
+        if kind == "missing" or (kind == "string_too_short" and context.get("min_length") == 1):
+            message = f"{label}: please fill this in."
+        elif kind == "string_too_short":
+            message = f"{label}: use at least {_characters(context.get('min_length'))}."
+        elif kind == "string_too_long":
+            message = f"{label}: use at most {_characters(context.get('max_length'))}."
+        elif kind == "string_pattern_mismatch":
+            message = f"{label}: use only letters, digits and the signs . @ - and the underscore."
+        elif kind in ("literal_error", "enum"):
+            message = f"{label}: choose one of the options."
+        else:
+            message = f"{label}: this value cannot be used."
+        errors.setdefault(name, message)
+    return errors
+
+
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
 templates.env.trim_blocks = True
 templates.env.lstrip_blocks = True
-templates.env.filters.update(humanize=humanize, when=when, shown=shown_value, slug=slug, decisive_first=decisive_first)
+templates.env.filters.update(
+    humanize=humanize,
+    when=when,
+    shown=shown_value,
+    slug=slug,
+    decisive_first=decisive_first,
+    label=label_filter,
+    effect=effect_words,
+)
 templates.env.globals.update(dom_id=dom_id)
 
 
@@ -164,6 +263,7 @@ def base_context(request: Request, principal: Principal | Viewer | None) -> dict
         "knowledge_version": kb.version,
         "engine_version": __version__,
         "cite_url": lambda source: cite_url(kb, source),
+        "certainty_meaning": kb.certainty_meaning,
     }
 
 

@@ -22,7 +22,14 @@ from sqlalchemy.orm import Session
 
 from allpath.interfaces.api.deps import DB, AppSettings, data_access
 from allpath.interfaces.api.schemas import UserIn, UserUpdate
-from allpath.interfaces.web.pages import SECURITY_HEADERS, AdminPage, PageError, ResearcherPage, page
+from allpath.interfaces.web.pages import (
+    SECURITY_HEADERS,
+    AdminPage,
+    PageError,
+    ResearcherPage,
+    page,
+    plain_form_errors,
+)
 from allpath.storage import accounts
 from allpath.storage import repository as repo
 from allpath.storage import tables as t
@@ -163,7 +170,7 @@ def create_user(
     try:
         body = UserIn(username=username, display_name=display_name, role=role, team=team.strip() or None)
     except ValidationError as error:
-        errors = {str(e["loc"][0]): f"{e['loc'][0]}: {e['msg']}" for e in error.errors()}
+        errors = plain_form_errors(error)
         repo.audit(s, principal.user, "create", "user", outcome="invalid", detail="web")
         return _users_page(request, s, principal, 422, values, errors)
     try:

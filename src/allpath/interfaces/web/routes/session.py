@@ -24,6 +24,7 @@ from allpath.interfaces.web.pages import (
     AnyUserPage,
     MaybePageUser,
     page,
+    plain_form_errors,
     safe_next,
 )
 from allpath.storage import accounts
@@ -173,7 +174,7 @@ def join(
     try:
         body = InvitationAccept(code=code.strip(), username=username, display_name=display_name, password=password)
     except ValidationError as error:
-        errors = {str(e["loc"][0]): f"{e['loc'][0]}: {e['msg']}" for e in error.errors()}
+        errors = plain_form_errors(error)
         return _join_page(request, 422, values, errors)
     try:
         user = repo.accept_invitation(s, body.code, body.username, body.password, body.display_name)
@@ -220,7 +221,7 @@ def activate(
     try:
         body = ActivateIn(username=username.strip(), code=code.strip(), password=password)
     except ValidationError as error:
-        errors = {str(e["loc"][0]): f"{e['loc'][0]}: {e['msg']}" for e in error.errors()}
+        errors = plain_form_errors(error)
         repo.audit(s, None, "activate", "user", outcome="invalid", detail="web")
         return _activate_page(request, 422, values, errors)
     if password != password_again:

@@ -239,5 +239,29 @@ def test_search_escapes_wildcards_and_finds_the_record_id(service: Service) -> N
     assert names("%") == ["Ada 100%"]  # a literal percent sign, not "everything"
     assert names("MRN_") == ["Ada 100%"]  # "_" is not "any one character" (MRN7 would match)
     assert names("mrn777") == ["Bea"]  # the record's id, whatever the case
-    assert names("77") == ["Ada 100%", "Bea"]
+    assert names("mrn") == ["Ada 100%", "Bea"]  # not hexadecimal: no patient id (a UUID) holds it
     assert names("Child of Team B") == []  # another team's patient stays unknown
+
+
+# ---- passwords are compared in their Unicode NFKC form ------------------------------------------------------
+
+
+def test_a_password_typed_in_another_unicode_form_signs_in(service: Service) -> None:
+    """NIST SP 800-63B: the verifier normalises Unicode, so "é" typed as one code point or as "e" plus the
+    combining accent is the same password; a hash made of the text as typed (before normalisation) still works."""
+    composed = "café au lait et croissants"  # é as U+00E9
+    decomposed = composed.replace("é", "e\u0301")
+    with service.sessions() as s, s.begin():
+        user = repo.create_user(s, "unicode", decomposed, "researcher", "Unicode")
+        legacy = repo.create_user(s, "legacy", composed, "researcher", "Legacy")
+        legacy.password_hash = repo._hasher.hash(decomposed)  # stored as typed, before normalisation
+        user_id = user.id
+    for username, password in (("unicode", composed), ("unicode", decomposed), ("legacy", decomposed)):
+        with service.sessions() as s:
+            found = repo.authenticate(s, username, password, f"client-{username}", LIMITS)
+            s.commit()
+            assert found is not None, (username, password)
+    with service.sessions() as s:
+        assert repo.authenticate(s, "unicode", "cafe au lait et croissants", "client-x", LIMITS) is None
+        s.commit()
+    assert user_id

@@ -16,7 +16,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -145,7 +144,7 @@ def activate(s: Session, username: str, code: str, password: str) -> t.User:
     ):
         raise AccountError("the user name or activation code is not valid (unknown, used or expired)")
     passwords.check(password, user.username, user.display_name)
-    user.password_hash = repo._hasher.hash(password)
+    user.password_hash = repo.hash_password(password)
     row.used_at = repo.now()
     repo.end_sessions(s, user)
     s.flush()
@@ -154,12 +153,7 @@ def activate(s: Session, username: str, code: str, password: str) -> t.User:
 
 
 def _verifies(stored_hash: str, password: str) -> bool:
-    if not stored_hash:
-        return False
-    try:
-        return bool(repo._hasher.verify(stored_hash, password))
-    except (VerificationError, InvalidHashError):
-        return False
+    return repo.password_matches(stored_hash, password)
 
 
 def change_password(s: Session, user: t.User, current: str, new: str, keep_session: str | None) -> None:
@@ -167,7 +161,7 @@ def change_password(s: Session, user: t.User, current: str, new: str, keep_sessi
     if not _verifies(user.password_hash, current):
         raise AccountError("the current password is wrong")
     passwords.check(new, user.username, user.display_name)
-    user.password_hash = repo._hasher.hash(new)
+    user.password_hash = repo.hash_password(new)
     ended = repo.end_sessions(s, user, keep=keep_session)
     s.flush()
     _audit(s, user, "change_password", user, f"{ended} other sessions ended")

@@ -147,7 +147,7 @@ def create_user(
     user = t.User(
         username=username,
         display_name=display_name,
-        password_hash=_hasher.hash(password) if password is not None else "",
+        password_hash=hash_password(password) if password is not None else "",
         role=role,
         team_id=team_id,
         active=True,
@@ -257,7 +257,7 @@ def authenticate(
         raise TooManyAttempts
     user = get_user(s, username)
     usable = user is not None and user.active and bool(user.password_hash)
-    ok = _password_matches(user.password_hash if usable and user is not None else _dummy_hash(), password)
+    ok = password_matches(user.password_hash if usable and user is not None else _dummy_hash(), password)
     if not (usable and ok):
         return None
     s.execute(update(t.LoginAttempt).where(t.LoginAttempt.id == attempt_id).values(success=True))
@@ -275,7 +275,23 @@ def _record_attempt(s: Session, username: str, client: str) -> int:
     return int(row[0])
 
 
-def _password_matches(stored_hash: str, password: str) -> bool:
+def hash_password(password: str) -> str:
+    """The stored hash of a password, of its NFKC form (``passwords.normalized``): the same text typed on
+    another device, with other Unicode code points, still signs in."""
+    return _hasher.hash(passwords.normalized(password))
+
+
+def password_matches(stored_hash: str, password: str) -> bool:
+    """Whether ``password`` is the one behind ``stored_hash`` (of its NFKC form; a hash made before passwords
+    were normalised is of the text as typed, and is tried as such when that differs)."""
+    if not stored_hash:
+        return False
+    try:
+        return _hasher.verify(stored_hash, passwords.normalized(password))
+    except (VerificationError, InvalidHashError):
+        pass
+    if passwords.normalized(password) == password:
+        return False
     try:
         return _hasher.verify(stored_hash, password)
     except (VerificationError, InvalidHashError):

@@ -115,9 +115,7 @@ def test_treatment_fields_get_the_api_messages(clinician: User) -> None:
     # A value of the wrong kind (only a crafted form can send one: the input is a select) ...
     response = clinician.post("/patients/new", STANDARD | {"pharmacogenomics.tpmt": "bad"})
     assert response.status_code == 422
-    assert re.search(
-        r'id="e-pharmacogenomics-tpmt">.*TPMT result: &#34;bad&#34; is not allowed', response.text
-    )
+    assert re.search(r'id="e-pharmacogenomics-tpmt">.*TPMT result: &#34;bad&#34; is not allowed', response.text)
     # ... and values out of their limits or inconsistent with each other.
     response = clinician.post(
         "/patients/new",

@@ -163,3 +163,12 @@ def test_the_report_shows_the_warnings_of_the_assessment(tmp_path: Path) -> None
 
 def test_a_report_without_warnings_has_no_check_section() -> None:
     assert "Results to check with the care team" not in report_text(EXAMPLES / "standard_risk.json")
+
+
+def test_the_report_says_what_the_plan_left_out_and_why() -> None:
+    flat = " ".join(report_text(EXAMPLES / "infant.json").split())
+    assert (
+        "Left out of the plan: - Radiation therapy to the brain (and spinal cord). Babies under 1 year old do not get "
+        "radiation to the brain or spinal cord, so it is left out of your child's plan." in flat
+    )
+    assert "Left out of the plan" not in report_text(EXAMPLES / "standard_risk.json")

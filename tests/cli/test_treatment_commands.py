@@ -311,3 +311,14 @@ def test_survivorship_without_a_roadmap_or_exposures_is_provisional() -> None:
     plan = json.loads(_ok("survivorship", RELAPSE))
     assert plan["basis"] == "none"
     assert plan["provisional"] is True and "exposures" in plan["missing"]
+
+
+def test_doses_text_gives_each_lines_words_never_a_frequency_token(tmp_path: Path) -> None:
+    path = _file(tmp_path, _record(pharmacogenomics={"tpmt": "poor", "nudt15": "normal"}))
+    text = " ".join(_ok("doses", path, "--phase", "consolidation", "--format", "text").split())
+    # The engine's words for the line, not "5.3 mg per day, three_times_weekly; every day".
+    assert "mercaptopurine (6-MP) (oral): 5.3 mg per dose, three times a week instead of every day." in text
+    assert "three_times_weekly" not in text and "; every day" not in text
+    assert ".." not in text
+    # A refused line names what is missing by its label.
+    assert "(missing: date of birth)" in text and "birth_date" not in text

@@ -14,8 +14,9 @@ in a golden file is a change in what a clinician or a family reads.
 
 It also writes the golden treatment roadmaps of ``ROADMAP_EXAMPLES``, dated from ``ROADMAP_START``:
 ``tests/golden/roadmaps/<stem>.roadmap.json`` (``allpath roadmap examples/<stem>.json --start 2026-01-05``,
-versions normalised) and ``tests/golden/roadmaps/<stem>.ics`` (the same with ``--format ics``, CRLF lines
-as the command writes them).
+versions normalised), ``tests/golden/roadmaps/<stem>.ics`` (the same with ``--format ics``, CRLF lines
+as the command writes them) and ``tests/golden/roadmaps/<stem>.doses.txt`` (``allpath doses --format text``
+of every phase of the regimen, from the record's own start day).
 
 And the golden survivorship plans of ``tests/golden/survivorship_cases.py`` (exposure sets on both sides of
 every threshold of survivorship.yaml): ``tests/golden/survivorship/<case>.json`` (``write_survivorship``).
@@ -37,9 +38,9 @@ COHORT = "all"  # examples/all.json bundles the other examples; it is not an exa
 FORMATS = ("json", "txt")
 
 GOLDEN_ROADMAPS = ROOT / "tests" / "golden" / "roadmaps"
-ROADMAP_EXAMPLES = ("standard_risk", "high_risk_age")
+ROADMAP_EXAMPLES = ("standard_risk", "high_risk_age", "on_treatment")
 ROADMAP_START = "2026-01-05"
-ROADMAP_SUFFIXES = ("roadmap.json", "ics")
+ROADMAP_SUFFIXES = ("roadmap.json", "ics", "doses.txt")
 
 KNOWLEDGE_VERSION = "<knowledge_version>"
 ENGINE_VERSION = "<engine_version>"
@@ -132,7 +133,31 @@ def roadmap_outputs(stem: str) -> dict[str, bytes]:
     return {
         "roadmap.json": normalise_json(json.dumps(versioned, indent=2, ensure_ascii=False) + "\n").encode("utf-8"),
         "ics": roadmap_to_ics(roadmap, record_id=record.id),
+        "doses.txt": doses_text(stem).encode("utf-8"),
     }
+
+
+def doses_text(stem: str) -> str:
+    """``allpath doses examples/<stem>.json --phase <phase> --format text`` for every phase of the child's
+    regimen, in order, each after a line naming the command (the record as it is: its own start day)."""
+    from typer.testing import CliRunner
+
+    from allpath.domain.record import parse_record
+    from allpath.engine.assess import assess
+    from allpath.engine.roadmap import build_roadmap
+    from allpath.interfaces.cli import app
+
+    kb = _knowledge()
+    path = EXAMPLES / f"{stem}.json"
+    record = parse_record(json.loads(path.read_text(encoding="utf-8")))
+    roadmap = build_roadmap(record, assess(record, kb), kb)
+    parts = []
+    for phase in roadmap["phases"]:
+        result = CliRunner().invoke(app, ["doses", str(path), "--phase", phase["id"], "--format", "text"])
+        if result.exit_code != 0:
+            raise RuntimeError(f"allpath doses {stem} --phase {phase['id']} failed: {result.output}")
+        parts.append(f"$ allpath doses examples/{stem}.json --phase {phase['id']} --format text\n{result.stdout}")
+    return "\n".join(parts)
 
 
 def write_survivorship() -> tuple[list[Path], list[Path], set[Path]]:

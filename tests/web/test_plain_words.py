@@ -224,3 +224,12 @@ def test_factors_show_plain_tags_and_labelled_inputs(clinician: User) -> None:
     assert "age at diagnosis (years): 4.2" in inputs
     assert "white blood cell count at diagnosis (per microliter): 8500" in inputs
     assert 'data-effect="risk_group=standard"' in page  # software still finds the machine key
+
+
+def test_the_patient_page_says_what_the_plan_held_back(clinician: User) -> None:
+    link = next(link for link in _patient_links(clinician) if "Example infant" in clinician.get(link).text)
+    text = visible_text(clinician.get(link).text)
+    assert "Held back from the plan" in text
+    held = text[text.index("Held back from the plan") :][:300]
+    assert "Radiation therapy to the brain (and spinal cord)" in held
+    assert "No radiation to the brain or spinal cord before the first birthday" in held

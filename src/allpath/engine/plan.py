@@ -152,6 +152,7 @@ def _apply_guards(
                     "guard": guard.spec.id,
                     "elements": [element.spec.id for element, _ in reasons],
                     "explanation": guard.spec.explanation,
+                    "plain": guard.spec.plain,
                     "source": source_of(kb, guard.spec.cite),
                     "evidence": evidence_of(kb, guard.spec.evidence),
                 }

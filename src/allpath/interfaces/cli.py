@@ -486,14 +486,17 @@ def _doses_text(record_id: str | None, result: dict[str, Any]) -> str:
     for line in result["lines"]:
         name = f"{line['label']} ({_words(line['route'])})"
         if line["status"] == "refused":
-            unnamed = [m for m in line["missing"] if m not in line["refusal"]]
+            from allpath.domain.labels import field_label
+
+            unnamed = [field_label(m) for m in line["missing"] if m not in line["refusal"]]
             missing = f" (missing: {', '.join(unnamed)})" if unnamed else ""
             lines += _wrap(f"{name}: NOT CALCULATED: {line['refusal']}{missing}", "    ", "- ")
             continue
+        # The engine words each line ("5.3 mg per dose, three times a week instead of every day."): its
+        # text, never the frequency token.
+        amount = str(line.get("text") or f"{_dose_amount(line)} {line['per']}; {line['schedule']}").rstrip(".")
         lines += _wrap(
-            f"{name}: {_dose_amount(line)} {line['per']}"
-            + (f", {line['frequency']}" if line["frequency"] else "")
-            + f"; {line['schedule']}; basis {line['basis']}; {line['confidence']} confidence",
+            f"{name}: {amount}. Basis {line['basis']}; {line['confidence']} confidence.",
             "    ",
             "- ",
         )

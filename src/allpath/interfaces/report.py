@@ -411,6 +411,18 @@ def build_blocks(
                 ),
             )
         )
+    withheld = plan.get("withheld") or []
+    if withheld:
+        # What the rules held back, and why: a family should not wonder why a treatment is not there.
+        blocks.append(Block("paragraph", "Left out of the plan:"))
+        blocks.append(
+            Block(
+                "bullets",
+                items=tuple(
+                    f"{w['label']}. {w['plain'] or w['explanation']} {_section(w['source'])}" for w in withheld
+                ),
+            )
+        )
     if plan["drugs"]:
         names = ", ".join(d["label"] for d in plan["drugs"])
         blocks.append(

@@ -294,6 +294,7 @@ class PlanGuardSpec(BaseModel):
     requires: dict[str, Any]
     setting: str
     explanation: str
+    plain: str | None = None  # what was left out and why, for a family
     cite: Cite
     evidence: list[Evidence] = Field(min_length=1)
 

@@ -149,8 +149,8 @@ def assess(
         render = render_markdown if output_format is OutputFormat.markdown else render_text
         separator = "\n---\n\n" if output_format is OutputFormat.markdown else "\n" + "=" * 88 + "\n\n"
         for index, (record, result) in enumerate(zip(records, results, strict=True)):
-            # The roadmap gives the report how long treatment lasts (undated: the report has no start day).
-            roadmap = build_roadmap(record, result, kb, None)
+            # The roadmap gives the report how long treatment lasts (the report shows no dates).
+            roadmap = build_roadmap(record, result, kb)
             sys.stdout.write((separator if index else "") + render(build_blocks(result, kb, roadmap=roadmap)))
 
 

@@ -85,9 +85,9 @@ def _risk_blocks(a: dict[str, Any], kb: KnowledgeBase) -> list[Block]:
             Block(
                 "paragraph",
                 f"The care team also uses a finer grouping from the Children's Oncology Group "
-                f"(COG). In that grouping your child is in {cog_label}. {cog_meaning.meanings[cog]} "
-                f"{_section(source_of(kb, cog_meaning.cite))} The two groupings use different rules, so they "
-                "do not always match. The team can explain any difference.",
+                f"(COG). In that grouping your child is in {cog_label}. {cog_meaning.meanings[cog]} The two "
+                "groupings use different rules, so they do not always match. The team can explain any difference. "
+                f"{_section(source_of(kb, cog_meaning.cite))}",
             )
         )
         cog_reasons = [

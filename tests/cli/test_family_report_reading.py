@@ -172,3 +172,10 @@ def test_the_report_says_what_the_plan_left_out_and_why() -> None:
         "radiation to the brain or spinal cord, so it is left out of your child's plan." in flat
     )
     assert "Left out of the plan" not in report_text(EXAMPLES / "standard_risk.json")
+
+
+@pytest.mark.parametrize("stem", ["relapse_marrow_late", "relapse_second"])
+def test_a_relapse_without_a_group_says_so_plainly(stem: str) -> None:
+    flat = " ".join(report_text(EXAMPLES / f"{stem}.json").split())
+    assert "The relapse group is not known yet. The care team will tell you how serious the relapse is." in flat
+    assert "Your child's relapse is" not in flat

@@ -141,6 +141,8 @@ def _relapse_blocks(a: dict[str, Any], kb: KnowledgeBase) -> list[Block]:
     if r["risk_group"]:
         group = words.group_sentence.format(group=words.group_words[r["risk_group"]])
         paragraphs.append(f"{group} {r['risk_group_meaning'] or ''}".strip())
+    else:
+        paragraphs.append(words.group_unknown)
     if any(t["code"] == "combination_chemotherapy" for t in a["plan"]["therapies"]):
         paragraphs.append(f"{words.chemotherapy} {_section(source_of(kb, words.cite))}")
     return [Block("heading", "The relapse"), *(Block("paragraph", p) for p in paragraphs)]

@@ -400,6 +400,7 @@ class RelapseWords(BaseModel):
     cite: Cite
     group_sentence: str
     group_words: dict[str, str]
+    group_unknown: str
     chemotherapy: str
     tests: list[str]
 

@@ -103,6 +103,15 @@ def test_every_page_of_a_clinician_is_in_plain_words(clinician: User) -> None:
         response = clinician.get(url)
         assert response.status_code == 200, url
         _assert_plain(url, response.text)
+    sources = sorted(set(re.findall(r'href="(/sources/[a-z0-9-]+)"', clinician.get("/sources").text)))
+    assert sources
+    for url in sources:
+        response = clinician.get(url)
+        assert response.status_code == 200, url
+        _assert_plain(url, response.text)
+    missing = clinician.get("/patients/00000000-0000-0000-0000-000000000000")
+    assert missing.status_code == 404
+    _assert_plain("a page that is not there", missing.text)
     links = _patient_links(clinician)
     assert len(links) >= len(EXAMPLE_PATHS)
     for link in links:
@@ -141,6 +150,18 @@ def test_forms_with_problems_are_in_plain_words(clinician: User, admin: User, an
     _assert_plain("password change with a short password", response.text)
     response = admin.post("/admin/users", {"username": "a", "display_name": "", "role": "clinician", "password": "s"})
     _assert_plain("new user with problems", response.text)
+
+
+def test_a_fhir_import_is_in_plain_words(clinician: User) -> None:
+    import json
+
+    from allpath.interfaces.fhir import record_to_bundle
+
+    for path in EXAMPLE_PATHS:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        response = clinician.post("/patients/import", {"bundle_text": json.dumps(record_to_bundle(record))})
+        assert response.status_code == 200, path.stem
+        _assert_plain(f"import of {path.stem}", response.text)
 
 
 def test_the_pages_of_the_other_roles_are_in_plain_words(

@@ -254,3 +254,15 @@ def test_the_patient_page_says_what_the_plan_held_back(clinician: User) -> None:
     held = text[text.index("Held back from the plan") :][:300]
     assert "Radiation therapy to the brain (and spinal cord)" in held
     assert "No radiation to the brain or spinal cord before the first birthday" in held
+
+
+def test_the_pages_that_hand_over_a_code_are_in_plain_words(clinician: User, admin: User, web: WebApp) -> None:
+    invitation = clinician.post(f"/patients/{web.ids['family_child']}/invitations")
+    assert invitation.status_code in (200, 201)
+    _assert_plain("an invitation code", invitation.text)
+    created = admin.post(
+        "/admin/users",
+        {"username": "plain.words", "display_name": "Plain Words", "role": "clinician", "team": "Demo oncology team"},
+    )
+    assert created.status_code == 201
+    _assert_plain("an activation code", created.text, frozenset({"plain.words"}))

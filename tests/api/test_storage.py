@@ -98,7 +98,9 @@ def test_a_reassessment_says_what_changed_and_why(service: Service) -> None:
     record_change = next(c for c in changes if c["field"] == "record")
     message = record_change["message"]
     assert isinstance(message, str)
-    assert "response.end_of_induction_marrow_mrd_pct" in message
+    assert "end-of-induction bone marrow MRD (%)" in message  # the label, for people
+    assert "response.end_of_induction_marrow_mrd_pct" not in message
+    assert "response.end_of_induction_marrow_mrd_pct" in record_change["fields"]  # the record path, for software
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ from allpath.engine.roadmap import build_roadmap
 from allpath.interfaces.report import build_blocks, render_markdown, render_text
 from allpath.knowledge.loader import KnowledgeBase
 from tests.conftest import EXAMPLES
-from tests.web.conftest import User, WebApp
+from tests.web.conftest import User, WebApp, require_tool
 
 EXAMPLE_PATHS = sorted(p for p in EXAMPLES.glob("*.json") if p.stem != "all")
 SNAKE = re.compile(r"\b[a-z][a-z0-9]*_[a-z0-9_]+\b")
@@ -216,8 +216,8 @@ def test_every_example_report_is_in_plain_words(path: Path, kb: KnowledgeBase) -
 
 def test_every_web_and_pdf_report_is_in_plain_words(clinician: User, tmp_path: Path) -> None:
     pdftotext = shutil.which("pdftotext")
-    if pdftotext is None:
-        pytest.skip("pdftotext (poppler-utils) is not installed")
+    require_tool(pdftotext, "pdftotext (poppler-utils)")
+    assert pdftotext is not None
     for link in _patient_links(clinician):
         pdf = clinician.get(f"{link}/report.pdf")
         assert pdf.status_code == 200, link

@@ -345,7 +345,7 @@ def named_settings(node: Any, path: str) -> list[tuple[str, str]]:
     return found
 
 
-def _check_references(kb: KnowledgeBase) -> None:
+def _check_references(kb: KnowledgeBase) -> None:  # noqa: C901 - complexity 29, a ceiling in tests/test_module_size.py (issue 11)
     """Cross-file references that a schema cannot express. Citations are checked by ``lint``."""
     problems: list[str] = []
     for name, model in kb.files.items():

@@ -471,7 +471,7 @@ class _Reader:
 
     # -- MedicationAdministration and Procedure --
 
-    def medication(self, label: str, r: dict[str, Any]) -> None:
+    def medication(self, label: str, r: dict[str, Any]) -> None:  # noqa: C901 - complexity 16, a ceiling in tests/test_module_size.py (issue 11)
         if r.get("status") != "completed":
             self.ignore(label, f'status "{r.get("status")}": only completed administrations are exposures')
             return
@@ -614,7 +614,7 @@ def _about(reference: str | None, patient_refs: set[str]) -> bool:
     )
 
 
-def import_bundle(bundle: Any) -> ImportResult:
+def import_bundle(bundle: Any) -> ImportResult:  # noqa: C901 - complexity 21, a ceiling in tests/test_module_size.py (issue 11)
     """Map a FHIR R4 Bundle onto a patient record v1. Never raises on bad input; see ``ImportResult``."""
     result = ImportResult(record={})
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
@@ -692,7 +692,7 @@ def import_bundle(bundle: Any) -> ImportResult:
     return result
 
 
-def _assemble(reader: _Reader, result: ImportResult) -> None:
+def _assemble(reader: _Reader, result: ImportResult) -> None:  # noqa: C901 - complexity 17, a ceiling in tests/test_module_size.py (issue 11)
     flat: dict[str, Any] = {}
     for name, found in reader.scalars.items():
         values: list[Any] = []

@@ -1,0 +1,72 @@
+"""The bare endpoint that the HTTP benchmark measures ``POST /api/assess`` against, side by side.
+
+The same shape as allpath's assessment request without allpath's work: the same JSON body, parsed by FastAPI
+into the same pydantic record model, answered with JSON (the parsed record), served by uvicorn with the same
+number of workers, the same event loop and HTTP parser, on a socket made the same way as ``allpath serve``'s
+(``allpath.interfaces.serving.listening_socket``: TCP_NODELAY on every connection). What allpath adds on top
+(authentication, the engine, the audit entry made durable, the HTTP guard) is the difference.
+
+Usage (by bench_http.py)::
+
+    python benchmarks/bare_app.py --port PORT --workers 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+from allpath.domain.record import PatientRecord
+
+
+def create() -> FastAPI:
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+
+    @app.get("/api/health")
+    async def health() -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    @app.post("/api/assess")
+    async def bare_assess(record: PatientRecord) -> JSONResponse:
+        return JSONResponse(record.model_dump(mode="json"))
+
+    return app
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="The bare FastAPI endpoint of the HTTP benchmark.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args(argv)
+
+    import socket
+
+    import uvicorn
+    from uvicorn.config import Config
+
+    from allpath.interfaces.serving import listening_socket
+
+    sock = listening_socket(args.host, args.port)
+
+    def bound(self: Config) -> socket.socket:  # as allpath serve: uvicorn's workers share this socket
+        return sock
+
+    Config.bind_socket = bound  # type: ignore[method-assign]
+    uvicorn.run(
+        "bare_app:create",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="warning",
+        access_log=False,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,135 @@
+"""The typed results of the engine: assessment, plan, roadmap, doses, survivorship plan, care overview and the
+explanation of a change between two assessments.
+
+They are TypedDicts, not classes with behaviour: a result stays the plain JSON-shaped dict the engine has always
+returned (so every output is byte-identical and nothing is converted on the way out), while strict mypy checks
+every key at every seam and pydantic or FastAPI turn the same declarations into validators and OpenAPI
+schemas. Each one is closed (``extra="forbid"``): tests/unit/test_results.py validates the golden outputs and
+the example patients' results against these types in strict mode, so a key the engine adds or drops fails
+there until it is declared here.
+
+Vocabularies that the knowledge base defines (risk groups, populations, therapy codes, drug names, topics) are
+plain ``str``: they belong to the data, and a ``Literal`` here would copy clinical vocabulary into code. A
+``Literal`` is used only for the closed sets the engine itself produces (a dose line's status, a test's status,
+confidence words) or that the record contract fixes (the disease state).
+"""
+
+from __future__ import annotations
+
+from allpath.domain.results.assessment import (
+    Assessment,
+    Change,
+    DiagnosticTest,
+    DrugClass,
+    Factor,
+    FollowUp,
+    FollowUpItem,
+    InputWarning,
+    PendingElement,
+    Plan,
+    PlanDrug,
+    PlanElement,
+    PlanPhase,
+    PlanReason,
+    PlanTherapy,
+    PrognosticFactor,
+    Relapse,
+    TestStatus,
+    TimingBasis,
+    WithheldTherapy,
+    WorkupTest,
+)
+from allpath.domain.results.common import (
+    Certainty,
+    ConfidenceWord,
+    DiseaseState,
+    EvidenceRef,
+    FactValue,
+    NotCoveredNote,
+    Source,
+)
+from allpath.domain.results.treatment import (
+    AlternativeFactor,
+    AnthracyclinePart,
+    BodySurfaceArea,
+    CareOverview,
+    Checkpoint,
+    DoseAdjustment,
+    DoseKind,
+    DoseLine,
+    DoseProblem,
+    DoseRefusal,
+    DoseTable,
+    EndOfTherapy,
+    ExposureBasis,
+    ExposureSummary,
+    Frequency,
+    PhaseDoses,
+    PhaseDrugLine,
+    Roadmap,
+    RoadmapNote,
+    RoadmapPhase,
+    RoadmapRegimen,
+    ScreeningStart,
+    Strength,
+    SurvivorshipItem,
+    SurvivorshipNote,
+    SurvivorshipPlan,
+)
+
+__all__ = [
+    "AlternativeFactor",
+    "AnthracyclinePart",
+    "Assessment",
+    "BodySurfaceArea",
+    "CareOverview",
+    "Certainty",
+    "Change",
+    "Checkpoint",
+    "ConfidenceWord",
+    "DiagnosticTest",
+    "DiseaseState",
+    "DoseAdjustment",
+    "DoseKind",
+    "DoseLine",
+    "DoseProblem",
+    "DoseRefusal",
+    "DoseTable",
+    "DrugClass",
+    "EndOfTherapy",
+    "EvidenceRef",
+    "ExposureBasis",
+    "ExposureSummary",
+    "FactValue",
+    "Factor",
+    "FollowUp",
+    "FollowUpItem",
+    "Frequency",
+    "InputWarning",
+    "NotCoveredNote",
+    "PendingElement",
+    "PhaseDoses",
+    "PhaseDrugLine",
+    "Plan",
+    "PlanDrug",
+    "PlanElement",
+    "PlanPhase",
+    "PlanReason",
+    "PlanTherapy",
+    "PrognosticFactor",
+    "Relapse",
+    "Roadmap",
+    "RoadmapNote",
+    "RoadmapPhase",
+    "RoadmapRegimen",
+    "ScreeningStart",
+    "Source",
+    "Strength",
+    "SurvivorshipItem",
+    "SurvivorshipNote",
+    "SurvivorshipPlan",
+    "TestStatus",
+    "TimingBasis",
+    "WithheldTherapy",
+    "WorkupTest",
+]

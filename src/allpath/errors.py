@@ -128,3 +128,13 @@ def _storable(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return "\x00" not in text
+
+
+class InputError(ValueError):
+    """An answer cannot be made from these inputs (a dose calculation, a calendar): ``field`` names the input
+    that is missing or wrong, ``message`` says why in plain words."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message

@@ -1,0 +1,184 @@
+"""Signing in: password checks limited per client, browser sessions (with their CSRF token) and API tokens.
+
+Session ids and API tokens are stored only as SHA-256 digests; the raw value is handed out once.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from allpath.settings import SignInLimits
+from allpath.storage import tables as t
+from allpath.storage.clock import aware, digest, engine_of, now
+from allpath.storage.users import dummy_hash, get_user, password_matches
+
+LOGIN_ATTEMPTS = t.Base.metadata.tables[t.LoginAttempt.__tablename__]
+
+
+class TooManyAttempts(Exception):
+    """Sign-in is paused for this user name from this client, or for this client, after too many failures."""
+
+
+def authenticate(
+    s: Session,
+    username: str,
+    password: str,
+    client: str,
+    limits: SignInLimits,
+) -> t.User | None:
+    """The user if the password is right. Failures are limited per user name *and client*, so that nobody
+    can lock a colleague out by mistyping their name on purpose, and per client over all names, so that one
+    client cannot try passwords across many accounts.
+
+    The limit holds under concurrency: each attempt is first written as a failure and committed on a
+    connection of its own, and only then are the failures counted. A statement sees every attempt committed
+    before it starts, so of many parallel guesses at most ``limit`` see a count within the limit and get
+    their password checked; the rest are refused unchecked. A right password turns its row into a success.
+
+    Every attempt costs one password check, whether the user exists, is inactive or has no password yet
+    (it is checked against a dummy hash): the answer time does not tell which user names exist.
+    """
+    client = client[:100]
+    username = username[:100]
+    attempt_id = _record_attempt(s, username, client)
+    since = now() - timedelta(seconds=limits.window_seconds)
+    recent_failures = (
+        select(func.count())
+        .select_from(t.LoginAttempt)
+        .where(t.LoginAttempt.client == client, t.LoginAttempt.at >= since, t.LoginAttempt.success.is_(False))
+    )
+    for_name = s.scalar(recent_failures.where(t.LoginAttempt.username == username)) or 0
+    if for_name > limits.per_name_and_client or (s.scalar(recent_failures) or 0) > limits.per_client:
+        raise TooManyAttempts
+    user = get_user(s, username)
+    usable = user is not None and user.active and bool(user.password_hash)
+    ok = password_matches(user.password_hash if usable and user is not None else dummy_hash(), password)
+    if not (usable and ok):
+        return None
+    s.execute(update(t.LoginAttempt).where(t.LoginAttempt.id == attempt_id).values(success=True))
+    return user
+
+
+def _record_attempt(s: Session, username: str, client: str) -> int:
+    """Write a sign-in attempt as a failure and commit it at once, outside the request's transaction."""
+    with engine_of(s).connect() as connection:
+        row = connection.execute(
+            insert(LOGIN_ATTEMPTS).values(username=username, client=client, at=now(), success=False)
+        ).inserted_primary_key
+        connection.commit()
+    assert row is not None
+    return int(row[0])
+
+
+# ---- browser sessions --------------------------------------------------------------------------------
+
+
+def create_session(s: Session, user: t.User, hours: float) -> tuple[str, str]:
+    """A new sign-in: returns the session id (for the cookie) and its CSRF token."""
+    raw = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(32)
+    started = now()
+    s.add(
+        t.Session(
+            id_hash=digest(raw),
+            user_id=user.id,
+            csrf_token=csrf,
+            created_at=started,
+            last_seen_at=started,
+            expires_at=started + timedelta(hours=hours),
+        )
+    )
+    return raw, csrf
+
+
+# A session's last use is written at most this often: a write on every request would queue every page
+# view behind the database's writer lock, and the idle timeout needs no finer clock.
+LAST_SEEN_STEP = timedelta(minutes=1)
+
+
+def session_user(s: Session, raw: str, idle_minutes: float = 30.0) -> tuple[t.User, str] | None:
+    """The active user and CSRF token of a session that has neither expired (absolute timeout) nor been left
+    unused for ``idle_minutes`` (idle timeout); None otherwise."""
+    row = s.get(t.Session, digest(raw))
+    moment = now()
+    if row is None or aware(row.expires_at) <= moment:
+        return None
+    if aware(row.last_seen_at) + timedelta(minutes=idle_minutes) <= moment:
+        return None
+    user = s.get(t.User, row.user_id)
+    if user is None or not user.active:
+        return None
+    if moment - aware(row.last_seen_at) >= LAST_SEEN_STEP:
+        row.last_seen_at = moment
+    return user, row.csrf_token
+
+
+def end_session(s: Session, raw: str) -> None:
+    row = s.get(t.Session, digest(raw))
+    if row is not None:
+        s.delete(row)
+
+
+def end_sessions(s: Session, user: t.User, keep: str | None = None) -> int:
+    """End every session of ``user`` (but the one whose id is ``keep``); how many ended."""
+    statement = delete(t.Session).where(t.Session.user_id == user.id)
+    if keep is not None:
+        statement = statement.where(t.Session.id_hash != digest(keep))
+    return int(getattr(s.execute(statement), "rowcount", 0) or 0)
+
+
+# ---- API tokens --------------------------------------------------------------------------------------
+
+
+def create_api_token(s: Session, user: t.User, name: str, days: float = 90.0) -> str:
+    """A new API token (shown once; stored as a hash) that expires after ``days``."""
+    return issue_api_token(s, user, name, days)[0]
+
+
+def issue_api_token(s: Session, user: t.User, name: str, days: float) -> tuple[str, t.ApiToken]:
+    """A new API token and its row (for its id and expiry)."""
+    raw = "ap_" + secrets.token_urlsafe(32)
+    made = now()
+    row = t.ApiToken(
+        token_hash=digest(raw),
+        user_id=user.id,
+        name=name,
+        created_at=made,
+        expires_at=made + timedelta(days=days),
+        revoked=False,
+    )
+    s.add(row)
+    s.flush()
+    return raw, row
+
+
+def token_user(s: Session, raw: str) -> t.User | None:
+    """The active user of a valid, unrevoked, unexpired API token (one joined query: it runs on every machine
+    request)."""
+    return s.scalar(
+        select(t.User)
+        .join(t.ApiToken, t.ApiToken.user_id == t.User.id)
+        .where(
+            t.ApiToken.token_hash == digest(raw),
+            t.ApiToken.revoked.is_(False),
+            t.ApiToken.expires_at > now(),
+            t.User.active.is_(True),
+        )
+    )
+
+
+def api_tokens(s: Session, user: t.User) -> list[t.ApiToken]:
+    """The user's API tokens, newest first (revoked and expired ones too, so that the list explains itself)."""
+    return list(s.scalars(select(t.ApiToken).where(t.ApiToken.user_id == user.id).order_by(t.ApiToken.id.desc())))
+
+
+def revoke_api_tokens(s: Session, user: t.User, token_id: int | None = None) -> int:
+    """Revoke one of the user's tokens (``token_id``) or all of them; how many were still live."""
+    statement = update(t.ApiToken).where(t.ApiToken.user_id == user.id, t.ApiToken.revoked.is_(False))
+    if token_id is not None:
+        statement = statement.where(t.ApiToken.id == token_id)
+    return int(getattr(s.execute(statement.values(revoked=True)), "rowcount", 0) or 0)

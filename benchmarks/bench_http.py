@@ -397,7 +397,7 @@ def profile(duration_s: float = 6.0, connections: int = DEFAULT_CONNECTIONS, top
 
     import uvicorn
 
-    from allpath.interfaces.api.app import create_app
+    from allpath.interfaces.app import create_app
     from allpath.settings import load_settings
 
     bodies = [json.dumps(record) for record in generate(BODIES, DEFAULT_SEED)]

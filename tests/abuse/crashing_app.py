@@ -7,7 +7,7 @@ from typing import Any, NoReturn
 
 from fastapi import FastAPI
 
-from allpath.interfaces.api.app import create_app
+from allpath.interfaces.app import create_app
 
 
 def create() -> FastAPI:

@@ -30,7 +30,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from allpath.interfaces.api.app import create_app
+from allpath.interfaces.app import create_app
 from allpath.knowledge.loader import KnowledgeBase
 from allpath.settings import Settings
 from allpath.storage import accounts

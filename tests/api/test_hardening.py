@@ -16,7 +16,7 @@ import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
-from allpath.interfaces.api.app import create_app
+from allpath.interfaces.app import create_app
 from allpath.knowledge.loader import KnowledgeBase
 from allpath.settings import SignInLimits
 from allpath.storage import repository as repo

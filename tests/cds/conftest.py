@@ -22,7 +22,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
-from allpath.interfaces.api.app import create_app
+from allpath.interfaces.app import create_app
 from allpath.interfaces.fhir import record_to_bundle
 from allpath.knowledge.loader import KnowledgeBase
 from allpath.settings import Settings

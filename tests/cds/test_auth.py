@@ -15,7 +15,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from allpath.interfaces.api.app import create_app
+from allpath.interfaces.app import create_app
 from allpath.interfaces.cds import configuration_warnings
 from allpath.interfaces.cds.auth import Authenticator, ReplayGuard
 from allpath.knowledge.loader import KnowledgeBase

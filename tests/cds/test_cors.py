@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from allpath.interfaces.api.app import create_app
+from allpath.interfaces.app import create_app
 from allpath.knowledge.loader import KnowledgeBase
 from allpath.settings import load_settings
 from tests.cds.conftest import BASE, Keys, bearer, draft_orders, hook_request, settings_for, trusted

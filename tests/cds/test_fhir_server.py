@@ -14,7 +14,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from allpath.interfaces.api.app import create_app
+from allpath.interfaces.app import create_app
 from allpath.interfaces.cds.auth import Authenticator
 from allpath.knowledge.loader import KnowledgeBase
 from allpath.settings import load_settings

@@ -17,7 +17,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from allpath.interfaces.api.app import create_app
+from allpath.interfaces.app import create_app
 from allpath.interfaces.cds.auth import JWKS_MAX_BYTES, Authenticator, CdsAuthError, JwksCache
 from allpath.knowledge.loader import KnowledgeBase
 from tests.cds.conftest import BASE, ISSUER, Keys, draft_orders, hook_request, settings_for

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from allpath.interfaces.api.app import create_app
+from allpath.interfaces.app import create_app
 from allpath.interfaces.cli import app
 from allpath.knowledge.loader import load_knowledge
 from allpath.settings import load_settings

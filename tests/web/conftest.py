@@ -21,7 +21,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from allpath.interfaces.api.app import create_app
+from allpath.interfaces.app import create_app
 from allpath.knowledge.loader import load_knowledge
 from allpath.settings import Settings
 from allpath.storage import repository as repo
@@ -164,7 +164,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     env.pop("ALLPATH_DATABASE_URL", None)
     log = (data_dir / "server.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "allpath.interfaces.api.app:create_app", "--factory"]
+        [sys.executable, "-m", "uvicorn", "allpath.interfaces.app:create_app", "--factory"]
         + ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"],
         env=env,
         stdout=log,

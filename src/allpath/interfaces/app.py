@@ -1,9 +1,15 @@
-"""The application factory: JSON API (and, mounted beside it, the web pages)."""
+"""The composition root: the one place that builds the HTTP service from its parts.
+
+The JSON API (``allpath.interfaces.api``), the web pages (``allpath.interfaces.web``) and CDS Hooks
+(``allpath.interfaces.cds``) know nothing of each other; each stands on the HTTP kernel
+(``allpath.interfaces.http``: the unit of work, the principal and its role checks, the request guard). Only this
+module knows all of them, mounts them on one application and puts the kernel's middleware around them.
+``allpath serve`` (``allpath.interfaces.serving``) loads ``create_app`` by its name, as uvicorn does.
+"""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
 
 from allpath import __version__
 from allpath.knowledge.loader import KnowledgeBase, load_knowledge
@@ -13,11 +19,10 @@ from allpath.storage.db import make_engine, migrate, session_factory
 
 def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None) -> FastAPI:
     """Build the service for ``settings`` (default: from the environment); migrates the database."""
-    from allpath.interfaces.api.docs import mount_api_docs
-    from allpath.interfaces.api.nostore import NoStore
-    from allpath.interfaces.api.routes import admin, assess, fhir, patients, session, team, treatment
+    from allpath.interfaces.api import mount_api
     from allpath.interfaces.cds import CdsCors, cds_router, cors_origins
-    from allpath.interfaces.http import install as install_http_guard
+    from allpath.interfaces.http import install as install_http_kernel
+    from allpath.interfaces.http.nostore import NoStore
     from allpath.interfaces.web import mount_web
 
     settings = settings or load_settings()
@@ -28,7 +33,7 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
         version=__version__,
         description="A cited care pathway for childhood ALL. Decision support for clinicians, not a prescription.",
         openapi_url="/api/openapi.json",
-        docs_url=None,  # /api/docs is mount_api_docs: Swagger UI from the package, no CDN
+        docs_url=None,  # /api/docs is mount_api's: Swagger UI from the package, no CDN
         redoc_url=None,
     )
     app.state.settings = settings
@@ -36,19 +41,13 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
     app.state.sessions = session_factory(engine)
     app.state.kb = kb or load_knowledge()
 
-    @app.get("/api/health", tags=["service"])
-    def health() -> JSONResponse:
-        """Liveness: the service answers (no data)."""
-        return JSONResponse({"status": "ok", "version": __version__, "knowledge_version": app.state.kb.version})
-
-    for module in (session, patients, assess, treatment, fhir, admin, team):
-        app.include_router(module.router)
+    mount_api(app)
     app.include_router(cds_router(settings))  # CDS Hooks 2.0: /cds-services
     app.add_middleware(CdsCors, origins=cors_origins(settings.cds_cors_origins))  # CORS on /cds-services only
-    mount_api_docs(app)
     mount_web(app)
     app.add_middleware(NoStore)  # no response but the static assets may be cached anywhere
     # Last, so outermost: body limits and strict JSON numbers before any other work (authentication
     # included), and the 500 that logs nothing of the request (allpath.interfaces.http).
-    install_http_guard(app, settings.body_limits)
+    install_http_kernel(app, settings.body_limits)
     return app
+

@@ -16,12 +16,23 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-APP = "allpath.interfaces.api.app:create_app"
+if TYPE_CHECKING:
+    from allpath.settings import Settings
+
+APP = "allpath.interfaces.app:create_app"
 BACKLOG = 2048  # uvicorn's default
 READY_TIMEOUT_SECONDS = 600.0  # a first start migrates the database and loads the knowledge base
 PROBE_INTERVAL_SECONDS = 0.2
+
+
+def startup_warnings(settings: Settings) -> list[str]:
+    """What keeps a part of the service from working as configured (CDS Hooks without its public URL), to
+    print before the service starts; a ``ValueError`` naming a setting that cannot work."""
+    from allpath.interfaces.cds import configuration_warnings
+
+    return configuration_warnings(settings)
 
 
 class ListenError(Exception):
@@ -137,7 +148,7 @@ def run_service(
     if workers == 1:
         # Built here, not by uvicorn from APP: a package missing from the installation is the caller's
         # ModuleNotFoundError (told in one line), not a traceback from inside uvicorn.
-        from allpath.interfaces.api.app import create_app
+        from allpath.interfaces.app import create_app
 
         config = uvicorn.Config(create_app(), host=host, port=port, log_level="warning", access_log=False, **proxies)
         server = uvicorn.Server(config)

@@ -2,9 +2,10 @@
 ``patient-view``, and dose checks of vincristine and thiopurine orders at ``order-select`` and ``order-sign``.
 
 ``cds_router(settings)`` is the FastAPI router (``/cds-services``) and ``CdsCors`` its CORS middleware, both
-mounted by the API app; ``configuration_warnings(settings)`` is what ``allpath serve`` prints at start. See
-README, "CDS Hooks". Dependencies point one way: this package reads domain, knowledge, engine, storage and the
-FHIR importer; nothing imports it but the app and the CLI.
+mounted by the composition root (``allpath.interfaces.app``); ``configuration_warnings(settings)`` is what
+``allpath serve`` prints at start. See README, "CDS Hooks". Dependencies point one way: this package reads
+domain, knowledge, engine, storage, the HTTP kernel and the FHIR importer; nothing imports it but the
+composition root and ``allpath.interfaces.serving``.
 """
 
 from __future__ import annotations

@@ -24,9 +24,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from allpath.interfaces.api.deps import unstorable_text
 from allpath.interfaces.cds.config import Issuer, normalized_url, url_problem
 from allpath.interfaces.cds.remote import strict_json
+from allpath.interfaces.http.deps import unstorable_text
 
 MAX_ACCESS_TOKEN = 8192
 _BEARER_TOKEN = re.compile(r"^[A-Za-z0-9\-._~+/]+=*$")  # RFC 6750 b64token

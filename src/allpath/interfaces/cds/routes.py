@@ -26,7 +26,6 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from allpath.domain.record import parse_record
-from allpath.interfaces.api.deps import DB, KB, audit_refusal
 from allpath.interfaces.cds.auth import Authenticator, CdsAuthError, CdsClient, JwksCache
 from allpath.interfaces.cds.cards import Cards
 from allpath.interfaces.cds.config import check_base_url
@@ -35,6 +34,7 @@ from allpath.interfaces.cds.envelope import RequestRefused, check_shape, fhir_ac
 from allpath.interfaces.cds.orders import BODY_FIELDS, OrderCheck, checked_orders, drug_of
 from allpath.interfaces.cds.patient_view import patient_view_cards
 from allpath.interfaces.cds.services import ORDER_SELECT, PATIENT_VIEW, SERVICES, Service, discovery
+from allpath.interfaces.http.deps import DB, KB, audit_refusal
 from allpath.knowledge.loader import KnowledgeBase
 from allpath.settings import Settings
 from allpath.storage import repository as repo

@@ -1,6 +1,6 @@
 """What every page shares: templates, the signed-in principal, page errors, citations and headers.
 
-Pages use the API's session cookie and CSRF token (``allpath.interfaces.api.deps``): a signed-in browser
+Pages use the API's session cookie and CSRF token (``allpath.interfaces.http.deps``): a signed-in browser
 can use the JSON API and the pages alike. A page error is an HTML page (or a redirect to sign-in), never
 the API's JSON, and the API's own errors are untouched: ``PageError`` is raised by pages only.
 """
@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from allpath import __version__
 from allpath.domain.labels import field_label, known_paths
-from allpath.interfaces.api.deps import DB, Principal, audit_refusal, optional_principal
+from allpath.interfaces.http.deps import DB, Principal, audit_refusal, optional_principal
 from allpath.interfaces.web.forms import dom_id, shown_number
 from allpath.knowledge.loader import KnowledgeBase
 from allpath.storage import repository as repo

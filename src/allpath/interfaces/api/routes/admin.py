@@ -14,20 +14,10 @@ from typing import Annotated, Any, NoReturn
 from fastapi import APIRouter, Depends, HTTPException, Path
 from sqlalchemy.orm import Session
 
-from allpath.interfaces.api.deps import DB, AppSettings, Principal, require, storable_body
-from allpath.interfaces.api.routes.session import _user_out
-from allpath.interfaces.api.schemas import (
-    ActivationOut,
-    AuditOut,
-    ErrorOut,
-    RevokedOut,
-    UserCreatedOut,
-    UserIn,
-    UserOut,
-    UserUpdate,
-    ValidationErrorOut,
-    error_responses,
-)
+from allpath.interfaces.api.answers import user_out
+from allpath.interfaces.api.schemas import ActivationOut, AuditOut, RevokedOut, UserCreatedOut, UserOut
+from allpath.interfaces.http.deps import DB, AppSettings, Principal, require, storable_body
+from allpath.interfaces.http.schemas import ErrorOut, UserIn, UserUpdate, ValidationErrorOut, error_responses
 from allpath.storage import accounts
 from allpath.storage import repository as repo
 from allpath.storage import tables as t
@@ -74,7 +64,7 @@ def _activation_out(user: t.User, activation: accounts.Activation) -> Activation
 def list_users(s: DB, principal: Admin) -> list[UserOut]:
     """Every account."""
     repo.audit(s, principal.user, "list", "user")
-    return [_user_out(s, u) for u in repo.list_users(s)]
+    return [user_out(s, u) for u in repo.list_users(s)]
 
 
 @router.post("/users", response_model=UserCreatedOut, status_code=201, responses=REFUSED)
@@ -89,7 +79,7 @@ def create_user(body: UserIn, s: DB, settings: AppSettings, principal: Admin) ->
         )
     except accounts.AccountError as error:
         _refused(s, principal, "create", None, error)
-    return UserCreatedOut(user=_user_out(s, user), activation=_activation_out(user, activation))
+    return UserCreatedOut(user=user_out(s, user), activation=_activation_out(user, activation))
 
 
 @router.patch("/users/{user_id}", response_model=UserOut, responses={**NO_USER, **REFUSED})
@@ -100,7 +90,7 @@ def update_user(user_id: UserId, body: UserUpdate, s: DB, principal: Admin) -> U
         accounts.change_role_or_team(s, principal.user, user, body.role, body.team)
     except accounts.AccountError as error:
         _refused(s, principal, "change_role", user_id, error)
-    return _user_out(s, user)
+    return user_out(s, user)
 
 
 @router.post("/users/{user_id}/deactivate", response_model=UserOut, responses={**NO_USER, **REFUSED})
@@ -111,7 +101,7 @@ def deactivate_user(user_id: UserId, s: DB, principal: Admin) -> UserOut:
         accounts.deactivate(s, principal.user, user)
     except accounts.AccountError as error:
         _refused(s, principal, "deactivate", user_id, error)
-    return _user_out(s, user)
+    return user_out(s, user)
 
 
 @router.post("/users/{user_id}/reactivate", response_model=UserOut, responses=NO_USER)
@@ -119,7 +109,7 @@ def reactivate_user(user_id: UserId, s: DB, principal: Admin) -> UserOut:
     """The account may sign in again; its access to patient data must be granted again."""
     user = _account(s, principal, user_id, "reactivate")
     accounts.reactivate(s, principal.user, user)
-    return _user_out(s, user)
+    return user_out(s, user)
 
 
 @router.post("/users/{user_id}/reset-password", response_model=ActivationOut, responses={**NO_USER, **REFUSED})

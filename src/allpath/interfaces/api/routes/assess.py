@@ -10,9 +10,10 @@ from fastapi.responses import JSONResponse
 from allpath.domain.record import parse_record
 from allpath.engine.assess import assess
 from allpath.errors import RecordError
-from allpath.interfaces.api.deps import DB, KB, Principal, require, storable_body
-from allpath.interfaces.api.routes.patients import INVALID, record_errors
-from allpath.interfaces.api.schemas import DeidentifiedRow, error_responses
+from allpath.interfaces.api.answers import RECORD_INVALID, record_errors
+from allpath.interfaces.api.schemas import DeidentifiedRow
+from allpath.interfaces.http.deps import DB, KB, Principal, require, storable_body
+from allpath.interfaces.http.schemas import error_responses
 from allpath.storage import repository as repo
 
 router = APIRouter(
@@ -20,7 +21,7 @@ router = APIRouter(
 )
 
 
-@router.post("/assess", responses=INVALID)
+@router.post("/assess", responses=RECORD_INVALID)
 def assess_record(
     record: dict[str, Any], s: DB, kb: KB, principal: Annotated[Principal, Depends(require("clinician", "researcher"))]
 ) -> Any:

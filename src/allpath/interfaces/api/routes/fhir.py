@@ -24,11 +24,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from allpath.errors import RecordError
-from allpath.interfaces.api.deps import DB, KB, Principal, patient_for, require, storable_body
-from allpath.interfaces.api.routes.patients import INVALID, record_errors
-from allpath.interfaces.api.schemas import ValidationErrorOut, error_responses
+from allpath.interfaces.api.answers import RECORD_INVALID, record_errors
 from allpath.interfaces.fhir.importer import import_bundle
 from allpath.interfaces.fhir.package import MEDIA_TYPE, second_opinion
+from allpath.interfaces.http.deps import DB, KB, Principal, patient_for, require, storable_body
+from allpath.interfaces.http.schemas import ValidationErrorOut, error_responses
 from allpath.storage import repository as repo
 
 router = APIRouter(
@@ -127,7 +127,7 @@ def import_fhir_bundle(body: BundleIn, s: DB, principal: Clinician) -> Any:
     return response
 
 
-@router.post("/fhir/second-opinion", response_class=Response, responses={**FHIR_OK, **INVALID})
+@router.post("/fhir/second-opinion", response_class=Response, responses={**FHIR_OK, **RECORD_INVALID})
 def second_opinion_of_record(record: dict[str, Any], s: DB, kb: KB, principal: Stateless) -> Response:
     """The second-opinion package of one patient record without storing it: the record's resources, the risk
     assessment Observation (mCODE), the plan, the roadmap and the survivorship plan as CarePlans."""
@@ -145,7 +145,7 @@ def second_opinion_of_record(record: dict[str, Any], s: DB, kb: KB, principal: S
     # Response, not a FHIR response class: FastAPI would otherwise document the JSON errors as FHIR.
     response_class=Response,
     tags=["patients"],
-    responses={**FHIR_OK, **error_responses(404), **INVALID},
+    responses={**FHIR_OK, **error_responses(404), **RECORD_INVALID},
 )
 def patient_second_opinion(patient_id: str, s: DB, kb: KB, principal: CareOrFamily) -> Response:
     """The child's second-opinion package from the latest record and its assessment (the team's clinician or

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from allpath.domain.record import parse_record
 from allpath.errors import RecordError
-from allpath.interfaces.api.deps import DB, KB, Principal, patient_for, require, storable_body
+from allpath.interfaces.api.answers import RECORD_INVALID, record_errors
 from allpath.interfaces.api.schemas import (
     AssessmentOut,
     InvitationOut,
@@ -17,11 +17,10 @@ from allpath.interfaces.api.schemas import (
     PatientOut,
     PatientSummary,
     PatientUpdate,
-    RecordErrorOut,
-    ValidationErrorOut,
     VersionOut,
-    error_responses,
 )
+from allpath.interfaces.http.deps import DB, KB, Principal, patient_for, require, storable_body
+from allpath.interfaces.http.schemas import error_responses
 from allpath.storage import repository as repo
 from allpath.storage import tables as t
 
@@ -33,33 +32,7 @@ router = APIRouter(
 )
 Clinician = Annotated[Principal, Depends(require("clinician"))]
 ClinicianOrFamily = Annotated[Principal, Depends(require("clinician", "family"))]
-INVALID: dict[int | str, dict[str, Any]] = {
-    **error_responses(400),
-    422: {
-        "model": RecordErrorOut | ValidationErrorOut,
-        "description": "the patient record is invalid (`errors` names each field), or the request is malformed",
-    },
-}
 NOT_FOUND = error_responses(404)
-
-
-def record_errors(error: RecordError) -> JSONResponse:
-    """The engine's own field messages, so that forms and API clients show the same words."""
-    return JSONResponse(
-        status_code=422,
-        content={
-            "detail": "the patient record is invalid; nothing was stored",
-            "errors": [
-                {
-                    "field": p.field,
-                    "value": p.shown_value(),  # shortened: an error never echoes a whole body
-                    "allowed": p.allowed,
-                    "message": p.message(),
-                }
-                for p in error.problems
-            ],
-        },
-    )
 
 
 def _assessment_out(row: t.Assessment) -> AssessmentOut:
@@ -115,7 +88,7 @@ def list_patients(
     return rows
 
 
-@router.post("", response_model=PatientOut, status_code=201, responses=INVALID)
+@router.post("", response_model=PatientOut, status_code=201, responses=RECORD_INVALID)
 def create_patient(body: PatientIn, s: DB, kb: KB, principal: Clinician) -> PatientOut | JSONResponse:
     """Add a patient: the record is validated, stored as version 1 and assessed."""
     error = _validated(body.record)
@@ -135,7 +108,7 @@ def read_patient(patient_id: str, s: DB, principal: ClinicianOrFamily) -> Patien
     return _patient_out(s, patient)
 
 
-@router.put("/{patient_id}", response_model=PatientOut, responses={**NOT_FOUND, **INVALID})
+@router.put("/{patient_id}", response_model=PatientOut, responses={**NOT_FOUND, **RECORD_INVALID})
 def update_patient(
     patient_id: str, body: PatientUpdate, s: DB, kb: KB, principal: Clinician
 ) -> PatientOut | JSONResponse:

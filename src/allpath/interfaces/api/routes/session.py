@@ -6,35 +6,29 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
-from sqlalchemy.orm import Session
 
 from allpath.accounts.passwords import WeakPassword
-from allpath.interfaces.api.deps import (
-    DB,
-    SESSION_COOKIE,
-    AppSettings,
-    Principal,
-    data_access,
-    signed_in,
-    storable_body,
-)
+from allpath.interfaces.api.answers import user_out
 from allpath.interfaces.api.schemas import (
-    ActivateIn,
     Credentials,
-    ErrorOut,
-    InvitationAccept,
     PasswordChange,
     SessionOut,
     TokenIn,
     TokenInfo,
     TokenOut,
     UserOut,
-    ValidationErrorOut,
-    error_responses,
 )
+from allpath.interfaces.http.deps import (
+    DB,
+    SESSION_COOKIE,
+    AppSettings,
+    Principal,
+    signed_in,
+    storable_body,
+)
+from allpath.interfaces.http.schemas import ActivateIn, ErrorOut, InvitationAccept, ValidationErrorOut, error_responses
 from allpath.storage import accounts
 from allpath.storage import repository as repo
-from allpath.storage.tables import User
 
 router = APIRouter(prefix="/api", tags=["session"], dependencies=[Depends(storable_body)])
 
@@ -47,19 +41,6 @@ WEAK_PASSWORD: dict[int | str, dict[str, Any]] = {
         "request is malformed",
     }
 }
-
-
-def _user_out(s: Session, user: User) -> UserOut:
-    return UserOut(
-        id=user.id,
-        username=user.username,
-        display_name=user.display_name,
-        role=user.role,
-        team_id=user.team_id,
-        active=user.active,
-        activated=bool(user.password_hash),
-        data_access=data_access(s, user),
-    )
 
 
 @router.post("/session", response_model=SessionOut, responses=error_responses(400, 401, 429))
@@ -102,7 +83,7 @@ def sign_out(request: Request, response: Response, s: DB, principal: Annotated[P
 @router.get("/me", response_model=UserOut, responses=error_responses(401))
 def me(s: DB, principal: SignedIn) -> UserOut:
     """The signed-in user (``data_access`` is false while the account waits for its team's confirmation)."""
-    return _user_out(s, principal.user)
+    return user_out(s, principal.user)
 
 
 @router.put("/me/password", status_code=204, responses={**error_responses(400, 401, 403), **WEAK_PASSWORD})
@@ -131,7 +112,7 @@ def activate(body: ActivateIn, s: DB) -> UserOut:
     except WeakPassword as error:
         repo.audit(s, None, "activate", "user", outcome="invalid")
         raise HTTPException(422, str(error)) from None
-    return _user_out(s, user)
+    return user_out(s, user)
 
 
 @router.post("/tokens", response_model=TokenOut, status_code=201, responses=error_responses(400, 401, 403))
@@ -193,4 +174,4 @@ def accept_invitation(body: InvitationAccept, s: DB) -> UserOut:
         s.commit()
         raise HTTPException(422, str(error)) from None
     repo.audit(s, user, "accept", "invitation")
-    return _user_out(s, user)
+    return user_out(s, user)

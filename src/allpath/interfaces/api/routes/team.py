@@ -11,8 +11,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path
 
-from allpath.interfaces.api.deps import DB, Principal, require, storable_body
-from allpath.interfaces.api.schemas import ErrorOut, TeamMemberOut, error_responses
+from allpath.interfaces.api.schemas import TeamMemberOut
+from allpath.interfaces.http.deps import DB, Principal, require, storable_body
+from allpath.interfaces.http.schemas import ErrorOut, error_responses
 from allpath.storage import accounts
 from allpath.storage import repository as repo
 from allpath.storage import tables as t

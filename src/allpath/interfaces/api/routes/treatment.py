@@ -27,9 +27,10 @@ from allpath.engine.doses import DoseError, phase_doses
 from allpath.engine.roadmap import build_roadmap
 from allpath.engine.survivorship import survivorship_plan
 from allpath.errors import RecordError
-from allpath.interfaces.api.deps import DB, KB, Principal, patient_for, require, storable_body
-from allpath.interfaces.api.routes.patients import record_errors
-from allpath.interfaces.api.schemas import RecordErrorOut, ValidationErrorOut, error_responses
+from allpath.interfaces.api.answers import record_errors
+from allpath.interfaces.api.schemas import RecordErrorOut
+from allpath.interfaces.http.deps import DB, KB, Principal, patient_for, require, storable_body
+from allpath.interfaces.http.schemas import ValidationErrorOut, error_responses
 from allpath.knowledge.loader import KnowledgeBase
 from allpath.storage import repository as repo
 from allpath.storage import tables as t

@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from allpath.accounts.passwords import MIN_LENGTH, WeakPassword
-from allpath.interfaces.api.deps import DB, SESSION_COOKIE, AppSettings, Principal, data_access
+from allpath.interfaces.http.deps import DB, SESSION_COOKIE, AppSettings, Principal, data_access
 from allpath.interfaces.web.pages import SECURITY_HEADERS, AnyUserPage, ClinicianPage, page
 from allpath.storage import accounts
 from allpath.storage import repository as repo

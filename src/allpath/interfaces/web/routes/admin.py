@@ -20,8 +20,8 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from allpath.interfaces.api.deps import DB, AppSettings, data_access
-from allpath.interfaces.api.schemas import UserIn, UserUpdate
+from allpath.interfaces.http.deps import DB, AppSettings, data_access
+from allpath.interfaces.http.schemas import UserIn, UserUpdate
 from allpath.interfaces.web.pages import (
     SECURITY_HEADERS,
     AdminPage,

@@ -22,9 +22,9 @@ from starlette.datastructures import UploadFile
 
 from allpath.errors import RecordError
 from allpath.interfaces import strict_json
-from allpath.interfaces.api.deps import DB, KB, unstorable_text
 from allpath.interfaces.fhir.importer import import_bundle
 from allpath.interfaces.fhir.package import MEDIA_TYPE, second_opinion
+from allpath.interfaces.http.deps import DB, KB, unstorable_text
 from allpath.interfaces.web.pages import SECURITY_HEADERS, CareOrFamilyPage, ClinicianPage, page
 from allpath.interfaces.web.routes.patients import form_page, visible_patient
 from allpath.storage import repository as repo

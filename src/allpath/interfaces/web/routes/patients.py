@@ -17,7 +17,7 @@ from starlette.requests import ClientDisconnect
 from allpath.engine.diff import changed_fields
 from allpath.errors import FieldProblem
 from allpath.interfaces import ics
-from allpath.interfaces.api.deps import DB, KB, Principal, patient_for
+from allpath.interfaces.http.deps import DB, KB, Principal, patient_for
 from allpath.interfaces.web import forms
 from allpath.interfaces.web.family_report import treatment_for
 from allpath.interfaces.web.pages import (

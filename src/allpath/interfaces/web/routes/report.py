@@ -11,8 +11,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from allpath.interfaces.api.deps import DB, KB, Principal, patient_for, require
-from allpath.interfaces.api.schemas import error_responses
+from allpath.interfaces.http.deps import DB, KB, Principal, patient_for, require
+from allpath.interfaces.http.schemas import error_responses
 from allpath.interfaces.web.family_report import family_report, report_html_document, report_pdf
 from allpath.interfaces.web.pages import SECURITY_HEADERS, CareOrFamilyPage, page
 from allpath.interfaces.web.routes.patients import visible_patient

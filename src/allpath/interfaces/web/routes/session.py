@@ -17,8 +17,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from allpath.accounts.passwords import MIN_LENGTH, WeakPassword
-from allpath.interfaces.api.deps import DB, SESSION_COOKIE, AppSettings, data_access
-from allpath.interfaces.api.schemas import ActivateIn, InvitationAccept
+from allpath.interfaces.http.deps import DB, SESSION_COOKIE, AppSettings, data_access
+from allpath.interfaces.http.schemas import ActivateIn, InvitationAccept
 from allpath.interfaces.web.pages import (
     SECURITY_HEADERS,
     AnyUserPage,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from allpath.interfaces.api.deps import KB
+from allpath.interfaces.http.deps import KB
 from allpath.interfaces.web.pages import MaybePageUser, PageError, page
 
 router = APIRouter()

@@ -25,7 +25,6 @@ MODULE_LINE_CEILINGS: dict[str, int] = {
     "allpath/interfaces/fhir/exporter.py": 950,
     "allpath/interfaces/cli.py": 829,
     "allpath/interfaces/fhir/importer.py": 825,
-    "allpath/interfaces/web/forms.py": 682,
     "allpath/storage/repository.py": 664,
     "allpath/domain/record.py": 549,
     "allpath/interfaces/cds/orders.py": 519,

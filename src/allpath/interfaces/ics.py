@@ -19,6 +19,7 @@ from typing import Any
 
 from icalendar import Calendar, Event, vText
 
+from allpath.errors import InputError
 from allpath.interfaces.dates import in_words
 
 PRODID = "-//allpath//treatment roadmap//EN"
@@ -28,13 +29,8 @@ UID_DOMAIN = "allpath"
 MEDIA_TYPE = "text/calendar"
 
 
-class CalendarError(ValueError):
+class CalendarError(InputError):
     """The roadmap cannot be a calendar: names the input that is missing and why."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 def roadmap_to_ics(

@@ -34,7 +34,7 @@ def create_admin(
     password at /activate)."""
     from pydantic import ValidationError
 
-    from allpath.interfaces.api.schemas import UserIn
+    from allpath.interfaces.http.schemas import UserIn
     from allpath.settings import load_settings
     from allpath.storage import accounts
     from allpath.storage.db import make_engine, migrate, session_factory
@@ -74,7 +74,7 @@ def confirm(
     their team, a family their child's team, a researcher the teams named with --team."""
     from allpath.settings import load_settings
     from allpath.storage import accounts
-    from allpath.storage import repository as repo
+    from allpath.storage import users as user_store
     from allpath.storage.db import make_engine, migrate, session_factory
 
     settings = load_settings()
@@ -82,7 +82,7 @@ def confirm(
     try:
         migrate(engine)
         with session_factory(engine)() as s, s.begin():
-            user = repo.get_user(s, username)
+            user = user_store.get_user(s, username)
             if user is None:
                 raise _fail(f"there is no account named {username[:100]!r}")
             try:

@@ -1,0 +1,128 @@
+"""What every command shares: reading a JSON input, checking a record, writing the output, saying a problem.
+
+A problem with the input is one line on standard error (``allpath: invalid input: ...``) and exit status 2;
+nothing is written to standard output then.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from allpath.domain.record import PatientRecord
+
+EXIT_INVALID_INPUT = 2
+EXIT_CHECK_FAILED = 1
+
+FileArgument = Annotated[
+    str, typer.Argument(metavar="FILE|-", help="One patient record (JSON object); '-' reads standard input.")
+]
+
+
+def say_invalid(message: str) -> None:
+    """One line on standard error: a field name or value from the input may hold line breaks or other
+    control characters, shown as "?" so that each problem stays on its own line."""
+    plain = "".join(c if c.isprintable() else "?" for c in message)
+    typer.echo(f"allpath: invalid input: {plain}", err=True)
+
+
+def fail_input(message: str) -> typer.Exit:
+    """Say the problem and give the exit to raise (status 2)."""
+    say_invalid(message)
+    return typer.Exit(EXIT_INVALID_INPUT)
+
+
+def source_name(source: str) -> str:
+    return "standard input" if source == "-" else repr(source)
+
+
+def read_input(source: str, what: str = "record", expected: str | None = None) -> object:
+    """The JSON value of a file or of standard input (``-``); exit 2 naming ``what`` when it is not strict JSON
+    (and, for anything but a record, the file too): not UTF-8, empty, invalid, NaN or Infinity, a number
+    beyond a float, a lone surrogate, nested too deeply (``allpath.interfaces.json_text``)."""
+    from allpath.interfaces.json_text import JSONTextError, decode_utf8, loads_strict
+
+    try:
+        data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+    except FileNotFoundError:
+        raise fail_input(f"FILE: {source!r} does not exist; expected a JSON file or '-' for standard input") from None
+    except IsADirectoryError:
+        raise fail_input(f"FILE: {source!r} is a folder; expected a JSON file or '-' for standard input") from None
+    except PermissionError:
+        raise fail_input(
+            f"FILE: {source!r} cannot be read (permission denied); expected a readable JSON file"
+        ) from None
+    except OSError:
+        raise fail_input(f"FILE: {source!r} cannot be read; expected a readable JSON file") from None
+    try:
+        value: object = loads_strict(decode_utf8(data))
+    except JSONTextError as error:
+        named = f"{source_name(source)} is " if what != "record" else ""
+        raise fail_input(
+            f"{what}: {named}not valid JSON ({error.reason}); "
+            f"expected {expected or 'one patient record object or an array of them'}"
+        ) from None
+    return value
+
+
+def checked_record(
+    source: str, overrides: Mapping[str, object] | None = None
+) -> tuple[dict[str, object], PatientRecord]:
+    """The record as given (a JSON object) and as validated (``PatientRecord``); exit 2 naming each field
+    otherwise. ``overrides`` replace its fields before validation, so that a value given on the command line is
+    checked like the record's own."""
+    from allpath.domain.record import parse_record
+    from allpath.errors import RecordError
+
+    data = read_input(source)
+    if not isinstance(data, dict):
+        kind = "an array" if isinstance(data, list) else type(data).__name__
+        raise fail_input(f"record: expected one patient record (a JSON object); got {kind}")
+    given: dict[str, object] = {**data, **(overrides or {})}
+    try:
+        return given, parse_record(given)
+    except RecordError as error:
+        for problem in error.problems:
+            say_invalid(problem.message(with_key=True))
+        raise typer.Exit(EXIT_INVALID_INPUT) from None
+
+
+def one_record(source: str, overrides: Mapping[str, object] | None = None) -> PatientRecord:
+    """Read and validate one record, as ``checked_record``."""
+    return checked_record(source, overrides)[1]
+
+
+def iso_day(value: str, option: str) -> date:
+    """The date an option gives (YYYY-MM-DD within the record's date limits); exit 2 naming the option otherwise."""
+    from allpath.domain import limits
+
+    try:
+        day = date.fromisoformat(value) if len(value) == 10 and value[4] == value[7] == "-" else None
+    except ValueError:
+        day = None
+    if day is None or not limits.EARLIEST_DATE <= day <= limits.LATEST_DATE:
+        raise fail_input(
+            f"{option}: {value!r} is not allowed; expected an ISO date (YYYY-MM-DD) from "
+            f"{limits.EARLIEST_DATE} to {limits.LATEST_DATE}"
+        )
+    return day
+
+
+def emit(text: str | bytes, out: Path | None) -> None:
+    """Write the output to standard output, or to ``out`` (bytes as they are: an iCalendar file has CRLF)."""
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    if out is None:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    try:
+        out.write_bytes(data)
+    except OSError as error:
+        raise fail_input(f"-o: {str(out)!r} cannot be written ({error.__class__.__name__})") from None

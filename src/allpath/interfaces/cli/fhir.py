@@ -1,0 +1,128 @@
+"""``allpath fhir import`` and ``fhir export``: a FHIR R4 Bundle in, a record and its plan out as FHIR R4 JSON."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from allpath.interfaces.cli.console import FileArgument, checked_record, emit, fail_input, read_input, source_name
+
+
+class ImportFormat(StrEnum):
+    json = "json"
+    record = "record"
+
+
+class ExportKind(StrEnum):
+    bundle = "bundle"
+    risk = "risk"
+    careplan = "careplan"
+    roadmap = "roadmap"
+    survivorship = "survivorship"
+    second_opinion = "second-opinion"
+
+
+BUNDLE_EXPECTED = "a FHIR R4 Bundle (a JSON object with resourceType Bundle)"
+
+
+def _bundle_problem(data: object, source: str) -> str | None:
+    """Why ``data`` is not a Bundle that the importer can read (None when it is one)."""
+    from allpath.domain.record import FIELD_NAMES
+
+    where = source_name(source)
+    if not isinstance(data, dict):
+        got = "an array" if isinstance(data, list) else type(data).__name__
+        return f"bundle: {where} is not a FHIR Bundle (got {got}); expected {BUNDLE_EXPECTED}"
+    resource_type = data.get("resourceType")
+    if resource_type == "Bundle":
+        if data.get("entry") is not None and not isinstance(data["entry"], list):
+            return f"bundle.entry: in {where} it is not a list; expected a list of Bundle entries"
+        return None
+    if resource_type is None:
+        hint = ""
+        if set(data) & set(FIELD_NAMES):
+            hint = "; this looks like a patient record: `allpath fhir export` turns one into a Bundle"
+        return f"bundle: {where} is not a FHIR Bundle (no resourceType); expected {BUNDLE_EXPECTED}{hint}"
+    return (
+        f"bundle: {where} is not a FHIR Bundle (resourceType {resource_type!r}); expected {BUNDLE_EXPECTED}; "
+        "a single resource can be imported inside a collection Bundle"
+    )
+
+
+def fhir_import(
+    file: Annotated[str, typer.Argument(metavar="BUNDLE|-", help="A FHIR R4 Bundle (JSON); '-' reads standard input.")],
+    output_format: Annotated[
+        ImportFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            help="json: the record with where each field came from (mapped), what was not used and why (ignored) "
+            "and the fields whose sources disagree (conflicts); record: the patient record alone.",
+        ),
+    ] = ImportFormat.json,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead.")] = None,
+) -> None:
+    """Read a FHIR R4 Bundle into a patient record v1. Nothing is guessed: sources that disagree are left out."""
+    from allpath.interfaces.fhir import import_bundle
+
+    data = read_input(file, "bundle", BUNDLE_EXPECTED)
+    problem = _bundle_problem(data, file)
+    if problem is not None:
+        raise fail_input(problem)
+    result = import_bundle(data)
+    value = result.record if output_format is ImportFormat.record else result.as_dict()
+    emit(json.dumps(value, indent=2, ensure_ascii=False) + "\n", output)
+
+
+def fhir_export(
+    file: FileArgument,
+    kind: Annotated[
+        ExportKind,
+        typer.Option(
+            "--kind",
+            "-k",
+            help="bundle: the record as a collection Bundle; risk: the risk assessment Observation (mCODE); "
+            "careplan: the plan as a CarePlan; roadmap and survivorship: those CarePlans; second-opinion: all of "
+            "it in one Bundle.",
+        ),
+    ] = ExportKind.bundle,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead.")] = None,
+) -> None:
+    """Write a patient record as FHIR R4 JSON: the record, the assessment, the plan or the second-opinion package.
+
+    Single resources refer to the Patient and Condition of the record's own Bundle (the same urn:uuid URLs).
+    """
+    from allpath.interfaces.fhir import (
+        care_plan,
+        patient_references,
+        record_to_bundle,
+        risk_observation,
+        roadmap_care_plan,
+        survivorship_care_plan,
+    )
+    from allpath.interfaces.fhir.exporter import second_opinion_bundle
+    from allpath.interfaces.fhir.package import treatment_views
+    from allpath.knowledge.loader import load_knowledge
+
+    raw, _ = checked_record(file)
+    patient, condition = patient_references(raw)
+    value: dict[str, object]
+    if kind is ExportKind.bundle:
+        value = record_to_bundle(raw)
+    else:
+        assessment, planned, survivorship_plan = treatment_views(raw, load_knowledge())
+        if kind is ExportKind.risk:
+            value = risk_observation(assessment, patient, condition)
+        elif kind is ExportKind.careplan:
+            value = care_plan(assessment, patient, condition)
+        elif kind is ExportKind.roadmap:
+            value = roadmap_care_plan(planned, patient, condition)
+        elif kind is ExportKind.survivorship:
+            value = survivorship_care_plan(survivorship_plan, patient, condition)
+        else:
+            value = second_opinion_bundle(raw, assessment, survivorship=survivorship_plan, roadmap=planned)
+    emit(json.dumps(value, indent=2, ensure_ascii=False) + "\n", output)

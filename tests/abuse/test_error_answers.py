@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 import pytest
 
 from allpath.errors import SHOWN_CHARS
-from allpath.storage import repository as repo
+from allpath.storage import patients as patient_store
 from tests.api.conftest import Service
 from tests.conftest import SENTINEL_BIRTH_DATE, SENTINEL_ID, SENTINEL_NAME, SENTINELS, sentinel_record
 
@@ -171,7 +171,7 @@ def _fail(*args: Any, **kwargs: Any) -> NoReturn:
 def test_a_server_error_answers_generically_and_logs_no_record_value(
     abuse_service: Service, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(repo, "create_patient", _fail)
+    monkeypatch.setattr(patient_store, "add_patient", _fail)
     client, auth = abuse_service.client(), abuse_service.bearer("clinician")
     with caplog.at_level(logging.DEBUG):
         api = client.post(

@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from allpath.storage import repository as repo
+from allpath.storage import clock
 from allpath.storage import tables as t
 from tests.api.conftest import BACKENDS, PASSWORDS, PostgresServer, Service
 
@@ -82,7 +82,7 @@ def test_an_activation_code_expires(service: Service) -> None:
         s.execute(
             update(t.ActivationCode)
             .where(t.ActivationCode.user_id == account.id)
-            .values(expires_at=repo.now() - timedelta(seconds=1))
+            .values(expires_at=clock.now() - timedelta(seconds=1))
         )
     body = {"username": account.username, "code": account.code, "password": NEW_PASSWORD}
     assert service.client().post("/api/activate", json=body).status_code == 400
@@ -167,7 +167,7 @@ def test_tokens_expire_after_the_configured_days_or_fewer(service: Service) -> N
     listed = {row["id"]: row for row in client.get("/api/tokens", headers=auth).json()}
     assert listed[made["id"]]["expired"] is False and "token" not in listed[made["id"]]
     with service.sessions() as s, s.begin():
-        s.execute(update(t.ApiToken).where(t.ApiToken.id == made["id"]).values(expires_at=repo.now()))
+        s.execute(update(t.ApiToken).where(t.ApiToken.id == made["id"]).values(expires_at=clock.now()))
     assert client.get("/api/me", headers=mine).status_code == 401
     default = client.post("/api/tokens", json={"name": "default"}, headers=auth).json()
     assert default["expires_at"] > made["expires_at"]
@@ -194,9 +194,9 @@ def _age_sessions(service: Service, **values: Any) -> None:
 
 def test_a_session_ends_after_30_idle_minutes(service: Service) -> None:
     client, _ = service.sign_in("clinician")
-    _age_sessions(service, last_seen_at=repo.now() - timedelta(minutes=29, seconds=50))
+    _age_sessions(service, last_seen_at=clock.now() - timedelta(minutes=29, seconds=50))
     assert client.get("/api/me").status_code == 200  # within the idle time: and it counts as use
-    _age_sessions(service, last_seen_at=repo.now() - timedelta(minutes=30))
+    _age_sessions(service, last_seen_at=clock.now() - timedelta(minutes=30))
     assert client.get("/api/me").status_code == 401
 
 
@@ -210,7 +210,7 @@ def test_last_use_is_written_at_most_once_a_minute(service: Service) -> None:
     first = _last_seen(service)
     assert client.get("/api/me").status_code == 200
     assert _last_seen(service) == first  # used again within the minute: not written
-    earlier = repo.now() - timedelta(minutes=2)
+    earlier = clock.now() - timedelta(minutes=2)
     _age_sessions(service, last_seen_at=earlier)
     assert client.get("/api/me").status_code == 200
     assert _last_seen(service) > earlier
@@ -218,9 +218,9 @@ def test_last_use_is_written_at_most_once_a_minute(service: Service) -> None:
 
 def test_a_session_ends_at_its_absolute_timeout(service: Service) -> None:
     client, _ = service.sign_in("clinician")
-    _age_sessions(service, expires_at=repo.now() + timedelta(seconds=30))
+    _age_sessions(service, expires_at=clock.now() + timedelta(seconds=30))
     assert client.get("/api/me").status_code == 200
-    _age_sessions(service, expires_at=repo.now())
+    _age_sessions(service, expires_at=clock.now())
     assert client.get("/api/me").status_code == 401
 
 
@@ -388,12 +388,12 @@ def _dead_credentials(service: Service) -> dict[str, tuple[dict[str, str], dict[
         signed_in, _ = service.sign_in(role)
         cookies[name] = signed_in.cookies.get("allpath_session")
     with service.sessions() as s, s.begin():
-        s.execute(update(t.ApiToken).where(t.ApiToken.id == made["expired"]["id"]).values(expires_at=repo.now()))
-        idle, absolute = (repo._digest(cookies[name] or "") for name in ("idle", "absolute"))
+        s.execute(update(t.ApiToken).where(t.ApiToken.id == made["expired"]["id"]).values(expires_at=clock.now()))
+        idle, absolute = (clock.digest(cookies[name] or "") for name in ("idle", "absolute"))
         s.execute(
-            update(t.Session).where(t.Session.id_hash == idle).values(last_seen_at=repo.now() - timedelta(hours=1))
+            update(t.Session).where(t.Session.id_hash == idle).values(last_seen_at=clock.now() - timedelta(hours=1))
         )
-        s.execute(update(t.Session).where(t.Session.id_hash == absolute).values(expires_at=repo.now()))
+        s.execute(update(t.Session).where(t.Session.id_hash == absolute).values(expires_at=clock.now()))
     deactivated_token = service.tokens["researcher"]
     response = client.post(f"/api/users/{service.users['researcher']}/deactivate", headers=service.bearer("admin"))
     assert response.status_code == 200
@@ -452,7 +452,7 @@ def test_migration_0003_keeps_the_access_accounts_had_and_dates_old_tokens(empty
         with engine.begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, "0002")
-        made = repo.now() - timedelta(days=10)
+        made = clock.now() - timedelta(days=10)
         with engine.begin() as connection:
             connection.execute(text("INSERT INTO teams (id, name) VALUES (1, 'A'), (2, 'B')"))
             users = [(1, "clin", "clinician", 1), (2, "res", "researcher", None), (3, "fam", "family", None)]
@@ -482,7 +482,7 @@ def test_migration_0003_keeps_the_access_accounts_had_and_dates_old_tokens(empty
             )
             connection.execute(
                 text("INSERT INTO sessions (id_hash, user_id, csrf_token, expires_at) VALUES ('s', 1, 'c', :at)"),
-                {"at": repo.now() + timedelta(hours=1)},
+                {"at": clock.now() + timedelta(hours=1)},
             )
         migrate(engine)
         with engine.connect() as connection:

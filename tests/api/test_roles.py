@@ -22,7 +22,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from allpath.interfaces.fhir import record_to_bundle
-from allpath.storage import repository as repo
+from allpath.storage import signin as signin_store
 from allpath.storage import tables as t
 from tests.api.conftest import PASSWORDS, ROLES, Service
 from tests.conftest import complete_b_all
@@ -220,7 +220,7 @@ def _fresh_token(service: Service, caller: str) -> int:
     with service.sessions() as s, s.begin():
         user = s.get(t.User, service.users[caller])
         assert user is not None
-        return repo.issue_api_token(s, user, "matrix", 1)[1].id
+        return signin_store.issue_api_token(s, user, "matrix", 1)[1].id
 
 
 def _activation(service: Service) -> dict[str, str]:

@@ -15,8 +15,12 @@ from sqlalchemy.orm import Session
 
 from allpath import __version__
 from allpath.errors import RecordError
-from allpath.storage import repository as repo
+from allpath.service import UnitOfWork, create_patient, store_version
+from allpath.storage import export as export_store
+from allpath.storage import invitations as invitation_store
+from allpath.storage import patients as patient_store
 from allpath.storage import tables as t
+from allpath.storage import users as user_store
 from allpath.storage.db import integrity_ok, make_engine
 from tests.api.conftest import Service
 from tests.conftest import complete_b_all
@@ -45,31 +49,31 @@ def test_an_update_adds_a_version_and_leaves_earlier_versions_unchanged(service:
     second = complete_b_all(id="P-1", end_of_induction_marrow_mrd_pct=1.2)
     third = complete_b_all(id="P-1", end_of_induction_marrow_mrd_pct=1.2, weight_kg=18.0)
     with service.sessions() as s, s.begin():
-        stored = repo.create_patient(s, service.kb, _clinician(service, s), "Versioned child", first)
+        stored = create_patient(UnitOfWork(s, _clinician(service, s)), service.kb, "Versioned child", first)
         patient_id = stored.patient.id
     for record in (second, third):
         with service.sessions() as s, s.begin():
-            patient = repo.get_patient(s, patient_id)
+            patient = patient_store.get_patient(s, patient_id)
             assert patient is not None
-            repo.update_patient(s, service.kb, _clinician(service, s), patient, record, None)
+            store_version(UnitOfWork(s, _clinician(service, s)), service.kb, patient, record, None)
     with service.sessions() as s:
-        patient = repo.get_patient(s, patient_id)
+        patient = patient_store.get_patient(s, patient_id)
         assert patient is not None
         assert patient.current_version == 3
-        rows = repo.versions(s, patient)
+        rows = patient_store.versions(s, patient)
         assert [v.version for v in rows] == [1, 2, 3]
         assert [v.record for v in rows] == [first, second, third]
-        assert repo.current_version(s, patient).record == third
-        assessed = repo.assessments(s, patient)
+        assert patient_store.current_version(s, patient).record == third
+        assessed = patient_store.assessments(s, patient)
         assert [a.patient_version for a in assessed] == [1, 2, 3]
         assert [a.risk_group for a in assessed] == ["standard", "very_high", "very_high"]
 
 
 def test_assessments_are_stored_with_the_knowledge_and_engine_versions(service: Service) -> None:
     with service.sessions() as s:
-        patient = repo.get_patient(s, service.patient_id)
+        patient = patient_store.get_patient(s, service.patient_id)
         assert patient is not None
-        row = repo.latest_assessment(s, patient)
+        row = patient_store.latest_assessment(s, patient)
         assert row.knowledge_version == service.kb.version
         assert row.engine_version == __version__
         assert row.result["knowledge_version"] == service.kb.version
@@ -80,12 +84,11 @@ def test_assessments_are_stored_with_the_knowledge_and_engine_versions(service: 
 
 def test_a_reassessment_says_what_changed_and_why(service: Service) -> None:
     with service.sessions() as s, s.begin():
-        patient = repo.get_patient(s, service.patient_id)
+        patient = patient_store.get_patient(s, service.patient_id)
         assert patient is not None
-        stored = repo.update_patient(
-            s,
+        stored = store_version(
+            UnitOfWork(s, _clinician(service, s)),
             service.kb,
-            _clinician(service, s),
             patient,
             complete_b_all(id="A-1", end_of_induction_marrow_mrd_pct=1.2),
             None,
@@ -115,32 +118,32 @@ def test_a_reassessment_says_what_changed_and_why(service: Service) -> None:
 def test_an_invalid_record_is_not_stored(service: Service, record: dict[str, object], field: str) -> None:
     before = (service.count(t.Patient), service.count(t.PatientVersion), service.count(t.Assessment))
     with pytest.raises(RecordError) as raised, service.sessions() as s, s.begin():
-        repo.create_patient(s, service.kb, _clinician(service, s), "Invalid", record)
+        create_patient(UnitOfWork(s, _clinician(service, s)), service.kb, "Invalid", record)
     assert field in raised.value.fields
     with pytest.raises(RecordError), service.sessions() as s, s.begin():
-        patient = repo.get_patient(s, service.patient_id)
+        patient = patient_store.get_patient(s, service.patient_id)
         assert patient is not None
-        repo.update_patient(s, service.kb, _clinician(service, s), patient, record, None)
+        store_version(UnitOfWork(s, _clinician(service, s)), service.kb, patient, record, None)
     after = (service.count(t.Patient), service.count(t.PatientVersion), service.count(t.Assessment))
     assert after == before
     with service.sessions() as s:
-        patient = repo.get_patient(s, service.patient_id)
+        patient = patient_store.get_patient(s, service.patient_id)
         assert patient is not None and patient.current_version == 1
 
 
 def test_an_invitation_links_one_family_account_to_exactly_one_child(service: Service) -> None:
     code = service.invitation()
     with service.sessions() as s, s.begin():
-        user = repo.accept_invitation(s, code, "second.parent", "a-long-password", "Second parent")
-        assert repo.family_patient_ids(s, user) == {service.patient_id}
+        user = invitation_store.accept_invitation(s, code, "second.parent", "a-long-password", "Second parent")
+        assert patient_store.family_patient_ids(s, user) == {service.patient_id}
         assert user.role == "family" and user.team_id is None
-    with pytest.raises(repo.InvitationError), service.sessions() as s, s.begin():
-        repo.accept_invitation(s, code, "third.parent", "a-long-password", "Reused code")
-    with pytest.raises(repo.InvitationError), service.sessions() as s, s.begin():
-        repo.accept_invitation(s, "NOT-A-CODE", "fourth.parent", "a-long-password", "Unknown code")
+    with pytest.raises(invitation_store.InvitationError), service.sessions() as s, s.begin():
+        invitation_store.accept_invitation(s, code, "third.parent", "a-long-password", "Reused code")
+    with pytest.raises(invitation_store.InvitationError), service.sessions() as s, s.begin():
+        invitation_store.accept_invitation(s, "NOT-A-CODE", "fourth.parent", "a-long-password", "Unknown code")
     with service.sessions() as s:
-        assert repo.get_user(s, "third.parent") is None
-        assert repo.get_user(s, "fourth.parent") is None
+        assert user_store.get_user(s, "third.parent") is None
+        assert user_store.get_user(s, "fourth.parent") is None
         links = list(s.scalars(text("SELECT patient_id FROM family_links")))
     assert sorted(links) == [service.patient_id, service.patient_id]  # the seeded family and the second parent
 
@@ -148,11 +151,11 @@ def test_an_invitation_links_one_family_account_to_exactly_one_child(service: Se
 def test_the_deidentified_export_holds_no_names_ids_or_dates(service: Service) -> None:
     record = complete_b_all(id="MRN-778899", age_years=None, birth_date="2015-03-14", diagnosis_date="2021-06-02")
     with service.sessions() as s, s.begin():
-        stored = repo.create_patient(s, service.kb, _clinician(service, s), "Zelda Quixote-Marsh", record)
+        stored = create_patient(UnitOfWork(s, _clinician(service, s)), service.kb, "Zelda Quixote-Marsh", record)
         patient_id = stored.patient.id
     with service.sessions() as s:
-        every_team = repo.granted_teams(s, service.users["researcher"])  # the seeded researcher has both
-        rows = repo.deidentified_export(s, every_team)
+        every_team = user_store.granted_teams(s, service.users["researcher"])  # the seeded researcher has both
+        rows = export_store.deidentified_export(s, every_team)
     assert len(rows) == 3
     dumped = json.dumps(rows)
     for secret in ("Zelda", "Quixote", "Child of Team", "MRN-778899", "A-1", "B-1", "2015", "2021-06", patient_id):
@@ -163,7 +166,7 @@ def test_the_deidentified_export_holds_no_names_ids_or_dates(service: Service) -
     assert ours["risk_group"] == "standard"
     # The pseudonyms differ between two exports, so rows cannot be linked across exports.
     with service.sessions() as s:
-        again = repo.deidentified_export(s, every_team)
+        again = export_store.deidentified_export(s, every_team)
     assert {r["pseudonym"] for r in rows}.isdisjoint({r["pseudonym"] for r in again})
 
 

@@ -13,7 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from allpath.storage import repository as repo
+from allpath.storage import audit as audit_store
+from allpath.storage import clock
 from allpath.storage import tables as t
 from tests.api.test_roles import app_routes
 from tests.web.conftest import FORM_TOKEN, User, WebApp, sign_in
@@ -156,7 +157,7 @@ def _audit_since(web: WebApp, after: int) -> list[t.AuditEntry]:
 
 def _last_audit_id(web: WebApp) -> int:
     with web.app.state.sessions() as s:
-        return max(e.id for e in repo.audit_entries(s, 1))
+        return max(e.id for e in audit_store.entries(s, 1))
 
 
 def test_activation_follows_the_password_policy(web: WebApp, admin: User) -> None:
@@ -227,7 +228,7 @@ def test_admin_acts_on_the_pages_are_audited(web: WebApp, admin: User) -> None:
         assert admin.post(f"/admin/users/{user_id}/{action}").status_code == 200
     admin.post(f"/admin/users/{user_id}/role", {"role": "admin", "team": ""})
     with web.app.state.sessions() as s:
-        acts = [e.action for e in repo.audit_entries(s, 200) if e.resource_id == str(user_id) and e.outcome == "ok"]
+        acts = [e.action for e in audit_store.entries(s, 200) if e.resource_id == str(user_id) and e.outcome == "ok"]
     assert set(acts) >= {"create", "deactivate", "reactivate", "revoke_tokens", "reset_password", "change_role"}
     before = _last_audit_id(web)
     page = admin.get("/admin/users").text
@@ -262,9 +263,9 @@ def test_dead_sessions_are_sent_to_sign_in_on_every_page(web: WebApp, admin: Use
     with web.app.state.sessions() as s, s.begin():
         mine = update(t.Session).where(t.Session.user_id == user_id)
         if death == "idle":
-            s.execute(mine.values(last_seen_at=repo.now() - timedelta(minutes=31)))
+            s.execute(mine.values(last_seen_at=clock.now() - timedelta(minutes=31)))
         elif death == "absolute":
-            s.execute(mine.values(expires_at=repo.now()))
+            s.execute(mine.values(expires_at=clock.now()))
     if death == "deactivated":
         assert admin.post(f"/admin/users/{user_id}/deactivate").status_code == 200
     for path in pages:

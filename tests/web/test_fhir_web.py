@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from allpath.interfaces.fhir import import_bundle, record_to_bundle
-from allpath.storage import repository as repo
+from allpath.storage import patients as patient_store
 from allpath.storage import tables as t
 from tests.conftest import EXAMPLES
 from tests.fhir.test_export import validate_every_entry
@@ -121,10 +121,10 @@ def test_the_patient_page_offers_the_package_and_it_downloads(clinician: User, w
     bundle = response.json()
     validate_every_entry(bundle)
     with web.app.state.sessions() as s:
-        patient = repo.get_patient(s, pid)
+        patient = patient_store.get_patient(s, pid)
         assert patient is not None
-        stored = repo.current_version(s, patient).record
-        risk_group = repo.latest_assessment(s, patient).risk_group
+        stored = patient_store.current_version(s, patient).record
+        risk_group = patient_store.latest_assessment(s, patient).risk_group
     assert import_bundle(bundle).record == stored
     risk = next(e["resource"] for e in bundle["entry"] if "meta" in e["resource"])
     assert risk["valueCodeableConcept"]["coding"][-1]["code"] == f"risk_group.{risk_group}"
@@ -199,9 +199,9 @@ def test_an_imported_bundle_fills_the_new_patient_form_and_saves_as_a_patient(cl
     assert saved.status_code == 303, saved.text[:3000]
     pid = saved.headers["location"].rsplit("/", 1)[1]
     with web.app.state.sessions() as s:
-        patient = repo.get_patient(s, pid)
+        patient = patient_store.get_patient(s, pid)
         assert patient is not None and patient.display_name == "Imported child"
-        assert repo.current_version(s, patient).record == IMPORTED
+        assert patient_store.current_version(s, patient).record == IMPORTED
     details = [e.detail for e in _audit(web, "fhir_bundle") if e.outcome == "ok"]
     assert f"web: {len(import_bundle(bundle).mapped)} mapped, 0 ignored, 0 conflicts" in details
 

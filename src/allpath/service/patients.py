@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from allpath.domain.record import PatientRecord
 from allpath.domain.results import Assessment, CareOverview
@@ -92,13 +92,9 @@ def store_version(
     assessment = stamped_assessment(parsed, kb)
     previous, version = patients.add_version(uow.session, _acting(uow), patient, record, display_name)
     before = patients.assessment_of(uow.session, previous)
-    changes = explain_changes(
-        kb,
-        previous.record,
-        before.result if before is not None else None,
-        version.record,
-        assessment,  # type: ignore[arg-type]
-    )
+    # The stored result is the JSON of an assessment this layer made (``stamped_assessment``).
+    earlier = cast(Assessment, before.result) if before is not None else None
+    changes = explain_changes(kb, previous.record, earlier, version.record, assessment)
     row = patients.add_assessment(uow.session, version, assessment, changes)
     uow.audit("update", "patient", patient.id, detail=f"version {version.version}" + (f" ({detail})" if detail else ""))
     return Stored(patient, version, row)

@@ -191,7 +191,7 @@ def survivorship_of(record: PatientRecord, kb: KnowledgeBase, roadmap: Roadmap |
     """The survivorship plan of a validated record (from its roadmap's planned exposures when nothing was
     recorded as given)."""
     roadmap = roadmap if roadmap is not None else roadmap_of(record, kb)
-    return _survivorship_view(record, survivorship_plan(record, kb, roadmap), kb)  # type: ignore[arg-type]
+    return _survivorship_view(record, survivorship_plan(record, kb, roadmap), kb)
 
 
 def record_survivorship(kb: KnowledgeBase, record: RecordInput, uow: UnitOfWork | None = None) -> SurvivorshipView:

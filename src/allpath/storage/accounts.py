@@ -20,7 +20,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from allpath.accounts import passwords
-from allpath.storage import repository as repo
+from allpath.storage import audit, clock, signin, users
 from allpath.storage import tables as t
 
 OPERATOR = "operator (server command line)"
@@ -60,14 +60,14 @@ def _canonical(code: str) -> str:
 
 def _audit(s: Session, actor: t.User | None, action: str, user: t.User, detail: str = "", outcome: str = "ok") -> None:
     where = detail if actor is not None else f"{OPERATOR}; {detail}" if detail else OPERATOR
-    repo.audit(s, actor, action, "user", str(user.id), outcome=outcome, detail=where)
+    audit.record(s, actor, action, "user", str(user.id), outcome=outcome, detail=where)
 
 
 def issue_activation(s: Session, user: t.User, by: t.User | None, hours: float) -> Activation:
     """A new activation code for ``user``; any earlier unused code stops working."""
     s.execute(delete(t.ActivationCode).where(t.ActivationCode.user_id == user.id, t.ActivationCode.used_at.is_(None)))
     code = "-".join(secrets.token_hex(4).upper() for _ in range(3))  # 96 random bits
-    made = repo.now()
+    made = clock.now()
     expires = made + timedelta(hours=hours)
     s.add(
         t.ActivationCode(
@@ -88,7 +88,7 @@ def pending_activation(s: Session, user: t.User) -> datetime | None:
         select(t.ActivationCode.expires_at).where(
             t.ActivationCode.user_id == user.id,
             t.ActivationCode.used_at.is_(None),
-            t.ActivationCode.expires_at > repo.now(),
+            t.ActivationCode.expires_at > clock.now(),
         )
     )
     return expires
@@ -98,7 +98,7 @@ def _team_id(s: Session, role: str, team: str | None) -> int | None:
     if role == "clinician":
         if not team:
             raise AccountError("a clinician needs a team")
-        return repo.ensure_team(s, team).id
+        return users.ensure_team(s, team).id
     if team:
         raise AccountError("only clinicians belong to a team")
     return None
@@ -107,8 +107,8 @@ def _team_id(s: Session, role: str, team: str | None) -> int | None:
 def _check_role(role: str) -> None:
     if role == "family":
         raise AccountError("family accounts are made only with an invitation code from the child's care team")
-    if role not in repo.ROLES:
-        raise AccountError(f"the role must be one of {', '.join(r for r in repo.ROLES if r != 'family')}")
+    if role not in users.ROLES:
+        raise AccountError(f"the role must be one of {', '.join(r for r in users.ROLES if r != 'family')}")
 
 
 def create_account(
@@ -116,44 +116,44 @@ def create_account(
 ) -> tuple[t.User, Activation]:
     """A new account without a password, and its activation code (for the administrator to hand over)."""
     _check_role(role)
-    if repo.get_user(s, username) is not None:
+    if users.get_user(s, username) is not None:
         raise NameTaken("this user name is taken")
-    user = repo.create_user(s, username, None, role, display_name, _team_id(s, role, team))
+    user = users.create_user(s, username, None, role, display_name, _team_id(s, role, team))
     activation = issue_activation(s, user, actor, hours)
-    granted = " (first clinician of an empty team: granted it)" if repo.granted_teams(s, user.id) else ""
+    granted = " (first clinician of an empty team: granted it)" if users.granted_teams(s, user.id) else ""
     _audit(s, actor, "create", user, f"{role}{granted}")
     return user, activation
 
 
 def _regrant_if_nothing_to_see(s: Session, user: t.User) -> None:
-    if user.role == "clinician" and user.team_id is not None and repo.nothing_to_see(s, user.team_id, user.id):
-        repo.grant_access(s, user, user.team_id, None, "empty_team")
+    if user.role == "clinician" and user.team_id is not None and users.nothing_to_see(s, user.team_id, user.id):
+        users.grant_access(s, user, user.team_id, None, "empty_team")
 
 
 def activate(s: Session, username: str, code: str, password: str) -> t.User:
     """Set the password of an account with its one-time activation code (the code is used up)."""
-    user = repo.get_user(s, username)
+    user = users.get_user(s, username)
     row = s.get(t.ActivationCode, _digest(_canonical(code)))
     if (
         user is None
         or row is None
         or row.user_id != user.id
         or row.used_at is not None
-        or row.expires_at <= repo.now()
+        or row.expires_at <= clock.now()
         or not user.active
     ):
         raise AccountError("the user name or activation code is not valid (unknown, used or expired)")
     passwords.check(password, user.username, user.display_name)
-    user.password_hash = repo.hash_password(password)
-    row.used_at = repo.now()
-    repo.end_sessions(s, user)
+    user.password_hash = users.hash_password(password)
+    row.used_at = clock.now()
+    signin.end_sessions(s, user)
     s.flush()
     _audit(s, user, "activate", user)
     return user
 
 
 def _verifies(stored_hash: str, password: str) -> bool:
-    return repo.password_matches(stored_hash, password)
+    return users.password_matches(stored_hash, password)
 
 
 def change_password(s: Session, user: t.User, current: str, new: str, keep_session: str | None) -> None:
@@ -161,8 +161,8 @@ def change_password(s: Session, user: t.User, current: str, new: str, keep_sessi
     if not _verifies(user.password_hash, current):
         raise AccountError("the current password is wrong")
     passwords.check(new, user.username, user.display_name)
-    user.password_hash = repo.hash_password(new)
-    ended = repo.end_sessions(s, user, keep=keep_session)
+    user.password_hash = users.hash_password(new)
+    ended = signin.end_sessions(s, user, keep=keep_session)
     s.flush()
     _audit(s, user, "change_password", user, f"{ended} other sessions ended")
 
@@ -176,8 +176,8 @@ def deactivate(s: Session, actor: t.User | None, user: t.User, channel: str = ""
     """No more sign-in: sessions end, API tokens and any activation code stop working."""
     _not_yourself(actor, user, "deactivate")
     user.active = False
-    sessions = repo.end_sessions(s, user)
-    tokens = repo.revoke_api_tokens(s, user)
+    sessions = signin.end_sessions(s, user)
+    tokens = signin.revoke_api_tokens(s, user)
     s.execute(delete(t.ActivationCode).where(t.ActivationCode.user_id == user.id, t.ActivationCode.used_at.is_(None)))
     s.flush()
     _audit(s, actor, "deactivate", user, f"{sessions} sessions ended, {tokens} tokens revoked {channel}".strip())
@@ -186,7 +186,7 @@ def deactivate(s: Session, actor: t.User | None, user: t.User, channel: str = ""
 def reactivate(s: Session, actor: t.User | None, user: t.User, channel: str = "") -> None:
     """The account may sign in again, but its access to patient data must be granted again."""
     user.active = True
-    dropped = repo.drop_access(s, user)
+    dropped = users.drop_access(s, user)
     _regrant_if_nothing_to_see(s, user)
     _audit(s, actor, "reactivate", user, f"{dropped} grants withdrawn {channel}".strip())
 
@@ -196,9 +196,9 @@ def reset_password(s: Session, actor: t.User | None, user: t.User, hours: float,
     owner chooses a new password with a new activation code."""
     _not_yourself(actor, user, "reset the password of")
     user.password_hash = ""
-    sessions = repo.end_sessions(s, user)
-    tokens = repo.revoke_api_tokens(s, user)
-    dropped = repo.drop_access(s, user)
+    sessions = signin.end_sessions(s, user)
+    tokens = signin.revoke_api_tokens(s, user)
+    dropped = users.drop_access(s, user)
     _regrant_if_nothing_to_see(s, user)
     activation = issue_activation(s, user, actor, hours)
     detail = f"{sessions} sessions ended, {tokens} tokens revoked, {dropped} grants withdrawn {channel}"
@@ -207,7 +207,7 @@ def reset_password(s: Session, actor: t.User | None, user: t.User, hours: float,
 
 
 def revoke_tokens(s: Session, actor: t.User | None, user: t.User, channel: str = "") -> int:
-    count = repo.revoke_api_tokens(s, user)
+    count = signin.revoke_api_tokens(s, user)
     _audit(s, actor, "revoke_tokens", user, f"{count} tokens revoked {channel}".strip())
     return count
 
@@ -230,7 +230,7 @@ def change_role_or_team(
     if new_role == user.role and new_team == user.team_id:
         return False
     user.role, user.team_id = new_role, new_team
-    dropped = repo.drop_access(s, user)
+    dropped = users.drop_access(s, user)
     _regrant_if_nothing_to_see(s, user)
     _audit(s, actor, "change_role", user, f"now {new_role}; {dropped} grants withdrawn {channel}".strip())
     return True
@@ -246,7 +246,7 @@ def _team_name(s: Session, team_id: int | None) -> str | None:
 
 def is_custodian(s: Session, user: t.User) -> bool:
     """A clinician who holds their own team's data, and so may grant it to others."""
-    return repo.has_data_access(user, repo.granted_teams(s, user.id)) and user.role == "clinician"
+    return users.has_data_access(user, users.granted_teams(s, user.id)) and user.role == "clinician"
 
 
 def waiting_for(s: Session, custodian: t.User) -> list[t.User]:
@@ -289,9 +289,9 @@ def confirm(s: Session, custodian: t.User, user_id: int, channel: str = "") -> t
     """Grant one of the accounts waiting for the custodian's team that team's data."""
     user = next((u for u in waiting_for(s, custodian) if u.id == user_id), None)
     if user is None or custodian.team_id is None:
-        repo.audit(s, custodian, "confirm", "user", str(user_id), outcome="denied", detail=channel)
+        audit.record(s, custodian, "confirm", "user", str(user_id), outcome="denied", detail=channel)
         raise NotFound("no such account waits for your team")
-    repo.grant_access(s, user, custodian.team_id, custodian, "colleague")
+    users.grant_access(s, user, custodian.team_id, custodian, "colleague")
     _audit(s, custodian, "confirm", user, f"{user.role} granted team {custodian.team_id} {channel}".strip())
     return user
 
@@ -319,7 +319,7 @@ def operator_confirm(s: Session, user: t.User, teams: list[str]) -> list[str]:
         team_ids = sorted(set(s.scalars(links.where(t.FamilyLink.user_id == user.id))))
     names = []
     for team_id in team_ids:
-        repo.grant_access(s, user, team_id, None, "operator")
+        users.grant_access(s, user, team_id, None, "operator")
         names.append(_team_name(s, team_id) or str(team_id))
     _audit(s, None, "confirm", user, f"{user.role} granted teams {', '.join(map(str, team_ids))}")
     return names

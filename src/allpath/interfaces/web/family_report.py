@@ -20,7 +20,7 @@ from allpath.errors import RecordError
 from allpath.interfaces.report import Block, build_blocks
 from allpath.interfaces.web.pages import STATIC_DIR, templates
 from allpath.knowledge.loader import KnowledgeBase
-from allpath.storage import repository as repo
+from allpath.storage import patients as patient_store
 from allpath.storage import tables as t
 
 PDF_STYLESHEET = STATIC_DIR / "report-print.css"
@@ -64,9 +64,9 @@ def treatment_for(kb: KnowledgeBase, record: Mapping[str, Any], assessment: dict
 def family_report(s: Session, kb: KnowledgeBase, patient: t.Patient) -> FamilyReport:
     """The report of the patient's current assessment, with the roadmap and the follow-up after treatment
     (never the doses)."""
-    row = repo.latest_assessment(s, patient)
+    row = patient_store.latest_assessment(s, patient)
     result: dict[str, Any] = row.result
-    treatment = treatment_for(kb, repo.current_version(s, patient).record, result)
+    treatment = treatment_for(kb, patient_store.current_version(s, patient).record, result)
     roadmap = treatment["roadmap"] if treatment else {}
     return FamilyReport(
         patient_id=patient.id,

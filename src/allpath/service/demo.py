@@ -13,7 +13,9 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from allpath.knowledge.loader import KnowledgeBase
-from allpath.storage import repository as repo
+from allpath.service.patients import create_patient
+from allpath.service.unit_of_work import UnitOfWork
+from allpath.storage import invitations, users
 from allpath.storage import tables as t
 
 DEMO_TEAM = "Demo oncology team"
@@ -28,28 +30,27 @@ DEMO_FAMILY = ("family", "family.demo", "A demo family", "demo-family-001")
 def seed_demo(factory: sessionmaker[Session], kb: KnowledgeBase, examples: Path) -> list[tuple[str, str, str]]:
     """Create the demo team, accounts and example patients; returns (role, username, password) rows."""
     with factory() as s, s.begin():
-        if repo.get_user(s, "dr.rivera") is None:
-            team = repo.ensure_team(s, DEMO_TEAM)
+        if users.get_user(s, "dr.rivera") is None:
+            team = users.ensure_team(s, DEMO_TEAM)
             for role, username, name, password in DEMO_ACCOUNTS:
-                repo.create_user(s, username, password, role, name, team.id if role == "clinician" else None)
-            clinician = repo.get_user(s, "dr.rivera")
-            researcher = repo.get_user(s, "researcher")
+                users.create_user(s, username, password, role, name, team.id if role == "clinician" else None)
+            clinician = users.get_user(s, "dr.rivera")
+            researcher = users.get_user(s, "researcher")
             assert clinician is not None and researcher is not None
             # The first clinician of the (empty) demo team holds its data and shares it with the researcher.
-            repo.grant_access(s, researcher, team.id, clinician, "colleague")
+            users.grant_access(s, researcher, team.id, clinician, "colleague")
             first: t.Patient | None = None
             for path in sorted(examples.glob("*.json")):
                 if path.name == "all.json":
                     continue
                 record = json.loads(path.read_text(encoding="utf-8"))
                 name = "Example " + path.stem.replace("_", " ")
-                stored = repo.create_patient(s, kb, clinician, name, record)
+                stored = create_patient(UnitOfWork(s, clinician), kb, name, record, detail="demo seed")
                 first = first or stored.patient
-                repo.audit(s, clinician, "create", "patient", stored.patient.id, detail="demo seed")
             if first is not None:
-                code = repo.create_invitation(s, clinician, first)
+                code = invitations.create_invitation(s, clinician, first)
                 role, username, name, password = DEMO_FAMILY
-                repo.accept_invitation(s, code, username, password, name)
+                invitations.accept_invitation(s, code, username, password, name)
     rows = [(role, username, password) for role, username, _, password in DEMO_ACCOUNTS]
     rows.append((DEMO_FAMILY[0], DEMO_FAMILY[1], DEMO_FAMILY[3]))
     return rows

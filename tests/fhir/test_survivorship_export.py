@@ -23,8 +23,9 @@ from allpath.interfaces.fhir import (
     survivorship_care_plan,
 )
 from allpath.interfaces.fhir.codes import LOCAL_SYSTEM, extension_url
-from allpath.interfaces.fhir.package import second_opinion, treatment_views
+from allpath.interfaces.fhir.package import second_opinion
 from allpath.knowledge.loader import KnowledgeBase
+from allpath.service import record_package
 from tests.conftest import EXAMPLES, GOLDEN
 from tests.fhir.test_export import validate_every_entry
 from tests.fhir.test_round_trip import extended_records
@@ -244,7 +245,8 @@ def test_recorded_exposures_give_a_survivorship_plan_without_a_regimen(kb: Knowl
 
 def test_no_regimen_and_no_exposures_means_no_extra_care_plans(kb: KnowledgeBase) -> None:
     record = {"age_years": 4}
-    assessment, roadmap, survivorship = treatment_views(record, kb)
+    package = record_package(kb, record)
+    assessment, roadmap, survivorship = package.assessment, package.roadmap, package.survivorship
     assert roadmap["regimen"] is None and survivorship["basis"] == "none"
     bundle = second_opinion_bundle(record, assessment, survivorship=survivorship, roadmap=roadmap)
     assert set(_care_plans(bundle)) == {""}

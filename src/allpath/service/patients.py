@@ -163,10 +163,10 @@ def _view(
         now = latest(uow, kb, patient, start=start)
         result = make(now)
     except RecordError:
-        uow.audit("read", resource, patient.id, outcome="invalid", detail=refusal_detail or "record")
+        uow.audit("read", resource, patient.id, outcome="invalid", detail="record" if refusal_detail is None else refusal_detail)
         raise
     except InputError as error:
-        uow.audit("read", resource, patient.id, outcome="invalid", detail=refusal_detail or error.field)
+        uow.audit("read", resource, patient.id, outcome="invalid", detail=error.field if refusal_detail is None else refusal_detail)
         raise
     uow.audit("read", resource, patient.id, detail=detail(result) if callable(detail) else detail)
     return PatientAnswer(now, result)

@@ -1,8 +1,9 @@
 """``patient-view``: the risk group and its basis, the tests still missing, and the current treatment phase.
 
-The patient's FHIR resources become a patient record through the FHIR importer; the record is assessed
-(``allpath.engine.assess``) and its roadmap built (``allpath.engine.roadmap``). A patient without a confirmed
-diagnosis of acute lymphoblastic leukemia among the Conditions gets no card: allpath has nothing to say.
+The patient's FHIR resources become a patient record through the FHIR importer; the application layer
+assesses it and builds its roadmap (``allpath.service.hook_patient_view``), and this module turns the answer
+into cards. A patient without a confirmed diagnosis of acute lymphoblastic leukemia among the Conditions gets
+no card: allpath has nothing to say.
 """
 
 from __future__ import annotations
@@ -10,16 +11,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from allpath.domain.record import PatientRecord, parse_record
-from allpath.engine.assess import assess
-from allpath.engine.doses import DoseError, phase_doses
-from allpath.engine.roadmap import build_roadmap
+from allpath.domain.record import PatientRecord
+from allpath.domain.results import Assessment, Roadmap, RoadmapPhase
+from allpath.errors import InputError
 from allpath.interfaces.cds.cards import Cards, bullets, clip, escape, number
 from allpath.interfaces.cds.data import PatientData, as_dict, as_list, text_of
 from allpath.interfaces.cds.orders import drug_of
 from allpath.interfaces.fhir import ImportResult
 from allpath.interfaces.fhir import codes as c
 from allpath.knowledge.loader import KnowledgeBase
+from allpath.service import PatientViewAnswer, hook_patient_view
 
 _ALL = {"acute_lymphoblastic_leukemia", "b_all", "t_all"}
 _NOT_A_DIAGNOSIS = {"refuted", "entered-in-error", "unconfirmed", "provisional", "differential"}
@@ -46,30 +47,28 @@ def patient_view_cards(kb: KnowledgeBase, cards: Cards, data: PatientData, today
     if not has_all_diagnosis(data.resources):
         return []
     imported = data.imported()
-    record = parse_record(imported.record)
-    assessment = assess(record, kb)
-    roadmap = build_roadmap(record, assessment, kb)
-    out = [risk_card(kb, cards, assessment, imported)]
-    missing = missing_card(kb, cards, record, assessment, roadmap, data)
+    answer = hook_patient_view(kb, imported.record)
+    out = [risk_card(kb, cards, answer.assessment, imported)]
+    missing = missing_card(kb, cards, answer.record, answer.assessment, answer.roadmap, data)
     if missing is not None:
         out.append(missing)
-    if record.treatment_start_date is not None:
-        out.append(phase_card(kb, cards, record, roadmap, data, today))
+    if answer.record.treatment_start_date is not None:
+        out.append(phase_card(cards, answer, data, today))
     return out
 
 
 # ---- (a) the risk group and its basis --------------------------------------------------------------------
 
 
-def _group_summary(assessment: dict[str, Any]) -> tuple[str, bool]:
+def _group_summary(assessment: Assessment) -> tuple[str, bool]:
     """The summary of the risk card, and whether the answer is still open."""
     state = assessment["disease_state"]
     provisional = bool(assessment["provisional"])
     if state == "relapsed":
-        relapse = assessment.get("relapse") or {}
-        group = relapse.get("risk_group")
-        timing = f", {relapse['timing']}" if relapse.get("timing") else ""
-        head = f"Relapsed ALL (relapse {relapse.get('number', '?')}{timing})"
+        relapse = assessment["relapse"]
+        group = relapse["risk_group"] if relapse else None
+        timing = f", {relapse['timing']}" if relapse and relapse["timing"] else ""
+        head = f"Relapsed ALL (relapse {relapse['number'] if relapse else '?'}{timing})"
         if group:
             return f"{head}: relapse risk group {group.replace('_', ' ')}", provisional
         return f"{head}: relapse risk group not determined", True
@@ -86,7 +85,7 @@ def _group_summary(assessment: dict[str, Any]) -> tuple[str, bool]:
     return text, provisional
 
 
-def risk_card(kb: KnowledgeBase, cards: Cards, assessment: dict[str, Any], imported: ImportResult) -> dict[str, Any]:
+def risk_card(kb: KnowledgeBase, cards: Cards, assessment: Assessment, imported: ImportResult) -> dict[str, Any]:
     summary, open_ = _group_summary(assessment)
     lines = []
     if assessment.get("risk_group_label"):
@@ -142,7 +141,7 @@ def _value(value: Any) -> str:
 # ---- (b) the tests still missing -------------------------------------------------------------------------
 
 
-def _needs_thiopurine(kb: KnowledgeBase, roadmap: dict[str, Any], data: PatientData) -> bool:
+def _needs_thiopurine(kb: KnowledgeBase, roadmap: Roadmap, data: PatientData) -> bool:
     """A regimen or a current order with mercaptopurine or thioguanine."""
     thiopurines = set(kb.therapy.pgx_drugs)
     if any(d["drug"] in thiopurines for p in roadmap["phases"] for d in p["drugs"]):
@@ -159,8 +158,8 @@ def missing_card(
     kb: KnowledgeBase,
     cards: Cards,
     record: PatientRecord,
-    assessment: dict[str, Any],
-    roadmap: dict[str, Any],
+    assessment: Assessment,
+    roadmap: Roadmap,
     data: PatientData,
 ) -> dict[str, Any] | None:
     items = []
@@ -199,23 +198,17 @@ def missing_card(
 # ---- (c) the current treatment phase ----------------------------------------------------------------------
 
 
-def _current(roadmap: dict[str, Any], today: date) -> dict[str, Any] | None:
+def _current(roadmap: Roadmap, today: date) -> RoadmapPhase | None:
     for phase in roadmap["phases"]:
         if phase["start"] and date.fromisoformat(phase["start"]) <= today:
             if phase["end"] is None or today <= date.fromisoformat(phase["end"]):
-                return dict(phase)
+                return phase
     return None
 
 
-def phase_card(
-    kb: KnowledgeBase,
-    cards: Cards,
-    record: PatientRecord,
-    roadmap: dict[str, Any],
-    data: PatientData,
-    today: date,
-) -> dict[str, Any]:
-    start = record.treatment_start_date
+def phase_card(cards: Cards, answer: PatientViewAnswer, data: PatientData, today: date) -> dict[str, Any]:
+    roadmap = answer.roadmap
+    start = answer.record.treatment_start_date
     assert start is not None
     if roadmap["regimen"] is None:
         reasons = roadmap["not_covered"] or ["the regimen cannot be chosen yet: the risk group is not known"]
@@ -225,7 +218,8 @@ def phase_card(
             f"Treatment started on {start.isoformat()}.\n\n" + bullets(reasons),
         )
     regimen = roadmap["regimen"]
-    end = (roadmap.get("end_of_therapy") or {}).get("date")
+    end_of_therapy = roadmap["end_of_therapy"]
+    end = end_of_therapy["date"] if end_of_therapy else None
     phase = _current(roadmap, today)
     lines = [f"**Regimen:** {regimen['label']} — {cards.cite(regimen['source'])}"]
     if today < start:
@@ -237,32 +231,32 @@ def phase_card(
     elif phase is None:
         summary = "Current phase not known: a phase length is not given in the sources"
     else:
-        week = (today - date.fromisoformat(phase["start"])).days // 7 + 1
+        started = phase["start"]
+        assert started is not None, "the current phase is a dated one (_current)"
+        week = (today - date.fromisoformat(started)).days // 7 + 1
         summary = f"Current phase: {phase['label']}, week {week} (since {phase['start']})"
     if phase is not None:
         until = f" to {phase['end']}" if phase["end"] else ""
         lines.append(f"**Phase:** {phase['label']}, from {phase['start']}{until}; confidence {phase['confidence']}")
-        lines.append("**Drugs of this phase:**\n\n" + _phase_drugs(kb, record, regimen["id"], phase, data, today))
+        lines.append("**Drugs of this phase:**\n\n" + _phase_drugs(answer, phase, data, today))
         for e in phase["evidence"]:
             lines.append(f"Source: {cards.cite(e)}")
     checkpoints = [x for x in roadmap["checkpoints"] if x["date"] and x["date"] >= today.isoformat()]
     if checkpoints:
         nxt = checkpoints[0]
         lines.append(f"**Next checkpoint:** {nxt['label']} on {nxt['date']} — {nxt['purpose']}")
-    if end:
-        lines.append(f"**Planned end of therapy:** {end} ({roadmap['end_of_therapy']['rule']})")
+    if end and end_of_therapy:
+        lines.append(f"**Planned end of therapy:** {end} ({end_of_therapy['rule']})")
     if roadmap["provisional"]:
         lines.append("**Provisional:** the regimen may still change when missing results come in.")
     lines.append("Dates assume that every phase started on time.")
     return cards.card(summary, "info", "\n\n".join(lines))
 
 
-def _phase_drugs(
-    kb: KnowledgeBase, record: PatientRecord, regimen: str, phase: dict[str, Any], data: PatientData, today: date
-) -> str:
+def _phase_drugs(answer: PatientViewAnswer, phase: RoadmapPhase, data: PatientData, today: date) -> str:
     try:
-        doses = phase_doses(record, kb, regimen, phase["id"], on=today)
-    except DoseError as error:
+        doses = answer.doses(phase["id"], today)
+    except InputError as error:
         listed = [f"{d['drug']} ({d['route'].replace('_', ' ')}): {d['schedule']}" for d in phase["drugs"]]
         return bullets(listed) + f"\n\nDoses not calculated: {error.message}."
     lines = []
@@ -274,7 +268,7 @@ def _phase_drugs(
         elif line["dose_range"]:
             low, high = line["dose_range"]
             text += f"{number(low)}–{number(high)} {line['unit']} {line['per']}"
-        else:
+        elif line["dose"] is not None:  # a line that is not refused has its dose or its range
             text += f"{number(line['dose'])} {line['unit']} {line['per']}" + (" (capped)" if line["capped"] else "")
         if line.get("frequency") == "three_times_weekly":
             text += ", three times a week"

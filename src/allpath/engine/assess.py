@@ -10,8 +10,17 @@ from typing import Any
 
 from allpath import __version__
 from allpath.domain.record import PatientRecord
+from allpath.domain.results import (
+    Assessment,
+    DiseaseState,
+    Factor,
+    NotCoveredNote,
+    Relapse,
+    TimingBasis,
+)
 from allpath.engine.explain import factor, inputs_seen, source_of
-from allpath.engine.facts import build_facts, record_field, shown
+from allpath.engine.facts import build_facts, record_field
+from allpath.engine.guidance import diagnostic_tests, follow_up, prognostic_factors, workup
 from allpath.engine.plan import build_plan
 from allpath.engine.schemes import SchemeResult, evaluate_scheme
 from allpath.engine.warnings import input_warnings
@@ -20,7 +29,7 @@ from allpath.knowledge.loader import KnowledgeBase, Note, Scheme
 from allpath.knowledge.schema import CounselingRule
 
 
-def _scheme_factors(kb: KnowledgeBase, scheme: Scheme, result: SchemeResult, facts: Facts) -> list[dict[str, Any]]:
+def _scheme_factors(kb: KnowledgeBase, scheme: Scheme, result: SchemeResult, facts: Facts) -> list[Factor]:
     out = []
     name = scheme.spec.id
     for rule in result.applied:
@@ -43,7 +52,7 @@ def _scheme_factors(kb: KnowledgeBase, scheme: Scheme, result: SchemeResult, fac
     return out
 
 
-def _note_factors(kb: KnowledgeBase, scheme: str, notes: tuple[Note, ...], facts: Facts) -> list[dict[str, Any]]:
+def _note_factors(kb: KnowledgeBase, scheme: str, notes: tuple[Note, ...], facts: Facts) -> list[Factor]:
     return [
         factor(
             kb,
@@ -61,7 +70,7 @@ def _note_factors(kb: KnowledgeBase, scheme: str, notes: tuple[Note, ...], facts
     ]
 
 
-def _comparison(kb: KnowledgeBase, risk: SchemeResult, cog: SchemeResult) -> dict[str, Any] | None:
+def _comparison(kb: KnowledgeBase, risk: SchemeResult, cog: SchemeResult) -> Factor | None:
     """Explain a difference between the source summary's group and the COG group, if there is one."""
     if risk.group is None or cog.group is None:
         return None
@@ -92,10 +101,10 @@ def _comparison(kb: KnowledgeBase, risk: SchemeResult, cog: SchemeResult) -> dic
     }
 
 
-def _populations(kb: KnowledgeBase, facts: Facts) -> tuple[PartialSet, list[dict[str, Any]], frozenset[str]]:
+def _populations(kb: KnowledgeBase, facts: Facts) -> tuple[PartialSet, list[Factor], frozenset[str]]:
     members: list[str] = []
     unknown: dict[str, frozenset[str]] = {}
-    factors: list[dict[str, Any]] = []
+    factors: list[Factor] = []
     missing: frozenset[str] = NO_FACTS
     for pop in kb.populations:
         verdict = pop.condition.evaluate(facts)
@@ -121,11 +130,9 @@ def _populations(kb: KnowledgeBase, facts: Facts) -> tuple[PartialSet, list[dict
     return PartialSet(frozenset(members), unknown), factors, missing
 
 
-def _relapse(
-    kb: KnowledgeBase, facts: Facts, dx_risk: SchemeResult
-) -> tuple[dict[str, Any], list[dict[str, Any]], SchemeResult]:
+def _relapse(kb: KnowledgeBase, facts: Facts, dx_risk: SchemeResult) -> tuple[Relapse, list[Factor], SchemeResult]:
     timing_value = None
-    factors: list[dict[str, Any]] = []
+    factors: list[Factor] = []
     for rule, condition in kb.relapse_timing.rules:
         if condition.evaluate(facts).value is True:
             timing_value = rule.value
@@ -144,7 +151,7 @@ def _relapse(
                 )
             )
             break
-    basis = None
+    basis: TimingBasis | None = None
     for cutoff in kb.relapse_timing.cutoffs:
         if cutoff.condition.evaluate(facts).value is True:
             basis = {
@@ -158,7 +165,7 @@ def _relapse(
     result = evaluate_scheme(kb.relapse_risk_group, facts)
     factors.extend(_scheme_factors(kb, kb.relapse_risk_group, result, facts))
     sites = facts["relapse_sites"] or frozenset()
-    section = {
+    section: Relapse = {
         "number": facts["relapse_number"],
         "sites": sorted(sites),
         "months_from_diagnosis": facts["relapse_months_from_diagnosis"],
@@ -177,7 +184,7 @@ def _relapse(
     return section, factors, result
 
 
-def _counseling(kb: KnowledgeBase, facts: Facts) -> tuple[bool, list[dict[str, Any]]]:
+def _counseling(kb: KnowledgeBase, facts: Facts) -> tuple[bool, list[Factor]]:
     applied = [note for note in kb.counseling if note.condition.evaluate(facts).value is True]
     recommending = [n for n in applied if isinstance(n.spec, CounselingRule) and n.spec.recommends]
     # A statement that counselling is not flagged is shown only when no rule recommends it.
@@ -186,56 +193,6 @@ def _counseling(kb: KnowledgeBase, facts: Facts) -> tuple[bool, list[dict[str, A
     for item in factors:
         item["effect"] = "genetic_counseling=" + ("recommended" if recommending else "not flagged")
     return bool(recommending), factors
-
-
-def _prognostic_factors(kb: KnowledgeBase, facts: Facts, state: str) -> list[dict[str, Any]]:
-    relapsed = state == "relapsed"
-    items = kb.prognosis.relapsed if relapsed else kb.prognosis.newly_diagnosed
-    cite = kb.prognosis.cite_relapsed if relapsed else kb.prognosis.cite_newly_diagnosed
-    out = []
-    for item in items:
-        values = {n: shown(facts.get(n)) for n in item.inputs if facts.get(n) is not None}
-        out.append(
-            {
-                "id": item.id,
-                "label": item.label,
-                "values": values,
-                "recorded": bool(values),
-                "source": source_of(kb, cite),
-            }
-        )
-    return out
-
-
-def _follow_up(kb: KnowledgeBase, facts: Facts) -> dict[str, Any]:
-    def items(entries: list[Any]) -> list[dict[str, Any]]:
-        return [{"id": e.id, "text": e.text, "source": source_of(kb, e.cite)} for e in entries]
-
-    cautions = [c.spec for c in kb.cautions if c.condition.evaluate(facts).value is True]
-    return {
-        "follow_up": items(kb.follow_up.follow_up),
-        "late_effects": items(kb.follow_up.late_effects),
-        "cautions": items(cautions),
-        "not_covered": items(kb.follow_up.not_covered),
-    }
-
-
-def _workup(kb: KnowledgeBase, missing_facts: list[str], fields: dict[str, str]) -> list[dict[str, Any]]:
-    by_test: dict[str, dict[str, Any]] = {}
-    for fact in missing_facts:
-        test = kb.tests[kb.inputs[fact].test]
-        entry = by_test.setdefault(
-            test.id,
-            {
-                "test": test.id,
-                "label": test.label,
-                "purpose": test.purpose,
-                "provides": [],
-                "source": source_of(kb, test.cite),
-            },
-        )
-        entry["provides"].append(fields[fact])
-    return list(by_test.values())
 
 
 def _input_fields(kb: KnowledgeBase, record: PatientRecord) -> dict[str, str]:
@@ -247,7 +204,7 @@ def _input_fields(kb: KnowledgeBase, record: PatientRecord) -> dict[str, str]:
     }
 
 
-def _disease_state(kb: KnowledgeBase, facts: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def _disease_state(kb: KnowledgeBase, facts: dict[str, Any]) -> tuple[DiseaseState, Factor]:
     for rule, condition in kb.disease_states:
         if condition.evaluate(facts).value is True:
             explained = factor(
@@ -279,43 +236,12 @@ def classify(record: PatientRecord, kb: KnowledgeBase) -> tuple[SchemeResult, Sc
     return risk, cog, [fields[n] for n in fields if n in open_facts]
 
 
-def _diagnostic_tests(
-    kb: KnowledgeBase, facts: Facts, fields: dict[str, str], missing: list[str], upcoming: list[str]
-) -> list[dict[str, Any]]:
-    """Every test the knowledge base knows, with what it is for and where this child stands with it."""
-    out = []
-    for test in kb.tests.values():
-        tested = [i.id for i in kb.inputs.values() if i.test == test.id]
-        provides = [fields[i] for i in tested if i in fields]
-        if not tested:
-            status = "not part of the record"
-        elif any(f in missing for f in provides):
-            status = "missing"
-        elif any(f in upcoming for f in provides):
-            status = "upcoming"
-        elif provides and all(facts.get(i) is not None for i in tested if i in fields):
-            status = "recorded"
-        else:
-            status = "not needed now"
-        out.append(
-            {
-                "test": test.id,
-                "label": test.label,
-                "purpose": test.purpose,
-                "provides": provides,
-                "status": status,
-                "source": source_of(kb, test.cite),
-            }
-        )
-    return out
-
-
-def assess(record: PatientRecord, kb: KnowledgeBase) -> dict[str, Any]:
+def assess(record: PatientRecord, kb: KnowledgeBase) -> Assessment:
     """Assess one validated patient record against the knowledge base ``kb``."""
     facts: dict[str, Any] = build_facts(record)
     fields = _input_fields(kb, record)
     state, state_factor = _disease_state(kb, facts)
-    factors: list[dict[str, Any]] = [state_factor]
+    factors: list[Factor] = [state_factor]
 
     populations, population_factors, population_missing = _populations(kb, facts)
     facts["populations"] = populations
@@ -357,7 +283,11 @@ def assess(record: PatientRecord, kb: KnowledgeBase) -> dict[str, Any]:
     upcoming = [fields[n] for n in missing_facts if kb.inputs[n].timepoint == upcoming_timepoint]
     if record.response is None and any(m.startswith("response.") for m in missing):
         missing.insert(0, "response")
-    not_covered = [f for f in factors if f["effect"] == "not covered"]
+    not_covered: list[NotCoveredNote] = [
+        {"id": f["id"], "explanation": f["explanation"], "source": f["source"]}
+        for f in factors
+        if f["effect"] == "not covered"
+    ]
 
     return {
         "record_id": record.id,
@@ -370,18 +300,17 @@ def assess(record: PatientRecord, kb: KnowledgeBase) -> dict[str, Any]:
         "provisional": bool(missing),
         "missing": missing,
         "upcoming": upcoming,
-        "workup": _workup(kb, [n for n in missing_facts if fields[n] in missing], fields),
-        "diagnostic_tests": _diagnostic_tests(kb, facts, fields, missing, upcoming),
+        "workup": workup(kb, [n for n in missing_facts if fields[n] in missing], fields),
+        "diagnostic_tests": diagnostic_tests(kb, facts, fields, missing, upcoming),
         "populations": sorted(populations, key=[p.spec.id for p in kb.populations].index),
         "factors": factors,
         "plan": plan,
         "relapse": relapse,
         "genetic_counseling_recommended": counseling,
         "warnings": input_warnings(kb, facts),
-        "prognostic_factors": _prognostic_factors(kb, facts, state),
-        "follow_up": _follow_up(kb, facts),
-        "not_covered": [{"id": f["id"], "explanation": f["explanation"], "source": f["source"]} for f in not_covered]
-        + plan["not_covered"],
+        "prognostic_factors": prognostic_factors(kb, facts, state),
+        "follow_up": follow_up(kb, facts),
+        "not_covered": not_covered + plan["not_covered"],
         "disclaimer": kb.text.disclaimer,
         "knowledge_version": kb.version,
         "engine_version": __version__,

@@ -6,36 +6,38 @@ A re-assessment is only useful to a care team if it says what moved and which ne
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Literal
 
 from allpath.domain.labels import field_label
 from allpath.domain.limits import number
+from allpath.domain.results import Assessment, Change
 from allpath.knowledge.loader import KnowledgeBase
 
-_WATCHED = (
+_WATCHED: tuple[tuple[Literal["disease_state", "risk_group", "cog_risk_group"], str], ...] = (
     ("disease_state", "disease state"),
     ("risk_group", "risk group"),
     ("cog_risk_group", "COG risk group"),
 )
 
 
-def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+def _flatten(value: object, prefix: str = "") -> dict[str, object]:
     """Record paths to values; lists are compared whole (a relapse list is one fact)."""
-    if isinstance(value, dict):
-        out: dict[str, Any] = {}
+    if isinstance(value, Mapping):
+        out: dict[str, object] = {}
         for key, item in value.items():
             out.update(_flatten(item, f"{prefix}.{key}" if prefix else key))
         return out
     return {prefix: value}
 
 
-def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+def changed_fields(before: Mapping[str, object], after: Mapping[str, object]) -> list[str]:
     """Record paths whose value differs between two records (added, removed or changed)."""
     a, b = _flatten(before), _flatten(after)
     return sorted(path for path in set(a) | set(b) if a.get(path) != b.get(path))
 
 
-def _shown(value: Any) -> str:
+def _shown(value: object) -> str:
     if value is None:
         return "none"
     return str(value).replace("_", " ")
@@ -46,7 +48,7 @@ def _input_path(kb: KnowledgeBase, fact: str) -> str | None:
     return spec.field if spec else None
 
 
-def _because(kb: KnowledgeBase, result: dict[str, Any], scheme: str, changed: list[str]) -> list[str]:
+def _because(kb: KnowledgeBase, result: Assessment, scheme: str, changed: list[str]) -> list[str]:
     deciding = [f for f in result["factors"] if f["scheme"] == scheme and f.get("decides")]
     reasons = []
     for f in deciding:
@@ -68,16 +70,16 @@ def _because(kb: KnowledgeBase, result: dict[str, Any], scheme: str, changed: li
 
 def explain_changes(
     kb: KnowledgeBase,
-    before_record: dict[str, Any] | None,
-    before: dict[str, Any] | None,
-    after_record: dict[str, Any],
-    after: dict[str, Any],
-) -> list[dict[str, Any]]:
+    before_record: Mapping[str, object] | None,
+    before: Assessment | None,
+    after_record: Mapping[str, object],
+    after: Assessment,
+) -> list[Change]:
     """The changes from ``before`` to ``after``, each with the new results that explain it."""
     if before is None or before_record is None:
         return []
     changed = changed_fields(before_record, after_record)
-    changes: list[dict[str, Any]] = []
+    changes: list[Change] = []
     for key, label in _WATCHED:
         old, new = before.get(key), after.get(key)
         if old == new:

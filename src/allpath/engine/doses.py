@@ -11,18 +11,21 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Literal
 
 from allpath.domain import limits
 from allpath.domain.age import decimal_age_years
 from allpath.domain.record import PatientRecord
+from allpath.domain.results import DoseKind, DoseLine, DoseLineDraft, PhaseDoses
 from allpath.engine import pharmacogenomics as pgx
 from allpath.engine.explain import CONFIDENCE_WORDS, evidence_of
 from allpath.knowledge import therapy_schema as ts
 from allpath.knowledge.loader import KnowledgeBase
+from allpath.knowledge.schema import Confidence
 
 DAYS_PER_YEAR = 365.25
-PER_WORDS = {"dose": "per dose", "day": "per day", "week": "per week"}
+PerWords = Literal["per dose", "per day", "per week"]
+PER_WORDS: dict[Literal["dose", "day", "week"], PerWords] = {"dose": "per dose", "day": "per day", "week": "per week"}
 
 
 class DoseError(ValueError):
@@ -135,7 +138,7 @@ def phase_doses(
     weight_kg: float | None = None,
     height_cm: float | None = None,
     on: date | None = None,
-) -> dict[str, Any]:
+) -> PhaseDoses:
     """The doses of one phase of a regimen for this child. Weight and height default to the record's
     (measured at diagnosis): pass today's values for later phases.
 
@@ -188,11 +191,11 @@ def _line(
     span: AgeSpan | None,
     regimen: ts.RegimenSpec,
     phase_id: str,
-) -> dict[str, Any] | None:
+) -> DoseLine | None:
     drug = kb.therapy.drugs[line.drug]
     evidence = list(drug.evidence)
-    confidence = line.confidence or ("M" if any(e.confidence == "M" for e in evidence) else "H")
-    out: dict[str, Any] = {
+    confidence: Confidence = line.confidence or ("M" if any(e.confidence == "M" for e in evidence) else "H")
+    out: DoseLineDraft = {
         "drug": drug.id,
         "label": drug.label,
         "route": line.route,
@@ -294,26 +297,30 @@ def _line(
     return _finish(kb, out, confidence, evidence)
 
 
-def _kind(line: ts.PhaseDrug) -> str:
+def _kind(line: ts.PhaseDrug) -> DoseKind:
     """What kind of dose a regimen line is: per square meter, or an intrathecal dose given alone or as triple."""
-    if line.dose.intrathecal is not None:
-        return f"intrathecal_{line.dose.intrathecal}"
+    if line.dose.intrathecal == "triple":
+        return "intrathecal_triple"
+    if line.dose.intrathecal == "single_agent":
+        return "intrathecal_single_agent"
     return "per_m2"
 
 
 FREQUENCY_WORDS = {"three_times_weekly": "three times a week instead of every day"}
 
 
-def dose_sentence(line: dict[str, Any]) -> str | None:
+def dose_sentence(line: DoseLine) -> str | None:
     """The line as one sentence a person reads: amount, how often, schedule; None for a refused line."""
     if line["status"] != "ok":
         return None
     unit = line["unit"]
     if line["dose"] is not None:
         amount = f"{limits.number(line['dose'])} {unit}"
-    else:
+    elif line["dose_range"] is not None:
         low, high = line["dose_range"]
         amount = f"{limits.number(low)} to {limits.number(high)} {unit}"
+    else:  # pragma: no cover - a line that is not refused has a dose or a range (see _finish)
+        return None
     frequency = line["frequency"]
     if frequency in FREQUENCY_WORDS:
         # The share of the daily dose is given on each of the days it is taken, not every day.
@@ -326,22 +333,26 @@ def dose_sentence(line: dict[str, Any]) -> str | None:
 
 
 def _refuse(
-    kb: KnowledgeBase, out: dict[str, Any], reason: str, missing: list[str], confidence: str, evidence: list[Any]
-) -> dict[str, Any]:
+    kb: KnowledgeBase,
+    out: DoseLineDraft,
+    reason: str,
+    missing: list[str],
+    confidence: Confidence,
+    evidence: ts.Evidences,
+) -> DoseLine:
     out["status"] = "refused"
     out["refusal"] = reason
     out["missing"] = missing
     return _finish(kb, out, confidence, evidence)
 
 
-def _finish(kb: KnowledgeBase, out: dict[str, Any], confidence: str, evidence: list[Any]) -> dict[str, Any]:
-    smallest = [d for d in [out["dose"], *(out["dose_range"] or [])] if d is not None]
-    if out["status"] == "ok" and smallest and min(smallest) <= 0:
-        out["status"] = "refused"
-        out["refusal"] = "the calculated dose is below the smallest measurable step; the pharmacist prepares it"
-        out["dose"] = out["dose_range"] = None
-    out["confidence"] = CONFIDENCE_WORDS[confidence]
-    out["evidence"] = evidence_of(kb, evidence)
+def _finish(kb: KnowledgeBase, draft: DoseLineDraft, confidence: Confidence, evidence: ts.Evidences) -> DoseLine:
+    smallest = [d for d in [draft["dose"], *(draft["dose_range"] or [])] if d is not None]
+    if draft["status"] == "ok" and smallest and min(smallest) <= 0:
+        draft["status"] = "refused"
+        draft["refusal"] = "the calculated dose is below the smallest measurable step; the pharmacist prepares it"
+        draft["dose"] = draft["dose_range"] = None
+    out: DoseLine = {**draft, "confidence": CONFIDENCE_WORDS[confidence], "evidence": evidence_of(kb, evidence)}
     out["text"] = dose_sentence(out)
     if out["cap"] is not None:
         out["cap_explanation"] = kb.therapy.drugs[out["drug"]].cap_explanation

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from allpath.domain.results import ConfidenceWord, EvidenceRef, Factor, FactValue, Source
 from allpath.knowledge import schema as s
 from allpath.knowledge.conditions import Condition, Facts
 from allpath.knowledge.loader import KnowledgeBase
 
-CONFIDENCE_WORDS = {"H": "high", "M": "moderate"}
+CONFIDENCE_WORDS: dict[s.Confidence, ConfidenceWord] = {"H": "high", "M": "moderate"}
 
 
-def source_of(kb: KnowledgeBase, cite: s.Cite) -> dict[str, str]:
+def source_of(kb: KnowledgeBase, cite: s.Cite) -> Source:
     """A citation as it appears in output: ``{"document": ..., "section": ...}``."""
     return {"document": kb.document(cite.source), "section": cite.section}
 
 
-def evidence_of(kb: KnowledgeBase, evidence: list[s.Evidence]) -> list[dict[str, str]]:
+def evidence_of(kb: KnowledgeBase, evidence: list[s.Evidence]) -> list[EvidenceRef]:
     return [
         {
             "document": kb.document(e.source),
@@ -39,11 +38,12 @@ def factor(
     cite: s.Cite,
     evidence: list[s.Evidence],
     confidence: s.Confidence,
-    inputs: dict[str, Any],
-    **extra: Any,
-) -> dict[str, Any]:
-    """One explained factor: what it did, why, on which inputs, and where it is written."""
-    item: dict[str, Any] = {
+    inputs: dict[str, FactValue],
+    decides: bool | None = None,
+) -> Factor:
+    """One explained factor: what it did, why, on which inputs, and where it is written; ``decides`` for a
+    rule of a risk scheme (whether it is at the final group)."""
+    item: Factor = {
         "id": id,
         "scheme": scheme,
         "effect": effect,
@@ -55,13 +55,14 @@ def factor(
     }
     if evidence:
         item["evidence"] = evidence_of(kb, evidence)
-    item.update(extra)
+    if decides is not None:
+        item["decides"] = decides
     return item
 
 
-def inputs_seen(condition: Condition, facts: Facts) -> dict[str, Any]:
+def inputs_seen(condition: Condition, facts: Facts) -> dict[str, FactValue]:
     """The known input values a condition looked at."""
-    out: dict[str, Any] = {}
+    out: dict[str, FactValue] = {}
     for name in sorted(condition.facts_used()):
         value = facts.get(name)
         if value is not None:

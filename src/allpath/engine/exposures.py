@@ -9,23 +9,24 @@ An anthracycline without a factor, or a course without its dose, leaves the tota
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
 from allpath.domain.age import decimal_age_years
-from allpath.domain.record import PatientRecord
+from allpath.domain.record import Course, PatientRecord, Radiation
+from allpath.domain.results import AnthracyclinePart, ExposureBasis, Roadmap
 from allpath.engine.explain import evidence_of
 from allpath.knowledge.loader import KnowledgeBase
+from allpath.knowledge.therapy_schema import ExposureClasses
 
-ANTHRACYCLINES = frozenset({"doxorubicin", "daunorubicin", "idarubicin", "epirubicin", "mitoxantrone"})
-CORTICOSTEROIDS = frozenset({"dexamethasone", "prednisone"})
-CRANIAL_SITES = frozenset({"cranial", "craniospinal"})
+ExposureMeasures = dict[str, float | bool | str | None]
+"""The facts the survivorship rules read (``None``: unknown, never zero)."""
 
 
 @dataclass
 class Exposures:
-    basis: str  # "recorded", "planned" or "none"
+    basis: ExposureBasis
     anthracycline_mg_per_m2: dict[str, float | None] = field(default_factory=dict)
     received: set[str] = field(default_factory=set)
     chest_radiation_gy: float | None = 0.0
@@ -38,17 +39,25 @@ class Exposures:
     notes: list[str] = field(default_factory=list)
 
 
-def recorded(record: PatientRecord) -> Exposures:  # noqa: C901 - complexity 16, a ceiling in tests/test_module_size.py (issue 11)
+def recorded(record: PatientRecord, kb: KnowledgeBase) -> Exposures:
     """The exposures the record lists as given."""
     found = Exposures("recorded")
     given = record.exposures
     assert given is not None
+    classes = kb.therapy.survivorship.exposure_classes
+    _add_courses(found, record, given.courses or (), classes)
+    _add_radiation(found, given.radiation or (), classes)
+    return found
+
+
+def _add_courses(found: Exposures, record: PatientRecord, courses: Sequence[Course], classes: ExposureClasses) -> None:
+    """Drugs received, anthracycline totals by drug, the last anthracycline and the age at first dexamethasone."""
     totals: dict[str, float | None] = defaultdict(float)
     first_dex: date | None = None
     first_dex_index = 0
-    for i, course in enumerate(given.courses or ()):
+    for i, course in enumerate(courses):
         found.received.add(course.drug)
-        if course.drug in ANTHRACYCLINES:
+        if course.drug in classes.anthracyclines:
             found.last_cardiotoxic = max(filter(None, [found.last_cardiotoxic, course.date]))
             current = totals[course.drug]
             if course.dose_mg_per_m2 is None:
@@ -59,38 +68,38 @@ def recorded(record: PatientRecord) -> Exposures:  # noqa: C901 - complexity 16,
         if course.drug == "dexamethasone" and (first_dex is None or course.date < first_dex):
             first_dex, first_dex_index = course.date, i
     found.anthracycline_mg_per_m2 = dict(totals)
-    if first_dex is not None:
-        if record.birth_date is not None and first_dex < record.birth_date:
-            # a typing mistake in one of the two dates: the age is unknown, and the course's date is named
-            found.missing.append(f"exposures.courses[{first_dex_index}].date")
-        else:
-            found.age_at_first_dexamethasone_years = _age_at(record, first_dex)
-            if found.age_at_first_dexamethasone_years is None:
-                found.missing.append("birth_date")
-    for i, beam in enumerate(given.radiation or ()):
-        if beam.site == "total_body":
+    if first_dex is None:
+        return
+    if record.birth_date is not None and first_dex < record.birth_date:
+        # a typing mistake in one of the two dates: the age is unknown, and the course's date is named
+        found.missing.append(f"exposures.courses[{first_dex_index}].date")
+        return
+    found.age_at_first_dexamethasone_years = _age_at(record, first_dex)
+    if found.age_at_first_dexamethasone_years is None:
+        found.missing.append("birth_date")
+
+
+def _add_radiation(found: Exposures, beams: Sequence[Radiation], classes: ExposureClasses) -> None:
+    """Chest and cranial radiation totals (unknown when a field's dose is missing) and total body radiation."""
+    for i, beam in enumerate(beams):
+        if beam.site in classes.total_body_radiation_sites:
             found.total_body_radiation = True
             continue
-        key = (
-            "chest_radiation_gy"
-            if beam.site == "chest"
-            else "cranial_radiation_gy"
-            if beam.site in CRANIAL_SITES
-            else None
-        )
-        if key is None:
-            continue  # testicular radiation: no survivorship rule reads it
-        if beam.site in CRANIAL_SITES:
+        if beam.site in classes.chest_radiation_sites:
+            if beam.date is not None:
+                found.last_cardiotoxic = max(filter(None, [found.last_cardiotoxic, beam.date]))
+            found.chest_radiation_gy = _sum_dose(found, found.chest_radiation_gy, beam.dose_gy, i)
+        elif beam.site in classes.cranial_radiation_sites:
             found.cranial_radiation = True
-        if beam.site == "chest" and beam.date is not None:
-            found.last_cardiotoxic = max(filter(None, [found.last_cardiotoxic, beam.date]))
-        current = getattr(found, key)
-        if beam.dose_gy is None:
-            setattr(found, key, None)
-            found.missing.append(f"exposures.radiation[{i}].dose_gy")
-        elif current is not None:
-            setattr(found, key, current + beam.dose_gy)
-    return found
+            found.cranial_radiation_gy = _sum_dose(found, found.cranial_radiation_gy, beam.dose_gy, i)
+        # other sites (testicular radiation): no survivorship rule reads them
+
+
+def _sum_dose(found: Exposures, total: float | None, dose_gy: float | None, index: int) -> float | None:
+    if dose_gy is None:
+        found.missing.append(f"exposures.radiation[{index}].dose_gy")
+        return None
+    return total + dose_gy if total is not None else None
 
 
 def _age_at(record: PatientRecord, day: date) -> float | None:
@@ -101,10 +110,12 @@ def _age_at(record: PatientRecord, day: date) -> float | None:
     return None
 
 
-def planned(record: PatientRecord, roadmap: dict[str, Any], kb: KnowledgeBase) -> Exposures:
-    """The exposures of the child's regimen, from the drug lines whose number of doses the sources give."""
+def planned(record: PatientRecord, roadmap: Roadmap, regimen_id: str, kb: KnowledgeBase) -> Exposures:
+    """The exposures of the child's regimen (``regimen_id``, the roadmap's), from the drug lines whose number of
+    doses the sources give."""
     found = Exposures("planned")
-    regimen = next(r for r in kb.therapy.regimens.regimens if r.id == roadmap["regimen"]["id"])
+    anthracyclines = kb.therapy.survivorship.exposure_classes.anthracyclines
+    regimen = next(r for r in kb.therapy.regimens.regimens if r.id == regimen_id)
     dated = {p["id"]: p for p in roadmap["phases"]}
     age = record.age_years
     totals: dict[str, float | None] = defaultdict(float)
@@ -120,7 +131,7 @@ def planned(record: PatientRecord, roadmap: dict[str, Any], kb: KnowledgeBase) -
                 ):
                     continue
             found.received.add(line.drug)
-            if line.drug in ANTHRACYCLINES:
+            if line.drug in anthracyclines:
                 end = dated[phase.id]["end"]
                 if end:
                     found.last_cardiotoxic = max(filter(None, [found.last_cardiotoxic, date.fromisoformat(end)]))
@@ -146,12 +157,12 @@ def planned(record: PatientRecord, roadmap: dict[str, Any], kb: KnowledgeBase) -
 
 def doxorubicin_equivalent(
     kb: KnowledgeBase, exposures: Exposures, factors: dict[str, float] | None = None
-) -> tuple[float | None, list[dict[str, Any]], list[str]]:
+) -> tuple[float | None, list[AnthracyclinePart], list[str]]:
     """The cumulative doxorubicin equivalent (mg/m2), the per-drug breakdown, and what is not covered."""
     anthracyclines = kb.therapy.survivorship.anthracyclines
     table = {e.drug: e for e in anthracyclines.equivalence}
     total: float | None = 0.0
-    parts: list[dict[str, Any]] = []
+    parts: list[AnthracyclinePart] = []
     not_covered: list[str] = []
     for drug, amount in sorted(exposures.anthracycline_mg_per_m2.items()):
         if drug not in table:
@@ -173,18 +184,15 @@ def doxorubicin_equivalent(
     return total, parts, not_covered  # unrounded: thresholds compare the exact sum; displays round it
 
 
-def measures(record: PatientRecord, exposures: Exposures, total: float | None) -> dict[str, Any]:
+def measures(kb: KnowledgeBase, record: PatientRecord, exposures: Exposures, total: float | None) -> ExposureMeasures:
     """The facts the survivorship rules read, ``total`` being the doxorubicin equivalent (from
     ``doxorubicin_equivalent``). ``None`` is unknown, never zero."""
-    received = exposures.received
+    received = kb.therapy.survivorship.exposure_classes.received
     return {
         "doxorubicin_equivalent_mg_per_m2": total,
         "chest_radiation_gy": exposures.chest_radiation_gy,
         "cranial_radiation_gy": exposures.cranial_radiation_gy,
-        "methotrexate": "methotrexate" in received,
-        "corticosteroid": bool(received & CORTICOSTEROIDS),
-        "dexamethasone": "dexamethasone" in received,
-        "cyclophosphamide": "cyclophosphamide" in received,
+        **{measure: not exposures.received.isdisjoint(drugs) for measure, drugs in received.items()},
         "cranial_radiation": exposures.cranial_radiation,
         "total_body_radiation": exposures.total_body_radiation,
         "age_at_first_dexamethasone_years": exposures.age_at_first_dexamethasone_years,

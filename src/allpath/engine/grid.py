@@ -16,14 +16,19 @@ import csv
 import io
 import itertools
 from collections.abc import Iterator
-from typing import Any
+from typing import TypeAlias
 
 from allpath.domain.record import GENETIC_TOKENS, parse_record
 from allpath.engine.assess import classify
 from allpath.knowledge.conditions import All, AnyOf, Compare, Condition, Not
 from allpath.knowledge.loader import KnowledgeBase
 
-CATEGORICAL: dict[str, tuple[Any, ...]] = {
+GridValue: TypeAlias = float | str | bool
+"""A probe value of one risk input (numbers, tokens, booleans)."""
+PatientJson: TypeAlias = dict[str, object]
+"""A patient record as decoded JSON, before validation."""
+
+CATEGORICAL: dict[str, tuple[GridValue, ...]] = {
     "immunophenotype": ("B", "T"),
     "genetics": GENETIC_TOKENS,
     "cns_status": ("CNS1", "CNS2", "CNS3"),
@@ -63,14 +68,14 @@ def _thresholds(condition: Condition, found: dict[str, set[float]]) -> None:
         _thresholds(condition.part, found)
 
 
-def boundary_values(kb: KnowledgeBase) -> dict[str, tuple[Any, ...]]:
+def boundary_values(kb: KnowledgeBase) -> dict[str, tuple[GridValue, ...]]:
     """Probe values for every risk input, numeric ones derived from the rules' thresholds."""
     found: dict[str, set[float]] = {}
     for scheme in (kb.risk_group, kb.cog_risk_group):
         _thresholds(scheme.applies, found)
         for rule in scheme.rules:
             _thresholds(rule.condition, found)
-    values: dict[str, tuple[Any, ...]] = {}
+    values: dict[str, tuple[GridValue, ...]] = {}
     for name in COLUMNS:
         if name in CATEGORICAL:
             values[name] = CATEGORICAL[name]
@@ -82,9 +87,9 @@ def boundary_values(kb: KnowledgeBase) -> dict[str, tuple[Any, ...]]:
     return values
 
 
-def _record(row: dict[str, Any]) -> dict[str, Any]:
-    record: dict[str, Any] = {"sex": "male", "down_syndrome": False}
-    response: dict[str, Any] = {}
+def _record(row: dict[str, GridValue | None]) -> PatientJson:
+    record: PatientJson = {"sex": "male", "down_syndrome": False}
+    response: dict[str, GridValue] = {}
     for name, value in row.items():
         if value is None:
             continue
@@ -99,7 +104,7 @@ def _record(row: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
-def _cell(value: Any) -> str:
+def _cell(value: GridValue | None) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -109,7 +114,7 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _groups(kb: KnowledgeBase, row: dict[str, Any]) -> tuple[str, str, list[str]]:
+def _groups(kb: KnowledgeBase, row: dict[str, GridValue | None]) -> tuple[str, str, list[str]]:
     risk, cog, missing = classify(parse_record(_record(row)), kb)
     return risk.group or "-", cog.group or "-", missing
 
@@ -117,7 +122,7 @@ def _groups(kb: KnowledgeBase, row: dict[str, Any]) -> tuple[str, str, list[str]
 SCENARIO_COLUMNS = tuple(c for c in COLUMNS if c != "genetics")
 
 
-def complete_grid_records(kb: KnowledgeBase) -> Iterator[dict[str, Any]]:
+def complete_grid_records(kb: KnowledgeBase) -> Iterator[PatientJson]:
     """Every record of the complete grid, as patient-record dicts."""
     values = boundary_values(kb)
     for combo in itertools.product(*(values[c] for c in COLUMNS)):

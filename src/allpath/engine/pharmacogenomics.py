@@ -9,9 +9,9 @@ covers, are refused with the reason; the caller must not fall back to the normal
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from allpath.domain.record import Pharmacogenomics
+from allpath.domain.results import ConfidenceWord, DoseAdjustment, EvidenceRef, Frequency
 from allpath.engine.explain import CONFIDENCE_WORDS, evidence_of
 from allpath.knowledge.loader import KnowledgeBase, confidence_of
 
@@ -25,12 +25,12 @@ class Adjustment:
     share_high: float
     per_m2_day_low: float  # the adjusted daily dose per square meter (before body surface area)
     per_m2_day_high: float
-    frequency: str  # "daily" or "three_times_weekly"
+    frequency: Frequency
     explanation: str
-    confidence: str
-    evidence: list[dict[str, str]]
+    confidence: ConfidenceWord
+    evidence: list[EvidenceRef]
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> DoseAdjustment:
         return {
             "rule": self.rule,
             "share_of_normal": [self.share_low, self.share_high],
@@ -46,7 +46,7 @@ class Adjustment:
 class Refusal:
     reason: str
     missing: tuple[str, ...] = ()
-    evidence: tuple[dict[str, str], ...] = ()
+    evidence: tuple[EvidenceRef, ...] = ()
 
 
 def applies_to(kb: KnowledgeBase, drug: str) -> bool:

@@ -8,16 +8,26 @@ citation, evidence) are stated once under ``plan.elements``.
 
 from __future__ import annotations
 
-from typing import Any
-
+from allpath.domain.results import (
+    MergedEntry,
+    NotCoveredNote,
+    PendingElement,
+    Plan,
+    PlanDrug,
+    PlanPhase,
+    PlanTherapy,
+    WithheldTherapy,
+)
+from allpath.domain.results import PlanElement as AppliedElement
 from allpath.engine.explain import CONFIDENCE_WORDS, evidence_of, source_of
 from allpath.knowledge.conditions import Facts
 from allpath.knowledge.loader import KnowledgeBase, PlanElement
+from allpath.knowledge.schema import Certainty, Confidence
 
 
-def _element(kb: KnowledgeBase, element: PlanElement) -> dict[str, Any]:
+def _element(kb: KnowledgeBase, element: PlanElement) -> AppliedElement:
     """A plan element that applied, stated once; therapies and drugs refer to it by id."""
-    item: dict[str, Any] = {
+    item: AppliedElement = {
         "id": element.spec.id,
         "explanation": element.spec.explanation,
         "confidence": CONFIDENCE_WORDS[element.confidence],
@@ -28,13 +38,13 @@ def _element(kb: KnowledgeBase, element: PlanElement) -> dict[str, Any]:
     return item
 
 
-def _merge(kb: KnowledgeBase, entries: dict[str, list[tuple[PlanElement, str]]]) -> dict[str, dict[str, Any]]:
-    merged: dict[str, dict[str, Any]] = {}
+def _merge(kb: KnowledgeBase, entries: dict[str, list[tuple[PlanElement, Certainty]]]) -> dict[str, MergedEntry]:
+    merged: dict[str, MergedEntry] = {}
     rank = {c: i for i, c in enumerate(kb.certainty_order)}
     for key, reasons in entries.items():
         # The strongest certainty leads; ties keep knowledge-file order, so output is deterministic.
         lead_element, lead_certainty = min(reasons, key=lambda r: rank[r[1]])
-        best_confidence = "H" if any(e.confidence == "H" for e, _ in reasons) else "M"
+        best_confidence: Confidence = "H" if any(e.confidence == "H" for e, _ in reasons) else "M"
         merged[key] = {
             "certainty": lead_certainty,
             "certainty_meaning": kb.certainty_meaning[lead_certainty],
@@ -45,13 +55,13 @@ def _merge(kb: KnowledgeBase, entries: dict[str, list[tuple[PlanElement, str]]])
     return merged
 
 
-def build_plan(kb: KnowledgeBase, facts: Facts, input_fields: dict[str, str]) -> dict[str, Any]:
+def build_plan(kb: KnowledgeBase, facts: Facts, input_fields: dict[str, str]) -> Plan:
     """The plan for one child. ``input_fields`` maps input facts to record paths (for ``waiting_for``)."""
-    therapies: dict[str, list[tuple[PlanElement, str]]] = {}
-    drugs: dict[str, list[tuple[PlanElement, str]]] = {}
-    not_covered: list[dict[str, Any]] = []
-    pending: list[dict[str, Any]] = []
-    applied: list[dict[str, Any]] = []
+    therapies: dict[str, list[tuple[PlanElement, Certainty]]] = {}
+    drugs: dict[str, list[tuple[PlanElement, Certainty]]] = {}
+    not_covered: list[NotCoveredNote] = []
+    pending: list[PendingElement] = []
+    applied: list[AppliedElement] = []
     for element in kb.plan:
         verdict = element.condition.evaluate(facts)
         if verdict.value is True:
@@ -86,28 +96,9 @@ def build_plan(kb: KnowledgeBase, facts: Facts, input_fields: dict[str, str]) ->
     applied = [item for item in applied if item["id"] in contributing]
     merged_therapies = _merge(kb, therapies)
     merged_drugs = _merge(kb, drugs)
-    therapy_list = [
-        {
-            "code": code,
-            "label": kb.therapies[code].label,
-            "plain": kb.therapies[code].plain,
-            **merged_therapies[code],
-        }
-        for code in kb.therapies
-        if code in merged_therapies
-    ]
-    drug_list = [
-        {
-            "name": name,
-            "label": kb.drugs[name].label or name,
-            "class": kb.drugs[name].drug_class,
-            **({"note": kb.drugs[name].note} if kb.drugs[name].note else {}),
-            **merged_drugs[name],
-        }
-        for name in kb.drugs
-        if name in merged_drugs
-    ]
-    phases = []
+    therapy_list = [_therapy(kb, code, merged_therapies[code]) for code in kb.therapies if code in merged_therapies]
+    drug_list = [_drug(kb, name, merged_drugs[name]) for name in kb.drugs if name in merged_drugs]
+    phases: list[PlanPhase] = []
     if facts.get("disease_state") == "newly_diagnosed":
         phases = [
             {"id": p.id, "name": p.label, "order": p.order, "goal": p.goal, "source": source_of(kb, p.cite)}
@@ -124,19 +115,33 @@ def build_plan(kb: KnowledgeBase, facts: Facts, input_fields: dict[str, str]) ->
     }
 
 
+def _therapy(kb: KnowledgeBase, code: str, merged: MergedEntry) -> PlanTherapy:
+    therapy = kb.therapies[code]
+    return {"code": code, "label": therapy.label, "plain": therapy.plain, **merged}
+
+
+def _drug(kb: KnowledgeBase, name: str, merged: MergedEntry) -> PlanDrug:
+    drug = kb.drugs[name]
+    label = drug.label or name
+    item: PlanDrug = {"name": name, "label": label, "class": drug.drug_class, "note": drug.note or "", **merged}
+    if not drug.note:
+        del item["note"]  # a note only where the knowledge base has one
+    return item
+
+
 def _apply_guards(
     kb: KnowledgeBase,
     facts: Facts,
-    therapies: dict[str, list[tuple[PlanElement, str]]],
+    therapies: dict[str, list[tuple[PlanElement, Certainty]]],
     input_fields: dict[str, str],
-    pending: list[dict[str, Any]],
-) -> list[dict[str, Any]]:
+    pending: list[PendingElement],
+) -> list[WithheldTherapy]:
     """Take guarded therapies out of the plan unless their guard holds; say what was withheld and why.
 
     A guard whose input is unknown withholds too (it never lets a therapy through on a guess), and the
     plan waits for the input.
     """
-    withheld: list[dict[str, Any]] = []
+    withheld: list[WithheldTherapy] = []
     for guard in kb.plan_guards:
         verdict = guard.requires.evaluate(facts)
         if verdict.value is True:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 
 from allpath.domain.record import PatientRecord
+from allpath.domain.results import Assessment, Checkpoint, ConfidenceWord, Roadmap, RoadmapNote, RoadmapPhase
 from allpath.engine.explain import CONFIDENCE_WORDS, evidence_of, source_of
 from allpath.knowledge import therapy_schema as ts
 from allpath.knowledge.loader import KnowledgeBase
@@ -31,7 +31,7 @@ class Selection:
     missing: tuple[str, ...]
 
 
-def select_regimen(record: PatientRecord, assessment: dict[str, Any], kb: KnowledgeBase) -> Selection:
+def select_regimen(record: PatientRecord, assessment: Assessment, kb: KnowledgeBase) -> Selection:
     selection = kb.therapy.regimens.selection
     reasons: list[str] = []
     state = assessment["disease_state"]
@@ -71,21 +71,21 @@ def _phase_days(phase: ts.PhaseSpec) -> int | None:
     return round(phase.weeks * WEEK_DAYS) if phase.weeks is not None else None
 
 
-def _confidence(phase: ts.PhaseSpec) -> str:
+def _confidence(phase: ts.PhaseSpec) -> ConfidenceWord:
     if phase.confidence is not None:
         return CONFIDENCE_WORDS[phase.confidence]
     return CONFIDENCE_WORDS["M" if any(e.confidence == "M" for e in phase.evidence) else "H"]
 
 
 def build_roadmap(
-    record: PatientRecord, assessment: dict[str, Any], kb: KnowledgeBase, start: date | None = None
-) -> dict[str, Any]:
+    record: PatientRecord, assessment: Assessment, kb: KnowledgeBase, start: date | None = None
+) -> Roadmap:
     """The roadmap for ``record`` (already assessed as ``assessment``); dated from ``start`` or the record's
     ``treatment_start_date``, undated when neither is known."""
     chosen = select_regimen(record, assessment, kb)
     start = start or record.treatment_start_date
     regimens = kb.therapy.regimens
-    notes = [
+    notes: list[RoadmapNote] = [
         {
             "id": note.id,
             "text": note.text,
@@ -95,7 +95,7 @@ def build_roadmap(
         for note in regimens.selection.notes
         if any(p in assessment["populations"] for p in note.when_populations)
     ]
-    result: dict[str, Any] = {
+    result: Roadmap = {
         "regimen": None,
         "not_covered": list(chosen.not_covered),
         "provisional": chosen.provisional,
@@ -143,8 +143,8 @@ def build_roadmap(
 
 def _phases(
     kb: KnowledgeBase, regimen: ts.RegimenSpec, start: date | None
-) -> tuple[list[dict[str, Any]], dict[str, date]]:
-    out: list[dict[str, Any]] = []
+) -> tuple[list[RoadmapPhase], dict[str, date]]:
+    out: list[RoadmapPhase] = []
     starts: dict[str, date] = {}
     cursor = start
     for phase in regimen.phases:
@@ -174,10 +174,10 @@ def _phases(
     return out, starts
 
 
-def _checkpoints(kb: KnowledgeBase, record: PatientRecord, phases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _checkpoints(kb: KnowledgeBase, record: PatientRecord, phases: list[RoadmapPhase]) -> list[Checkpoint]:
     by_id = {p["id"]: p for p in phases}
     response = record.response
-    out = []
+    out: list[Checkpoint] = []
     for checkpoint in kb.therapy.regimens.checkpoints:
         phase = by_id[checkpoint.phase]
         when: date | None = None

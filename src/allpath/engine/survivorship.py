@@ -9,33 +9,43 @@ its dose) leaves a rule open, makes the plan provisional and names the missing d
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from allpath.domain.record import PatientRecord
+from allpath.domain.results import (
+    AlternativeFactor,
+    Roadmap,
+    ScreeningStart,
+    Strength,
+    SurvivorshipItem,
+    SurvivorshipNote,
+    SurvivorshipPlan,
+)
 from allpath.engine import exposures as ex
 from allpath.engine.explain import CONFIDENCE_WORDS, evidence_of, source_of
 from allpath.engine.roadmap import add_years
+from allpath.knowledge.conditions import Facts
 from allpath.knowledge.loader import KnowledgeBase, confidence_of
+from allpath.knowledge.therapy_schema import ScreeningRule
 
 CARDIAC_TOPIC = "heart"
 
 
-def survivorship_plan(record: PatientRecord, kb: KnowledgeBase, roadmap: dict[str, Any] | None) -> dict[str, Any]:
+def survivorship_plan(record: PatientRecord, kb: KnowledgeBase, roadmap: Roadmap | None) -> SurvivorshipPlan:
     """The plan for ``record``: recorded exposures when the record has any, else the roadmap's plan."""
     if record.exposures is not None and (record.exposures.courses or record.exposures.radiation):
-        exposures = ex.recorded(record)
-    elif roadmap is not None and roadmap.get("regimen"):
-        exposures = ex.planned(record, roadmap, kb)
+        exposures = ex.recorded(record, kb)
+    elif roadmap is not None and roadmap["regimen"] is not None:
+        exposures = ex.planned(record, roadmap, roadmap["regimen"]["id"], kb)
     else:
         exposures = ex.Exposures("none")
     spec = kb.therapy.survivorship
     total, parts, anthracycline_not_covered = ex.doxorubicin_equivalent(kb, exposures)
-    facts = ex.measures(record, exposures, total)
+    facts = ex.measures(kb, record, exposures, total)
     # An anthracycline without a verified doxorubicin equivalent (idarubicin, epirubicin) still harms the heart.
     facts["anthracycline_without_equivalent"] = bool(anthracycline_not_covered)
     end_of_therapy = record.end_of_therapy_date or _roadmap_end(roadmap)
 
-    items: list[dict[str, Any]] = []
+    items: list[SurvivorshipItem] = []
     open_rules: list[str] = []
     strength_given = False
     for rule in kb.therapy.screening:
@@ -61,6 +71,10 @@ def survivorship_plan(record: PatientRecord, kb: KnowledgeBase, roadmap: dict[st
         missing.append("exposures")
     if record.birth_date is None and any(item["start"] and "not_before" in item["start"] for item in items):
         missing.append("birth_date")  # the checks start at an age: their dates need the birth date
+    not_covered: list[SurvivorshipNote] = [
+        {"id": "surv.not_covered.anthracycline", "text": text, "evidence": []} for text in anthracycline_not_covered
+    ]
+    not_covered += [{"id": n.id, "text": n.text, "evidence": evidence_of(kb, n.evidence)} for n in spec.not_covered]
     return {
         "basis": exposures.basis,
         "exposures": {
@@ -74,10 +88,7 @@ def survivorship_plan(record: PatientRecord, kb: KnowledgeBase, roadmap: dict[st
         },
         "end_of_therapy_date": end_of_therapy.isoformat() if end_of_therapy else None,
         "items": items,
-        "not_covered": [
-            *({"id": "surv.not_covered.anthracycline", "text": t, "evidence": []} for t in anthracycline_not_covered),
-            *({"id": n.id, "text": n.text, "evidence": evidence_of(kb, n.evidence)} for n in spec.not_covered),
-        ],
+        "not_covered": not_covered,
         "provisional": bool(missing),
         "missing": missing,
         "notes": exposures.notes,
@@ -86,24 +97,25 @@ def survivorship_plan(record: PatientRecord, kb: KnowledgeBase, roadmap: dict[st
     }
 
 
-def _roadmap_end(roadmap: dict[str, Any] | None) -> date | None:
-    if roadmap and roadmap.get("end_of_therapy") and roadmap["end_of_therapy"]["date"]:
-        return date.fromisoformat(roadmap["end_of_therapy"]["date"])
+def _roadmap_end(roadmap: Roadmap | None) -> date | None:
+    end = roadmap["end_of_therapy"] if roadmap is not None else None
+    if end is not None and end["date"]:
+        return date.fromisoformat(end["date"])
     return None
 
 
 def _item(
     kb: KnowledgeBase,
     record: PatientRecord,
-    spec: Any,
-    facts: dict[str, Any],
+    spec: ScreeningRule,
+    facts: Facts,
     exposures: ex.Exposures,
     end_of_therapy: date | None,
-) -> dict[str, Any]:
+) -> SurvivorshipItem:
     confidence = confidence_of(spec.confidence, spec.evidence)
     evidence = list(spec.evidence)
     interval = spec.interval_years
-    start: dict[str, Any] | None = None
+    start: ScreeningStart | None = None
     if spec.topic == CARDIAC_TOPIC and spec.test:
         frequency = kb.therapy.survivorship.cardiac_frequency
         chosen = next((r for r in kb.therapy.cardiac_frequency if r.condition.evaluate(facts).value is True), None)
@@ -145,9 +157,9 @@ def _item(
     }
 
 
-def _alternatives(kb: KnowledgeBase, exposures: ex.Exposures, total: float | None) -> list[dict[str, Any]]:
+def _alternatives(kb: KnowledgeBase, exposures: ex.Exposures, total: float | None) -> list[AlternativeFactor]:
     """The total under each other published factor, and whether it would change the surveillance strength."""
-    out = []
+    out: list[AlternativeFactor] = []
     base_strength = _cardiac_strength(kb, total, exposures)
     for alternative in kb.therapy.survivorship.anthracyclines.alternatives:
         if alternative.drug not in exposures.anthracycline_mg_per_m2:
@@ -168,17 +180,17 @@ def _alternatives(kb: KnowledgeBase, exposures: ex.Exposures, total: float | Non
     return out
 
 
-def _is_cardiac_strength(spec: Any) -> bool:
+def _is_cardiac_strength(spec: ScreeningRule) -> bool:
     return bool(spec.topic == CARDIAC_TOPIC and spec.strength)
 
 
 def _frequency_only_item(
     kb: KnowledgeBase,
     record: PatientRecord,
-    facts: dict[str, Any],
+    facts: Facts,
     exposures: ex.Exposures,
     end_of_therapy: date | None,
-) -> dict[str, Any] | None:
+) -> SurvivorshipItem | None:
     """The echocardiogram item of a PanCare frequency rule that holds when no IGHG strength rule does; the
     late effect and test are those of the heart rules, the id, explanation and evidence the frequency rule's."""
     chosen = next((r for r in kb.therapy.cardiac_frequency if r.condition.evaluate(facts).value is True), None)
@@ -197,7 +209,7 @@ def _frequency_only_item(
     return _item(kb, record, spec, facts, exposures, end_of_therapy)
 
 
-def _cardiac_strength(kb: KnowledgeBase, total: float | None, exposures: ex.Exposures) -> str | None:
+def _cardiac_strength(kb: KnowledgeBase, total: float | None, exposures: ex.Exposures) -> Strength | None:
     facts = {"doxorubicin_equivalent_mg_per_m2": total, "chest_radiation_gy": exposures.chest_radiation_gy}
     for rule in kb.therapy.screening:
         if _is_cardiac_strength(rule.spec):

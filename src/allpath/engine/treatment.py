@@ -4,9 +4,9 @@ survivorship plan (used by the CLI, the API and the web app)."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from allpath.domain.record import PatientRecord
+from allpath.domain.results import Assessment, CareOverview, DoseRefusal, PhaseDoses
 from allpath.engine.assess import assess
 from allpath.engine.doses import DoseError, phase_doses
 from allpath.engine.roadmap import build_roadmap
@@ -18,15 +18,15 @@ def treatment_overview(
     record: PatientRecord,
     kb: KnowledgeBase,
     *,
-    assessment: dict[str, Any] | None = None,
+    assessment: Assessment | None = None,
     start: date | None = None,
     weight_kg: float | None = None,
     height_cm: float | None = None,
-) -> dict[str, Any]:
+) -> CareOverview:
     """Roadmap, doses by phase (each phase's doses, or why they cannot be calculated) and survivorship plan."""
     assessment = assessment if assessment is not None else assess(record, kb)
     roadmap = build_roadmap(record, assessment, kb, start)
-    doses: list[dict[str, Any]] = []
+    doses: list[PhaseDoses | DoseRefusal] = []
     regimen = roadmap["regimen"]
     if regimen is not None:
         for phase in roadmap["phases"]:

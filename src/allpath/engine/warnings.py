@@ -6,23 +6,22 @@ A warning changes nothing in the assessment.
 
 from __future__ import annotations
 
-from typing import Any
-
 from allpath.domain.limits import number
+from allpath.domain.results import InputWarning
 from allpath.knowledge.conditions import Facts
 from allpath.knowledge.loader import KnowledgeBase
 
 
-def _filled(message: str, value: Any) -> str:
+def _filled(message: str, value: object) -> str:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return message.format(value=number(value), value_x1000=number(value * 1000))
     return message.format(value=value, value_x1000=value)
 
 
-def input_warnings(kb: KnowledgeBase, facts: Facts) -> list[dict[str, Any]]:
+def input_warnings(kb: KnowledgeBase, facts: Facts) -> list[InputWarning]:
     """The warnings whose condition holds for these facts, as ``{code, field, message}`` (design.md)."""
     fact_of_field = {spec.field: name for name, spec in kb.inputs.items()}
-    found = []
+    found: list[InputWarning] = []
     for warning in kb.warnings:
         if warning.condition.evaluate(facts).value is True:
             spec = warning.spec

@@ -296,9 +296,21 @@ class NotCoveredItem(BaseModel):
     evidence: Evidences = Field(min_length=1)
 
 
+class ExposureClasses(BaseModel):
+    """Which drugs and radiation sites count as which exposure measure (engine/exposures.py reads these)."""
+
+    model_config = _FROZEN
+    anthracyclines: list[str] = Field(min_length=1)
+    received: dict[str, list[str]]  # measure -> the drugs whose receipt makes it true
+    chest_radiation_sites: list[str]
+    cranial_radiation_sites: list[str]
+    total_body_radiation_sites: list[str]
+
+
 class SurvivorshipFile(BaseModel):
     model_config = _FROZEN
     cite: Cite
+    exposure_classes: ExposureClasses
     anthracyclines: Anthracyclines
     screening: list[ScreeningRule] = Field(min_length=1)
     cardiac_frequency: CardiacFrequency

@@ -83,7 +83,7 @@ class PlanReason(TypedDict):
 
 
 @with_config(CLOSED)
-class _MergedEntry(TypedDict):
+class MergedEntry(TypedDict):
     """What every merged therapy or drug of a plan carries: the strongest certainty and every reason."""
 
     certainty: Certainty
@@ -94,7 +94,7 @@ class _MergedEntry(TypedDict):
 
 
 @with_config(CLOSED)
-class PlanTherapy(_MergedEntry):
+class PlanTherapy(MergedEntry):
     code: str
     label: str
     plain: str
@@ -106,7 +106,7 @@ _DrugClassKey = TypedDict("_DrugClassKey", {"class": DrugClass})
 
 
 @with_config(CLOSED)
-class PlanDrug(_DrugClassKey, _MergedEntry):
+class PlanDrug(_DrugClassKey, MergedEntry):
     name: str
     label: str
     note: NotRequired[str]

@@ -137,8 +137,8 @@ DoseKind = Literal["per_m2", "intrathecal_single_agent", "intrathecal_triple"]
 
 
 @with_config(CLOSED)
-class DoseLine(TypedDict):
-    """One drug line of a phase: the dose, or why it is refused (``status``, ``refusal``, ``missing``)."""
+class DoseLineDraft(TypedDict):
+    """A dose line while the engine works it out, before its confidence and evidence are settled."""
 
     drug: str
     label: str
@@ -161,11 +161,17 @@ class DoseLine(TypedDict):
     kind: DoseKind
     table: DoseTable | None
     text: str | None
-    confidence: ConfidenceWord
-    evidence: list[EvidenceRef]
     table_note: NotRequired[str]
     refusal_evidence: NotRequired[list[EvidenceRef]]
     cap_explanation: NotRequired[str | None]
+
+
+@with_config(CLOSED)
+class DoseLine(DoseLineDraft):
+    """One drug line of a phase: the dose, or why it is refused (``status``, ``refusal``, ``missing``)."""
+
+    confidence: ConfidenceWord
+    evidence: list[EvidenceRef]
 
 
 @with_config(CLOSED)

@@ -9,8 +9,8 @@ now and then; weight and height stay as the generator made them (sometimes missi
 
 For each record the benchmark times, with ``time.perf_counter_ns``, three calls on the already parsed record:
 
-* ``treatment_overview(record, kb)``: assessment, roadmap, the doses of every phase of the child's regimen
-  and the survivorship plan: what ``allpath`` computes for a child's treatment page;
+* ``care_overview(kb, record)`` (``allpath.service``; reported as ``treatment_overview``): assessment,
+  roadmap, the doses of every phase of the child's regimen and the survivorship plan: what ``allpath`` computes for a child's treatment page;
 * ``phase_doses`` of one phase (the child's regimen, or the standard- or high-risk regimen for a child without
   one, to time the calculator on every record; a phase drawn per record), a ``DoseError`` included;
 * ``survivorship_plan`` with the child's roadmap (computed beforehand, untimed);
@@ -42,8 +42,8 @@ from allpath.engine.assess import assess
 from allpath.engine.doses import DoseError, phase_doses
 from allpath.engine.roadmap import build_roadmap
 from allpath.engine.survivorship import survivorship_plan
-from allpath.engine.treatment import treatment_overview
 from allpath.knowledge.loader import KnowledgeBase, load_knowledge
+from allpath.service import care_overview
 from common import RESULTS_DIR, machine, summarize_ms, verdict, write_json
 from records import generate_tagged
 
@@ -134,7 +134,7 @@ def run(n: int = DEFAULT_N, seed: int = DEFAULT_SEED, warmup: int = WARMUP) -> d
     rng = Random(seed)
     for _, raw in treatment_records(warmup, seed + 1):
         record = parse_record(raw)
-        treatment_overview(record, kb)
+        care_overview(kb, record)
         json.loads(json.dumps(raw))
 
     prepared = []
@@ -154,7 +154,7 @@ def run(n: int = DEFAULT_N, seed: int = DEFAULT_SEED, warmup: int = WARMUP) -> d
         t0 = clock()
         json.loads(json.dumps(raw))
         c1, t1 = cpu_clock(), clock()
-        overview = treatment_overview(record, kb)
+        overview = care_overview(kb, record)
         t2, c2 = clock(), cpu_clock()
         try:
             doses: dict[str, Any] | None = phase_doses(record, kb, regimen, phase, on=on)

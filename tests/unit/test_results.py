@@ -29,8 +29,8 @@ from allpath.engine.diff import explain_changes
 from allpath.engine.doses import DoseError, phase_doses
 from allpath.engine.roadmap import build_roadmap
 from allpath.engine.survivorship import survivorship_plan
-from allpath.engine.treatment import treatment_overview
 from allpath.knowledge.loader import KnowledgeBase, load_knowledge
+from allpath.service import care_overview
 from tests.conftest import EXAMPLES, GOLDEN
 
 ENVELOPE = ("record_id", "knowledge_version", "engine_version")  # what the CLI adds around a result
@@ -74,7 +74,7 @@ def _example_outputs(path: Path) -> Iterator[tuple[str, Any, object]]:
         roadmap = build_roadmap(record, assessment, kb, start)
         yield f"roadmap from {start}", r.Roadmap, roadmap
         yield f"survivorship from {start}", r.SurvivorshipPlan, survivorship_plan(record, kb, roadmap)
-        yield f"overview from {start}", r.CareOverview, treatment_overview(record, kb, start=start)
+        yield f"overview from {start}", r.CareOverview, care_overview(kb, record, start=start)
         regimen = roadmap["regimen"]
         for phase in roadmap["phases"] if regimen is not None else ():
             on = date.fromisoformat(phase["start"]) if phase["start"] else None

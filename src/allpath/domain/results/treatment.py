@@ -315,4 +315,5 @@ class CareOverview(TypedDict):
     doses: list[PhaseDoses | DoseRefusal]
     survivorship: SurvivorshipPlan
     knowledge_version: str
+    engine_version: str
     disclaimer: str

@@ -10,17 +10,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.orm import Session
 
-from allpath.domain.record import parse_record
-from allpath.engine.treatment import treatment_overview
+from allpath.domain.results import Assessment, CareOverview
 from allpath.errors import RecordError
 from allpath.interfaces.report import Block, build_blocks
 from allpath.interfaces.web.pages import STATIC_DIR, templates
 from allpath.knowledge.loader import KnowledgeBase
-from allpath.storage import patients as patient_store
+from allpath.service import UnitOfWork, care_overview, latest
 from allpath.storage import tables as t
 
 PDF_STYLESHEET = STATIC_DIR / "report-print.css"
@@ -51,31 +50,31 @@ class FamilyReport:
         return f"allpath-family-report-v{self.version}.pdf"
 
 
-def treatment_for(kb: KnowledgeBase, record: Mapping[str, Any], assessment: dict[str, Any]) -> dict[str, Any] | None:
-    """The roadmap, doses and survivorship plan of a stored record and its stored assessment (the one the
-    page shows), or ``None`` if the stored record no longer reads as a record."""
+def treatment_for(kb: KnowledgeBase, record: Mapping[str, Any], assessment: Mapping[str, Any]) -> CareOverview | None:
+    """The roadmap, doses and survivorship plan of a stored record and its assessment (the one the page
+    shows), or ``None`` if the stored record no longer reads as a record."""
     try:
-        parsed = parse_record(dict(record))
+        # A stored assessment is the JSON of an ``Assessment`` that the application layer made.
+        return care_overview(kb, record, assessment=cast(Assessment, assessment))
     except RecordError:
         return None
-    return treatment_overview(parsed, kb, assessment=assessment)
 
 
 def family_report(s: Session, kb: KnowledgeBase, patient: t.Patient) -> FamilyReport:
-    """The report of the patient's current assessment, with the roadmap and the follow-up after treatment
-    (never the doses)."""
-    row = patient_store.latest_assessment(s, patient)
-    result: dict[str, Any] = row.result
-    treatment = treatment_for(kb, patient_store.current_version(s, patient).record, result)
-    roadmap = treatment["roadmap"] if treatment else {}
+    """The report of the patient's latest record, assessed afresh under the running knowledge base (the rule
+    for every view of a stored patient, ``allpath.service``), with the roadmap and the follow-up after
+    treatment (never the doses)."""
+    now = latest(UnitOfWork(s, None), kb, patient)
+    treatment = care_overview(kb, now.record, assessment=now.assessment)
+    roadmap = treatment["roadmap"]
     return FamilyReport(
         patient_id=patient.id,
         display_name=patient.display_name,
-        version=row.patient_version,
-        assessed_at=row.created_at,
-        blocks=build_blocks(result, kb, treatment=treatment, child_name=patient.display_name),
-        knowledge_version=row.knowledge_version,
-        calendar=bool(roadmap.get("regimen") and roadmap.get("start_date")),
+        version=now.version.version,
+        assessed_at=now.stored.created_at,
+        blocks=build_blocks(now.assessment, kb, treatment=treatment, child_name=patient.display_name),
+        knowledge_version=now.assessment["knowledge_version"],
+        calendar=bool(roadmap["regimen"] and roadmap["start_date"]),
     )
 
 

@@ -24,6 +24,7 @@ from allpath.errors import KnowledgeError
 from allpath.knowledge import schema as s
 from allpath.knowledge import therapy_schema as ts
 from allpath.knowledge.conditions import Condition, ConditionCompiler
+from allpath.knowledge.text_schema import TextFile
 from allpath.knowledge.therapy import TherapyKnowledge, compile_therapy
 
 M = TypeVar("M", bound=BaseModel)
@@ -142,7 +143,7 @@ class KnowledgeBase:
     follow_up: s.FollowUpFile
     cautions: tuple[Caution, ...]
     counseling: tuple[Note, ...]
-    text: s.TextFile
+    text: TextFile
     disease_states: tuple[tuple[s.StateRule, Condition], ...]
     therapy: TherapyKnowledge
     warnings: tuple[InputWarning, ...] = ()
@@ -292,7 +293,7 @@ def _load(data_dir: Path) -> KnowledgeBase:
         follow_up=follow_up,
         cautions=cautions,
         counseling=counseling,
-        text=_as(files["text.yaml"], s.TextFile),
+        text=_as(files["text.yaml"], TextFile),
         disease_states=tuple(
             (r, compiler.compile(r.when, f"disease_state.yaml:{r.id}"))
             for r in _as(files["disease_state.yaml"], s.DiseaseStateFile).states

@@ -12,37 +12,23 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-Confidence = Literal["H", "M"]
+from allpath.knowledge.cite import FROZEN as _FROZEN
+from allpath.knowledge.cite import RULE_ID
+from allpath.knowledge.cite import Cite as Cite
+from allpath.knowledge.cite import Confidence as Confidence
+from allpath.knowledge.cite import Evidence as Evidence
+from allpath.knowledge.text_schema import TextFile
+from allpath.knowledge.therapy_schema import (
+    DrugsFile,
+    IntrathecalFile,
+    PharmacogenomicsFile,
+    RegimensFile,
+    SurvivorshipFile,
+)
+
 Certainty = Literal["always", "usually", "may", "sometimes", "considered", "studied"]
-
-_FROZEN = ConfigDict(extra="forbid", frozen=True)
-
-
-class Cite(BaseModel):
-    """A place in a registered source: ``source`` is an id from ``sources.yaml`` (default: the summary)."""
-
-    model_config = _FROZEN
-    source: str = "pdq"
-    section: str
-
-
-class Evidence(BaseModel):
-    """A deeper fact behind a rule, with its reference, confidence tag and the setting its source speaks of."""
-
-    model_config = _FROZEN
-    source: str
-    section: str
-    reference: str
-    confidence: Confidence
-    # The setting (a name from settings.yaml) that the cited study or table speaks of: newly diagnosed,
-    # relapsed or refractory disease, a lineage, an age band. The lint rejects a rule whose own setting this
-    # one does not cover (a relapse-trial list behind a rule for newly diagnosed children, say).
-    setting: str
-    # A short phrase of the cited line of clinical-facts.md. The knowledge tests find the line and prove
-    # that it is not marked [L] and that ``confidence`` is no higher than its tag.
-    fact: str | None = None
 
 
 class SourceSpec(BaseModel):
@@ -151,7 +137,7 @@ class _Explained(BaseModel):
     """Common fields of everything that explains itself in an output."""
 
     model_config = _FROZEN
-    id: str = Field(pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
+    id: str = Field(pattern=RULE_ID)
     when: dict[str, Any]
     explanation: str
     plain: str | None = None
@@ -289,7 +275,7 @@ class PlanGuardSpec(BaseModel):
     """A therapy kept out of every plan unless ``requires`` holds, whichever element brings it in."""
 
     model_config = _FROZEN
-    id: str = Field(pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
+    id: str = Field(pattern=RULE_ID)
     therapies: list[str] = Field(min_length=1)
     requires: dict[str, Any]
     setting: str
@@ -351,81 +337,6 @@ class CounselingFile(BaseModel):
     rules: list[CounselingRule]
 
 
-class CitedList(BaseModel):
-    model_config = _FROZEN
-    cite: Cite
-    items: list[str]
-
-
-class CitedText(BaseModel):
-    model_config = _FROZEN
-    cite: Cite
-    text: str
-
-
-class CitedBox(CitedList):
-    """A box of instructions with its own title (the fever box of the family report)."""
-
-    title: str
-
-
-class GlossaryItem(BaseModel):
-    model_config = _FROZEN
-    term: str
-    meaning: str
-
-
-class CitedMeanings(BaseModel):
-    """Plain sentences keyed by a code (a COG group, a genetic finding), with the source they rest on."""
-
-    model_config = _FROZEN
-    cite: Cite
-    meanings: dict[str, str]
-
-
-class TreatmentLength(BaseModel):
-    """How long treatment lasts, in the family report: ``with_regimen`` is filled with ``{total}`` (the
-    whole length in words), ``{first_weeks}`` and ``{years}``; ``without_regimen`` when no regimen applies."""
-
-    model_config = _FROZEN
-    cite: Cite
-    with_regimen: str
-    without_regimen: str
-
-
-class RelapseWords(BaseModel):
-    """The relapse group said plainly (``{group}`` is filled in) and the chemotherapy of relapse named."""
-
-    model_config = _FROZEN
-    cite: Cite
-    group_sentence: str
-    group_words: dict[str, str]
-    group_unknown: str
-    chemotherapy: str
-    tests: list[str]
-
-
-class TextFile(BaseModel):
-    model_config = _FROZEN
-    disclaimer: str
-    family_disclaimer: str
-    risk_group_meaning: dict[str, str]
-    relapse_risk_meaning: dict[str, str]
-    relapse_site_labels: dict[str, str]
-    disease_state_meaning: dict[str, str]
-    fever_during_treatment: CitedBox
-    symptoms_to_report: CitedList
-    care_team: CitedList
-    support: CitedText
-    questions_to_ask: list[str]
-    glossary: list[GlossaryItem]
-    scheme_correspondence: dict[str, str]
-    cog_risk_group_meaning: CitedMeanings
-    genetic_results: CitedMeanings
-    treatment_length: TreatmentLength
-    relapse: RelapseWords
-
-
 class WarningRule(BaseModel):
     """A value worth a second look, or inputs that contradict each other (``warnings.yaml``).
 
@@ -434,7 +345,7 @@ class WarningRule(BaseModel):
     """
 
     model_config = _FROZEN
-    code: str = Field(pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
+    code: str = Field(pattern=RULE_ID)
     field: str
     when: dict[str, Any]
     message: str
@@ -454,14 +365,6 @@ class DiseaseStateFile(BaseModel):
     model_config = _FROZEN
     states: list[StateRule] = Field(min_length=1)
 
-
-from allpath.knowledge.therapy_schema import (  # noqa: E402  (the therapy files reuse Cite and Evidence)
-    DrugsFile,
-    IntrathecalFile,
-    PharmacogenomicsFile,
-    RegimensFile,
-    SurvivorshipFile,
-)
 
 FILES: dict[str, type[BaseModel]] = {
     "sources.yaml": SourcesFile,

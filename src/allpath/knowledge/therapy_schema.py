@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
-from allpath.knowledge.schema import Cite, Confidence, Evidence
+from allpath.knowledge.cite import FROZEN as _FROZEN
+from allpath.knowledge.cite import Cite, Confidence, Evidence
 
-_FROZEN = ConfigDict(extra="forbid", frozen=True)
 Evidences = list[Evidence]
 
 

@@ -32,10 +32,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from allpath.interfaces.app import create_app
 from allpath.knowledge.loader import KnowledgeBase
+from allpath.service import UnitOfWork, create_patient
 from allpath.settings import Settings
 from allpath.storage import accounts
-from allpath.storage import repository as repo
+from allpath.storage import audit as audit_store
+from allpath.storage import invitations as invitation_store
+from allpath.storage import signin as signin_store
 from allpath.storage import tables as t
+from allpath.storage import users as user_store
 from allpath.storage.db import make_engine, migrate
 from tests.conftest import complete_b_all
 
@@ -219,7 +223,7 @@ def fast_password_hashing() -> Iterator[None]:
     """Argon2 with the smallest cost: the tests sign in hundreds of times (verification reads the cost from
     the stored hash, so nothing else changes)."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(repo, "_hasher", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
+        patch.setattr(user_store, "HASHER", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
         yield
 
 
@@ -281,7 +285,7 @@ class Service:
 
     def audit(self) -> list[t.AuditEntry]:
         with self.sessions() as s:
-            return list(reversed(repo.audit_entries(s, 10_000)))
+            return list(reversed(audit_store.entries(s, 10_000)))
 
     def count(self, table: type[t.Base]) -> int:
         from sqlalchemy import func, select
@@ -306,28 +310,30 @@ class Service:
             clinician = s.get(t.User, self.users["clinician"])
             patient = s.get(t.Patient, patient_id or self.patient_id)
             assert clinician is not None and patient is not None
-            return repo.create_invitation(s, clinician, patient)
+            return invitation_store.create_invitation(s, clinician, patient)
 
 
 def seed(factory: sessionmaker[Session], kb: KnowledgeBase) -> tuple[dict[str, int], dict[str, str], str, str]:
     with factory() as s, s.begin():
-        team = repo.ensure_team(s, "Team A")
-        other_team = repo.ensure_team(s, "Team B")
+        team = user_store.ensure_team(s, "Team A")
+        other_team = user_store.ensure_team(s, "Team B")
         users = {
-            "clinician": repo.create_user(s, "clin", PASSWORDS["clinician"], "clinician", "Dr. A", team.id),
-            "other_clinician": repo.create_user(
+            "clinician": user_store.create_user(s, "clin", PASSWORDS["clinician"], "clinician", "Dr. A", team.id),
+            "other_clinician": user_store.create_user(
                 s, "other", PASSWORDS["other_clinician"], "clinician", "Dr. B", other_team.id
             ),
-            "researcher": repo.create_user(s, "researcher", PASSWORDS["researcher"], "researcher", "R"),
-            "admin": repo.create_user(s, "admin", PASSWORDS["admin"], "admin", "Admin"),
+            "researcher": user_store.create_user(s, "researcher", PASSWORDS["researcher"], "researcher", "R"),
+            "admin": user_store.create_user(s, "admin", PASSWORDS["admin"], "admin", "Admin"),
         }
-        mine = repo.create_patient(s, kb, users["clinician"], "Child of Team A", complete_b_all(id="A-1"))
-        theirs = repo.create_patient(s, kb, users["other_clinician"], "Child of Team B", complete_b_all(id="B-1"))
+        mine = create_patient(UnitOfWork(s, users["clinician"]), kb, "Child of Team A", complete_b_all(id="A-1"))
+        theirs = create_patient(
+            UnitOfWork(s, users["other_clinician"]), kb, "Child of Team B", complete_b_all(id="B-1")
+        )
         for custodian, team_id in ((users["clinician"], team.id), (users["other_clinician"], other_team.id)):
-            repo.grant_access(s, users["researcher"], team_id, custodian, "colleague")  # both teams share
-        code = repo.create_invitation(s, users["clinician"], mine.patient)
-        users["family"] = repo.accept_invitation(s, code, "family", PASSWORDS["family"], "A family")
-        tokens = {role: repo.create_api_token(s, user, "tests") for role, user in users.items()}
+            user_store.grant_access(s, users["researcher"], team_id, custodian, "colleague")  # both teams share
+        code = invitation_store.create_invitation(s, users["clinician"], mine.patient)
+        users["family"] = invitation_store.accept_invitation(s, code, "family", PASSWORDS["family"], "A family")
+        tokens = {role: signin_store.create_api_token(s, user, "tests") for role, user in users.items()}
         ids = {role: user.id for role, user in users.items()}
         return ids, tokens, mine.patient.id, theirs.patient.id
 

@@ -18,9 +18,11 @@ from fastapi.testclient import TestClient
 
 from allpath.interfaces.app import create_app
 from allpath.knowledge.loader import KnowledgeBase
+from allpath.service import UnitOfWork, create_patient
 from allpath.settings import SignInLimits
-from allpath.storage import repository as repo
+from allpath.storage import signin as signin_store
 from allpath.storage import tables as t
+from allpath.storage import users as user_store
 from allpath.storage.db import make_engine, migrate
 from tests.api.conftest import PASSWORDS, Service, settings_for
 from tests.conftest import complete_b_all
@@ -39,9 +41,9 @@ def test_parallel_wrong_guesses_check_at_most_the_limit(service: Service) -> Non
         with service.sessions() as s:
             barrier.wait()
             try:
-                user = repo.authenticate(s, "clin", "a wrong guess", "198.51.100.7", LIMITS)
+                user = signin_store.authenticate(s, "clin", "a wrong guess", "198.51.100.7", LIMITS)
                 s.commit()
-            except repo.TooManyAttempts:
+            except signin_store.TooManyAttempts:
                 return "refused"
             return "checked" if user is None else "signed in"
 
@@ -57,12 +59,12 @@ def test_the_limit_counts_this_attempt_and_a_right_password_is_a_success(service
     """Five wrong guesses are checked, the sixth is refused unchecked, even with the right password."""
     with service.sessions() as s:
         for _ in range(LIMITS.per_name_and_client):
-            assert repo.authenticate(s, "clin", "wrong", "198.51.100.8", LIMITS) is None
+            assert signin_store.authenticate(s, "clin", "wrong", "198.51.100.8", LIMITS) is None
             s.commit()
-        with pytest.raises(repo.TooManyAttempts):
-            repo.authenticate(s, "clin", PASSWORDS["clinician"], "198.51.100.8", LIMITS)
+        with pytest.raises(signin_store.TooManyAttempts):
+            signin_store.authenticate(s, "clin", PASSWORDS["clinician"], "198.51.100.8", LIMITS)
     with service.sessions() as s:
-        user = repo.authenticate(s, "clin", PASSWORDS["clinician"], "198.51.100.9", LIMITS)  # another client
+        user = signin_store.authenticate(s, "clin", PASSWORDS["clinician"], "198.51.100.9", LIMITS)  # another client
         s.commit()
         assert user is not None and user.username == "clin"
     with service.sessions() as s:
@@ -75,12 +77,12 @@ def test_unknown_user_costs_the_same_time_as_a_wrong_password(
 ) -> None:
     """With the real argon2 cost, the median sign-in time of an unknown user name is within 1.5x of a known
     user's wrong password (and the other way round), so the answer time does not tell which names exist."""
-    monkeypatch.setattr(repo, "_hasher", PasswordHasher())  # the production cost, not the tests' fast one
+    monkeypatch.setattr(user_store, "HASHER", PasswordHasher())  # the production cost, not the tests' fast one
     generous = SignInLimits(per_name_and_client=1000, per_client=1000, window_seconds=300)
     app = create_app(settings_for(database_url, tmp_path, sign_in_limits=generous), kb=kb)
     try:
         with app.state.sessions() as s, s.begin():
-            repo.create_user(s, "timed", "a long enough pass phrase 7", "researcher", "Timed")
+            user_store.create_user(s, "timed", "a long enough pass phrase 7", "researcher", "Timed")
         client = TestClient(app, raise_server_exceptions=False)
 
         def sign_in_ms(username: str) -> float:
@@ -226,8 +228,8 @@ def test_search_escapes_wildcards_and_finds_the_record_id(service: Service) -> N
     with service.sessions() as s, s.begin():
         clinician = s.get(t.User, service.users["clinician"])
         assert clinician is not None
-        repo.create_patient(s, service.kb, clinician, "Ada 100%", complete_b_all(id="MRN_77-x"))
-        repo.create_patient(s, service.kb, clinician, "Bea", complete_b_all(id="MRN777"))
+        create_patient(UnitOfWork(s, clinician), service.kb, "Ada 100%", complete_b_all(id="MRN_77-x"))
+        create_patient(UnitOfWork(s, clinician), service.kb, "Bea", complete_b_all(id="MRN777"))
     client = service.client()
     headers = service.bearer("clinician")
 
@@ -252,16 +254,16 @@ def test_a_password_typed_in_another_unicode_form_signs_in(service: Service) -> 
     composed = "café au lait et croissants"  # é as U+00E9
     decomposed = composed.replace("é", "e\u0301")
     with service.sessions() as s, s.begin():
-        user = repo.create_user(s, "unicode", decomposed, "researcher", "Unicode")
-        legacy = repo.create_user(s, "legacy", composed, "researcher", "Legacy")
-        legacy.password_hash = repo._hasher.hash(decomposed)  # stored as typed, before normalisation
+        user = user_store.create_user(s, "unicode", decomposed, "researcher", "Unicode")
+        legacy = user_store.create_user(s, "legacy", composed, "researcher", "Legacy")
+        legacy.password_hash = user_store.HASHER.hash(decomposed)  # stored as typed, before normalisation
         user_id = user.id
     for username, password in (("unicode", composed), ("unicode", decomposed), ("legacy", decomposed)):
         with service.sessions() as s:
-            found = repo.authenticate(s, username, password, f"client-{username}", LIMITS)
+            found = signin_store.authenticate(s, username, password, f"client-{username}", LIMITS)
             s.commit()
             assert found is not None, (username, password)
     with service.sessions() as s:
-        assert repo.authenticate(s, "unicode", "cafe au lait et croissants", "client-x", LIMITS) is None
+        assert signin_store.authenticate(s, "unicode", "cafe au lait et croissants", "client-x", LIMITS) is None
         s.commit()
     assert user_id

@@ -23,10 +23,12 @@ from fastapi.testclient import TestClient
 
 from allpath.interfaces.app import create_app
 from allpath.knowledge.loader import load_knowledge
+from allpath.service import UnitOfWork, create_patient
+from allpath.service.demo import DEMO_ACCOUNTS, DEMO_FAMILY, seed_demo
 from allpath.settings import Settings
-from allpath.storage import repository as repo
+from allpath.storage import patients as patient_store
+from allpath.storage import users as user_store
 from allpath.storage.db import make_engine, migrate, session_factory
-from allpath.storage.demo import DEMO_ACCOUNTS, DEMO_FAMILY, seed_demo
 from tests.conftest import EXAMPLES, ROOT
 
 PASSWORDS = {username: password for _, username, _, password in (*DEMO_ACCOUNTS, DEMO_FAMILY)}
@@ -47,15 +49,17 @@ def _seed(factory: Any, data_dir: Path) -> dict[str, str]:
     kb = load_knowledge()
     seed_demo(factory, kb, EXAMPLES)
     with factory() as s, s.begin():
-        team = repo.ensure_team(s, "Other oncology team")
-        other = repo.create_user(s, OTHER_CLINICIAN[0], OTHER_CLINICIAN[1], "clinician", "Dr. Other", team.id)
-        other_patient = repo.create_patient(s, kb, other, "Other team child", {"age_years": 6, "wbc_per_ul": 9000})
-        family = repo.get_user(s, "family.demo")
+        team = user_store.ensure_team(s, "Other oncology team")
+        other = user_store.create_user(s, OTHER_CLINICIAN[0], OTHER_CLINICIAN[1], "clinician", "Dr. Other", team.id)
+        other_patient = create_patient(
+            UnitOfWork(s, other), kb, "Other team child", {"age_years": 6, "wbc_per_ul": 9000}
+        )
+        family = user_store.get_user(s, "family.demo")
         assert family is not None
-        (family_child,) = repo.family_patient_ids(s, family)
-        clinician = repo.get_user(s, "dr.rivera")
+        (family_child,) = patient_store.family_patient_ids(s, family)
+        clinician = user_store.get_user(s, "dr.rivera")
         assert clinician is not None and clinician.team_id is not None
-        not_family = next(p.id for p in repo.list_patients(s, clinician.team_id) if p.id != family_child)
+        not_family = next(p.id for p in patient_store.list_patients(s, clinician.team_id) if p.id != family_child)
         return {"family_child": family_child, "other_team": other_patient.patient.id, "not_family": not_family}
 
 

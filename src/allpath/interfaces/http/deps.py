@@ -20,8 +20,11 @@ from starlette.concurrency import run_in_threadpool
 
 from allpath.knowledge.loader import KnowledgeBase
 from allpath.settings import Settings
-from allpath.storage import repository as repo
+from allpath.storage import audit as audit_store
+from allpath.storage import patients as patient_store
+from allpath.storage import signin as signin_store
 from allpath.storage import tables as t
+from allpath.storage import users as user_store
 
 SESSION_COOKIE = "allpath_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -41,7 +44,7 @@ def db_session(request: Request) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             with contextlib.suppress(Exception):  # the request's own error is the one to report
-                repo.keep_audit_after_failure(session)  # refusals and failed acts stay in the audit log
+                audit_store.keep_audit_after_failure(session)  # refusals and failed acts stay in the audit log
             raise
 
 
@@ -149,7 +152,7 @@ def route_of(request: Request) -> str:
 def audit_refusal(s: Session, user: t.User | None, request: Request, outcome: str) -> None:
     """Audit a refused request (``unauthenticated``, ``forbidden``, ``csrf``, ``invalid_token``): the entry
     survives the error response (``db_session`` writes it again after the rollback)."""
-    repo.audit(s, user, "access", "route", outcome=outcome, detail=route_of(request))
+    audit_store.record(s, user, "access", "route", outcome=outcome, detail=route_of(request))
 
 
 async def audit_refusal_async(s: Session, user: t.User | None, request: Request, outcome: str) -> None:
@@ -185,12 +188,12 @@ async def optional_principal(request: Request, s: DB) -> Principal | None:
 
 
 def _token_principal(s: Session, raw: str) -> Principal | None:
-    user = repo.token_user(s, raw)
+    user = signin_store.token_user(s, raw)
     return None if user is None else Principal(user, "token", granted=data_access(s, user))
 
 
 def _session_principal(s: Session, cookie: str, idle_minutes: float) -> Principal | None:
-    found = repo.session_user(s, cookie, idle_minutes)
+    found = signin_store.session_user(s, cookie, idle_minutes)
     if found is None:
         return None
     user, csrf = found
@@ -214,7 +217,7 @@ def require(*roles: str) -> Callable[[Principal, Request, Session], Awaitable[Pr
         if principal.user.role not in roles:
             await audit_refusal_async(s, principal.user, request, "forbidden")
             raise HTTPException(403, f"this needs the role {' or '.join(roles)}")
-        if principal.user.role in repo.DATA_ROLES and not principal.granted:
+        if principal.user.role in user_store.DATA_ROLES and not principal.granted:
             await audit_refusal_async(s, principal.user, request, "unconfirmed")
             raise HTTPException(403, WAITING)
         return principal
@@ -227,24 +230,24 @@ WAITING = "this account waits for a clinician of the team to confirm it; until t
 
 def data_access(s: Session, user: t.User) -> bool:
     """Whether the data's owners have granted this account patient data (never for an administrator)."""
-    if user.role not in repo.DATA_ROLES:
+    if user.role not in user_store.DATA_ROLES:
         return False  # no query: an administrator is never granted patient data
-    return repo.has_data_access(user, repo.granted_teams(s, user.id))
+    return user_store.has_data_access(user, user_store.granted_teams(s, user.id))
 
 
 def patient_for(s: Session, principal: Principal, patient_id: str, *, family_allowed: bool) -> t.Patient:
     """The patient if this principal may see it; 404 otherwise, so that other teams' ids stay unknown."""
     plausible = len(patient_id) <= 64 and storable(patient_id)  # ids are UUIDs; anything else is unknown
-    patient = repo.get_patient(s, patient_id) if plausible else None
+    patient = patient_store.get_patient(s, patient_id) if plausible else None
     user = principal.user
     allowed = False
-    if patient is not None and patient.team_id in repo.granted_teams(s, user.id):  # granted by the data's owners
+    if patient is not None and patient.team_id in user_store.granted_teams(s, user.id):  # granted by the data's owners
         if user.role == "clinician":
             allowed = patient.team_id == user.team_id
         elif user.role == "family" and family_allowed:
-            allowed = patient.id in repo.family_patient_ids(s, user)
+            allowed = patient.id in patient_store.family_patient_ids(s, user)
     if patient is None or not allowed:
-        repo.audit(s, user, "read", "patient", patient_id if plausible else None, outcome="denied")
+        audit_store.record(s, user, "read", "patient", patient_id if plausible else None, outcome="denied")
         s.commit()
         raise HTTPException(404, "no such patient")
     return patient

@@ -28,7 +28,7 @@ from allpath.domain.labels import field_label, known_paths
 from allpath.interfaces.http.deps import DB, Principal, audit_refusal, optional_principal
 from allpath.interfaces.web.forms import dom_id, shown_number
 from allpath.knowledge.loader import KnowledgeBase
-from allpath.storage import repository as repo
+from allpath.storage import users as user_store
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES_DIR = HERE / "templates"
@@ -343,7 +343,7 @@ def page_user(*roles: str) -> Callable[[Request, Session, Principal | None], Pri
                 "This page is not for your account",
                 f"It is for the role {' or '.join(ROLE_LABELS.get(r, r) for r in roles)}.",
             )
-        if roles and principal.user.role in repo.DATA_ROLES and not principal.granted:
+        if roles and principal.user.role in user_store.DATA_ROLES and not principal.granted:
             audit_refusal(s, principal.user, request, "unconfirmed")
             raise PageError(403, "Your account waits for confirmation", WAITING_PAGE)
         return principal

@@ -19,8 +19,9 @@ from allpath.interfaces.api.schemas import ActivationOut, AuditOut, RevokedOut, 
 from allpath.interfaces.http.deps import DB, AppSettings, Principal, require, storable_body
 from allpath.interfaces.http.schemas import ErrorOut, UserIn, UserUpdate, ValidationErrorOut, error_responses
 from allpath.storage import accounts
-from allpath.storage import repository as repo
+from allpath.storage import audit as audit_store
 from allpath.storage import tables as t
+from allpath.storage import users as user_store
 
 router = APIRouter(
     prefix="/api", tags=["admin"], responses=error_responses(401, 403), dependencies=[Depends(storable_body)]
@@ -42,7 +43,7 @@ REFUSED: dict[int | str, dict[str, Any]] = {
 def _account(s: Session, principal: Principal, user_id: int, action: str) -> t.User:
     user = s.get(t.User, user_id)
     if user is None:
-        repo.audit(s, principal.user, action, "user", str(user_id), outcome="denied", detail="no such account")
+        audit_store.record(s, principal.user, action, "user", str(user_id), outcome="denied", detail="no such account")
         raise HTTPException(404, "no such account")
     return user
 
@@ -52,7 +53,7 @@ def _refused(
 ) -> NoReturn:
     status = 409 if isinstance(error, accounts.NameTaken | accounts.NotAllowed) else 422
     outcome = "denied" if status == 409 else "invalid"
-    repo.audit(s, principal.user, action, "user", str(user_id) if user_id else None, outcome=outcome)
+    audit_store.record(s, principal.user, action, "user", str(user_id) if user_id else None, outcome=outcome)
     raise HTTPException(status, str(error)) from None
 
 
@@ -63,8 +64,8 @@ def _activation_out(user: t.User, activation: accounts.Activation) -> Activation
 @router.get("/users", response_model=list[UserOut])
 def list_users(s: DB, principal: Admin) -> list[UserOut]:
     """Every account."""
-    repo.audit(s, principal.user, "list", "user")
-    return [user_out(s, u) for u in repo.list_users(s)]
+    audit_store.record(s, principal.user, "list", "user")
+    return [user_out(s, u) for u in user_store.list_users(s)]
 
 
 @router.post("/users", response_model=UserCreatedOut, status_code=201, responses=REFUSED)
@@ -134,7 +135,7 @@ def revoke_user_tokens(user_id: UserId, s: DB, principal: Admin) -> RevokedOut:
 @router.get("/audit", response_model=list[AuditOut])
 def audit_log(s: DB, principal: Admin, limit: int = 200) -> list[AuditOut]:
     """The newest audit entries: who did what to which resource, and when."""
-    repo.audit(s, principal.user, "read", "audit_log")
+    audit_store.record(s, principal.user, "read", "audit_log")
     return [
         AuditOut(
             id=e.id,
@@ -147,5 +148,5 @@ def audit_log(s: DB, principal: Admin, limit: int = 200) -> list[AuditOut]:
             outcome=e.outcome,
             detail=e.detail,
         )
-        for e in repo.audit_entries(s, max(1, min(limit, 1000)))
+        for e in audit_store.entries(s, max(1, min(limit, 1000)))
     ]

@@ -14,7 +14,9 @@ from allpath.interfaces.api.answers import RECORD_INVALID, record_errors
 from allpath.interfaces.api.schemas import DeidentifiedRow
 from allpath.interfaces.http.deps import DB, KB, Principal, require, storable_body
 from allpath.interfaces.http.schemas import error_responses
-from allpath.storage import repository as repo
+from allpath.storage import audit as audit_store
+from allpath.storage import export as export_store
+from allpath.storage import users as user_store
 
 router = APIRouter(
     prefix="/api", tags=["assess"], responses=error_responses(401, 403), dependencies=[Depends(storable_body)]
@@ -34,7 +36,7 @@ def assess_record(
     # Audit last and commit here: on SQLite the audit insert takes the writer lock, which the commit gives
     # back. Left to the request's session dependency, the commit would wait for another hop through the
     # event loop, and every other writer with it.
-    repo.audit(s, principal.user, "assess", "record", detail="stateless")
+    audit_store.record(s, principal.user, "assess", "record", detail="stateless")
     s.commit()
     return response
 
@@ -43,6 +45,6 @@ def assess_record(
 def deidentified(s: DB, principal: Annotated[Principal, Depends(require("researcher"))]) -> list[DeidentifiedRow]:
     """The records and groups of the patients of the teams that granted this researcher their data, with
     names, ids and dates removed."""
-    rows = repo.deidentified_export(s, repo.granted_teams(s, principal.user.id))
-    repo.audit(s, principal.user, "export", "deidentified", detail=f"{len(rows)} rows")
+    rows = export_store.deidentified_export(s, user_store.granted_teams(s, principal.user.id))
+    audit_store.record(s, principal.user, "export", "deidentified", detail=f"{len(rows)} rows")
     return [DeidentifiedRow(**row) for row in rows]

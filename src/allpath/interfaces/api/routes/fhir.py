@@ -23,13 +23,15 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
+from allpath import service
 from allpath.errors import RecordError
 from allpath.interfaces.api.answers import RECORD_INVALID, record_errors
 from allpath.interfaces.fhir.importer import import_bundle
-from allpath.interfaces.fhir.package import MEDIA_TYPE, second_opinion
+from allpath.interfaces.fhir.package import MEDIA_TYPE, package_bundle, second_opinion
 from allpath.interfaces.http.deps import DB, KB, Principal, patient_for, require, storable_body
 from allpath.interfaces.http.schemas import ValidationErrorOut, error_responses
-from allpath.storage import repository as repo
+from allpath.service import UnitOfWork
+from allpath.storage import audit as audit_store
 
 router = APIRouter(
     prefix="/api", tags=["fhir"], responses=error_responses(401, 403), dependencies=[Depends(storable_body)]
@@ -111,7 +113,7 @@ def _fhir_response(bundle: dict[str, Any], headers: dict[str, str] | None = None
 
 def _commit_audit(s: Session, principal: Principal, action: str, resource: str, **kwargs: Any) -> None:
     # Audit last and commit here, as /api/assess does (routes/assess.py explains why).
-    repo.audit(s, principal.user, action, resource, **kwargs)
+    audit_store.record(s, principal.user, action, resource, **kwargs)
     s.commit()
 
 
@@ -151,13 +153,12 @@ def patient_second_opinion(patient_id: str, s: DB, kb: KB, principal: CareOrFami
     """The child's second-opinion package from the latest record and its assessment (the team's clinician or
     the linked family), to give to another hospital's system."""
     patient = patient_for(s, principal, patient_id, family_allowed=True)
-    record = dict(repo.current_version(s, patient).record)
-    assessment: dict[str, Any] = repo.latest_assessment(s, patient).result
+    work = UnitOfWork(s, principal.user)
     try:
-        bundle = second_opinion(record, kb, assessment)
+        package = service.patient_package(work, kb, patient, detail="fhir (api)", refusal_detail="")
     except RecordError as error:
-        _commit_audit(s, principal, "read", "second_opinion", resource_id=patient.id, outcome="invalid")
+        work.commit()
         return record_errors(error)
-    response = _fhir_response(bundle)
-    _commit_audit(s, principal, "read", "second_opinion", resource_id=patient.id, detail="fhir (api)")
+    response = _fhir_response(package_bundle(package.result))
+    work.commit()  # as /api/assess does (routes/assess.py explains why)
     return response

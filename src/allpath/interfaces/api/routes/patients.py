@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
+from allpath import service
 from allpath.domain.record import parse_record
 from allpath.errors import RecordError
 from allpath.interfaces.api.answers import RECORD_INVALID, record_errors
@@ -21,7 +22,10 @@ from allpath.interfaces.api.schemas import (
 )
 from allpath.interfaces.http.deps import DB, KB, Principal, patient_for, require, storable_body
 from allpath.interfaces.http.schemas import error_responses
-from allpath.storage import repository as repo
+from allpath.service import UnitOfWork
+from allpath.storage import audit as audit_store
+from allpath.storage import invitations as invitation_store
+from allpath.storage import patients as patient_store
 from allpath.storage import tables as t
 
 router = APIRouter(
@@ -51,8 +55,8 @@ def _patient_out(s: DB, patient: t.Patient) -> PatientOut:
         id=patient.id,
         display_name=patient.display_name,
         current_version=patient.current_version,
-        record=repo.current_version(s, patient).record,
-        assessment=_assessment_out(repo.latest_assessment(s, patient)),
+        record=patient_store.current_version(s, patient).record,
+        assessment=_assessment_out(patient_store.latest_assessment(s, patient)),
     )
 
 
@@ -71,8 +75,8 @@ def list_patients(
     """The patients of the signed-in clinician's team, optionally filtered by name or id."""
     assert principal.user.team_id is not None
     rows = []
-    for patient in repo.list_patients(s, principal.user.team_id, q):
-        a = repo.latest_assessment(s, patient)
+    for patient in patient_store.list_patients(s, principal.user.team_id, q):
+        a = patient_store.latest_assessment(s, patient)
         rows.append(
             PatientSummary(
                 id=patient.id,
@@ -84,7 +88,7 @@ def list_patients(
                 provisional=a.provisional,
             )
         )
-    repo.audit(s, principal.user, "list", "patient", detail=f"{len(rows)} rows")
+    audit_store.record(s, principal.user, "list", "patient", detail=f"{len(rows)} rows")
     return rows
 
 
@@ -93,10 +97,9 @@ def create_patient(body: PatientIn, s: DB, kb: KB, principal: Clinician) -> Pati
     """Add a patient: the record is validated, stored as version 1 and assessed."""
     error = _validated(body.record)
     if error is not None:
-        repo.audit(s, principal.user, "create", "patient", outcome="invalid")
+        audit_store.record(s, principal.user, "create", "patient", outcome="invalid")
         return record_errors(error)
-    stored = repo.create_patient(s, kb, principal.user, body.display_name, body.record)
-    repo.audit(s, principal.user, "create", "patient", stored.patient.id)
+    stored = service.create_patient(UnitOfWork(s, principal.user), kb, body.display_name, body.record)
     return _patient_out(s, stored.patient)
 
 
@@ -104,7 +107,7 @@ def create_patient(body: PatientIn, s: DB, kb: KB, principal: Clinician) -> Pati
 def read_patient(patient_id: str, s: DB, principal: ClinicianOrFamily) -> PatientOut:
     """A patient's current record and assessment (a family sees only their own child)."""
     patient = patient_for(s, principal, patient_id, family_allowed=True)
-    repo.audit(s, principal.user, "read", "patient", patient.id)
+    audit_store.record(s, principal.user, "read", "patient", patient.id)
     return _patient_out(s, patient)
 
 
@@ -116,10 +119,9 @@ def update_patient(
     patient = patient_for(s, principal, patient_id, family_allowed=False)
     error = _validated(body.record)
     if error is not None:
-        repo.audit(s, principal.user, "update", "patient", patient.id, outcome="invalid")
+        audit_store.record(s, principal.user, "update", "patient", patient.id, outcome="invalid")
         return record_errors(error)
-    repo.update_patient(s, kb, principal.user, patient, body.record, body.display_name)
-    repo.audit(s, principal.user, "update", "patient", patient.id, detail=f"version {patient.current_version}")
+    service.store_version(UnitOfWork(s, principal.user), kb, patient, body.record, body.display_name)
     return _patient_out(s, patient)
 
 
@@ -127,10 +129,10 @@ def update_patient(
 def list_versions(patient_id: str, s: DB, principal: Clinician) -> list[VersionOut]:
     """Every stored version of the record, oldest first."""
     patient = patient_for(s, principal, patient_id, family_allowed=False)
-    repo.audit(s, principal.user, "read", "patient_versions", patient.id)
+    audit_store.record(s, principal.user, "read", "patient_versions", patient.id)
     return [
         VersionOut(version=v.version, created_at=v.created_at, created_by=v.created_by, record=v.record)
-        for v in repo.versions(s, patient)
+        for v in patient_store.versions(s, patient)
     ]
 
 
@@ -138,16 +140,16 @@ def list_versions(patient_id: str, s: DB, principal: Clinician) -> list[VersionO
 def list_assessments(patient_id: str, s: DB, principal: ClinicianOrFamily) -> list[AssessmentOut]:
     """The assessment history, oldest first, each with what changed since the one before."""
     patient = patient_for(s, principal, patient_id, family_allowed=True)
-    repo.audit(s, principal.user, "read", "assessments", patient.id)
-    return [_assessment_out(a) for a in repo.assessments(s, patient)]
+    audit_store.record(s, principal.user, "read", "assessments", patient.id)
+    return [_assessment_out(a) for a in patient_store.assessments(s, patient)]
 
 
 @router.post("/{patient_id}/invitations", response_model=InvitationOut, status_code=201, responses=NOT_FOUND)
 def invite_family(patient_id: str, s: DB, principal: Clinician) -> InvitationOut:
     """An invitation code that lets one family account read this child's plan and report."""
     patient = patient_for(s, principal, patient_id, family_allowed=False)
-    code = repo.create_invitation(s, principal.user, patient)
-    repo.audit(s, principal.user, "create", "invitation", patient.id)
+    code = invitation_store.create_invitation(s, principal.user, patient)
+    audit_store.record(s, principal.user, "create", "invitation", patient.id)
     return InvitationOut(code=code, expires_in_days=14)
 
 
@@ -155,9 +157,9 @@ def invite_family(patient_id: str, s: DB, principal: Clinician) -> InvitationOut
 def export_patient(patient_id: str, s: DB, principal: Clinician) -> dict[str, Any]:
     """Everything stored about one patient: every version and every assessment."""
     patient = patient_for(s, principal, patient_id, family_allowed=False)
-    repo.audit(s, principal.user, "export", "patient", patient.id)
+    audit_store.record(s, principal.user, "export", "patient", patient.id)
     return {
         "patient": {"id": patient.id, "display_name": patient.display_name, "current_version": patient.current_version},
-        "versions": [v.record | {"_version": v.version} for v in repo.versions(s, patient)],
-        "assessments": [_assessment_out(a).model_dump(mode="json") for a in repo.assessments(s, patient)],
+        "versions": [v.record | {"_version": v.version} for v in patient_store.versions(s, patient)],
+        "assessments": [_assessment_out(a).model_dump(mode="json") for a in patient_store.assessments(s, patient)],
     }

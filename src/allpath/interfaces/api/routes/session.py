@@ -27,8 +27,10 @@ from allpath.interfaces.http.deps import (
     storable_body,
 )
 from allpath.interfaces.http.schemas import ActivateIn, ErrorOut, InvitationAccept, ValidationErrorOut, error_responses
-from allpath.storage import accounts
-from allpath.storage import repository as repo
+from allpath.storage import accounts, clock
+from allpath.storage import audit as audit_store
+from allpath.storage import invitations as invitation_store
+from allpath.storage import signin as signin_store
 
 router = APIRouter(prefix="/api", tags=["session"], dependencies=[Depends(storable_body)])
 
@@ -48,17 +50,17 @@ def sign_in(body: Credentials, request: Request, response: Response, s: DB, sett
     """Sign in with a user name and password; sets the session cookie."""
     client = request.client.host if request.client else "unknown"
     try:
-        user = repo.authenticate(s, body.username, body.password, client, settings.sign_in_limits)
-    except repo.TooManyAttempts:
-        repo.audit(s, None, "sign_in", "session", outcome="rate_limited")
+        user = signin_store.authenticate(s, body.username, body.password, client, settings.sign_in_limits)
+    except signin_store.TooManyAttempts:
+        audit_store.record(s, None, "sign_in", "session", outcome="rate_limited")
         s.commit()  # the audit entry stays although the request fails
         raise HTTPException(429, "too many failed sign-ins; wait a few minutes and try again") from None
     if user is None:
-        repo.audit(s, None, "sign_in", "session", outcome="denied")
+        audit_store.record(s, None, "sign_in", "session", outcome="denied")
         s.commit()
         raise HTTPException(401, "user name or password is wrong")
-    raw, csrf = repo.create_session(s, user, settings.session_hours)
-    repo.audit(s, user, "sign_in", "session")
+    raw, csrf = signin_store.create_session(s, user, settings.session_hours)
+    audit_store.record(s, user, "sign_in", "session")
     response.set_cookie(
         SESSION_COOKIE,
         raw,
@@ -75,8 +77,8 @@ def sign_out(request: Request, response: Response, s: DB, principal: Annotated[P
     """Sign out: the session ends on the server and the cookie is cleared."""
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        repo.end_session(s, cookie)
-    repo.audit(s, principal.user, "sign_out", "session")
+        signin_store.end_session(s, cookie)
+    audit_store.record(s, principal.user, "sign_out", "session")
     response.delete_cookie(SESSION_COOKIE)
 
 
@@ -93,10 +95,10 @@ def change_password(body: PasswordChange, request: Request, s: DB, principal: Si
     try:
         accounts.change_password(s, principal.user, body.current_password, body.new_password, keep)
     except accounts.AccountError as error:
-        repo.audit(s, principal.user, "change_password", "user", str(principal.user.id), outcome="denied")
+        audit_store.record(s, principal.user, "change_password", "user", str(principal.user.id), outcome="denied")
         raise HTTPException(400, str(error)) from None
     except WeakPassword as error:
-        repo.audit(s, principal.user, "change_password", "user", str(principal.user.id), outcome="invalid")
+        audit_store.record(s, principal.user, "change_password", "user", str(principal.user.id), outcome="invalid")
         raise HTTPException(422, str(error)) from None
 
 
@@ -107,10 +109,10 @@ def activate(body: ActivateIn, s: DB) -> UserOut:
     try:
         user = accounts.activate(s, body.username, body.code, body.password)
     except accounts.AccountError as error:
-        repo.audit(s, None, "activate", "user", outcome="denied")
+        audit_store.record(s, None, "activate", "user", outcome="denied")
         raise HTTPException(400, str(error)) from None
     except WeakPassword as error:
-        repo.audit(s, None, "activate", "user", outcome="invalid")
+        audit_store.record(s, None, "activate", "user", outcome="invalid")
         raise HTTPException(422, str(error)) from None
     return user_out(s, user)
 
@@ -121,17 +123,17 @@ def new_token(body: TokenIn, s: DB, settings: AppSettings, principal: SignedIn) 
     the configured lifetime (``ALLPATH_TOKEN_DAYS``), or after ``days`` when that is shorter."""
     days = settings.token_days if body.days is None else body.days
     if days > settings.token_days:
-        repo.audit(s, principal.user, "create", "api_token", outcome="invalid")
+        audit_store.record(s, principal.user, "create", "api_token", outcome="invalid")
         raise HTTPException(400, f"a token may live at most {settings.token_days:g} days")
-    token, row = repo.issue_api_token(s, principal.user, body.name, days)
-    repo.audit(s, principal.user, "create", "api_token", str(row.id), detail=f"{days:g} days")
+    token, row = signin_store.issue_api_token(s, principal.user, body.name, days)
+    audit_store.record(s, principal.user, "create", "api_token", str(row.id), detail=f"{days:g} days")
     return TokenOut(id=row.id, token=token, name=row.name, expires_at=row.expires_at)
 
 
 @router.get("/tokens", response_model=list[TokenInfo], responses=error_responses(401))
 def my_tokens(s: DB, principal: SignedIn) -> list[TokenInfo]:
     """Your API tokens, newest first, with their expiry (the tokens themselves are never shown again)."""
-    moment = repo.now()
+    moment = clock.now()
     return [
         TokenInfo(
             id=row.id,
@@ -141,7 +143,7 @@ def my_tokens(s: DB, principal: SignedIn) -> list[TokenInfo]:
             revoked=row.revoked,
             expired=row.expires_at <= moment,
         )
-        for row in repo.api_tokens(s, principal.user)
+        for row in signin_store.api_tokens(s, principal.user)
     ]
 
 
@@ -152,10 +154,10 @@ def my_tokens(s: DB, principal: SignedIn) -> list[TokenInfo]:
 )
 def revoke_token(token_id: Annotated[int, Path(ge=1, le=2_147_483_647)], s: DB, principal: SignedIn) -> None:
     """Revoke one of your API tokens: it stops working at once."""
-    if not repo.revoke_api_tokens(s, principal.user, token_id):
-        repo.audit(s, principal.user, "revoke", "api_token", str(token_id), outcome="denied")
+    if not signin_store.revoke_api_tokens(s, principal.user, token_id):
+        audit_store.record(s, principal.user, "revoke", "api_token", str(token_id), outcome="denied")
         raise HTTPException(404, "you have no such live token")
-    repo.audit(s, principal.user, "revoke", "api_token", str(token_id))
+    audit_store.record(s, principal.user, "revoke", "api_token", str(token_id))
 
 
 @router.post(
@@ -164,14 +166,14 @@ def revoke_token(token_id: Annotated[int, Path(ge=1, le=2_147_483_647)], s: DB, 
 def accept_invitation(body: InvitationAccept, s: DB) -> UserOut:
     """Create a family account linked to one child, with the invitation code the care team gave."""
     try:
-        user = repo.accept_invitation(s, body.code, body.username, body.password, body.display_name)
-    except repo.InvitationError as error:
-        repo.audit(s, None, "accept", "invitation", outcome="denied")
+        user = invitation_store.accept_invitation(s, body.code, body.username, body.password, body.display_name)
+    except invitation_store.InvitationError as error:
+        audit_store.record(s, None, "accept", "invitation", outcome="denied")
         s.commit()
         raise HTTPException(400, str(error)) from None
     except WeakPassword as error:
-        repo.audit(s, None, "accept", "invitation", outcome="invalid")
+        audit_store.record(s, None, "accept", "invitation", outcome="invalid")
         s.commit()
         raise HTTPException(422, str(error)) from None
-    repo.audit(s, user, "accept", "invitation")
+    audit_store.record(s, user, "accept", "invitation")
     return user_out(s, user)

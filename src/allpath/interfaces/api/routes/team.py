@@ -15,7 +15,7 @@ from allpath.interfaces.api.schemas import TeamMemberOut
 from allpath.interfaces.http.deps import DB, Principal, require, storable_body
 from allpath.interfaces.http.schemas import ErrorOut, error_responses
 from allpath.storage import accounts
-from allpath.storage import repository as repo
+from allpath.storage import audit as audit_store
 from allpath.storage import tables as t
 
 router = APIRouter(
@@ -42,7 +42,7 @@ def members(s: DB, principal: Custodian) -> list[TeamMemberOut]:
     assert principal.user.team_id is not None  # a clinician with access has a team
     granted = [_member(user, grant) for user, grant in accounts.with_access(s, principal.user.team_id)]
     waiting = [_member(user, None) for user in accounts.waiting_for(s, principal.user)]
-    repo.audit(s, principal.user, "list", "team_member", detail=f"{len(waiting)} waiting")
+    audit_store.record(s, principal.user, "list", "team_member", detail=f"{len(waiting)} waiting")
     return granted + waiting
 
 

@@ -32,7 +32,8 @@ from allpath.interfaces.api.schemas import RecordErrorOut
 from allpath.interfaces.http.deps import DB, KB, Principal, patient_for, require, storable_body
 from allpath.interfaces.http.schemas import ValidationErrorOut, error_responses
 from allpath.knowledge.loader import KnowledgeBase
-from allpath.storage import repository as repo
+from allpath.storage import audit as audit_store
+from allpath.storage import patients as patient_store
 from allpath.storage import tables as t
 
 router = APIRouter(
@@ -165,7 +166,7 @@ def _survivorship(record: PatientRecord, kb: KnowledgeBase) -> dict[str, Any]:
 def _stateless_answer(s: Session, principal: Principal, action: str, content: dict[str, Any]) -> JSONResponse:
     response = JSONResponse(content)
     # Audit last and commit here, as /api/assess does (routes/assess.py explains why).
-    repo.audit(s, principal.user, action, "record", detail="stateless")
+    audit_store.record(s, principal.user, action, "record", detail="stateless")
     s.commit()
     return response
 
@@ -214,13 +215,13 @@ def _latest(
     s: Session, principal: Principal, patient_id: str, start: date | None = None
 ) -> tuple[t.Patient, PatientRecord | JSONResponse]:
     patient = patient_for(s, principal, patient_id, family_allowed=True)
-    return patient, _parsed(repo.current_version(s, patient).record, start)
+    return patient, _parsed(patient_store.current_version(s, patient).record, start)
 
 
 def _patient_answer(
     s: Session, principal: Principal, patient: t.Patient, resource: str, detail: str, response: Response
 ) -> Response:
-    repo.audit(s, principal.user, "read", resource, patient.id, detail=detail)
+    audit_store.record(s, principal.user, "read", resource, patient.id, detail=detail)
     s.commit()
     return response
 
@@ -228,7 +229,7 @@ def _patient_answer(
 def _patient_refusal(
     s: Session, principal: Principal, patient: t.Patient, resource: str, response: JSONResponse, field: str = ""
 ) -> JSONResponse:
-    repo.audit(s, principal.user, "read", resource, patient.id, outcome="invalid", detail=field)
+    audit_store.record(s, principal.user, "read", resource, patient.id, outcome="invalid", detail=field)
     s.commit()
     return response
 

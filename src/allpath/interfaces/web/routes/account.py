@@ -14,9 +14,11 @@ from sqlalchemy.orm import Session
 from allpath.accounts.passwords import MIN_LENGTH, WeakPassword
 from allpath.interfaces.http.deps import DB, SESSION_COOKIE, AppSettings, Principal, data_access
 from allpath.interfaces.web.pages import SECURITY_HEADERS, AnyUserPage, ClinicianPage, page
-from allpath.storage import accounts
-from allpath.storage import repository as repo
+from allpath.storage import accounts, clock
+from allpath.storage import audit as audit_store
+from allpath.storage import signin as signin_store
 from allpath.storage import tables as t
+from allpath.storage import users as user_store
 
 router = APIRouter()
 Id = Annotated[int, Path(ge=1, le=2_147_483_647)]
@@ -36,15 +38,15 @@ def _account_page(
     new_token: dict[str, Any] | None = None,
 ) -> Response:
     user = principal.user
-    teams = repo.granted_teams(s, user.id)
+    teams = user_store.granted_teams(s, user.id)
     context = {
         "account": user,
         "team_name": _team_names(s, frozenset({user.team_id})) if user.team_id is not None else [],
-        "data_role": user.role in repo.DATA_ROLES,
+        "data_role": user.role in user_store.DATA_ROLES,
         "has_access": data_access(s, user),
         "granted_teams": _team_names(s, teams),
-        "tokens": repo.api_tokens(s, user),
-        "now": repo.now(),
+        "tokens": signin_store.api_tokens(s, user),
+        "now": clock.now(),
         "errors": errors or {},
         "notice": notice,
         "new_token": new_token,
@@ -72,16 +74,16 @@ def change_password(
     """Change your password (the rules of ``PUT /api/me/password``); your other sessions end."""
     user = principal.user
     if new_password != new_password_again:
-        repo.audit(s, user, "change_password", "user", str(user.id), outcome="invalid", detail="web")
+        audit_store.record(s, user, "change_password", "user", str(user.id), outcome="invalid", detail="web")
         return _account_page(request, s, principal, 422, {"new_password_again": "The two new passwords differ."})
     keep = request.cookies.get(SESSION_COOKIE) if principal.via == "session" else None
     try:
         accounts.change_password(s, user, current_password, new_password, keep)
     except accounts.AccountError as error:
-        repo.audit(s, user, "change_password", "user", str(user.id), outcome="denied", detail="web")
+        audit_store.record(s, user, "change_password", "user", str(user.id), outcome="denied", detail="web")
         return _account_page(request, s, principal, 400, {"current_password": str(error)})
     except WeakPassword as error:
-        repo.audit(s, user, "change_password", "user", str(user.id), outcome="invalid", detail="web")
+        audit_store.record(s, user, "change_password", "user", str(user.id), outcome="invalid", detail="web")
         return _account_page(request, s, principal, 422, {"new_password": f"new password: {error}"})
     return _account_page(request, s, principal, notice="Your password is changed; your other sessions ended.")
 
@@ -110,18 +112,18 @@ def new_token(
         if not 0 < lifetime <= settings.token_days:
             message = f"The lifetime is a number of days above 0 and at most {settings.token_days:g}."
             return _account_page(request, s, principal, 422, {"token_days": message})
-    token, row = repo.issue_api_token(s, principal.user, name, lifetime)
-    repo.audit(s, principal.user, "create", "api_token", str(row.id), detail=f"{lifetime:g} days (web)")
+    token, row = signin_store.issue_api_token(s, principal.user, name, lifetime)
+    audit_store.record(s, principal.user, "create", "api_token", str(row.id), detail=f"{lifetime:g} days (web)")
     shown = {"token": token, "name": row.name, "expires_at": row.expires_at}
     return _account_page(request, s, principal, 201, new_token=shown)
 
 
 @router.post("/account/tokens/{token_id}/revoke")
 def revoke_token(request: Request, token_id: Id, s: DB, principal: AnyUserPage) -> Response:
-    if not repo.revoke_api_tokens(s, principal.user, token_id):
-        repo.audit(s, principal.user, "revoke", "api_token", str(token_id), outcome="denied", detail="web")
+    if not signin_store.revoke_api_tokens(s, principal.user, token_id):
+        audit_store.record(s, principal.user, "revoke", "api_token", str(token_id), outcome="denied", detail="web")
         return _account_page(request, s, principal, 404, {"tokens": "You have no such live token."})
-    repo.audit(s, principal.user, "revoke", "api_token", str(token_id), detail="web")
+    audit_store.record(s, principal.user, "revoke", "api_token", str(token_id), detail="web")
     return RedirectResponse("/account?revoked=1", status_code=303, headers=SECURITY_HEADERS)
 
 
@@ -135,7 +137,7 @@ def team(request: Request, s: DB, principal: ClinicianPage, confirmed: str = "")
     assert user.team_id is not None  # a clinician with access has a team
     members = accounts.with_access(s, user.team_id)
     waiting = accounts.waiting_for(s, user)
-    repo.audit(s, user, "list", "team_member", detail=f"{len(waiting)} waiting (web)")
+    audit_store.record(s, user, "list", "team_member", detail=f"{len(waiting)} waiting (web)")
     names = {u.id: u.username for u, _ in members}
     context = {
         "team_name": _team_names(s, frozenset({user.team_id})),

@@ -31,8 +31,10 @@ from allpath.interfaces.web.pages import (
     plain_form_errors,
 )
 from allpath.storage import accounts
-from allpath.storage import repository as repo
+from allpath.storage import audit as audit_store
+from allpath.storage import export as export_store
 from allpath.storage import tables as t
+from allpath.storage import users as user_store
 
 router = APIRouter()
 _SUMMARY_COLUMNS = (
@@ -52,8 +54,8 @@ _SUMMARY_COLUMNS = (
 @router.get("/export")
 def export_page(request: Request, s: DB, principal: ResearcherPage) -> Response:
     """What the export holds, how many patients, and the groups it contains (counts only)."""
-    rows = repo.deidentified_export(s, repo.granted_teams(s, principal.user.id))
-    repo.audit(s, principal.user, "read", "deidentified", detail=f"summary of {len(rows)} rows (web)")
+    rows = export_store.deidentified_export(s, user_store.granted_teams(s, principal.user.id))
+    audit_store.record(s, principal.user, "read", "deidentified", detail=f"summary of {len(rows)} rows (web)")
     groups = Counter((r["disease_state"], r["risk_group"], r["cog_risk_group"]) for r in rows)
     context = {"count": len(rows), "groups": sorted(groups.items(), key=lambda kv: (-kv[1], str(kv[0])))}
     return page(request, "export.html", context, principal)
@@ -67,8 +69,8 @@ def _attachment(body: str, media_type: str, filename: str) -> Response:
 @router.get("/export/deidentified.json")
 def export_json(s: DB, principal: ResearcherPage) -> Response:
     """Every patient's record and groups without names, ids or dates (the rows of the JSON API)."""
-    rows = repo.deidentified_export(s, repo.granted_teams(s, principal.user.id))
-    repo.audit(s, principal.user, "export", "deidentified", detail=f"{len(rows)} rows (web, json)")
+    rows = export_store.deidentified_export(s, user_store.granted_teams(s, principal.user.id))
+    audit_store.record(s, principal.user, "export", "deidentified", detail=f"{len(rows)} rows (web, json)")
     return _attachment(json.dumps(rows, indent=2, ensure_ascii=False), "application/json", "allpath-deidentified.json")
 
 
@@ -87,8 +89,8 @@ def _cell(value: Any) -> str:
 @router.get("/export/deidentified.csv")
 def export_csv(s: DB, principal: ResearcherPage) -> Response:
     """The same rows as a table: one line per patient, the record's fields as columns."""
-    rows = repo.deidentified_export(s, repo.granted_teams(s, principal.user.id))
-    repo.audit(s, principal.user, "export", "deidentified", detail=f"{len(rows)} rows (web, csv)")
+    rows = export_store.deidentified_export(s, user_store.granted_teams(s, principal.user.id))
+    audit_store.record(s, principal.user, "export", "deidentified", detail=f"{len(rows)} rows (web, csv)")
     record_keys = sorted({key for r in rows for key in r["record"]})
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -118,9 +120,9 @@ def _users_page(
     errors: dict[str, str] | None = None,
     notice: str = "",
 ) -> Response:
-    repo.audit(s, principal.user, "list", "user", detail="web")
+    audit_store.record(s, principal.user, "list", "user", detail="web")
     teams = {team.id: team.name for team in _teams(s)}
-    users = repo.list_users(s)
+    users = user_store.list_users(s)
     context = {
         "users": users,
         "teams": teams,
@@ -171,17 +173,17 @@ def create_user(
         body = UserIn(username=username, display_name=display_name, role=role, team=team.strip() or None)
     except ValidationError as error:
         errors = plain_form_errors(error)
-        repo.audit(s, principal.user, "create", "user", outcome="invalid", detail="web")
+        audit_store.record(s, principal.user, "create", "user", outcome="invalid", detail="web")
         return _users_page(request, s, principal, 422, values, errors)
     try:
         user, activation = accounts.create_account(
             s, principal.user, body.username, body.display_name, body.role, body.team, settings.activation_hours
         )
     except accounts.NameTaken as error:
-        repo.audit(s, principal.user, "create", "user", outcome="denied", detail="web")
+        audit_store.record(s, principal.user, "create", "user", outcome="denied", detail="web")
         return _users_page(request, s, principal, 409, values, {"username": f"username: {error}"})
     except accounts.AccountError as error:
-        repo.audit(s, principal.user, "create", "user", outcome="invalid", detail="web")
+        audit_store.record(s, principal.user, "create", "user", outcome="invalid", detail="web")
         return _users_page(request, s, principal, 422, values, {"team": f"team: {error}"})
     return _code_page(request, principal, user, activation, "created")
 
@@ -189,14 +191,17 @@ def create_user(
 def _target(s: Session, principal: AdminPage, user_id: int, action: str) -> t.User:
     user = s.get(t.User, user_id)
     if user is None:
-        repo.audit(s, principal.user, action, "user", str(user_id), outcome="denied", detail="web: no such account")
+        audit_store.record(
+            s, principal.user, action, "user", str(user_id), outcome="denied", detail="web: no such account"
+        )
         raise PageError(404, "No such account")
     return user
 
 
 def _refused(request: Request, s: DB, principal: AdminPage, user_id: int, action: str, error: Exception) -> Response:
     status = 409 if isinstance(error, accounts.NotAllowed) else 422
-    repo.audit(s, principal.user, action, "user", str(user_id), outcome="denied" if status == 409 else "invalid")
+    outcome = "denied" if status == 409 else "invalid"
+    audit_store.record(s, principal.user, action, "user", str(user_id), outcome=outcome)
     return _users_page(request, s, principal, status, errors={f"account-{user_id}": str(error)})
 
 
@@ -268,7 +273,7 @@ def change_role(
 def audit_log(request: Request, s: DB, principal: AdminPage, limit: int = 200) -> Response:
     """The newest audit entries: who did what to which resource, and when."""
     limit = max(1, min(limit, 1000))
-    repo.audit(s, principal.user, "read", "audit_log", detail="web")
-    names = {u.id: u.username for u in repo.list_users(s)}
-    context = {"entries": repo.audit_entries(s, limit), "names": names, "limit": limit}
+    audit_store.record(s, principal.user, "read", "audit_log", detail="web")
+    names = {u.id: u.username for u in user_store.list_users(s)}
+    context = {"entries": audit_store.entries(s, limit), "names": names, "limit": limit}
     return page(request, "admin_audit.html", context, principal)

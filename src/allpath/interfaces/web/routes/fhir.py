@@ -20,14 +20,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
+from allpath import service
 from allpath.errors import RecordError
 from allpath.interfaces import strict_json
 from allpath.interfaces.fhir.importer import import_bundle
-from allpath.interfaces.fhir.package import MEDIA_TYPE, second_opinion
+from allpath.interfaces.fhir.package import MEDIA_TYPE, package_bundle
 from allpath.interfaces.http.deps import DB, KB, unstorable_text
 from allpath.interfaces.web.pages import SECURITY_HEADERS, CareOrFamilyPage, ClinicianPage, page
 from allpath.interfaces.web.routes.patients import form_page, visible_patient
-from allpath.storage import repository as repo
+from allpath.service import UnitOfWork
+from allpath.storage import audit as audit_store
 
 router = APIRouter()
 
@@ -105,13 +107,13 @@ async def import_page(request: Request, s: DB, kb: KB, principal: ClinicianPage)
         # The same limit as the whole request's (``ALLPATH_MAX_FHIR_BODY_BYTES``), which the guard enforced.
         bundle = _bundle(await _bundle_text(form, request.app.state.settings.body_limits.fhir))
     except BundleRefused as refusal:
-        repo.audit(s, principal.user, "import", "fhir_bundle", outcome="invalid", detail="web")
+        audit_store.record(s, principal.user, "import", "fhir_bundle", outcome="invalid", detail="web")
         kept = pasted if isinstance(pasted, str) and len(pasted) <= PASTE_KEPT_CHARS else ""
         if unstorable_text(kept) is not None:
             kept = ""
         return page(request, "fhir_import.html", {"error": str(refusal), "pasted": kept}, principal, 422)
     result = import_bundle(bundle)
-    repo.audit(
+    audit_store.record(
         s,
         principal.user,
         "import",
@@ -131,16 +133,14 @@ async def import_page(request: Request, s: DB, kb: KB, principal: ClinicianPage)
 def second_opinion_download(request: Request, patient_id: str, s: DB, kb: KB, principal: CareOrFamilyPage) -> Response:
     """The second-opinion package (FHIR R4 Bundle) of the latest record and its assessment, as a file."""
     patient = visible_patient(s, principal, patient_id, family_allowed=True)
-    record = dict(repo.current_version(s, patient).record)
-    assessment: dict[str, Any] = repo.latest_assessment(s, patient).result
+    work = UnitOfWork(s, principal.user)
     try:
-        bundle = second_opinion(record, kb, assessment)
+        package = service.patient_package(work, kb, patient, detail="web", refusal_detail="web")
     except RecordError:
         # A page, not a raised error: the audit entry commits with the response.
-        repo.audit(s, principal.user, "read", "second_opinion", patient.id, outcome="invalid", detail="web")
         message = "The stored record can no longer be read, so there is no package for it."
         return page(request, "error.html", {"title": "No second-opinion package", "message": message}, principal, 409)
-    repo.audit(s, principal.user, "read", "second_opinion", patient.id, detail="web")
+    bundle = package_bundle(package.result)
     headers = {
         **SECURITY_HEADERS,
         "Content-Disposition": f'attachment; filename="allpath-second-opinion-v{patient.current_version}.json"',

@@ -14,8 +14,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.requests import ClientDisconnect
 
+from allpath import service
 from allpath.engine.diff import changed_fields
-from allpath.errors import FieldProblem
+from allpath.errors import FieldProblem, RecordError
 from allpath.interfaces import ics
 from allpath.interfaces.http.deps import DB, KB, Principal, patient_for
 from allpath.interfaces.web import forms
@@ -29,7 +30,10 @@ from allpath.interfaces.web.pages import (
     page,
 )
 from allpath.knowledge.loader import KnowledgeBase
-from allpath.storage import repository as repo
+from allpath.service import UnitOfWork
+from allpath.storage import audit as audit_store
+from allpath.storage import invitations as invitation_store
+from allpath.storage import patients as patient_store
 from allpath.storage import tables as t
 
 router = APIRouter()
@@ -46,7 +50,7 @@ def visible_patient(s: Session, principal: Principal, patient_id: str, *, family
 
 
 def _summary_row(s: Session, patient: t.Patient) -> dict[str, Any]:
-    a = repo.latest_assessment(s, patient)
+    a = patient_store.latest_assessment(s, patient)
     result: dict[str, Any] = a.result
     relapse: dict[str, Any] = result.get("relapse") or {}
     return {
@@ -69,15 +73,15 @@ def patient_list(request: Request, s: DB, principal: CareOrFamilyPage, q: str = 
     """A clinician's team's patients (searchable by name or id); a family's own children."""
     q = q.strip()[:100]
     if principal.user.role == "family":
-        ids = repo.family_patient_ids(s, principal.user)
+        ids = patient_store.family_patient_ids(s, principal.user)
         patients = sorted(
-            (p for i in ids if (p := repo.get_patient(s, i)) is not None), key=lambda p: p.display_name.lower()
+            (p for i in ids if (p := patient_store.get_patient(s, i)) is not None), key=lambda p: p.display_name.lower()
         )
     else:
         assert principal.user.team_id is not None, "a clinician belongs to a team"
-        patients = repo.list_patients(s, principal.user.team_id, q)
+        patients = patient_store.list_patients(s, principal.user.team_id, q)
     rows = [_summary_row(s, p) for p in patients]
-    repo.audit(s, principal.user, "list", "patient", detail=f"{len(rows)} rows (web)")
+    audit_store.record(s, principal.user, "list", "patient", detail=f"{len(rows)} rows (web)")
     context = {"rows": rows, "q": q, "htmx": is_htmx(request)}
     if is_htmx(request):
         return page(request, "_patient_rows.html", context, principal, headers={"Vary": "HX-Request"})
@@ -146,7 +150,7 @@ async def create_patient(request: Request, s: DB, kb: KB, principal: ClinicianPa
     record = forms.record_from_form(kb, form)
     problems = _problems(record, display_name)
     if problems:
-        repo.audit(s, principal.user, "create", "patient", outcome="invalid", detail="web")
+        audit_store.record(s, principal.user, "create", "patient", outcome="invalid", detail="web")
         return form_page(
             request,
             kb,
@@ -157,8 +161,7 @@ async def create_patient(request: Request, s: DB, kb: KB, principal: ClinicianPa
             problems=problems,
             status=422,
         )
-    stored = repo.create_patient(s, kb, principal.user, display_name, record)
-    repo.audit(s, principal.user, "create", "patient", stored.patient.id, detail="web")
+    stored = service.create_patient(UnitOfWork(s, principal.user), kb, display_name, record, detail="web")
     return RedirectResponse(f"/patients/{stored.patient.id}", status_code=303, headers=SECURITY_HEADERS)
 
 
@@ -213,8 +216,8 @@ def exposure_row(request: Request, principal: ClinicianPage, kind: str = "course
 @router.get("/patients/{patient_id}/edit")
 def edit_patient_form(request: Request, patient_id: str, s: DB, kb: KB, principal: ClinicianPage) -> Response:
     patient = visible_patient(s, principal, patient_id, family_allowed=False)
-    repo.audit(s, principal.user, "read", "patient", patient.id, detail="web edit form")
-    record = repo.current_version(s, patient).record
+    audit_store.record(s, principal.user, "read", "patient", patient.id, detail="web edit form")
+    record = patient_store.current_version(s, patient).record
     return form_page(request, kb, principal, record=dict(record), display_name=patient.display_name, patient=patient)
 
 
@@ -223,12 +226,12 @@ async def update_patient(request: Request, patient_id: str, s: DB, kb: KB, princ
     """Store a new version of the record (when anything changed) and re-assess it."""
     patient = visible_patient(s, principal, patient_id, family_allowed=False)
     form = await request.form()
-    previous = dict(repo.current_version(s, patient).record)
+    previous = dict(patient_store.current_version(s, patient).record)
     display_name = forms.display_name_from(form)
     record = forms.record_from_form(kb, form, previous)
     problems = _problems(record, display_name)
     if problems:
-        repo.audit(s, principal.user, "update", "patient", patient.id, outcome="invalid", detail="web")
+        audit_store.record(s, principal.user, "update", "patient", patient.id, outcome="invalid", detail="web")
         return form_page(
             request,
             kb,
@@ -240,10 +243,7 @@ async def update_patient(request: Request, patient_id: str, s: DB, kb: KB, princ
             status=422,
         )
     if changed_fields(previous, record) or display_name != patient.display_name:
-        repo.update_patient(s, kb, principal.user, patient, record, display_name)
-        repo.audit(
-            s, principal.user, "update", "patient", patient.id, detail=f"version {patient.current_version} (web)"
-        )
+        service.store_version(UnitOfWork(s, principal.user), kb, patient, record, display_name, detail="web")
         target = f"/patients/{patient.id}#changes"
     else:
         target = f"/patients/{patient.id}?unchanged=1"
@@ -255,10 +255,10 @@ async def update_patient(request: Request, patient_id: str, s: DB, kb: KB, princ
 
 def _history(s: Session, patient: t.Patient) -> list[dict[str, Any]]:
     """Every assessment, newest first, with who stored the version it assessed."""
-    authors = {v.version: v.created_by for v in repo.versions(s, patient)}
+    authors = {v.version: v.created_by for v in patient_store.versions(s, patient)}
     names: dict[int, str] = {}
     rows = []
-    for a in reversed(repo.assessments(s, patient)):
+    for a in reversed(patient_store.assessments(s, patient)):
         author_id = authors.get(a.patient_version)
         if author_id is not None and author_id not in names:
             user = s.get(t.User, author_id)
@@ -304,15 +304,22 @@ def patient_page(
     if principal.user.role == "family":
         # A family's page about their child is the plain-language report.
         return RedirectResponse(f"/patients/{patient.id}/report", status_code=303, headers=SECURITY_HEADERS)
-    repo.audit(s, principal.user, "read", "patient", patient.id, detail="web")
-    latest = repo.latest_assessment(s, patient)
-    result: dict[str, Any] = latest.result
-    record = dict(repo.current_version(s, patient).record)
+    # The page shows a fresh assessment of the latest record version (the rule of allpath.service); the
+    # stored assessments are the history below it.
+    try:
+        answer = service.patient_care_overview(UnitOfWork(s, principal.user), kb, patient, resource="patient", detail="web")
+    except RecordError:
+        message = "The stored record can no longer be read, so it cannot be assessed."
+        return page(request, "error.html", {"title": "Record cannot be read", "message": message}, principal, 409)
+    now = answer.latest
+    result = now.assessment
+    record = dict(now.version.record)
     context = {
         "patient": patient,
         "a": result,
-        "latest": latest,
-        "treatment": treatment_for(kb, record, result),
+        "latest": now.stored,
+        "stored_knowledge_version": now.stored.knowledge_version if now.knowledge_changed else None,
+        "treatment": answer.result,
         "record_rows": _record_rows(record),
         "history": _history(s, patient),
         "elements": {e["id"]: e for e in result["plan"].get("elements", [])},
@@ -322,23 +329,25 @@ def patient_page(
     return page(request, "patient.html", context, principal)
 
 
+def _calendar(roadmap: Any, patient_id: str) -> str:
+    return ics.roadmap_to_ics(roadmap, record_id=patient_id)
+
+
 @router.get("/patients/{patient_id}/roadmap.ics")
 def roadmap_calendar(request: Request, patient_id: str, s: DB, kb: KB, principal: CareOrFamilyPage) -> Response:
     """The dated roadmap as an iCalendar file (phases, response tests, end of treatment; no doses), for the
     care team and the child's family."""
     patient = visible_patient(s, principal, patient_id, family_allowed=True)
-    result: dict[str, Any] = repo.latest_assessment(s, patient).result
-    treatment = treatment_for(kb, repo.current_version(s, patient).record, result)
+    work = UnitOfWork(s, principal.user)
     try:
-        if treatment is None:
-            raise ics.CalendarError("record", "the stored record cannot be read")
-        data = ics.roadmap_to_ics(treatment["roadmap"], record_id=patient.id)
-    except ics.CalendarError as error:
-        # A page, not a raised error: the audit entry commits with the response.
-        repo.audit(s, principal.user, "read", "roadmap_calendar", patient.id, outcome="invalid", detail="web")
-        message = f"There is no calendar for this roadmap: {error.message}."
+        data = service.patient_calendar(
+            work, kb, patient, _calendar, resource="roadmap_calendar", detail="web", refusal_detail="web"
+        ).result
+    except (ics.CalendarError, RecordError) as error:
+        # A page, not a raised error: the audit entry (written by the use case) commits with the response.
+        why = error.message if isinstance(error, ics.CalendarError) else "the stored record cannot be read"
+        message = f"There is no calendar for this roadmap: {why}."
         return page(request, "error.html", {"title": "No calendar", "message": message}, principal, 409)
-    repo.audit(s, principal.user, "read", "roadmap_calendar", patient.id, detail="web")
     headers = {
         **SECURITY_HEADERS,
         "Content-Disposition": f'attachment; filename="allpath-roadmap-v{patient.current_version}.ics"',
@@ -350,6 +359,6 @@ def roadmap_calendar(request: Request, patient_id: str, s: DB, kb: KB, principal
 def invite_family(request: Request, patient_id: str, s: DB, principal: ClinicianPage) -> Response:
     """An invitation code for one family account (shown once; 14 days)."""
     patient = visible_patient(s, principal, patient_id, family_allowed=False)
-    code = repo.create_invitation(s, principal.user, patient)
-    repo.audit(s, principal.user, "create", "invitation", patient.id, detail="web")
+    code = invitation_store.create_invitation(s, principal.user, patient)
+    audit_store.record(s, principal.user, "create", "invitation", patient.id, detail="web")
     return page(request, "invitation.html", {"patient": patient, "code": code, "days": 14}, principal, 201)

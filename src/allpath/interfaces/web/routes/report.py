@@ -16,7 +16,7 @@ from allpath.interfaces.http.schemas import error_responses
 from allpath.interfaces.web.family_report import family_report, report_html_document, report_pdf
 from allpath.interfaces.web.pages import SECURITY_HEADERS, CareOrFamilyPage, page
 from allpath.interfaces.web.routes.patients import visible_patient
-from allpath.storage import repository as repo
+from allpath.storage import audit as audit_store
 
 router = APIRouter()  # pages
 api_router = APIRouter()  # beside the JSON API, in its OpenAPI description
@@ -34,7 +34,7 @@ def report_page(request: Request, patient_id: str, s: DB, kb: KB, principal: Car
     """The plain-language family report as a page."""
     patient = visible_patient(s, principal, patient_id, family_allowed=True)
     report = family_report(s, kb, patient)
-    repo.audit(s, principal.user, "read", "family_report", patient.id, detail="html")
+    audit_store.record(s, principal.user, "read", "family_report", patient.id, detail="html")
     return page(request, "report.html", {"report": report, "patient": patient}, principal)
 
 
@@ -43,7 +43,7 @@ def report_pdf_download(request: Request, patient_id: str, s: DB, kb: KB, princi
     """The family report as a PDF to print or keep."""
     patient = visible_patient(s, principal, patient_id, family_allowed=True)
     report = family_report(s, kb, patient)
-    repo.audit(s, principal.user, "read", "family_report", patient.id, detail="pdf")
+    audit_store.record(s, principal.user, "read", "family_report", patient.id, detail="pdf")
     return _pdf_response(report_pdf(report, kb.text.disclaimer), report.filename)
 
 
@@ -58,7 +58,7 @@ def api_report_html(patient_id: str, s: DB, kb: KB, principal: ApiReader) -> HTM
     """The family report as a self-contained HTML document (clinician of the team or the linked family)."""
     patient = patient_for(s, principal, patient_id, family_allowed=True)
     report = family_report(s, kb, patient)
-    repo.audit(s, principal.user, "read", "family_report", patient.id, detail="html (api)")
+    audit_store.record(s, principal.user, "read", "family_report", patient.id, detail="html (api)")
     return HTMLResponse(report_html_document(report, kb.text.disclaimer), headers=SECURITY_HEADERS)
 
 
@@ -72,5 +72,5 @@ def api_report_pdf(patient_id: str, s: DB, kb: KB, principal: ApiReader) -> Resp
     """The family report as a PDF (clinician of the team or the linked family)."""
     patient = patient_for(s, principal, patient_id, family_allowed=True)
     report = family_report(s, kb, patient)
-    repo.audit(s, principal.user, "read", "family_report", patient.id, detail="pdf (api)")
+    audit_store.record(s, principal.user, "read", "family_report", patient.id, detail="pdf (api)")
     return _pdf_response(report_pdf(report, kb.text.disclaimer), report.filename)

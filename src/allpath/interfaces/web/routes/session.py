@@ -28,7 +28,11 @@ from allpath.interfaces.web.pages import (
     safe_next,
 )
 from allpath.storage import accounts
-from allpath.storage import repository as repo
+from allpath.storage import audit as audit_store
+from allpath.storage import invitations as invitation_store
+from allpath.storage import patients as patient_store
+from allpath.storage import signin as signin_store
+from allpath.storage import users as user_store
 
 router = APIRouter()
 FORM_COOKIE = "allpath_form"
@@ -67,10 +71,10 @@ def home(request: Request, s: DB, principal: MaybePageUser) -> Response:
     if principal is None:
         return RedirectResponse("/signin", status_code=303, headers=SECURITY_HEADERS)
     role = principal.user.role
-    if role in repo.DATA_ROLES and not data_access(s, principal.user):
+    if role in user_store.DATA_ROLES and not data_access(s, principal.user):
         target = "/account"  # it waits for its team's confirmation, and says so there
     elif role == "family":
-        children = sorted(repo.family_patient_ids(s, principal.user))
+        children = sorted(patient_store.family_patient_ids(s, principal.user))
         target = f"/patients/{children[0]}/report" if len(children) == 1 else "/patients"
     else:
         target = {"clinician": "/patients", "researcher": "/export", "admin": "/admin/users"}.get(role, "/sources")
@@ -107,17 +111,17 @@ def signin(
         return _signin_page(request, 422, "Enter your user name and password.", username, target)
     client = request.client.host if request.client else "unknown"
     try:
-        user = repo.authenticate(s, username, password, client, settings.sign_in_limits)
-    except repo.TooManyAttempts:
-        repo.audit(s, None, "sign_in", "session", outcome="rate_limited")
+        user = signin_store.authenticate(s, username, password, client, settings.sign_in_limits)
+    except signin_store.TooManyAttempts:
+        audit_store.record(s, None, "sign_in", "session", outcome="rate_limited")
         return _signin_page(
             request, 429, "Too many failed sign-ins; wait a few minutes and try again.", username, target
         )
     if user is None:
-        repo.audit(s, None, "sign_in", "session", outcome="denied")
+        audit_store.record(s, None, "sign_in", "session", outcome="denied")
         return _signin_page(request, 401, "The user name or password is wrong.", username, target)
-    raw, _csrf = repo.create_session(s, user, settings.session_hours)
-    repo.audit(s, user, "sign_in", "session", detail="web")
+    raw, _csrf = signin_store.create_session(s, user, settings.session_hours)
+    audit_store.record(s, user, "sign_in", "session", detail="web")
     response = RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
     response.set_cookie(
         SESSION_COOKIE,
@@ -136,8 +140,8 @@ def signout(request: Request, s: DB, principal: AnyUserPage) -> Response:
     """End the session on the server and clear the cookie (the form carries the CSRF token)."""
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        repo.end_session(s, cookie)
-    repo.audit(s, principal.user, "sign_out", "session", detail="web")
+        signin_store.end_session(s, cookie)
+    audit_store.record(s, principal.user, "sign_out", "session", detail="web")
     response = RedirectResponse("/signin", status_code=303, headers=SECURITY_HEADERS)
     response.delete_cookie(SESSION_COOKIE)
     return response
@@ -177,15 +181,15 @@ def join(
         errors = plain_form_errors(error)
         return _join_page(request, 422, values, errors)
     try:
-        user = repo.accept_invitation(s, body.code, body.username, body.password, body.display_name)
-    except repo.InvitationError as error:
-        repo.audit(s, None, "accept", "invitation", outcome="denied")
+        user = invitation_store.accept_invitation(s, body.code, body.username, body.password, body.display_name)
+    except invitation_store.InvitationError as error:
+        audit_store.record(s, None, "accept", "invitation", outcome="denied")
         field = "username" if "user name" in str(error) else "code"
         return _join_page(request, 400, values, {field: str(error)})
     except WeakPassword as error:
-        repo.audit(s, None, "accept", "invitation", outcome="invalid")
+        audit_store.record(s, None, "accept", "invitation", outcome="invalid")
         return _join_page(request, 422, values, {"password": f"password: {error}"})
-    repo.audit(s, user, "accept", "invitation", detail="web")
+    audit_store.record(s, user, "accept", "invitation", detail="web")
     return RedirectResponse("/signin?joined=1", status_code=303, headers=SECURITY_HEADERS)
 
 
@@ -222,17 +226,17 @@ def activate(
         body = ActivateIn(username=username.strip(), code=code.strip(), password=password)
     except ValidationError as error:
         errors = plain_form_errors(error)
-        repo.audit(s, None, "activate", "user", outcome="invalid", detail="web")
+        audit_store.record(s, None, "activate", "user", outcome="invalid", detail="web")
         return _activate_page(request, 422, values, errors)
     if password != password_again:
-        repo.audit(s, None, "activate", "user", outcome="invalid", detail="web")
+        audit_store.record(s, None, "activate", "user", outcome="invalid", detail="web")
         return _activate_page(request, 422, values, {"password_again": "The two passwords differ."})
     try:
         accounts.activate(s, body.username, body.code, body.password)
     except accounts.AccountError as error:
-        repo.audit(s, None, "activate", "user", outcome="denied", detail="web")
+        audit_store.record(s, None, "activate", "user", outcome="denied", detail="web")
         return _activate_page(request, 400, values, {"code": str(error)})
     except WeakPassword as error:
-        repo.audit(s, None, "activate", "user", outcome="invalid", detail="web")
+        audit_store.record(s, None, "activate", "user", outcome="invalid", detail="web")
         return _activate_page(request, 422, values, {"password": f"password: {error}"})
     return RedirectResponse("/signin?activated=1", status_code=303, headers=SECURITY_HEADERS)

@@ -119,6 +119,8 @@ PURPOSES = {
     "pharmacogenomics.yaml": "CPIC thiopurine starting-dose rules for TPMT and NUDT15 phenotypes",
     "survivorship.yaml": "doxorubicin-equivalence factors, heart surveillance strength and echo frequency, other "
     "exposure-linked late effects, and what is not covered",
+    "fhir_codes.yaml": "the codes of the FHIR mapping: code systems, mCODE profiles, one concept per record field, "
+    "the codes of each value, fusion genes; every standard code says where it was found",
 }
 
 

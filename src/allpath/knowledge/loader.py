@@ -24,6 +24,7 @@ from allpath.errors import KnowledgeError
 from allpath.knowledge import schema as s
 from allpath.knowledge import therapy_schema as ts
 from allpath.knowledge.conditions import Condition, ConditionCompiler
+from allpath.knowledge.fhir_codes_schema import FhirCodesFile
 from allpath.knowledge.text_schema import TextFile
 from allpath.knowledge.therapy import TherapyKnowledge, compile_therapy
 
@@ -146,6 +147,7 @@ class KnowledgeBase:
     text: TextFile
     disease_states: tuple[tuple[s.StateRule, Condition], ...]
     therapy: TherapyKnowledge
+    fhir_codes: FhirCodesFile  # the codes of the FHIR mapping (interfaces/fhir/codes.py reads them)
     warnings: tuple[InputWarning, ...] = ()
     compiled_refs: frozenset[str] = field(default_factory=frozenset)
     unused: tuple[str, ...] = ()
@@ -307,6 +309,7 @@ def _load(data_dir: Path) -> KnowledgeBase:
             frozenset(p.spec.id for p in populations),
             frozenset(inputs),
         ),
+        fhir_codes=_as(files["fhir_codes.yaml"], FhirCodesFile),
         warnings=tuple(
             InputWarning(w, compiler.compile(w.when, f"warnings.yaml:{w.code}"))
             for w in _as(files["warnings.yaml"], s.WarningsFile).warnings

@@ -19,6 +19,7 @@ from allpath.knowledge.cite import RULE_ID
 from allpath.knowledge.cite import Cite as Cite
 from allpath.knowledge.cite import Confidence as Confidence
 from allpath.knowledge.cite import Evidence as Evidence
+from allpath.knowledge.fhir_codes_schema import FhirCodesFile
 from allpath.knowledge.text_schema import TextFile
 from allpath.knowledge.therapy_schema import (
     DrugsFile,
@@ -391,5 +392,6 @@ FILES: dict[str, type[BaseModel]] = {
     "intrathecal.yaml": IntrathecalFile,
     "pharmacogenomics.yaml": PharmacogenomicsFile,
     "survivorship.yaml": SurvivorshipFile,
+    "fhir_codes.yaml": FhirCodesFile,
 }
 """Every knowledge file and the model its content must validate against."""

@@ -1,7 +1,8 @@
-"""The codes of allpath's FHIR mapping, read from ``knowledge/data/fhir_codes.yaml``.
+"""The codes of allpath's FHIR mapping, from ``knowledge/data/fhir_codes.yaml`` as the knowledge loader read it.
 
-Codes are data: the YAML file names each code with its display and where it comes from. This module only
-turns them into FHIR ``Coding`` dicts for the exporter and into look-up tables for the importer.
+Codes are data: the YAML file names each code with its display and where it comes from; the knowledge loader
+validates it and counts it in ``knowledge_version``. This module only turns them into FHIR ``Coding`` dicts for
+the exporter and into look-up tables for the importer.
 
 Every exported ``CodeableConcept`` lists the standard codings first and the allpath local coding last
 (``LOCAL_SYSTEM``), so that allpath can always read back what it wrote, even where a standard code is missing.
@@ -11,28 +12,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from importlib import resources
 from typing import Any, Final
 
-import yaml
+from allpath.knowledge.fhir_codes_schema import CodingSpec, FhirCodesFile
+from allpath.knowledge.loader import load_knowledge
 
 Coding = dict[str, str]
 
+# The codes come from the knowledge base, validated by its schema and counted in knowledge_version.
+_DATA: Final[FhirCodesFile] = load_knowledge().fhir_codes
 
-def _load() -> dict[str, Any]:
-    text = (resources.files("allpath.knowledge") / "data" / "fhir_codes.yaml").read_text(encoding="utf-8")
-    data: dict[str, Any] = yaml.safe_load(text)
-    return data
-
-
-_DATA: Final[dict[str, Any]] = _load()
-
-LOCAL_SYSTEM: Final[str] = _DATA["local_system"]
+LOCAL_SYSTEM: Final[str] = _DATA.local_system
 """The allpath local code system, for everything that has no verified standard code."""
-EXTENSION_BASE: Final[str] = _DATA["extension_base"]
-RECORD_ID_SYSTEM: Final[str] = _DATA["record_id_system"]
-SYSTEMS: Final[dict[str, str]] = dict(_DATA["systems"])
-MCODE: Final[dict[str, str]] = dict(_DATA["mcode"])
+EXTENSION_BASE: Final[str] = _DATA.extension_base
+RECORD_ID_SYSTEM: Final[str] = _DATA.record_id_system
+SYSTEMS: Final[dict[str, str]] = dict(_DATA.systems)
+MCODE: Final[dict[str, str]] = dict(_DATA.mcode)
 
 LOINC: Final[str] = SYSTEMS["loinc"]
 SNOMED: Final[str] = SYSTEMS["snomed"]
@@ -46,8 +41,8 @@ def extension_url(name: str) -> str:
     return EXTENSION_BASE + name
 
 
-def _coding(entry: dict[str, Any]) -> Coding:
-    return {"system": SYSTEMS[entry["system"]], "code": str(entry["code"]), "display": str(entry["display"])}
+def _coding(entry: CodingSpec) -> Coding:
+    return {"system": SYSTEMS[entry.system], "code": entry.code, "display": entry.display}
 
 
 def local_code(group: str, token: str) -> str:
@@ -62,9 +57,9 @@ def concept_local_code(key: str) -> str:
 @cache
 def concept(key: str) -> tuple[Coding, ...]:
     """The codings of a concept (an Observation, Condition or Procedure code): standard ones, then local."""
-    entry = _DATA["concepts"][key]
-    codings = [_coding(c) for c in entry.get("codings") or []]
-    codings.append({"system": LOCAL_SYSTEM, "code": concept_local_code(key), "display": entry["display"]})
+    entry = _DATA.concepts[key]
+    codings = [_coding(c) for c in entry.codings]
+    codings.append({"system": LOCAL_SYSTEM, "code": concept_local_code(key), "display": entry.display})
     return tuple(codings)
 
 
@@ -77,7 +72,7 @@ def concept_cc(key: str) -> dict[str, Any]:
 @cache
 def value(group: str, token: str) -> tuple[Coding, ...]:
     """The codings of a value (a token of the record or of the assessment): standard ones, then local."""
-    entries = _DATA["values"][group][token] or []
+    entries = _DATA.values[group][token] or []
     codings = [_coding(c) for c in entries]
     display = codings[0]["display"] if codings else token.replace("_", " ")
     codings.append({"system": LOCAL_SYSTEM, "code": local_code(group, token), "display": display})
@@ -89,7 +84,7 @@ def value_cc(group: str, token: str) -> dict[str, Any]:
 
 
 def value_tokens(group: str) -> tuple[str, ...]:
-    return tuple(_DATA["values"][group])
+    return tuple(_DATA.values[group])
 
 
 @dataclass(frozen=True)
@@ -134,33 +129,33 @@ class Lookup:
 @lru_cache(maxsize=1)
 def lookup() -> Lookup:
     concepts: dict[tuple[str, str], str] = {}
-    for key, entry in _DATA["concepts"].items():
-        for c in (entry.get("codings") or []) + (entry.get("accept") or []):
-            concepts[(SYSTEMS[c["system"]], str(c["code"]))] = key
+    for key, entry in _DATA.concepts.items():
+        for c in (*entry.codings, *entry.accept):
+            concepts[(SYSTEMS[c.system], c.code)] = key
         concepts[(LOCAL_SYSTEM, concept_local_code(key))] = key
     values: dict[str, dict[tuple[str, str], str]] = {}
-    for group, tokens in _DATA["values"].items():
+    for group, tokens in _DATA.values.items():
         table: dict[tuple[str, str], str] = {}
         for token, entries in tokens.items():
             for c in entries or []:
-                table[(SYSTEMS[c["system"]], str(c["code"]))] = token
+                table[(SYSTEMS[c.system], c.code)] = token
             table[(LOCAL_SYSTEM, local_code(group, token))] = token
         values[group] = table
-    fusions = {frozenset(g["display"] for g in genes): token for token, genes in _DATA["fusion_genes"].items()}
-    rearrangements = frozenset(str(c["code"]) for c in _DATA["rearrangement_change_types"])
+    fusions = {frozenset(g.display for g in genes): token for token, genes in _DATA.fusion_genes.items()}
+    rearrangements = frozenset(c.code for c in _DATA.rearrangement_change_types)
     return Lookup(concepts, values, fusions, rearrangements)
 
 
 def fusion_genes(token: str) -> list[Coding]:
     """HGNC codings of the genes of a fusion token (empty for tokens that are not gene rearrangements)."""
-    return [{"system": HGNC, "code": g["code"], "display": g["display"]} for g in _DATA["fusion_genes"].get(token, [])]
+    return [{"system": HGNC, "code": g.code, "display": g.display} for g in _DATA.fusion_genes.get(token, [])]
 
 
 def hgnc_symbols() -> dict[str, str]:
     """HGNC id -> gene symbol, for reading gene-studied components that carry only the id."""
-    return {g["code"]: g["display"] for genes in _DATA["fusion_genes"].values() for g in genes}
+    return {g.code: g.display for genes in _DATA.fusion_genes.values() for g in genes}
 
 
 def rearrangement_coding() -> Coding:
-    first = _DATA["rearrangement_change_types"][0]
-    return {"system": SEQUENCE_ONTOLOGY, "code": first["code"], "display": first["display"]}
+    first = _DATA.rearrangement_change_types[0]
+    return {"system": SEQUENCE_ONTOLOGY, "code": first.code, "display": first.display}

@@ -121,6 +121,8 @@ PURPOSES = {
     "exposure-linked late effects, and what is not covered",
     "fhir_codes.yaml": "the codes of the FHIR mapping: code systems, mCODE profiles, one concept per record field, "
     "the codes of each value, fusion genes; every standard code says where it was found",
+    "order_checks.yaml": "the CDS dose checks of draft orders: which drugs, by which check, how an order names them, "
+    "which products are never checked, which populations get no calculated dose",
 }
 
 

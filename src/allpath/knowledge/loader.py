@@ -25,6 +25,8 @@ from allpath.knowledge import schema as s
 from allpath.knowledge import therapy_schema as ts
 from allpath.knowledge.conditions import Condition, ConditionCompiler
 from allpath.knowledge.fhir_codes_schema import FhirCodesFile
+from allpath.knowledge.order_checks import OrderChecks, compile_order_checks
+from allpath.knowledge.order_checks_schema import OrderChecksFile
 from allpath.knowledge.text_schema import TextFile
 from allpath.knowledge.therapy import TherapyKnowledge, compile_therapy
 
@@ -148,6 +150,7 @@ class KnowledgeBase:
     disease_states: tuple[tuple[s.StateRule, Condition], ...]
     therapy: TherapyKnowledge
     fhir_codes: FhirCodesFile  # the codes of the FHIR mapping (interfaces/fhir/codes.py reads them)
+    order_checks: OrderChecks  # the CDS dose checks of draft orders (interfaces/cds/orders.py)
     warnings: tuple[InputWarning, ...] = ()
     compiled_refs: frozenset[str] = field(default_factory=frozenset)
     unused: tuple[str, ...] = ()
@@ -310,6 +313,11 @@ def _load(data_dir: Path) -> KnowledgeBase:
             frozenset(inputs),
         ),
         fhir_codes=_as(files["fhir_codes.yaml"], FhirCodesFile),
+        order_checks=compile_order_checks(
+            _as(files["order_checks.yaml"], OrderChecksFile),
+            {p.spec.id: p.condition for p in populations},
+            frozenset(d.id for d in _as(files["drugs.yaml"], ts.DrugsFile).drugs),
+        ),
         warnings=tuple(
             InputWarning(w, compiler.compile(w.when, f"warnings.yaml:{w.code}"))
             for w in _as(files["warnings.yaml"], s.WarningsFile).warnings

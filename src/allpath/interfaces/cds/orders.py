@@ -1,31 +1,23 @@
-"""``order-select`` and ``order-sign``: dose checks of draft vincristine, mercaptopurine and thioguanine orders.
+"""``order-select`` and ``order-sign``: dose checks of draft orders of the drugs that ``order_checks.yaml`` lists.
 
-An order is recognised by its RxNorm ingredient code (the drug codes of ``fhir_codes.yaml``: vincristine 11202,
-mercaptopurine 103, thioguanine 10485) or by the drug's name in its text or display (liposomal vincristine,
-dosed differently, is not checked). Its dose per administration is read from the first readable dosage of each
-``dosageInstruction`` (R4 ``doseAndRate.doseQuantity``, or ``doseQuantity`` as older clients write it) in mg,
-g, microgram or mg/m2. Every other order gets no card.
-
+Which drugs are checked, by which check, how an order names them and which children get no calculated dose
+are knowledge (``order_checks.yaml``); reading an order is ``order_reading``. Every other order gets no card.
 The checks use the dose calculator and the knowledge base; weight and height are the latest measurements.
 
-- vincristine: above its cap per dose -> critical (the cap and its citation; a suggestion to change the dose
-  to the calculated one when the body surface area is known); above the calculated dose (1.5 mg/m2 of the
-  regimens) -> warning.
-- mercaptopurine, thioguanine: the normal starting dose (the highest daily dose per m2 of the drug in the
-  knowledge base's regimens: this check does not know the phase) adjusted for the TPMT and NUDT15 phenotypes
-  (``engine.pharmacogenomics.adjust``); a dose above the adjusted range, or daily where three times a week is
-  advised -> warning with the range; phenotypes not known -> warning "test before dosing"; results that give
-  no starting dose -> warning with the reason.
+- ``cap_per_dose`` (vincristine): above its cap per dose -> critical (the cap and its citation; a suggestion to
+  change the dose to the calculated one when the body surface area is known); above the calculated dose (the
+  highest dose per m2 of the regimens) -> warning.
+- ``thiopurine_phenotypes`` (mercaptopurine, thioguanine): the normal starting dose (the highest daily dose per
+  m2 of the drug in the knowledge base's regimens: this check does not know the phase) adjusted for the TPMT
+  and NUDT15 phenotypes (``engine.pharmacogenomics.adjust``); a dose above the adjusted range, or daily where
+  three times a week is advised -> warning with the range; phenotypes not known -> warning "test before
+  dosing"; results that give no starting dose -> warning with the reason.
 - weight or height missing or implausible -> an info card naming what is needed (a warning when the
   phenotypes call for a reduced dose).
 """
 
 from __future__ import annotations
 
-import copy
-import math
-import re
-import uuid
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -36,130 +28,14 @@ from allpath.engine import pharmacogenomics as pgx
 from allpath.engine.doses import DoseError, body_surface_area, check_measurements, round_and_cap
 from allpath.engine.explain import evidence_of
 from allpath.interfaces.cds.cards import Cards, escape, number
-from allpath.interfaces.cds.data import as_dict, as_list, text_of
-from allpath.interfaces.fhir import codes as c
+from allpath.interfaces.cds.data import text_of
+from allpath.interfaces.cds.order_reading import OrderedDose, drug_of, ordered_doses, suggestion
 from allpath.knowledge import therapy_schema as ts
 from allpath.knowledge.loader import KnowledgeBase
 
-CHECKED = ("vincristine", "mercaptopurine", "thioguanine")
-_NAMES = {
-    "vincristine": re.compile(r"\bvincristin"),
-    "mercaptopurine": re.compile(r"\b(6-?)?mercaptopurin|\b6-?mp\b"),
-    "thioguanine": re.compile(r"\b(6-?)?(thio|tio)guanin|\b6-?tg\b"),
-}
-_NOT_CHECKED = re.compile(r"liposom|marqibo")
 _SKIPPED_STATUSES = {"cancelled", "entered-in-error", "completed", "stopped", "revoked"}
-_MG = {"mg": 1.0, "g": 1000.0, "ug": 0.001, "mcg": 0.001, "microgram": 0.001, "milligram": 1.0}
-_MG_PER_M2 = {"mg/m2", "mg/m*2", "mg/m^2", "mg/m²"}
-_WEEK = {"h": 24 * 7, "d": 7, "wk": 1, "mo": 7 / 30.4375, "a": 7 / 365.25}
-_UNIT_LIMIT = 20  # characters of an unreadable unit shown on a card
 
 BODY_FIELDS = ("weight_kg", "height_cm")  # the record fields behind the body surface area
-
-
-def _concepts(resource: dict[str, Any]) -> tuple[list[Any], list[str]]:
-    """Codings and texts naming the medication of a MedicationRequest (R4 and R5 shapes, contained Medication)."""
-    codings: list[Any] = []
-    texts: list[str] = []
-
-    def concept(value: Any) -> None:
-        if isinstance(value, dict):
-            codings.extend(x for x in as_list(value.get("coding")) if isinstance(x, dict))
-            texts.extend(
-                x["display"] for x in as_list(value.get("coding")) if isinstance(as_dict(x).get("display"), str)
-            )
-            if isinstance(value.get("text"), str):
-                texts.append(value["text"])
-
-    def reference(value: Any) -> None:
-        if not isinstance(value, dict):
-            return
-        if isinstance(value.get("display"), str):
-            texts.append(value["display"])
-        ref = value.get("reference")
-        if isinstance(ref, str) and ref.startswith("#"):
-            for contained in as_list(resource.get("contained")):
-                if isinstance(contained, dict) and contained.get("id") == ref[1:]:
-                    concept(contained.get("code"))
-
-    concept(resource.get("medicationCodeableConcept"))
-    reference(resource.get("medicationReference"))
-    medication = resource.get("medication")  # R5: CodeableReference
-    if isinstance(medication, dict):
-        concept(medication.get("concept"))
-        reference(medication.get("reference"))
-    return codings, texts
-
-
-def drug_of(resource: dict[str, Any]) -> str | None:
-    """The checked drug a MedicationRequest orders, or None."""
-    if resource.get("resourceType") != "MedicationRequest":
-        return None
-    codings, texts = _concepts(resource)
-    text = " ".join(texts).lower()
-    if _NOT_CHECKED.search(text):
-        return None
-    coded = c.lookup().value_of("drug", codings)
-    if coded in CHECKED:
-        return coded
-    named = [drug for drug, pattern in _NAMES.items() if pattern.search(text)]
-    return named[0] if len(named) == 1 else None
-
-
-@dataclass(frozen=True)
-class OrderedDose:
-    index: int  # which dosageInstruction
-    mg: float | None
-    mg_per_m2: float | None
-    per_week: float | None  # administrations per week, when the timing says
-    unit: str
-
-
-def _quantity(dosage: dict[str, Any]) -> dict[str, Any] | None:
-    for item in as_list(dosage.get("doseAndRate")):
-        if isinstance(item, dict):
-            if isinstance(item.get("doseQuantity"), dict):
-                return dict(item["doseQuantity"])
-            if isinstance(item.get("doseRange"), dict) and isinstance(item["doseRange"].get("high"), dict):
-                return dict(item["doseRange"]["high"])
-    if isinstance(dosage.get("doseQuantity"), dict):
-        return dict(dosage["doseQuantity"])
-    return None
-
-
-def _per_week(dosage: dict[str, Any]) -> float | None:
-    repeat = as_dict(as_dict(dosage.get("timing")).get("repeat"))
-    unit = text_of(repeat.get("periodUnit"))
-    if unit not in _WEEK:
-        return None
-    frequency, period = repeat.get("frequency", 1), repeat.get("period", 1)
-    if not isinstance(frequency, int | float) or not isinstance(period, int | float) or period <= 0:
-        return None
-    return float(frequency) / float(period) * _WEEK[unit]
-
-
-def ordered_doses(resource: dict[str, Any]) -> tuple[list[OrderedDose], list[str]]:
-    """The readable doses of an order, and the units that could not be read."""
-    found: list[OrderedDose] = []
-    unreadable: list[str] = []
-    for index, dosage in enumerate(as_list(resource.get("dosageInstruction"))):
-        if not isinstance(dosage, dict):
-            continue
-        quantity = _quantity(dosage)
-        if quantity is None:
-            continue
-        value = quantity.get("value")
-        unit = (text_of(quantity.get("code")) or text_of(quantity.get("unit")) or "").strip()[:_UNIT_LIMIT]
-        key = unit.lower()
-        if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value) or value < 0:
-            unreadable.append(unit or "no number")
-        elif key in _MG:
-            found.append(OrderedDose(index, float(value) * _MG[key], None, _per_week(dosage), unit))
-        elif key in _MG_PER_M2:
-            found.append(OrderedDose(index, None, float(value), _per_week(dosage), unit))
-        else:
-            unreadable.append(unit or "no unit")
-    return found, unreadable
 
 
 @dataclass(frozen=True)
@@ -201,57 +77,6 @@ def _age(record: PatientRecord, today: date) -> float | None:
     return None
 
 
-def _suggestion(
-    resource: dict[str, Any], dose: OrderedDose, mg: float, label: str, three_weekly: bool = False
-) -> list[dict[str, Any]] | None:
-    """An update of the order to ``mg`` per dose (and three times a week), when the order has an id."""
-    if not isinstance(resource.get("id"), str):
-        return None
-    updated = copy.deepcopy(resource)
-    dosage = updated["dosageInstruction"][dose.index]
-    quantity = {"value": mg, "unit": "mg", "system": c.UCUM, "code": "mg"}
-    placed = False
-    for item in as_list(dosage.get("doseAndRate")):
-        if isinstance(item, dict) and ("doseQuantity" in item or "doseRange" in item):
-            item.pop("doseRange", None)
-            item["doseQuantity"] = quantity
-            placed = True
-            break
-    if not placed:
-        if "doseQuantity" in dosage:
-            dosage["doseQuantity"] = quantity
-        else:
-            dosage["doseAndRate"] = [{"doseQuantity": quantity}]
-    words = f"{number(mg)} mg"
-    if three_weekly:
-        if not isinstance(dosage.get("timing"), dict):
-            dosage["timing"] = {}
-        timing = dosage["timing"]
-        if not isinstance(timing.get("repeat"), dict):
-            timing["repeat"] = {}
-        repeat = timing["repeat"]
-        repeat.update({"frequency": 3, "period": 1, "periodUnit": "wk"})
-        words += " three times a week"
-    dosage["text"] = f"{words} (changed after an allpath dose check)"
-    return [
-        {
-            "label": label,
-            "uuid": _uuid(),
-            "actions": [
-                {
-                    "type": "update",
-                    "description": f"Change the dose of this order to {words}",
-                    "resource": updated,
-                }
-            ],
-        }
-    ]
-
-
-def _uuid() -> str:
-    return str(uuid.uuid4())
-
-
 def _span(low: float, high: float) -> str:
     return number(high) if low == high else f"{number(low)}–{number(high)}"
 
@@ -285,7 +110,7 @@ class OrderCheck:
         self.age = _age(record, today)
 
     def cards_for(self, resource: dict[str, Any]) -> list[dict[str, Any]]:
-        drug = drug_of(resource)
+        drug = drug_of(resource, self.kb)
         if drug is None or text_of(resource.get("status")) in _SKIPPED_STATUSES:
             return []
         spec = self.kb.therapy.drugs[drug]
@@ -301,7 +126,7 @@ class OrderCheck:
                     "Check the dose against the body surface area by hand.",
                 )
             ]
-        if drug == "vincristine":
+        if self.kb.order_checks.drugs[drug].check == "cap_per_dose":
             return self._vincristine(resource, spec, name, doses)
         return self._thiopurine(resource, spec, name, doses)
 
@@ -333,7 +158,7 @@ class OrderCheck:
             else:
                 detail.append(self._no_calculation())
             suggestions = (
-                _suggestion(resource, dose, calculated, f"Change to {number(calculated)} mg")
+                suggestion(resource, dose, calculated, f"Change to {number(calculated)} mg")
                 if calculated is not None
                 else None
             )
@@ -359,7 +184,7 @@ class OrderCheck:
                     f"{name} {number(mg)} mg is above the calculated dose of {number(calculated)} mg",
                     "warning",
                     "\n\n".join(detail),
-                    suggestions=_suggestion(resource, dose, calculated, f"Change to {number(calculated)} mg"),
+                    suggestions=suggestion(resource, dose, calculated, f"Change to {number(calculated)} mg"),
                     override=("protocol-specified-dose", "patient-tolerated-previously", "clinical-judgement"),
                 )
             ]
@@ -425,7 +250,7 @@ class OrderCheck:
             findings.append(self._no_calculation())
         suggestions = None
         if flagged is not None and high_mg is not None and low_mg == high_mg and high_mg > 0:
-            suggestions = _suggestion(
+            suggestions = suggestion(
                 resource, flagged, high_mg, f"Change to {number(high_mg)} mg{how}", three_weekly=three_weekly
             )
         summary = f"{name} above the TPMT/NUDT15-adjusted dose: {share} of normal, {per_m2} mg/m²{how}"
@@ -479,11 +304,12 @@ class OrderCheck:
         return str(value).replace("_", " ") if value else "not known"
 
     def _infant(self) -> bool:
-        return self.age is not None and self.age < 1
+        """A child of a population without calculated doses (``order_checks.yaml``: infants)."""
+        return not self.kb.order_checks.calculates_dose(self.age)
 
     def _no_calculation(self) -> str:
         if self._infant():
-            return "Not calculated: allpath's regimens do not cover infants under one year."
+            return self.kb.order_checks.spec.no_calculated_dose.explanation
         return f"Not calculated: {self.body.why_not}.{self._rejected()}"
 
     def _rejected(self) -> str:
@@ -504,16 +330,3 @@ class OrderCheck:
             f"The dose calculator needs the body surface area: {self.body.why_not or why}. "
             f"allpath reads the latest body weight and height Observations of the patient.{self._rejected()}",
         )
-
-
-def checked_orders(context: dict[str, Any], only_selected: bool) -> list[dict[str, Any]]:
-    """The MedicationRequests of ``context.draftOrders`` (at order-select: the selected ones, when named)."""
-    bundle = context.get("draftOrders")
-    entries = bundle.get("entry") if isinstance(bundle, dict) else None
-    resources = [e.get("resource") for e in entries or [] if isinstance(e, dict)]
-    orders = [r for r in resources if isinstance(r, dict) and r.get("resourceType") == "MedicationRequest"]
-    selections = context.get("selections")
-    if only_selected and isinstance(selections, list) and selections:
-        chosen = {s for s in selections if isinstance(s, str)}
-        orders = [r for r in orders if f"MedicationRequest/{r.get('id')}" in chosen]
-    return orders

@@ -16,7 +16,7 @@ from allpath.domain.results import Assessment, Roadmap, RoadmapPhase
 from allpath.errors import InputError
 from allpath.interfaces.cds.cards import Cards, bullets, clip, escape, number
 from allpath.interfaces.cds.data import PatientData, as_dict, as_list, text_of
-from allpath.interfaces.cds.orders import drug_of
+from allpath.interfaces.cds.order_reading import drug_of
 from allpath.interfaces.fhir import ImportResult
 from allpath.interfaces.fhir import codes as c
 from allpath.knowledge.loader import KnowledgeBase
@@ -149,7 +149,7 @@ def _needs_thiopurine(kb: KnowledgeBase, roadmap: Roadmap, data: PatientData) ->
     return any(
         r.get("resourceType") == "MedicationRequest"
         and text_of(r.get("status")) in ("active", "draft", "on-hold")
-        and drug_of(r) in thiopurines
+        and drug_of(r, kb) in thiopurines
         for r in data.resources
     )
 

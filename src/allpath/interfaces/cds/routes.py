@@ -31,7 +31,8 @@ from allpath.interfaces.cds.cards import Cards
 from allpath.interfaces.cds.config import check_base_url
 from allpath.interfaces.cds.data import PatientData, gather
 from allpath.interfaces.cds.envelope import RequestRefused, check_shape, fhir_access, parse_body
-from allpath.interfaces.cds.orders import BODY_FIELDS, OrderCheck, checked_orders, drug_of
+from allpath.interfaces.cds.order_reading import checked_orders, drug_of
+from allpath.interfaces.cds.orders import BODY_FIELDS, OrderCheck
 from allpath.interfaces.cds.patient_view import patient_view_cards
 from allpath.interfaces.cds.services import ORDER_SELECT, PATIENT_VIEW, SERVICES, Service, discovery
 from allpath.interfaces.http.deps import DB, KB, audit_refusal
@@ -124,7 +125,7 @@ def cds_router(settings: Settings) -> APIRouter:  # noqa: C901 - complexity 26, 
         else:
             orders = checked_orders(context, only_selected=service.id == ORDER_SELECT)
             result = []
-            if orders and any(drug_of(order) for order in orders):
+            if orders and any(drug_of(order, kb) for order in orders):
                 data = gather(body, service.prefetch, patient_id, access, transport) if patient_id else PatientData()
                 if not patient_id:
                     data.unsatisfied = dict.fromkeys(service.prefetch, "no context.patientId")

@@ -1,0 +1,40 @@
+"""What the importer's readers found in a Bundle, before it becomes a record: each value with the part of the
+resource it came from, the lists and objects stated empty, and what was not used and why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+LIST_FIELDS = ("genetics", "predisposition_syndromes", "relapses", "exposures.courses", "exposures.radiation")
+OBJECT_FIELDS = ("response", "pharmacogenomics", "exposures")
+
+
+@dataclass
+class Found:
+    """A value for a record field (or an item of a list field) and where it came from."""
+
+    value: object
+    source: str
+
+
+@dataclass
+class Findings:
+    """Collects what the readers find: ``scalars`` (one value per field, several when sources repeat or
+    disagree), ``items`` of list fields, ``empty`` lists and objects, and ``ignored`` parts with the reason."""
+
+    scalars: dict[str, list[Found]] = field(default_factory=dict)
+    items: dict[str, list[Found]] = field(default_factory=dict)
+    empty: dict[str, list[str]] = field(default_factory=dict)
+    ignored: list[dict[str, str]] = field(default_factory=list)
+
+    def scalar(self, name: str, value: object, source: str) -> None:
+        self.scalars.setdefault(name, []).append(Found(value, source))
+
+    def item(self, name: str, value: object, source: str) -> None:
+        self.items.setdefault(name, []).append(Found(value, source))
+
+    def ignore(self, resource: str, reason: str) -> None:
+        self.ignored.append({"resource": resource, "reason": reason})
+
+    def scalar_count(self) -> int:
+        return sum(len(found) for found in self.scalars.values())

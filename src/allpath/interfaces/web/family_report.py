@@ -7,15 +7,11 @@ document (no fonts, images or styles fetched from anywhere) with the print style
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
 
 from sqlalchemy.orm import Session
 
-from allpath.domain.results import Assessment, CareOverview
-from allpath.errors import RecordError
 from allpath.interfaces.report import Block, build_blocks
 from allpath.interfaces.web.pages import STATIC_DIR, templates
 from allpath.knowledge.loader import KnowledgeBase
@@ -48,16 +44,6 @@ class FamilyReport:
     @property
     def filename(self) -> str:
         return f"allpath-family-report-v{self.version}.pdf"
-
-
-def treatment_for(kb: KnowledgeBase, record: Mapping[str, Any], assessment: Mapping[str, Any]) -> CareOverview | None:
-    """The roadmap, doses and survivorship plan of a stored record and its assessment (the one the page
-    shows), or ``None`` if the stored record no longer reads as a record."""
-    try:
-        # A stored assessment is the JSON of an ``Assessment`` that the application layer made.
-        return care_overview(kb, record, assessment=cast(Assessment, assessment))
-    except RecordError:
-        return None
 
 
 def family_report(s: Session, kb: KnowledgeBase, patient: t.Patient) -> FamilyReport:

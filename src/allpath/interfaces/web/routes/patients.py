@@ -20,7 +20,6 @@ from allpath.errors import FieldProblem, RecordError
 from allpath.interfaces import ics
 from allpath.interfaces.http.deps import DB, KB, Principal, patient_for
 from allpath.interfaces.web import forms
-from allpath.interfaces.web.family_report import treatment_for
 from allpath.interfaces.web.pages import (
     SECURITY_HEADERS,
     CareOrFamilyPage,
@@ -31,6 +30,7 @@ from allpath.interfaces.web.pages import (
 )
 from allpath.knowledge.loader import KnowledgeBase
 from allpath.service import UnitOfWork
+from allpath.service.records import RoadmapView
 from allpath.storage import audit as audit_store
 from allpath.storage import invitations as invitation_store
 from allpath.storage import patients as patient_store
@@ -307,7 +307,8 @@ def patient_page(
     # The page shows a fresh assessment of the latest record version (the rule of allpath.service); the
     # stored assessments are the history below it.
     try:
-        answer = service.patient_care_overview(UnitOfWork(s, principal.user), kb, patient, resource="patient", detail="web")
+        work = UnitOfWork(s, principal.user)
+        answer = service.patient_care_overview(work, kb, patient, resource="patient", detail="web")
     except RecordError:
         message = "The stored record can no longer be read, so it cannot be assessed."
         return page(request, "error.html", {"title": "Record cannot be read", "message": message}, principal, 409)
@@ -329,7 +330,7 @@ def patient_page(
     return page(request, "patient.html", context, principal)
 
 
-def _calendar(roadmap: Any, patient_id: str) -> str:
+def _calendar(roadmap: RoadmapView, patient_id: str) -> bytes:
     return ics.roadmap_to_ics(roadmap, record_id=patient_id)
 
 

@@ -35,11 +35,12 @@ def _copy_of_the_package(destination: Path) -> Path:
     return destination / "allpath"
 
 
-def _lint_imports(source_root: Path) -> subprocess.CompletedProcess[str]:
-    """`lint-imports` with the project's contracts, on the copy of allpath under ``source_root``."""
+def _lint_imports(source_root: Path, contracts: Path = CONTRACTS) -> subprocess.CompletedProcess[str]:
+    """`lint-imports` with the project's contracts (or ``contracts``), on the copy of allpath under
+    ``source_root``."""
     environment = {**os.environ, "PYTHONPATH": str(source_root), "COLUMNS": "200"}
     return subprocess.run(
-        [str(LINT_IMPORTS), str(CONTRACTS), "--no-cache", "--no-logo"],
+        [str(LINT_IMPORTS), str(contracts), "--no-cache", "--no-logo"],
         cwd=source_root,
         env=environment,
         capture_output=True,
@@ -93,17 +94,19 @@ def test_a_planted_wrong_way_import_fails(tmp_path: Path, module: str, planted: 
 
 
 def test_an_ignored_import_that_is_gone_fails_until_its_ignore_line_goes(tmp_path: Path) -> None:
-    """The ignore lists only shrink: once issue 11 removes an import, its line in .importlinter must go too."""
-    repository = _copy_of_the_package(tmp_path) / "storage" / "repository.py"
-    kept = [
-        line
-        for line in repository.read_text(encoding="utf-8").splitlines()
-        if not line.startswith("from allpath.engine.diff import")
-    ]
-    repository.write_text("\n".join(kept) + "\n", encoding="utf-8")
-    completed = _lint_imports(tmp_path)
+    """The ignore lists only shrink: an ignore line whose import is gone (here one that storage no longer has
+    since issue 11: it ran the engine) fails the check until the line goes too."""
+    _copy_of_the_package(tmp_path)
+    contracts = configparser.ConfigParser()
+    contracts.read(CONTRACTS, encoding="utf-8")
+    contracts["importlinter:contract:layers"]["ignore_imports"] = "\nallpath.storage.patients -> allpath.engine.diff"
+    contracts["importlinter:contract:layers"]["unmatched_ignore_imports_alerting"] = "error"
+    with_stale_line = tmp_path / "contracts.ini"
+    with with_stale_line.open("w", encoding="utf-8") as out:
+        contracts.write(out)
+    completed = _lint_imports(tmp_path, with_stale_line)
     assert completed.returncode != 0, completed.stdout
-    assert "No matches for ignored import allpath.storage.repository -> allpath.engine.diff" in (
+    assert "No matches for ignored import allpath.storage.patients -> allpath.engine.diff" in (
         completed.stdout + completed.stderr
     )
 

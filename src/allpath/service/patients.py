@@ -162,11 +162,11 @@ def _view(
     try:
         now = latest(uow, kb, patient, start=start)
         result = make(now)
-    except RecordError:
-        uow.audit("read", resource, patient.id, outcome="invalid", detail="record" if refusal_detail is None else refusal_detail)
-        raise
-    except InputError as error:
-        uow.audit("read", resource, patient.id, outcome="invalid", detail=error.field if refusal_detail is None else refusal_detail)
+    except (RecordError, InputError) as error:
+        field = error.field if isinstance(error, InputError) else "record"
+        uow.audit(
+            "read", resource, patient.id, outcome="invalid", detail=field if refusal_detail is None else refusal_detail
+        )
         raise
     uow.audit("read", resource, patient.id, detail=detail(result) if callable(detail) else detail)
     return PatientAnswer(now, result)

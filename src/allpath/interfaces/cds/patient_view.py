@@ -113,7 +113,7 @@ def risk_card(kb: KnowledgeBase, cards: Cards, assessment: Assessment, imported:
         detail += "\n\n**Basis (each rule that applied, with its inputs and source):**\n\n" + bullets(basis)
     if imported.conflicts:
         left_out = [
-            f"{escape(x['field'])}: {len(x['values'])} different values in the EHR; left out, not chosen"
+            f"{escape(x['field'])}: {_count(x['values'])} different values in the EHR; left out, not chosen"
             for x in imported.conflicts
         ]
         detail += "\n\n**Values left out because the EHR's records disagree:**\n\n" + bullets(left_out)
@@ -126,6 +126,11 @@ def risk_card(kb: KnowledgeBase, cards: Cards, assessment: Assessment, imported:
                 seen.add(link["url"])
                 links.append(link)
     return cards.card(summary, "warning" if open_ else "info", detail, links=links[:3])
+
+
+def _count(values: object) -> int:
+    """How many values an import conflict lists (a list of the values the EHR's records disagree on)."""
+    return len(values) if isinstance(values, list) else 0
 
 
 def _value(value: Any) -> str:

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 
 from icalendar import Calendar, Event, vText
 
+from allpath.domain.results import Roadmap, RoadmapPhase
 from allpath.errors import InputError
 from allpath.interfaces.dates import in_words
 
@@ -34,7 +34,7 @@ class CalendarError(InputError):
 
 
 def roadmap_to_ics(
-    roadmap: dict[str, Any],
+    roadmap: Roadmap,
     *,
     record_id: str | None = None,
     calendar_name: str = DEFAULT_CALENDAR_NAME,
@@ -54,7 +54,8 @@ def roadmap_to_ics(
         raise CalendarError(
             "regimen", "there is no treatment roadmap for this child" + (f": {reasons}" if reasons else "")
         )
-    if not roadmap.get("start_date"):
+    start_date = roadmap.get("start_date")
+    if not start_date:
         raise CalendarError(
             "treatment_start_date",
             "the roadmap has no dates; give the first day of treatment (the record's treatment_start_date or a "
@@ -62,7 +63,7 @@ def roadmap_to_ics(
         )
     if stamp is not None and stamp.tzinfo is None:
         raise ValueError("stamp must be timezone-aware (a naive time would depend on this machine's zone)")
-    start = date.fromisoformat(roadmap["start_date"])
+    start = date.fromisoformat(start_date)
     dtstamp = (stamp or datetime.combine(start, time(0, 0), tzinfo=UTC)).astimezone(UTC)
     uid_seed = (record_id or "", regimen["id"])
     provisional = _provisional_text(roadmap)
@@ -133,9 +134,9 @@ def roadmap_to_ics(
                 ],
             )
         )
-    end = roadmap.get("end_of_therapy") or {}
-    if end.get("date"):
-        when = date.fromisoformat(end["date"])
+    end = roadmap.get("end_of_therapy")
+    if end and end.get("date"):
+        when = date.fromisoformat(str(end["date"]))
         events.append(
             _event(
                 uid=_uid(*uid_seed, "end_of_therapy", "end_of_therapy"),
@@ -196,7 +197,7 @@ def _text(parts: list[str]) -> str:
     return "\n\n".join(p for p in parts if p)
 
 
-def _length(phase: dict[str, Any], first: date, last: date) -> str:
+def _length(phase: RoadmapPhase, first: date, last: date) -> str:
     days = (last - first).days + 1
     if phase.get("weeks"):
         weeks = phase["weeks"]
@@ -213,7 +214,7 @@ def _length(phase: dict[str, Any], first: date, last: date) -> str:
     return text
 
 
-def _basis(phase: dict[str, Any]) -> list[str]:
+def _basis(phase: RoadmapPhase) -> list[str]:
     out = []
     if phase.get("length_basis"):
         out.append(f"How its length is known: {phase['length_basis']}.")
@@ -222,12 +223,12 @@ def _basis(phase: dict[str, Any]) -> list[str]:
     return out
 
 
-def _medicines(phase: dict[str, Any]) -> list[str]:
+def _medicines(phase: RoadmapPhase) -> list[str]:
     names = list(dict.fromkeys(d["drug"] for d in phase.get("drugs") or []))
     return [f"Medicines in this phase: {', '.join(names)}."] if names else []
 
 
-def _undated_note(phase: dict[str, Any]) -> str:
+def _undated_note(phase: RoadmapPhase) -> str:
     if phase["end"]:
         return (
             f"{phase['label']}: its start is not known (a phase before it has no length in the sources); "
@@ -236,7 +237,7 @@ def _undated_note(phase: dict[str, Any]) -> str:
     return f"{phase['label']}: no dates (the sources give no length for it or for a phase before it)."
 
 
-def _provisional_text(roadmap: dict[str, Any]) -> str:
+def _provisional_text(roadmap: Roadmap) -> str:
     if not roadmap.get("provisional"):
         return ""
     missing = [m for m in roadmap.get("missing") or [] if m != "treatment_start_date"]

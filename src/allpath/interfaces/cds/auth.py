@@ -185,7 +185,7 @@ class Authenticator:
         self.leeway_s = leeway_s
         self._clock = clock
 
-    def verify(  # noqa: C901 - complexity 20, a ceiling in tests/test_module_size.py (issue 11)
+    def verify(
         self, authorization: str | None, audiences: list[str], transport: httpx.BaseTransport | None = None
     ) -> CdsClient:
         """The client behind ``Authorization: Bearer <JWT>`` for a call of the endpoint ``audiences[0]``
@@ -196,6 +196,21 @@ class Authenticator:
         token = authorization[7:].strip()
         if not self.issuers:
             raise CdsAuthError("no trusted CDS clients are configured (ALLPATH_CDS_TRUSTED_ISSUERS)")
+        header, unverified, algorithm, issuer = self._unverified(token)
+        config = self.issuers[issuer]
+        key = self._key(config, header, transport)
+        if key.algorithm is not None and key.algorithm != algorithm:
+            raise CdsAuthError("the JWT algorithm does not match the key's")
+        for claim in ("exp", "iat"):
+            if claim in unverified and not _number(unverified[claim]):
+                raise CdsAuthError(f"the JWT {claim} claim must be a number of seconds since 1970")
+        claims = self._decode(token, key, algorithm, audiences, issuer)
+        self._check_lifetime_and_replay(claims, issuer)
+        tenant = claims.get("tenant")
+        return CdsClient(issuer=issuer, tenant=tenant if isinstance(tenant, str) else None, config=config)
+
+    def _unverified(self, token: str) -> tuple[dict[str, Any], dict[str, Any], str, str]:
+        """The header, claims, algorithm and trusted issuer of a token, read before its signature is checked."""
         try:
             header = jwt.get_unverified_header(token)
             unverified = jwt.decode(token, options={"verify_signature": False})
@@ -209,15 +224,12 @@ class Authenticator:
         issuer = unverified.get("iss")
         if not isinstance(issuer, str) or issuer not in self.issuers:
             raise CdsAuthError("the JWT issuer (iss) is not a trusted CDS client")
-        config = self.issuers[issuer]
-        key = self._key(config, header, transport)
-        if key.algorithm is not None and key.algorithm != algorithm:
-            raise CdsAuthError("the JWT algorithm does not match the key's")
-        for claim in ("exp", "iat"):
-            if claim in unverified and not _number(unverified[claim]):
-                raise CdsAuthError(f"the JWT {claim} claim must be a number of seconds since 1970")
+        return header, unverified, algorithm, issuer
+
+    def _decode(self, token: str, key: Key, algorithm: str, audiences: list[str], issuer: str) -> dict[str, Any]:
+        """The claims of a token whose signature, audience, issuer and times verify."""
         try:
-            claims = jwt.decode(
+            claims: dict[str, Any] = jwt.decode(
                 token,
                 key.jwk.key,
                 algorithms=[algorithm],
@@ -240,6 +252,10 @@ class Authenticator:
             raise CdsAuthError(f"the JWT is not valid ({type(error).__name__})") from None
         except (ValueError, TypeError, OverflowError):
             raise CdsAuthError("the JWT is not valid") from None
+        return claims
+
+    def _check_lifetime_and_replay(self, claims: dict[str, Any], issuer: str) -> None:
+        """A short-lived token, used once (its ``jti`` is remembered until it expires)."""
         lifetime = float(claims["exp"]) - float(claims["iat"])
         if lifetime > self.max_lifetime_s:
             raise CdsAuthError(
@@ -251,8 +267,6 @@ class Authenticator:
             raise CdsAuthError("the JWT jti must be a non-empty string")
         if not self.replay.first_use(issuer, jti, float(claims["exp"]) + self.leeway_s):
             raise CdsAuthError("the JWT was already used (jti seen before): send a new token with every call")
-        tenant = claims.get("tenant")
-        return CdsClient(issuer=issuer, tenant=tenant if isinstance(tenant, str) else None, config=config)
 
     def _key(self, config: Issuer, header: dict[str, Any], transport: httpx.BaseTransport | None) -> Key:
         """The key named by the header's ``kid``: configured inline, else from the issuer's allowed ``jku``."""

@@ -17,6 +17,7 @@ The FHIR server of a CDS client and a ``jku`` JWK Set are reached through ``http
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -38,7 +39,7 @@ from allpath.interfaces.cds.services import ORDER_SELECT, PATIENT_VIEW, SERVICES
 from allpath.interfaces.http.deps import DB, KB, audit_refusal
 from allpath.knowledge.loader import KnowledgeBase
 from allpath.settings import Settings
-from allpath.storage import repository as repo
+from allpath.storage import audit as audit_store
 
 MAX_FEEDBACK = 100
 _SAFE = re.compile(r"^[A-Za-z0-9._:/#|@+\-]{1,200}$")
@@ -58,7 +59,21 @@ def _safe(value: Any) -> str:
     return value if isinstance(value, str) and _SAFE.match(value) else "(not stored)"
 
 
-def cds_router(settings: Settings) -> APIRouter:  # noqa: C901 - complexity 26, a ceiling in tests/test_module_size.py (issue 11)
+def answer(work: Any, request: Request, s: Session, *args: Any) -> Response:
+    """``work(request, *args)``, with refusals as OperationOutcomes, each audited (the route and the status,
+    never the request)."""
+    try:
+        result: Response = work(request, *args)
+        return result
+    except CdsAuthError as error:
+        audit_refusal(s, None, request, "unauthenticated")
+        return outcome(401, "login", str(error), {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    except RequestRefused as refused:
+        audit_refusal(s, None, request, f"refused_{refused.status}")
+        return outcome(refused.status, refused.code, refused.text)
+
+
+def cds_router(settings: Settings) -> APIRouter:
     """The CDS Hooks endpoints, with the trusted issuers of ``settings`` (checked now: a bad key fails here)."""
     authenticator = Authenticator(
         settings.cds_trusted_issuers,
@@ -83,19 +98,6 @@ def cds_router(settings: Settings) -> APIRouter:  # noqa: C901 - complexity 26, 
         transport = getattr(request.app.state, "cds_jwks_transport", None)
         return authenticator.verify(request.headers.get("authorization"), audiences, transport)
 
-    def answer(work: Any, request: Request, s: Session, *args: Any) -> Response:
-        """``work(request, *args)``, with refusals as OperationOutcomes, each audited (the route and the status,
-        never the request)."""
-        try:
-            result: Response = work(request, *args)
-            return result
-        except CdsAuthError as error:
-            audit_refusal(s, None, request, "unauthenticated")
-            return outcome(401, "login", str(error), {"WWW-Authenticate": 'Bearer error="invalid_token"'})
-        except RequestRefused as refused:
-            audit_refusal(s, None, request, f"refused_{refused.status}")
-            return outcome(refused.status, refused.code, refused.text)
-
     def serve(request: Request, service: Service, raw: bytes, s: Session, kb: KnowledgeBase) -> JSONResponse:
         client = authenticate(request, f"/cds-services/{service.id}")
         body = parse_body(raw)
@@ -109,34 +111,13 @@ def cds_router(settings: Settings) -> APIRouter:  # noqa: C901 - complexity 26, 
         cards = Cards(kb, base_url)
         transport = getattr(request.app.state, "cds_fhir_transport", None)
         today = date.today()
+        call = _Call(body, service, patient_id, access, transport)
         if service.id == PATIENT_VIEW:
-            if not patient_id:
-                raise RequestRefused(400, "required", "patient-view needs context.patientId")
-            data = gather(body, service.prefetch, patient_id, access, transport)
-            missing = [key for key in service.required if key in data.unsatisfied]
-            if missing:
-                why = "; ".join(f"{key}: {data.unsatisfied[key]}" for key in missing)
-                raise RequestRefused(
-                    412,
-                    "processing",
-                    f"allpath needs the prefetch keys {', '.join(missing)} or access to the FHIR server ({why})",
-                )
-            result = patient_view_cards(kb, cards, data, today)
+            result = _patient_view(kb, cards, call, today)
         else:
-            orders = checked_orders(context, only_selected=service.id == ORDER_SELECT)
-            result = []
-            if orders and any(drug_of(order, kb) for order in orders):
-                data = gather(body, service.prefetch, patient_id, access, transport) if patient_id else PatientData()
-                if not patient_id:
-                    data.unsatisfied = dict.fromkeys(service.prefetch, "no context.patientId")
-                imported = data.imported()
-                rejected = [item["reason"] for item in imported.ignored if item.get("field") in BODY_FIELDS]
-                record = parse_record(imported.record)
-                check = OrderCheck(kb, cards, record, data.measured, today, rejected, data.unsatisfied)
-                for order in orders:
-                    result.extend(check.cards_for(order))
+            result = _order_check(kb, cards, call, context, today)
         instance = body.get("hookInstance")
-        repo.audit(
+        audit_store.record(
             s,
             None,
             "cds_service",
@@ -150,25 +131,9 @@ def cds_router(settings: Settings) -> APIRouter:  # noqa: C901 - complexity 26, 
     def record_feedback(request: Request, service_id: str, raw: bytes, s: Session) -> Response:
         client = authenticate(request, f"/cds-services/{service_id}/feedback", f"/cds-services/{service_id}")
         body = parse_body(raw)
-        items = body.get("feedback")
-        if not isinstance(items, list) or not items or len(items) > MAX_FEEDBACK:
-            raise RequestRefused(400, "invalid", f"feedback must be a list of 1 to {MAX_FEEDBACK} items")
-        entries = []
-        for index, item in enumerate(items):
-            problem = _feedback_problem(item)
-            if problem:
-                raise RequestRefused(400, "invalid", f"feedback[{index}]: {problem}")
-            entries.append(item)
-        for item in entries:
-            parts = [f"outcome={item['outcome']}", f"at={_safe(item['outcomeTimestamp'])}"]
-            reason = (item.get("overrideReason") or {}).get("reason")
-            if isinstance(reason, dict):
-                parts.append(f"reason={_safe(reason.get('system'))}|{_safe(reason.get('code'))}")
-            accepted = [_safe(x.get("id")) for x in item.get("acceptedSuggestions") or []]
-            if accepted:
-                parts.append(f"suggestions={','.join(accepted)}")
-            parts.append(f"client={_safe(client.issuer)}")
-            repo.audit(
+        for item in _feedback_items(body):
+            parts = _feedback_detail(item, client)
+            audit_store.record(
                 s,
                 None,
                 "cds_feedback",
@@ -203,6 +168,77 @@ def cds_router(settings: Settings) -> APIRouter:  # noqa: C901 - complexity 26, 
         return await run_in_threadpool(answer, record_feedback, request, s, service_id, raw, s)
 
     return router
+
+
+@dataclass(frozen=True)
+class _Call:
+    """What a service call gives for gathering the patient's data."""
+
+    body: dict[str, Any]
+    service: Service
+    patient_id: Any
+    access: Any
+    transport: Any
+
+
+def _patient_view(kb: KnowledgeBase, cards: Cards, call: _Call, today: date) -> list[dict[str, Any]]:
+    """The patient-view cards; 400 without a patient, 412 without the data the service requires."""
+    if not call.patient_id:
+        raise RequestRefused(400, "required", "patient-view needs context.patientId")
+    data = gather(call.body, call.service.prefetch, call.patient_id, call.access, call.transport)
+    missing = [key for key in call.service.required if key in data.unsatisfied]
+    if missing:
+        why = "; ".join(f"{key}: {data.unsatisfied[key]}" for key in missing)
+        raise RequestRefused(
+            412,
+            "processing",
+            f"allpath needs the prefetch keys {', '.join(missing)} or access to the FHIR server ({why})",
+        )
+    return patient_view_cards(kb, cards, data, today)
+
+
+def _order_check(
+    kb: KnowledgeBase, cards: Cards, call: _Call, context: dict[str, Any], today: date
+) -> list[dict[str, Any]]:
+    """The dose-check cards of the draft orders (the patient's data is gathered only when an order is checked)."""
+    orders = checked_orders(context, only_selected=call.service.id == ORDER_SELECT)
+    if not orders or not any(drug_of(order, kb) for order in orders):
+        return []
+    if call.patient_id:
+        data = gather(call.body, call.service.prefetch, call.patient_id, call.access, call.transport)
+    else:
+        data = PatientData()
+        data.unsatisfied = dict.fromkeys(call.service.prefetch, "no context.patientId")
+    imported = data.imported()
+    rejected = [item["reason"] for item in imported.ignored if item.get("field") in BODY_FIELDS]
+    record = parse_record(imported.record)
+    check = OrderCheck(kb, cards, record, data.measured, today, rejected, data.unsatisfied)
+    return [card for order in orders for card in check.cards_for(order)]
+
+
+def _feedback_items(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The feedback items of a body, each following the specification (else 400 naming the first wrong one)."""
+    items = body.get("feedback")
+    if not isinstance(items, list) or not items or len(items) > MAX_FEEDBACK:
+        raise RequestRefused(400, "invalid", f"feedback must be a list of 1 to {MAX_FEEDBACK} items")
+    for index, item in enumerate(items):
+        problem = _feedback_problem(item)
+        if problem:
+            raise RequestRefused(400, "invalid", f"feedback[{index}]: {problem}")
+    return items
+
+
+def _feedback_detail(item: dict[str, Any], client: CdsClient) -> list[str]:
+    """What the audit keeps of a feedback item: codes and ids only, never the user's comment."""
+    parts = [f"outcome={item['outcome']}", f"at={_safe(item['outcomeTimestamp'])}"]
+    reason = (item.get("overrideReason") or {}).get("reason")
+    if isinstance(reason, dict):
+        parts.append(f"reason={_safe(reason.get('system'))}|{_safe(reason.get('code'))}")
+    accepted = [_safe(x.get("id")) for x in item.get("acceptedSuggestions") or []]
+    if accepted:
+        parts.append(f"suggestions={','.join(accepted)}")
+    parts.append(f"client={_safe(client.issuer)}")
+    return parts
 
 
 def _feedback_problem(item: Any) -> str | None:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from allpath.domain.record import parse_record
+from allpath.domain.results import Assessment
 from allpath.engine.assess import assess
 from allpath.knowledge.loader import KnowledgeBase, load_knowledge
 
@@ -52,7 +53,7 @@ def kb() -> KnowledgeBase:
     return load_knowledge()
 
 
-def run(record: dict[str, Any], kb: KnowledgeBase | None = None) -> dict[str, Any]:
+def run(record: dict[str, Any], kb: KnowledgeBase | None = None) -> Assessment:
     """Validate and assess one record dict with the bundled (or given) knowledge base."""
     return assess(parse_record(record), kb or load_knowledge())
 

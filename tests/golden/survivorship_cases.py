@@ -24,6 +24,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from allpath.domain.results import SurvivorshipPlan
+
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN_SURVIVORSHIP = ROOT / "tests" / "golden" / "survivorship"
 EXAMPLES = ROOT / "examples"
@@ -132,7 +134,7 @@ def cases() -> dict[str, dict[str, Any]]:
     return found
 
 
-def plan(record: dict[str, Any]) -> dict[str, Any]:
+def plan(record: dict[str, Any]) -> SurvivorshipPlan:
     """The survivorship plan of a record, as ``allpath survivorship`` computes it (roadmap from the assessment)."""
     from allpath.domain.record import parse_record
     from allpath.engine.assess import assess

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from allpath.domain.record import parse_record
+from allpath.domain.results import Assessment, Factor, PlanDrug, PlanElement, PlanPhase, PlanTherapy
 from allpath.engine.assess import assess
 from allpath.engine.grid import complete_grid_records
 from allpath.knowledge.loader import KnowledgeBase
@@ -29,17 +30,18 @@ def citations(node: Any) -> Iterator[tuple[str, str]]:
             yield from citations(item)
 
 
-def cited_elements(result: dict[str, Any]) -> Iterator[dict[str, Any]]:
+def cited_elements(result: Assessment) -> Iterator[Factor | PlanPhase | PlanElement | PlanTherapy | PlanDrug]:
     yield from result["factors"]
     yield from result["plan"]["phases"]
     yield from result["plan"]["elements"]
     elements = {e["id"] for e in result["plan"]["elements"]}
-    for entry in result["plan"]["therapies"] + result["plan"]["drugs"]:
+    entries: list[PlanTherapy | PlanDrug] = [*result["plan"]["therapies"], *result["plan"]["drugs"]]
+    for entry in entries:
         yield entry
         assert entry["reasons"] and all(r["element"] in elements for r in entry["reasons"]), entry
 
 
-def _check(results: Iterator[dict[str, Any]], kb: KnowledgeBase) -> tuple[int, set[tuple[str, str]]]:
+def _check(results: Iterator[Assessment], kb: KnowledgeBase) -> tuple[int, set[tuple[str, str]]]:
     seen: set[tuple[str, str]] = set()
     count = 0
     for result in results:

@@ -13,9 +13,11 @@ from hypothesis import strategies as st
 
 from allpath.domain import limits
 from allpath.domain.record import PatientRecord, parse_record
+from allpath.domain.results import Assessment, Factor, PlanDrug, PlanPhase, PlanTherapy
 from allpath.engine.assess import assess
 from allpath.errors import RecordError
 from allpath.knowledge.loader import load_knowledge
+from tests.builders import present
 from tests.property.strategies import (
     ABSENT,
     COG_ORDER,
@@ -70,11 +72,11 @@ THERAPY_CODES = {
 PHASES = ["remission_induction", "consolidation_intensification", "maintenance"]
 
 
-def _assess(record: dict[str, Any]) -> dict[str, Any]:
+def _assess(record: dict[str, Any]) -> Assessment:
     return assess(parse_record(record), KB)
 
 
-def _assert_sourced(item: dict[str, Any], where: str) -> None:
+def _assert_sourced(item: Factor | PlanTherapy | PlanDrug | PlanPhase, where: str) -> None:
     source = item.get("source")
     assert isinstance(source, dict), f"{where}: no source"
     for key in ("document", "section"):
@@ -386,15 +388,15 @@ def test_a_first_relapse_with_its_inputs_known_has_a_relapse_risk_group_that_inp
     pair: tuple[dict[str, Any], dict[str, Any]],
 ) -> None:
     full, earlier = pair
-    after = _assess(full)["relapse"]
-    before = _assess(earlier)["relapse"]
+    after = present(_assess(full)["relapse"])
+    before = present(_assess(earlier)["relapse"])
     assert after["number"] == 1
     # Lineage, sites, timing and block-1 MRD known: every first relapse falls in one of the groups.
     assert after["risk_group"] in RELAPSE_ORDER, after
     assert after["timing"] in {"early", "late"}
     if before["risk_group"] is not None:
-        assert RELAPSE_ORDER[after["risk_group"]] >= RELAPSE_ORDER[before["risk_group"]]
-    basis = after["timing_basis"]
+        assert RELAPSE_ORDER[present(after["risk_group"])] >= RELAPSE_ORDER[before["risk_group"]]
+    basis = present(after["timing_basis"])
     assert (after["timing"] == "early") == (full["relapses"][0]["months_from_diagnosis"] < basis["early_below_months"])
 
 

@@ -19,14 +19,15 @@ from typing import Any
 
 import pytest
 
+from allpath.domain.results import Assessment
 from tests.conftest import EXAMPLES, run
 
 
 @pytest.fixture(scope="module")
 def example() -> Any:
-    cache: dict[str, dict[str, Any]] = {}
+    cache: dict[str, Assessment] = {}
 
-    def assess_example(stem: str) -> dict[str, Any]:
+    def assess_example(stem: str) -> Assessment:
         if stem not in cache:
             cache[stem] = run(json.loads((EXAMPLES / f"{stem}.json").read_text(encoding="utf-8")))
         return cache[stem]

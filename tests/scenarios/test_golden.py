@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from allpath.domain.results import Assessment
 from allpath.interfaces.report import build_blocks, render_markdown, render_text
 from allpath.knowledge.loader import KnowledgeBase
 from tests.conftest import ROOT, run
@@ -53,7 +54,7 @@ def _golden(stem: str, suffix: str) -> str:
     return path.read_text(encoding="utf-8")
 
 
-def _assess_example(stem: str) -> dict[str, Any]:
+def _assess_example(stem: str) -> Assessment:
     return run(json.loads((EXAMPLES / f"{stem}.json").read_text(encoding="utf-8")))
 
 
@@ -181,7 +182,7 @@ def test_cli_on_the_bundled_cohort_gives_every_golden_assessment() -> None:
 
 
 @pytest.fixture(scope="module")
-def assessments() -> dict[str, dict[str, Any]]:
+def assessments() -> dict[str, Assessment]:
     return {stem: _assess_example(stem) for stem in STEMS}
 
 

@@ -6,10 +6,11 @@ from typing import Any
 
 import pytest
 
+from allpath.domain.results import Assessment
 from tests.conftest import complete_b_all, run
 
 
-def therapies(assessment: dict[str, Any]) -> dict[str, str]:
+def therapies(assessment: Assessment) -> dict[str, str]:
     return {t["code"]: t["certainty"] for t in assessment["plan"]["therapies"]}
 
 

@@ -1,9 +1,14 @@
-"""Clinical rules at their boundaries: each pair straddles one threshold of the knowledge base."""
+"""Content tests on the shipped knowledge base: its clinical rules at their boundaries, each pair straddling
+one threshold of the shipped data. A reviewed change of a threshold changes these tests with it; the engine
+logic that reads any threshold is tested on fixture knowledge in test_engine_logic.py."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from allpath.domain.results import Relapse, TimingBasis
 from tests.conftest import complete_b_all, run
 
 
@@ -64,27 +69,38 @@ def test_adolescent_young_adult_from_age_15(age: float, member: bool) -> None:
     assert ("adolescent_young_adult" in run(complete_b_all(age_years=age))["populations"]) is member
 
 
+def _relapse_of(record: dict[str, Any]) -> Relapse:
+    relapse = run(record)["relapse"]
+    assert relapse is not None, "a relapsed record has a relapse section"
+    return relapse
+
+
+def _timing(relapse: Relapse) -> TimingBasis:
+    assert relapse["timing_basis"] is not None
+    return relapse["timing_basis"]
+
+
 def _relapse(months: float, sites: list[str], **extra: float) -> dict[str, object]:
     return complete_b_all(relapses=[{"months_from_diagnosis": months, "sites": sites, **extra}])
 
 
 @pytest.mark.parametrize(("months", "timing"), [(35.99, "early"), (36.0, "late")])
 def test_marrow_relapse_timing_cut_off_at_36_months(months: float, timing: str) -> None:
-    relapse = run(_relapse(months, ["bone_marrow"]))["relapse"]
+    relapse = _relapse_of(_relapse(months, ["bone_marrow"]))
     assert relapse["timing"] == timing
-    assert relapse["timing_basis"]["early_below_months"] == 36
-    assert relapse["timing_basis"]["confidence"] == "moderate"
+    assert _timing(relapse)["early_below_months"] == 36
+    assert _timing(relapse)["confidence"] == "moderate"
 
 
 @pytest.mark.parametrize(("months", "timing"), [(17.99, "early"), (18.0, "late")])
 def test_isolated_extramedullary_relapse_timing_cut_off_at_18_months(months: float, timing: str) -> None:
-    relapse = run(_relapse(months, ["cns"]))["relapse"]
+    relapse = _relapse_of(_relapse(months, ["cns"]))
     assert relapse["timing"] == timing
-    assert relapse["timing_basis"]["basis"] == "isolated_extramedullary"
+    assert _timing(relapse)["basis"] == "isolated_extramedullary"
 
 
 def test_combined_relapse_uses_the_marrow_cut_off() -> None:
-    relapse = run(_relapse(30, ["bone_marrow", "cns"]))["relapse"]
+    relapse = _relapse_of(_relapse(30, ["bone_marrow", "cns"]))
     assert relapse["combined"] is True
     assert relapse["timing"] == "early"
     assert relapse["risk_group"] == "high"
@@ -92,7 +108,7 @@ def test_combined_relapse_uses_the_marrow_cut_off() -> None:
 
 @pytest.mark.parametrize(("mrd", "group"), [(0.0999, "low"), (0.1, "intermediate")])
 def test_late_relapse_risk_group_by_end_of_block1_mrd(mrd: float, group: str) -> None:
-    relapse = run(_relapse(40, ["bone_marrow"], end_of_block1_mrd_pct=mrd))["relapse"]
+    relapse = _relapse_of(_relapse(40, ["bone_marrow"], end_of_block1_mrd_pct=mrd))
     assert relapse["risk_group"] == group
 
 

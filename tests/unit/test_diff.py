@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from allpath.domain.results import Change
 from allpath.engine.diff import changed_fields, explain_changes
 from allpath.knowledge.loader import KnowledgeBase
 from tests.conftest import complete_b_all, run
 
 
-def _changes(kb: KnowledgeBase, before: dict, after: dict) -> list[dict]:  # type: ignore[type-arg]
+def _changes(kb: KnowledgeBase, before: dict[str, Any], after: dict[str, Any]) -> list[Change]:
     return explain_changes(kb, before, run(before), after, run(after))
 
 

@@ -15,6 +15,7 @@ import pytest
 
 from allpath.domain.limits import number
 from allpath.domain.record import parse_record
+from allpath.domain.results import DoseLine, PhaseDoses
 from allpath.engine.doses import (
     AgeSpan,
     DoseError,
@@ -24,6 +25,7 @@ from allpath.engine.doses import (
     round_and_cap,
 )
 from allpath.knowledge.loader import KnowledgeBase
+from tests.builders import present
 
 SR = "b_all_standard_risk"
 HR = "b_all_high_risk"
@@ -60,7 +62,7 @@ def record(**fields: Any) -> Any:
     return parse_record({k: v for k, v in base.items() if v is not None})
 
 
-def lines_of(result: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+def lines_of(result: PhaseDoses) -> dict[tuple[str, str], DoseLine]:
     out = {(line["drug"], line["route"]): line for line in result["lines"]}
     assert len(out) == len(result["lines"]), "one line per drug and route in a phase"
     return out
@@ -184,10 +186,10 @@ def test_phase_dose_per_m2_times_bsa(
     assert result["body_surface_area"]["m2"] == BSA
     line = lines_of(result)[(drug, route)]
     assert line["status"] == "ok", (row, line["refusal"])
-    assert line["basis"].startswith(f"{number(per_m2)} {line['unit']}/m2"), row
+    assert present(line["basis"]).startswith(f"{number(per_m2)} {line['unit']}/m2"), row
     assert line["calculated"] == pytest.approx(per_m2 * BSA, abs=1e-4), row
     assert line["dose"] == pytest.approx(expected), row
-    assert line["dose"] <= (line["cap"] or float("inf"))
+    assert present(line["dose"]) <= (line["cap"] or float("inf"))
     assert line["evidence"], row
 
 
@@ -282,16 +284,19 @@ def test_intrathecal_age_band_pmc3957178(kb: KnowledgeBase, age: float, methotre
     assert line["calculated"] == methotrexate  # fixed milligrams: not scaled by body surface area
     assert line["confidence"] == "moderate"  # §7: [H] for the table, [M] for COG applicability
     assert any(e["section"] == FACTS_7 for e in line["evidence"])
-    assert "age at diagnosis" in line["basis"]
+    assert "age at diagnosis" in present(line["basis"])
     assert line["kind"] == "intrathecal_single_agent"
-    assert line["table"]["id"] == "dose.intrathecal.age_table" and line["table"]["column"] == "methotrexate"
-    assert "intrathecal_single_agent" in line["table"]["serves"]
+    assert (
+        present(line["table"])["id"] == "dose.intrathecal.age_table"
+        and present(line["table"])["column"] == "methotrexate"
+    )
+    assert "intrathecal_single_agent" in present(line["table"])["serves"]
     # clinical-facts §7: the triple table's cytarabine column (here {cytarabine} mg) must never dose
     # single-agent intrathecal cytarabine, a different and higher dose that is not verified: refused.
     single = lines[("cytarabine", "intrathecal")]
     assert single["status"] == "refused"
     assert single["dose"] is None and single["calculated"] is None and single["table"] is None
-    assert single["refusal"].startswith("Not verified")
+    assert present(single["refusal"]).startswith("Not verified")
     assert single["kind"] == "intrathecal_single_agent"
     assert cytarabine not in (single["dose"], single["calculated"])
 
@@ -315,7 +320,7 @@ def test_a_triple_intrathecal_line_is_dosed_from_every_column_of_the_triple_tabl
     span = AgeSpan(5.0, 5.0, "age at diagnosis")
     out = _line(kb, child, line, 0.7, span, regimen, "induction")
     assert out is not None and out["status"] == "ok" and out["dose"] == 24
-    assert out["kind"] == "intrathecal_triple" and out["table"]["column"] == "cytarabine"
+    assert out["kind"] == "intrathecal_triple" and out["table"] is not None and out["table"]["column"] == "cytarabine"
 
 
 def test_a_dose_line_says_its_kind_in_the_schema() -> None:
@@ -350,7 +355,7 @@ def test_intrathecal_age_on_the_day_of_the_dose_from_birth_date(kb: KnowledgeBas
     assert line["status"] == "ok"
     assert line["dose"] == expected
     assert line["confidence"] == "moderate"
-    assert "from the birth date" in line["basis"]
+    assert "from the birth date" in present(line["basis"])
 
 
 # ---- refusals: no value is ever assumed ------------------------------------------------------------------------
@@ -418,7 +423,7 @@ def test_refuses_age_dependent_line_without_age(kb: KnowledgeBase) -> None:
         assert line["status"] == "refused"
         assert line["dose"] is None
         assert line["missing"] == ["age_years"]
-        assert "age" in line["refusal"]
+        assert "age" in present(line["refusal"])
     assert {line["drug"] for line in result["refused"]} == {"dexamethasone", "prednisone"}
     # the other lines do not need the age
     assert lines[("daunorubicin", "intravenous")]["status"] == "ok"
@@ -434,8 +439,8 @@ def test_refuses_intrathecal_dose_when_induction_crosses_an_age_band(kb: Knowled
     assert line["status"] == "refused"
     assert line["dose"] is None
     assert line["missing"] == ["birth_date"]
-    assert "new age band" in line["refusal"]
-    assert lines[("cytarabine", "intrathecal")]["refusal"].startswith("Not verified")
+    assert "new age band" in present(line["refusal"])
+    assert present(lines[("cytarabine", "intrathecal")]["refusal"]).startswith("Not verified")
 
 
 def test_intrathecal_dose_after_induction_from_age_and_diagnosis_date(kb: KnowledgeBase) -> None:
@@ -444,7 +449,7 @@ def test_intrathecal_dose_after_induction_from_age_and_diagnosis_date(kb: Knowle
     line = lines_of(phase_doses(child, kb, SR, "maintenance", on=date(2025, 9, 1)))[("methotrexate", "intrathecal")]
     assert line["status"] == "ok"
     assert line["dose"] == 12
-    assert "diagnosis date" in line["basis"]
+    assert "diagnosis date" in present(line["basis"])
 
 
 def test_refuses_intrathecal_dose_in_later_phase_without_birth_date(kb: KnowledgeBase) -> None:
@@ -488,7 +493,7 @@ def test_thiopurine_adjusted_dose_range_cpic(kb: KnowledgeBase) -> None:
     assert line["status"] == "ok"
     assert line["dose_range"] == [27.0, 72.0]
     assert line["dose"] is None  # a range, not one dose
-    assert line["adjustment"]["rule"] == "pgx.mercaptopurine.one_intermediate"
+    assert present(line["adjustment"])["rule"] == "pgx.mercaptopurine.one_intermediate"
     # TPMT poor: a tenth, three times a week: 90 mg x 0.1 = 9 mg.
     child = record(pharmacogenomics={"tpmt": "poor", "nudt15": "normal"})
     line = lines_of(phase_doses(child, kb, SR, "maintenance", on=ON))[("mercaptopurine", "oral")]

@@ -76,10 +76,11 @@ def _example_outputs(path: Path) -> Iterator[tuple[str, Any, object]]:
         yield f"survivorship from {start}", r.SurvivorshipPlan, survivorship_plan(record, kb, roadmap)
         yield f"overview from {start}", r.CareOverview, care_overview(kb, record, start=start)
         regimen = roadmap["regimen"]
-        for phase in roadmap["phases"] if regimen is not None else ():
+        regimen_id = regimen["id"] if regimen is not None else None
+        for phase in roadmap["phases"] if regimen_id is not None else ():
             on = date.fromisoformat(phase["start"]) if phase["start"] else None
             try:
-                doses = phase_doses(record, kb, regimen["id"], phase["id"], on=on)
+                doses = phase_doses(record, kb, str(regimen_id), phase["id"], on=on)
             except DoseError:
                 continue
             yield f"doses {phase['id']} on {on}", r.PhaseDoses, doses

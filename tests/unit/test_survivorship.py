@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from typing import Any
 
 import pytest
 
 from allpath.domain.record import parse_record
+from allpath.domain.results import SurvivorshipItem, SurvivorshipPlan
 from allpath.errors import RecordError
+from tests.builders import present
 from tests.conftest import ROOT
 from tests.golden.survivorship_cases import GOLDEN_SURVIVORSHIP, cases, golden_path, plan, render
 
@@ -29,21 +30,21 @@ HEART = "heart"
 CASES = cases()
 
 
-def plan_of(name: str) -> dict[str, Any]:
+def plan_of(name: str) -> SurvivorshipPlan:
     return plan(CASES[name])
 
 
-def heart_items(result: dict[str, Any]) -> list[dict[str, Any]]:
+def heart_items(result: SurvivorshipPlan) -> list[SurvivorshipItem]:
     return [item for item in result["items"] if item["topic"] == HEART]
 
 
-def heart(result: dict[str, Any]) -> dict[str, Any] | None:
+def heart(result: SurvivorshipPlan) -> SurvivorshipItem | None:
     found = heart_items(result)
     assert len(found) <= 1, f"one heart surveillance item at most, got {[i['id'] for i in found]}"
     return found[0] if found else None
 
 
-def item_ids(result: dict[str, Any]) -> set[str]:
+def item_ids(result: SurvivorshipPlan) -> set[str]:
     return {item["id"] for item in result["items"]}
 
 
@@ -102,8 +103,8 @@ def test_first_echocardiogram_no_later_than_two_years_after_the_last_anthracycli
     # PanCare: "start no later than 2 years after cardiotoxic therapy". Last course of doxorubicin_100: 2017-02-06.
     item = heart(plan_of("doxorubicin_100"))
     assert item is not None
-    assert item["start"]["after"] == "2017-02-06"
-    assert item["start"]["no_later_than"] == "2019-02-06"
+    assert present(item["start"])["after"] == "2017-02-06"
+    assert present(item["start"])["no_later_than"] == "2019-02-06"
     assert item["end_of_therapy_date"] == "2018-09-01"
 
 
@@ -170,8 +171,8 @@ def test_chest_radiation_thresholds(name: str, gy: float, strength: str | None, 
     assert item["strength"] == strength
     assert item["interval_years"] == interval
     assert item["schedule_not_covered"] is False
-    assert item["start"]["after"] == "2017-03-31"  # the radiation is the last cardiotoxic exposure
-    assert item["start"]["no_later_than"] == "2019-03-31"
+    assert present(item["start"])["after"] == "2017-03-31"  # the radiation is the last cardiotoxic exposure
+    assert present(item["start"])["no_later_than"] == "2019-03-31"
     assert any(e["reference"] == "PanCare / IGHG cardiac surveillance" for e in item["evidence"])
 
 
@@ -209,8 +210,8 @@ def test_cyclophosphamide_boy_pubertal_checks_from_10_to_12() -> None:
     assert item["test"] == "pubertal development check"
     assert item["strength"] == "recommended"
     assert item["interval_years"] == 1
-    assert item["start"]["not_before"] == date(2022, 3, 15).isoformat()
-    assert item["start"]["no_later_than"] == date(2024, 3, 15).isoformat()
+    assert present(item["start"])["not_before"] == date(2022, 3, 15).isoformat()
+    assert present(item["start"])["no_later_than"] == date(2024, 3, 15).isoformat()
     assert item["not_covered"] is False
     assert item["confidence"] == "high"
     assert "surv.cyclophosphamide_female" not in item_ids(result)
@@ -253,7 +254,7 @@ def test_idarubicin_not_covered_and_total_unknown() -> None:
     assert item["topic"] == "heart" and item["test"] == "echocardiogram"
     assert item["strength"] is None and item["interval_years"] is None
     assert item["schedule_not_covered"] is True
-    assert item["start"]["after"] == "2016-10-17" and item["start"]["no_later_than"] == "2018-10-17"
+    assert present(item["start"])["after"] == "2016-10-17" and present(item["start"])["no_later_than"] == "2018-10-17"
     assert "not covered" in item["explanation"]
     # Not provisional: no further data would settle it; the gap is in the sources, said as "not covered".
     assert result["provisional"] is False

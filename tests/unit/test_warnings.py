@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from allpath.domain.record import parse_record
+from allpath.domain.results import InputWarning
 from allpath.engine.assess import assess
 from allpath.errors import RecordError
 from allpath.knowledge.loader import load_knowledge
@@ -15,9 +16,8 @@ KB = load_knowledge()
 CHILD = {"age_years": 4, "sex": "male", "immunophenotype": "B", "wbc_per_ul": 12_000}
 
 
-def _warnings(**changes: Any) -> list[dict[str, str]]:
-    result: list[dict[str, str]] = assess(parse_record({**CHILD, **changes}), KB)["warnings"]
-    return result
+def _warnings(**changes: Any) -> list[InputWarning]:
+    return assess(parse_record({**CHILD, **changes}), KB)["warnings"]
 
 
 def test_a_white_count_below_200_is_refused_as_a_unit_mistake() -> None:

@@ -29,29 +29,78 @@ Use cases (each documented where it is defined):
 
 from __future__ import annotations
 
-from allpath.service.hooks import PatientViewAnswer, hook_patient_view
-from allpath.service.patients import (
-    Latest,
-    create_patient,
-    latest,
-    patient_calendar,
-    patient_care_overview,
-    patient_doses,
-    patient_package,
-    patient_roadmap,
-    patient_survivorship,
-    store_version,
-)
-from allpath.service.records import (
-    PackageData,
-    assess_record,
-    care_overview,
-    record_doses,
-    record_package,
-    record_roadmap,
-    record_survivorship,
-)
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from allpath.service.hooks import PatientViewAnswer, hook_patient_view
+    from allpath.service.patients import (
+        Latest,
+        create_patient,
+        latest,
+        patient_calendar,
+        patient_care_overview,
+        patient_doses,
+        patient_package,
+        patient_roadmap,
+        patient_survivorship,
+        store_version,
+    )
+    from allpath.service.records import (
+        PackageData,
+        assess_record,
+        care_overview,
+        record_doses,
+        record_package,
+        record_roadmap,
+        record_survivorship,
+    )
+
 from allpath.service.unit_of_work import UnitOfWork, unit_of_work
+
+# Each name is imported from its module when it is first used, not here: the command line imports the
+# stateless use cases (``records``) and must start fast (benchmarks/bench_cli.py: <= 0.5 s), while the
+# stored-patient use cases bring SQLAlchemy (about 0.35 s of imports) with them. (``unit_of_work`` is imported
+# here: its name is also its module's, which a lazy look-up would return instead of the function.)
+_MODULE_OF = {
+    "PatientViewAnswer": "hooks",
+    "hook_patient_view": "hooks",
+    **dict.fromkeys(
+        (
+            "Latest",
+            "create_patient",
+            "latest",
+            "patient_calendar",
+            "patient_care_overview",
+            "patient_doses",
+            "patient_package",
+            "patient_roadmap",
+            "patient_survivorship",
+            "store_version",
+        ),
+        "patients",
+    ),
+    **dict.fromkeys(
+        (
+            "PackageData",
+            "assess_record",
+            "care_overview",
+            "record_doses",
+            "record_package",
+            "record_roadmap",
+            "record_survivorship",
+        ),
+        "records",
+    ),
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{module}"), name)
+
 
 __all__ = [
     "Latest",

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import with_config
 
@@ -33,7 +33,9 @@ from allpath.engine.doses import DoseError, phase_doses
 from allpath.engine.roadmap import build_roadmap
 from allpath.engine.survivorship import survivorship_plan
 from allpath.knowledge.loader import KnowledgeBase
-from allpath.service.unit_of_work import UnitOfWork
+
+if TYPE_CHECKING:  # the command line runs without a database: SQLAlchemy is not imported for it
+    from allpath.service.unit_of_work import UnitOfWork
 
 RecordInput = PatientRecord | Mapping[str, Any]
 """A record as the caller has it: already validated (``PatientRecord``) or as JSON, validated here."""

@@ -11,11 +11,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from sqlalchemy.orm import Session, sessionmaker
+if TYPE_CHECKING:  # the command line imports the service without a database: no SQLAlchemy at import time
+    from sqlalchemy.orm import Session, sessionmaker
 
-from allpath.storage import audit
-from allpath.storage import tables as t
+    from allpath.storage import tables as t
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ class UnitOfWork:
     ) -> None:
         """Record who did ``action`` to which ``resource`` (ids and action names only, never patient data),
         in this unit's transaction; it is kept even if the work fails afterwards (``fail``)."""
+        from allpath.storage import audit
+
         audit.record(self.session, self.actor, action, resource, resource_id, outcome=outcome, detail=detail)
 
     def commit(self) -> None:
@@ -45,6 +48,8 @@ class UnitOfWork:
 
     def fail(self) -> None:
         """Roll the work back, then write its audit entries again on their own (``keep_audit_after_failure``)."""
+        from allpath.storage import audit
+
         self.session.rollback()
         with contextlib.suppress(Exception):  # the work's own error is the one to report
             audit.keep_audit_after_failure(self.session)

@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Iterable, Iterator
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -15,6 +15,7 @@ from allpath.interfaces.cli.console import EXIT_INVALID_INPUT, read_input, say_i
 
 if TYPE_CHECKING:
     from allpath.domain.record import PatientRecord
+    from allpath.domain.results import Assessment
     from allpath.knowledge.loader import KnowledgeBase
 
 # The rule between two family reports of a cohort, in plain text (the Markdown one is a thematic break).
@@ -47,14 +48,14 @@ def assess(
     ] = OutputFormat.json,
 ) -> None:
     """Assess patient records: disease state, risk groups, populations, plan, each with its source."""
-    from allpath.engine.assess import assess as assess_record
     from allpath.knowledge.loader import load_knowledge
+    from allpath.service import assess_record
 
     data = read_input(file)
     many = isinstance(data, list)
     records = _parsed_records(data if isinstance(data, list) else [data], many)
     kb = load_knowledge()
-    results = (assess_record(r, kb) for r in _with_progress(records))
+    results = (assess_record(kb, r) for r in _with_progress(records))
     # Each assessment is written as soon as it is made: a cohort never sits in memory as a whole.
     if output_format is OutputFormat.json:
         _write_json(results, many)
@@ -84,7 +85,7 @@ def _parsed_records(raw_records: list[object], many: bool) -> list[PatientRecord
     return records
 
 
-def _write_summary(results: Iterable[dict[str, Any]]) -> None:
+def _write_summary(results: Iterable[Assessment]) -> None:
     from allpath.interfaces.summary import summary_row, summary_table
 
     rows, disclaimer = [], ""
@@ -95,17 +96,17 @@ def _write_summary(results: Iterable[dict[str, Any]]) -> None:
 
 
 def _write_reports(
-    records: list[PatientRecord], results: Iterable[dict[str, Any]], kb: KnowledgeBase, *, markdown: bool
+    records: list[PatientRecord], results: Iterable[Assessment], kb: KnowledgeBase, *, markdown: bool
 ) -> None:
     """The family report of each record, in text or Markdown, one after the other."""
-    from allpath.engine.roadmap import build_roadmap
     from allpath.interfaces.report import build_blocks, render_markdown, render_text
+    from allpath.service.records import roadmap_of
 
     render = render_markdown if markdown else render_text
     separator = MARKDOWN_SEPARATOR if markdown else TEXT_SEPARATOR
     for index, (record, result) in enumerate(zip(records, results, strict=True)):
         # The roadmap gives the report how long treatment lasts (the report shows no dates).
-        roadmap = build_roadmap(record, result, kb)
+        roadmap = roadmap_of(record, kb, result)
         sys.stdout.write((separator if index else "") + render(build_blocks(result, kb, roadmap=roadmap)))
 
 
@@ -122,7 +123,7 @@ def _with_progress(records: list[PatientRecord]) -> Iterator[PatientRecord]:
     return iter(track(records, description="Assessing", console=Console(stderr=True)))
 
 
-def _write_json(results: Iterator[dict[str, Any]], many: bool) -> None:
+def _write_json(results: Iterator[Assessment], many: bool) -> None:
     """One record: indented JSON. An array: a JSON array with one compact assessment per line, which
     keeps a cohort's output small and line-oriented (each line is one patient) while staying one JSON value."""
     out = sys.stdout

@@ -105,8 +105,8 @@ def fhir_export(
         survivorship_care_plan,
     )
     from allpath.interfaces.fhir.exporter import second_opinion_bundle
-    from allpath.interfaces.fhir.package import treatment_views
     from allpath.knowledge.loader import load_knowledge
+    from allpath.service import record_package
 
     raw, _ = checked_record(file)
     patient, condition = patient_references(raw)
@@ -114,7 +114,8 @@ def fhir_export(
     if kind is ExportKind.bundle:
         value = record_to_bundle(raw)
     else:
-        assessment, planned, survivorship_plan = treatment_views(raw, load_knowledge())
+        package = record_package(load_knowledge(), raw)
+        assessment, planned, survivorship_plan = package.assessment, package.roadmap, package.survivorship
         if kind is ExportKind.risk:
             value = risk_observation(assessment, patient, condition)
         elif kind is ExportKind.careplan:

@@ -5,7 +5,8 @@ for a person at a terminal (88 columns). They only format; every value comes fro
 from __future__ import annotations
 
 import textwrap
-from typing import Any
+
+from allpath.domain.results import DoseLine, PhaseDoses, Roadmap, SurvivorshipPlan
 
 TEXT_WIDTH = 88
 
@@ -39,7 +40,7 @@ def _record_title(kind: str, record_id: str | None) -> str:
     return f"{kind} for record {record_id}" if record_id else kind
 
 
-def roadmap_text(record_id: str | None, result: dict[str, Any]) -> str:
+def roadmap_text(record_id: str | None, result: Roadmap) -> str:
     lines = [_record_title("Treatment roadmap", record_id), ""]
     regimen = result["regimen"]
     if regimen is None:
@@ -83,15 +84,16 @@ def roadmap_text(record_id: str | None, result: dict[str, Any]) -> str:
         ]
         lines += _table(("date", "test", "result"), checkpoints)
         end = result["end_of_therapy"]
-        lines += [""]
-        lines += _wrap(f"End of therapy: {end['date'] or 'not dated'}. {end['rule']}")
+        if end is not None:  # a roadmap with a regimen always has its end of therapy (dated or not)
+            lines += [""]
+            lines += _wrap(f"End of therapy: {end['date'] or 'not dated'}. {end['rule']}")
     for note in result["notes"]:
         lines += [""] + _wrap(f"Note ({note['confidence']} confidence): {note['text']}")
     lines += ["", *_wrap(result["disclaimer"]), ""]
     return "\n".join(lines)
 
 
-def _dose_amount(line: dict[str, Any]) -> str:
+def _dose_amount(line: DoseLine) -> str:
     unit = line["unit"]
     if line["dose_range"] and line["dose"] is None:
         low, high = line["dose_range"]
@@ -99,7 +101,7 @@ def _dose_amount(line: dict[str, Any]) -> str:
     return f"{_number(line['dose'])} {unit}"
 
 
-def doses_text(record_id: str | None, result: dict[str, Any]) -> str:
+def doses_text(record_id: str | None, result: PhaseDoses) -> str:
     bsa = result["body_surface_area"]
     lines = [
         _record_title("Doses", record_id),
@@ -118,9 +120,10 @@ def doses_text(record_id: str | None, result: dict[str, Any]) -> str:
         if line["status"] == "refused":
             from allpath.domain.labels import field_label
 
-            unnamed = [field_label(m) for m in line["missing"] if m not in line["refusal"]]
+            refusal = line["refusal"] or ""
+            unnamed = [field_label(m) for m in line["missing"] if m not in refusal]
             missing = f" (missing: {', '.join(unnamed)})" if unnamed else ""
-            lines += _wrap(f"{name}: NOT CALCULATED: {line['refusal']}{missing}", "    ", "- ")
+            lines += _wrap(f"{name}: NOT CALCULATED: {refusal}{missing}", "    ", "- ")
             continue
         # The engine words each line ("5.3 mg per dose, three times a week instead of every day."): its
         # text, never the frequency token.
@@ -151,7 +154,7 @@ BASIS_WORDS = {
 }
 
 
-def survivorship_text(record_id: str | None, result: dict[str, Any]) -> str:
+def survivorship_text(record_id: str | None, result: SurvivorshipPlan) -> str:
     exposures = result["exposures"]
     lines = [_record_title("Survivorship plan", record_id), ""]
     lines += _wrap(f"Based on: {BASIS_WORDS.get(result['basis'], result['basis'])}.")

@@ -6,15 +6,14 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from allpath.interfaces.cli.console import FileArgument, emit, fail_input, iso_day, one_record
 
 if TYPE_CHECKING:
-    from allpath.domain.record import PatientRecord
-    from allpath.knowledge.loader import KnowledgeBase
+    from allpath.service.records import DosesView, RoadmapView, SurvivorshipView
 
 
 class TreatmentFormat(StrEnum):
@@ -28,18 +27,9 @@ class RoadmapFormat(StrEnum):
     ics = "ics"
 
 
-def _json_text(record_id: str | None, result: dict[str, Any], kb: KnowledgeBase) -> str:
-    from allpath import __version__
-
-    versioned = {"record_id": record_id, **result, "knowledge_version": kb.version, "engine_version": __version__}
-    return json.dumps(versioned, indent=2, ensure_ascii=False) + "\n"
-
-
-def _roadmap_for(record: PatientRecord, kb: KnowledgeBase) -> dict[str, Any]:
-    from allpath.engine.assess import assess as assess_record
-    from allpath.engine.roadmap import build_roadmap
-
-    return build_roadmap(record, assess_record(record, kb), kb)
+def _json_text(view: RoadmapView | DosesView | SurvivorshipView) -> str:
+    """A view as the JSON output: record id, the result, the knowledge and engine versions that made it."""
+    return json.dumps(view, indent=2, ensure_ascii=False) + "\n"
 
 
 def roadmap(
@@ -56,11 +46,11 @@ def roadmap(
 ) -> None:
     """The treatment roadmap: regimen, phases with dates, checkpoints, end of therapy (dates assume no delays)."""
     from allpath.knowledge.loader import load_knowledge
+    from allpath.service import record_roadmap
 
     overrides = {"treatment_start_date": iso_day(start, "--start").isoformat()} if start is not None else None
     record = one_record(file, overrides)
-    kb = load_knowledge()
-    result = _roadmap_for(record, kb)
+    result = record_roadmap(load_knowledge(), record)
     if output_format is RoadmapFormat.ics:
         from allpath.interfaces.ics import CalendarError, roadmap_to_ics
 
@@ -73,7 +63,7 @@ def roadmap(
 
         emit(roadmap_text(record.id, result), output)
     else:
-        emit(_json_text(record.id, result, kb), output)
+        emit(_json_text(result), output)
 
 
 def doses(
@@ -101,36 +91,28 @@ def doses(
     A missing or implausible weight or height refuses the calculation (exit 2); a line that cannot be
     calculated (for example a thiopurine without TPMT and NUDT15 results) is shown as NOT CALCULATED.
     """
-    from datetime import date
-
-    from allpath.engine.doses import DoseError, phase_doses
+    from allpath.errors import InputError
     from allpath.knowledge.loader import load_knowledge
+    from allpath.service import record_doses
 
     day = iso_day(on, "--on") if on is not None else None
     record = one_record(file)
-    kb = load_knowledge()
-    planned = _roadmap_for(record, kb)
-    if regimen is None:
-        if planned["regimen"] is None:
-            known = ", ".join(r.id for r in kb.therapy.regimens.regimens)
-            why = "; ".join(r for r in planned["not_covered"] if r) or (
-                "the regimen is not known until these inputs are known: " + ", ".join(planned["missing"])
-            )
-            raise fail_input(f"regimen: there is no regimen for this child ({why}); name one with --regimen ({known})")
-        regimen = str(planned["regimen"]["id"])
-    if day is None and planned["regimen"] is not None and planned["regimen"]["id"] == regimen:
-        start = next((p["start"] for p in planned["phases"] if p["id"] == phase), None)
-        day = date.fromisoformat(start) if start else None
     try:
-        result = phase_doses(record, kb, regimen, phase, weight_kg=weight_kg, height_cm=height_cm, on=day)
-    except DoseError as error:
-        raise fail_input(f"{error.field}: {error.message}") from None
+        result = record_doses(
+            load_knowledge(), record, phase, regimen=regimen, weight_kg=weight_kg, height_cm=height_cm, on=day
+        )
+    except InputError as error:  # the doses cannot be calculated: the input that is needed, named
+        message = error.message
+        if error.field == "regimen" and regimen is None:
+            # The application layer asks for a regimen in general words; the command line names its option.
+            message = message.replace("; name one (", "; name one with --regimen (", 1)
+        raise fail_input(f"{error.field}: {message}") from None
     if output_format is TreatmentFormat.text:
         from allpath.interfaces.cli.text import doses_text
 
         emit(doses_text(record.id, result), None)
     else:
-        emit(_json_text(record.id, result, kb), None)
+        emit(_json_text(result), None)
 
 
 def survivorship(
@@ -140,15 +122,14 @@ def survivorship(
     ] = TreatmentFormat.json,
 ) -> None:
     """The survivorship plan: exposures (recorded, or planned by the roadmap), late effects and follow-up."""
-    from allpath.engine.survivorship import survivorship_plan
     from allpath.knowledge.loader import load_knowledge
+    from allpath.service import record_survivorship
 
     record = one_record(file)
-    kb = load_knowledge()
-    result = survivorship_plan(record, kb, _roadmap_for(record, kb))
+    result = record_survivorship(load_knowledge(), record)
     if output_format is TreatmentFormat.text:
         from allpath.interfaces.cli.text import survivorship_text
 
         emit(survivorship_text(record.id, result), None)
     else:
-        emit(_json_text(record.id, result, kb), None)
+        emit(_json_text(result), None)

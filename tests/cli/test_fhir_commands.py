@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from allpath.interfaces.cli import app
 from allpath.interfaces.fhir import import_bundle, patient_references, record_to_bundle
 from tests.conftest import EXAMPLES
-from tests.fhir.conftest import MCODE, as_bundle, fhir_package, read_json
+from tests.fhir.conftest import MCODE, as_bundle, as_json, fhir_package, read_json
 from tests.fhir.test_export import validate_every_entry
 
 runner = CliRunner()
@@ -66,7 +66,7 @@ def test_every_example_goes_through_export_and_import_unchanged(path: Path) -> N
 
 
 def test_import_as_json_says_where_each_field_came_from(tmp_path: Path) -> None:
-    bundle = record_to_bundle(_record(STANDARD))
+    bundle = as_json(record_to_bundle(_record(STANDARD)))
     result = json.loads(_ok("fhir", "import", _file(tmp_path, bundle)))
     assert set(result) == {"record", "mapped", "ignored", "conflicts"}
     assert result == import_bundle(bundle).as_dict()
@@ -76,7 +76,7 @@ def test_import_as_json_says_where_each_field_came_from(tmp_path: Path) -> None:
 
 
 def test_import_reports_conflicts_and_leaves_the_field_out(tmp_path: Path) -> None:
-    bundle = record_to_bundle({"age_years": 4, "wbc_per_ul": 10_000})
+    bundle = as_json(record_to_bundle({"age_years": 4, "wbc_per_ul": 10_000}))
     wbc = next(e for e in bundle["entry"] if "6690-2" in json.dumps(e["resource"].get("code", {})))
     other = json.loads(json.dumps(wbc))
     other["fullUrl"] = "urn:uuid:00000000-0000-5000-8000-000000000001"

@@ -56,3 +56,10 @@ def as_bundle(*resources: dict[str, Any]) -> dict[str, Any]:
         ident = resource.get("id") or f"entry-{i}"
         entries.append({"fullUrl": f"http://example.org/fhir/{resource['resourceType']}/{ident}", "resource": resource})
     return {"resourceType": "Bundle", "type": "collection", "entry": entries}
+
+
+def as_json(resource: object) -> Any:
+    """An exported resource as a FHIR client reads it: written as JSON and parsed back. The exporter builds
+    ``dict[str, object]``; a test reads into it freely, like any consumer of the JSON (and the round trip
+    checks that it is plain JSON: no NaN, nothing ``json`` cannot write)."""
+    return json.loads(json.dumps(resource, allow_nan=False))

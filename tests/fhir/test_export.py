@@ -16,7 +16,7 @@ from allpath.interfaces.fhir import care_plan, record_to_bundle, risk_observatio
 from allpath.interfaces.fhir.codes import LOCAL_SYSTEM, extension_url
 from allpath.knowledge.loader import KnowledgeBase
 from tests.conftest import EXAMPLES
-from tests.fhir.conftest import read_json
+from tests.fhir.conftest import as_json, read_json
 from tests.fhir.test_round_trip import extended_records
 from tests.property.strategies import PROPERTY_SETTINGS
 
@@ -52,7 +52,7 @@ def _extension(element: dict[str, Any], name: str) -> Any:
 
 def test_the_risk_observation_carries_groups_versions_and_citations(kb: KnowledgeBase) -> None:
     assessment = assess(parse_record(_example("standard_risk")), kb)
-    resource = risk_observation(assessment, "Patient/p", "Condition/c")
+    resource = as_json(risk_observation(assessment, "Patient/p", "Condition/c"))
     assert resource["status"] == "final"
     assert [c["code"] for c in resource["valueCodeableConcept"]["coding"]] == ["C122457", "risk_group.standard"]
     components = {comp["code"]["coding"][-1]["code"]: comp for comp in resource["component"]}
@@ -65,10 +65,10 @@ def test_the_risk_observation_carries_groups_versions_and_citations(kb: Knowledg
 
 
 def test_a_provisional_assessment_is_preliminary_and_a_relapse_has_no_frontline_group(kb: KnowledgeBase) -> None:
-    provisional = risk_observation(assess(parse_record({"age_years": 4}), kb), "Patient/p")
+    provisional = as_json(risk_observation(assess(parse_record({"age_years": 4}), kb), "Patient/p"))
     assert provisional["status"] == "preliminary"
     assert provisional["dataAbsentReason"]["coding"][0]["code"] == "temp-unknown"
-    relapsed = risk_observation(assess(parse_record(_example("relapse_marrow_early")), kb), "Patient/p")
+    relapsed = as_json(risk_observation(assess(parse_record(_example("relapse_marrow_early")), kb), "Patient/p"))
     assert relapsed["dataAbsentReason"]["coding"][0]["code"] == "not-applicable"
     codes = [comp["code"]["coding"][-1]["code"] for comp in relapsed["component"]]
     assert "relapse-risk-group" in codes
@@ -76,7 +76,7 @@ def test_a_provisional_assessment_is_preliminary_and_a_relapse_has_no_frontline_
 
 def test_the_care_plan_has_phases_therapies_and_drugs_with_certainty_and_citation(kb: KnowledgeBase) -> None:
     assessment = assess(parse_record(_example("standard_risk")), kb)
-    plan = care_plan(assessment, "Patient/p", "Condition/c")
+    plan = as_json(care_plan(assessment, "Patient/p", "Condition/c"))
     get_fhir_model_class("CarePlan").model_validate(plan)
     assert plan["intent"] == "proposal" and plan["status"] == "draft"
     phases = [p["title"] for p in plan["contained"]]

@@ -10,12 +10,13 @@ from typing import Any
 import pytest
 
 from allpath.domain.record import parse_record
+from allpath.domain.results import Assessment
 from allpath.engine.assess import assess
 from allpath.interfaces.fhir import import_bundle, risk_observation
 from allpath.knowledge.loader import KnowledgeBase
 from tests.conftest import EXAMPLES
 from tests.fhir.conformance import Terminology, check
-from tests.fhir.conftest import as_bundle, read_json
+from tests.fhir.conftest import as_bundle, as_json, read_json
 
 PROFILE = "StructureDefinition-mcode-ALL-risk-assessment.json"
 
@@ -105,7 +106,7 @@ def test_the_checker_rejects_what_the_profile_forbids(profile: dict[str, Any], t
     assert any("Observation.status" in e and "observation-status" in e for e in errors)
 
 
-def _assessments(kb: KnowledgeBase) -> list[dict[str, Any]]:
+def _assessments(kb: KnowledgeBase) -> list[Assessment]:
     found = []
     for path in sorted(EXAMPLES.glob("*.json")):
         data = read_json(path)
@@ -120,7 +121,7 @@ def test_exported_risk_observations_conform_to_the_mcode_profile(
 ) -> None:
     groups = set()
     for assessment in _assessments(kb):
-        resource = risk_observation(assessment, "Patient/p", "Condition/c")
+        resource = as_json(risk_observation(assessment, "Patient/p", "Condition/c"))
         report = check(resource, profile, terminology)
         assert report.errors == [], (assessment["record_id"], report.errors)
         assert any(b.startswith("Observation.status (required)") for b in report.checked_bindings)

@@ -11,6 +11,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from hypothesis import given
 
 from allpath.domain.record import parse_record
+from allpath.domain.results import SurvivorshipPlan
 from allpath.engine.assess import assess
 from allpath.engine.roadmap import build_roadmap
 from allpath.engine.survivorship import survivorship_plan
@@ -27,6 +28,7 @@ from allpath.interfaces.fhir.package import second_opinion
 from allpath.knowledge.loader import KnowledgeBase
 from allpath.service import record_package
 from tests.conftest import EXAMPLES, GOLDEN
+from tests.fhir.conftest import as_json
 from tests.fhir.test_export import validate_every_entry
 from tests.fhir.test_round_trip import extended_records
 from tests.property.strategies import PROPERTY_SETTINGS
@@ -46,7 +48,7 @@ def _example(name: str, **changes: Any) -> dict[str, Any]:
     return record
 
 
-def _plan_of(record: dict[str, Any], kb: KnowledgeBase) -> dict[str, Any]:
+def _plan_of(record: dict[str, Any], kb: KnowledgeBase) -> SurvivorshipPlan:
     parsed = parse_record(record)
     return survivorship_plan(parsed, kb, build_roadmap(parsed, assess(parsed, kb), kb))
 
@@ -81,7 +83,7 @@ def test_each_follow_up_item_is_an_activity_with_test_interval_first_date_and_ci
     case = _golden("cyclophosphamide_boy")
     plan = _plan_of(case["record"], kb)
     assert plan["items"] == case["survivorship"]["items"]  # the golden file is the engine's answer
-    resource = survivorship_care_plan(plan, "Patient/p", "Condition/c")
+    resource = as_json(survivorship_care_plan(plan, "Patient/p", "Condition/c"))
     _valid(resource)
     assert resource["status"] == "draft" and resource["intent"] == "proposal"
     assert resource["category"][0]["coding"][0] == {
@@ -125,7 +127,7 @@ def test_each_follow_up_item_is_an_activity_with_test_interval_first_date_and_ci
 
 def test_an_interval_in_years_and_a_first_date_no_later_than(kb: KnowledgeBase) -> None:
     case = _golden("daunorubicin_500")
-    resource = survivorship_care_plan(case["survivorship"], "Patient/p")
+    resource = as_json(survivorship_care_plan(case["survivorship"], "Patient/p"))
     _valid(resource)
     (activity,) = resource["activity"]
     detail = activity["detail"]
@@ -140,7 +142,7 @@ def test_an_interval_in_years_and_a_first_date_no_later_than(kb: KnowledgeBase) 
 def test_without_an_interval_the_first_date_is_the_schedule(kb: KnowledgeBase) -> None:
     """A plan "may be reasonable" has no interval in the sources: only the first echocardiogram is dated."""
     case = _golden("daunorubicin_150")
-    resource = survivorship_care_plan(case["survivorship"], "Patient/p")
+    resource = as_json(survivorship_care_plan(case["survivorship"], "Patient/p"))
     _valid(resource)
     (activity,) = resource["activity"]
     assert "scheduledTiming" not in activity["detail"]
@@ -150,7 +152,7 @@ def test_without_an_interval_the_first_date_is_the_schedule(kb: KnowledgeBase) -
 
 def test_items_outside_the_sources_are_activities_marked_not_covered(kb: KnowledgeBase) -> None:
     case = _golden("cyclophosphamide_girl")
-    resource = survivorship_care_plan(case["survivorship"], "Patient/p")
+    resource = as_json(survivorship_care_plan(case["survivorship"], "Patient/p"))
     _valid(resource)
     (activity,) = resource["activity"]
     detail = activity["detail"]
@@ -162,7 +164,7 @@ def test_items_outside_the_sources_are_activities_marked_not_covered(kb: Knowled
 
 def test_a_provisional_plan_names_what_it_waits_for(kb: KnowledgeBase) -> None:
     case = _golden("doxorubicin_course_without_dose")
-    resource = survivorship_care_plan(case["survivorship"], "Patient/p")
+    resource = as_json(survivorship_care_plan(case["survivorship"], "Patient/p"))
     _valid(resource)
     assert _extensions(resource, "provisional") == [True]
     notes = [n["text"] for n in resource["note"]]
@@ -172,7 +174,7 @@ def test_a_provisional_plan_names_what_it_waits_for(kb: KnowledgeBase) -> None:
 def test_every_golden_survivorship_plan_exports_as_valid_r4(kb: KnowledgeBase) -> None:
     for path in sorted((GOLDEN / "survivorship").glob("*.json")):
         plan = json.loads(path.read_text(encoding="utf-8"))["survivorship"]
-        resource = survivorship_care_plan(plan, "Patient/p", "Condition/c")
+        resource = as_json(survivorship_care_plan(plan, "Patient/p", "Condition/c"))
         _valid(resource)
         assert len(resource.get("activity", [])) == len(plan["items"]), path.name
 
@@ -184,11 +186,13 @@ def test_the_roadmap_is_a_care_plan_with_dated_phases_and_checkpoints(kb: Knowle
     record = _example("standard_risk", treatment_start_date="2026-01-05")
     parsed = parse_record(record)
     roadmap = build_roadmap(parsed, assess(parsed, kb), kb)
-    resource = roadmap_care_plan(roadmap, "Patient/p", "Condition/c")
+    resource = as_json(roadmap_care_plan(roadmap, "Patient/p", "Condition/c"))
     _valid(resource)
     assert resource["category"][0]["coding"][0]["code"] == ROADMAP_CATEGORY
-    assert resource["period"] == {"start": "2026-01-05", "end": roadmap["end_of_therapy"]["date"]}
-    assert roadmap["regimen"]["label"] in resource["title"]
+    end, regimen = roadmap["end_of_therapy"], roadmap["regimen"]
+    assert end is not None and regimen is not None
+    assert resource["period"] == {"start": "2026-01-05", "end": end["date"]}
+    assert regimen["label"] in resource["title"]
     details = [a["detail"] for a in resource["activity"]]
     phases = details[: len(roadmap["phases"])]
     for order, (detail, phase) in enumerate(zip(phases, roadmap["phases"], strict=True), start=1):
@@ -208,7 +212,7 @@ def test_the_roadmap_is_a_care_plan_with_dated_phases_and_checkpoints(kb: Knowle
 def test_an_undated_roadmap_gives_lengths_in_words(kb: KnowledgeBase) -> None:
     parsed = parse_record(_example("high_risk_age"))
     roadmap = build_roadmap(parsed, assess(parsed, kb), kb)
-    resource = roadmap_care_plan(roadmap, "Patient/p")
+    resource = as_json(roadmap_care_plan(roadmap, "Patient/p"))
     _valid(resource)
     assert "period" not in resource
     first = resource["activity"][0]["detail"]
@@ -221,7 +225,7 @@ def test_an_undated_roadmap_gives_lengths_in_words(kb: KnowledgeBase) -> None:
 
 def test_the_package_holds_the_roadmap_and_the_survivorship_plan(kb: KnowledgeBase) -> None:
     record = _example("standard_risk", treatment_start_date="2026-01-05")
-    bundle = second_opinion(record, kb)
+    bundle = as_json(second_opinion(record, kb))
     validate_every_entry(bundle)
     plans = _care_plans(bundle)
     assert set(plans) == {"", ROADMAP_CATEGORY, SURVIVORSHIP_CATEGORY}
@@ -238,7 +242,7 @@ def test_the_package_holds_the_roadmap_and_the_survivorship_plan(kb: KnowledgeBa
 
 def test_recorded_exposures_give_a_survivorship_plan_without_a_regimen(kb: KnowledgeBase) -> None:
     record = _golden("cyclophosphamide_boy")["record"]  # no age or white count: no regimen
-    bundle = second_opinion(record, kb)
+    bundle = as_json(second_opinion(record, kb))
     validate_every_entry(bundle)
     assert set(_care_plans(bundle)) == {"", SURVIVORSHIP_CATEGORY}
 
@@ -248,11 +252,12 @@ def test_no_regimen_and_no_exposures_means_no_extra_care_plans(kb: KnowledgeBase
     package = record_package(kb, record)
     assessment, roadmap, survivorship = package.assessment, package.roadmap, package.survivorship
     assert roadmap["regimen"] is None and survivorship["basis"] == "none"
-    bundle = second_opinion_bundle(record, assessment, survivorship=survivorship, roadmap=roadmap)
+    bundle = as_json(second_opinion_bundle(record, assessment, survivorship=survivorship, roadmap=roadmap))
     assert set(_care_plans(bundle)) == {""}
     # the old two-argument form is unchanged
     assert second_opinion_bundle(record, assessment) == bundle
-    assert bundle["entry"][: len(record_to_bundle(record)["entry"])] == record_to_bundle(record)["entry"]
+    record_entries = as_json(record_to_bundle(record))["entry"]
+    assert bundle["entry"][: len(record_entries)] == record_entries
 
 
 @PROPERTY_SETTINGS

@@ -2,7 +2,7 @@
 
 Dependencies point one way: this package reads domain, knowledge and engine; only the CLI, the API and the web
 app may import it. ``package.second_opinion`` builds the whole second-opinion Bundle of a record.
-``fhir.resources`` (its R4B models, which read R4 payloads) is imported only by the importer.
+``fhir.resources`` (its R4B models, which read R4 payloads) is imported only by the importer (``validation``).
 """
 
 from __future__ import annotations

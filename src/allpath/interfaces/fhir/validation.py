@@ -9,13 +9,16 @@ from __future__ import annotations
 import marshal
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fhir_core.fhirabstractmodel import FHIRAbstractModel
 
 _FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 
 
-def _model(resource_type: str) -> Any:
-    """The R4B model class of a resource type (fhir.resources is untyped: its classes are ``Any`` here)."""
+def _model(resource_type: str) -> type[FHIRAbstractModel]:
+    """The R4B model class of a resource type (imported on first use: fhir.resources is slow to import)."""
     from fhir.resources.R4B import get_fhir_model_class
 
     return get_fhir_model_class(resource_type)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from allpath.domain.record import PatientRecord
-from allpath.knowledge.conditions import Facts
+from allpath.domain.results import FactValue
 from allpath.knowledge.loader import KnowledgeBase
 
 
@@ -67,13 +67,10 @@ def record_field(kb: KnowledgeBase, fact: str, record: PatientRecord) -> str | N
     return spec.field
 
 
-def shown(value: Any) -> Any:
-    """A fact value as it appears in JSON output (sets become sorted lists)."""
+def shown(value: Any) -> FactValue:
+    """A known fact value as it appears in JSON output (sets become sorted lists)."""
     if isinstance(value, frozenset):
         return sorted(value)
-    return value
-
-
-def values_of(facts: Facts, names: frozenset[str]) -> dict[str, Any]:
-    """The known values among ``names``, for showing which inputs a rule saw."""
-    return {n: shown(facts[n]) for n in sorted(names) if facts.get(n) is not None}
+    if isinstance(value, bool | int | float | str):
+        return value
+    raise TypeError(f"a fact value is a number, a word, a yes/no or a set, not {type(value).__name__}")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from allpath.engine.schemes import evaluate_scheme
+from allpath.knowledge.compiled import Scheme, compile_scheme
 from allpath.knowledge.conditions import ConditionCompiler
-from allpath.knowledge.loader import Scheme, _scheme
 from allpath.knowledge.schema import SchemeSpec
 
 
@@ -32,7 +32,7 @@ def tiny_scheme(decisive: Any) -> Scheme:
         }
     )
     compiler = ConditionCompiler({}, {}, {}, frozenset({"kind", "base", "extra"}))
-    return _scheme(spec, compiler, "tiny")
+    return compile_scheme(spec, compiler, "tiny")
 
 
 def test_highest_floor_wins_and_the_deciding_rule_is_named() -> None:

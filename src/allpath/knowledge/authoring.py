@@ -102,7 +102,7 @@ PURPOSES = {
     "relapse.yaml": "relapse timing cut-offs and the first-relapse risk groups (AALL1331)",
     "populations.yaml": "special populations",
     "phases.yaml": "the three treatment phases and their goals",
-    "catalog.yaml": "therapy codes and drugs (with class), certainty words",
+    "catalog.yaml": "therapy codes, certainty words",
     "plan.yaml": "plan elements: therapies and drugs by group, population and relapse site",
     "prognosis.yaml": "prognostic factors for newly diagnosed and relapsed disease",
     "follow_up.yaml": "follow-up, late effects, cautions, survivorship gaps",
@@ -113,7 +113,8 @@ PURPOSES = {
     "and inputs that contradict each other, each with the field to check and the words a person reads",
     "regimens.yaml": "roadmaps: which regimen fits which group, phases with lengths and drug lines, response "
     "checkpoints, the total-duration rule, and what has no schedule in the sources",
-    "drugs.yaml": "body surface area formula, and per drug its unit, rounding step and cap per dose",
+    "drugs.yaml": "the one drug table: every drug with its class; the drugs the summary names, with their plan label; "
+    "the drugs of the roadmaps, with unit, rounding step and cap per dose; the body surface area formula",
     "intrathecal.yaml": "the age-based triple intrathecal table (moderate confidence) and the columns that may also "
     "dose a drug given alone",
     "pharmacogenomics.yaml": "CPIC thiopurine starting-dose rules for TPMT and NUDT15 phenotypes",

@@ -70,7 +70,7 @@ class KnowledgeBase:
     populations: tuple[Population, ...]
     phases: tuple[s.PhaseSpec, ...]
     therapies: Mapping[str, s.TherapySpec]
-    drugs: Mapping[str, s.DrugSpec]
+    drugs: Mapping[str, ts.DrugEntry]  # the drugs the summary names (drugs.yaml entries with a cite)
     certainty_order: tuple[str, ...]
     certainty_meaning: Mapping[str, str]
     plan: tuple[PlanElement, ...]
@@ -201,7 +201,7 @@ def _load(data_dir: Path) -> KnowledgeBase:
         populations=populations,
         phases=tuple(sorted(_as(files["phases.yaml"], s.PhasesFile).phases, key=lambda p: p.order)),
         therapies={t.code: t for t in catalog.therapies},
-        drugs={d.name: d for d in catalog.drugs},
+        drugs=_as(files["drugs.yaml"], ts.DrugsFile).cited(),
         certainty_order=tuple(catalog.certainty_order),
         certainty_meaning={str(k): v for k, v in catalog.certainty_meaning.items()},
         plan=plan,
@@ -228,7 +228,7 @@ def _load(data_dir: Path) -> KnowledgeBase:
         order_checks=compile_order_checks(
             _as(files["order_checks.yaml"], OrderChecksFile),
             {p.spec.id: p.condition for p in populations},
-            frozenset(d.id for d in _as(files["drugs.yaml"], ts.DrugsFile).drugs),
+            frozenset(_as(files["drugs.yaml"], ts.DrugsFile).dose_specs()),
         ),
         warnings=tuple(
             InputWarning(w, compiler.compile(w.when, f"warnings.yaml:{w.code}"))

@@ -248,21 +248,11 @@ class TherapySpec(BaseModel):
     cite: Cite
 
 
-class DrugSpec(BaseModel):
-    model_config = _FROZEN
-    name: str = Field(pattern=r"^[a-z][a-z0-9 \-]*$")
-    label: str | None = None
-    drug_class: Literal["chemotherapy", "targeted_therapy", "immunotherapy"] = Field(alias="class")
-    cite: Cite
-    note: str | None = None
-
-
 class CatalogFile(BaseModel):
     model_config = _FROZEN
     certainty_order: list[Certainty]
     certainty_meaning: dict[Certainty, str]
     therapies: list[TherapySpec]
-    drugs: list[DrugSpec]
 
 
 class PlanElementSpec(_Explained):

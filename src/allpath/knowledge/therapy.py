@@ -78,7 +78,7 @@ def compile_therapy(
 ) -> TherapyKnowledge:
     pgx_compiler = ConditionCompiler({}, {}, {}, PGX_FACTS)
     surv_compiler = ConditionCompiler({}, {}, {}, SURVIVORSHIP_FACTS)
-    drug_specs = {d.id: d for d in drugs.drugs}
+    drug_specs = drugs.dose_specs()
     therapy = TherapyKnowledge(
         regimens=regimens,
         drugs=drug_specs,

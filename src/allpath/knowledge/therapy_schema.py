@@ -144,7 +144,40 @@ class BodySurfaceArea(BaseModel):
     evidence: Evidences = Field(min_length=1)
 
 
+class DrugDosing(BaseModel):
+    """How a drug of the roadmaps is dosed: ``label`` is its name in the dose tables."""
+
+    model_config = _FROZEN
+    label: str
+    unit: Literal["mg", "IU"]
+    round_to: float = Field(gt=0)
+    cap_per_dose: float | None = Field(default=None, gt=0)
+    cap_explanation: str | None = None
+    evidence: Evidences = Field(min_length=1)
+
+
+class DrugEntry(BaseModel):
+    """A drug of the one drug table: named by the summary (``cite``, shown in the plan with ``label`` and
+    ``note``), dosed by the roadmaps (``dosing``), or both."""
+
+    model_config = _FROZEN
+    name: str = Field(pattern=r"^[a-z][a-z0-9 \-]*$")
+    drug_class: Literal["chemotherapy", "targeted_therapy", "immunotherapy"] = Field(alias="class")
+    label: str | None = None
+    note: str | None = None
+    cite: Cite | None = None
+    dosing: DrugDosing | None = None
+
+    @model_validator(mode="after")
+    def _cited_or_dosed(self) -> DrugEntry:
+        if self.cite is None and self.dosing is None:
+            raise ValueError("a drug cites the summary's section that names it, gives its dosing, or both")
+        return self
+
+
 class DrugDoseSpec(BaseModel):
+    """The dosing of one drug as the dose calculator reads it (built from ``DrugEntry.dosing``)."""
+
     model_config = _FROZEN
     id: str
     label: str
@@ -158,7 +191,23 @@ class DrugDoseSpec(BaseModel):
 class DrugsFile(BaseModel):
     model_config = _FROZEN
     body_surface_area: BodySurfaceArea
-    drugs: list[DrugDoseSpec] = Field(min_length=1)
+    drugs: list[DrugEntry] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _each_drug_once(self) -> DrugsFile:
+        names = [d.name for d in self.drugs]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"each drug once in the table (repeated: {', '.join(repeated)})")
+        return self
+
+    def dose_specs(self) -> dict[str, DrugDoseSpec]:
+        """The drugs of the roadmaps, by name, with their dosing."""
+        return {d.name: DrugDoseSpec(id=d.name, **d.dosing.model_dump()) for d in self.drugs if d.dosing is not None}
+
+    def cited(self) -> dict[str, DrugEntry]:
+        """The drugs the summary names (the plan's catalogue), in the order of the table."""
+        return {d.name: d for d in self.drugs if d.cite is not None}
 
 
 # ---- intrathecal.yaml --------------------------------------------------------------------------------------

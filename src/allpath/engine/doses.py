@@ -19,6 +19,7 @@ from allpath.domain.record import PatientRecord
 from allpath.domain.results import DoseKind, DoseLine, DoseLineDraft, PhaseDoses
 from allpath.engine import pharmacogenomics as pgx
 from allpath.engine.explain import CONFIDENCE_WORDS, evidence_of
+from allpath.errors import InputError
 from allpath.knowledge import therapy_schema as ts
 from allpath.knowledge.loader import KnowledgeBase
 from allpath.knowledge.schema import Confidence
@@ -28,13 +29,8 @@ PerWords = Literal["per dose", "per day", "per week"]
 PER_WORDS: dict[Literal["dose", "day", "week"], PerWords] = {"dose": "per dose", "day": "per day", "week": "per week"}
 
 
-class DoseError(ValueError):
-    """The calculation cannot be done: names the input and what is needed."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
+class DoseError(InputError):
+    """The calculation cannot be done: ``field`` names the input, ``message`` what is needed."""
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,7 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("GET", "/api/patients/{patient_id}/roadmap.ics"): Rule(CARE, 200),
     ("GET", "/api/patients/{patient_id}/doses"): Rule(CARE, 200),
     ("GET", "/api/patients/{patient_id}/survivorship"): Rule(CARE, 200),
+    ("GET", "/api/patients/{patient_id}/care-overview"): Rule(CARE, 200),
     # FHIR (src/allpath/interfaces/api/routes/fhir.py): import stores nothing; the second-opinion package is
     # stateless like /api/assess, and per patient also for the family (a second opinion is theirs to seek).
     ("POST", "/api/fhir/import"): Rule(CLINICIAN, 200),

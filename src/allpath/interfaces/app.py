@@ -50,4 +50,3 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
     # included), and the 500 that logs nothing of the request (allpath.interfaces.http).
     install_http_kernel(app, settings.body_limits)
     return app
-

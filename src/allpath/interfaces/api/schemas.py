@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from typing import Any, NotRequired
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, with_config
+from typing_extensions import TypedDict
 
 from allpath.accounts.passwords import MAX_LENGTH as PASSWORD_MAX
+from allpath.domain.results import CareOverview
+from allpath.domain.results.common import CLOSED
 from allpath.interfaces.http.schemas import StrictBody
+from allpath.service.records import DosesView, RoadmapView, SurvivorshipView
 
 
 class Credentials(StrictBody):
@@ -171,3 +175,82 @@ class DeidentifiedRow(BaseModel):
     provisional: bool
     populations: list[str]
     knowledge_version: str
+
+
+# ---- treatment views: bodies, answers and refusals ------------------------------------------------------
+
+
+class RoadmapIn(StrictBody):
+    record: dict[str, Any]
+    start: date | None = Field(
+        default=None, description="First day of treatment; replaces the record's treatment_start_date."
+    )
+
+
+class DosesIn(StrictBody):
+    record: dict[str, Any]
+    phase: str = Field(min_length=1, max_length=100, description="A phase of the regimen, e.g. induction.")
+    regimen: str | None = Field(default=None, min_length=1, max_length=100, description="Default: the child's regimen.")
+    weight_kg: float | None = Field(default=None, description="Today's weight (default: the record's).")
+    height_cm: float | None = Field(default=None, description="Today's height (default: the record's).")
+    on: date | None = Field(default=None, description="The day of the doses (default: the phase's planned start).")
+
+
+class SurvivorshipIn(StrictBody):
+    record: dict[str, Any]
+
+
+class Problem(BaseModel):
+    field: str
+    message: str
+
+
+class TreatmentErrorOut(BaseModel):
+    """The calculation or the calendar cannot be made: ``errors`` names the input that is missing or wrong."""
+
+    detail: str
+    errors: list[Problem]
+
+
+class _AboutPatient(TypedDict):
+    patient_id: str
+    patient_version: int
+    stored_knowledge_version: NotRequired[str]
+    """Present when the stored assessment of this record version was made under another knowledge version:
+    this answer was made afresh under the running one (see ``allpath.service``)."""
+
+
+@with_config(CLOSED)
+class PatientRoadmapOut(_AboutPatient, RoadmapView):
+    """The roadmap of a stored patient's latest record version."""
+
+
+@with_config(CLOSED)
+class PatientDosesOut(_AboutPatient, DosesView):
+    """The doses of one phase from a stored patient's latest record version."""
+
+
+@with_config(CLOSED)
+class PatientSurvivorshipOut(_AboutPatient, SurvivorshipView):
+    """The survivorship plan from a stored patient's latest record version."""
+
+
+@with_config(CLOSED)
+class PatientCareOverviewOut(_AboutPatient, CareOverview):
+    """The care overview (roadmap, doses of every phase, survivorship plan) of a stored patient's latest
+    record version."""
+
+
+class ExportedPatient(BaseModel):
+    id: str
+    display_name: str
+    current_version: int
+
+
+class PatientExportOut(BaseModel):
+    """Everything stored about one patient: every record version (``_version`` its number) and every
+    stored assessment, oldest first."""
+
+    patient: ExportedPatient
+    versions: list[dict[str, Any]]
+    assessments: list[AssessmentOut]

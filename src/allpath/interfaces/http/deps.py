@@ -124,6 +124,12 @@ async def storable_body(request: Request) -> None:
         )
 
 
+class Refusal(HTTPException):
+    """Refuse the request after work that must be kept (a failed attempt counted, the refusal's audit entry):
+    the kernel commits the route's work, then answers with this status and message
+    (``allpath.interfaces.http.unit_of_work``)."""
+
+
 @dataclass(frozen=True)
 class Principal:
     user: t.User
@@ -248,6 +254,5 @@ def patient_for(s: Session, principal: Principal, patient_id: str, *, family_all
             allowed = patient.id in patient_store.family_patient_ids(s, user)
     if patient is None or not allowed:
         audit_store.record(s, user, "read", "patient", patient_id if plausible else None, outcome="denied")
-        s.commit()
-        raise HTTPException(404, "no such patient")
+        raise Refusal(404, "no such patient")
     return patient

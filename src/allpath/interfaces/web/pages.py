@@ -8,7 +8,7 @@ the API's JSON, and the API's own errors are untouched: ``PageError`` is raised 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from allpath import __version__
 from allpath.domain.labels import field_label, known_paths
 from allpath.interfaces.http.deps import DB, Principal, audit_refusal, optional_principal
+from allpath.interfaces.http.unit_of_work import Work, work_of
 from allpath.interfaces.web.forms import dom_id, shown_number
 from allpath.knowledge.loader import KnowledgeBase
 from allpath.storage import users as user_store
@@ -248,8 +249,10 @@ class Viewer:
         return cls(user.username, user.display_name, user.role, principal.csrf)
 
 
-def base_context(request: Request, principal: Principal | Viewer | None) -> dict[str, Any]:
+def base_context(request: Request, principal: Work | Principal | Viewer | None) -> dict[str, Any]:
     kb: KnowledgeBase = request.app.state.kb
+    if isinstance(principal, Work):
+        principal = principal.principal
     viewer = Viewer.of(principal) if isinstance(principal, Principal) else principal
     role = viewer.role if viewer else None
     return {
@@ -271,7 +274,7 @@ def page(
     request: Request,
     template: str,
     context: Mapping[str, Any],
-    principal: Principal | Viewer | None,
+    principal: Work | Principal | Viewer | None,
     status: int = 200,
     headers: Mapping[str, str] | None = None,
 ) -> HTMLResponse:
@@ -358,8 +361,14 @@ WAITING_PAGE = (
 )
 
 
-ClinicianPage = Annotated[Principal, Depends(page_user("clinician"))]
-CareOrFamilyPage = Annotated[Principal, Depends(page_user("clinician", "family"))]
-ResearcherPage = Annotated[Principal, Depends(page_user("researcher"))]
-AdminPage = Annotated[Principal, Depends(page_user("admin"))]
-AnyUserPage = Annotated[Principal, Depends(page_user())]
+def page_work(*roles: str) -> Callable[..., Awaitable[Work]]:
+    """The work of a page for ``roles`` (any signed-in user when none are given): the request's unit of work,
+    acting as the signed-in user, who is refused with a page (``page_user``) otherwise."""
+    return work_of(page_user(*roles))
+
+
+ClinicianPage = Annotated[Work, Depends(page_work("clinician"))]
+CareOrFamilyPage = Annotated[Work, Depends(page_work("clinician", "family"))]
+ResearcherPage = Annotated[Work, Depends(page_work("researcher"))]
+AdminPage = Annotated[Work, Depends(page_work("admin"))]
+AnyUserPage = Annotated[Work, Depends(page_work())]

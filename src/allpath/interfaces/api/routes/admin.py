@@ -12,21 +12,25 @@ from __future__ import annotations
 from typing import Annotated, Any, NoReturn
 
 from fastapi import APIRouter, Depends, HTTPException, Path
-from sqlalchemy.orm import Session
 
 from allpath.interfaces.api.answers import user_out
 from allpath.interfaces.api.schemas import ActivationOut, AuditOut, RevokedOut, UserCreatedOut, UserOut
-from allpath.interfaces.http.deps import DB, AppSettings, Principal, require, storable_body
+from allpath.interfaces.http.deps import AppSettings, storable_body
 from allpath.interfaces.http.schemas import ErrorOut, UserIn, UserUpdate, ValidationErrorOut, error_responses
+from allpath.interfaces.http.unit_of_work import KernelRoute, Work, acting
 from allpath.storage import accounts
 from allpath.storage import audit as audit_store
 from allpath.storage import tables as t
 from allpath.storage import users as user_store
 
 router = APIRouter(
-    prefix="/api", tags=["admin"], responses=error_responses(401, 403), dependencies=[Depends(storable_body)]
+    prefix="/api",
+    tags=["admin"],
+    responses=error_responses(401, 403),
+    dependencies=[Depends(storable_body)],
+    route_class=KernelRoute,
 )
-Admin = Annotated[Principal, Depends(require("admin"))]
+Admin = Annotated[Work, Depends(acting("admin"))]
 UserId = Annotated[int, Path(ge=1, le=2_147_483_647, description="the account's id")]  # a 32-bit column
 NO_USER: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut, "description": "no such account"}}
 REFUSED: dict[int | str, dict[str, Any]] = {
@@ -40,20 +44,18 @@ REFUSED: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _account(s: Session, principal: Principal, user_id: int, action: str) -> t.User:
-    user = s.get(t.User, user_id)
+def _account(work: Work, user_id: int, action: str) -> t.User:
+    user = work.session.get(t.User, user_id)
     if user is None:
-        audit_store.record(s, principal.user, action, "user", str(user_id), outcome="denied", detail="no such account")
+        work.audit(action, "user", str(user_id), outcome="denied", detail="no such account")
         raise HTTPException(404, "no such account")
     return user
 
 
-def _refused(
-    s: Session, principal: Principal, action: str, user_id: int | None, error: accounts.AccountError
-) -> NoReturn:
+def _refused(work: Work, action: str, user_id: int | None, error: accounts.AccountError) -> NoReturn:
     status = 409 if isinstance(error, accounts.NameTaken | accounts.NotAllowed) else 422
     outcome = "denied" if status == 409 else "invalid"
-    audit_store.record(s, principal.user, action, "user", str(user_id) if user_id else None, outcome=outcome)
+    work.audit(action, "user", str(user_id) if user_id else None, outcome=outcome)
     raise HTTPException(status, str(error)) from None
 
 
@@ -62,80 +64,80 @@ def _activation_out(user: t.User, activation: accounts.Activation) -> Activation
 
 
 @router.get("/users", response_model=list[UserOut])
-def list_users(s: DB, principal: Admin) -> list[UserOut]:
+def list_users(work: Admin) -> list[UserOut]:
     """Every account."""
-    audit_store.record(s, principal.user, "list", "user")
-    return [user_out(s, u) for u in user_store.list_users(s)]
+    work.audit("list", "user")
+    return [user_out(work.session, u) for u in user_store.list_users(work.session)]
 
 
 @router.post("/users", response_model=UserCreatedOut, status_code=201, responses=REFUSED)
-def create_user(body: UserIn, s: DB, settings: AppSettings, principal: Admin) -> UserCreatedOut:
+def create_user(body: UserIn, settings: AppSettings, work: Admin) -> UserCreatedOut:
     """Create an account without a password. The answer holds its one-time activation code (shown once, valid
     for ``ALLPATH_ACTIVATION_HOURS``): hand it to the owner, who chooses the password at ``/activate``.
     Clinicians belong to a team (created when new); the account reads patient data only once a clinician of
     the team confirms it (the first clinician of an empty team at once)."""
     try:
         user, activation = accounts.create_account(
-            s, principal.user, body.username, body.display_name, body.role, body.team, settings.activation_hours
+            work.session, work.user, body.username, body.display_name, body.role, body.team, settings.activation_hours
         )
     except accounts.AccountError as error:
-        _refused(s, principal, "create", None, error)
-    return UserCreatedOut(user=user_out(s, user), activation=_activation_out(user, activation))
+        _refused(work, "create", None, error)
+    return UserCreatedOut(user=user_out(work.session, user), activation=_activation_out(user, activation))
 
 
 @router.patch("/users/{user_id}", response_model=UserOut, responses={**NO_USER, **REFUSED})
-def update_user(user_id: UserId, body: UserUpdate, s: DB, principal: Admin) -> UserOut:
+def update_user(user_id: UserId, body: UserUpdate, work: Admin) -> UserOut:
     """Change an account's role or team; its access to patient data must then be granted again."""
-    user = _account(s, principal, user_id, "change_role")
+    user = _account(work, user_id, "change_role")
     try:
-        accounts.change_role_or_team(s, principal.user, user, body.role, body.team)
+        accounts.change_role_or_team(work.session, work.user, user, body.role, body.team)
     except accounts.AccountError as error:
-        _refused(s, principal, "change_role", user_id, error)
-    return user_out(s, user)
+        _refused(work, "change_role", user_id, error)
+    return user_out(work.session, user)
 
 
 @router.post("/users/{user_id}/deactivate", response_model=UserOut, responses={**NO_USER, **REFUSED})
-def deactivate_user(user_id: UserId, s: DB, principal: Admin) -> UserOut:
+def deactivate_user(user_id: UserId, work: Admin) -> UserOut:
     """The account can no longer sign in: its sessions end and its API tokens are revoked."""
-    user = _account(s, principal, user_id, "deactivate")
+    user = _account(work, user_id, "deactivate")
     try:
-        accounts.deactivate(s, principal.user, user)
+        accounts.deactivate(work.session, work.user, user)
     except accounts.AccountError as error:
-        _refused(s, principal, "deactivate", user_id, error)
-    return user_out(s, user)
+        _refused(work, "deactivate", user_id, error)
+    return user_out(work.session, user)
 
 
 @router.post("/users/{user_id}/reactivate", response_model=UserOut, responses=NO_USER)
-def reactivate_user(user_id: UserId, s: DB, principal: Admin) -> UserOut:
+def reactivate_user(user_id: UserId, work: Admin) -> UserOut:
     """The account may sign in again; its access to patient data must be granted again."""
-    user = _account(s, principal, user_id, "reactivate")
-    accounts.reactivate(s, principal.user, user)
-    return user_out(s, user)
+    user = _account(work, user_id, "reactivate")
+    accounts.reactivate(work.session, work.user, user)
+    return user_out(work.session, user)
 
 
 @router.post("/users/{user_id}/reset-password", response_model=ActivationOut, responses={**NO_USER, **REFUSED})
-def reset_password(user_id: UserId, s: DB, settings: AppSettings, principal: Admin) -> ActivationOut:
+def reset_password(user_id: UserId, settings: AppSettings, work: Admin) -> ActivationOut:
     """Force a password reset: the old password, every session and API token stop working, access to patient
     data is withdrawn, and the answer holds a new activation code (shown once) for the owner."""
-    user = _account(s, principal, user_id, "reset_password")
+    user = _account(work, user_id, "reset_password")
     try:
-        activation = accounts.reset_password(s, principal.user, user, settings.activation_hours)
+        activation = accounts.reset_password(work.session, work.user, user, settings.activation_hours)
     except accounts.AccountError as error:
-        _refused(s, principal, "reset_password", user_id, error)
+        _refused(work, "reset_password", user_id, error)
     return _activation_out(user, activation)
 
 
 @router.delete("/users/{user_id}/tokens", response_model=RevokedOut, responses=NO_USER)
-def revoke_user_tokens(user_id: UserId, s: DB, principal: Admin) -> RevokedOut:
+def revoke_user_tokens(user_id: UserId, work: Admin) -> RevokedOut:
     """Revoke every API token of an account (they stop working at once)."""
-    user = _account(s, principal, user_id, "revoke_tokens")
-    return RevokedOut(revoked=accounts.revoke_tokens(s, principal.user, user))
+    user = _account(work, user_id, "revoke_tokens")
+    return RevokedOut(revoked=accounts.revoke_tokens(work.session, work.user, user))
 
 
 @router.get("/audit", response_model=list[AuditOut])
-def audit_log(s: DB, principal: Admin, limit: int = 200) -> list[AuditOut]:
+def audit_log(work: Admin, limit: int = 200) -> list[AuditOut]:
     """The newest audit entries: who did what to which resource, and when."""
-    audit_store.record(s, principal.user, "read", "audit_log")
+    work.audit("read", "audit_log")
     return [
         AuditOut(
             id=e.id,
@@ -148,5 +150,5 @@ def audit_log(s: DB, principal: Admin, limit: int = 200) -> list[AuditOut]:
             outcome=e.outcome,
             detail=e.detail,
         )
-        for e in audit_store.entries(s, max(1, min(limit, 1000)))
+        for e in audit_store.entries(work.session, max(1, min(limit, 1000)))
     ]

@@ -6,7 +6,7 @@
 - ``POST /api/fhir/second-opinion`` (clinician, researcher; stateless like ``/api/assess``): a patient record
   in, the second-opinion Bundle out.
 - ``GET /api/patients/{id}/fhir/second-opinion`` (the team's clinician and the child's family): the Bundle of
-  the latest record and its stored assessment.
+  the latest record, assessed afresh under the running knowledge base (the rule of ``allpath.service``).
 
 The second-opinion Bundle (``application/fhir+json``) holds the record's resources, the risk assessment
 Observation, the plan, the treatment roadmap (when the child has a regimen) and the survivorship plan (when
@@ -21,24 +21,26 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.orm import Session
 
 from allpath import service
 from allpath.errors import RecordError
 from allpath.interfaces.api.answers import RECORD_INVALID, record_errors
 from allpath.interfaces.fhir.importer import import_bundle
-from allpath.interfaces.fhir.package import MEDIA_TYPE, package_bundle, second_opinion
-from allpath.interfaces.http.deps import DB, KB, Principal, patient_for, require, storable_body
+from allpath.interfaces.fhir.package import MEDIA_TYPE, package_bundle
+from allpath.interfaces.http.deps import KB, storable_body
 from allpath.interfaces.http.schemas import ValidationErrorOut, error_responses
-from allpath.service import UnitOfWork
-from allpath.storage import audit as audit_store
+from allpath.interfaces.http.unit_of_work import KernelRoute, Work, acting, visible_patient
 
 router = APIRouter(
-    prefix="/api", tags=["fhir"], responses=error_responses(401, 403), dependencies=[Depends(storable_body)]
+    prefix="/api",
+    tags=["fhir"],
+    responses=error_responses(401, 403),
+    dependencies=[Depends(storable_body)],
+    route_class=KernelRoute,
 )
-Clinician = Annotated[Principal, Depends(require("clinician"))]
-Stateless = Annotated[Principal, Depends(require("clinician", "researcher"))]
-CareOrFamily = Annotated[Principal, Depends(require("clinician", "family"))]
+Clinician = Annotated[Work, Depends(acting("clinician"))]
+Stateless = Annotated[Work, Depends(acting("clinician", "researcher"))]
+CareOrFamily = Annotated[Work, Depends(acting("clinician", "family"))]
 
 HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
@@ -111,35 +113,27 @@ def _fhir_response(bundle: dict[str, Any], headers: dict[str, str] | None = None
     return Response(body, media_type=f"{MEDIA_TYPE}; charset=utf-8", headers={**HEADERS, **(headers or {})})
 
 
-def _commit_audit(s: Session, principal: Principal, action: str, resource: str, **kwargs: Any) -> None:
-    # Audit last and commit here, as /api/assess does (routes/assess.py explains why).
-    audit_store.record(s, principal.user, action, resource, **kwargs)
-    s.commit()
-
-
 @router.post("/fhir/import", response_model=ImportOut, responses=IMPORT_INVALID)
-def import_fhir_bundle(body: BundleIn, s: DB, principal: Clinician) -> Any:
+def import_fhir_bundle(body: BundleIn, work: Clinician) -> JSONResponse:
     """Read a FHIR R4 Bundle (also sent as `application/fhir+json`) into a patient record v1, without storing
     anything: each field with its source, what was not used and why, and the fields whose sources disagree
     (left out: allpath never guesses)."""
     result = import_bundle(body.model_dump(mode="json", exclude_unset=True))
     response = JSONResponse(result.as_dict())
     detail = f"{len(result.mapped)} mapped, {len(result.ignored)} ignored, {len(result.conflicts)} conflicts"
-    _commit_audit(s, principal, "import", "fhir_bundle", detail=detail)
+    work.audit("import", "fhir_bundle", detail=detail)
     return response
 
 
 @router.post("/fhir/second-opinion", response_class=Response, responses={**FHIR_OK, **RECORD_INVALID})
-def second_opinion_of_record(record: dict[str, Any], s: DB, kb: KB, principal: Stateless) -> Response:
+def second_opinion_of_record(record: dict[str, Any], kb: KB, work: Stateless) -> Response:
     """The second-opinion package of one patient record without storing it: the record's resources, the risk
     assessment Observation (mCODE), the plan, the roadmap and the survivorship plan as CarePlans."""
     try:
-        bundle = second_opinion(record, kb)
+        package = service.record_package(kb, record, work)
     except RecordError as error:
         return record_errors(error)
-    response = _fhir_response(bundle)
-    _commit_audit(s, principal, "second_opinion", "record", detail="stateless")
-    return response
+    return _fhir_response(package_bundle(package))
 
 
 @router.get(
@@ -149,16 +143,12 @@ def second_opinion_of_record(record: dict[str, Any], s: DB, kb: KB, principal: S
     tags=["patients"],
     responses={**FHIR_OK, **error_responses(404), **RECORD_INVALID},
 )
-def patient_second_opinion(patient_id: str, s: DB, kb: KB, principal: CareOrFamily) -> Response:
-    """The child's second-opinion package from the latest record and its assessment (the team's clinician or
-    the linked family), to give to another hospital's system."""
-    patient = patient_for(s, principal, patient_id, family_allowed=True)
-    work = UnitOfWork(s, principal.user)
+def patient_second_opinion(patient_id: str, kb: KB, work: CareOrFamily) -> Response:
+    """The child's second-opinion package from the latest record (the team's clinician or the linked family),
+    to give to another hospital's system."""
+    patient = visible_patient(work, patient_id, family_allowed=True)
     try:
-        package = service.patient_package(work, kb, patient, detail="fhir (api)", refusal_detail="")
+        answer = service.patient_package(work, kb, patient, detail="fhir (api)")
     except RecordError as error:
-        work.commit()
         return record_errors(error)
-    response = _fhir_response(package_bundle(package.result))
-    work.commit()  # as /api/assess does (routes/assess.py explains why)
-    return response
+    return _fhir_response(package_bundle(answer.result))

@@ -18,24 +18,14 @@ from allpath.interfaces.api.schemas import (
     TokenOut,
     UserOut,
 )
-from allpath.interfaces.http.deps import (
-    DB,
-    SESSION_COOKIE,
-    AppSettings,
-    Principal,
-    signed_in,
-    storable_body,
-)
+from allpath.interfaces.http.deps import SESSION_COOKIE, AppSettings, Refusal, storable_body
 from allpath.interfaces.http.schemas import ActivateIn, ErrorOut, InvitationAccept, ValidationErrorOut, error_responses
+from allpath.interfaces.http.unit_of_work import AnonymousWork, KernelRoute, SignedInWork
 from allpath.storage import accounts, clock
-from allpath.storage import audit as audit_store
 from allpath.storage import invitations as invitation_store
 from allpath.storage import signin as signin_store
 
-router = APIRouter(prefix="/api", tags=["session"], dependencies=[Depends(storable_body)])
-
-
-SignedIn = Annotated[Principal, Depends(signed_in)]
+router = APIRouter(prefix="/api", tags=["session"], dependencies=[Depends(storable_body)], route_class=KernelRoute)
 WEAK_PASSWORD: dict[int | str, dict[str, Any]] = {
     422: {
         "model": ErrorOut | ValidationErrorOut,
@@ -46,21 +36,22 @@ WEAK_PASSWORD: dict[int | str, dict[str, Any]] = {
 
 
 @router.post("/session", response_model=SessionOut, responses=error_responses(400, 401, 429))
-def sign_in(body: Credentials, request: Request, response: Response, s: DB, settings: AppSettings) -> SessionOut:
+def sign_in(
+    body: Credentials, request: Request, response: Response, work: AnonymousWork, settings: AppSettings
+) -> SessionOut:
     """Sign in with a user name and password; sets the session cookie."""
     client = request.client.host if request.client else "unknown"
+    s = work.session
     try:
         user = signin_store.authenticate(s, body.username, body.password, client, settings.sign_in_limits)
     except signin_store.TooManyAttempts:
-        audit_store.record(s, None, "sign_in", "session", outcome="rate_limited")
-        s.commit()  # the audit entry stays although the request fails
-        raise HTTPException(429, "too many failed sign-ins; wait a few minutes and try again") from None
+        work.audit("sign_in", "session", outcome="rate_limited")
+        raise Refusal(429, "too many failed sign-ins; wait a few minutes and try again") from None
     if user is None:
-        audit_store.record(s, None, "sign_in", "session", outcome="denied")
-        s.commit()
-        raise HTTPException(401, "user name or password is wrong")
+        work.audit("sign_in", "session", outcome="denied")
+        raise Refusal(401, "user name or password is wrong")  # kept: the failed attempt counts towards the limit
     raw, csrf = signin_store.create_session(s, user, settings.session_hours)
-    audit_store.record(s, user, "sign_in", "session")
+    work.as_actor(user).audit("sign_in", "session")
     response.set_cookie(
         SESSION_COOKIE,
         raw,
@@ -73,65 +64,67 @@ def sign_in(body: Credentials, request: Request, response: Response, s: DB, sett
 
 
 @router.delete("/session", status_code=204, responses=error_responses(401, 403))
-def sign_out(request: Request, response: Response, s: DB, principal: Annotated[Principal, Depends(signed_in)]) -> None:
+def sign_out(request: Request, response: Response, work: SignedInWork) -> None:
     """Sign out: the session ends on the server and the cookie is cleared."""
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        signin_store.end_session(s, cookie)
-    audit_store.record(s, principal.user, "sign_out", "session")
+        signin_store.end_session(work.session, cookie)
+    work.audit("sign_out", "session")
     response.delete_cookie(SESSION_COOKIE)
 
 
 @router.get("/me", response_model=UserOut, responses=error_responses(401))
-def me(s: DB, principal: SignedIn) -> UserOut:
+def me(work: SignedInWork) -> UserOut:
     """The signed-in user (``data_access`` is false while the account waits for its team's confirmation)."""
-    return user_out(s, principal.user)
+    return user_out(work.session, work.signed_in().user)
 
 
 @router.put("/me/password", status_code=204, responses={**error_responses(400, 401, 403), **WEAK_PASSWORD})
-def change_password(body: PasswordChange, request: Request, s: DB, principal: SignedIn) -> None:
+def change_password(body: PasswordChange, request: Request, work: SignedInWork) -> None:
     """Change your password (the current one is required); your other sessions end."""
+    principal = work.signed_in()
     keep = request.cookies.get(SESSION_COOKIE) if principal.via == "session" else None
+    user_id = str(principal.user.id)
     try:
-        accounts.change_password(s, principal.user, body.current_password, body.new_password, keep)
+        accounts.change_password(work.session, principal.user, body.current_password, body.new_password, keep)
     except accounts.AccountError as error:
-        audit_store.record(s, principal.user, "change_password", "user", str(principal.user.id), outcome="denied")
+        work.audit("change_password", "user", user_id, outcome="denied")
         raise HTTPException(400, str(error)) from None
     except WeakPassword as error:
-        audit_store.record(s, principal.user, "change_password", "user", str(principal.user.id), outcome="invalid")
+        work.audit("change_password", "user", user_id, outcome="invalid")
         raise HTTPException(422, str(error)) from None
 
 
 @router.post("/activate", response_model=UserOut, responses={**error_responses(400), **WEAK_PASSWORD})
-def activate(body: ActivateIn, s: DB) -> UserOut:
+def activate(body: ActivateIn, work: AnonymousWork) -> UserOut:
     """Choose the password of a new (or reset) account with the one-time activation code an administrator
     handed over; then sign in. The account reads patient data once a clinician of its team confirms it."""
     try:
-        user = accounts.activate(s, body.username, body.code, body.password)
+        user = accounts.activate(work.session, body.username, body.code, body.password)
     except accounts.AccountError as error:
-        audit_store.record(s, None, "activate", "user", outcome="denied")
+        work.audit("activate", "user", outcome="denied")
         raise HTTPException(400, str(error)) from None
     except WeakPassword as error:
-        audit_store.record(s, None, "activate", "user", outcome="invalid")
+        work.audit("activate", "user", outcome="invalid")
         raise HTTPException(422, str(error)) from None
-    return user_out(s, user)
+    return user_out(work.session, user)
 
 
 @router.post("/tokens", response_model=TokenOut, status_code=201, responses=error_responses(400, 401, 403))
-def new_token(body: TokenIn, s: DB, settings: AppSettings, principal: SignedIn) -> TokenOut:
+def new_token(body: TokenIn, work: SignedInWork, settings: AppSettings) -> TokenOut:
     """Create an API token for machine clients acting as the signed-in user (shown once). It expires after
     the configured lifetime (``ALLPATH_TOKEN_DAYS``), or after ``days`` when that is shorter."""
     days = settings.token_days if body.days is None else body.days
     if days > settings.token_days:
-        audit_store.record(s, principal.user, "create", "api_token", outcome="invalid")
+        work.audit("create", "api_token", outcome="invalid")
         raise HTTPException(400, f"a token may live at most {settings.token_days:g} days")
-    token, row = signin_store.issue_api_token(s, principal.user, body.name, days)
-    audit_store.record(s, principal.user, "create", "api_token", str(row.id), detail=f"{days:g} days")
+    token, row = signin_store.issue_api_token(work.session, work.signed_in().user, body.name, days)
+    work.audit("create", "api_token", str(row.id), detail=f"{days:g} days")
     return TokenOut(id=row.id, token=token, name=row.name, expires_at=row.expires_at)
 
 
 @router.get("/tokens", response_model=list[TokenInfo], responses=error_responses(401))
-def my_tokens(s: DB, principal: SignedIn) -> list[TokenInfo]:
+def my_tokens(work: SignedInWork) -> list[TokenInfo]:
     """Your API tokens, newest first, with their expiry (the tokens themselves are never shown again)."""
     moment = clock.now()
     return [
@@ -143,7 +136,7 @@ def my_tokens(s: DB, principal: SignedIn) -> list[TokenInfo]:
             revoked=row.revoked,
             expired=row.expires_at <= moment,
         )
-        for row in signin_store.api_tokens(s, principal.user)
+        for row in signin_store.api_tokens(work.session, work.signed_in().user)
     ]
 
 
@@ -152,28 +145,27 @@ def my_tokens(s: DB, principal: SignedIn) -> list[TokenInfo]:
     status_code=204,
     responses={**error_responses(401, 403), 404: {"model": ErrorOut, "description": "you have no such live token"}},
 )
-def revoke_token(token_id: Annotated[int, Path(ge=1, le=2_147_483_647)], s: DB, principal: SignedIn) -> None:
+def revoke_token(token_id: Annotated[int, Path(ge=1, le=2_147_483_647)], work: SignedInWork) -> None:
     """Revoke one of your API tokens: it stops working at once."""
-    if not signin_store.revoke_api_tokens(s, principal.user, token_id):
-        audit_store.record(s, principal.user, "revoke", "api_token", str(token_id), outcome="denied")
+    if not signin_store.revoke_api_tokens(work.session, work.signed_in().user, token_id):
+        work.audit("revoke", "api_token", str(token_id), outcome="denied")
         raise HTTPException(404, "you have no such live token")
-    audit_store.record(s, principal.user, "revoke", "api_token", str(token_id))
+    work.audit("revoke", "api_token", str(token_id))
 
 
 @router.post(
     "/invitations/accept", response_model=UserOut, status_code=201, responses={**error_responses(400), **WEAK_PASSWORD}
 )
-def accept_invitation(body: InvitationAccept, s: DB) -> UserOut:
+def accept_invitation(body: InvitationAccept, work: AnonymousWork) -> UserOut:
     """Create a family account linked to one child, with the invitation code the care team gave."""
+    s = work.session
     try:
         user = invitation_store.accept_invitation(s, body.code, body.username, body.password, body.display_name)
     except invitation_store.InvitationError as error:
-        audit_store.record(s, None, "accept", "invitation", outcome="denied")
-        s.commit()
-        raise HTTPException(400, str(error)) from None
+        work.audit("accept", "invitation", outcome="denied")
+        raise Refusal(400, str(error)) from None
     except WeakPassword as error:
-        audit_store.record(s, None, "accept", "invitation", outcome="invalid")
-        s.commit()
-        raise HTTPException(422, str(error)) from None
-    audit_store.record(s, user, "accept", "invitation")
+        work.audit("accept", "invitation", outcome="invalid")
+        raise Refusal(422, str(error)) from None
+    work.as_actor(user).audit("accept", "invitation")
     return user_out(s, user)

@@ -12,16 +12,20 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Path
 
 from allpath.interfaces.api.schemas import TeamMemberOut
-from allpath.interfaces.http.deps import DB, Principal, require, storable_body
+from allpath.interfaces.http.deps import storable_body
 from allpath.interfaces.http.schemas import ErrorOut, error_responses
+from allpath.interfaces.http.unit_of_work import KernelRoute, Work, acting
 from allpath.storage import accounts
-from allpath.storage import audit as audit_store
 from allpath.storage import tables as t
 
 router = APIRouter(
-    prefix="/api/team", tags=["team"], responses=error_responses(401, 403), dependencies=[Depends(storable_body)]
+    prefix="/api/team",
+    tags=["team"],
+    responses=error_responses(401, 403),
+    dependencies=[Depends(storable_body)],
+    route_class=KernelRoute,
 )
-Custodian = Annotated[Principal, Depends(require("clinician"))]  # a clinician with access to the team's data
+Custodian = Annotated[Work, Depends(acting("clinician"))]  # a clinician with access to the team's data
 
 
 def _member(user: t.User, grant: t.AccessGrant | None) -> TeamMemberOut:
@@ -36,13 +40,13 @@ def _member(user: t.User, grant: t.AccessGrant | None) -> TeamMemberOut:
 
 
 @router.get("/members", response_model=list[TeamMemberOut])
-def members(s: DB, principal: Custodian) -> list[TeamMemberOut]:
+def members(work: Custodian) -> list[TeamMemberOut]:
     """Everyone with access to your team's data (and how it was granted), then the accounts that wait for a
     clinician of your team to confirm them."""
-    assert principal.user.team_id is not None  # a clinician with access has a team
-    granted = [_member(user, grant) for user, grant in accounts.with_access(s, principal.user.team_id)]
-    waiting = [_member(user, None) for user in accounts.waiting_for(s, principal.user)]
-    audit_store.record(s, principal.user, "list", "team_member", detail=f"{len(waiting)} waiting")
+    assert work.user.team_id is not None  # a clinician with access has a team
+    granted = [_member(user, grant) for user, grant in accounts.with_access(work.session, work.user.team_id)]
+    waiting = [_member(user, None) for user in accounts.waiting_for(work.session, work.user)]
+    work.audit("list", "team_member", detail=f"{len(waiting)} waiting")
     return granted + waiting
 
 
@@ -51,12 +55,12 @@ def members(s: DB, principal: Custodian) -> list[TeamMemberOut]:
     response_model=TeamMemberOut,
     responses={404: {"model": ErrorOut, "description": "no such account waits for your team"}},
 )
-def confirm(user_id: Annotated[int, Path(ge=1, le=2_147_483_647)], s: DB, principal: Custodian) -> TeamMemberOut:
+def confirm(user_id: Annotated[int, Path(ge=1, le=2_147_483_647)], work: Custodian) -> TeamMemberOut:
     """Grant a waiting account your team's data: confirm it only once its owner has told you (in person or
     by a channel you trust) that they activated it themselves."""
     try:
-        user = accounts.confirm(s, principal.user, user_id)
+        user = accounts.confirm(work.session, work.user, user_id)
     except accounts.NotFound as error:
         raise HTTPException(404, str(error)) from None
-    grant = s.get(t.AccessGrant, (user.id, principal.user.team_id))
+    grant = work.session.get(t.AccessGrant, (user.id, work.user.team_id))
     return _member(user, grant)

@@ -20,8 +20,9 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from allpath.interfaces.http.deps import DB, AppSettings, data_access
+from allpath.interfaces.http.deps import AppSettings, data_access
 from allpath.interfaces.http.schemas import UserIn, UserUpdate
+from allpath.interfaces.http.unit_of_work import KernelRoute, Work
 from allpath.interfaces.web.pages import (
     SECURITY_HEADERS,
     AdminPage,
@@ -36,7 +37,7 @@ from allpath.storage import export as export_store
 from allpath.storage import tables as t
 from allpath.storage import users as user_store
 
-router = APIRouter()
+router = APIRouter(route_class=KernelRoute)
 _SUMMARY_COLUMNS = (
     "pseudonym",
     "disease_state",
@@ -52,13 +53,13 @@ _SUMMARY_COLUMNS = (
 
 
 @router.get("/export")
-def export_page(request: Request, s: DB, principal: ResearcherPage) -> Response:
+def export_page(request: Request, work: ResearcherPage) -> Response:
     """What the export holds, how many patients, and the groups it contains (counts only)."""
-    rows = export_store.deidentified_export(s, user_store.granted_teams(s, principal.user.id))
-    audit_store.record(s, principal.user, "read", "deidentified", detail=f"summary of {len(rows)} rows (web)")
+    rows = export_store.deidentified_export(work.session, user_store.granted_teams(work.session, work.user.id))
+    work.audit("read", "deidentified", detail=f"summary of {len(rows)} rows (web)")
     groups = Counter((r["disease_state"], r["risk_group"], r["cog_risk_group"]) for r in rows)
     context = {"count": len(rows), "groups": sorted(groups.items(), key=lambda kv: (-kv[1], str(kv[0])))}
-    return page(request, "export.html", context, principal)
+    return page(request, "export.html", context, work)
 
 
 def _attachment(body: str, media_type: str, filename: str) -> Response:
@@ -67,10 +68,10 @@ def _attachment(body: str, media_type: str, filename: str) -> Response:
 
 
 @router.get("/export/deidentified.json")
-def export_json(s: DB, principal: ResearcherPage) -> Response:
+def export_json(work: ResearcherPage) -> Response:
     """Every patient's record and groups without names, ids or dates (the rows of the JSON API)."""
-    rows = export_store.deidentified_export(s, user_store.granted_teams(s, principal.user.id))
-    audit_store.record(s, principal.user, "export", "deidentified", detail=f"{len(rows)} rows (web, json)")
+    rows = export_store.deidentified_export(work.session, user_store.granted_teams(work.session, work.user.id))
+    work.audit("export", "deidentified", detail=f"{len(rows)} rows (web, json)")
     return _attachment(json.dumps(rows, indent=2, ensure_ascii=False), "application/json", "allpath-deidentified.json")
 
 
@@ -87,10 +88,10 @@ def _cell(value: Any) -> str:
 
 
 @router.get("/export/deidentified.csv")
-def export_csv(s: DB, principal: ResearcherPage) -> Response:
+def export_csv(work: ResearcherPage) -> Response:
     """The same rows as a table: one line per patient, the record's fields as columns."""
-    rows = export_store.deidentified_export(s, user_store.granted_teams(s, principal.user.id))
-    audit_store.record(s, principal.user, "export", "deidentified", detail=f"{len(rows)} rows (web, csv)")
+    rows = export_store.deidentified_export(work.session, user_store.granted_teams(work.session, work.user.id))
+    work.audit("export", "deidentified", detail=f"{len(rows)} rows (web, csv)")
     record_keys = sorted({key for r in rows for key in r["record"]})
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -113,27 +114,26 @@ _DONE = {
 
 def _users_page(
     request: Request,
-    s: DB,
-    principal: AdminPage,
+    work: Work,
     status: int = 200,
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
     notice: str = "",
 ) -> Response:
-    audit_store.record(s, principal.user, "list", "user", detail="web")
-    teams = {team.id: team.name for team in _teams(s)}
-    users = user_store.list_users(s)
+    work.audit("list", "user", detail="web")
+    teams = {team.id: team.name for team in _teams(work.session)}
+    users = user_store.list_users(work.session)
     context = {
         "users": users,
         "teams": teams,
-        "access": {u.id: data_access(s, u) for u in users},
-        "pending": {u.id: accounts.pending_activation(s, u) for u in users},
+        "access": {u.id: data_access(work.session, u) for u in users},
+        "pending": {u.id: accounts.pending_activation(work.session, u) for u in users},
         "values": values or {},
         "errors": errors or {},
         "notice": notice,
-        "self_id": principal.user.id,
+        "self_id": work.user.id,
     }
-    return page(request, "admin_users.html", context, principal, status)
+    return page(request, "admin_users.html", context, work, status)
 
 
 def _teams(s: Session) -> list[t.Team]:
@@ -141,27 +141,24 @@ def _teams(s: Session) -> list[t.Team]:
     return list(s.scalars(select(t.Team).order_by(t.Team.name)))
 
 
-def _code_page(
-    request: Request, principal: AdminPage, user: t.User, activation: accounts.Activation, what: str
-) -> Response:
+def _code_page(request: Request, work: Work, user: t.User, activation: accounts.Activation, what: str) -> Response:
     """The one-time activation code, shown once (never in an address, never in the audit log)."""
     context = {"account": user, "activation": activation, "what": what}
-    return page(request, "admin_code.html", context, principal, 201 if what == "created" else 200)
+    return page(request, "admin_code.html", context, work, 201 if what == "created" else 200)
 
 
 @router.get("/admin/users")
-def users(request: Request, s: DB, principal: AdminPage, done: str = "", user: str = "") -> Response:
+def users(request: Request, work: AdminPage, done: str = "", user: str = "") -> Response:
     """Every account, what can be done to it, and a form to add one."""
     notice = f"Account {user[:100]} {_DONE[done]}." if done in _DONE and user else ""
-    return _users_page(request, s, principal, notice=notice)
+    return _users_page(request, work, notice=notice)
 
 
 @router.post("/admin/users")
 def create_user(
     request: Request,
-    s: DB,
+    work: AdminPage,
     settings: AppSettings,
-    principal: AdminPage,
     username: Annotated[str, Form(max_length=200)] = "",
     display_name: Annotated[str, Form(max_length=400)] = "",
     role: Annotated[str, Form(max_length=40)] = "",
@@ -173,36 +170,34 @@ def create_user(
         body = UserIn(username=username, display_name=display_name, role=role, team=team.strip() or None)
     except ValidationError as error:
         errors = plain_form_errors(error)
-        audit_store.record(s, principal.user, "create", "user", outcome="invalid", detail="web")
-        return _users_page(request, s, principal, 422, values, errors)
+        work.audit("create", "user", outcome="invalid", detail="web")
+        return _users_page(request, work, 422, values, errors)
     try:
         user, activation = accounts.create_account(
-            s, principal.user, body.username, body.display_name, body.role, body.team, settings.activation_hours
+            work.session, work.user, body.username, body.display_name, body.role, body.team, settings.activation_hours
         )
     except accounts.NameTaken as error:
-        audit_store.record(s, principal.user, "create", "user", outcome="denied", detail="web")
-        return _users_page(request, s, principal, 409, values, {"username": f"username: {error}"})
+        work.audit("create", "user", outcome="denied", detail="web")
+        return _users_page(request, work, 409, values, {"username": f"username: {error}"})
     except accounts.AccountError as error:
-        audit_store.record(s, principal.user, "create", "user", outcome="invalid", detail="web")
-        return _users_page(request, s, principal, 422, values, {"team": f"team: {error}"})
-    return _code_page(request, principal, user, activation, "created")
+        work.audit("create", "user", outcome="invalid", detail="web")
+        return _users_page(request, work, 422, values, {"team": f"team: {error}"})
+    return _code_page(request, work, user, activation, "created")
 
 
-def _target(s: Session, principal: AdminPage, user_id: int, action: str) -> t.User:
-    user = s.get(t.User, user_id)
+def _target(work: Work, user_id: int, action: str) -> t.User:
+    user = work.session.get(t.User, user_id)
     if user is None:
-        audit_store.record(
-            s, principal.user, action, "user", str(user_id), outcome="denied", detail="web: no such account"
-        )
+        work.audit(action, "user", str(user_id), outcome="denied", detail="web: no such account")
         raise PageError(404, "No such account")
     return user
 
 
-def _refused(request: Request, s: DB, principal: AdminPage, user_id: int, action: str, error: Exception) -> Response:
+def _refused(request: Request, work: Work, user_id: int, action: str, error: Exception) -> Response:
     status = 409 if isinstance(error, accounts.NotAllowed) else 422
     outcome = "denied" if status == 409 else "invalid"
-    audit_store.record(s, principal.user, action, "user", str(user_id), outcome=outcome)
-    return _users_page(request, s, principal, status, errors={f"account-{user_id}": str(error)})
+    work.audit(action, "user", str(user_id), outcome=outcome)
+    return _users_page(request, work, status, errors={f"account-{user_id}": str(error)})
 
 
 def _done(action: str, user: t.User) -> Response:
@@ -214,36 +209,36 @@ UserId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
 @router.post("/admin/users/{user_id}/deactivate")
-def deactivate(request: Request, user_id: UserId, s: DB, principal: AdminPage) -> Response:
-    user = _target(s, principal, user_id, "deactivate")
+def deactivate(request: Request, user_id: UserId, work: AdminPage) -> Response:
+    user = _target(work, user_id, "deactivate")
     try:
-        accounts.deactivate(s, principal.user, user, channel="(web)")
+        accounts.deactivate(work.session, work.user, user, channel="(web)")
     except accounts.AccountError as error:
-        return _refused(request, s, principal, user_id, "deactivate", error)
+        return _refused(request, work, user_id, "deactivate", error)
     return _done("deactivate", user)
 
 
 @router.post("/admin/users/{user_id}/reactivate")
-def reactivate(user_id: UserId, s: DB, principal: AdminPage) -> Response:
-    user = _target(s, principal, user_id, "reactivate")
-    accounts.reactivate(s, principal.user, user, channel="(web)")
+def reactivate(user_id: UserId, work: AdminPage) -> Response:
+    user = _target(work, user_id, "reactivate")
+    accounts.reactivate(work.session, work.user, user, channel="(web)")
     return _done("reactivate", user)
 
 
 @router.post("/admin/users/{user_id}/reset-password")
-def reset_password(request: Request, user_id: UserId, s: DB, settings: AppSettings, principal: AdminPage) -> Response:
-    user = _target(s, principal, user_id, "reset_password")
+def reset_password(request: Request, user_id: UserId, work: AdminPage, settings: AppSettings) -> Response:
+    user = _target(work, user_id, "reset_password")
     try:
-        activation = accounts.reset_password(s, principal.user, user, settings.activation_hours, channel="(web)")
+        activation = accounts.reset_password(work.session, work.user, user, settings.activation_hours, channel="(web)")
     except accounts.AccountError as error:
-        return _refused(request, s, principal, user_id, "reset_password", error)
-    return _code_page(request, principal, user, activation, "reset")
+        return _refused(request, work, user_id, "reset_password", error)
+    return _code_page(request, work, user, activation, "reset")
 
 
 @router.post("/admin/users/{user_id}/revoke-tokens")
-def revoke_tokens(user_id: UserId, s: DB, principal: AdminPage) -> Response:
-    user = _target(s, principal, user_id, "revoke_tokens")
-    accounts.revoke_tokens(s, principal.user, user, channel="(web)")
+def revoke_tokens(user_id: UserId, work: AdminPage) -> Response:
+    user = _target(work, user_id, "revoke_tokens")
+    accounts.revoke_tokens(work.session, work.user, user, channel="(web)")
     return _done("revoke_tokens", user)
 
 
@@ -251,29 +246,28 @@ def revoke_tokens(user_id: UserId, s: DB, principal: AdminPage) -> Response:
 def change_role(
     request: Request,
     user_id: UserId,
-    s: DB,
-    principal: AdminPage,
+    work: AdminPage,
     role: Annotated[str, Form(max_length=40)] = "",
     team: Annotated[str, Form(max_length=400)] = "",
 ) -> Response:
     """A new role or team (the rules of ``PATCH /api/users/{user_id}``)."""
-    user = _target(s, principal, user_id, "change_role")
+    user = _target(work, user_id, "change_role")
     try:
         body = UserUpdate(role=role or None, team=team.strip() or None)
-        changed = accounts.change_role_or_team(s, principal.user, user, body.role, body.team, channel="(web)")
+        changed = accounts.change_role_or_team(work.session, work.user, user, body.role, body.team, channel="(web)")
     except (ValidationError, accounts.AccountError) as error:
         shown = error if isinstance(error, accounts.AccountError) else ValueError("choose a role and a team name")
-        return _refused(request, s, principal, user_id, "change_role", shown)
+        return _refused(request, work, user_id, "change_role", shown)
     if not changed:
-        return _users_page(request, s, principal, notice=f"Account {user.username} already had that role and team.")
+        return _users_page(request, work, notice=f"Account {user.username} already had that role and team.")
     return _done("change_role", user)
 
 
 @router.get("/admin/audit")
-def audit_log(request: Request, s: DB, principal: AdminPage, limit: int = 200) -> Response:
+def audit_log(request: Request, work: AdminPage, limit: int = 200) -> Response:
     """The newest audit entries: who did what to which resource, and when."""
     limit = max(1, min(limit, 1000))
-    audit_store.record(s, principal.user, "read", "audit_log", detail="web")
-    names = {u.id: u.username for u in user_store.list_users(s)}
-    context = {"entries": audit_store.entries(s, limit), "names": names, "limit": limit}
-    return page(request, "admin_audit.html", context, principal)
+    work.audit("read", "audit_log", detail="web")
+    names = {u.id: u.username for u in user_store.list_users(work.session)}
+    context = {"entries": audit_store.entries(work.session, limit), "names": names, "limit": limit}
+    return page(request, "admin_audit.html", context, work)

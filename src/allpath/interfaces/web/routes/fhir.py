@@ -25,13 +25,12 @@ from allpath.errors import RecordError
 from allpath.interfaces import strict_json
 from allpath.interfaces.fhir.importer import import_bundle
 from allpath.interfaces.fhir.package import MEDIA_TYPE, package_bundle
-from allpath.interfaces.http.deps import DB, KB, unstorable_text
+from allpath.interfaces.http.deps import KB, unstorable_text
+from allpath.interfaces.http.unit_of_work import KernelRoute
 from allpath.interfaces.web.pages import SECURITY_HEADERS, CareOrFamilyPage, ClinicianPage, page
 from allpath.interfaces.web.routes.patients import form_page, visible_patient
-from allpath.service import UnitOfWork
-from allpath.storage import audit as audit_store
 
-router = APIRouter()
+router = APIRouter(route_class=KernelRoute)
 
 PASTE_KEPT_CHARS = 200_000  # pasted text shown again after a refusal, up to this length
 BUNDLE_FILE = "bundle_file"
@@ -92,13 +91,13 @@ def _bundle(text: str) -> dict[str, Any]:
 
 
 @router.get("/patients/import")
-def import_form(request: Request, principal: ClinicianPage) -> Response:
+def import_form(request: Request, work: ClinicianPage) -> Response:
     """Upload or paste a FHIR Bundle."""
-    return page(request, "fhir_import.html", {"error": None, "pasted": ""}, principal)
+    return page(request, "fhir_import.html", {"error": None, "pasted": ""}, work)
 
 
 @router.post("/patients/import")
-async def import_page(request: Request, s: DB, kb: KB, principal: ClinicianPage) -> Response:
+async def import_page(request: Request, kb: KB, work: ClinicianPage) -> Response:
     """Read the Bundle: what it gave, what was not used and why, conflicts; then the new-patient form with the
     imported record, to check, name and save (or a page saying why the Bundle cannot be read)."""
     form = await request.form()
@@ -107,15 +106,13 @@ async def import_page(request: Request, s: DB, kb: KB, principal: ClinicianPage)
         # The same limit as the whole request's (``ALLPATH_MAX_FHIR_BODY_BYTES``), which the guard enforced.
         bundle = _bundle(await _bundle_text(form, request.app.state.settings.body_limits.fhir))
     except BundleRefused as refusal:
-        audit_store.record(s, principal.user, "import", "fhir_bundle", outcome="invalid", detail="web")
+        work.audit("import", "fhir_bundle", outcome="invalid", detail="web")
         kept = pasted if isinstance(pasted, str) and len(pasted) <= PASTE_KEPT_CHARS else ""
         if unstorable_text(kept) is not None:
             kept = ""
-        return page(request, "fhir_import.html", {"error": str(refusal), "pasted": kept}, principal, 422)
+        return page(request, "fhir_import.html", {"error": str(refusal), "pasted": kept}, work, 422)
     result = import_bundle(bundle)
-    audit_store.record(
-        s,
-        principal.user,
+    work.audit(
         "import",
         "fhir_bundle",
         detail=f"web: {len(result.mapped)} mapped, {len(result.ignored)} ignored, {len(result.conflicts)} conflicts",
@@ -126,20 +123,19 @@ async def import_page(request: Request, s: DB, kb: KB, principal: ClinicianPage)
         "ignored": result.ignored,
         "conflicts": result.conflicts,
     }
-    return form_page(request, kb, principal, record=result.record, display_name="", patient=None, imported=imported)
+    return form_page(request, kb, work, record=result.record, display_name="", patient=None, imported=imported)
 
 
 @router.get("/patients/{patient_id}/second-opinion.json")
-def second_opinion_download(request: Request, patient_id: str, s: DB, kb: KB, principal: CareOrFamilyPage) -> Response:
+def second_opinion_download(request: Request, patient_id: str, kb: KB, work: CareOrFamilyPage) -> Response:
     """The second-opinion package (FHIR R4 Bundle) of the latest record and its assessment, as a file."""
-    patient = visible_patient(s, principal, patient_id, family_allowed=True)
-    work = UnitOfWork(s, principal.user)
+    patient = visible_patient(work, patient_id, family_allowed=True)
     try:
         package = service.patient_package(work, kb, patient, detail="web", refusal_detail="web")
     except RecordError:
         # A page, not a raised error: the audit entry commits with the response.
         message = "The stored record can no longer be read, so there is no package for it."
-        return page(request, "error.html", {"title": "No second-opinion package", "message": message}, principal, 409)
+        return page(request, "error.html", {"title": "No second-opinion package", "message": message}, work, 409)
     bundle = package_bundle(package.result)
     headers = {
         **SECURITY_HEADERS,

@@ -18,7 +18,9 @@ from allpath import service
 from allpath.engine.diff import changed_fields
 from allpath.errors import FieldProblem, RecordError
 from allpath.interfaces import ics
-from allpath.interfaces.http.deps import DB, KB, Principal, patient_for
+from allpath.interfaces.http.deps import KB
+from allpath.interfaces.http.unit_of_work import KernelRoute, Work
+from allpath.interfaces.http.unit_of_work import visible_patient as kernel_visible_patient
 from allpath.interfaces.web import forms
 from allpath.interfaces.web.pages import (
     SECURITY_HEADERS,
@@ -29,20 +31,18 @@ from allpath.interfaces.web.pages import (
     page,
 )
 from allpath.knowledge.loader import KnowledgeBase
-from allpath.service import UnitOfWork
 from allpath.service.records import RoadmapView
-from allpath.storage import audit as audit_store
 from allpath.storage import invitations as invitation_store
 from allpath.storage import patients as patient_store
 from allpath.storage import tables as t
 
-router = APIRouter()
+router = APIRouter(route_class=KernelRoute)
 
 
-def visible_patient(s: Session, principal: Principal, patient_id: str, *, family_allowed: bool) -> t.Patient:
+def visible_patient(work: Work, patient_id: str, *, family_allowed: bool) -> t.Patient:
     """The patient, if this user may see it (the API's rule); otherwise a 404 page (denial audited)."""
     try:
-        return patient_for(s, principal, patient_id, family_allowed=family_allowed)
+        return kernel_visible_patient(work, patient_id, family_allowed=family_allowed)
     except HTTPException:
         raise PageError(
             404, "No such patient", "There is no patient with this address that your account can see."
@@ -69,9 +69,10 @@ def _summary_row(s: Session, patient: t.Patient) -> dict[str, Any]:
 
 
 @router.get("/patients")
-def patient_list(request: Request, s: DB, principal: CareOrFamilyPage, q: str = "") -> Response:
+def patient_list(request: Request, work: CareOrFamilyPage, q: str = "") -> Response:
     """A clinician's team's patients (searchable by name or id); a family's own children."""
     q = q.strip()[:100]
+    s, principal = work.session, work.signed_in()
     if principal.user.role == "family":
         ids = patient_store.family_patient_ids(s, principal.user)
         patients = sorted(
@@ -81,11 +82,11 @@ def patient_list(request: Request, s: DB, principal: CareOrFamilyPage, q: str = 
         assert principal.user.team_id is not None, "a clinician belongs to a team"
         patients = patient_store.list_patients(s, principal.user.team_id, q)
     rows = [_summary_row(s, p) for p in patients]
-    audit_store.record(s, principal.user, "list", "patient", detail=f"{len(rows)} rows (web)")
+    work.audit("list", "patient", detail=f"{len(rows)} rows (web)")
     context = {"rows": rows, "q": q, "htmx": is_htmx(request)}
     if is_htmx(request):
-        return page(request, "_patient_rows.html", context, principal, headers={"Vary": "HX-Request"})
-    return page(request, "patients.html", context, principal, headers={"Vary": "HX-Request"})
+        return page(request, "_patient_rows.html", context, work, headers={"Vary": "HX-Request"})
+    return page(request, "patients.html", context, work, headers={"Vary": "HX-Request"})
 
 
 # ---- the record form -----------------------------------------------------------------------------------
@@ -94,7 +95,7 @@ def patient_list(request: Request, s: DB, principal: CareOrFamilyPage, q: str = 
 def form_page(
     request: Request,
     kb: KnowledgeBase,
-    principal: Principal,
+    work: Work,
     *,
     record: dict[str, Any],
     display_name: str,
@@ -123,7 +124,7 @@ def form_page(
         "action": f"/patients/{patient.id}/edit" if patient else "/patients/new",
         "imported": imported,
     }
-    return page(request, "patient_form.html", context, principal, status)
+    return page(request, "patient_form.html", context, work, status)
 
 
 def _problems(record: dict[str, Any], display_name: str | None) -> list[FieldProblem]:
@@ -138,35 +139,35 @@ def _problems(record: dict[str, Any], display_name: str | None) -> list[FieldPro
 
 
 @router.get("/patients/new")
-def new_patient_form(request: Request, kb: KB, principal: ClinicianPage) -> Response:
-    return form_page(request, kb, principal, record={}, display_name="", patient=None)
+def new_patient_form(request: Request, kb: KB, work: ClinicianPage) -> Response:
+    return form_page(request, kb, work, record={}, display_name="", patient=None)
 
 
 @router.post("/patients/new")
-async def create_patient(request: Request, s: DB, kb: KB, principal: ClinicianPage) -> Response:
+async def create_patient(request: Request, kb: KB, work: ClinicianPage) -> Response:
     """Validate the form as a patient record v1, store it as version 1 and assess it."""
     form = await request.form()
     display_name = forms.display_name_from(form)
     record = forms.record_from_form(kb, form)
     problems = _problems(record, display_name)
     if problems:
-        audit_store.record(s, principal.user, "create", "patient", outcome="invalid", detail="web")
+        work.audit("create", "patient", outcome="invalid", detail="web")
         return form_page(
             request,
             kb,
-            principal,
+            work,
             record=record,
             display_name=display_name,
             patient=None,
             problems=problems,
             status=422,
         )
-    stored = service.create_patient(UnitOfWork(s, principal.user), kb, display_name, record, detail="web")
+    stored = service.create_patient(work, kb, display_name, record, detail="web")
     return RedirectResponse(f"/patients/{stored.patient.id}", status_code=303, headers=SECURITY_HEADERS)
 
 
 @router.post("/patients/check")
-async def check_record(request: Request, kb: KB, principal: ClinicianPage) -> Response:
+async def check_record(request: Request, kb: KB, work: ClinicianPage) -> Response:
     """Inline validation while typing (htmx): every field's message, swapped in beside its input."""
     try:
         form = await request.form()
@@ -184,19 +185,19 @@ async def check_record(request: Request, kb: KB, principal: ClinicianPage) -> Re
     names = forms.field_names(kb, counts.pop("relapse"), counts)
     by_field, summary = forms.place_problems(problems, names)
     context = {"names": sorted(names - {forms.DISPLAY_NAME}), "errors": by_field, "summary": summary, "live": True}
-    return page(request, "_field_errors.html", context, principal)
+    return page(request, "_field_errors.html", context, work)
 
 
 @router.get("/patients/relapse-row")
-def relapse_row(request: Request, principal: ClinicianPage, index: int = 0) -> Response:
+def relapse_row(request: Request, work: ClinicianPage, index: int = 0) -> Response:
     """One more empty relapse row for the form (htmx)."""
     index = max(0, min(index, 20))
     context = {"fields": forms.relapse_fields(index), "index": index, "values": {}, "errors": {}, "oob_button": True}
-    return page(request, "_relapse_row.html", context, principal)
+    return page(request, "_relapse_row.html", context, work)
 
 
 @router.get("/patients/exposure-row")
-def exposure_row(request: Request, principal: ClinicianPage, kind: str = "course", index: int = 0) -> Response:
+def exposure_row(request: Request, work: ClinicianPage, kind: str = "course", index: int = 0) -> Response:
     """One more empty row of a list of the treatment given: ``kind`` is ``course`` or ``radiation`` (htmx)."""
     rows = forms.ROW_LISTS.get(kind)
     if rows is None or rows not in forms.EXPOSURE_LISTS:
@@ -210,32 +211,32 @@ def exposure_row(request: Request, principal: ClinicianPage, kind: str = "course
         "errors": {},
         "oob_button": True,
     }
-    return page(request, "_list_row.html", context, principal)
+    return page(request, "_list_row.html", context, work)
 
 
 @router.get("/patients/{patient_id}/edit")
-def edit_patient_form(request: Request, patient_id: str, s: DB, kb: KB, principal: ClinicianPage) -> Response:
-    patient = visible_patient(s, principal, patient_id, family_allowed=False)
-    audit_store.record(s, principal.user, "read", "patient", patient.id, detail="web edit form")
-    record = patient_store.current_version(s, patient).record
-    return form_page(request, kb, principal, record=dict(record), display_name=patient.display_name, patient=patient)
+def edit_patient_form(request: Request, patient_id: str, kb: KB, work: ClinicianPage) -> Response:
+    patient = visible_patient(work, patient_id, family_allowed=False)
+    work.audit("read", "patient", patient.id, detail="web edit form")
+    record = patient_store.current_version(work.session, patient).record
+    return form_page(request, kb, work, record=dict(record), display_name=patient.display_name, patient=patient)
 
 
 @router.post("/patients/{patient_id}/edit")
-async def update_patient(request: Request, patient_id: str, s: DB, kb: KB, principal: ClinicianPage) -> Response:
+async def update_patient(request: Request, patient_id: str, kb: KB, work: ClinicianPage) -> Response:
     """Store a new version of the record (when anything changed) and re-assess it."""
-    patient = visible_patient(s, principal, patient_id, family_allowed=False)
+    patient = visible_patient(work, patient_id, family_allowed=False)
     form = await request.form()
-    previous = dict(patient_store.current_version(s, patient).record)
+    previous = dict(patient_store.current_version(work.session, patient).record)
     display_name = forms.display_name_from(form)
     record = forms.record_from_form(kb, form, previous)
     problems = _problems(record, display_name)
     if problems:
-        audit_store.record(s, principal.user, "update", "patient", patient.id, outcome="invalid", detail="web")
+        work.audit("update", "patient", patient.id, outcome="invalid", detail="web")
         return form_page(
             request,
             kb,
-            principal,
+            work,
             record=record,
             display_name=display_name,
             patient=patient,
@@ -243,7 +244,7 @@ async def update_patient(request: Request, patient_id: str, s: DB, kb: KB, princ
             status=422,
         )
     if changed_fields(previous, record) or display_name != patient.display_name:
-        service.store_version(UnitOfWork(s, principal.user), kb, patient, record, display_name, detail="web")
+        service.store_version(work, kb, patient, record, display_name, detail="web")
         target = f"/patients/{patient.id}#changes"
     else:
         target = f"/patients/{patient.id}?unchanged=1"
@@ -296,22 +297,19 @@ def _record_rows(record: dict[str, Any], prefix: str = "") -> list[tuple[str, An
 
 
 @router.get("/patients/{patient_id}")
-def patient_page(
-    request: Request, patient_id: str, s: DB, kb: KB, principal: CareOrFamilyPage, unchanged: int = 0
-) -> Response:
+def patient_page(request: Request, patient_id: str, kb: KB, work: CareOrFamilyPage, unchanged: int = 0) -> Response:
     """The current assessment with its reasons and citations, the work-up, the plan and the history."""
-    patient = visible_patient(s, principal, patient_id, family_allowed=True)
-    if principal.user.role == "family":
+    patient = visible_patient(work, patient_id, family_allowed=True)
+    if work.user.role == "family":
         # A family's page about their child is the plain-language report.
         return RedirectResponse(f"/patients/{patient.id}/report", status_code=303, headers=SECURITY_HEADERS)
     # The page shows a fresh assessment of the latest record version (the rule of allpath.service); the
     # stored assessments are the history below it.
     try:
-        work = UnitOfWork(s, principal.user)
         answer = service.patient_care_overview(work, kb, patient, resource="patient", detail="web")
     except RecordError:
         message = "The stored record can no longer be read, so it cannot be assessed."
-        return page(request, "error.html", {"title": "Record cannot be read", "message": message}, principal, 409)
+        return page(request, "error.html", {"title": "Record cannot be read", "message": message}, work, 409)
     now = answer.latest
     result = now.assessment
     record = dict(now.version.record)
@@ -322,12 +320,12 @@ def patient_page(
         "stored_knowledge_version": now.stored.knowledge_version if now.knowledge_changed else None,
         "treatment": answer.result,
         "record_rows": _record_rows(record),
-        "history": _history(s, patient),
+        "history": _history(work.session, patient),
         "elements": {e["id"]: e for e in result["plan"].get("elements", [])},
         "population_labels": {p.spec.id: p.spec.label for p in kb.populations},
         "unchanged": bool(unchanged),
     }
-    return page(request, "patient.html", context, principal)
+    return page(request, "patient.html", context, work)
 
 
 def _calendar(roadmap: RoadmapView, patient_id: str) -> bytes:
@@ -335,11 +333,10 @@ def _calendar(roadmap: RoadmapView, patient_id: str) -> bytes:
 
 
 @router.get("/patients/{patient_id}/roadmap.ics")
-def roadmap_calendar(request: Request, patient_id: str, s: DB, kb: KB, principal: CareOrFamilyPage) -> Response:
+def roadmap_calendar(request: Request, patient_id: str, kb: KB, work: CareOrFamilyPage) -> Response:
     """The dated roadmap as an iCalendar file (phases, response tests, end of treatment; no doses), for the
     care team and the child's family."""
-    patient = visible_patient(s, principal, patient_id, family_allowed=True)
-    work = UnitOfWork(s, principal.user)
+    patient = visible_patient(work, patient_id, family_allowed=True)
     try:
         data = service.patient_calendar(
             work, kb, patient, _calendar, resource="roadmap_calendar", detail="web", refusal_detail="web"
@@ -348,7 +345,7 @@ def roadmap_calendar(request: Request, patient_id: str, s: DB, kb: KB, principal
         # A page, not a raised error: the audit entry (written by the use case) commits with the response.
         why = error.message if isinstance(error, ics.CalendarError) else "the stored record cannot be read"
         message = f"There is no calendar for this roadmap: {why}."
-        return page(request, "error.html", {"title": "No calendar", "message": message}, principal, 409)
+        return page(request, "error.html", {"title": "No calendar", "message": message}, work, 409)
     headers = {
         **SECURITY_HEADERS,
         "Content-Disposition": f'attachment; filename="allpath-roadmap-v{patient.current_version}.ics"',
@@ -357,9 +354,9 @@ def roadmap_calendar(request: Request, patient_id: str, s: DB, kb: KB, principal
 
 
 @router.post("/patients/{patient_id}/invitations")
-def invite_family(request: Request, patient_id: str, s: DB, principal: ClinicianPage) -> Response:
+def invite_family(request: Request, patient_id: str, work: ClinicianPage) -> Response:
     """An invitation code for one family account (shown once; 14 days)."""
-    patient = visible_patient(s, principal, patient_id, family_allowed=False)
-    code = invitation_store.create_invitation(s, principal.user, patient)
-    audit_store.record(s, principal.user, "create", "invitation", patient.id, detail="web")
-    return page(request, "invitation.html", {"patient": patient, "code": code, "days": 14}, principal, 201)
+    patient = visible_patient(work, patient_id, family_allowed=False)
+    code = invitation_store.create_invitation(work.session, work.user, patient)
+    work.audit("create", "invitation", patient.id, detail="web")
+    return page(request, "invitation.html", {"patient": patient, "code": code, "days": 14}, work, 201)

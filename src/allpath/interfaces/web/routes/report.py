@@ -11,16 +11,17 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from allpath.interfaces.http.deps import DB, KB, Principal, patient_for, require
+from allpath.interfaces.http.deps import KB
 from allpath.interfaces.http.schemas import error_responses
+from allpath.interfaces.http.unit_of_work import KernelRoute, Work, acting
+from allpath.interfaces.http.unit_of_work import visible_patient as kernel_visible_patient
 from allpath.interfaces.web.family_report import family_report, report_html_document, report_pdf
 from allpath.interfaces.web.pages import SECURITY_HEADERS, CareOrFamilyPage, page
 from allpath.interfaces.web.routes.patients import visible_patient
-from allpath.storage import audit as audit_store
 
-router = APIRouter()  # pages
-api_router = APIRouter()  # beside the JSON API, in its OpenAPI description
-ApiReader = Annotated[Principal, Depends(require("clinician", "family"))]
+router = APIRouter(route_class=KernelRoute)  # pages
+api_router = APIRouter(route_class=KernelRoute)  # beside the JSON API, in its OpenAPI description
+ApiReader = Annotated[Work, Depends(acting("clinician", "family"))]
 API_ERRORS = error_responses(401, 403, 404)
 
 
@@ -30,20 +31,20 @@ def _pdf_response(pdf: bytes, filename: str) -> Response:
 
 
 @router.get("/patients/{patient_id}/report")
-def report_page(request: Request, patient_id: str, s: DB, kb: KB, principal: CareOrFamilyPage) -> Response:
+def report_page(request: Request, patient_id: str, kb: KB, work: CareOrFamilyPage) -> Response:
     """The plain-language family report as a page."""
-    patient = visible_patient(s, principal, patient_id, family_allowed=True)
-    report = family_report(s, kb, patient)
-    audit_store.record(s, principal.user, "read", "family_report", patient.id, detail="html")
-    return page(request, "report.html", {"report": report, "patient": patient}, principal)
+    patient = visible_patient(work, patient_id, family_allowed=True)
+    report = family_report(work.session, kb, patient)
+    work.audit("read", "family_report", patient.id, detail="html")
+    return page(request, "report.html", {"report": report, "patient": patient}, work)
 
 
 @router.get("/patients/{patient_id}/report.pdf")
-def report_pdf_download(request: Request, patient_id: str, s: DB, kb: KB, principal: CareOrFamilyPage) -> Response:
+def report_pdf_download(request: Request, patient_id: str, kb: KB, work: CareOrFamilyPage) -> Response:
     """The family report as a PDF to print or keep."""
-    patient = visible_patient(s, principal, patient_id, family_allowed=True)
-    report = family_report(s, kb, patient)
-    audit_store.record(s, principal.user, "read", "family_report", patient.id, detail="pdf")
+    patient = visible_patient(work, patient_id, family_allowed=True)
+    report = family_report(work.session, kb, patient)
+    work.audit("read", "family_report", patient.id, detail="pdf")
     return _pdf_response(report_pdf(report, kb.text.disclaimer), report.filename)
 
 
@@ -52,25 +53,25 @@ def report_pdf_download(request: Request, patient_id: str, s: DB, kb: KB, princi
     tags=["patients"],
     # Response, not HTMLResponse: with an HTML response class, FastAPI would document the JSON errors as HTML.
     response_class=Response,
-    responses={200: {"content": {"text/html": {}}}, **API_ERRORS},
+    responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}}, **API_ERRORS},
 )
-def api_report_html(patient_id: str, s: DB, kb: KB, principal: ApiReader) -> HTMLResponse:
+def api_report_html(patient_id: str, kb: KB, work: ApiReader) -> HTMLResponse:
     """The family report as a self-contained HTML document (clinician of the team or the linked family)."""
-    patient = patient_for(s, principal, patient_id, family_allowed=True)
-    report = family_report(s, kb, patient)
-    audit_store.record(s, principal.user, "read", "family_report", patient.id, detail="html (api)")
+    patient = kernel_visible_patient(work, patient_id, family_allowed=True)
+    report = family_report(work.session, kb, patient)
+    work.audit("read", "family_report", patient.id, detail="html (api)")
     return HTMLResponse(report_html_document(report, kb.text.disclaimer), headers=SECURITY_HEADERS)
 
 
 @api_router.get(
     "/api/patients/{patient_id}/report.pdf",
     tags=["patients"],
-    responses={200: {"content": {"application/pdf": {}}}, **API_ERRORS},
+    responses={200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}, **API_ERRORS},
     response_class=Response,
 )
-def api_report_pdf(patient_id: str, s: DB, kb: KB, principal: ApiReader) -> Response:
+def api_report_pdf(patient_id: str, kb: KB, work: ApiReader) -> Response:
     """The family report as a PDF (clinician of the team or the linked family)."""
-    patient = patient_for(s, principal, patient_id, family_allowed=True)
-    report = family_report(s, kb, patient)
-    audit_store.record(s, principal.user, "read", "family_report", patient.id, detail="pdf (api)")
+    patient = kernel_visible_patient(work, patient_id, family_allowed=True)
+    report = family_report(work.session, kb, patient)
+    work.audit("read", "family_report", patient.id, detail="pdf (api)")
     return _pdf_response(report_pdf(report, kb.text.disclaimer), report.filename)

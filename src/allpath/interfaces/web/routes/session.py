@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from allpath.accounts.passwords import MIN_LENGTH, WeakPassword
 from allpath.interfaces.http.deps import DB, SESSION_COOKIE, AppSettings, data_access
 from allpath.interfaces.http.schemas import ActivateIn, InvitationAccept
+from allpath.interfaces.http.unit_of_work import AnonymousWork, KernelRoute
 from allpath.interfaces.web.pages import (
     SECURITY_HEADERS,
     AnyUserPage,
@@ -28,13 +29,12 @@ from allpath.interfaces.web.pages import (
     safe_next,
 )
 from allpath.storage import accounts
-from allpath.storage import audit as audit_store
 from allpath.storage import invitations as invitation_store
 from allpath.storage import patients as patient_store
 from allpath.storage import signin as signin_store
 from allpath.storage import users as user_store
 
-router = APIRouter()
+router = APIRouter(route_class=KernelRoute)
 FORM_COOKIE = "allpath_form"
 
 
@@ -96,7 +96,7 @@ def signin_form(
 @router.post("/signin")
 def signin(
     request: Request,
-    s: DB,
+    work: AnonymousWork,
     settings: AppSettings,
     username: Annotated[str, Form(max_length=100)] = "",
     password: Annotated[str, Form(max_length=200)] = "",
@@ -111,17 +111,17 @@ def signin(
         return _signin_page(request, 422, "Enter your user name and password.", username, target)
     client = request.client.host if request.client else "unknown"
     try:
-        user = signin_store.authenticate(s, username, password, client, settings.sign_in_limits)
+        user = signin_store.authenticate(work.session, username, password, client, settings.sign_in_limits)
     except signin_store.TooManyAttempts:
-        audit_store.record(s, None, "sign_in", "session", outcome="rate_limited")
+        work.audit("sign_in", "session", outcome="rate_limited")
         return _signin_page(
             request, 429, "Too many failed sign-ins; wait a few minutes and try again.", username, target
         )
     if user is None:
-        audit_store.record(s, None, "sign_in", "session", outcome="denied")
+        work.audit("sign_in", "session", outcome="denied")
         return _signin_page(request, 401, "The user name or password is wrong.", username, target)
-    raw, _csrf = signin_store.create_session(s, user, settings.session_hours)
-    audit_store.record(s, user, "sign_in", "session", detail="web")
+    raw, _csrf = signin_store.create_session(work.session, user, settings.session_hours)
+    work.as_actor(user).audit("sign_in", "session", detail="web")
     response = RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
     response.set_cookie(
         SESSION_COOKIE,
@@ -136,12 +136,12 @@ def signin(
 
 
 @router.post("/signout")
-def signout(request: Request, s: DB, principal: AnyUserPage) -> Response:
+def signout(request: Request, work: AnyUserPage) -> Response:
     """End the session on the server and clear the cookie (the form carries the CSRF token)."""
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        signin_store.end_session(s, cookie)
-    audit_store.record(s, principal.user, "sign_out", "session", detail="web")
+        signin_store.end_session(work.session, cookie)
+    work.audit("sign_out", "session", detail="web")
     response = RedirectResponse("/signin", status_code=303, headers=SECURITY_HEADERS)
     response.delete_cookie(SESSION_COOKIE)
     return response
@@ -164,7 +164,7 @@ def join_form(request: Request) -> Response:
 @router.post("/join")
 def join(
     request: Request,
-    s: DB,
+    work: AnonymousWork,
     code: Annotated[str, Form(max_length=100)] = "",
     username: Annotated[str, Form(max_length=200)] = "",
     display_name: Annotated[str, Form(max_length=400)] = "",
@@ -181,15 +181,17 @@ def join(
         errors = plain_form_errors(error)
         return _join_page(request, 422, values, errors)
     try:
-        user = invitation_store.accept_invitation(s, body.code, body.username, body.password, body.display_name)
+        user = invitation_store.accept_invitation(
+            work.session, body.code, body.username, body.password, body.display_name
+        )
     except invitation_store.InvitationError as error:
-        audit_store.record(s, None, "accept", "invitation", outcome="denied")
+        work.audit("accept", "invitation", outcome="denied")
         field = "username" if "user name" in str(error) else "code"
         return _join_page(request, 400, values, {field: str(error)})
     except WeakPassword as error:
-        audit_store.record(s, None, "accept", "invitation", outcome="invalid")
+        work.audit("accept", "invitation", outcome="invalid")
         return _join_page(request, 422, values, {"password": f"password: {error}"})
-    audit_store.record(s, user, "accept", "invitation", detail="web")
+    work.as_actor(user).audit("accept", "invitation", detail="web")
     return RedirectResponse("/signin?joined=1", status_code=303, headers=SECURITY_HEADERS)
 
 
@@ -211,7 +213,7 @@ def activate_form(request: Request) -> Response:
 @router.post("/activate")
 def activate(
     request: Request,
-    s: DB,
+    work: AnonymousWork,
     username: Annotated[str, Form(max_length=200)] = "",
     code: Annotated[str, Form(max_length=100)] = "",
     password: Annotated[str, Form(max_length=1000)] = "",
@@ -226,17 +228,17 @@ def activate(
         body = ActivateIn(username=username.strip(), code=code.strip(), password=password)
     except ValidationError as error:
         errors = plain_form_errors(error)
-        audit_store.record(s, None, "activate", "user", outcome="invalid", detail="web")
+        work.audit("activate", "user", outcome="invalid", detail="web")
         return _activate_page(request, 422, values, errors)
     if password != password_again:
-        audit_store.record(s, None, "activate", "user", outcome="invalid", detail="web")
+        work.audit("activate", "user", outcome="invalid", detail="web")
         return _activate_page(request, 422, values, {"password_again": "The two passwords differ."})
     try:
-        accounts.activate(s, body.username, body.code, body.password)
+        accounts.activate(work.session, body.username, body.code, body.password)
     except accounts.AccountError as error:
-        audit_store.record(s, None, "activate", "user", outcome="denied", detail="web")
+        work.audit("activate", "user", outcome="denied", detail="web")
         return _activate_page(request, 400, values, {"code": str(error)})
     except WeakPassword as error:
-        audit_store.record(s, None, "activate", "user", outcome="invalid", detail="web")
+        work.audit("activate", "user", outcome="invalid", detail="web")
         return _activate_page(request, 422, values, {"password": f"password: {error}"})
     return RedirectResponse("/signin?activated=1", status_code=303, headers=SECURITY_HEADERS)

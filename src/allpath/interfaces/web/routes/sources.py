@@ -10,9 +10,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from allpath.interfaces.http.deps import KB
+from allpath.interfaces.http.unit_of_work import KernelRoute
 from allpath.interfaces.web.pages import MaybePageUser, PageError, page
 
-router = APIRouter()
+router = APIRouter(route_class=KernelRoute)
 
 
 @router.get("/sources")

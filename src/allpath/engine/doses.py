@@ -119,12 +119,6 @@ def _band(kb: KnowledgeBase, age: float) -> ts.AgeBand:
     return [b for b in bands if b.from_years <= age][-1]
 
 
-def _age_fits(window: ts.AgeWindow, age: float) -> bool:
-    if window.below is not None and not age < window.below:
-        return False
-    return not (window.at_least is not None and age < window.at_least)
-
-
 def phase_doses(
     record: PatientRecord,
     kb: KnowledgeBase,
@@ -214,14 +208,14 @@ def _line(
         "table": None,
         "text": None,
     }
-    if line.when_age is not None:
+    if line.when is not None:
         # A regimen chooses these lines by the age at diagnosis (the start of induction).
         age = record.age_years if record.age_years is not None else (span.low if span is not None else None)
         if age is None:
             return _refuse(
                 kb, out, "this line depends on age, and the age is not known", ["age_years"], confidence, evidence
             )
-        if not _age_fits(line.when_age, age):
+        if not kb.therapy.line_fits_age(line, age):
             return None  # the other line of the pair applies
     if line.dose.by_age is not None:
         it = kb.therapy.intrathecal

@@ -122,13 +122,11 @@ def planned(record: PatientRecord, roadmap: Roadmap, regimen_id: str, kb: Knowle
     undated_anthracycline = False
     for phase in regimen.phases:
         for line in phase.drugs:
-            if line.when_age is not None:
+            if line.when is not None:
                 if age is None:
                     found.missing.append("age_years")
                     continue
-                if (line.when_age.below is not None and age >= line.when_age.below) or (
-                    line.when_age.at_least is not None and age < line.when_age.at_least
-                ):
+                if not kb.therapy.line_fits_age(line, age):
                     continue
             found.received.add(line.drug)
             if line.drug in anthracyclines:

@@ -93,7 +93,7 @@ def build_roadmap(
             "evidence": evidence_of(kb, note.evidence),
         }
         for note in regimens.selection.notes
-        if any(p in assessment["populations"] for p in note.when_populations)
+        if kb.therapy.note_applies(note, assessment["populations"])
     ]
     result: Roadmap = {
         "regimen": None,

@@ -4,14 +4,16 @@ risk rules (each over its own small set of facts)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from allpath.errors import KnowledgeError
 from allpath.knowledge import therapy_schema as ts
-from allpath.knowledge.conditions import Condition, ConditionCompiler
+from allpath.knowledge.conditions import All, AnyOf, Condition, ConditionCompiler, Not, TokenCondition
 
 PGX_FACTS = frozenset({"tpmt", "nudt15", "normal_dose_mg_per_m2_day"})
+LINE_FACTS = frozenset({"age_years"})  # what a regimen's drug line may depend on
+NOTE_FACTS = frozenset({"populations"})  # what a roadmap note may depend on
 SURVIVORSHIP_FACTS = frozenset(
     {
         "doxorubicin_equivalent_mg_per_m2",
@@ -65,6 +67,20 @@ class TherapyKnowledge:
     survivorship: ts.SurvivorshipFile
     screening: tuple[ScreeningRule, ...]
     cardiac_frequency: tuple[FrequencyRule, ...]
+    # Compiled ``when`` of the drug lines (keyed by the line object's id: the lines live in ``regimens``, held
+    # here for the life of the knowledge base) and of the roadmap notes (by note id).
+    line_conditions: Mapping[int, Condition]
+    note_conditions: Mapping[str, Condition]
+
+    def line_fits_age(self, line: ts.PhaseDrug, age_years: float) -> bool:
+        """Whether a drug line applies at this age at diagnosis (a line without ``when`` always does)."""
+        if line.when is None:
+            return True
+        return self.line_conditions[id(line)].evaluate({"age_years": age_years}).value is True
+
+    def note_applies(self, note: ts.RoadmapNote, populations: Iterable[str]) -> bool:
+        """Whether a roadmap note holds for a child of these populations."""
+        return self.note_conditions[note.id].evaluate({"populations": frozenset(populations)}).value is True
 
 
 def compile_therapy(
@@ -79,6 +95,9 @@ def compile_therapy(
     pgx_compiler = ConditionCompiler({}, {}, {}, PGX_FACTS)
     surv_compiler = ConditionCompiler({}, {}, {}, SURVIVORSHIP_FACTS)
     drug_specs = drugs.dose_specs()
+    line_compiler = ConditionCompiler({}, {}, {}, LINE_FACTS)
+    note_compiler = ConditionCompiler({}, {}, {}, NOTE_FACTS)
+    lines = [(r, p, line) for r in regimens.regimens for p in r.phases for line in p.drugs if line.when is not None]
     therapy = TherapyKnowledge(
         regimens=regimens,
         drugs=drug_specs,
@@ -99,6 +118,13 @@ def compile_therapy(
             FrequencyRule(r, surv_compiler.compile(r.when, f"survivorship.yaml:{r.id}"))
             for r in survivorship.cardiac_frequency.rules
         ),
+        line_conditions={
+            id(line): line_compiler.compile(line.when, f"regimens.yaml:{r.id}.{p.id} {line.drug}")
+            for r, p, line in lines
+        },
+        note_conditions={
+            note.id: note_compiler.compile(note.when, f"regimens.yaml:{note.id}") for note in regimens.selection.notes
+        },
     )
     _check(therapy, populations, inputs)
     return therapy
@@ -125,7 +151,7 @@ def _selection_problems(therapy: TherapyKnowledge, populations: frozenset[str], 
     problems += [
         f"regimens.yaml: {note.id} names unknown population {p!r}"
         for note in selection.notes
-        for p in note.when_populations
+        for p in sorted(_tokens_of(therapy.note_conditions[note.id]))
         if p not in populations
     ]
     problems += [
@@ -170,3 +196,14 @@ def _pgx_problems(therapy: TherapyKnowledge) -> list[str]:
             if rule.share is not None and not 0 < rule.share[0] <= rule.share[1] <= 1:
                 problems.append(f"pharmacogenomics.yaml: {rule.id}: a share lies in (0, 1] and low <= high")
     return problems
+
+
+def _tokens_of(condition: Condition) -> set[str]:
+    """Every token a condition names (the populations of a roadmap note's condition)."""
+    if isinstance(condition, TokenCondition):
+        return set(condition.tokens)
+    if isinstance(condition, All | AnyOf):
+        return set().union(*(_tokens_of(part) for part in condition.parts))
+    if isinstance(condition, Not):
+        return _tokens_of(condition.part)
+    return set()

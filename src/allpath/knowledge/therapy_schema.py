@@ -17,14 +17,6 @@ Evidences = list[Evidence]
 # ---- regimens.yaml -------------------------------------------------------------------------------------
 
 
-class AgeWindow(BaseModel):
-    """An age condition on a drug line: ``below`` (exclusive) and/or ``at_least`` (inclusive), in years."""
-
-    model_config = _FROZEN
-    below: float | None = None
-    at_least: float | None = None
-
-
 IntrathecalColumn = Literal["methotrexate", "hydrocortisone", "cytarabine"]
 
 
@@ -58,7 +50,9 @@ class PhaseDrug(BaseModel):
     per: Literal["dose", "day", "week"]
     count: int | None = Field(default=None, ge=1)  # administrations in the phase, when the sources give them
     schedule: str
-    when_age: AgeWindow | None = None
+    # A condition on the age at diagnosis (fact ``age_years``, the vocabulary of ``conditions``): the line
+    # applies only when it holds (a regimen picks one of two lines by age).
+    when: dict[str, Any] | None = None
     confidence: Confidence | None = None
 
 
@@ -90,7 +84,7 @@ class RegimenSpec(BaseModel):
 class RoadmapNote(BaseModel):
     model_config = _FROZEN
     id: str
-    when_populations: list[str]
+    when: dict[str, Any]  # a condition on the child's populations (fact ``populations``)
     text: str
     confidence: Confidence
     evidence: Evidences = Field(min_length=1)

@@ -95,12 +95,12 @@ class TeamMemberOut(BaseModel):
 
 class PatientIn(StrictBody):
     display_name: str = Field(min_length=1, max_length=200)
-    record: dict[str, Any]
+    record: dict[str, object]
 
 
 class PatientUpdate(StrictBody):
     display_name: str | None = Field(default=None, min_length=1, max_length=200)
-    record: dict[str, Any]
+    record: dict[str, object]
 
 
 class FieldError(BaseModel):
@@ -130,15 +130,15 @@ class AssessmentOut(BaseModel):
     created_at: datetime
     knowledge_version: str
     engine_version: str
-    changes: list[dict[str, Any]]
-    result: dict[str, Any]
+    changes: list[dict[str, object]]
+    result: dict[str, object]
 
 
 class PatientOut(BaseModel):
     id: str
     display_name: str
     current_version: int
-    record: dict[str, Any]
+    record: dict[str, object]
     assessment: AssessmentOut
 
 
@@ -146,7 +146,7 @@ class VersionOut(BaseModel):
     version: int
     created_at: datetime
     created_by: int
-    record: dict[str, Any]
+    record: dict[str, object]
 
 
 class InvitationOut(BaseModel):
@@ -168,7 +168,7 @@ class AuditOut(BaseModel):
 
 class DeidentifiedRow(BaseModel):
     pseudonym: str
-    record: dict[str, Any]
+    record: dict[str, object]
     disease_state: str
     risk_group: str | None
     cog_risk_group: str | None
@@ -181,14 +181,14 @@ class DeidentifiedRow(BaseModel):
 
 
 class RoadmapIn(StrictBody):
-    record: dict[str, Any]
+    record: dict[str, object]
     start: date | None = Field(
         default=None, description="First day of treatment; replaces the record's treatment_start_date."
     )
 
 
 class DosesIn(StrictBody):
-    record: dict[str, Any]
+    record: dict[str, object]
     phase: str = Field(min_length=1, max_length=100, description="A phase of the regimen, e.g. induction.")
     regimen: str | None = Field(default=None, min_length=1, max_length=100, description="Default: the child's regimen.")
     weight_kg: float | None = Field(default=None, description="Today's weight (default: the record's).")
@@ -197,7 +197,7 @@ class DosesIn(StrictBody):
 
 
 class SurvivorshipIn(StrictBody):
-    record: dict[str, Any]
+    record: dict[str, object]
 
 
 class Problem(BaseModel):
@@ -252,5 +252,5 @@ class PatientExportOut(BaseModel):
     stored assessment, oldest first."""
 
     patient: ExportedPatient
-    versions: list[dict[str, Any]]
+    versions: list[dict[str, object]]
     assessments: list[AssessmentOut]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
@@ -30,7 +30,7 @@ Researcher = Annotated[Work, Depends(acting("researcher"))]
 
 
 @router.post("/assess", response_model=Assessment, responses=RECORD_INVALID)
-def assess_record(record: dict[str, Any], kb: KB, work: Stateless) -> JSONResponse:
+def assess_record(record: dict[str, object], kb: KB, work: Stateless) -> JSONResponse:
     """Assess one patient record without storing it (the same answer as `allpath assess`)."""
     try:
         return JSONResponse(service.assess_record(kb, record, work))

@@ -51,7 +51,7 @@ class BundleIn(BaseModel):
     model_config = ConfigDict(extra="allow")
     resourceType: Literal["Bundle"]
     type: str | None = Field(default=None, description="The Bundle type, e.g. collection, searchset, document.")
-    entry: list[dict[str, Any]] | None = Field(default=None, description="The entries, each with its resource.")
+    entry: list[dict[str, object]] | None = Field(default=None, description="The entries, each with its resource.")
 
 
 class MappedField(BaseModel):
@@ -81,7 +81,7 @@ class Conflict(BaseModel):
 class ImportOut(BaseModel):
     """What the Bundle gives: a valid patient record v1 and an account of every step. Nothing is stored."""
 
-    record: dict[str, Any]
+    record: dict[str, object]
     mapped: list[MappedField]
     ignored: list[IgnoredPart]
     conflicts: list[Conflict]
@@ -126,7 +126,7 @@ def import_fhir_bundle(body: BundleIn, work: Clinician) -> JSONResponse:
 
 
 @router.post("/fhir/second-opinion", response_class=Response, responses={**FHIR_OK, **RECORD_INVALID})
-def second_opinion_of_record(record: dict[str, Any], kb: KB, work: Stateless) -> Response:
+def second_opinion_of_record(record: dict[str, object], kb: KB, work: Stateless) -> Response:
     """The second-opinion package of one patient record without storing it: the record's resources, the risk
     assessment Observation (mCODE), the plan, the roadmap and the survivorship plan as CarePlans."""
     try:

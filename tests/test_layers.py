@@ -73,11 +73,11 @@ def test_the_unchanged_copy_keeps_every_contract(tmp_path: Path) -> None:
         ("storage/accounts.py", "from allpath.engine import assess", "Layers:"),
         ("knowledge/lint.py", "from allpath.engine import explain", "Layers:"),
         # One interface importing another's internals: the web app the JSON API's, CDS Hooks the web app's.
-        ("interfaces/web/forms.py", "from allpath.interfaces.api import schemas", "do not import each other"),
+        ("interfaces/web/forms/fields.py", "from allpath.interfaces.api import schemas", "do not import each other"),
         ("interfaces/cds/routes.py", "from allpath.interfaces.web import pages", "do not import each other"),
         # The HTTP kernel importing an interface above it, a translator the composition root.
         ("interfaces/http/deps.py", "from allpath.interfaces.api import schemas", "Interfaces: CLI, launcher"),
-        ("interfaces/report.py", "from allpath.interfaces import app", "Interfaces: CLI, launcher"),
+        ("interfaces/report/blocks.py", "from allpath.interfaces import app", "Interfaces: CLI, launcher"),
     ],
 )
 def test_a_planted_wrong_way_import_fails(tmp_path: Path, module: str, planted: str, broken_contract: str) -> None:

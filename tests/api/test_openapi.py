@@ -97,7 +97,7 @@ def test_the_walk_finds_an_answer_without_a_schema() -> None:
     empty_json = {"content": {"application/json": {"schema": {"title": "Response"}}}}
     loose_object = {"content": {"application/json": {"schema": {"type": "object", "additionalProperties": True}}}}
     no_content = {"description": "ok"}
-    calendar = {"content": {"text/calendar": {}}}
+    calendar: Document = {"content": {"text/calendar": {}}}
     bundle = {"content": {"application/fhir+json": {"schema": {"type": "object", "properties": {"entry": {}}}}}}
     listed = {
         "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/A"}}}}

@@ -82,7 +82,7 @@ def request_body() -> dict[str, Any]:
 
     record = json.loads((BENCH_DIR.parent / "examples" / "standard_risk.json").read_text(encoding="utf-8"))
     record["treatment_start_date"] = (date.today() - timedelta(days=40)).isoformat()
-    bundle = record_to_bundle(record)
+    bundle: dict[str, Any] = json.loads(json.dumps(record_to_bundle(record)))  # as the EHR reads it
     patient_url = bundle["entry"][0]["fullUrl"]
     resources = []
     for index, entry in enumerate(bundle["entry"]):

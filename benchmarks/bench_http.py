@@ -65,18 +65,19 @@ def _free_port() -> int:
 
 def _prepare(database_url: str) -> str:
     """Migrate the database and add a clinician with an API token; returns the token."""
-    from allpath.storage import repository as repo
+    from allpath.storage import signin as signin_store
+    from allpath.storage import users as user_store
     from allpath.storage.db import make_engine, migrate, session_factory
 
     engine = make_engine(database_url)
     try:
         migrate(engine)
         with session_factory(engine)() as s, s.begin():
-            team = repo.ensure_team(s, "Benchmark team")
-            user = repo.get_user(s, "bench.clinician") or repo.create_user(
+            team = user_store.ensure_team(s, "Benchmark team")
+            user = user_store.get_user(s, "bench.clinician") or user_store.create_user(
                 s, "bench.clinician", "benchmark-password", "clinician", "Benchmark clinician", team.id
             )
-            return repo.create_api_token(s, user, "bench_http")
+            return signin_store.create_api_token(s, user, "bench_http")
     finally:
         engine.dispose()
 

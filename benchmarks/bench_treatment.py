@@ -10,7 +10,8 @@ now and then; weight and height stay as the generator made them (sometimes missi
 For each record the benchmark times, with ``time.perf_counter_ns``, three calls on the already parsed record:
 
 * ``care_overview(kb, record)`` (``allpath.service``; reported as ``treatment_overview``): assessment,
-  roadmap, the doses of every phase of the child's regimen and the survivorship plan: what ``allpath`` computes for a child's treatment page;
+  roadmap, the doses of every phase of the child's regimen and the survivorship plan: what ``allpath``
+  computes for a child's treatment page;
 * ``phase_doses`` of one phase (the child's regimen, or the standard- or high-risk regimen for a child without
   one, to time the calculator on every record; a phase drawn per record), a ``DoseError`` included;
 * ``survivorship_plan`` with the child's roadmap (computed beforehand, untimed);
@@ -38,6 +39,7 @@ from random import Random
 from typing import Any
 
 from allpath.domain.record import PHENOTYPES, parse_record
+from allpath.domain.results import PhaseDoses, Roadmap
 from allpath.engine.assess import assess
 from allpath.engine.doses import DoseError, phase_doses
 from allpath.engine.roadmap import build_roadmap
@@ -118,7 +120,7 @@ def treatment_records(n: int, seed: int) -> list[tuple[str, dict[str, Any]]]:
     return [(kind, enrich(record, rng)) for kind, record in generate_tagged(n, seed)]
 
 
-def _dose_target(kb: KnowledgeBase, roadmap: dict[str, Any], rng: Random) -> tuple[str, str, date | None]:
+def _dose_target(kb: KnowledgeBase, roadmap: Roadmap, rng: Random) -> tuple[str, str, date | None]:
     """The regimen and phase whose doses are timed for this record, and the day of the doses."""
     if roadmap["regimen"] is not None:
         regimen = roadmap["regimen"]["id"]
@@ -157,7 +159,7 @@ def run(n: int = DEFAULT_N, seed: int = DEFAULT_SEED, warmup: int = WARMUP) -> d
         overview = care_overview(kb, record)
         t2, c2 = clock(), cpu_clock()
         try:
-            doses: dict[str, Any] | None = phase_doses(record, kb, regimen, phase, on=on)
+            doses: PhaseDoses | None = phase_doses(record, kb, regimen, phase, on=on)
             error = None
         except DoseError as refused:
             doses, error = None, refused.field

@@ -69,7 +69,7 @@ def test_an_imported_record_can_be_stored_as_a_patient(module_service: Service) 
 
 def test_import_lists_conflicts_and_what_it_ignored(module_service: Service) -> None:
     service = module_service
-    bundle = record_to_bundle({"age_years": 4, "wbc_per_ul": 10_000})
+    bundle: dict[str, Any] = json.loads(json.dumps(record_to_bundle({"age_years": 4, "wbc_per_ul": 10_000})))
     wbc = next(e for e in bundle["entry"] if "6690-2" in json.dumps(e["resource"].get("code", {})))
     other = json.loads(json.dumps(wbc))
     other["fullUrl"] = "urn:uuid:00000000-0000-5000-8000-000000000002"

@@ -26,7 +26,7 @@ from allpath.interfaces.app import create_app
 from allpath.interfaces.fhir import record_to_bundle
 from allpath.knowledge.loader import KnowledgeBase
 from allpath.settings import Settings
-from allpath.storage import repository as repo
+from allpath.storage import audit as audit_store
 from allpath.storage import tables as t
 from tests.cds.spec import assert_valid
 
@@ -136,7 +136,7 @@ def cards_of(client: TestClient, keys: Keys, service: str, body: dict[str, Any])
 
 def audit(app: FastAPI) -> list[t.AuditEntry]:
     with app.state.sessions() as s:
-        return list(reversed(repo.audit_entries(s, 10_000)))
+        return list(reversed(audit_store.entries(s, 10_000)))
 
 
 # ---- patient data as an EHR sends it ---------------------------------------------------------------------
@@ -144,7 +144,7 @@ def audit(app: FastAPI) -> list[t.AuditEntry]:
 
 def ehr_resources(record: dict[str, Any], patient_id: str = PATIENT_ID) -> list[dict[str, Any]]:
     """The resources of a record as an EHR's FHIR server holds them: with ids, and subjects ``Patient/<id>``."""
-    bundle = record_to_bundle(record)
+    bundle: dict[str, Any] = json.loads(json.dumps(record_to_bundle(record)))  # as the EHR reads it
     patient_url = bundle["entry"][0]["fullUrl"]
     out = []
     for index, entry in enumerate(bundle["entry"]):

@@ -13,8 +13,10 @@ from typer.testing import CliRunner
 from allpath.interfaces.app import create_app
 from allpath.interfaces.cli import app
 from allpath.knowledge.loader import load_knowledge
+from allpath.service import UnitOfWork, create_patient
 from allpath.settings import load_settings
-from allpath.storage import repository as repo
+from allpath.storage import audit as audit_store
+from allpath.storage import users as user_store
 from allpath.storage.db import make_engine, migrate, session_factory
 
 runner = CliRunner()
@@ -44,7 +46,7 @@ def test_create_admin_prints_a_code_with_which_the_owner_chooses_the_password(da
     assert bad.exit_code == 2 and "username" in bad.stderr
     engine = make_engine(load_settings().database_url)
     with session_factory(engine)() as s:
-        entry = next(e for e in repo.audit_entries(s) if e.action == "create")
+        entry = next(e for e in audit_store.entries(s) if e.action == "create")
     engine.dispose()
     assert entry.user_id is None and entry.detail.startswith("operator") and code.group(1) not in entry.detail
 
@@ -53,11 +55,11 @@ def test_confirm_grants_a_clinician_their_team_when_no_colleague_remains(data_di
     engine = make_engine(load_settings().database_url)
     migrate(engine)
     with session_factory(engine)() as s, s.begin():
-        team = repo.ensure_team(s, "Team A")
-        first = repo.create_user(s, "first", "first clinician's phrase", "clinician", "First", team.id)
-        repo.create_patient(s, load_knowledge(), first, "A child", {"age_years": 5, "wbc_per_ul": 9000})
-        repo.create_user(s, "second", "second clinician's phrase", "clinician", "Second", team.id)
-        repo.create_user(s, "res", "a researcher's pass phrase", "researcher", "Res")
+        team = user_store.ensure_team(s, "Team A")
+        first = user_store.create_user(s, "first", "first clinician's phrase", "clinician", "First", team.id)
+        create_patient(UnitOfWork(s, first), load_knowledge(), "A child", {"age_years": 5, "wbc_per_ul": 9000})
+        user_store.create_user(s, "second", "second clinician's phrase", "clinician", "Second", team.id)
+        user_store.create_user(s, "res", "a researcher's pass phrase", "researcher", "Res")
         first.active = False  # the only colleague has left
     result = runner.invoke(app, ["users", "confirm", "second"])
     assert result.exit_code == 0 and "Team A" in result.stdout
@@ -67,9 +69,9 @@ def test_confirm_grants_a_clinician_their_team_when_no_colleague_remains(data_di
     assert runner.invoke(app, ["users", "confirm", "res", "--team", "Team A"]).exit_code == 0
     assert runner.invoke(app, ["users", "confirm", "nobody"]).exit_code == 2
     with session_factory(engine)() as s:
-        second, res = repo.get_user(s, "second"), repo.get_user(s, "res")
+        second, res = user_store.get_user(s, "second"), user_store.get_user(s, "res")
         assert second is not None and res is not None
-        assert repo.granted_teams(s, second.id) == repo.granted_teams(s, res.id) == {team.id}
-        operator = [e for e in repo.audit_entries(s) if e.action == "confirm"]
+        assert user_store.granted_teams(s, second.id) == user_store.granted_teams(s, res.id) == {team.id}
+        operator = [e for e in audit_store.entries(s) if e.action == "confirm"]
     engine.dispose()
     assert len(operator) == 2 and all(e.user_id is None and e.detail.startswith("operator") for e in operator)

@@ -117,7 +117,11 @@ def test_normalised_output_does_not_depend_on_the_versions(stem: str, kb: Knowle
     normalised: set[tuple[str, str, str]] = set()
     for knowledge_version in ("kb-0", "kb-5fd2745ce271", "kb-" + "0123456789abcdef" * 3):
         for engine_version in ("0.1.0", "12.34.56rc7"):
-            versioned = {**assessment, "knowledge_version": knowledge_version, "engine_version": engine_version}
+            versioned: Assessment = {
+                **assessment,
+                "knowledge_version": knowledge_version,
+                "engine_version": engine_version,
+            }
             blocks = build_blocks(versioned, kb)
             text = normalise(render_text(blocks), "txt")
             assert knowledge_version not in text.replace("\n", "")

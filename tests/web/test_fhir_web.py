@@ -216,7 +216,7 @@ def test_an_uploaded_file_is_read_too(clinician: User) -> None:
 
 
 def test_conflicts_and_ignored_resources_are_shown_and_left_out(clinician: User) -> None:
-    bundle = record_to_bundle({"age_years": 4, "wbc_per_ul": 10_000})
+    bundle: dict[str, Any] = json.loads(json.dumps(record_to_bundle({"age_years": 4, "wbc_per_ul": 10_000})))
     wbc = next(e for e in bundle["entry"] if "6690-2" in json.dumps(e["resource"].get("code", {})))
     other = json.loads(json.dumps(wbc))
     other["fullUrl"] = "urn:uuid:00000000-0000-5000-8000-000000000003"

@@ -82,8 +82,9 @@ def _knowledge() -> Any:
 def render(record: Any) -> dict[str, str]:
     """The CLI's output for one decoded record, by golden suffix, before normalisation.
 
-    Mirrors ``allpath.interfaces.cli.assess`` for a single record: ``json.dumps(..., indent=2,
-    ensure_ascii=False)`` plus a newline for JSON, and the rendered report as is for text and Markdown.
+    Mirrors the ``allpath assess`` command (the module ``allpath.interfaces.cli.assess``) for a single record:
+    ``json.dumps(..., indent=2, ensure_ascii=False)`` plus a newline for JSON, and the rendered family report
+    as is for text and Markdown.
     """
     from allpath.domain.record import parse_record
     from allpath.engine.assess import assess

@@ -19,7 +19,7 @@ import sys
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
-from allpath.domain.record import PatientRecord
+from allpath.domain.record_model import PatientRecord
 
 
 def create() -> FastAPI:

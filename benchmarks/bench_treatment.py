@@ -38,8 +38,9 @@ from pathlib import Path
 from random import Random
 from typing import Any
 
-from allpath.domain.record import PHENOTYPES, parse_record
+from allpath.domain.record import parse_record
 from allpath.domain.results import PhaseDoses, Roadmap
+from allpath.domain.vocabulary import PHENOTYPES
 from allpath.engine.assess import assess
 from allpath.engine.doses import DoseError, phase_doses
 from allpath.engine.roadmap import build_roadmap

@@ -22,7 +22,8 @@ from typing import Any, TypeVar
 
 import yaml
 
-from allpath.domain.record import PatientRecord, parse_record
+from allpath.domain.record import parse_record
+from allpath.domain.record_model import PatientRecord
 from allpath.knowledge.loader import KnowledgeBase, default_data_dir, load_knowledge
 
 T = TypeVar("T")

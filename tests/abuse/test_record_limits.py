@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from allpath.domain import limits
-from allpath.domain.record import GENETIC_TOKENS, PREDISPOSITION_TOKENS, RELAPSE_SITES, parse_record
+from allpath.domain.record import parse_record
+from allpath.domain.vocabulary import GENETIC_TOKENS, PREDISPOSITION_TOKENS, RELAPSE_SITES
 from allpath.errors import SHOWN_CHARS, RecordError
 from tests.conftest import complete_b_all
 

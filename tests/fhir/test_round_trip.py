@@ -14,7 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from allpath.domain import limits
-from allpath.domain.record import EXPOSURE_DRUGS, PHENOTYPES, RADIATION_SITES, ROUTES, parse_record
+from allpath.domain.record import parse_record
+from allpath.domain.vocabulary import EXPOSURE_DRUGS, PHENOTYPES, RADIATION_SITES, ROUTES
 from allpath.engine.assess import assess
 from allpath.engine.grid import complete_grid_records
 from allpath.interfaces.fhir import import_bundle, record_to_bundle, second_opinion_bundle

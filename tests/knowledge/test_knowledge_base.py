@@ -152,7 +152,7 @@ def test_authoring_guide_matches_the_code() -> None:
 
 
 def test_knowledge_tokens_match_the_record_contract(kb: KnowledgeBase) -> None:
-    from allpath.domain.record import GENETIC_TOKENS, PREDISPOSITION_TOKENS
+    from allpath.domain.vocabulary import GENETIC_TOKENS, PREDISPOSITION_TOKENS
 
     assert tuple(t.id for t in kb.genetics.tokens) == GENETIC_TOKENS
     counseling = kb.files["counseling.yaml"]

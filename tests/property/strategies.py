@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 from allpath.domain import limits
 from allpath.domain.labels import field_label
-from allpath.domain.record import GENETIC_TOKENS, PREDISPOSITION_TOKENS, RELAPSE_SITES
+from allpath.domain.vocabulary import GENETIC_TOKENS, PREDISPOSITION_TOKENS, RELAPSE_SITES
 from allpath.errors import _as_json  # how messages write a value (JSON words), shared rather than copied
 
 # One settings object for every in-process property test: fast, no deadline (the first call loads the

@@ -20,8 +20,10 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from allpath.domain import limits
-from allpath.domain.record import PHENOTYPES, PatientRecord, Pharmacogenomics, parse_record
+from allpath.domain.record import parse_record
+from allpath.domain.record_model import PatientRecord, Pharmacogenomics
 from allpath.domain.results import DoseLine
+from allpath.domain.vocabulary import PHENOTYPES
 from allpath.engine.doses import body_surface_area, phase_doses, round_and_cap
 from allpath.engine.pharmacogenomics import Adjustment, adjust
 from allpath.knowledge.loader import KnowledgeBase, load_knowledge

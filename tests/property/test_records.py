@@ -12,7 +12,8 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from allpath.domain import limits
-from allpath.domain.record import PatientRecord, parse_record
+from allpath.domain.record import parse_record
+from allpath.domain.record_model import PatientRecord
 from allpath.domain.results import Assessment, Factor, PlanDrug, PlanPhase, PlanTherapy
 from allpath.engine.assess import assess
 from allpath.errors import RecordError

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from allpath.domain.record import PHENOTYPES, Pharmacogenomics
+from allpath.domain.record_model import Pharmacogenomics
+from allpath.domain.vocabulary import PHENOTYPES
 from allpath.engine.pharmacogenomics import Adjustment, Refusal, adjust
 from allpath.knowledge.loader import KnowledgeBase
 

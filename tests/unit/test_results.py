@@ -23,7 +23,8 @@ from pydantic import TypeAdapter
 from typing_extensions import is_typeddict
 
 from allpath.domain import results as r
-from allpath.domain.record import PatientRecord, parse_record
+from allpath.domain.record import parse_record
+from allpath.domain.record_model import PatientRecord
 from allpath.engine.assess import assess
 from allpath.engine.diff import explain_changes
 from allpath.engine.doses import DoseError, phase_doses

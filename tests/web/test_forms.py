@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from starlette.datastructures import FormData, UploadFile
 
-from allpath.domain.record import FIELD_NAMES, Course, Pharmacogenomics, Radiation, Relapse, Response, parse_record
+from allpath.domain.record import parse_record
+from allpath.domain.record_model import FIELD_NAMES, Course, Pharmacogenomics, Radiation, Relapse, Response
 from allpath.engine.diff import changed_fields
 from allpath.errors import FieldProblem
 from allpath.interfaces.web import forms

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from allpath import __version__
-from allpath.domain.record import PatientRecord
+from allpath.domain.record_model import PatientRecord
 from allpath.domain.results import (
     Assessment,
     DiseaseState,
@@ -24,8 +24,9 @@ from allpath.engine.guidance import diagnostic_tests, follow_up, prognostic_fact
 from allpath.engine.plan import build_plan
 from allpath.engine.schemes import SchemeResult, evaluate_scheme
 from allpath.engine.warnings import input_warnings
+from allpath.knowledge.compiled import Note, Scheme
 from allpath.knowledge.conditions import NO_FACTS, Facts, PartialSet
-from allpath.knowledge.loader import KnowledgeBase, Note, Scheme
+from allpath.knowledge.loader import KnowledgeBase
 from allpath.knowledge.schema import CounselingRule
 
 

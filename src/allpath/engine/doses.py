@@ -15,7 +15,7 @@ from typing import Literal
 
 from allpath.domain import limits
 from allpath.domain.age import decimal_age_years
-from allpath.domain.record import PatientRecord
+from allpath.domain.record_model import PatientRecord
 from allpath.domain.results import DoseKind, DoseLine, DoseLineDraft, PhaseDoses
 from allpath.engine import pharmacogenomics as pgx
 from allpath.engine.explain import CONFIDENCE_WORDS, evidence_of

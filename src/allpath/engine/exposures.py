@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from allpath.domain.age import decimal_age_years
-from allpath.domain.record import Course, PatientRecord, Radiation
+from allpath.domain.record_model import Course, PatientRecord, Radiation
 from allpath.domain.results import AnthracyclinePart, ExposureBasis, Roadmap
 from allpath.engine.explain import evidence_of
 from allpath.knowledge.loader import KnowledgeBase

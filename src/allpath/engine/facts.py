@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from allpath.domain.record import PatientRecord
+from allpath.domain.record_model import PatientRecord
 from allpath.domain.results import FactValue
 from allpath.knowledge.loader import KnowledgeBase
 

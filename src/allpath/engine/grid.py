@@ -18,7 +18,8 @@ import itertools
 from collections.abc import Iterator
 from typing import TypeAlias
 
-from allpath.domain.record import GENETIC_TOKENS, parse_record
+from allpath.domain.record import parse_record
+from allpath.domain.vocabulary import GENETIC_TOKENS
 from allpath.engine.assess import classify
 from allpath.knowledge.conditions import All, AnyOf, Compare, Condition, Not
 from allpath.knowledge.loader import KnowledgeBase

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from allpath.domain.record import Pharmacogenomics
+from allpath.domain.record_model import Pharmacogenomics
 from allpath.domain.results import ConfidenceWord, DoseAdjustment, EvidenceRef, Frequency
 from allpath.engine.explain import CONFIDENCE_WORDS, evidence_of
-from allpath.knowledge.loader import KnowledgeBase, confidence_of
+from allpath.knowledge.compiled import confidence_of
+from allpath.knowledge.loader import KnowledgeBase
 
 GENES = ("tpmt", "nudt15")
 

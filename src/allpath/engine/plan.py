@@ -20,8 +20,9 @@ from allpath.domain.results import (
 )
 from allpath.domain.results import PlanElement as AppliedElement
 from allpath.engine.explain import CONFIDENCE_WORDS, evidence_of, source_of
+from allpath.knowledge.compiled import PlanElement
 from allpath.knowledge.conditions import Facts
-from allpath.knowledge.loader import KnowledgeBase, PlanElement
+from allpath.knowledge.loader import KnowledgeBase
 from allpath.knowledge.schema import Certainty, Confidence
 
 

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from allpath.domain.record import PatientRecord
+from allpath.domain.record_model import PatientRecord
 from allpath.domain.results import Assessment, Checkpoint, ConfidenceWord, Roadmap, RoadmapNote, RoadmapPhase
 from allpath.engine.explain import CONFIDENCE_WORDS, evidence_of, source_of
 from allpath.knowledge import therapy_schema as ts

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from allpath.knowledge.compiled import Note, Rule, Scheme
 from allpath.knowledge.conditions import NO_FACTS, Facts
-from allpath.knowledge.loader import Note, Rule, Scheme
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from allpath.domain.record import PatientRecord
+from allpath.domain.record_model import PatientRecord
 from allpath.domain.results import (
     AlternativeFactor,
     Roadmap,
@@ -23,8 +23,9 @@ from allpath.domain.results import (
 from allpath.engine import exposures as ex
 from allpath.engine.explain import CONFIDENCE_WORDS, evidence_of, source_of
 from allpath.engine.roadmap import add_years
+from allpath.knowledge.compiled import confidence_of
 from allpath.knowledge.conditions import Facts
-from allpath.knowledge.loader import KnowledgeBase, confidence_of
+from allpath.knowledge.loader import KnowledgeBase
 from allpath.knowledge.therapy_schema import ScreeningRule
 
 CARDIAC_TOPIC = "heart"

@@ -3,8 +3,8 @@
 ``load_knowledge()`` reads every file listed in ``schema.FILES``, validates it against its schema,
 compiles its conditions and checks every cross-reference. The result is an immutable ``KnowledgeBase``
 whose ``version`` is derived from the content, so any change to the knowledge changes the version that
-every assessment reports. The compiled rule kinds (``Rule``, ``Scheme`` ...) live in ``compiled``; they are
-imported here so that the engine finds them beside the ``KnowledgeBase``.
+every assessment reports. The compiled rule kinds (``Rule``, ``Scheme`` ...) live in ``compiled``; import them
+from there.
 """
 
 from __future__ import annotations
@@ -24,18 +24,19 @@ from pydantic import BaseModel, ValidationError
 from allpath.errors import KnowledgeError
 from allpath.knowledge import schema as s
 from allpath.knowledge import therapy_schema as ts
-from allpath.knowledge.compiled import Caution as Caution
-from allpath.knowledge.compiled import Cutoff as Cutoff
-from allpath.knowledge.compiled import InputWarning as InputWarning
-from allpath.knowledge.compiled import Note as Note
-from allpath.knowledge.compiled import PlanElement as PlanElement
-from allpath.knowledge.compiled import PlanGuard as PlanGuard
-from allpath.knowledge.compiled import Population as Population
-from allpath.knowledge.compiled import Rule as Rule
-from allpath.knowledge.compiled import Scheme as Scheme
-from allpath.knowledge.compiled import Timing as Timing
+from allpath.knowledge.compiled import (
+    Caution,
+    Cutoff,
+    InputWarning,
+    Note,
+    PlanElement,
+    PlanGuard,
+    Population,
+    Scheme,
+    Timing,
+    confidence_of,
+)
 from allpath.knowledge.compiled import compile_scheme as _scheme
-from allpath.knowledge.compiled import confidence_of as confidence_of
 from allpath.knowledge.conditions import Condition, ConditionCompiler
 from allpath.knowledge.fhir_codes_schema import FhirCodesFile
 from allpath.knowledge.order_checks import OrderChecks, compile_order_checks

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from allpath.domain.record import PatientRecord
+from allpath.domain.record_model import PatientRecord
 from allpath.domain.results import Assessment
 from allpath.knowledge.loader import KnowledgeBase
 from allpath.service.records import DosesView, RoadmapView, checked, doses_of, roadmap_of, stamped_assessment

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Generic, TypeVar, cast
 
-from allpath.domain.record import PatientRecord
+from allpath.domain.record_model import PatientRecord
 from allpath.domain.results import Assessment, CareOverview
 from allpath.engine.diff import explain_changes
 from allpath.errors import InputError, RecordError

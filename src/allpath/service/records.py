@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import with_config
 
 from allpath import __version__
-from allpath.domain.record import PatientRecord, parse_record
+from allpath.domain.record import parse_record
+from allpath.domain.record_model import PatientRecord
 from allpath.domain.results import (
     Assessment,
     CareOverview,

@@ -23,7 +23,7 @@ from datetime import date
 from typing import Any
 
 from allpath.domain.age import decimal_age_years
-from allpath.domain.record import PatientRecord
+from allpath.domain.record_model import PatientRecord
 from allpath.engine import pharmacogenomics as pgx
 from allpath.engine.doses import DoseError, body_surface_area, check_measurements, round_and_cap
 from allpath.engine.explain import evidence_of

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from allpath.domain.record import PatientRecord
+from allpath.domain.record_model import PatientRecord
 from allpath.domain.results import Assessment, Roadmap, RoadmapPhase
 from allpath.errors import InputError
 from allpath.interfaces.cds.cards import Cards, bullets, clip, escape, number

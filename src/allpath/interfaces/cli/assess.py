@@ -14,7 +14,7 @@ import typer
 from allpath.interfaces.cli.console import EXIT_INVALID_INPUT, read_input, say_invalid
 
 if TYPE_CHECKING:
-    from allpath.domain.record import PatientRecord
+    from allpath.domain.record_model import PatientRecord
     from allpath.domain.results import Assessment
     from allpath.knowledge.loader import KnowledgeBase
 

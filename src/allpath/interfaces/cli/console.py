@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    from allpath.domain.record import PatientRecord
+    from allpath.domain.record_model import PatientRecord
 
 EXIT_INVALID_INPUT = 2
 EXIT_CHECK_FAILED = 1

@@ -31,7 +31,7 @@ BUNDLE_EXPECTED = "a FHIR R4 Bundle (a JSON object with resourceType Bundle)"
 
 def _bundle_problem(data: object, source: str) -> str | None:
     """Why ``data`` is not a Bundle that the importer can read (None when it is one)."""
-    from allpath.domain.record import FIELD_NAMES
+    from allpath.domain.record_model import FIELD_NAMES
 
     where = source_name(source)
     if not isinstance(data, dict):

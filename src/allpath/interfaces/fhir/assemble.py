@@ -8,7 +8,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from allpath.domain.record import FIELD_NAMES, parse_record
+from allpath.domain.record import parse_record
+from allpath.domain.record_model import FIELD_NAMES
 from allpath.errors import RecordError
 from allpath.interfaces.fhir.findings import LIST_FIELDS, OBJECT_FIELDS, Findings, Found
 

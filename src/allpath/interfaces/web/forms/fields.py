@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from allpath.domain import limits
-from allpath.domain.record import (
+from allpath.domain.vocabulary import (
     EXPOSURE_DRUGS,
     GENETIC_TOKENS,
     PHENOTYPES,

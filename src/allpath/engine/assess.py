@@ -88,7 +88,7 @@ def _comparison(kb: KnowledgeBase, risk: SchemeResult, cog: SchemeResult) -> Fac
     )
     first = (cog.decisive_rules or risk.decisive_rules)[0]
     return {
-        "id": "compare.risk_group_vs_cog",
+        "id": kb.text.scheme_comparison_id,
         "scheme": "comparison",
         "effect": f"risk_group={risk.group}; cog_risk_group={cog.group}",
         "explanation": explanation,
@@ -279,9 +279,8 @@ def assess(record: PatientRecord, kb: KnowledgeBase) -> Assessment:
     plan_missing = {m for p in plan["pending"] for m in p["waiting_for"]}
     open_facts = risk.missing | cog.missing | relapse_missing | population_missing
     missing_facts = [name for name in fields if name in open_facts or fields[name] in plan_missing]
-    upcoming_timepoint = "end_of_consolidation"
-    missing = [fields[n] for n in missing_facts if kb.inputs[n].timepoint != upcoming_timepoint]
-    upcoming = [fields[n] for n in missing_facts if kb.inputs[n].timepoint == upcoming_timepoint]
+    missing = [fields[n] for n in missing_facts if kb.inputs[n].timepoint not in kb.upcoming_timepoints]
+    upcoming = [fields[n] for n in missing_facts if kb.inputs[n].timepoint in kb.upcoming_timepoints]
     if record.response is None and any(m.startswith("response.") for m in missing):
         missing.insert(0, "response")
     not_covered: list[NotCoveredNote] = [

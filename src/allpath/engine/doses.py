@@ -82,13 +82,14 @@ class AgeSpan:
     basis: str
 
 
-def age_on(record: PatientRecord, on: date | None, phase: ts.PhaseSpec) -> AgeSpan | None:
+def age_on(kb: KnowledgeBase, record: PatientRecord, on: date | None, phase: ts.PhaseSpec) -> AgeSpan | None:
     """The child's age for an age-dependent dose, and how it was found; None when it cannot be known.
 
     * birth date and the day of the dose: exact;
     * age at diagnosis, diagnosis date and the day of the dose: the age on that day;
-    * induction, which starts at diagnosis, with only the age at diagnosis: the ages over the whole phase
-      (a child may reach a new age band before its last intrathecal dose).
+    * the phase that starts at diagnosis (induction; regimens.yaml's ``phase_at_diagnosis``), with only the
+      age at diagnosis: the ages over the whole phase (a child may reach a new age band before its last
+      intrathecal dose).
     """
     if record.birth_date is not None and on is not None:
         if on < record.birth_date:
@@ -104,7 +105,7 @@ def age_on(record: PatientRecord, on: date | None, phase: ts.PhaseSpec) -> AgeSp
             raise DoseError("on", f"the day of the doses ({on.isoformat()}) is before the diagnosis date")
         age = record.age_years + (on - record.diagnosis_date).days / DAYS_PER_YEAR
         return AgeSpan(age, age, f"age on {on.isoformat()} from the age at diagnosis and the diagnosis date")
-    if phase.id == "induction" and record.age_years is not None:
+    if phase.id == kb.therapy.regimens.phase_at_diagnosis and record.age_years is not None:
         weeks = phase.weeks or 0
         return AgeSpan(
             record.age_years,
@@ -148,7 +149,7 @@ def phase_doses(
         height_cm if height_cm is not None else record.height_cm,
     )
     bsa = body_surface_area(kb, measured.weight_kg, measured.height_cm)
-    span = age_on(record, on, phase)
+    span = age_on(kb, record, on, phase)
     computed = (_line(kb, record, line, bsa, span, regimen, phase_id) for line in phase.drugs)
     lines = [line for line in computed if line is not None]
     spec = kb.therapy.bsa
@@ -234,7 +235,7 @@ def _line(
             out["table_note"] = single.explanation
         out["table"] = {"id": it.id, "label": it.label, "column": column, "serves": serves}
         if span is None:
-            need = "birth_date" if phase_id != "induction" else "age_years"
+            need = "age_years" if phase_id == kb.therapy.regimens.phase_at_diagnosis else "birth_date"
             return _refuse(
                 kb,
                 out,

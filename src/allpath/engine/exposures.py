@@ -65,7 +65,7 @@ def _add_courses(found: Exposures, record: PatientRecord, courses: Sequence[Cour
                 found.missing.append(f"exposures.courses[{i}].dose_mg_per_m2")
             elif current is not None:
                 totals[course.drug] = current + course.dose_mg_per_m2
-        if course.drug == "dexamethasone" and (first_dex is None or course.date < first_dex):
+        if course.drug == classes.first_dose_age_drug and (first_dex is None or course.date < first_dex):
             first_dex, first_dex_index = course.date, i
     found.anthracycline_mg_per_m2 = dict(totals)
     if first_dex is None:
@@ -115,6 +115,8 @@ def planned(record: PatientRecord, roadmap: Roadmap, regimen_id: str, kb: Knowle
     doses the sources give."""
     found = Exposures("planned")
     anthracyclines = kb.therapy.survivorship.exposure_classes.anthracyclines
+    first_dose_drug = kb.therapy.survivorship.exposure_classes.first_dose_age_drug
+    at_diagnosis = kb.therapy.regimens.phase_at_diagnosis
     regimen = next(r for r in kb.therapy.regimens.regimens if r.id == regimen_id)
     dated = {p["id"]: p for p in roadmap["phases"]}
     age = record.age_years
@@ -140,9 +142,9 @@ def planned(record: PatientRecord, roadmap: Roadmap, regimen_id: str, kb: Knowle
                     totals[line.drug] = None
                 elif current is not None:
                     totals[line.drug] = current + line.count * line.dose.per_m2
-            if line.drug == "dexamethasone" and found.age_at_first_dexamethasone_years is None:
+            if line.drug == first_dose_drug and found.age_at_first_dexamethasone_years is None:
                 # The first dexamethasone of a regimen is in its first phases, at diagnosis when in induction.
-                found.age_at_first_dexamethasone_years = age if phase.id == "induction" else None
+                found.age_at_first_dexamethasone_years = age if phase.id == at_diagnosis else None
     found.anthracycline_mg_per_m2 = dict(totals)
     if undated_anthracycline:
         found.last_cardiotoxic = None  # a later anthracycline phase has no date: the last exposure is unknown

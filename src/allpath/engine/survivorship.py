@@ -28,8 +28,6 @@ from allpath.knowledge.conditions import Facts
 from allpath.knowledge.loader import KnowledgeBase
 from allpath.knowledge.therapy_schema import ScreeningRule
 
-CARDIAC_TOPIC = "heart"
-
 
 def survivorship_plan(record: PatientRecord, kb: KnowledgeBase, roadmap: Roadmap | None) -> SurvivorshipPlan:
     """The plan for ``record``: recorded exposures when the record has any, else the roadmap's plan."""
@@ -55,7 +53,7 @@ def survivorship_plan(record: PatientRecord, kb: KnowledgeBase, roadmap: Roadmap
             open_rules.append(rule.spec.id)
         if verdict.value is not True:
             continue
-        if _is_cardiac_strength(rule.spec):
+        if _is_cardiac_strength(kb, rule.spec):
             if strength_given:
                 continue  # one strength of heart surveillance: the first that holds (rules go strongest first)
             strength_given = True
@@ -73,7 +71,7 @@ def survivorship_plan(record: PatientRecord, kb: KnowledgeBase, roadmap: Roadmap
     if record.birth_date is None and any(item["start"] and "not_before" in item["start"] for item in items):
         missing.append("birth_date")  # the checks start at an age: their dates need the birth date
     not_covered: list[SurvivorshipNote] = [
-        {"id": "surv.not_covered.anthracycline", "text": text, "evidence": []} for text in anthracycline_not_covered
+        {"id": spec.anthracyclines.not_covered_id, "text": text, "evidence": []} for text in anthracycline_not_covered
     ]
     not_covered += [{"id": n.id, "text": n.text, "evidence": evidence_of(kb, n.evidence)} for n in spec.not_covered]
     return {
@@ -117,7 +115,7 @@ def _item(
     evidence = list(spec.evidence)
     interval = spec.interval_years
     start: ScreeningStart | None = None
-    if spec.topic == CARDIAC_TOPIC and spec.test:
+    if spec.topic == kb.therapy.survivorship.cardiac_frequency.topic and spec.test:
         frequency = kb.therapy.survivorship.cardiac_frequency
         chosen = next((r for r in kb.therapy.cardiac_frequency if r.condition.evaluate(facts).value is True), None)
         if chosen is not None:
@@ -181,8 +179,8 @@ def _alternatives(kb: KnowledgeBase, exposures: ex.Exposures, total: float | Non
     return out
 
 
-def _is_cardiac_strength(spec: ScreeningRule) -> bool:
-    return bool(spec.topic == CARDIAC_TOPIC and spec.strength)
+def _is_cardiac_strength(kb: KnowledgeBase, spec: ScreeningRule) -> bool:
+    return bool(spec.topic == kb.therapy.survivorship.cardiac_frequency.topic and spec.strength)
 
 
 def _frequency_only_item(
@@ -195,7 +193,7 @@ def _frequency_only_item(
     """The echocardiogram item of a PanCare frequency rule that holds when no IGHG strength rule does; the
     late effect and test are those of the heart rules, the id, explanation and evidence the frequency rule's."""
     chosen = next((r for r in kb.therapy.cardiac_frequency if r.condition.evaluate(facts).value is True), None)
-    template = next((r.spec for r in kb.therapy.screening if _is_cardiac_strength(r.spec) and r.spec.test), None)
+    template = next((r.spec for r in kb.therapy.screening if _is_cardiac_strength(kb, r.spec) and r.spec.test), None)
     if chosen is None or template is None:
         return None
     spec = template.model_copy(
@@ -213,7 +211,7 @@ def _frequency_only_item(
 def _cardiac_strength(kb: KnowledgeBase, total: float | None, exposures: ex.Exposures) -> Strength | None:
     facts = {"doxorubicin_equivalent_mg_per_m2": total, "chest_radiation_gy": exposures.chest_radiation_gy}
     for rule in kb.therapy.screening:
-        if _is_cardiac_strength(rule.spec):
+        if _is_cardiac_strength(kb, rule.spec):
             if rule.condition.evaluate(facts).value is True:
                 return rule.spec.strength
     return None

@@ -61,6 +61,7 @@ class KnowledgeBase:
     sources: Mapping[str, s.SourceSpec]
     settings: Mapping[str, s.Setting]
     inputs: Mapping[str, s.InputSpec]
+    upcoming_timepoints: frozenset[str]  # an unknown input of these timepoints is upcoming, not missing
     derived_facts: frozenset[str]
     tests: Mapping[str, s.TestSpec]
     genetics: s.GeneticsFile
@@ -192,6 +193,7 @@ def _load(data_dir: Path) -> KnowledgeBase:
         sources=sources,
         settings=_as(files["settings.yaml"], s.SettingsFile).settings,
         inputs=inputs,
+        upcoming_timepoints=frozenset(inputs_file.upcoming_timepoints),
         derived_facts=derived,
         tests={t.id: t for t in _as(files["tests.yaml"], s.TestsFile).tests},
         genetics=genetics,
@@ -317,6 +319,9 @@ def _scheme_problems(kb: KnowledgeBase) -> list[str]:
         problems += [
             f"{scheme.spec.id}: group {g!r} has no label" for g in scheme.spec.order if g not in scheme.spec.labels
         ]
+    rule_ids = {rule.spec.id for scheme in (kb.risk_group, kb.cog_risk_group) for rule in scheme.rules}
+    if kb.text.scheme_comparison_id in rule_ids:
+        problems.append(f"text.yaml: scheme_comparison_id {kb.text.scheme_comparison_id!r} is the id of a rule")
     return problems
 
 

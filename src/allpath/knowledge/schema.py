@@ -80,12 +80,15 @@ class SourcesFile(BaseModel):
     sources: list[SourceSpec]
 
 
+Timepoint = Literal["diagnosis", "day8", "end_of_induction", "end_of_consolidation", "relapse"]
+
+
 class InputSpec(BaseModel):
     model_config = _FROZEN
     id: str
     field: str
     label: str
-    timepoint: Literal["diagnosis", "day8", "end_of_induction", "end_of_consolidation", "relapse"]
+    timepoint: Timepoint
     absent: Literal["missing", "none_reported"]
     test: str
     resolution: float | None = None
@@ -100,6 +103,7 @@ class DerivedFact(BaseModel):
 
 class InputsFile(BaseModel):
     model_config = _FROZEN
+    upcoming_timepoints: list[Timepoint]  # an unknown input of these timepoints is upcoming, not missing
     inputs: list[InputSpec]
     derived: list[DerivedFact]
 

@@ -76,6 +76,7 @@ class TextFile(BaseModel):
     support: CitedText
     questions_to_ask: list[str]
     glossary: list[GlossaryItem]
+    scheme_comparison_id: str  # the id of the factor that explains a difference between the two schemes
     scheme_correspondence: dict[str, str]
     cog_risk_group_meaning: CitedMeanings
     genetic_results: CitedMeanings

@@ -133,6 +133,7 @@ def compile_therapy(
 def _check(therapy: TherapyKnowledge, populations: frozenset[str], inputs: frozenset[str]) -> None:
     """Cross-references that the schema cannot express."""
     problems = _selection_problems(therapy, populations, inputs) + _regimen_problems(therapy) + _pgx_problems(therapy)
+    problems += _survivorship_problems(therapy)
     band_starts = [b.from_years for b in therapy.intrathecal.bands]
     if band_starts != sorted(band_starts) or band_starts[0] != 0:
         problems.append("intrathecal.yaml: age bands must start at 0 and ascend")
@@ -168,6 +169,8 @@ def _regimen_problems(therapy: TherapyKnowledge) -> list[str]:
     problems: list[str] = []
     for regimen in regimens.regimens:
         phase_ids = [p.id for p in regimen.phases]
+        if phase_ids[:1] != [regimens.phase_at_diagnosis]:
+            problems.append(f"regimens.yaml: {regimen.id} does not start with {regimens.phase_at_diagnosis!r}")
         if regimens.total_duration.phase not in phase_ids:
             problems.append(f"regimens.yaml: {regimen.id} has no phase {regimens.total_duration.phase!r}")
         problems += [
@@ -195,6 +198,20 @@ def _pgx_problems(therapy: TherapyKnowledge) -> list[str]:
                 problems.append(f"pharmacogenomics.yaml: {rule.id}: give share or fixed_mg_per_m2_day")
             if rule.share is not None and not 0 < rule.share[0] <= rule.share[1] <= 1:
                 problems.append(f"pharmacogenomics.yaml: {rule.id}: a share lies in (0, 1] and low <= high")
+    return problems
+
+
+def _survivorship_problems(therapy: TherapyKnowledge) -> list[str]:
+    """The heart topic has screening rules, the drug of the first-dose age is a drug, note ids are distinct."""
+    spec = therapy.survivorship
+    problems: list[str] = []
+    if not any(rule.topic == spec.cardiac_frequency.topic for rule in spec.screening):
+        problems.append(f"survivorship.yaml: no screening rule has the heart topic {spec.cardiac_frequency.topic!r}")
+    if spec.exposure_classes.first_dose_age_drug not in therapy.drugs:
+        problems.append(f"survivorship.yaml: unknown drug {spec.exposure_classes.first_dose_age_drug!r}")
+    taken = {note.id for note in spec.not_covered} | {rule.id for rule in spec.screening}
+    if spec.anthracyclines.not_covered_id in taken:
+        problems.append(f"survivorship.yaml: not_covered_id {spec.anthracyclines.not_covered_id!r} is already an id")
     return problems
 
 

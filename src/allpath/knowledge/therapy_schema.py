@@ -120,6 +120,7 @@ class CheckpointSpec(BaseModel):
 class RegimensFile(BaseModel):
     model_config = _FROZEN
     selection: Selection
+    phase_at_diagnosis: str  # the phase every regimen starts with on the day of diagnosis
     total_duration: TotalDuration
     checkpoints: list[CheckpointSpec]
     regimens: list[RegimenSpec] = Field(min_length=1)
@@ -290,6 +291,7 @@ class Anthracyclines(BaseModel):
     model_config = _FROZEN
     equivalence: list[Equivalence] = Field(min_length=1)
     alternatives: list[Equivalence] = []
+    not_covered_id: str  # the id of the plan's note for an anthracycline without a factor
     not_covered: dict[str, str]
 
 
@@ -327,6 +329,7 @@ class FrequencyRule(BaseModel):
 
 class CardiacFrequency(BaseModel):
     model_config = _FROZEN
+    topic: str  # the screening topic of the heart rules (one strength given, timed by this frequency)
     start_within_years_after_exposure: float = Field(gt=0)
     start_evidence: Evidences = Field(min_length=1)
     rules: list[FrequencyRule] = Field(min_length=1)
@@ -345,6 +348,7 @@ class ExposureClasses(BaseModel):
     model_config = _FROZEN
     anthracyclines: list[str] = Field(min_length=1)
     received: dict[str, list[str]]  # measure -> the drugs whose receipt makes it true
+    first_dose_age_drug: str  # the drug whose first dose gives age_at_first_dexamethasone_years
     chest_radiation_sites: list[str]
     cranial_radiation_sites: list[str]
     total_body_radiation_sites: list[str]

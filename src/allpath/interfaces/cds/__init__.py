@@ -4,8 +4,9 @@
 ``cds_router(settings)`` is the FastAPI router (``/cds-services``) and ``CdsCors`` its CORS middleware, both
 mounted by the composition root (``allpath.interfaces.app``); ``configuration_warnings(settings)`` is what
 ``allpath serve`` prints at start. See README, "CDS Hooks". Dependencies point one way: this package reads
-domain, knowledge, engine, storage, the HTTP kernel and the FHIR importer; nothing imports it but the
-composition root and ``allpath.interfaces.serving``.
+domain, knowledge, the application layer (``allpath.service``: the assessment of patient-view, the dose
+checks of the orders), the HTTP kernel and the FHIR importer, never the engine or storage (``.importlinter``);
+nothing imports it but the composition root and ``allpath.interfaces.serving``.
 """
 
 from __future__ import annotations

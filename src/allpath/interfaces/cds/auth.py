@@ -31,7 +31,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TypeGuard
 
 import httpx
 import jwt
@@ -159,7 +159,11 @@ class ReplayGuard:
         return len(self._seen)
 
 
-def _number(value: Any) -> bool:
+Claims = Mapping[str, object]
+"""The header or the claims of a JWT as PyJWT decodes them: JSON, so every value is narrowed before use."""
+
+
+def _number(value: object) -> TypeGuard[int | float]:
     """A JSON number that is a plausible time in seconds (NaN, Infinity and 1e400 are not)."""
     return isinstance(value, int | float) and not isinstance(value, bool) and -1e15 < value < 1e15
 
@@ -169,7 +173,7 @@ class Authenticator:
 
     def __init__(
         self,
-        trusted: Mapping[str, Any],
+        trusted: Mapping[str, object],
         *,
         max_lifetime_s: int = MAX_LIFETIME_S,
         jwks: JwksCache | None = None,
@@ -209,7 +213,7 @@ class Authenticator:
         tenant = claims.get("tenant")
         return CdsClient(issuer=issuer, tenant=tenant if isinstance(tenant, str) else None, config=config)
 
-    def _unverified(self, token: str) -> tuple[dict[str, Any], dict[str, Any], str, str]:
+    def _unverified(self, token: str) -> tuple[Claims, Claims, str, str]:
         """The header, claims, algorithm and trusted issuer of a token, read before its signature is checked."""
         try:
             header = jwt.get_unverified_header(token)
@@ -226,10 +230,10 @@ class Authenticator:
             raise CdsAuthError("the JWT issuer (iss) is not a trusted CDS client")
         return header, unverified, algorithm, issuer
 
-    def _decode(self, token: str, key: Key, algorithm: str, audiences: list[str], issuer: str) -> dict[str, Any]:
+    def _decode(self, token: str, key: Key, algorithm: str, audiences: list[str], issuer: str) -> Claims:
         """The claims of a token whose signature, audience, issuer and times verify."""
         try:
-            claims: dict[str, Any] = jwt.decode(
+            claims: Claims = jwt.decode(
                 token,
                 key.jwk.key,
                 algorithms=[algorithm],
@@ -254,9 +258,12 @@ class Authenticator:
             raise CdsAuthError("the JWT is not valid") from None
         return claims
 
-    def _check_lifetime_and_replay(self, claims: dict[str, Any], issuer: str) -> None:
+    def _check_lifetime_and_replay(self, claims: Claims, issuer: str) -> None:
         """A short-lived token, used once (its ``jti`` is remembered until it expires)."""
-        lifetime = float(claims["exp"]) - float(claims["iat"])
+        expires, issued = claims["exp"], claims["iat"]
+        if not _number(expires) or not _number(issued):  # checked before decoding (``verify``)
+            raise CdsAuthError("the JWT exp and iat claims must be numbers of seconds since 1970")
+        lifetime = float(expires) - float(issued)
         if lifetime > self.max_lifetime_s:
             raise CdsAuthError(
                 f"the JWT lives longer than {self.max_lifetime_s} seconds (exp - iat): send a new short-lived "
@@ -265,10 +272,10 @@ class Authenticator:
         jti = claims.get("jti")
         if not isinstance(jti, str) or not jti:
             raise CdsAuthError("the JWT jti must be a non-empty string")
-        if not self.replay.first_use(issuer, jti, float(claims["exp"]) + self.leeway_s):
+        if not self.replay.first_use(issuer, jti, float(expires) + self.leeway_s):
             raise CdsAuthError("the JWT was already used (jti seen before): send a new token with every call")
 
-    def _key(self, config: Issuer, header: dict[str, Any], transport: httpx.BaseTransport | None) -> Key:
+    def _key(self, config: Issuer, header: Claims, transport: httpx.BaseTransport | None) -> Key:
         """The key named by the header's ``kid``: configured inline, else from the issuer's allowed ``jku``."""
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
@@ -281,8 +288,8 @@ class Authenticator:
             raise CdsAuthError("the JWT key id (kid) is not a key configured for this issuer (jku is not fetched)")
         # Checked before any request: only an https URL on one of the issuer's own allowlisted hosts is read.
         problem = url_problem(jku, ("https",))
-        if problem is None and host_of(jku) not in config.jku_hosts:
+        if problem is None and isinstance(jku, str) and host_of(jku) not in config.jku_hosts:
             problem = "is not on a host allowed for this issuer (jku_hosts)"
-        if problem is not None:
+        if problem is not None or not isinstance(jku, str):  # url_problem refuses every value that is not a string
             raise CdsAuthError(f"the JWT key URL (jku) {problem}; it was not fetched")
         return self.jwks.key(jku, kid, transport)

@@ -12,10 +12,13 @@ import re
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Literal, NotRequired
+
+from typing_extensions import TypedDict
 
 from allpath.interfaces.fhir import codes as c
 from allpath.knowledge.loader import KnowledgeBase
+from allpath.knowledge.schema import SourceSpec
 
 SOURCE_LABEL = "allpath (NCI PDQ + cited facts)"
 SUMMARY_LIMIT = 139  # the specification: a summary of fewer than 140 characters
@@ -30,6 +33,55 @@ OVERRIDE_REASONS = {
 }
 
 
+Indicator = Literal["info", "warning", "critical"]
+
+
+class Coding(TypedDict):
+    system: str
+    code: str
+    display: str
+
+
+class Link(TypedDict):
+    label: str
+    url: str
+    type: Literal["absolute"]
+
+
+class Source(TypedDict):
+    label: str
+    url: NotRequired[str]
+
+
+class Action(TypedDict):
+    """An action of a suggestion: here always an update of the draft order (``resource``, the order as sent
+    with its dose changed)."""
+
+    type: Literal["update"]
+    description: str
+    resource: dict[str, object]
+
+
+class Suggestion(TypedDict):
+    label: str
+    uuid: str
+    actions: list[Action]
+
+
+class Card(TypedDict):
+    """A CDS Hooks card as allpath answers it (optional fields only when they have a value)."""
+
+    uuid: str
+    summary: str
+    indicator: Indicator
+    detail: str
+    source: Source
+    suggestions: NotRequired[list[Suggestion]]
+    selectionBehavior: NotRequired[Literal["at-most-one"]]
+    overrideReasons: NotRequired[list[Coding]]
+    links: NotRequired[list[Link]]
+
+
 @dataclass(frozen=True)
 class Cards:
     """Builds the cards of one response."""
@@ -40,15 +92,15 @@ class Cards:
     def card(
         self,
         summary: str,
-        indicator: str,
+        indicator: Indicator,
         detail: str,
         *,
-        links: list[dict[str, str]] | None = None,
-        suggestions: list[dict[str, Any]] | None = None,
+        links: list[Link] | None = None,
+        suggestions: list[Suggestion] | None = None,
         override: Iterable[str] = (),
-    ) -> dict[str, Any]:
+    ) -> Card:
         assert indicator in INDICATORS, indicator
-        out: dict[str, Any] = {
+        out: Card = {
             "uuid": str(uuid.uuid4()),
             "summary": clip(summary),
             "indicator": indicator,
@@ -58,20 +110,22 @@ class Cards:
         if suggestions:
             out["suggestions"] = suggestions
             out["selectionBehavior"] = "at-most-one"
-        reasons = [{"system": OVERRIDE_SYSTEM, "code": code, "display": OVERRIDE_REASONS[code]} for code in override]
+        reasons: list[Coding] = [
+            {"system": OVERRIDE_SYSTEM, "code": code, "display": OVERRIDE_REASONS[code]} for code in override
+        ]
         if reasons:
             out["overrideReasons"] = reasons
         if links:
             out["links"] = links
         return out
 
-    def source(self) -> dict[str, str]:
-        source = {"label": SOURCE_LABEL}
+    def source(self) -> Source:
+        source: Source = {"label": SOURCE_LABEL}
         if self.base_url:
             source["url"] = f"{self.base_url}/sources"
         return source
 
-    def cite(self, citation: Mapping[str, Any] | None) -> str:
+    def cite(self, citation: Mapping[str, object] | None) -> str:
         """A citation as Markdown: *section*, document title (and the reference of a deeper fact)."""
         if not citation:
             return ""
@@ -83,7 +137,7 @@ class Cards:
         url = self.cite_url(citation)
         return f"[{text}]({url})" if url else text
 
-    def cite_url(self, citation: Mapping[str, Any] | None) -> str | None:
+    def cite_url(self, citation: Mapping[str, object] | None) -> str | None:
         """The absolute URL of the page of a citation: ``/sources/<id>#<slug of the section>``."""
         if not citation or not self.base_url:
             return None
@@ -92,12 +146,12 @@ class Cards:
             return None
         return f"{self.base_url}/sources/{spec.id}#{slug(str(citation.get('section', '')))}"
 
-    def link(self, label: str, citation: Mapping[str, Any] | None) -> dict[str, str] | None:
+    def link(self, label: str, citation: Mapping[str, object] | None) -> Link | None:
         url = self.cite_url(citation)
         return {"label": clip(label), "url": url, "type": "absolute"} if url else None
 
 
-def _source(kb: KnowledgeBase, document: str) -> Any:
+def _source(kb: KnowledgeBase, document: str) -> SourceSpec | None:
     return next((spec for spec in kb.sources.values() if spec.document == document), None)
 
 
@@ -118,7 +172,7 @@ def clip(text: str, limit: int = SUMMARY_LIMIT) -> str:
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#!|~:])")
 
 
-def escape(text: Any) -> str:
+def escape(text: object) -> str:
     """Text from the request, safe inside Markdown: no markup, links or HTML (``:`` and ``www.`` escaped
     against autolinks), one line."""
     plain = " ".join(str(text).split()).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

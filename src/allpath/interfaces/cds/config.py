@@ -20,7 +20,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urlsplit
 
 import jwt
@@ -55,7 +54,7 @@ class Issuer:
     allow_http: bool = False
 
 
-def url_problem(value: Any, schemes: tuple[str, ...]) -> str | None:
+def url_problem(value: object, schemes: tuple[str, ...]) -> str | None:
     """Why ``value`` is not an absolute base URL of one of ``schemes`` (None when it is one).
 
     Refused: not a string, longer than ``MAX_URL_LENGTH``, spaces or non-ASCII characters, another scheme
@@ -104,7 +103,7 @@ def host_of(url: str) -> str:
     return host if parts.port in (None, 443) else f"{host}:{parts.port}"
 
 
-def public_keys(where: str, keys: Any, *, strict: bool) -> dict[str, Key]:
+def public_keys(where: str, keys: list[object], *, strict: bool) -> dict[str, Key]:
     """The public signing keys of a JWK Set's ``keys`` list, by kid.
 
     ``strict`` (configured keys): any key that is not a usable public key is a ``ValueError``. Otherwise (a
@@ -132,7 +131,7 @@ def public_keys(where: str, keys: Any, *, strict: bool) -> dict[str, Key]:
     return out
 
 
-def _issuer(name: str, value: Any) -> Issuer:
+def _issuer(name: str, value: object) -> Issuer:
     where = f"{SETTING}: {name}"
     if isinstance(value, list):  # a bare list of keys, as early configurations wrote it
         value = {"keys": value}
@@ -170,7 +169,7 @@ def _issuer(name: str, value: Any) -> Issuer:
     )
 
 
-def issuers(trusted: Mapping[str, Any]) -> dict[str, Issuer]:
+def issuers(trusted: Mapping[str, object]) -> dict[str, Issuer]:
     """The trusted issuers of ``ALLPATH_CDS_TRUSTED_ISSUERS``; a ``ValueError`` names what is wrong."""
     return {name: _issuer(name, value) for name, value in trusted.items()}
 

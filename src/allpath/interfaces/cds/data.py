@@ -18,18 +18,20 @@ importer (``allpath.interfaces.fhir.import_bundle``) as one collection Bundle.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 from urllib.parse import quote
 
 import httpx
 
-from allpath.interfaces.cds.envelope import FhirAccess
+from allpath.interfaces.cds.envelope import FhirAccess, HookRequest
 from allpath.interfaces.cds.remote import RemoteError, get_json
 from allpath.interfaces.fhir import ImportResult, import_bundle
 from allpath.interfaces.fhir import codes as c
+
+Resource = dict[str, object]
+"""A FHIR resource as JSON (from the request or the FHIR server: every value is read with isinstance checks)."""
 
 FETCH_TIMEOUT_S = 5.0
 MAX_PAGES = 20
@@ -46,35 +48,35 @@ class FetchError(Exception):
 class PatientData:
     """What the CDS service could learn about the patient."""
 
-    resources: list[dict[str, Any]] = field(default_factory=list)
+    resources: list[Resource] = field(default_factory=list)
     unsatisfied: dict[str, str] = field(default_factory=dict)  # prefetch key -> why its data is missing
     fetched: list[str] = field(default_factory=list)  # keys read from the FHIR server
     dropped: int = 0  # resources about another patient
     measured: dict[str, str] = field(default_factory=dict)  # body_weight/body_height -> date of the value used
 
-    def bundle(self) -> dict[str, Any]:
+    def bundle(self) -> dict[str, object]:
         return {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": r} for r in self.resources]}
 
     def imported(self) -> ImportResult:
         return import_bundle(self.bundle())
 
 
-def as_dict(value: Any) -> dict[str, Any]:
+def as_dict(value: object) -> dict[str, object]:
     """``value`` when it is a JSON object, else an empty one."""
     return value if isinstance(value, dict) else {}
 
 
-def as_list(value: Any) -> list[Any]:
+def as_list(value: object) -> list[object]:
     """``value`` when it is a JSON array, else an empty one."""
     return value if isinstance(value, list) else []
 
 
-def text_of(value: Any) -> str | None:
+def text_of(value: object) -> str | None:
     """``value`` when it is a string (a FHIR code), else None: a list or object never matches a code."""
     return value if isinstance(value, str) else None
 
 
-def fill(template: str, context: dict[str, Any]) -> str:
+def fill(template: str, context: Mapping[str, object]) -> str:
     """A prefetch template with its ``{{context.x}}`` tokens replaced (URL-quoted)."""
     out = template
     for key, value in context.items():
@@ -83,17 +85,15 @@ def fill(template: str, context: dict[str, Any]) -> str:
     return out
 
 
-def _is_patient_ref(reference: Any, patient_id: str) -> bool | None:
+def _is_patient_ref(reference: object, patient_id: str) -> bool | None:
     """True/False when ``reference`` names a Patient (this one or another); None when it names no Patient."""
-    if not isinstance(reference, dict) or not isinstance(reference.get("reference"), str):
-        return None
-    ref = reference["reference"]
-    if "Patient/" not in ref:
+    ref = as_dict(reference).get("reference")
+    if not isinstance(ref, str) or "Patient/" not in ref:
         return None
     return bool(ref == f"Patient/{patient_id}" or ref.endswith(f"/Patient/{patient_id}"))
 
 
-def _resources(value: Any) -> Iterator[dict[str, Any]]:
+def _resources(value: object) -> Iterator[Resource]:
     if not isinstance(value, dict):
         return
     if value.get("resourceType") == "Bundle":
@@ -105,7 +105,7 @@ def _resources(value: Any) -> Iterator[dict[str, Any]]:
         yield value
 
 
-def _next_link(value: Any) -> str | None:
+def _next_link(value: object) -> str | None:
     if isinstance(value, dict) and value.get("resourceType") == "Bundle":
         for link in as_list(value.get("link")):
             if isinstance(link, dict) and link.get("relation") == "next" and isinstance(link.get("url"), str):
@@ -113,7 +113,7 @@ def _next_link(value: Any) -> str | None:
     return None
 
 
-def _problem(value: Any) -> str | None:
+def _problem(value: object) -> str | None:
     """Why a prefetch value cannot be used as complete data (None when it can)."""
     if value is None:
         return None
@@ -160,7 +160,7 @@ class FhirReader:
             and "." not in segments
         )
 
-    def _get(self, url: str) -> Any:
+    def _get(self, url: str) -> object:
         if not self._on_server(url):
             raise FetchError("a page link points outside the FHIR server")
         try:
@@ -173,13 +173,13 @@ class FhirReader:
             raise FetchError(f"the FHIR server answered {status}")
         return body
 
-    def query(self, relative: str) -> Any:
+    def query(self, relative: str) -> object:
         return self.pages(self._get(f"{self.base}/{relative.lstrip('/')}"))
 
-    def pages(self, value: Any) -> Any:
+    def pages(self, value: object) -> object:
         """The value with the entries of every further page added (at most ``MAX_PAGES``)."""
         link = _next_link(value)
-        if link is None:
+        if link is None or not isinstance(value, dict):  # a value with a next link is a Bundle (a JSON object)
             return value
         merged = copy.copy(value)
         entries = list(as_list(value.get("entry")))
@@ -197,19 +197,18 @@ class FhirReader:
 
 
 def gather(
-    request: dict[str, Any],
-    templates: dict[str, str],
+    request: HookRequest,
+    templates: Mapping[str, str],
     patient_id: str,
     access: FhirAccess | None = None,
     transport: httpx.BaseTransport | None = None,
 ) -> PatientData:
     """The patient's resources for ``templates`` (prefetch key -> query) from the request or, for the keys it
     does not satisfy, from the allowlisted FHIR server of ``access``."""
-    prefetch = as_dict(request.get("prefetch"))
-    context = as_dict(request.get("context"))
+    prefetch, context = request.prefetch, request.context
     reader = FhirReader(access.server, access.token, transport) if access and access.token else None
     data = PatientData()
-    values: list[Any] = []
+    values: list[object] = []
     try:
         for key, template in templates.items():
             problem = _problem(prefetch[key]) if key in prefetch else "not prefetched"
@@ -243,7 +242,7 @@ def gather(
     return data
 
 
-def _read(reader: FhirReader, prefetched: Any, query: str) -> Any:
+def _read(reader: FhirReader, prefetched: object, query: str) -> object:
     """The further pages of a prefetched page; failing that (or without one), the whole query."""
     if _next_link(prefetched) is not None:
         try:
@@ -256,7 +255,7 @@ def _read(reader: FhirReader, prefetched: Any, query: str) -> Any:
         return error
 
 
-def _about_patient(resource: dict[str, Any], patient_id: str) -> dict[str, Any] | None:
+def _about_patient(resource: Resource, patient_id: str) -> Resource | None:
     if resource.get("resourceType") == "Patient":
         if "id" not in resource:
             return {**resource, "id": patient_id}  # the answer to Patient/{{context.patientId}}
@@ -268,7 +267,7 @@ def _about_patient(resource: dict[str, Any], patient_id: str) -> dict[str, Any] 
     return resource
 
 
-def _when(resource: dict[str, Any]) -> datetime | None:
+def _when(resource: Resource) -> datetime | None:
     period = as_dict(resource.get("effectivePeriod"))
     for value in (resource.get("effectiveDateTime"), period.get("end"), period.get("start"), resource.get("issued")):
         if isinstance(value, str) and value:
@@ -280,11 +279,11 @@ def _when(resource: dict[str, Any]) -> datetime | None:
     return None
 
 
-def _latest_measurements(data: PatientData) -> list[dict[str, Any]]:
+def _latest_measurements(data: PatientData) -> list[Resource]:
     """Keep only the latest final body weight and height (all of them when none is dated)."""
     lookup = c.lookup()
-    groups: dict[str, list[tuple[datetime | None, dict[str, Any]]]] = {}
-    others: list[dict[str, Any]] = []
+    groups: dict[str, list[tuple[datetime | None, Resource]]] = {}
+    others: list[Resource] = []
     for resource in data.resources:
         concept = None
         if resource.get("resourceType") == "Observation" and text_of(resource.get("status")) in _FINAL:

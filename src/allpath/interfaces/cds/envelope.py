@@ -21,8 +21,8 @@ the FHIR importer, which validates them with the FHIR models.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from allpath.interfaces.cds.config import Issuer, normalized_url, url_problem
 from allpath.interfaces.cds.remote import strict_json
@@ -64,7 +64,24 @@ def _place(path: tuple[str | int, ...]) -> str:
     return out or "the body"
 
 
-def parse_body(raw: bytes) -> dict[str, Any]:
+@dataclass(frozen=True)
+class HookRequest:
+    """A CDS Hooks request whose shape ``check_shape`` has checked (the body itself is kept for the parts read
+    later: ``fhirServer`` and ``fhirAuthorization`` by ``fhir_access``)."""
+
+    body: Mapping[str, object]
+    context: Mapping[str, object]
+    prefetch: Mapping[str, object]
+    hook: str | None
+    hook_instance: str | None
+
+    @property
+    def patient_id(self) -> str | None:
+        value = self.context.get("patientId")
+        return value if isinstance(value, str) else None
+
+
+def parse_body(raw: bytes) -> dict[str, object]:
     """The request body as a JSON object; ``RequestRefused`` (400) otherwise."""
     if not raw.strip():
         raise RequestRefused(400, "required", "the request needs a JSON object body")
@@ -82,7 +99,7 @@ def parse_body(raw: bytes) -> dict[str, Any]:
     return body
 
 
-def _resource_problem(value: Any) -> str | None:
+def _resource_problem(value: object) -> str | None:
     if not isinstance(value, dict):
         return "must be a FHIR resource (a JSON object)"
     if not isinstance(value.get("resourceType"), str) or not value["resourceType"]:
@@ -90,7 +107,7 @@ def _resource_problem(value: Any) -> str | None:
     return None
 
 
-def _bundle_problem(value: dict[str, Any], place: str) -> RequestRefused | None:
+def _bundle_problem(value: Mapping[str, object], place: str) -> RequestRefused | None:
     """A Bundle whose entries or links are not objects, or whose entries hold no resource."""
     entries = value.get("entry", [])
     if not isinstance(entries, list):
@@ -116,11 +133,12 @@ def _bundle_problem(value: dict[str, Any], place: str) -> RequestRefused | None:
     return None
 
 
-def _fhir_value(value: Any, place: str, *, nullable: bool) -> None:
+def _fhir_value(value: object, place: str, *, nullable: bool) -> None:
     if value is None and nullable:
         return
     problem = _resource_problem(value)
-    if problem:
+    if problem or not isinstance(value, dict):
+        problem = problem or "must be a FHIR resource (a JSON object)"
         raise _invalid(place, problem + (" or null" if nullable and problem.startswith("must") else ""))
     if value["resourceType"] == "Bundle":
         refused = _bundle_problem(value, place)
@@ -128,10 +146,11 @@ def _fhir_value(value: Any, place: str, *, nullable: bool) -> None:
             raise refused
 
 
-def check_shape(body: dict[str, Any]) -> None:
-    """``RequestRefused`` (400) when the request does not have the shape of a CDS Hooks request."""
-    for name in ("hook", "hookInstance"):
-        if name in body and not isinstance(body[name], str):
+def check_shape(body: Mapping[str, object]) -> HookRequest:
+    """The request, when it has the shape of a CDS Hooks request; ``RequestRefused`` (400) otherwise."""
+    hook, instance = body.get("hook"), body.get("hookInstance")
+    for name, value in (("hook", hook), ("hookInstance", instance)):
+        if name in body and not isinstance(value, str):
             raise _invalid(name, "must be a string")
     context = body.get("context")
     if not isinstance(context, dict):
@@ -149,9 +168,16 @@ def check_shape(body: dict[str, Any]) -> None:
             raise _invalid("prefetch", "must be an object (prefetch key -> FHIR resource or null)")
         for key, value in prefetch.items():
             _fhir_value(value, f"prefetch.{key}", nullable=True)
+    return HookRequest(
+        body,
+        context,
+        prefetch or {},
+        hook if isinstance(hook, str) else None,
+        instance if isinstance(instance, str) else None,
+    )
 
 
-def _authorization(value: Any) -> str | None:
+def _authorization(value: object) -> str | None:
     """The access token of ``fhirAuthorization`` (None when there is none)."""
     if value is None:
         return None
@@ -174,7 +200,7 @@ def _authorization(value: Any) -> str | None:
     return token
 
 
-def fhir_access(body: dict[str, Any], issuer: Issuer) -> FhirAccess | None:
+def fhir_access(body: Mapping[str, object], issuer: Issuer) -> FhirAccess | None:
     """The FHIR server the request names, when it is one the issuer may name; ``RequestRefused`` otherwise
     (400: not an acceptable URL; 403: not on the issuer's allowlist). Nothing is contacted here."""
     token = _authorization(body.get("fhirAuthorization"))
@@ -183,8 +209,8 @@ def fhir_access(body: dict[str, Any], issuer: Issuer) -> FhirAccess | None:
         return None
     schemes = ("https", "http") if issuer.allow_http else ("https",)
     problem = url_problem(server, schemes)
-    if problem:
-        raise _invalid("fhirServer", problem)
+    if problem or not isinstance(server, str):  # url_problem refuses every value that is not a string
+        raise _invalid("fhirServer", problem or "must be a string")
     base = normalized_url(server)
     if base not in issuer.fhir_servers:
         raise RequestRefused(

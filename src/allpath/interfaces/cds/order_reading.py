@@ -10,13 +10,16 @@ from __future__ import annotations
 import copy
 import math
 import uuid
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping
 
-from allpath.interfaces.cds.cards import number
+from allpath.interfaces.cds.cards import Suggestion, number
 from allpath.interfaces.cds.data import as_dict, as_list, text_of
 from allpath.interfaces.fhir import codes as c
 from allpath.knowledge.loader import KnowledgeBase
+from allpath.service.order_checks import OrderedDose
+
+Order = Mapping[str, object]
+"""A draft MedicationRequest as the CDS client sent it (JSON, read with isinstance checks)."""
 
 # Units of measure (UCUM codes and the words clients write), not clinical numbers.
 _MG = {"mg": 1.0, "g": 1000.0, "ug": 0.001, "mcg": 0.001, "microgram": 0.001, "milligram": 1.0}
@@ -25,25 +28,25 @@ _WEEK = {"h": 24 * 7, "d": 7, "wk": 1, "mo": 7 / 30.4375, "a": 7 / 365.25}
 _UNIT_LIMIT = 20  # characters of an unreadable unit shown on a card
 
 
-def _concepts(resource: dict[str, Any]) -> tuple[list[Any], list[str]]:
+def _concepts(resource: Order) -> tuple[list[dict[str, object]], list[str]]:
     """Codings and texts naming the medication of a MedicationRequest (R4 and R5 shapes, contained Medication)."""
-    codings: list[Any] = []
+    codings: list[dict[str, object]] = []
     texts: list[str] = []
 
-    def concept(value: Any) -> None:
+    def concept(value: object) -> None:
         if isinstance(value, dict):
-            codings.extend(x for x in as_list(value.get("coding")) if isinstance(x, dict))
-            texts.extend(
-                x["display"] for x in as_list(value.get("coding")) if isinstance(as_dict(x).get("display"), str)
-            )
+            found = [x for x in as_list(value.get("coding")) if isinstance(x, dict)]
+            codings.extend(found)
+            texts.extend(x["display"] for x in found if isinstance(x.get("display"), str))
             if isinstance(value.get("text"), str):
                 texts.append(value["text"])
 
-    def reference(value: Any) -> None:
+    def reference(value: object) -> None:
         if not isinstance(value, dict):
             return
-        if isinstance(value.get("display"), str):
-            texts.append(value["display"])
+        display = value.get("display")
+        if isinstance(display, str):
+            texts.append(display)
         ref = value.get("reference")
         if isinstance(ref, str) and ref.startswith("#"):
             for contained in as_list(resource.get("contained")):
@@ -59,7 +62,7 @@ def _concepts(resource: dict[str, Any]) -> tuple[list[Any], list[str]]:
     return codings, texts
 
 
-def drug_of(resource: dict[str, Any], kb: KnowledgeBase) -> str | None:
+def drug_of(resource: Order, kb: KnowledgeBase) -> str | None:
     """The checked drug (``order_checks.yaml``) a MedicationRequest orders, or None: by its coded ingredient,
     else by the drug's name in its texts; never an order of a product that is not checked."""
     if resource.get("resourceType") != "MedicationRequest":
@@ -75,28 +78,22 @@ def drug_of(resource: dict[str, Any], kb: KnowledgeBase) -> str | None:
     return rules.named_drug(text)
 
 
-@dataclass(frozen=True)
-class OrderedDose:
-    index: int  # which dosageInstruction
-    mg: float | None
-    mg_per_m2: float | None
-    per_week: float | None  # administrations per week, when the timing says
-    unit: str
-
-
-def _quantity(dosage: dict[str, Any]) -> dict[str, Any] | None:
+def _quantity(dosage: Mapping[str, object]) -> dict[str, object] | None:
     for item in as_list(dosage.get("doseAndRate")):
         if isinstance(item, dict):
-            if isinstance(item.get("doseQuantity"), dict):
-                return dict(item["doseQuantity"])
-            if isinstance(item.get("doseRange"), dict) and isinstance(item["doseRange"].get("high"), dict):
-                return dict(item["doseRange"]["high"])
-    if isinstance(dosage.get("doseQuantity"), dict):
-        return dict(dosage["doseQuantity"])
+            quantity = item.get("doseQuantity")
+            if isinstance(quantity, dict):
+                return dict(quantity)
+            high = as_dict(item.get("doseRange")).get("high")
+            if isinstance(high, dict):
+                return dict(high)
+    quantity = dosage.get("doseQuantity")
+    if isinstance(quantity, dict):
+        return dict(quantity)
     return None
 
 
-def _per_week(dosage: dict[str, Any]) -> float | None:
+def _per_week(dosage: Mapping[str, object]) -> float | None:
     repeat = as_dict(as_dict(dosage.get("timing")).get("repeat"))
     unit = text_of(repeat.get("periodUnit"))
     if unit not in _WEEK:
@@ -107,7 +104,7 @@ def _per_week(dosage: dict[str, Any]) -> float | None:
     return float(frequency) / float(period) * _WEEK[unit]
 
 
-def ordered_doses(resource: dict[str, Any]) -> tuple[list[OrderedDose], list[str]]:
+def ordered_doses(resource: Order) -> tuple[list[OrderedDose], list[str]]:
     """The readable doses of an order, and the units that could not be read."""
     found: list[OrderedDose] = []
     unreadable: list[str] = []
@@ -132,13 +129,16 @@ def ordered_doses(resource: dict[str, Any]) -> tuple[list[OrderedDose], list[str
 
 
 def suggestion(
-    resource: dict[str, Any], dose: OrderedDose, mg: float, label: str, three_weekly: bool = False
-) -> list[dict[str, Any]] | None:
-    """An update of the order to ``mg`` per dose (and three times a week), when the order has an id."""
+    resource: Order, dose: OrderedDose, mg: float, label: str, three_weekly: bool = False
+) -> list[Suggestion] | None:
+    """An update of the order to ``mg`` per dose (and three times a week), when the order has an id.
+
+    ``dose`` was read from this order (``ordered_doses``), so its dosage instruction is a JSON object."""
     if not isinstance(resource.get("id"), str):
         return None
-    updated = copy.deepcopy(resource)
-    dosage = updated["dosageInstruction"][dose.index]
+    updated = copy.deepcopy(dict(resource))
+    dosage = as_list(updated.get("dosageInstruction"))[dose.index]
+    assert isinstance(dosage, dict)  # ordered_doses read a dose from it
     quantity = {"value": mg, "unit": "mg", "system": c.UCUM, "code": "mg"}
     placed = False
     for item in as_list(dosage.get("doseAndRate")):
@@ -182,12 +182,12 @@ def _uuid() -> str:
     return str(uuid.uuid4())
 
 
-def checked_orders(context: dict[str, Any], only_selected: bool) -> list[dict[str, Any]]:
+def checked_orders(context: Mapping[str, object], only_selected: bool) -> list[Order]:
     """The MedicationRequests of ``context.draftOrders`` (at order-select: the selected ones, when named)."""
     bundle = context.get("draftOrders")
     entries = bundle.get("entry") if isinstance(bundle, dict) else None
     resources = [e.get("resource") for e in entries or [] if isinstance(e, dict)]
-    orders = [r for r in resources if isinstance(r, dict) and r.get("resourceType") == "MedicationRequest"]
+    orders: list[Order] = [r for r in resources if isinstance(r, dict) and r.get("resourceType") == "MedicationRequest"]
     selections = context.get("selections")
     if only_selected and isinstance(selections, list) and selections:
         chosen = {s for s in selections if isinstance(s, str)}

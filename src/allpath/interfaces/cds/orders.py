@@ -18,98 +18,65 @@ The checks use the dose calculator and the knowledge base; weight and height are
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
-from typing import Any
+from collections.abc import Mapping
 
-from allpath.domain.age import decimal_age_years
-from allpath.domain.record_model import PatientRecord
-from allpath.engine import pharmacogenomics as pgx
-from allpath.engine.doses import DoseError, body_surface_area, check_measurements, round_and_cap
-from allpath.engine.explain import evidence_of
-from allpath.interfaces.cds.cards import Cards, escape, number
+from allpath.domain.results import EvidenceRef
+from allpath.interfaces.cds.cards import Card, Cards, escape, number
 from allpath.interfaces.cds.data import text_of
-from allpath.interfaces.cds.order_reading import OrderedDose, drug_of, ordered_doses, suggestion
+from allpath.interfaces.cds.order_reading import Order, drug_of, ordered_doses, suggestion
 from allpath.knowledge import therapy_schema as ts
 from allpath.knowledge.loader import KnowledgeBase
+from allpath.service.order_checks import (
+    BodySize,
+    CapCheck,
+    DoseChecks,
+    PhenotypeRefusal,
+    ThiopurineCheck,
+)
 
 _SKIPPED_STATUSES = {"cancelled", "entered-in-error", "completed", "stopped", "revoked"}
 
 BODY_FIELDS = ("weight_kg", "height_cm")  # the record fields behind the body surface area
 
 
-@dataclass(frozen=True)
-class Body:
-    """The body surface area for the dose calculator, or why there is none."""
-
-    m2: float | None
-    why_not: str | None
-    basis: str  # how it was found (for the card)
-
-
-def body_of(kb: KnowledgeBase, record: PatientRecord, measured: dict[str, str]) -> Body:
-    try:
-        m = check_measurements(record.weight_kg, record.height_cm)
-    except DoseError as error:
-        return Body(None, error.message, "")
-    bsa = body_surface_area(kb, m.weight_kg, m.height_cm)
+def basis_of(body: BodySize, measured: Mapping[str, str]) -> str:
+    """How the body surface area was found, for a card (empty without one)."""
+    if body.m2 is None or body.weight_kg is None or body.height_cm is None:
+        return ""
     when = ", ".join(f"{k.replace('body_', '')} of {v}" for k, v in sorted(measured.items()))
-    basis = f"body surface area {number(round(bsa, 3))} m² (Mosteller; {number(m.weight_kg)} kg, "
-    basis += f"{number(m.height_cm)} cm{'; ' + when if when else ''})"
-    return Body(bsa, None, basis)
-
-
-def _normal_per_m2(kb: KnowledgeBase, drug: str, per: str) -> float | None:
-    """The highest dose per m2 of ``drug`` (given ``per`` dose/day) among the regimens of the knowledge base."""
-    values = [
-        line.dose.per_m2
-        for regimen in kb.therapy.regimens.regimens
-        for phase in regimen.phases
-        for line in phase.drugs
-        if line.drug == drug and line.per == per and line.dose.per_m2 is not None
-    ]
-    return max(values) if values else None
-
-
-def _age(record: PatientRecord, today: date) -> float | None:
-    if record.birth_date is not None:
-        return decimal_age_years(record.birth_date, today)
-    return None
+    basis = f"body surface area {number(round(body.m2, 3))} m² (Mosteller; {number(body.weight_kg)} kg, "
+    return basis + f"{number(body.height_cm)} cm{'; ' + when if when else ''})"
 
 
 def _span(low: float, high: float) -> str:
     return number(high) if low == high else f"{number(low)}–{number(high)}"
 
 
-def _evidence(cards: Cards, kb: KnowledgeBase, evidence: list[Any]) -> str:
-    return "; ".join(cards.cite(e) for e in evidence_of(kb, evidence))
-
-
 class OrderCheck:
-    """Checks the orders of one call against one patient record."""
+    """The cards of the orders of one call, from the application layer's checks for one child."""
 
     def __init__(
         self,
-        kb: KnowledgeBase,
         cards: Cards,
-        record: PatientRecord,
-        measured: dict[str, str],
-        today: date,
+        checks: DoseChecks,
+        measured: Mapping[str, str],
         rejected: list[str] | None = None,
-        unsatisfied: dict[str, str] | None = None,
+        unsatisfied: Mapping[str, str] | None = None,
     ) -> None:
-        """``rejected``: why weights or heights of the EHR were not taken into the record (implausible values:
+        """``measured``: the date of the weight and height used (``body_weight``/``body_height`` -> date);
+        ``rejected``: why weights or heights of the EHR were not taken into the record (implausible values:
         the importer's reasons for ``BODY_FIELDS``);
         ``unsatisfied``: the prefetch keys whose data the service did not get (key -> why)."""
         self.rejected = list(rejected or [])
-        self.unsatisfied = unsatisfied or {}
-        self.kb = kb
+        self.unsatisfied = dict(unsatisfied or {})
+        self.kb: KnowledgeBase = checks.kb
         self.cards = cards
-        self.record = record
-        self.body = body_of(kb, record, measured)
-        self.age = _age(record, today)
+        self.checks = checks
+        self.record = checks.record
+        self.body = checks.body
+        self.basis = basis_of(checks.body, measured)
 
-    def cards_for(self, resource: dict[str, Any]) -> list[dict[str, Any]]:
+    def cards_for(self, resource: Order) -> list[Card]:
         drug = drug_of(resource, self.kb)
         if drug is None or text_of(resource.get("status")) in _SKIPPED_STATUSES:
             return []
@@ -126,33 +93,30 @@ class OrderCheck:
                     "Check the dose against the body surface area by hand.",
                 )
             ]
-        if self.kb.order_checks.drugs[drug].check == "cap_per_dose":
-            return self._vincristine(resource, spec, name, doses)
-        return self._thiopurine(resource, spec, name, doses)
+        found = self.checks.check(drug, doses)
+        if isinstance(found, CapCheck):
+            return self._capped(resource, name, found)
+        if isinstance(found, ThiopurineCheck):
+            return self._thiopurine(resource, name, found)
+        return []
 
-    # -- vincristine --
+    # -- a cap per dose (vincristine) --
 
-    def _vincristine(
-        self, resource: dict[str, Any], spec: ts.DrugDoseSpec, name: str, doses: list[OrderedDose]
-    ) -> list[dict[str, Any]]:
-        bsa = self.body.m2
-        per_m2 = _normal_per_m2(self.kb, spec.id, "dose")
-        cap = spec.cap_per_dose
-        amounts = [(d, d.mg if d.mg is not None else self._per_m2_in_mg(d, spec)) for d in doses]
-        known = [(d, mg) for d, mg in amounts if mg is not None]
-        if not known:
+    def _capped(self, resource: Order, name: str, check: CapCheck) -> list[Card]:
+        spec = check.drug
+        mg, dose, calculated = check.ordered_mg, check.ordered, check.calculated_mg
+        if mg is None or dose is None:
             return [self._cannot(name, "the dose is ordered per m2")]
-        dose, mg = max(known, key=lambda x: x[1])
-        calculated = round_and_cap(per_m2 * bsa, spec)[0] if bsa and per_m2 and not self._infant() else None
-        cite = _evidence(self.cards, self.kb, list(spec.evidence))
-        if cap is not None and mg > cap + spec.round_to / 2:
+        cite = self._evidence(check.evidence)
+        cap = spec.cap_per_dose
+        if check.over_cap and cap is not None:
             detail = [
                 f"Ordered: **{number(mg)} mg** per dose. {spec.cap_explanation or ''}",
                 f"Cap: {number(cap)} mg per dose. Source: {cite}",
             ]
             if calculated is not None:
                 detail.append(
-                    f"Calculated for this child: {number(per_m2 or 0)} mg/m² × {self.body.basis} = "
+                    f"Calculated for this child: {number(check.per_m2 or 0)} mg/m² × {self.basis} = "
                     f"**{number(calculated)} mg**."
                 )
             else:
@@ -173,10 +137,10 @@ class OrderCheck:
             ]
         if calculated is None:
             return [self._cannot(name, self.body.why_not or "")] if self.body.m2 is None else []
-        if mg > calculated + spec.round_to / 2:
+        if check.above_calculated:
             detail = [
                 f"Ordered: **{number(mg)} mg** per dose.",
-                f"Calculated: {number(per_m2 or 0)} mg/m² × {self.body.basis} = **{number(calculated)} mg** "
+                f"Calculated: {number(check.per_m2 or 0)} mg/m² × {self.basis} = **{number(calculated)} mg** "
                 f"(cap {number(cap or 0)} mg). Source: {cite}",
             ]
             return [
@@ -192,66 +156,44 @@ class OrderCheck:
 
     # -- thiopurines --
 
-    def _thiopurine(
-        self, resource: dict[str, Any], spec: ts.DrugDoseSpec, name: str, doses: list[OrderedDose]
-    ) -> list[dict[str, Any]]:
-        normal = _normal_per_m2(self.kb, spec.id, "day")
-        if normal is None:
+    def _thiopurine(self, resource: Order, name: str, check: ThiopurineCheck) -> list[Card]:
+        spec = check.drug
+        if check.refusal is not None:
+            return [self._pgx_refusal(spec, name, check.refusal)]
+        result = check.adjusted
+        if result is None:
             return []
-        result = pgx.adjust(self.kb, spec.id, self.record.pharmacogenomics, normal)
-        if isinstance(result, pgx.Refusal):
-            return [self._pgx_refusal(spec, name, result)]
-        if self._infant():
-            return []
-        bsa = self.body.m2
-        three_weekly = result.frequency == "three_times_weekly"
-        how = " three times a week" if three_weekly else " a day"
+        how = " three times a week" if check.three_weekly else " a day"
         share = _span(result.share_low * 100, result.share_high * 100) + " %"
         per_m2 = _span(result.per_m2_day_low, result.per_m2_day_high)
         advised = f"{share} of the normal dose: {per_m2} mg/m²{how}"
-        low_mg = high_mg = None
-        if bsa is not None:
-            low_mg = round_and_cap(result.per_m2_day_low * bsa, spec)[0]
-            high_mg = round_and_cap(result.per_m2_day_high * bsa, spec)[0]
-            advised += f" = **{_span(low_mg, high_mg)} mg{how}** for {self.body.basis}"
+        if check.low_mg is not None and check.high_mg is not None:
+            advised += f" = **{_span(check.low_mg, check.high_mg)} mg{how}** for {self.basis}"
         basis = (
             f"**Phenotypes:** TPMT {self._phenotype('tpmt')}, NUDT15 {self._phenotype('nudt15')}. "
             f"{result.explanation} Confidence: {result.confidence}. Source: "
             + "; ".join(self.cards.cite(e) for e in result.evidence)
         )
         normal_text = (
-            f"Normal starting dose: {number(normal)} mg/m² a day, the highest for {spec.label} in allpath's "
-            "regimens (this check does not know the treatment phase)."
+            f"Normal starting dose: {number(check.normal_per_m2)} mg/m² a day, the highest for {spec.label} in "
+            "allpath's regimens (this check does not know the treatment phase)."
         )
-        findings: list[str] = []
-        flagged: OrderedDose | None = None
-        for dose in doses:
-            if dose.mg is not None and high_mg is not None and dose.mg > high_mg + spec.round_to / 2:
-                findings.append(f"Ordered **{number(dose.mg)} mg** per dose: above the adjusted starting dose.")
-                flagged = flagged or dose
-            elif dose.mg_per_m2 is not None and dose.mg_per_m2 > result.per_m2_day_high + spec.round_to / 2:
-                findings.append(
-                    f"Ordered **{number(dose.mg_per_m2)} mg/m²** per dose: above the adjusted starting dose."
-                )
-                flagged = flagged or dose
-            if three_weekly and dose.per_week is not None and dose.per_week > 3:
-                findings.append(f"Ordered {number(dose.per_week)} times a week; advised: three times a week.")
-                flagged = flagged or dose
-        reduced = result.share_high < 1 or three_weekly
-        if not findings:
-            if bsa is None and any(d.mg is not None for d in doses):
+        if not check.excess:
+            if check.unchecked:
                 summary = f"{name} dose not checked: {self.body.why_not}"
-                if reduced:
+                if check.reduced:
                     summary = f"{name} dose not checked (weight or height missing); the phenotypes call for {share}"
                 detail = f"{self._no_calculation()}\n\nAdvised starting dose: {advised}.\n\n{basis}\n\n{normal_text}"
-                return [self.cards.card(summary, "warning" if reduced else "info", detail)]
+                return [self.cards.card(summary, "warning" if check.reduced else "info", detail)]
             return []
-        if bsa is None:
+        findings = [_excess_text(x.kind, x.value) for x in check.excess]
+        if self.body.m2 is None:
             findings.append(self._no_calculation())
+        flagged, mg = check.flagged, check.suggested_mg
         suggestions = None
-        if flagged is not None and high_mg is not None and low_mg == high_mg and high_mg > 0:
+        if flagged is not None and mg is not None:
             suggestions = suggestion(
-                resource, flagged, high_mg, f"Change to {number(high_mg)} mg{how}", three_weekly=three_weekly
+                resource, flagged, mg, f"Change to {number(mg)} mg{how}", three_weekly=check.three_weekly
             )
         summary = f"{name} above the TPMT/NUDT15-adjusted dose: {share} of normal, {per_m2} mg/m²{how}"
         detail = "\n\n".join([*findings, f"Advised starting dose: {advised}.", basis, normal_text])
@@ -270,7 +212,7 @@ class OrderCheck:
             )
         ]
 
-    def _pgx_refusal(self, spec: ts.DrugDoseSpec, name: str, refusal: pgx.Refusal) -> dict[str, Any]:
+    def _pgx_refusal(self, spec: ts.DrugDoseSpec, name: str, refusal: PhenotypeRefusal) -> Card:
         cites = "; ".join(self.cards.cite(e) for e in refusal.evidence)
         if refusal.missing:
             genes = "/".join(m.split(".")[1].upper() for m in refusal.missing)
@@ -293,22 +235,15 @@ class OrderCheck:
 
     # -- helpers --
 
-    def _per_m2_in_mg(self, dose: OrderedDose, spec: ts.DrugDoseSpec) -> float | None:
-        """A dose ordered per m2 in mg for this child (to the drug's rounding step), when the area is known."""
-        if self.body.m2 is None or dose.mg_per_m2 is None:
-            return None
-        return round(round(dose.mg_per_m2 * self.body.m2 / spec.round_to) * spec.round_to, 6)
+    def _evidence(self, evidence: list[EvidenceRef]) -> str:
+        return "; ".join(self.cards.cite(e) for e in evidence)
 
     def _phenotype(self, gene: str) -> str:
         value = getattr(self.record.pharmacogenomics, gene, None) if self.record.pharmacogenomics else None
         return str(value).replace("_", " ") if value else "not known"
 
-    def _infant(self) -> bool:
-        """A child of a population without calculated doses (``order_checks.yaml``: infants)."""
-        return not self.kb.order_checks.calculates_dose(self.age)
-
     def _no_calculation(self) -> str:
-        if self._infant():
+        if not self.checks.calculates_dose:
             return self.kb.order_checks.spec.no_calculated_dose.explanation
         return f"Not calculated: {self.body.why_not}.{self._rejected()}"
 
@@ -323,10 +258,19 @@ class OrderCheck:
             return ""
         return f" allpath did not receive the EHR's data for {' and '.join(missing)} ({self.unsatisfied[missing[0]]})."
 
-    def _cannot(self, name: str, why: str) -> dict[str, Any]:
+    def _cannot(self, name: str, why: str) -> Card:
         return self.cards.card(
             f"{name} dose check not complete: {why}",
             "info",
             f"The dose calculator needs the body surface area: {self.body.why_not or why}. "
             f"allpath reads the latest body weight and height Observations of the patient.{self._rejected()}",
         )
+
+
+def _excess_text(kind: str, value: float) -> str:
+    """A sentence on an ordered dose above the adjusted starting dose (or given too often)."""
+    if kind == "mg":
+        return f"Ordered **{number(value)} mg** per dose: above the adjusted starting dose."
+    if kind == "mg_per_m2":
+        return f"Ordered **{number(value)} mg/m²** per dose: above the adjusted starting dose."
+    return f"Ordered {number(value)} times a week; advised: three times a week."

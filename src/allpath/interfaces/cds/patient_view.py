@@ -9,13 +9,12 @@ no card: allpath has nothing to say.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from allpath.domain.record_model import PatientRecord
 from allpath.domain.results import Assessment, Roadmap, RoadmapPhase
 from allpath.errors import InputError
-from allpath.interfaces.cds.cards import Cards, bullets, clip, escape, number
-from allpath.interfaces.cds.data import PatientData, as_dict, as_list, text_of
+from allpath.interfaces.cds.cards import Card, Cards, Indicator, bullets, clip, escape, number
+from allpath.interfaces.cds.data import PatientData, Resource, as_dict, as_list, text_of
 from allpath.interfaces.cds.order_reading import drug_of
 from allpath.interfaces.fhir import ImportResult
 from allpath.interfaces.fhir import codes as c
@@ -27,7 +26,7 @@ _NOT_A_DIAGNOSIS = {"refuted", "entered-in-error", "unconfirmed", "provisional",
 _BASIS_SCHEMES = ("disease_state", "risk_group", "cog_risk_group", "comparison", "relapse_timing", "relapse_risk_group")
 
 
-def has_all_diagnosis(resources: list[dict[str, Any]]) -> bool:
+def has_all_diagnosis(resources: list[Resource]) -> bool:
     """Whether a confirmed (or not refuted) Condition of ALL is among the resources."""
     lookup = c.lookup()
     for r in resources:
@@ -43,7 +42,7 @@ def has_all_diagnosis(resources: list[dict[str, Any]]) -> bool:
     return False
 
 
-def patient_view_cards(kb: KnowledgeBase, cards: Cards, data: PatientData, today: date) -> list[dict[str, Any]]:
+def patient_view_cards(kb: KnowledgeBase, cards: Cards, data: PatientData, today: date) -> list[Card]:
     if not has_all_diagnosis(data.resources):
         return []
     imported = data.imported()
@@ -85,7 +84,7 @@ def _group_summary(assessment: Assessment) -> tuple[str, bool]:
     return text, provisional
 
 
-def risk_card(kb: KnowledgeBase, cards: Cards, assessment: Assessment, imported: ImportResult) -> dict[str, Any]:
+def risk_card(kb: KnowledgeBase, cards: Cards, assessment: Assessment, imported: ImportResult) -> Card:
     summary, open_ = _group_summary(assessment)
     lines = []
     if assessment.get("risk_group_label"):
@@ -133,7 +132,7 @@ def _count(values: object) -> int:
     return len(values) if isinstance(values, list) else 0
 
 
-def _value(value: Any) -> str:
+def _value(value: object) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float | int):
@@ -166,7 +165,7 @@ def missing_card(
     assessment: Assessment,
     roadmap: Roadmap,
     data: PatientData,
-) -> dict[str, Any] | None:
+) -> Card | None:
     items = []
     labels = []
     for test in assessment["workup"]:
@@ -196,7 +195,7 @@ def missing_card(
         detail += f"\n\nLater checkpoints that could still raise the group: {later}."
     if data.unsatisfied:
         detail += "\n\nData allpath did not receive: " + ", ".join(sorted(data.unsatisfied)) + "."
-    indicator = "warning" if assessment["missing"] or unknown else "info"
+    indicator: Indicator = "warning" if assessment["missing"] or unknown else "info"
     return cards.card(clip(summary), indicator, detail)
 
 
@@ -211,7 +210,7 @@ def _current(roadmap: Roadmap, today: date) -> RoadmapPhase | None:
     return None
 
 
-def phase_card(cards: Cards, answer: PatientViewAnswer, data: PatientData, today: date) -> dict[str, Any]:
+def phase_card(cards: Cards, answer: PatientViewAnswer, data: PatientData, today: date) -> Card:
     roadmap = answer.roadmap
     start = answer.record.treatment_start_date
     assert start is not None

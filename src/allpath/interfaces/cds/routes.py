@@ -8,7 +8,8 @@ token is accepted, and its shape is checked (``envelope.py``: 400 naming the pla
 issuer's allowlist 403, never contacted). A service call is written to the audit log (``cds_service``: the
 service, the client's issuer and the number of cards, never patient data), and so is each feedback item
 (``cds_feedback``: the card uuid, the outcome, the override reason's code and the accepted suggestions; never
-the user's comment).
+the user's comment). The audit entries are written in the request's unit of work, which the HTTP kernel
+makes and commits (``KernelRoute``): the routes neither commit nor call the audit store.
 
 The FHIR server of a CDS client and a ``jku`` JWK Set are reached through ``httpx``; tests set
 ``app.state.cds_fhir_transport`` and ``app.state.cds_jwks_transport`` to ``httpx`` transports of their own.
@@ -17,29 +18,36 @@ The FHIR server of a CDS client and a ``jku`` JWK Set are reached through ``http
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+import httpx
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
-from allpath.domain.record import parse_record
 from allpath.interfaces.cds.auth import Authenticator, CdsAuthError, CdsClient, JwksCache
-from allpath.interfaces.cds.cards import Cards
+from allpath.interfaces.cds.cards import Card, Cards
 from allpath.interfaces.cds.config import check_base_url
-from allpath.interfaces.cds.data import PatientData, gather
-from allpath.interfaces.cds.envelope import RequestRefused, check_shape, fhir_access, parse_body
+from allpath.interfaces.cds.data import PatientData, as_dict, as_list, gather
+from allpath.interfaces.cds.envelope import (
+    FhirAccess,
+    HookRequest,
+    RequestRefused,
+    check_shape,
+    fhir_access,
+    parse_body,
+)
 from allpath.interfaces.cds.order_reading import checked_orders, drug_of
 from allpath.interfaces.cds.orders import BODY_FIELDS, OrderCheck
 from allpath.interfaces.cds.patient_view import patient_view_cards
 from allpath.interfaces.cds.services import ORDER_SELECT, PATIENT_VIEW, SERVICES, Service, discovery
-from allpath.interfaces.http.deps import DB, KB, audit_refusal
+from allpath.interfaces.http.deps import KB, route_of
+from allpath.interfaces.http.unit_of_work import AnonymousWork, KernelRoute, Work
 from allpath.knowledge.loader import KnowledgeBase
+from allpath.service.order_checks import check_orders
 from allpath.settings import Settings
-from allpath.storage import audit as audit_store
 
 MAX_FEEDBACK = 100
 _SAFE = re.compile(r"^[A-Za-z0-9._:/#|@+\-]{1,200}$")
@@ -55,22 +63,34 @@ def outcome(status: int, code: str, text: str, headers: dict[str, str] | None = 
     return JSONResponse(body, status_code=status, headers=headers, media_type="application/fhir+json")
 
 
-def _safe(value: Any) -> str:
+def _safe(value: object) -> str:
     return value if isinstance(value, str) and _SAFE.match(value) else "(not stored)"
 
 
-def answer(work: Any, request: Request, s: Session, *args: Any) -> Response:
-    """``work(request, *args)``, with refusals as OperationOutcomes, each audited (the route and the status,
-    never the request)."""
+async def raw_body(request: Request) -> bytes:
+    """The request's body unparsed: it is parsed only after the token is accepted (``parse_body``)."""
+    return await request.body()
+
+
+RawBody = Annotated[bytes, Depends(raw_body)]
+
+
+def answer(handle: Callable[[], Response], request: Request, work: Work) -> Response:
+    """``handle()``, with refusals as OperationOutcomes, each audited in the request's work (the route and the
+    status, never the request)."""
     try:
-        result: Response = work(request, *args)
-        return result
+        return handle()
     except CdsAuthError as error:
-        audit_refusal(s, None, request, "unauthenticated")
+        _audit_refusal(work, request, "unauthenticated")
         return outcome(401, "login", str(error), {"WWW-Authenticate": 'Bearer error="invalid_token"'})
     except RequestRefused as refused:
-        audit_refusal(s, None, request, f"refused_{refused.status}")
+        _audit_refusal(work, request, f"refused_{refused.status}")
         return outcome(refused.status, refused.code, refused.text)
+
+
+def _audit_refusal(work: Work, request: Request, outcome: str) -> None:
+    """The audit entry of a refused call: the route template and the outcome, as for every refused route."""
+    work.audit("access", "route", outcome=outcome, detail=route_of(request))
 
 
 def cds_router(settings: Settings) -> APIRouter:
@@ -82,7 +102,7 @@ def cds_router(settings: Settings) -> APIRouter:
     )
     check_base_url(settings.cds_base_url)
     base_url = settings.cds_base_url
-    router = APIRouter(prefix="/cds-services", tags=["cds-hooks"], include_in_schema=False)
+    router = APIRouter(prefix="/cds-services", tags=["cds-hooks"], include_in_schema=False, route_class=KernelRoute)
 
     def authenticate(request: Request, *paths: str) -> CdsClient:
         """The CDS client; ``CdsAuthError`` (401), or ``RequestRefused`` (503) when no base URL is configured."""
@@ -98,51 +118,40 @@ def cds_router(settings: Settings) -> APIRouter:
         transport = getattr(request.app.state, "cds_jwks_transport", None)
         return authenticator.verify(request.headers.get("authorization"), audiences, transport)
 
-    def serve(request: Request, service: Service, raw: bytes, s: Session, kb: KnowledgeBase) -> JSONResponse:
+    def serve(request: Request, service: Service, raw: bytes, work: Work, kb: KnowledgeBase) -> JSONResponse:
         client = authenticate(request, f"/cds-services/{service.id}")
-        body = parse_body(raw)
-        check_shape(body)
-        hook = body.get("hook")
-        if hook is not None and hook != service.hook:
+        body = check_shape(parse_body(raw))
+        if body.hook is not None and body.hook != service.hook:
             raise RequestRefused(400, "invalid", f"this service answers the {service.hook} hook, not another")
-        access = fhir_access(body, client.config)
-        context: dict[str, Any] = body["context"]
-        patient_id = context.get("patientId")
+        access = fhir_access(body.body, client.config)
         cards = Cards(kb, base_url)
         transport = getattr(request.app.state, "cds_fhir_transport", None)
         today = date.today()
-        call = _Call(body, service, patient_id, access, transport)
+        call = _Call(body, service, body.patient_id, access, transport)
         if service.id == PATIENT_VIEW:
             result = _patient_view(kb, cards, call, today)
         else:
-            result = _order_check(kb, cards, call, context, today)
-        instance = body.get("hookInstance")
-        audit_store.record(
-            s,
-            None,
+            result = _order_check(kb, cards, call, today)
+        instance = body.hook_instance
+        work.audit(
             "cds_service",
             f"cds:{service.id}",
-            resource_id=instance if isinstance(instance, str) and _ID.match(instance) else None,
+            instance if isinstance(instance, str) and _ID.match(instance) else None,
             detail=f"client={_safe(client.issuer)}; cards={len(result)}",
         )
-        s.commit()
         return JSONResponse({"cards": result})
 
-    def record_feedback(request: Request, service_id: str, raw: bytes, s: Session) -> Response:
+    def record_feedback(request: Request, service_id: str, raw: bytes, work: Work) -> Response:
         client = authenticate(request, f"/cds-services/{service_id}/feedback", f"/cds-services/{service_id}")
         body = parse_body(raw)
         for item in _feedback_items(body):
-            parts = _feedback_detail(item, client)
-            audit_store.record(
-                s,
-                None,
+            work.audit(
                 "cds_feedback",
                 f"cds:{service_id}",
-                resource_id=item["card"],
-                outcome=item["outcome"],
-                detail="; ".join(parts),
+                item.card,
+                outcome=item.outcome,
+                detail=item.detail(client),
             )
-        s.commit()
         return Response(status_code=200)
 
     @router.get("")
@@ -150,22 +159,21 @@ def cds_router(settings: Settings) -> APIRouter:
         """Discovery: the services allpath offers, their hooks and the data each asks to be prefetched."""
         return JSONResponse(discovery())
 
-    # The handlers take the raw body: it is parsed only after the token is accepted (``serve``), in a worker
-    # thread, as the token check may fetch a jku key set and the cards take CPU time.
+    # The handlers take the raw body: it is parsed only after the token is accepted (``serve``). They are plain
+    # functions, run in a worker thread (the token check may fetch a jku key set and the cards take CPU time),
+    # and the kernel commits their work in that same trip (``KernelRoute``).
     @router.post("/{service_id}")
-    async def call(service_id: str, request: Request, s: DB, kb: KB) -> Response:
+    def call(service_id: str, request: Request, raw: RawBody, work: AnonymousWork, kb: KB) -> Response:
         service = SERVICES.get(service_id)
         if service is None:
             return outcome(404, "not-found", "no such CDS service; see GET /cds-services")
-        raw = await request.body()
-        return await run_in_threadpool(answer, serve, request, s, service, raw, s, kb)
+        return answer(lambda: serve(request, service, raw, work, kb), request, work)
 
     @router.post("/{service_id}/feedback")
-    async def feedback(service_id: str, request: Request, s: DB) -> Response:
+    def feedback(service_id: str, request: Request, raw: RawBody, work: AnonymousWork) -> Response:
         if service_id not in SERVICES:
             return outcome(404, "not-found", "no such CDS service; see GET /cds-services")
-        raw = await request.body()
-        return await run_in_threadpool(answer, record_feedback, request, s, service_id, raw, s)
+        return answer(lambda: record_feedback(request, service_id, raw, work), request, work)
 
     return router
 
@@ -174,14 +182,14 @@ def cds_router(settings: Settings) -> APIRouter:
 class _Call:
     """What a service call gives for gathering the patient's data."""
 
-    body: dict[str, Any]
+    body: HookRequest
     service: Service
-    patient_id: Any
-    access: Any
-    transport: Any
+    patient_id: str | None
+    access: FhirAccess | None
+    transport: httpx.BaseTransport | None
 
 
-def _patient_view(kb: KnowledgeBase, cards: Cards, call: _Call, today: date) -> list[dict[str, Any]]:
+def _patient_view(kb: KnowledgeBase, cards: Cards, call: _Call, today: date) -> list[Card]:
     """The patient-view cards; 400 without a patient, 412 without the data the service requires."""
     if not call.patient_id:
         raise RequestRefused(400, "required", "patient-view needs context.patientId")
@@ -197,11 +205,9 @@ def _patient_view(kb: KnowledgeBase, cards: Cards, call: _Call, today: date) -> 
     return patient_view_cards(kb, cards, data, today)
 
 
-def _order_check(
-    kb: KnowledgeBase, cards: Cards, call: _Call, context: dict[str, Any], today: date
-) -> list[dict[str, Any]]:
+def _order_check(kb: KnowledgeBase, cards: Cards, call: _Call, today: date) -> list[Card]:
     """The dose-check cards of the draft orders (the patient's data is gathered only when an order is checked)."""
-    orders = checked_orders(context, only_selected=call.service.id == ORDER_SELECT)
+    orders = checked_orders(call.body.context, only_selected=call.service.id == ORDER_SELECT)
     if not orders or not any(drug_of(order, kb) for order in orders):
         return []
     if call.patient_id:
@@ -211,12 +217,33 @@ def _order_check(
         data.unsatisfied = dict.fromkeys(call.service.prefetch, "no context.patientId")
     imported = data.imported()
     rejected = [item["reason"] for item in imported.ignored if item.get("field") in BODY_FIELDS]
-    record = parse_record(imported.record)
-    check = OrderCheck(kb, cards, record, data.measured, today, rejected, data.unsatisfied)
+    checks = check_orders(kb, imported.record, today)
+    check = OrderCheck(cards, checks, data.measured, rejected, data.unsatisfied)
     return [card for order in orders for card in check.cards_for(order)]
 
 
-def _feedback_items(body: dict[str, Any]) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class Feedback:
+    """What the audit keeps of a feedback item (``_feedback_problem`` has checked its shape): codes and ids
+    only, never the user's comment."""
+
+    card: str
+    outcome: str
+    at: object  # outcomeTimestamp: a string, kept only when it is a plain one (``_safe``)
+    reason: Mapping[str, object] | None  # the override reason's Coding
+    accepted: list[object]  # the ids of the accepted suggestions
+
+    def detail(self, client: CdsClient) -> str:
+        parts = [f"outcome={self.outcome}", f"at={_safe(self.at)}"]
+        if self.reason is not None:
+            parts.append(f"reason={_safe(self.reason.get('system'))}|{_safe(self.reason.get('code'))}")
+        if self.accepted:
+            parts.append(f"suggestions={','.join(_safe(x) for x in self.accepted)}")
+        parts.append(f"client={_safe(client.issuer)}")
+        return "; ".join(parts)
+
+
+def _feedback_items(body: Mapping[str, object]) -> list[Feedback]:
     """The feedback items of a body, each following the specification (else 400 naming the first wrong one)."""
     items = body.get("feedback")
     if not isinstance(items, list) or not items or len(items) > MAX_FEEDBACK:
@@ -225,23 +252,19 @@ def _feedback_items(body: dict[str, Any]) -> list[dict[str, Any]]:
         problem = _feedback_problem(item)
         if problem:
             raise RequestRefused(400, "invalid", f"feedback[{index}]: {problem}")
-    return items
+    return [_feedback_of(item) for item in items]
 
 
-def _feedback_detail(item: dict[str, Any], client: CdsClient) -> list[str]:
-    """What the audit keeps of a feedback item: codes and ids only, never the user's comment."""
-    parts = [f"outcome={item['outcome']}", f"at={_safe(item['outcomeTimestamp'])}"]
-    reason = (item.get("overrideReason") or {}).get("reason")
-    if isinstance(reason, dict):
-        parts.append(f"reason={_safe(reason.get('system'))}|{_safe(reason.get('code'))}")
-    accepted = [_safe(x.get("id")) for x in item.get("acceptedSuggestions") or []]
-    if accepted:
-        parts.append(f"suggestions={','.join(accepted)}")
-    parts.append(f"client={_safe(client.issuer)}")
-    return parts
+def _feedback_of(item: Mapping[str, object]) -> Feedback:
+    """A feedback item whose shape has been checked (``_feedback_problem``)."""
+    card, outcome = item["card"], item["outcome"]
+    assert isinstance(card, str) and isinstance(outcome, str)  # checked by _feedback_problem
+    reason = as_dict(item.get("overrideReason")).get("reason")
+    accepted = [as_dict(x).get("id") for x in as_list(item.get("acceptedSuggestions"))]
+    return Feedback(card, outcome, item["outcomeTimestamp"], reason if isinstance(reason, dict) else None, accepted)
 
 
-def _feedback_problem(item: Any) -> str | None:
+def _feedback_problem(item: object) -> str | None:
     """Why a feedback item does not follow the specification (None when it does)."""
     if not isinstance(item, dict):
         return "not an object"

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+
+from typing_extensions import TypedDict
 
 from allpath.interfaces.fhir import codes as c
 
@@ -24,6 +25,21 @@ def _latest(concept: str) -> str:
     return f"Observation?patient={_PATIENT}&code={standard['system']}|{standard['code']}&_sort=-date&_count=1"
 
 
+class ServiceEntry(TypedDict):
+    """A service of the discovery document (CDS Hooks 2.0, "Discovery")."""
+
+    hook: str
+    title: str
+    description: str
+    id: str
+    prefetch: dict[str, str]
+    usageRequirements: str
+
+
+class Discovery(TypedDict):
+    services: list[ServiceEntry]
+
+
 @dataclass(frozen=True)
 class Service:
     id: str
@@ -33,7 +49,7 @@ class Service:
     prefetch: dict[str, str]
     required: tuple[str, ...]  # prefetch keys without which the service answers 412
 
-    def discovery(self) -> dict[str, Any]:
+    def discovery(self) -> ServiceEntry:
         return {
             "hook": self.hook,
             "title": self.title,
@@ -100,5 +116,5 @@ SERVICES: dict[str, Service] = {
 }
 
 
-def discovery() -> dict[str, Any]:
+def discovery() -> Discovery:
     return {"services": [service.discovery() for service in SERVICES.values()]}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import NoReturn
 
 import httpx
 
@@ -18,7 +18,7 @@ class RemoteError(Exception):
     """The other server did not give usable JSON; the message says why in plain words."""
 
 
-def _no_constant(name: str) -> Any:
+def _no_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not a JSON number")
 
 
@@ -29,7 +29,7 @@ def _finite(text: str) -> float:
     return value
 
 
-def strict_json(raw: bytes | str) -> Any:
+def strict_json(raw: bytes | str) -> object:
     """Parse JSON; ``ValueError`` for invalid JSON, NaN, Infinity, overflowing numbers or too deep nesting."""
     try:
         return json.loads(raw, parse_constant=_no_constant, parse_float=_finite)
@@ -37,7 +37,7 @@ def strict_json(raw: bytes | str) -> Any:
         raise ValueError("JSON nested too deeply") from None
 
 
-def get_json(client: httpx.Client, url: str, max_bytes: int) -> tuple[int, Any]:
+def get_json(client: httpx.Client, url: str, max_bytes: int) -> tuple[int, object]:
     """``(status, parsed body)`` of a GET; the body is None unless the status is 200. ``RemoteError`` when the
     server cannot be reached, answers more than ``max_bytes`` or not JSON."""
     try:

@@ -15,7 +15,7 @@ threshold of ``survivorship.yaml`` (clinical-facts.md §10):
 * the planned exposures of the standard- and high-risk example patients.
 
 ``render(name)`` is the case's record with what ``allpath survivorship`` prints for it (JSON, without the two versions);
-``tests/golden/regenerate.py`` writes it and ``tests/unit/test_survivorship.py`` compares.
+``tests/golden/regenerate.py`` writes it and ``tests/unit/test_survivorship_content.py`` compares.
 """
 
 from __future__ import annotations

@@ -89,7 +89,8 @@ def adjust(
                 fixed = min(spec.fixed_mg_per_m2_day, normal_mg_per_m2_day)  # never above the normal dose
                 dose_low = dose_high = fixed
                 low = high = fixed / normal_mg_per_m2_day
-            evidence = spec.evidence + (pgx.treat_as_evidence if "possible_intermediate" in phenotypes.values() else [])
+            treated_as = any(str(value) in pgx.treat_as for value in phenotypes.values())
+            evidence = spec.evidence + (pgx.treat_as_evidence if treated_as else [])
             return Adjustment(
                 rule=spec.id,
                 share_low=low,

@@ -1,5 +1,8 @@
-"""The survivorship plan on both sides of every threshold of survivorship.yaml (clinical-facts.md §10), and the
-golden plans of ``tests/golden/survivorship/``.
+"""The shipped survivorship rules: the plan on both sides of every threshold of survivorship.yaml
+(clinical-facts.md §10), and the golden plans of ``tests/golden/survivorship/``.
+
+Content tests (a shipped threshold, factor or interval changes: they fail here). How the engine reads any such
+rule is tested on a fixture survivorship.yaml in test_survivorship_logic.py.
 
 Rows checked (clinical-facts §10):
 * IGHG, Armenian, Lancet Oncol 2015, Table 4: surveillance "recommended" for anthracycline >= 250 mg/m2, chest

@@ -37,7 +37,6 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 
 @dataclass(frozen=True)
@@ -77,7 +76,7 @@ class Settings:
     token_days: float = 90.0
     activation_hours: float = 72.0
     trusted_proxies: tuple[str, ...] = ()
-    cds_trusted_issuers: dict[str, Any] = field(default_factory=dict, hash=False)  # issuer -> JWK Set
+    cds_trusted_issuers: dict[str, object] = field(default_factory=dict, hash=False)  # issuer -> JWK Set
     cds_base_url: str | None = None
     cds_max_token_lifetime_s: int = 300  # CDS Hooks asks for short-lived JWTs; see cds/auth.py
     cds_jwks_cache_s: int = 600
@@ -145,7 +144,7 @@ def _bytes(env: dict[str, str], name: str, default: int) -> int:
     return int(text)
 
 
-def _trusted_issuers(text: str) -> dict[str, Any]:
+def _trusted_issuers(text: str) -> dict[str, object]:
     """``ALLPATH_CDS_TRUSTED_ISSUERS``: a JSON object issuer -> JWK Set; the keys are checked when used."""
     if not text.strip():
         return {}

@@ -4,8 +4,8 @@ from the dates, and the words that say what each field allows."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date
-from typing import Any
 
 from pydantic import ValidationError
 
@@ -123,12 +123,12 @@ def problems_from(error: ValidationError) -> list[FieldProblem]:
     return problems
 
 
-def size_problems(data: dict[str, Any]) -> list[FieldProblem]:
+def size_problems(data: Mapping[str, object]) -> list[FieldProblem]:
     """Strings and lists longer than the record allows (``limits``), found before anything else is checked:
     an oversized record is refused at the cost of a glance, not of validating every element."""
     problems: list[FieldProblem] = []
 
-    def too_long(path: str, value: Any, most: int, items: str) -> bool:
+    def too_long(path: str, value: object, most: int, items: str) -> bool:
         if isinstance(value, list) and len(value) > most:
             problems.append(FieldProblem(path, value, f"expected a list of at most {most:,} {items}"))
             return True

@@ -6,8 +6,6 @@ read or written. The output follows the assessment contract of design.md and ext
 
 from __future__ import annotations
 
-from typing import Any
-
 from allpath import __version__
 from allpath.domain.record_model import PatientRecord
 from allpath.domain.results import (
@@ -19,7 +17,7 @@ from allpath.domain.results import (
     TimingBasis,
 )
 from allpath.engine.explain import factor, inputs_seen, source_of
-from allpath.engine.facts import build_facts, record_field
+from allpath.engine.facts import Fact, build_facts, record_field
 from allpath.engine.guidance import diagnostic_tests, follow_up, prognostic_factors, workup
 from allpath.engine.plan import build_plan
 from allpath.engine.schemes import SchemeResult, evaluate_scheme
@@ -205,7 +203,7 @@ def _input_fields(kb: KnowledgeBase, record: PatientRecord) -> dict[str, str]:
     }
 
 
-def _disease_state(kb: KnowledgeBase, facts: dict[str, Any]) -> tuple[DiseaseState, Factor]:
+def _disease_state(kb: KnowledgeBase, facts: dict[str, Fact]) -> tuple[DiseaseState, Factor]:
     for rule, condition in kb.disease_states:
         if condition.evaluate(facts).value is True:
             explained = factor(
@@ -239,7 +237,7 @@ def classify(record: PatientRecord, kb: KnowledgeBase) -> tuple[SchemeResult, Sc
 
 def assess(record: PatientRecord, kb: KnowledgeBase) -> Assessment:
     """Assess one validated patient record against the knowledge base ``kb``."""
-    facts: dict[str, Any] = build_facts(record)
+    facts = build_facts(record)
     fields = _input_fields(kb, record)
     state, state_factor = _disease_state(kb, facts)
     factors: list[Factor] = [state_factor]

@@ -8,14 +8,18 @@ involvement in a girl, which cannot exist.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypeAlias
 
 from allpath.domain.record_model import PatientRecord
 from allpath.domain.results import FactValue
 from allpath.knowledge.loader import KnowledgeBase
 
+# One fact's value as the condition language reads it: a number, a word, a yes/no, a set of tokens (a
+# ``PartialSet`` for the populations) or None when the input is absent.
+Fact: TypeAlias = bool | int | float | str | frozenset[str] | None
 
-def build_facts(record: PatientRecord) -> dict[str, Any]:
+
+def build_facts(record: PatientRecord) -> dict[str, Fact]:
     """The input facts of one record (derived facts are added by the engine as it goes)."""
     response = record.response
     relapses = record.relapses or ()
@@ -27,7 +31,7 @@ def build_facts(record: PatientRecord) -> dict[str, Any]:
     if record.genetics is not None:
         genetics = frozenset(t for t in record.genetics if t != "none_detected")
     age = record.age_years
-    facts: dict[str, Any] = {
+    facts: dict[str, Fact] = {
         "age_years": age,
         "sex": record.sex,
         "wbc_per_ul": record.wbc_per_ul,
@@ -67,7 +71,7 @@ def record_field(kb: KnowledgeBase, fact: str, record: PatientRecord) -> str | N
     return spec.field
 
 
-def shown(value: Any) -> FactValue:
+def shown(value: object) -> FactValue:
     """A known fact value as it appears in JSON output (sets become sorted lists)."""
     if isinstance(value, frozenset):
         return sorted(value)

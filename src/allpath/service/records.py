@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pydantic import with_config
 
@@ -38,7 +38,7 @@ from allpath.knowledge.loader import KnowledgeBase
 if TYPE_CHECKING:  # the command line runs without a database: SQLAlchemy is not imported for it
     from allpath.service.unit_of_work import UnitOfWork
 
-RecordInput = PatientRecord | Mapping[str, Any]
+RecordInput = PatientRecord | Mapping[str, object]
 """A record as the caller has it: already validated (``PatientRecord``) or as JSON, validated here."""
 
 
@@ -74,7 +74,7 @@ class PackageData:
     """What the FHIR second-opinion package of a record holds: the record as given, its assessment, roadmap
     and survivorship plan (the translation to a Bundle is ``allpath.interfaces.fhir.package``)."""
 
-    record: dict[str, Any]
+    record: dict[str, object]
     assessment: Assessment
     roadmap: RoadmapView
     survivorship: SurvivorshipView
@@ -241,14 +241,14 @@ def care_overview(
 
 
 def package_of(
-    record: Mapping[str, Any], parsed: PatientRecord, kb: KnowledgeBase, assessment: Assessment
+    record: Mapping[str, object], parsed: PatientRecord, kb: KnowledgeBase, assessment: Assessment
 ) -> PackageData:
     """The second-opinion package data of a validated record and its assessment."""
     roadmap = roadmap_of(parsed, kb, assessment)
     return PackageData(dict(record), assessment, roadmap, survivorship_of(parsed, kb, roadmap))
 
 
-def record_package(kb: KnowledgeBase, record: Mapping[str, Any], uow: UnitOfWork | None = None) -> PackageData:
+def record_package(kb: KnowledgeBase, record: Mapping[str, object], uow: UnitOfWork | None = None) -> PackageData:
     """The data of the second-opinion package of one record given as JSON (``RecordError`` if invalid)."""
     parsed = checked(record)
     result = package_of(record, parsed, kb, stamped_assessment(parsed, kb))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Collection
-from typing import Any
+from collections.abc import Collection, Mapping
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from typing_extensions import TypedDict
 
 from allpath.domain.record import parse_record
 from allpath.storage import tables as t
@@ -19,7 +19,21 @@ from allpath.storage.patients import current_version, latest_assessment
 _IDENTIFYING = ("id", "birth_date", "diagnosis_date", "treatment_start_date", "end_of_therapy_date")
 
 
-def _without_dates(record: dict[str, Any]) -> dict[str, Any]:
+class DeidentifiedRow(TypedDict):
+    """One patient of the export: a pseudonym stable within this export only, the record without names,
+    ids or dates, and the groups of its stored assessment."""
+
+    pseudonym: str
+    record: dict[str, object]
+    disease_state: str
+    risk_group: str | None
+    cog_risk_group: str | None
+    provisional: bool
+    populations: list[str]
+    knowledge_version: str
+
+
+def _without_dates(record: Mapping[str, object]) -> dict[str, object]:
     kept = {k: v for k, v in record.items() if k not in _IDENTIFYING}
     exposures = kept.get("exposures")
     if isinstance(exposures, dict):
@@ -32,7 +46,7 @@ def _without_dates(record: dict[str, Any]) -> dict[str, Any]:
     return kept
 
 
-def deidentified_export(s: Session, team_ids: Collection[int]) -> list[dict[str, Any]]:
+def deidentified_export(s: Session, team_ids: Collection[int]) -> list[DeidentifiedRow]:
     """The current record and assessment summary of every patient of ``team_ids`` (the teams that granted the
     researcher their data) without names, ids or dates.
 
@@ -40,7 +54,7 @@ def deidentified_export(s: Session, team_ids: Collection[int]) -> list[dict[str,
     rows cannot be linked back to the registry or across exports.
     """
     salt = secrets.token_hex(16)
-    rows = []
+    rows: list[DeidentifiedRow] = []
     chosen = select(t.Patient).where(t.Patient.team_id.in_(list(team_ids))).order_by(t.Patient.created_at)
     for patient in s.scalars(chosen):
         version = current_version(s, patient)
@@ -58,8 +72,14 @@ def deidentified_export(s: Session, team_ids: Collection[int]) -> list[dict[str,
                 "risk_group": assessment.risk_group,
                 "cog_risk_group": assessment.cog_risk_group,
                 "provisional": assessment.provisional,
-                "populations": assessment.result.get("populations", []),
+                "populations": _populations(assessment.result),
                 "knowledge_version": assessment.knowledge_version,
             }
         )
     return rows
+
+
+def _populations(result: Mapping[str, object]) -> list[str]:
+    """The populations of a stored assessment (a list of tokens; none when an older result lacks the key)."""
+    populations = result.get("populations")
+    return [str(token) for token in populations] if isinstance(populations, list) else []

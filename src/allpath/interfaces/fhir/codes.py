@@ -63,7 +63,7 @@ def concept(key: str) -> tuple[Coding, ...]:
     return tuple(codings)
 
 
-def concept_cc(key: str) -> dict[str, Any]:
+def concept_cc(key: str) -> dict[str, object]:
     """A CodeableConcept for a concept, with its display as text."""
     codings = concept(key)
     return {"coding": [dict(c) for c in codings], "text": codings[-1]["display"]}
@@ -79,7 +79,7 @@ def value(group: str, token: str) -> tuple[Coding, ...]:
     return tuple(codings)
 
 
-def value_cc(group: str, token: str) -> dict[str, Any]:
+def value_cc(group: str, token: str) -> dict[str, object]:
     return {"coding": [dict(c) for c in value(group, token)]}
 
 

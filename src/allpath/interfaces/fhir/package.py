@@ -7,8 +7,8 @@ Pure: no I/O, nothing logged.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
+from allpath.interfaces.fhir.elements import Resource
 from allpath.interfaces.fhir.exporter import second_opinion_bundle
 from allpath.knowledge.loader import KnowledgeBase
 from allpath.service import PackageData, record_package
@@ -16,7 +16,7 @@ from allpath.service import PackageData, record_package
 MEDIA_TYPE = "application/fhir+json"
 
 
-def package_bundle(package: PackageData) -> dict[str, Any]:
+def package_bundle(package: PackageData) -> Resource:
     """The record, risk assessment, plan, roadmap (when the child has a regimen) and survivorship plan (when
     there is treatment to follow up) as one collection Bundle."""
     return second_opinion_bundle(
@@ -24,6 +24,6 @@ def package_bundle(package: PackageData) -> dict[str, Any]:
     )
 
 
-def second_opinion(record: Mapping[str, Any], kb: KnowledgeBase) -> dict[str, Any]:
+def second_opinion(record: Mapping[str, object], kb: KnowledgeBase) -> Resource:
     """The second-opinion Bundle of a record given as JSON (``RecordError`` if it is invalid)."""
     return package_bundle(record_package(kb, record))

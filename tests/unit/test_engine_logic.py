@@ -9,15 +9,20 @@ whatever thresholds the knowledge base states; test_content_boundaries.py checks
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 
 from allpath.domain.record import parse_record
 from allpath.domain.results import Assessment
 from allpath.engine.assess import assess
+from allpath.engine.diff import explain_changes
 from allpath.engine.grid import boundary_values
 from allpath.engine.survivorship import survivorship_plan
+from allpath.errors import KnowledgeError
 from allpath.knowledge.loader import KnowledgeBase, load_knowledge
-from tests.builders import knowledge, patient, risk_rule, risk_scheme, shipped
+from tests.builders import knowledge, patient, record, risk_rule, risk_scheme, shipped
 
 MRD_CUT = 0.05  # end-of-induction marrow MRD (%) at or above which the fixture scheme gives very high risk
 CUT_OFFS = [(8.0, 30_000), (12.0, 70_000)]  # (age in years, white count per microliter) of two fixture bases
@@ -25,27 +30,27 @@ CUT_OFFS = [(8.0, 30_000), (12.0, 70_000)]  # (age in years, white count per mic
 
 def fixture_base(age_cut: float, wbc_cut: int) -> KnowledgeBase:
     """Standard below both cut-offs, high at or above either, very high for a slow response or an infant."""
+    return knowledge(risk_groups=_scheme_file(age_cut, wbc_cut))
+
+
+def _scheme_file(age_cut: float, wbc_cut: int) -> dict[str, Any]:
     below = [
         {"fact": "age_years", "ge": 1},
         {"fact": "age_years", "lt": age_cut},
         {"fact": "wbc_per_ul", "lt": wbc_cut},
     ]
-    return knowledge(
-        risk_groups=risk_scheme(
-            [
-                risk_rule("fixture.standard", "standard", {"all": below}),
-                risk_rule("fixture.high_age", "high", {"fact": "age_years", "ge": age_cut}),
-                risk_rule(
-                    "fixture.high_wbc",
-                    "high",
-                    {"all": [{"fact": "age_years", "ge": 1}, {"fact": "wbc_per_ul", "ge": wbc_cut}]},
-                ),
-                risk_rule("fixture.infant", "very_high", {"fact": "age_years", "lt": 1}),
-                risk_rule(
-                    "fixture.slow_response", "very_high", {"fact": "end_of_induction_marrow_mrd_pct", "ge": MRD_CUT}
-                ),
-            ]
-        )
+    return risk_scheme(
+        [
+            risk_rule("fixture.standard", "standard", {"all": below}),
+            risk_rule("fixture.high_age", "high", {"fact": "age_years", "ge": age_cut}),
+            risk_rule(
+                "fixture.high_wbc",
+                "high",
+                {"all": [{"fact": "age_years", "ge": 1}, {"fact": "wbc_per_ul", "ge": wbc_cut}]},
+            ),
+            risk_rule("fixture.infant", "very_high", {"fact": "age_years", "lt": 1}),
+            risk_rule("fixture.slow_response", "very_high", {"fact": "end_of_induction_marrow_mrd_pct", "ge": MRD_CUT}),
+        ]
     )
 
 
@@ -156,3 +161,89 @@ def test_which_drugs_count_as_anthracyclines_is_read_from_the_knowledge_base() -
     plan = survivorship_plan(record, not_counted, None)
     assert plan["exposures"]["doxorubicin_equivalent_mg_per_m2"] == 0
     assert plan["exposures"]["last_cardiotoxic_exposure"] is None
+
+
+# ---- ids and vocabulary the engine reads from the knowledge base ------------------------------------------------
+
+
+def test_which_timepoints_are_upcoming_is_read_from_the_knowledge_base(base: tuple[KnowledgeBase, float, int]) -> None:
+    # With end_of_induction named upcoming, a missing end-of-induction MRD is listed as upcoming, not missing.
+    _, age_cut, wbc_cut = base
+    inputs = shipped("inputs")
+    inputs["upcoming_timepoints"] = ["end_of_induction", "end_of_consolidation"]
+    record = patient(end_of_induction_marrow_mrd_pct=None)
+    field = "response.end_of_induction_marrow_mrd_pct"
+    as_shipped = assess(record, base[0])
+    later = assess(record, knowledge(risk_groups=_scheme_file(age_cut, wbc_cut), inputs=inputs))
+    assert field in as_shipped["missing"] and field not in as_shipped["upcoming"]
+    assert field in later["upcoming"] and field not in later["missing"]
+    assert later["risk_group"] == as_shipped["risk_group"] == "standard"
+
+
+def test_the_factor_comparing_the_two_classifications_takes_its_id_from_the_knowledge_base() -> None:
+    # Age 14 gives "high" in the summary's groups and "very high" in the COG groups: the comparison factor.
+    text = shipped("text")
+    text["scheme_comparison_id"] = "fixture.compare"
+    ids = {
+        name: [f["id"] for f in assess(patient(age_years=14), kb)["factors"] if f["scheme"] == "comparison"]
+        for name, kb in (("shipped", load_knowledge()), ("fixture", knowledge(text=text)))
+    }
+    assert ids == {"shipped": ["compare.risk_group_vs_cog"], "fixture": ["fixture.compare"]}
+
+
+def test_a_change_is_explained_by_the_input_of_the_rule_that_now_decides(
+    base: tuple[KnowledgeBase, float, int],
+) -> None:
+    kb, age_cut, _ = base
+    before, after = record(age_years=age_cut - 0.01), record(age_years=age_cut)
+    changes = explain_changes(kb, before, assess(parse_record(before), kb), after, assess(parse_record(after), kb))
+    risk = next(c for c in changes if c["field"] == "risk_group")
+    assert (risk["before"], risk["after"]) == ("standard", "high")
+    assert risk["because"] == [f"age at diagnosis {age_cut:g} years"]
+    assert next(c for c in changes if c["field"] == "record")["fields"] == ["age_years"]
+
+
+@pytest.mark.parametrize(("count", "warned"), [(1_999, True), (2_000, False)])
+def test_a_warning_holds_below_the_knowledge_base_cut_off_and_fills_its_message(count: int, warned: bool) -> None:
+    # A fixture warnings.yaml: the white count to confirm lies below 2,000 per microliter (shipped: 1,000).
+    warnings = shipped("warnings")
+    wbc = next(w for w in warnings["warnings"] if w["code"] == "input.wbc_unit")
+    wbc["when"] = {"fact": "wbc_per_ul", "lt": 2_000}
+    wbc["message"] = "Fixture: {value} per microliter, or {value_x1000}?"
+    found = assess(patient(wbc_per_ul=count), knowledge(warnings=warnings))["warnings"]
+    expected = [
+        {"code": "input.wbc_unit", "field": "wbc_per_ul", "message": "Fixture: 1,999 per microliter, or 1,999,000?"}
+    ]
+    assert found == (expected if warned else [])
+    assert assess(patient(wbc_per_ul=count), load_knowledge())["warnings"] == []  # shipped: only below 1,000
+
+
+# ---- the loader refuses ids and vocabulary that do not fit the rest of the knowledge base ------------------------
+
+
+def _with(stem: str, change: Callable[[dict[str, Any]], object]) -> dict[str, Any]:
+    content = shipped(stem)
+    change(content)
+    return content
+
+
+@pytest.mark.parametrize(
+    ("stem", "change", "problem"),
+    [
+        ("text", lambda c: c.update(scheme_comparison_id="risk.nci.standard"), "is the id of a rule"),
+        ("regimens", lambda c: c.update(phase_at_diagnosis="consolidation"), "does not start with 'consolidation'"),
+        ("survivorship", lambda c: c["cardiac_frequency"].update(topic="lungs"), "no screening rule has the heart"),
+        ("survivorship", lambda c: c["exposure_classes"].update(first_dose_age_drug="aspirin"), "unknown drug"),
+        (
+            "survivorship",
+            lambda c: c["anthracyclines"].update(not_covered_id="surv.not_covered.ltfu_schedules"),
+            "is already an id",
+        ),
+        ("inputs", lambda c: c.update(upcoming_timepoints=["week_12"]), "upcoming_timepoints"),
+    ],
+)
+def test_the_loader_refuses_an_engine_id_that_does_not_fit(
+    stem: str, change: Callable[[dict[str, Any]], object], problem: str
+) -> None:
+    with pytest.raises(KnowledgeError, match=problem):
+        knowledge(**{stem: _with(stem, change)})

@@ -136,7 +136,7 @@ class GeneticsFile(BaseModel):
 class DefinitionsFile(BaseModel):
     model_config = _FROZEN
     parameters: dict[str, float]
-    definitions: dict[str, Any]
+    definitions: dict[str, object]
 
 
 class _Explained(BaseModel):
@@ -144,7 +144,7 @@ class _Explained(BaseModel):
 
     model_config = _FROZEN
     id: str = Field(pattern=RULE_ID)
-    when: dict[str, Any]
+    when: dict[str, object]
     explanation: str
     plain: str | None = None
     cite: Cite
@@ -174,7 +174,7 @@ class SchemeSpec(BaseModel):
     setting: str
     order: list[str] = Field(min_length=2)
     labels: dict[str, str]
-    applies_when: dict[str, Any]
+    applies_when: dict[str, object]
     decisive: list[str] | Literal["all"]
     rules: list[RuleSpec] = Field(min_length=1)
     notes: list[NoteSpec] = []
@@ -192,7 +192,7 @@ class TimingRule(_Explained):
 class CutoffSpec(BaseModel):
     model_config = _FROZEN
     basis: str
-    when: dict[str, Any]
+    when: dict[str, object]
     label: str
     early_below_months: Any
 
@@ -216,7 +216,7 @@ class PopulationSpec(BaseModel):
     model_config = _FROZEN
     id: str
     label: str
-    when: dict[str, Any]
+    when: dict[str, object]
     explanation: str
     plain: str
     cite: Cite
@@ -273,7 +273,7 @@ class PlanGuardSpec(BaseModel):
     model_config = _FROZEN
     id: str = Field(pattern=RULE_ID)
     therapies: list[str] = Field(min_length=1)
-    requires: dict[str, Any]
+    requires: dict[str, object]
     setting: str
     explanation: str
     plain: str | None = None  # what was left out and why, for a family
@@ -310,7 +310,7 @@ class TextItem(BaseModel):
 
 
 class CautionItem(TextItem):
-    when: dict[str, Any]
+    when: dict[str, object]
 
 
 class FollowUpFile(BaseModel):
@@ -343,7 +343,7 @@ class WarningRule(BaseModel):
     model_config = _FROZEN
     code: str = Field(pattern=RULE_ID)
     field: str
-    when: dict[str, Any]
+    when: dict[str, object]
     message: str
     cite: Cite | None = None
 

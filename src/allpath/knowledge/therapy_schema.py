@@ -4,7 +4,7 @@ rule carries evidence, and only confidence ``H`` or ``M`` can be written."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -52,7 +52,7 @@ class PhaseDrug(BaseModel):
     schedule: str
     # A condition on the age at diagnosis (fact ``age_years``, the vocabulary of ``conditions``): the line
     # applies only when it holds (a regimen picks one of two lines by age).
-    when: dict[str, Any] | None = None
+    when: dict[str, object] | None = None
     confidence: Confidence | None = None
 
 
@@ -84,7 +84,7 @@ class RegimenSpec(BaseModel):
 class RoadmapNote(BaseModel):
     model_config = _FROZEN
     id: str
-    when: dict[str, Any]  # a condition on the child's populations (fact ``populations``)
+    when: dict[str, object]  # a condition on the child's populations (fact ``populations``)
     text: str
     confidence: Confidence
     evidence: Evidences = Field(min_length=1)
@@ -246,7 +246,7 @@ class IntrathecalFile(BaseModel):
 class PgxRule(BaseModel):
     model_config = _FROZEN
     id: str
-    when: dict[str, Any]
+    when: dict[str, object]
     share: tuple[float, float] | None = None  # (lowest, highest) share of the normal dose
     fixed_mg_per_m2_day: float | None = Field(default=None, gt=0)
     frequency: Literal["three_times_weekly"] | None = None
@@ -310,7 +310,7 @@ class ScreeningRule(BaseModel):
     strength: Literal["recommended", "reasonable", "may_be_reasonable"] | None = None
     interval_years: float | None = Field(default=None, gt=0)
     start_age_years: StartAge | None = None
-    when: dict[str, Any]
+    when: dict[str, object]
     confidence: Confidence | None = None
     schedule_not_covered: bool = False
     not_covered: bool = False
@@ -322,7 +322,7 @@ class FrequencyRule(BaseModel):
     model_config = _FROZEN
     id: str
     interval_years: float = Field(gt=0)
-    when: dict[str, Any]
+    when: dict[str, object]
     explanation: str
     evidence: Evidences = Field(min_length=1)
 

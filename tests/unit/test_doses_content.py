@@ -328,7 +328,7 @@ def test_intrathecal_age_on_the_day_of_the_dose_from_birth_date(kb: KnowledgeBas
     assert "from the birth date" in present(line["basis"])
 
 
-# ---- refusals at the shipped phases, cut-offs and band edges ------------------------------------------------------------------------
+# ---- refusals at the shipped phases, cut-offs and band edges ---------------------------------------------------
 
 
 def test_refuses_unknown_phase_and_regimen(kb: KnowledgeBase) -> None:

@@ -16,7 +16,9 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from typing_extensions import TypedDict
 
 if TYPE_CHECKING:
     from allpath.settings import Settings
@@ -119,7 +121,14 @@ def announce_when_ready(sock: socket.socket, announce: Callable[[], None]) -> th
     return thread
 
 
-def proxy_options(trusted_proxies: tuple[str, ...]) -> dict[str, Any]:
+class ProxyOptions(TypedDict, total=False):
+    """The keyword arguments of ``uvicorn.Config`` that say whose ``X-Forwarded-For`` header is believed."""
+
+    proxy_headers: bool
+    forwarded_allow_ips: list[str]
+
+
+def proxy_options(trusted_proxies: tuple[str, ...]) -> ProxyOptions:
     """uvicorn's handling of ``X-Forwarded-For``: off unless reverse proxies are trusted by configuration.
 
     uvicorn believes the header from 127.0.0.1 by default, so anyone on the machine, or a rotating header

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
@@ -13,7 +11,7 @@ from allpath.interfaces.http.deps import data_access
 from allpath.interfaces.http.schemas import ValidationErrorOut, error_responses
 from allpath.storage.tables import User
 
-RECORD_INVALID: dict[int | str, dict[str, Any]] = {
+RECORD_INVALID: dict[int | str, dict[str, object]] = {
     **error_responses(400),
     422: {
         "model": RecordErrorOut | ValidationErrorOut,

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from collections.abc import Mapping
+from typing import NotRequired
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from typing_extensions import TypedDict
 
 from allpath.errors import SHOWN_CHARS
 from allpath.interfaces.http.guard import shortened
@@ -32,9 +34,22 @@ async def validation_error_answer(request: Request, error: Exception) -> JSONRes
     return JSONResponse({"detail": problems}, status_code=422)
 
 
-def _problem(item: Any) -> dict[str, Any]:
-    loc = [part if isinstance(part, int) else shortened(str(part)) for part in item.get("loc", ())]
-    problem: dict[str, Any] = {
+class Problem(TypedDict):
+    """One problem of the answer (``ValidationErrorOut``'s items)."""
+
+    loc: list[int | str]
+    msg: str
+    type: str
+    input: NotRequired[object]
+    ctx: NotRequired[dict[str, object]]
+
+
+def _problem(item: Mapping[str, object]) -> Problem:
+    """One of pydantic's error details, with the input and context kept only where they may be quoted."""
+    place = item.get("loc")
+    parts = place if isinstance(place, list | tuple) else ()
+    loc: list[int | str] = [part if isinstance(part, int) else shortened(str(part)) for part in parts]
+    problem: Problem = {
         "loc": loc,
         "msg": shortened(str(item.get("msg", "")), 300),
         "type": shortened(str(item.get("type", "")), 60),
@@ -45,14 +60,16 @@ def _problem(item: Any) -> dict[str, Any]:
         problem["input"] = shortened(value, SHOWN_CHARS) if isinstance(value, str) else value
     context = item.get("ctx")
     if isinstance(context, dict):
-        kept = {shortened(str(k)): v for k, v in context.items() if _scalar(v) and not isinstance(v, str)}
+        kept: dict[str, object] = {
+            shortened(str(k)): v for k, v in context.items() if _scalar(v) and not isinstance(v, str)
+        }
         kept |= {shortened(str(k)): shortened(v, SHOWN_CHARS) for k, v in context.items() if isinstance(v, str)}
         if kept:
             problem["ctx"] = kept
     return problem
 
 
-def _scalar(value: Any) -> bool:
+def _scalar(value: object) -> bool:
     """A single value that can be quoted in JSON: no object or list (that would echo the body), no NaN."""
     if isinstance(value, float):
         return math.isfinite(value)

@@ -8,8 +8,6 @@ kernel's own refusals (401, 403, 404, 422) in the OpenAPI document.
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from allpath.accounts.passwords import MAX_LENGTH as PASSWORD_MAX
@@ -82,6 +80,6 @@ _ERROR_MEANINGS = {
 }
 
 
-def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+def error_responses(*codes: int) -> dict[int | str, dict[str, object]]:
     """OpenAPI descriptions of the error statuses an operation can answer with."""
     return {code: {"model": ErrorOut, "description": _ERROR_MEANINGS[code]} for code in codes}

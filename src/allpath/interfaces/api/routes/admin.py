@@ -9,7 +9,7 @@ clinician of its team grants it again.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, NoReturn
 
 from fastapi import APIRouter, Depends, HTTPException, Path
 
@@ -32,8 +32,8 @@ router = APIRouter(
 )
 Admin = Annotated[Work, Depends(acting("admin"))]
 UserId = Annotated[int, Path(ge=1, le=2_147_483_647, description="the account's id")]  # a 32-bit column
-NO_USER: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut, "description": "no such account"}}
-REFUSED: dict[int | str, dict[str, Any]] = {
+NO_USER: dict[int | str, dict[str, object]] = {404: {"model": ErrorOut, "description": "no such account"}}
+REFUSED: dict[int | str, dict[str, object]] = {
     **error_responses(400),
     409: {"model": ErrorOut, "description": "the user name is taken, or the act is not possible on your own account"},
     422: {

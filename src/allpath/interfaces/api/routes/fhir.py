@@ -87,7 +87,7 @@ class ImportOut(BaseModel):
     conflicts: list[Conflict]
 
 
-BUNDLE_SCHEMA: dict[str, Any] = {
+BUNDLE_SCHEMA: dict[str, object] = {
     "type": "object",
     "required": ["resourceType", "type", "entry"],
     "properties": {
@@ -96,19 +96,19 @@ BUNDLE_SCHEMA: dict[str, Any] = {
         "entry": {"type": "array", "items": {"type": "object"}},
     },
 }
-FHIR_OK: dict[int | str, dict[str, Any]] = {
+FHIR_OK: dict[int | str, dict[str, object]] = {
     200: {
         "content": {MEDIA_TYPE: {"schema": BUNDLE_SCHEMA}},
         "description": "the second-opinion package: a FHIR R4 collection Bundle",
     }
 }
-IMPORT_INVALID: dict[int | str, dict[str, Any]] = {
+IMPORT_INVALID: dict[int | str, dict[str, object]] = {
     **error_responses(400),
     422: {"model": ValidationErrorOut, "description": "the body is not a FHIR Bundle (resourceType must be Bundle)"},
 }
 
 
-def _fhir_response(bundle: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+def _fhir_response(bundle: dict[str, object], headers: dict[str, str] | None = None) -> Response:
     body = json.dumps(bundle, ensure_ascii=False, separators=(",", ":"))
     return Response(body, media_type=f"{MEDIA_TYPE}; charset=utf-8", headers={**HEADERS, **(headers or {})})
 

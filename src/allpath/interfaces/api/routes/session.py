@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
 
@@ -26,7 +26,7 @@ from allpath.storage import invitations as invitation_store
 from allpath.storage import signin as signin_store
 
 router = APIRouter(prefix="/api", tags=["session"], dependencies=[Depends(storable_body)], route_class=KernelRoute)
-WEAK_PASSWORD: dict[int | str, dict[str, Any]] = {
+WEAK_PASSWORD: dict[int | str, dict[str, object]] = {
     422: {
         "model": ErrorOut | ValidationErrorOut,
         "description": "the new password does not meet the password policy (the message says why), or the "

@@ -55,7 +55,7 @@ Stateless = Annotated[Work, Depends(acting("clinician", "researcher"))]
 CareOrFamily = Annotated[Work, Depends(acting("clinician", "family"))]
 
 ICS_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
-INVALID: dict[int | str, dict[str, Any]] = {
+INVALID: dict[int | str, dict[str, object]] = {
     **error_responses(400),
     422: {
         "model": RecordErrorOut | TreatmentErrorOut | ValidationErrorOut,
@@ -65,7 +65,7 @@ INVALID: dict[int | str, dict[str, Any]] = {
     },
 }
 PATIENT_ERRORS = {**error_responses(404), **INVALID}
-ICS_RESPONSES: dict[int | str, dict[str, Any]] = {
+ICS_RESPONSES: dict[int | str, dict[str, object]] = {
     200: {
         "content": {CALENDAR_MEDIA_TYPE: {"schema": {"type": "string"}}},
         "description": "the roadmap as an iCalendar (RFC 5545) file",

@@ -11,7 +11,7 @@ import math
 import re
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TypeAlias
 
 from starlette.datastructures import FormData
 
@@ -27,6 +27,10 @@ from allpath.interfaces.web.forms.fields import (
 )
 from allpath.knowledge.loader import KnowledgeBase
 
+# What one input gives the record: a number (or the text typed, when it does not read as one), a yes/no, a
+# word, the tokens ticked; None for an empty input (the field is absent).
+InputValue: TypeAlias = int | float | bool | str | list[str] | None
+
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _INTEGER = re.compile(r"[+-]?\d+")
 # A number typed into a form is at most this long (a count with decimals and an exponent fits many times).
@@ -38,7 +42,7 @@ def _text(form: FormData, name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def _number(raw: str) -> Any:
+def _number(raw: str) -> int | float | str:
     """An int or float when the text is a plain, finite number; otherwise the text itself, for the validator
     (which then quotes it as typed: "1e309", "nan" and "inf" are words here, never a float that JSON cannot
     carry)."""
@@ -53,7 +57,7 @@ def _number(raw: str) -> Any:
     return raw
 
 
-def _value(form: FormData, field: FormField) -> Any:
+def _value(form: FormData, field: FormField) -> InputValue:
     """The record value of one input, or ``None`` when the input is empty (the field is absent)."""
     if field.kind == "tokens":
         chosen = [v for v in form.getlist(field.name) if isinstance(v, str) and v]
@@ -72,14 +76,16 @@ def display_name_from(form: FormData) -> str:
     return _text(form, DISPLAY_NAME)
 
 
-def record_from_form(kb: KnowledgeBase, form: FormData, previous: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def record_from_form(
+    kb: KnowledgeBase, form: FormData, previous: Mapping[str, object] | None = None
+) -> dict[str, object]:
     """The patient record a submitted form describes (not yet validated).
 
     ``previous`` is the stored record being edited: an explicitly empty list of inherited conditions is
     kept as it was, so that saving an unchanged form stores an unchanged record.
     """
-    record: dict[str, Any] = {}
-    groups: dict[str, dict[str, Any]] = {}  # response, pharmacogenomics: objects of the record
+    record: dict[str, object] = {}
+    groups: dict[str, dict[str, object]] = {}  # response, pharmacogenomics: objects of the record
     for section in record_sections(kb):
         for field in section.fields:
             if field.name == DISPLAY_NAME:
@@ -102,7 +108,7 @@ def record_from_form(kb: KnowledgeBase, form: FormData, previous: Mapping[str, A
     relapses = _relapses_from(form)
     if relapses:
         record["relapses"] = relapses
-    exposures = {}
+    exposures: dict[str, list[dict[str, object]]] = {}
     for rows in EXPOSURE_LISTS:
         items = _items_from(form, rows)
         if items:
@@ -140,11 +146,11 @@ def in_form_rows(problems: Sequence[FieldProblem], used: Sequence[int], path: st
     return [FieldProblem(rename(p.field), p.value, p.allowed) for p in problems]
 
 
-def _relapses_from(form: FormData) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
+def _relapses_from(form: FormData) -> list[dict[str, object]]:
+    out: list[dict[str, object]] = []
     for index in relapse_rows_used(form):
         months, sites, block1 = (_value(form, f) for f in relapse_fields(index))
-        relapse: dict[str, Any] = {}
+        relapse: dict[str, object] = {}
         if months is not None:
             relapse["months_from_diagnosis"] = months
         relapse["sites"] = sites or []
@@ -154,11 +160,11 @@ def _relapses_from(form: FormData) -> list[dict[str, Any]]:
     return out
 
 
-def _items_from(form: FormData, rows: RowList) -> list[dict[str, Any]]:
+def _items_from(form: FormData, rows: RowList) -> list[dict[str, object]]:
     """The elements of a list of objects (courses, radiation): the filled inputs of each used row."""
-    out: list[dict[str, Any]] = []
+    out: list[dict[str, object]] = []
     for index in rows_used(form, rows):
-        item: dict[str, Any] = {}
+        item: dict[str, object] = {}
         for field in rows.fields(index):
             value = _value(form, field)
             if value is not None:

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TypeAlias
 
 from allpath.errors import FieldProblem
 from allpath.interfaces.web.forms.fields import (
@@ -21,8 +21,11 @@ from allpath.interfaces.web.forms.fields import (
 )
 from allpath.knowledge.loader import KnowledgeBase
 
+# What an input shows: its text, or the tokens ticked in a group of check boxes.
+ShownValue: TypeAlias = str | list[str]
 
-def shown_number(value: Any) -> str:
+
+def shown_number(value: object) -> str:
     """A stored number as it is typed back into the form: 8500 not 8500.0, 0.00001 not 1e-05."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return "" if value is None else str(value)
@@ -31,7 +34,7 @@ def shown_number(value: Any) -> str:
     return format(Decimal(repr(value)), "f")
 
 
-def _shown(field: FormField, value: Any) -> Any:
+def _shown(field: FormField, value: object) -> ShownValue:
     if value is None:
         return [] if field.kind == "tokens" else ""
     if field.kind == "tokens":
@@ -43,9 +46,9 @@ def _shown(field: FormField, value: Any) -> Any:
     return str(value)
 
 
-def form_values(kb: KnowledgeBase, record: Mapping[str, Any], display_name: str = "") -> dict[str, Any]:
+def form_values(kb: KnowledgeBase, record: Mapping[str, object], display_name: str = "") -> dict[str, ShownValue]:
     """The value of every input for ``record`` (a stored record, or one just submitted)."""
-    values: dict[str, Any] = {DISPLAY_NAME: display_name}
+    values: dict[str, ShownValue] = {DISPLAY_NAME: display_name}
     for section in record_sections(kb):
         for field in section.fields:
             if field.name == DISPLAY_NAME:
@@ -64,9 +67,9 @@ def form_values(kb: KnowledgeBase, record: Mapping[str, Any], display_name: str 
     return values
 
 
-def list_rows(record: Mapping[str, Any], rows: RowList = RELAPSES) -> list[Mapping[str, Any]]:
+def list_rows(record: Mapping[str, object], rows: RowList = RELAPSES) -> list[Mapping[str, object]]:
     """The elements of one of the record's lists (as objects; anything else as an empty one)."""
-    found: Any = record
+    found: object = record
     for part in rows.path.split("."):
         found = found.get(part) if isinstance(found, Mapping) else None
     if not isinstance(found, Sequence) or isinstance(found, str):
@@ -74,7 +77,7 @@ def list_rows(record: Mapping[str, Any], rows: RowList = RELAPSES) -> list[Mappi
     return [r if isinstance(r, Mapping) else {} for r in found]
 
 
-def relapse_rows(record: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+def relapse_rows(record: Mapping[str, object]) -> list[Mapping[str, object]]:
     return list_rows(record, RELAPSES)
 
 

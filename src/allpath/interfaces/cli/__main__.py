@@ -2,4 +2,5 @@
 
 from allpath.interfaces.cli.app import main
 
-main()
+if __name__ == "__main__":  # importing the module (a tool that imports every module) runs nothing
+    main()

@@ -8,11 +8,11 @@ the API's JSON, and the API's own errors are untouched: ``PageError`` is raised 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
 
 from fastapi import Depends, HTTPException, Request
@@ -22,6 +22,7 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
+from typing_extensions import TypedDict
 
 from allpath import __version__
 from allpath.domain.labels import field_label, known_paths
@@ -80,7 +81,7 @@ def source_id_of(kb: KnowledgeBase, document: str) -> str | None:
     return None
 
 
-def cite_url(kb: KnowledgeBase, source: Mapping[str, Any] | None) -> str | None:
+def cite_url(kb: KnowledgeBase, source: Mapping[str, object] | None) -> str | None:
     """The page of a citation ``{document, section}``: ``/sources/<id>#<slug of the section>``."""
     if not source:
         return None
@@ -90,10 +91,13 @@ def cite_url(kb: KnowledgeBase, source: Mapping[str, Any] | None) -> str | None:
     return f"/sources/{source_id}#{slug(str(source.get('section', '')))}"
 
 
-def decisive_first(factors: Any) -> list[dict[str, Any]]:
-    """Factors with those that decide the group first (otherwise in the engine's order)."""
-    items: list[dict[str, Any]] = list(factors)
-    return sorted(items, key=lambda f: not f.get("decides", False))
+FactorT = TypeVar("FactorT", bound=Mapping[str, object])
+
+
+def decisive_first(factors: Iterable[FactorT]) -> list[FactorT]:
+    """Factors (an assessment's, fresh or stored) with those that decide the group first (otherwise in the
+    engine's order)."""
+    return sorted(factors, key=lambda f: not f.get("decides", False))
 
 
 def humanize(value: Any) -> str:
@@ -249,7 +253,23 @@ class Viewer:
         return cls(user.username, user.display_name, user.role, principal.csrf)
 
 
-def base_context(request: Request, principal: Work | Principal | Viewer | None) -> dict[str, Any]:
+class BaseContext(TypedDict):
+    """What every page's template may use, beside the page's own context."""
+
+    user: Viewer | None
+    role: str | None
+    role_label: str
+    csrf: str | None
+    nav: tuple[tuple[str, str], ...]
+    path: str
+    disclaimer: str
+    knowledge_version: str
+    engine_version: str
+    cite_url: Callable[[Mapping[str, object] | None], str | None]
+    certainty_meaning: Mapping[str, str]
+
+
+def base_context(request: Request, principal: Work | Principal | Viewer | None) -> BaseContext:
     kb: KnowledgeBase = request.app.state.kb
     if isinstance(principal, Work):
         principal = principal.principal
@@ -273,13 +293,13 @@ def base_context(request: Request, principal: Work | Principal | Viewer | None) 
 def page(
     request: Request,
     template: str,
-    context: Mapping[str, Any],
+    context: Mapping[str, object],
     principal: Work | Principal | Viewer | None,
     status: int = 200,
     headers: Mapping[str, str] | None = None,
 ) -> HTMLResponse:
     """Render a page with the shared context (user, navigation, CSRF token, disclaimer)."""
-    full = base_context(request, principal) | dict(context)
+    full: dict[str, object] = {**base_context(request, principal), **context}
     response: HTMLResponse = templates.TemplateResponse(
         request, template, full, status_code=status, headers={**SECURITY_HEADERS, **(headers or {})}
     )

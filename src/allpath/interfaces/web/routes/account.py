@@ -5,11 +5,13 @@ A secret (a new API token) is shown once, in the answer to the form that made it
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
+from typing_extensions import TypedDict
 
 from allpath.accounts.passwords import MIN_LENGTH, WeakPassword
 from allpath.interfaces.http.deps import SESSION_COOKIE, AppSettings, data_access
@@ -28,13 +30,21 @@ def _team_names(s: Session, team_ids: frozenset[int]) -> list[str]:
     return sorted(team.name for team in (s.get(t.Team, team_id) for team_id in team_ids) if team is not None)
 
 
+class NewToken(TypedDict):
+    """A token just made, shown once: the secret, its name and when it expires."""
+
+    token: str
+    name: str
+    expires_at: datetime
+
+
 def _account_page(
     request: Request,
     work: Work,
     status: int = 200,
     errors: dict[str, str] | None = None,
     notice: str = "",
-    new_token: dict[str, Any] | None = None,
+    new_token: NewToken | None = None,
 ) -> Response:
     user = work.user
     teams = user_store.granted_teams(work.session, user.id)
@@ -109,7 +119,7 @@ def new_token(
             return _account_page(request, work, 422, {"token_days": message})
     token, row = signin_store.issue_api_token(work.session, work.user, name, lifetime)
     work.audit("create", "api_token", str(row.id), detail=f"{lifetime:g} days (web)")
-    shown = {"token": token, "name": row.name, "expires_at": row.expires_at}
+    shown: NewToken = {"token": token, "name": row.name, "expires_at": row.expires_at}
     return _account_page(request, work, 201, new_token=shown)
 
 

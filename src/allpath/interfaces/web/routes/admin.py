@@ -11,7 +11,7 @@ import csv
 import io
 import json
 from collections import Counter
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, get_args
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Path, Request
@@ -38,15 +38,10 @@ from allpath.storage import tables as t
 from allpath.storage import users as user_store
 
 router = APIRouter(route_class=KernelRoute)
-_SUMMARY_COLUMNS = (
-    "pseudonym",
-    "disease_state",
-    "risk_group",
-    "cog_risk_group",
-    "provisional",
-    "populations",
-    "knowledge_version",
-)
+SummaryColumn = Literal[
+    "pseudonym", "disease_state", "risk_group", "cog_risk_group", "provisional", "populations", "knowledge_version"
+]
+_SUMMARY_COLUMNS: tuple[SummaryColumn, ...] = get_args(SummaryColumn)  # the CSV's first columns, in this order
 
 
 # ---- research export --------------------------------------------------------------------------------

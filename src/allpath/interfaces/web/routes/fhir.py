@@ -28,7 +28,7 @@ from allpath.interfaces.fhir.package import MEDIA_TYPE, package_bundle
 from allpath.interfaces.http.deps import KB, unstorable_text
 from allpath.interfaces.http.unit_of_work import KernelRoute
 from allpath.interfaces.web.pages import SECURITY_HEADERS, CareOrFamilyPage, ClinicianPage, page
-from allpath.interfaces.web.routes.patients import form_page, visible_patient
+from allpath.interfaces.web.routes.patients import ImportedView, form_page, visible_patient
 
 router = APIRouter(route_class=KernelRoute)
 
@@ -58,7 +58,7 @@ async def _bundle_text(form: Any, most: int) -> str:
     raise BundleRefused("Choose a file or paste a FHIR Bundle first.")
 
 
-def _bundle(text: str) -> dict[str, Any]:
+def _bundle(text: str) -> dict[str, object]:
     """The Bundle in ``text``, or ``BundleRefused`` naming what is wrong."""
     try:
         data = strict_json.loads(text)
@@ -117,7 +117,7 @@ async def import_page(request: Request, kb: KB, work: ClinicianPage) -> Response
         "fhir_bundle",
         detail=f"web: {len(result.mapped)} mapped, {len(result.ignored)} ignored, {len(result.conflicts)} conflicts",
     )
-    imported = {
+    imported: ImportedView = {
         "fields": list(dict.fromkeys(m["field"] for m in result.mapped)),
         "mapped": result.mapped,
         "ignored": result.ignored,

@@ -7,12 +7,14 @@ Every read and change is audited with the repository's audit log.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from datetime import datetime
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.requests import ClientDisconnect
+from typing_extensions import TypedDict
 
 from allpath import service
 from allpath.engine.diff import changed_fields
@@ -49,21 +51,65 @@ def visible_patient(work: Work, patient_id: str, *, family_allowed: bool) -> t.P
         ) from None
 
 
-def _summary_row(s: Session, patient: t.Patient) -> dict[str, Any]:
+class ListedPatient(TypedDict):
+    """One line of the patient list: the patient and the groups of its latest stored assessment."""
+
+    id: str
+    display_name: str
+    version: int
+    disease_state: str
+    risk_group: str | None
+    risk_group_label: str | None
+    cog_risk_group: str | None
+    cog_risk_group_label: str | None
+    provisional: bool
+    relapse_risk_group_label: str | None
+    assessed_at: datetime
+
+
+class HistoryRow(TypedDict):
+    """One stored assessment in the history, with who stored the record version it assessed."""
+
+    version: int
+    at: datetime
+    by: str
+    risk_group_label: str | None
+    cog_risk_group_label: str | None
+    disease_state: str
+    provisional: bool
+    changes: list[dict[str, object]]
+    knowledge_version: str
+
+
+class ImportedView(TypedDict):
+    """What a FHIR import gave, shown above the record form: the fields it filled, each step and conflict."""
+
+    fields: list[str]
+    mapped: list[dict[str, str]]
+    ignored: list[dict[str, str]]
+    conflicts: list[dict[str, object]]
+
+
+def _label(found: object, key: str) -> str | None:
+    """A label of a stored assessment (JSON): the text under ``key`` of an object, else None."""
+    value = found.get(key) if isinstance(found, Mapping) else None
+    return value if isinstance(value, str) else None
+
+
+def _summary_row(s: Session, patient: t.Patient) -> ListedPatient:
     a = patient_store.latest_assessment(s, patient)
-    result: dict[str, Any] = a.result
-    relapse: dict[str, Any] = result.get("relapse") or {}
+    result = a.result
     return {
         "id": patient.id,
         "display_name": patient.display_name,
         "version": patient.current_version,
         "disease_state": a.disease_state,
         "risk_group": a.risk_group,
-        "risk_group_label": result.get("risk_group_label"),
+        "risk_group_label": _label(result, "risk_group_label"),
         "cog_risk_group": a.cog_risk_group,
-        "cog_risk_group_label": result.get("cog_risk_group_label"),
+        "cog_risk_group_label": _label(result, "cog_risk_group_label"),
         "provisional": a.provisional,
-        "relapse_risk_group_label": relapse.get("risk_group_label"),
+        "relapse_risk_group_label": _label(result.get("relapse"), "risk_group_label"),
         "assessed_at": a.created_at,
     }
 
@@ -97,12 +143,12 @@ def form_page(
     kb: KnowledgeBase,
     work: Work,
     *,
-    record: dict[str, Any],
+    record: Mapping[str, object],
     display_name: str,
     patient: t.Patient | None,
     problems: list[FieldProblem] | None = None,
     status: int = 200,
-    imported: dict[str, Any] | None = None,
+    imported: ImportedView | None = None,
 ) -> HTMLResponse:
     """The record form: new (``patient`` None) or edit; ``imported`` is what a FHIR import gave (shown above)."""
     relapse_count = len(forms.relapse_rows(record))
@@ -127,7 +173,7 @@ def form_page(
     return page(request, "patient_form.html", context, work, status)
 
 
-def _problems(record: dict[str, Any], display_name: str | None) -> list[FieldProblem]:
+def _problems(record: Mapping[str, object], display_name: str | None) -> list[FieldProblem]:
     """Every problem of the submitted form: the display name's, then ``parse_record``'s own."""
     problems: list[FieldProblem] = []
     if display_name is not None and (problem := forms.display_name_problem(display_name)) is not None:
@@ -254,11 +300,11 @@ async def update_patient(request: Request, patient_id: str, kb: KB, work: Clinic
 # ---- the assessment ----------------------------------------------------------------------------------
 
 
-def _history(s: Session, patient: t.Patient) -> list[dict[str, Any]]:
+def _history(s: Session, patient: t.Patient) -> list[HistoryRow]:
     """Every assessment, newest first, with who stored the version it assessed."""
     authors = {v.version: v.created_by for v in patient_store.versions(s, patient)}
     names: dict[int, str] = {}
-    rows = []
+    rows: list[HistoryRow] = []
     for a in reversed(patient_store.assessments(s, patient)):
         author_id = authors.get(a.patient_version)
         if author_id is not None and author_id not in names:
@@ -269,8 +315,8 @@ def _history(s: Session, patient: t.Patient) -> list[dict[str, Any]]:
                 "version": a.patient_version,
                 "at": a.created_at,
                 "by": names.get(author_id, "") if author_id is not None else "",
-                "risk_group_label": a.result.get("risk_group_label"),
-                "cog_risk_group_label": a.result.get("cog_risk_group_label"),
+                "risk_group_label": _label(a.result, "risk_group_label"),
+                "cog_risk_group_label": _label(a.result, "cog_risk_group_label"),
                 "disease_state": a.disease_state,
                 "provisional": a.provisional,
                 "changes": a.changes,
@@ -280,10 +326,10 @@ def _history(s: Session, patient: t.Patient) -> list[dict[str, Any]]:
     return rows
 
 
-def _record_rows(record: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+def _record_rows(record: Mapping[str, object], prefix: str = "") -> list[tuple[str, object]]:
     """The stored record as (path, value) rows, in record order: objects and lists of objects opened up
     (``response.day8_blood_mrd_pct``, ``relapses[0].sites``, ``exposures.courses[1].date``)."""
-    rows: list[tuple[str, Any]] = []
+    rows: list[tuple[str, object]] = []
     for key, value in record.items():
         path = f"{prefix}.{key}" if prefix else key
         if isinstance(value, dict):

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from typing import Annotated, Any
+from collections.abc import Mapping
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -38,10 +39,10 @@ router = APIRouter(route_class=KernelRoute)
 FORM_COOKIE = "allpath_form"
 
 
-def _anonymous_form(request: Request, template: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
+def _anonymous_form(request: Request, template: str, context: Mapping[str, object], status: int = 200) -> HTMLResponse:
     """A form page for a visitor who is not signed in, with a fresh one-time form token (and its cookie)."""
     token = secrets.token_urlsafe(32)
-    response = page(request, template, context | {"form_token": token}, None, status)
+    response = page(request, template, {**context, "form_token": token}, None, status)
     response.set_cookie(
         FORM_COOKIE,
         token,

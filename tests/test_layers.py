@@ -78,6 +78,9 @@ def test_the_unchanged_copy_keeps_every_contract(tmp_path: Path) -> None:
         # The HTTP kernel importing an interface above it, a translator the composition root.
         ("interfaces/http/deps.py", "from allpath.interfaces.api import schemas", "Interfaces: CLI, launcher"),
         ("interfaces/report/blocks.py", "from allpath.interfaces import app", "Interfaces: CLI, launcher"),
+        # An interface reaching past the application layer: a route to storage, a translator to the engine.
+        ("interfaces/web/routes/admin.py", "from allpath.storage import users", "import neither the engine nor"),
+        ("interfaces/report/family.py", "from allpath.engine import explain", "import neither the engine nor"),
     ],
 )
 def test_a_planted_wrong_way_import_fails(tmp_path: Path, module: str, planted: str, broken_contract: str) -> None:

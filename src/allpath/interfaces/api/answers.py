@@ -9,7 +9,7 @@ from allpath.errors import RecordError
 from allpath.interfaces.api.schemas import RecordErrorOut, UserOut
 from allpath.interfaces.http.deps import data_access
 from allpath.interfaces.http.schemas import ValidationErrorOut, error_responses
-from allpath.storage.tables import User
+from allpath.service.stored import User
 
 RECORD_INVALID: dict[int | str, dict[str, object]] = {
     **error_responses(400),

@@ -47,8 +47,7 @@ def grid(
     ] = False,
 ) -> None:
     """Print every combination of boundary values of the risk inputs and the groups they give (CSV)."""
-    from allpath.engine.grid import absent_grid_csv, complete_grid_csv
     from allpath.knowledge.loader import load_knowledge
+    from allpath.service.grid import risk_grid_csv
 
-    kb = load_knowledge()
-    sys.stdout.write(absent_grid_csv(kb) if absent else complete_grid_csv(kb))
+    sys.stdout.write(risk_grid_csv(load_knowledge(), absent=absent))

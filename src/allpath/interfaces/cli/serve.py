@@ -22,8 +22,8 @@ def serve(
     """
     from allpath.interfaces.serving import ListenError, address_shown, listening_socket, run_service, startup_warnings
     from allpath.knowledge.loader import load_knowledge
+    from allpath.service.database import prepare_database
     from allpath.settings import load_settings
-    from allpath.storage.db import make_engine, migrate, session_factory
 
     try:
         sock = listening_socket(host, port)  # first: a port in use is told before any work
@@ -38,17 +38,13 @@ def serve(
         except ValueError as problem:  # a CDS setting that cannot work (it names the setting)
             typer.echo(f"allpath serve: {problem}", err=True)
             raise typer.Exit(EXIT_INVALID_INPUT) from None
-        engine = make_engine(settings.database_url)
-        migrate(engine)  # once, before any worker starts
+        # Migrated once, before any worker starts (with the demo accounts and patients when asked).
+        examples = Path(__file__).resolve().parents[4] / "examples"
+        accounts = prepare_database(settings.database_url, demo=(load_knowledge(), examples) if demo else None)
         if demo:
-            from allpath.service.demo import seed_demo
-
-            examples = Path(__file__).resolve().parents[4] / "examples"
-            accounts = seed_demo(session_factory(engine), load_knowledge(), examples)
             typer.echo("Demo accounts (local demo only):")
             for role, username, password in accounts:
                 typer.echo(f"  {role:<11} {username:<12} {password}")
-        engine.dispose()
         address = address_shown(sock)
 
         def announce() -> None:

@@ -35,9 +35,9 @@ def create_admin(
     from pydantic import ValidationError
 
     from allpath.interfaces.http.schemas import UserIn
+    from allpath.service import accounts
+    from allpath.service.database import operator_work
     from allpath.settings import load_settings
-    from allpath.storage import accounts
-    from allpath.storage.db import make_engine, migrate, session_factory
 
     try:
         body = UserIn(username=username, display_name=display_name or username, role="admin")
@@ -45,18 +45,13 @@ def create_admin(
         first = error.errors()[0]
         raise _fail(f"{first['loc'][0]}: {first['msg']}") from None
     settings = load_settings()
-    engine = make_engine(settings.database_url)
     try:
-        migrate(engine)
-        with session_factory(engine)() as s, s.begin():
-            try:
-                _user, activation = accounts.create_account(
-                    s, None, body.username, body.display_name, "admin", None, settings.activation_hours
-                )
-            except accounts.AccountError as error:
-                raise _fail(str(error)) from None
-    finally:
-        engine.dispose()
+        with operator_work(settings.database_url) as work:
+            activation = accounts.operator_create_admin(
+                work, body.username, body.display_name, settings.activation_hours
+            )
+    except accounts.AccountError as error:
+        raise _fail(str(error)) from None
     typer.echo(f"Administrator {body.username} created. One-time activation code (shown only now):")
     typer.echo(f"  {activation.code}")
     typer.echo(f"Its owner chooses the password at /activate before {activation.expires_at:%Y-%m-%d %H:%M} UTC.")
@@ -72,23 +67,14 @@ def confirm(
 ) -> None:
     """Grant an account its patient data when no colleague of its team remains to confirm it: a clinician
     their team, a family their child's team, a researcher the teams named with --team."""
+    from allpath.service import accounts
+    from allpath.service.database import operator_work
     from allpath.settings import load_settings
-    from allpath.storage import accounts
-    from allpath.storage import users as user_store
-    from allpath.storage.db import make_engine, migrate, session_factory
 
     settings = load_settings()
-    engine = make_engine(settings.database_url)
     try:
-        migrate(engine)
-        with session_factory(engine)() as s, s.begin():
-            user = user_store.get_user(s, username)
-            if user is None:
-                raise _fail(f"there is no account named {username[:100]!r}")
-            try:
-                names = accounts.operator_confirm(s, user, list(team or []))
-            except accounts.AccountError as error:
-                raise _fail(str(error)) from None
-    finally:
-        engine.dispose()
+        with operator_work(settings.database_url) as work:
+            names = accounts.operator_confirm(work, username, list(team or []))
+    except accounts.AccountError as error:
+        raise _fail(str(error)) from None
     typer.echo(f"{username} may read the patient data of: {', '.join(names) if names else 'no team yet'}")

@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from allpath.knowledge.cite import Cite
+
 BlockKind = Literal["title", "heading", "paragraph", "bullets", "numbered", "rule"]
 
 
@@ -22,6 +24,11 @@ class Block:
 def section(source: Mapping[str, object]) -> str:
     """The source note that ends a statement: the heading of the source it comes from."""
     return f"(Source: \u201c{source['section']}\u201d)"
+
+
+def cited(cite: Cite) -> str:
+    """The source note of a statement of the knowledge base's family-report words (its ``cite``)."""
+    return section({"section": cite.section})
 
 
 def render_text(blocks: list[Block], width: int = 88) -> str:

@@ -11,8 +11,7 @@ from __future__ import annotations
 import re
 
 from allpath.domain.results import Assessment, CareOverview, Factor, Roadmap
-from allpath.engine.explain import source_of
-from allpath.interfaces.report.blocks import Block, section
+from allpath.interfaces.report.blocks import Block, cited, section
 from allpath.interfaces.report.treatment import length_blocks, roadmap_blocks, survivorship_blocks
 from allpath.knowledge.loader import KnowledgeBase
 
@@ -56,7 +55,7 @@ def _risk_blocks(a: Assessment, kb: KnowledgeBase) -> list[Block]:
     # Each genetic finding behind a group, favourable or not, in plain words.
     genetics = kb.text.genetic_results
     reasons += [
-        f"{genetics.meanings[token]} {section(source_of(kb, genetics.cite))}"
+        f"{genetics.meanings[token]} {cited(genetics.cite)}"
         for token in _genetics_seen(a["factors"])
         if token in genetics.meanings
     ]
@@ -73,7 +72,7 @@ def _risk_blocks(a: Assessment, kb: KnowledgeBase) -> list[Block]:
                 f"The care team also uses a finer grouping from the Children's Oncology Group "
                 f"(COG). In that grouping your child is in {cog_label}. {cog_meaning.meanings[cog]} The two "
                 "groupings use different rules, so they do not always match. The team can explain any difference. "
-                f"{section(source_of(kb, cog_meaning.cite))}",
+                f"{cited(cog_meaning.cite)}",
             )
         )
         cog_reasons = [
@@ -105,7 +104,7 @@ def _relapse_blocks(a: Assessment, kb: KnowledgeBase) -> list[Block]:
     else:
         paragraphs.append(words.group_unknown)
     if any(t["code"] == "combination_chemotherapy" for t in a["plan"]["therapies"]):
-        paragraphs.append(f"{words.chemotherapy} {section(source_of(kb, words.cite))}")
+        paragraphs.append(f"{words.chemotherapy} {cited(words.cite)}")
     return [Block("heading", "The relapse"), *(Block("paragraph", p) for p in paragraphs)]
 
 
@@ -128,7 +127,7 @@ def _opening(a: Assessment, kb: KnowledgeBase, who: str) -> list[Block]:
         Block("paragraph", kb.text.family_disclaimer),
         # First, before anything else: during treatment any fever is an emergency.
         Block("heading", fever.title),
-        Block("bullets", items=(*fever.items[:-1], f"{fever.items[-1]} {section(source_of(kb, fever.cite))}")),
+        Block("bullets", items=(*fever.items[:-1], f"{fever.items[-1]} {cited(fever.cite)}")),
         Block("heading", "Where things stand"),
         Block("paragraph", kb.text.disease_state_meaning[a["disease_state"]]),
     ]
@@ -233,7 +232,7 @@ def _support_blocks(a: Assessment, kb: KnowledgeBase, treatment: CareOverview | 
         Block("heading", "Who is on the care team"),
         Block("bullets", items=tuple(kb.text.care_team.items)),
         Block("heading", "Support for your family"),
-        Block("paragraph", f"{kb.text.support.text} {section(source_of(kb, kb.text.support.cite))}"),
+        Block("paragraph", f"{kb.text.support.text} {cited(kb.text.support.cite)}"),
         Block("heading", "Questions you may want to ask"),
         Block("bullets", items=tuple(kb.text.questions_to_ask)),
         Block("heading", "After treatment"),

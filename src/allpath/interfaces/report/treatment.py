@@ -8,9 +8,8 @@ import re
 from datetime import date
 
 from allpath.domain.results import Roadmap, RoadmapPhase, ScreeningStart, SurvivorshipPlan
-from allpath.engine.explain import source_of
 from allpath.interfaces.dates import in_words
-from allpath.interfaces.report.blocks import Block, section
+from allpath.interfaces.report.blocks import Block, cited
 from allpath.knowledge.loader import KnowledgeBase
 
 
@@ -22,7 +21,7 @@ def length_blocks(roadmap: Roadmap | None, kb: KnowledgeBase) -> list[Block]:
     """How long treatment lasts: the length of the child's regimen (its first parts, then the total-duration
     rule), or that it depends on the plan when no regimen applies."""
     words = kb.text.treatment_length
-    cite = section(source_of(kb, words.cite))
+    cite = cited(words.cite)
     text = words.without_regimen
     rule = kb.therapy.regimens.total_duration
     if roadmap and roadmap.get("regimen") is not None:

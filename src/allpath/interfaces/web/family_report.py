@@ -16,7 +16,7 @@ from allpath.interfaces.report import Block, build_blocks
 from allpath.interfaces.web.pages import STATIC_DIR, templates
 from allpath.knowledge.loader import KnowledgeBase
 from allpath.service import UnitOfWork, care_overview, latest
-from allpath.storage import tables as t
+from allpath.service.stored import Patient
 
 PDF_STYLESHEET = STATIC_DIR / "report-print.css"
 
@@ -46,7 +46,7 @@ class FamilyReport:
         return f"allpath-family-report-v{self.version}.pdf"
 
 
-def family_report(s: Session, kb: KnowledgeBase, patient: t.Patient) -> FamilyReport:
+def family_report(s: Session, kb: KnowledgeBase, patient: Patient) -> FamilyReport:
     """The report of the patient's latest record, assessed afresh under the running knowledge base (the rule
     for every view of a stored patient, ``allpath.service``), with the roadmap and the follow-up after
     treatment (never the doses)."""

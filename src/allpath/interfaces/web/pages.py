@@ -30,7 +30,7 @@ from allpath.interfaces.http.deps import DB, Principal, audit_refusal, optional_
 from allpath.interfaces.http.unit_of_work import Work, work_of
 from allpath.interfaces.web.forms import dom_id, shown_number
 from allpath.knowledge.loader import KnowledgeBase
-from allpath.storage import users as user_store
+from allpath.service.access import DATA_ROLES
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES_DIR = HERE / "templates"
@@ -366,7 +366,7 @@ def page_user(*roles: str) -> Callable[[Request, Session, Principal | None], Pri
                 "This page is not for your account",
                 f"It is for the role {' or '.join(ROLE_LABELS.get(r, r) for r in roles)}.",
             )
-        if roles and principal.user.role in user_store.DATA_ROLES and not principal.granted:
+        if roles and principal.user.role in DATA_ROLES and not principal.granted:
             audit_refusal(s, principal.user, request, "unconfirmed")
             raise PageError(403, "Your account waits for confirmation", WAITING_PAGE)
         return principal

@@ -2,7 +2,7 @@
 
 An administrator creates accounts without a password (the owner chooses it with a one-time activation
 code), deactivates and re-activates them, forces a password reset (a new activation code), revokes their
-API tokens and changes their role or team. Every such act is audited (``allpath.storage.accounts``), and
+API tokens and changes their role or team. Every such act is audited (``allpath.service.accounts``), and
 every act that could hand an account to someone else withdraws its access to patient data until a
 clinician of its team grants it again.
 """
@@ -18,10 +18,8 @@ from allpath.interfaces.api.schemas import ActivationOut, AuditOut, RevokedOut, 
 from allpath.interfaces.http.deps import AppSettings, storable_body
 from allpath.interfaces.http.schemas import ErrorOut, UserIn, UserUpdate, ValidationErrorOut, error_responses
 from allpath.interfaces.http.unit_of_work import KernelRoute, Work, acting
-from allpath.storage import accounts
-from allpath.storage import audit as audit_store
-from allpath.storage import tables as t
-from allpath.storage import users as user_store
+from allpath.service import accounts
+from allpath.service.stored import User
 
 router = APIRouter(
     prefix="/api",
@@ -44,30 +42,27 @@ REFUSED: dict[int | str, dict[str, object]] = {
 }
 
 
-def _account(work: Work, user_id: int, action: str) -> t.User:
-    user = work.session.get(t.User, user_id)
-    if user is None:
-        work.audit(action, "user", str(user_id), outcome="denied", detail="no such account")
-        raise HTTPException(404, "no such account")
-    return user
+def _account(work: Work, user_id: int, action: str) -> User:
+    try:
+        return accounts.account_to_act_on(work, user_id, action)
+    except accounts.NotFound as error:
+        raise HTTPException(404, str(error)) from None
 
 
-def _refused(work: Work, action: str, user_id: int | None, error: accounts.AccountError) -> NoReturn:
-    status = 409 if isinstance(error, accounts.NameTaken | accounts.NotAllowed) else 422
-    outcome = "denied" if status == 409 else "invalid"
-    work.audit(action, "user", str(user_id) if user_id else None, outcome=outcome)
+def _refused(error: accounts.AccountError) -> NoReturn:
+    """The answer to a refused act (the use case has audited it): 409 when it is not allowed, else 422."""
+    status = 409 if accounts.refusal_outcome(error) == "denied" else 422
     raise HTTPException(status, str(error)) from None
 
 
-def _activation_out(user: t.User, activation: accounts.Activation) -> ActivationOut:
+def _activation_out(user: User, activation: accounts.Activation) -> ActivationOut:
     return ActivationOut(user_id=user.id, activation_code=activation.code, expires_at=activation.expires_at)
 
 
 @router.get("/users", response_model=list[UserOut])
 def list_users(work: Admin) -> list[UserOut]:
     """Every account."""
-    work.audit("list", "user")
-    return [user_out(work.session, u) for u in user_store.list_users(work.session)]
+    return [user_out(work.session, u) for u in accounts.list_accounts(work)]
 
 
 @router.post("/users", response_model=UserCreatedOut, status_code=201, responses=REFUSED)
@@ -78,10 +73,10 @@ def create_user(body: UserIn, settings: AppSettings, work: Admin) -> UserCreated
     the team confirms it (the first clinician of an empty team at once)."""
     try:
         user, activation = accounts.create_account(
-            work.session, work.user, body.username, body.display_name, body.role, body.team, settings.activation_hours
+            work, body.username, body.display_name, body.role, body.team, settings.activation_hours
         )
     except accounts.AccountError as error:
-        _refused(work, "create", None, error)
+        _refused(error)
     return UserCreatedOut(user=user_out(work.session, user), activation=_activation_out(user, activation))
 
 
@@ -90,9 +85,9 @@ def update_user(user_id: UserId, body: UserUpdate, work: Admin) -> UserOut:
     """Change an account's role or team; its access to patient data must then be granted again."""
     user = _account(work, user_id, "change_role")
     try:
-        accounts.change_role_or_team(work.session, work.user, user, body.role, body.team)
+        accounts.change_role_or_team(work, user, body.role, body.team)
     except accounts.AccountError as error:
-        _refused(work, "change_role", user_id, error)
+        _refused(error)
     return user_out(work.session, user)
 
 
@@ -101,9 +96,9 @@ def deactivate_user(user_id: UserId, work: Admin) -> UserOut:
     """The account can no longer sign in: its sessions end and its API tokens are revoked."""
     user = _account(work, user_id, "deactivate")
     try:
-        accounts.deactivate(work.session, work.user, user)
+        accounts.deactivate(work, user)
     except accounts.AccountError as error:
-        _refused(work, "deactivate", user_id, error)
+        _refused(error)
     return user_out(work.session, user)
 
 
@@ -111,7 +106,7 @@ def deactivate_user(user_id: UserId, work: Admin) -> UserOut:
 def reactivate_user(user_id: UserId, work: Admin) -> UserOut:
     """The account may sign in again; its access to patient data must be granted again."""
     user = _account(work, user_id, "reactivate")
-    accounts.reactivate(work.session, work.user, user)
+    accounts.reactivate(work, user)
     return user_out(work.session, user)
 
 
@@ -121,9 +116,9 @@ def reset_password(user_id: UserId, settings: AppSettings, work: Admin) -> Activ
     data is withdrawn, and the answer holds a new activation code (shown once) for the owner."""
     user = _account(work, user_id, "reset_password")
     try:
-        activation = accounts.reset_password(work.session, work.user, user, settings.activation_hours)
+        activation = accounts.reset_password(work, user, settings.activation_hours)
     except accounts.AccountError as error:
-        _refused(work, "reset_password", user_id, error)
+        _refused(error)
     return _activation_out(user, activation)
 
 
@@ -131,13 +126,12 @@ def reset_password(user_id: UserId, settings: AppSettings, work: Admin) -> Activ
 def revoke_user_tokens(user_id: UserId, work: Admin) -> RevokedOut:
     """Revoke every API token of an account (they stop working at once)."""
     user = _account(work, user_id, "revoke_tokens")
-    return RevokedOut(revoked=accounts.revoke_tokens(work.session, work.user, user))
+    return RevokedOut(revoked=accounts.revoke_tokens(work, user))
 
 
 @router.get("/audit", response_model=list[AuditOut])
 def audit_log(work: Admin, limit: int = 200) -> list[AuditOut]:
     """The newest audit entries: who did what to which resource, and when."""
-    work.audit("read", "audit_log")
     return [
         AuditOut(
             id=e.id,
@@ -150,5 +144,5 @@ def audit_log(work: Admin, limit: int = 200) -> list[AuditOut]:
             outcome=e.outcome,
             detail=e.detail,
         )
-        for e in audit_store.entries(work.session, max(1, min(limit, 1000)))
+        for e in accounts.audit_log(work, limit)
     ]

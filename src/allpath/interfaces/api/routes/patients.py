@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
-from sqlalchemy.orm import Session
 
 from allpath import service
 from allpath.errors import RecordError
@@ -24,9 +23,8 @@ from allpath.interfaces.api.schemas import (
 from allpath.interfaces.http.deps import KB, storable_body
 from allpath.interfaces.http.schemas import error_responses
 from allpath.interfaces.http.unit_of_work import KernelRoute, Work, acting, visible_patient
-from allpath.storage import invitations as invitation_store
-from allpath.storage import patients as patient_store
-from allpath.storage import tables as t
+from allpath.service import stored_patients
+from allpath.service.stored import StoredAssessment
 
 router = APIRouter(
     prefix="/api/patients",
@@ -40,7 +38,7 @@ ClinicianOrFamily = Annotated[Work, Depends(acting("clinician", "family"))]
 NOT_FOUND = error_responses(404)
 
 
-def _assessment_out(row: t.Assessment) -> AssessmentOut:
+def _assessment_out(row: StoredAssessment) -> AssessmentOut:
     return AssessmentOut(
         patient_version=row.patient_version,
         created_at=row.created_at,
@@ -51,13 +49,14 @@ def _assessment_out(row: t.Assessment) -> AssessmentOut:
     )
 
 
-def _patient_out(s: Session, patient: t.Patient) -> PatientOut:
+def _patient_out(now: stored_patients.Snapshot) -> PatientOut:
+    patient = now.patient
     return PatientOut(
         id=patient.id,
         display_name=patient.display_name,
         current_version=patient.current_version,
-        record=patient_store.current_version(s, patient).record,
-        assessment=_assessment_out(patient_store.latest_assessment(s, patient)),
+        record=now.version.record,
+        assessment=_assessment_out(now.assessment),
     )
 
 
@@ -66,24 +65,18 @@ def list_patients(
     work: Clinician, q: Annotated[str, Query(max_length=200, pattern=r"^[^\x00]*$")] = ""
 ) -> list[PatientSummary]:
     """The patients of the signed-in clinician's team, optionally filtered by name or id."""
-    team_id = work.signed_in().user.team_id
-    assert team_id is not None  # a clinician with access to patient data has a team
-    rows = []
-    for patient in patient_store.list_patients(work.session, team_id, q):
-        a = patient_store.latest_assessment(work.session, patient)
-        rows.append(
-            PatientSummary(
-                id=patient.id,
-                display_name=patient.display_name,
-                current_version=patient.current_version,
-                disease_state=a.disease_state,
-                risk_group=a.risk_group,
-                cog_risk_group=a.cog_risk_group,
-                provisional=a.provisional,
-            )
+    return [
+        PatientSummary(
+            id=row.patient.id,
+            display_name=row.patient.display_name,
+            current_version=row.patient.current_version,
+            disease_state=row.assessment.disease_state,
+            risk_group=row.assessment.risk_group,
+            cog_risk_group=row.assessment.cog_risk_group,
+            provisional=row.assessment.provisional,
         )
-    work.audit("list", "patient", detail=f"{len(rows)} rows")
-    return rows
+        for row in stored_patients.patient_list(work, q)
+    ]
 
 
 @router.post("", response_model=PatientOut, status_code=201, responses=RECORD_INVALID)
@@ -93,15 +86,14 @@ def create_patient(body: PatientIn, kb: KB, work: Clinician) -> PatientOut | JSO
         stored = service.create_patient(work, kb, body.display_name, body.record)
     except RecordError as error:
         return record_errors(error)
-    return _patient_out(work.session, stored.patient)
+    return _patient_out(stored_patients.snapshot(work, stored.patient))
 
 
 @router.get("/{patient_id}", response_model=PatientOut, responses=NOT_FOUND)
 def read_patient(patient_id: str, work: ClinicianOrFamily) -> PatientOut:
     """A patient's current record and its stored assessment (a family sees only their own child)."""
     patient = visible_patient(work, patient_id, family_allowed=True)
-    work.audit("read", "patient", patient.id)
-    return _patient_out(work.session, patient)
+    return _patient_out(stored_patients.read_patient(work, patient))
 
 
 @router.put("/{patient_id}", response_model=PatientOut, responses={**NOT_FOUND, **RECORD_INVALID})
@@ -112,17 +104,16 @@ def update_patient(patient_id: str, body: PatientUpdate, kb: KB, work: Clinician
         service.store_version(work, kb, patient, body.record, body.display_name)
     except RecordError as error:
         return record_errors(error)
-    return _patient_out(work.session, patient)
+    return _patient_out(stored_patients.snapshot(work, patient))
 
 
 @router.get("/{patient_id}/versions", response_model=list[VersionOut], responses=NOT_FOUND)
 def list_versions(patient_id: str, work: Clinician) -> list[VersionOut]:
     """Every stored version of the record, oldest first."""
     patient = visible_patient(work, patient_id, family_allowed=False)
-    work.audit("read", "patient_versions", patient.id)
     return [
         VersionOut(version=v.version, created_at=v.created_at, created_by=v.created_by, record=v.record)
-        for v in patient_store.versions(work.session, patient)
+        for v in stored_patients.record_versions(work, patient)
     ]
 
 
@@ -130,25 +121,22 @@ def list_versions(patient_id: str, work: Clinician) -> list[VersionOut]:
 def list_assessments(patient_id: str, work: ClinicianOrFamily) -> list[AssessmentOut]:
     """The assessment history, oldest first, each with what changed since the one before."""
     patient = visible_patient(work, patient_id, family_allowed=True)
-    work.audit("read", "assessments", patient.id)
-    return [_assessment_out(a) for a in patient_store.assessments(work.session, patient)]
+    return [_assessment_out(a) for a in stored_patients.stored_assessments(work, patient)]
 
 
 @router.post("/{patient_id}/invitations", response_model=InvitationOut, status_code=201, responses=NOT_FOUND)
 def invite_family(patient_id: str, work: Clinician) -> InvitationOut:
     """An invitation code that lets one family account read this child's plan and report."""
     patient = visible_patient(work, patient_id, family_allowed=False)
-    code = invitation_store.create_invitation(work.session, work.signed_in().user, patient)
-    work.audit("create", "invitation", patient.id)
-    return InvitationOut(code=code, expires_in_days=14)
+    invitation = stored_patients.invite_family(work, patient)
+    return InvitationOut(code=invitation.code, expires_in_days=invitation.days)
 
 
 @router.get("/{patient_id}/export", response_model=PatientExportOut, responses=NOT_FOUND)
 def export_patient(patient_id: str, work: Clinician) -> JSONResponse:
     """Everything stored about one patient: every version and every assessment."""
     patient = visible_patient(work, patient_id, family_allowed=False)
-    work.audit("export", "patient", patient.id)
-    s = work.session
+    stored = stored_patients.export_patient(work, patient)
     return JSONResponse(
         {
             "patient": {
@@ -156,7 +144,7 @@ def export_patient(patient_id: str, work: Clinician) -> JSONResponse:
                 "display_name": patient.display_name,
                 "current_version": patient.current_version,
             },
-            "versions": [v.record | {"_version": v.version} for v in patient_store.versions(s, patient)],
-            "assessments": [_assessment_out(a).model_dump(mode="json") for a in patient_store.assessments(s, patient)],
+            "versions": [v.record | {"_version": v.version} for v in stored.versions],
+            "assessments": [_assessment_out(a).model_dump(mode="json") for a in stored.assessments],
         }
     )

@@ -21,9 +21,7 @@ from allpath.interfaces.api.schemas import (
 from allpath.interfaces.http.deps import SESSION_COOKIE, AppSettings, Refusal, storable_body
 from allpath.interfaces.http.schemas import ActivateIn, ErrorOut, InvitationAccept, ValidationErrorOut, error_responses
 from allpath.interfaces.http.unit_of_work import AnonymousWork, KernelRoute, SignedInWork
-from allpath.storage import accounts, clock
-from allpath.storage import invitations as invitation_store
-from allpath.storage import signin as signin_store
+from allpath.service import sessions
 
 router = APIRouter(prefix="/api", tags=["session"], dependencies=[Depends(storable_body)], route_class=KernelRoute)
 WEAK_PASSWORD: dict[int | str, dict[str, object]] = {
@@ -41,35 +39,30 @@ def sign_in(
 ) -> SessionOut:
     """Sign in with a user name and password; sets the session cookie."""
     client = request.client.host if request.client else "unknown"
-    s = work.session
     try:
-        user = signin_store.authenticate(s, body.username, body.password, client, settings.sign_in_limits)
-    except signin_store.TooManyAttempts:
-        work.audit("sign_in", "session", outcome="rate_limited")
+        signed_in = sessions.sign_in(
+            work, body.username, body.password, client, settings.sign_in_limits, settings.session_hours
+        )
+    except sessions.TooManyAttempts:
         raise Refusal(429, "too many failed sign-ins; wait a few minutes and try again") from None
-    if user is None:
-        work.audit("sign_in", "session", outcome="denied")
-        raise Refusal(401, "user name or password is wrong")  # kept: the failed attempt counts towards the limit
-    raw, csrf = signin_store.create_session(s, user, settings.session_hours)
-    work.as_actor(user).audit("sign_in", "session")
+    except sessions.WrongCredentials:
+        raise Refusal(401, "user name or password is wrong") from None  # kept: the failed attempt counts
     response.set_cookie(
         SESSION_COOKIE,
-        raw,
+        signed_in.session_id,
         httponly=True,
         samesite="strict",
         secure=settings.secure_cookies,
         max_age=int(settings.session_hours * 3600),
     )
-    return SessionOut(username=user.username, role=user.role, csrf_token=csrf)
+    user = signed_in.user
+    return SessionOut(username=user.username, role=user.role, csrf_token=signed_in.csrf_token)
 
 
 @router.delete("/session", status_code=204, responses=error_responses(401, 403))
 def sign_out(request: Request, response: Response, work: SignedInWork) -> None:
     """Sign out: the session ends on the server and the cookie is cleared."""
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if cookie:
-        signin_store.end_session(work.session, cookie)
-    work.audit("sign_out", "session")
+    sessions.sign_out(work, request.cookies.get(SESSION_COOKIE))
     response.delete_cookie(SESSION_COOKIE)
 
 
@@ -82,16 +75,12 @@ def me(work: SignedInWork) -> UserOut:
 @router.put("/me/password", status_code=204, responses={**error_responses(400, 401, 403), **WEAK_PASSWORD})
 def change_password(body: PasswordChange, request: Request, work: SignedInWork) -> None:
     """Change your password (the current one is required); your other sessions end."""
-    principal = work.signed_in()
-    keep = request.cookies.get(SESSION_COOKIE) if principal.via == "session" else None
-    user_id = str(principal.user.id)
+    keep = request.cookies.get(SESSION_COOKIE) if work.signed_in().via == "session" else None
     try:
-        accounts.change_password(work.session, principal.user, body.current_password, body.new_password, keep)
-    except accounts.AccountError as error:
-        work.audit("change_password", "user", user_id, outcome="denied")
+        sessions.change_password(work, body.current_password, body.new_password, keep)
+    except sessions.AccountError as error:
         raise HTTPException(400, str(error)) from None
     except WeakPassword as error:
-        work.audit("change_password", "user", user_id, outcome="invalid")
         raise HTTPException(422, str(error)) from None
 
 
@@ -100,12 +89,10 @@ def activate(body: ActivateIn, work: AnonymousWork) -> UserOut:
     """Choose the password of a new (or reset) account with the one-time activation code an administrator
     handed over; then sign in. The account reads patient data once a clinician of its team confirms it."""
     try:
-        user = accounts.activate(work.session, body.username, body.code, body.password)
-    except accounts.AccountError as error:
-        work.audit("activate", "user", outcome="denied")
+        user = sessions.activate(work, body.username, body.code, body.password)
+    except sessions.AccountError as error:
         raise HTTPException(400, str(error)) from None
     except WeakPassword as error:
-        work.audit("activate", "user", outcome="invalid")
         raise HTTPException(422, str(error)) from None
     return user_out(work.session, user)
 
@@ -115,18 +102,17 @@ def new_token(body: TokenIn, work: SignedInWork, settings: AppSettings) -> Token
     """Create an API token for machine clients acting as the signed-in user (shown once). It expires after
     the configured lifetime (``ALLPATH_TOKEN_DAYS``), or after ``days`` when that is shorter."""
     days = settings.token_days if body.days is None else body.days
-    if days > settings.token_days:
-        work.audit("create", "api_token", outcome="invalid")
-        raise HTTPException(400, f"a token may live at most {settings.token_days:g} days")
-    token, row = signin_store.issue_api_token(work.session, work.signed_in().user, body.name, days)
-    work.audit("create", "api_token", str(row.id), detail=f"{days:g} days")
+    try:
+        token, row = sessions.issue_token(work, body.name, days, settings.token_days)
+    except sessions.TokenTooLong as error:
+        raise HTTPException(400, str(error)) from None
     return TokenOut(id=row.id, token=token, name=row.name, expires_at=row.expires_at)
 
 
 @router.get("/tokens", response_model=list[TokenInfo], responses=error_responses(401))
 def my_tokens(work: SignedInWork) -> list[TokenInfo]:
     """Your API tokens, newest first, with their expiry (the tokens themselves are never shown again)."""
-    moment = clock.now()
+    moment = sessions.now()
     return [
         TokenInfo(
             id=row.id,
@@ -136,7 +122,7 @@ def my_tokens(work: SignedInWork) -> list[TokenInfo]:
             revoked=row.revoked,
             expired=row.expires_at <= moment,
         )
-        for row in signin_store.api_tokens(work.session, work.signed_in().user)
+        for row in sessions.api_tokens(work)
     ]
 
 
@@ -147,10 +133,10 @@ def my_tokens(work: SignedInWork) -> list[TokenInfo]:
 )
 def revoke_token(token_id: Annotated[int, Path(ge=1, le=2_147_483_647)], work: SignedInWork) -> None:
     """Revoke one of your API tokens: it stops working at once."""
-    if not signin_store.revoke_api_tokens(work.session, work.signed_in().user, token_id):
-        work.audit("revoke", "api_token", str(token_id), outcome="denied")
-        raise HTTPException(404, "you have no such live token")
-    work.audit("revoke", "api_token", str(token_id))
+    try:
+        sessions.revoke_token(work, token_id)
+    except sessions.NoSuchToken as error:
+        raise HTTPException(404, str(error)) from None
 
 
 @router.post(
@@ -158,14 +144,10 @@ def revoke_token(token_id: Annotated[int, Path(ge=1, le=2_147_483_647)], work: S
 )
 def accept_invitation(body: InvitationAccept, work: AnonymousWork) -> UserOut:
     """Create a family account linked to one child, with the invitation code the care team gave."""
-    s = work.session
     try:
-        user = invitation_store.accept_invitation(s, body.code, body.username, body.password, body.display_name)
-    except invitation_store.InvitationError as error:
-        work.audit("accept", "invitation", outcome="denied")
+        user = sessions.accept_invitation(work, body.code, body.username, body.password, body.display_name)
+    except sessions.InvitationError as error:
         raise Refusal(400, str(error)) from None
     except WeakPassword as error:
-        work.audit("accept", "invitation", outcome="invalid")
         raise Refusal(422, str(error)) from None
-    work.as_actor(user).audit("accept", "invitation")
-    return user_out(s, user)
+    return user_out(work.session, user)

@@ -15,8 +15,8 @@ from allpath.interfaces.api.schemas import TeamMemberOut
 from allpath.interfaces.http.deps import storable_body
 from allpath.interfaces.http.schemas import ErrorOut, error_responses
 from allpath.interfaces.http.unit_of_work import KernelRoute, Work, acting
-from allpath.storage import accounts
-from allpath.storage import tables as t
+from allpath.service import accounts
+from allpath.service.stored import AccessGrant, User
 
 router = APIRouter(
     prefix="/api/team",
@@ -28,7 +28,7 @@ router = APIRouter(
 Custodian = Annotated[Work, Depends(acting("clinician"))]  # a clinician with access to the team's data
 
 
-def _member(user: t.User, grant: t.AccessGrant | None) -> TeamMemberOut:
+def _member(user: User, grant: AccessGrant | None) -> TeamMemberOut:
     return TeamMemberOut(
         id=user.id,
         username=user.username,
@@ -43,11 +43,8 @@ def _member(user: t.User, grant: t.AccessGrant | None) -> TeamMemberOut:
 def members(work: Custodian) -> list[TeamMemberOut]:
     """Everyone with access to your team's data (and how it was granted), then the accounts that wait for a
     clinician of your team to confirm them."""
-    assert work.user.team_id is not None  # a clinician with access has a team
-    granted = [_member(user, grant) for user, grant in accounts.with_access(work.session, work.user.team_id)]
-    waiting = [_member(user, None) for user in accounts.waiting_for(work.session, work.user)]
-    work.audit("list", "team_member", detail=f"{len(waiting)} waiting")
-    return granted + waiting
+    team = accounts.team_members(work)
+    return [_member(user, grant) for user, grant in team.granted] + [_member(user, None) for user in team.waiting]
 
 
 @router.post(
@@ -59,8 +56,7 @@ def confirm(user_id: Annotated[int, Path(ge=1, le=2_147_483_647)], work: Custodi
     """Grant a waiting account your team's data: confirm it only once its owner has told you (in person or
     by a channel you trust) that they activated it themselves."""
     try:
-        user = accounts.confirm(work.session, work.user, user_id)
+        user, grant = accounts.confirm(work, user_id)
     except accounts.NotFound as error:
         raise HTTPException(404, str(error)) from None
-    grant = work.session.get(t.AccessGrant, (user.id, work.user.team_id))
     return _member(user, grant)

@@ -10,24 +10,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy.orm import Session
 from typing_extensions import TypedDict
 
 from allpath.accounts.passwords import MIN_LENGTH, WeakPassword
-from allpath.interfaces.http.deps import SESSION_COOKIE, AppSettings, data_access
+from allpath.interfaces.http.deps import SESSION_COOKIE, AppSettings
 from allpath.interfaces.http.unit_of_work import KernelRoute, Work
 from allpath.interfaces.web.pages import SECURITY_HEADERS, AnyUserPage, ClinicianPage, page
-from allpath.storage import accounts, clock
-from allpath.storage import signin as signin_store
-from allpath.storage import tables as t
-from allpath.storage import users as user_store
+from allpath.service import accounts, sessions
 
 router = APIRouter(route_class=KernelRoute)
 Id = Annotated[int, Path(ge=1, le=2_147_483_647)]
-
-
-def _team_names(s: Session, team_ids: frozenset[int]) -> list[str]:
-    return sorted(team.name for team in (s.get(t.Team, team_id) for team_id in team_ids) if team is not None)
 
 
 class NewToken(TypedDict):
@@ -46,16 +38,15 @@ def _account_page(
     notice: str = "",
     new_token: NewToken | None = None,
 ) -> Response:
-    user = work.user
-    teams = user_store.granted_teams(work.session, user.id)
+    state = accounts.account_state(work)
     context = {
-        "account": user,
-        "team_name": _team_names(work.session, frozenset({user.team_id})) if user.team_id is not None else [],
-        "data_role": user.role in user_store.DATA_ROLES,
-        "has_access": data_access(work.session, user),
-        "granted_teams": _team_names(work.session, teams),
-        "tokens": signin_store.api_tokens(work.session, user),
-        "now": clock.now(),
+        "account": work.user,
+        "team_name": state.team_names,
+        "data_role": state.data_role,
+        "has_access": state.has_access,
+        "granted_teams": state.granted_team_names,
+        "tokens": state.tokens,
+        "now": state.now,
         "errors": errors or {},
         "notice": notice,
         "new_token": new_token,
@@ -86,12 +77,10 @@ def change_password(
         return _account_page(request, work, 422, {"new_password_again": "The two new passwords differ."})
     keep = request.cookies.get(SESSION_COOKIE) if work.signed_in().via == "session" else None
     try:
-        accounts.change_password(work.session, user, current_password, new_password, keep)
-    except accounts.AccountError as error:
-        work.audit("change_password", "user", str(user.id), outcome="denied", detail="web")
+        sessions.change_password(work, current_password, new_password, keep, detail="web")
+    except sessions.AccountError as error:
         return _account_page(request, work, 400, {"current_password": str(error)})
     except WeakPassword as error:
-        work.audit("change_password", "user", str(user.id), outcome="invalid", detail="web")
         return _account_page(request, work, 422, {"new_password": f"new password: {error}"})
     return _account_page(request, work, notice="Your password is changed; your other sessions ended.")
 
@@ -117,18 +106,17 @@ def new_token(
         if not 0 < lifetime <= settings.token_days:
             message = f"The lifetime is a number of days above 0 and at most {settings.token_days:g}."
             return _account_page(request, work, 422, {"token_days": message})
-    token, row = signin_store.issue_api_token(work.session, work.user, name, lifetime)
-    work.audit("create", "api_token", str(row.id), detail=f"{lifetime:g} days (web)")
+    token, row = sessions.issue_token(work, name, lifetime, settings.token_days, channel="web")
     shown: NewToken = {"token": token, "name": row.name, "expires_at": row.expires_at}
     return _account_page(request, work, 201, new_token=shown)
 
 
 @router.post("/account/tokens/{token_id}/revoke")
 def revoke_token(request: Request, token_id: Id, work: AnyUserPage) -> Response:
-    if not signin_store.revoke_api_tokens(work.session, work.user, token_id):
-        work.audit("revoke", "api_token", str(token_id), outcome="denied", detail="web")
+    try:
+        sessions.revoke_token(work, token_id, detail="web")
+    except sessions.NoSuchToken:
         return _account_page(request, work, 404, {"tokens": "You have no such live token."})
-    work.audit("revoke", "api_token", str(token_id), detail="web")
     return RedirectResponse("/account?revoked=1", status_code=303, headers=SECURITY_HEADERS)
 
 
@@ -140,14 +128,12 @@ def team(request: Request, work: ClinicianPage, confirmed: str = "") -> Response
     """Who reads your team's data (and who granted it), and the accounts that wait for your confirmation."""
     user = work.user
     assert user.team_id is not None  # a clinician with access has a team
-    members = accounts.with_access(work.session, user.team_id)
-    waiting = accounts.waiting_for(work.session, user)
-    work.audit("list", "team_member", detail=f"{len(waiting)} waiting (web)")
-    names = {u.id: u.username for u, _ in members}
+    team = accounts.team_members(work, channel="web")
+    names = {u.id: u.username for u, _ in team.granted}
     context = {
-        "team_name": _team_names(work.session, frozenset({user.team_id})),
-        "members": members,
-        "waiting": waiting,
+        "team_name": accounts.team_name(work, user.team_id),
+        "members": team.granted,
+        "waiting": team.waiting,
         "names": names,
         "confirmed": confirmed[:100],
     }
@@ -158,7 +144,7 @@ def team(request: Request, work: ClinicianPage, confirmed: str = "") -> Response
 def confirm(request: Request, user_id: Id, work: ClinicianPage) -> Response:
     """Grant a waiting account your team's data."""
     try:
-        confirmed = accounts.confirm(work.session, work.user, user_id, channel="web")
+        confirmed, _grant = accounts.confirm(work, user_id, channel="web")
     except accounts.NotFound as error:
         return page(request, "error.html", {"title": "Not confirmed", "message": str(error)}, work, 404)
     return RedirectResponse(f"/team?confirmed={confirmed.username}", status_code=303, headers=SECURITY_HEADERS)

@@ -3,7 +3,7 @@
 The export holds the patients of the teams that granted the researcher their data. An administrator
 creates accounts without passwords (each gets a one-time activation code, shown once), deactivates and
 re-activates them, forces password resets, revokes API tokens and changes roles and teams; nothing of it
-gives them patient data (``allpath.storage.accounts``)."""
+gives them patient data (``allpath.service.accounts``)."""
 
 from __future__ import annotations
 
@@ -17,10 +17,8 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from allpath.interfaces.http.deps import AppSettings, data_access
+from allpath.interfaces.http.deps import AppSettings
 from allpath.interfaces.http.schemas import UserIn, UserUpdate
 from allpath.interfaces.http.unit_of_work import KernelRoute, Work
 from allpath.interfaces.web.pages import (
@@ -31,11 +29,8 @@ from allpath.interfaces.web.pages import (
     page,
     plain_form_errors,
 )
-from allpath.storage import accounts
-from allpath.storage import audit as audit_store
-from allpath.storage import export as export_store
-from allpath.storage import tables as t
-from allpath.storage import users as user_store
+from allpath.service import accounts, export
+from allpath.service.stored import User
 
 router = APIRouter(route_class=KernelRoute)
 SummaryColumn = Literal[
@@ -50,8 +45,7 @@ _SUMMARY_COLUMNS: tuple[SummaryColumn, ...] = get_args(SummaryColumn)  # the CSV
 @router.get("/export")
 def export_page(request: Request, work: ResearcherPage) -> Response:
     """What the export holds, how many patients, and the groups it contains (counts only)."""
-    rows = export_store.deidentified_export(work.session, user_store.granted_teams(work.session, work.user.id))
-    work.audit("read", "deidentified", detail=f"summary of {len(rows)} rows (web)")
+    rows = export.deidentified_summary(work, detail="web")
     groups = Counter((r["disease_state"], r["risk_group"], r["cog_risk_group"]) for r in rows)
     context = {"count": len(rows), "groups": sorted(groups.items(), key=lambda kv: (-kv[1], str(kv[0])))}
     return page(request, "export.html", context, work)
@@ -65,8 +59,7 @@ def _attachment(body: str, media_type: str, filename: str) -> Response:
 @router.get("/export/deidentified.json")
 def export_json(work: ResearcherPage) -> Response:
     """Every patient's record and groups without names, ids or dates (the rows of the JSON API)."""
-    rows = export_store.deidentified_export(work.session, user_store.granted_teams(work.session, work.user.id))
-    work.audit("export", "deidentified", detail=f"{len(rows)} rows (web, json)")
+    rows = export.deidentified_rows(work, detail="web, json")
     return _attachment(json.dumps(rows, indent=2, ensure_ascii=False), "application/json", "allpath-deidentified.json")
 
 
@@ -85,8 +78,7 @@ def _cell(value: Any) -> str:
 @router.get("/export/deidentified.csv")
 def export_csv(work: ResearcherPage) -> Response:
     """The same rows as a table: one line per patient, the record's fields as columns."""
-    rows = export_store.deidentified_export(work.session, user_store.granted_teams(work.session, work.user.id))
-    work.audit("export", "deidentified", detail=f"{len(rows)} rows (web, csv)")
+    rows = export.deidentified_rows(work, detail="web, csv")
     record_keys = sorted({key for r in rows for key in r["record"]})
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -115,14 +107,13 @@ def _users_page(
     errors: dict[str, str] | None = None,
     notice: str = "",
 ) -> Response:
-    work.audit("list", "user", detail="web")
-    teams = {team.id: team.name for team in _teams(work.session)}
-    users = user_store.list_users(work.session)
+    users = accounts.list_accounts(work, detail="web")
+    teams = {team.id: team.name for team in accounts.teams(work)}
     context = {
         "users": users,
         "teams": teams,
-        "access": {u.id: data_access(work.session, u) for u in users},
-        "pending": {u.id: accounts.pending_activation(work.session, u) for u in users},
+        "access": {u.id: accounts.has_data_access(work, u) for u in users},
+        "pending": {u.id: accounts.pending_activation(work, u) for u in users},
         "values": values or {},
         "errors": errors or {},
         "notice": notice,
@@ -131,12 +122,7 @@ def _users_page(
     return page(request, "admin_users.html", context, work, status)
 
 
-def _teams(s: Session) -> list[t.Team]:
-    """Every care team (the repository has no function for this yet)."""
-    return list(s.scalars(select(t.Team).order_by(t.Team.name)))
-
-
-def _code_page(request: Request, work: Work, user: t.User, activation: accounts.Activation, what: str) -> Response:
+def _code_page(request: Request, work: Work, user: User, activation: accounts.Activation, what: str) -> Response:
     """The one-time activation code, shown once (never in an address, never in the audit log)."""
     context = {"account": user, "activation": activation, "what": what}
     return page(request, "admin_code.html", context, work, 201 if what == "created" else 200)
@@ -169,33 +155,35 @@ def create_user(
         return _users_page(request, work, 422, values, errors)
     try:
         user, activation = accounts.create_account(
-            work.session, work.user, body.username, body.display_name, body.role, body.team, settings.activation_hours
+            work,
+            body.username,
+            body.display_name,
+            body.role,
+            body.team,
+            settings.activation_hours,
+            refusal_detail="web",
         )
     except accounts.NameTaken as error:
-        work.audit("create", "user", outcome="denied", detail="web")
         return _users_page(request, work, 409, values, {"username": f"username: {error}"})
     except accounts.AccountError as error:
-        work.audit("create", "user", outcome="invalid", detail="web")
         return _users_page(request, work, 422, values, {"team": f"team: {error}"})
     return _code_page(request, work, user, activation, "created")
 
 
-def _target(work: Work, user_id: int, action: str) -> t.User:
-    user = work.session.get(t.User, user_id)
-    if user is None:
-        work.audit(action, "user", str(user_id), outcome="denied", detail="web: no such account")
-        raise PageError(404, "No such account")
-    return user
+def _target(work: Work, user_id: int, action: str) -> User:
+    try:
+        return accounts.account_to_act_on(work, user_id, action, detail="web: no such account")
+    except accounts.NotFound:
+        raise PageError(404, "No such account") from None
 
 
-def _refused(request: Request, work: Work, user_id: int, action: str, error: Exception) -> Response:
-    status = 409 if isinstance(error, accounts.NotAllowed) else 422
-    outcome = "denied" if status == 409 else "invalid"
-    work.audit(action, "user", str(user_id), outcome=outcome)
+def _refused(request: Request, work: Work, user_id: int, error: accounts.AccountError) -> Response:
+    """The page after a refused act (the use case has audited it): 409 when it is not allowed, else 422."""
+    status = 409 if accounts.refusal_outcome(error) == "denied" else 422
     return _users_page(request, work, status, errors={f"account-{user_id}": str(error)})
 
 
-def _done(action: str, user: t.User) -> Response:
+def _done(action: str, user: User) -> Response:
     location = f"/admin/users?done={action}&user={quote(user.username, safe='')}"
     return RedirectResponse(location, status_code=303, headers=SECURITY_HEADERS)
 
@@ -207,16 +195,16 @@ UserId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 def deactivate(request: Request, user_id: UserId, work: AdminPage) -> Response:
     user = _target(work, user_id, "deactivate")
     try:
-        accounts.deactivate(work.session, work.user, user, channel="(web)")
+        accounts.deactivate(work, user, channel="(web)")
     except accounts.AccountError as error:
-        return _refused(request, work, user_id, "deactivate", error)
+        return _refused(request, work, user_id, error)
     return _done("deactivate", user)
 
 
 @router.post("/admin/users/{user_id}/reactivate")
 def reactivate(user_id: UserId, work: AdminPage) -> Response:
     user = _target(work, user_id, "reactivate")
-    accounts.reactivate(work.session, work.user, user, channel="(web)")
+    accounts.reactivate(work, user, channel="(web)")
     return _done("reactivate", user)
 
 
@@ -224,16 +212,16 @@ def reactivate(user_id: UserId, work: AdminPage) -> Response:
 def reset_password(request: Request, user_id: UserId, work: AdminPage, settings: AppSettings) -> Response:
     user = _target(work, user_id, "reset_password")
     try:
-        activation = accounts.reset_password(work.session, work.user, user, settings.activation_hours, channel="(web)")
+        activation = accounts.reset_password(work, user, settings.activation_hours, channel="(web)")
     except accounts.AccountError as error:
-        return _refused(request, work, user_id, "reset_password", error)
+        return _refused(request, work, user_id, error)
     return _code_page(request, work, user, activation, "reset")
 
 
 @router.post("/admin/users/{user_id}/revoke-tokens")
 def revoke_tokens(user_id: UserId, work: AdminPage) -> Response:
     user = _target(work, user_id, "revoke_tokens")
-    accounts.revoke_tokens(work.session, work.user, user, channel="(web)")
+    accounts.revoke_tokens(work, user, channel="(web)")
     return _done("revoke_tokens", user)
 
 
@@ -249,10 +237,13 @@ def change_role(
     user = _target(work, user_id, "change_role")
     try:
         body = UserUpdate(role=role or None, team=team.strip() or None)
-        changed = accounts.change_role_or_team(work.session, work.user, user, body.role, body.team, channel="(web)")
-    except (ValidationError, accounts.AccountError) as error:
-        shown = error if isinstance(error, accounts.AccountError) else ValueError("choose a role and a team name")
-        return _refused(request, work, user_id, "change_role", shown)
+    except ValidationError:
+        work.audit("change_role", "user", str(user_id), outcome="invalid")
+        return _refused(request, work, user_id, accounts.AccountError("choose a role and a team name"))
+    try:
+        changed = accounts.change_role_or_team(work, user, body.role, body.team, channel="(web)")
+    except accounts.AccountError as error:
+        return _refused(request, work, user_id, error)
     if not changed:
         return _users_page(request, work, notice=f"Account {user.username} already had that role and team.")
     return _done("change_role", user)
@@ -262,7 +253,6 @@ def change_role(
 def audit_log(request: Request, work: AdminPage, limit: int = 200) -> Response:
     """The newest audit entries: who did what to which resource, and when."""
     limit = max(1, min(limit, 1000))
-    work.audit("read", "audit_log", detail="web")
-    names = {u.id: u.username for u in user_store.list_users(work.session)}
-    context = {"entries": audit_store.entries(work.session, limit), "names": names, "limit": limit}
+    entries = accounts.audit_log(work, limit, detail="web")
+    context = {"entries": entries, "names": accounts.account_names(work), "limit": limit}
     return page(request, "admin_audit.html", context, work)

@@ -12,12 +12,10 @@ from datetime import datetime
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.orm import Session
 from starlette.requests import ClientDisconnect
 from typing_extensions import TypedDict
 
 from allpath import service
-from allpath.engine.diff import changed_fields
 from allpath.errors import FieldProblem, RecordError
 from allpath.interfaces import ics
 from allpath.interfaces.http.deps import KB
@@ -33,15 +31,14 @@ from allpath.interfaces.web.pages import (
     page,
 )
 from allpath.knowledge.loader import KnowledgeBase
+from allpath.service import stored_patients
 from allpath.service.records import RoadmapView
-from allpath.storage import invitations as invitation_store
-from allpath.storage import patients as patient_store
-from allpath.storage import tables as t
+from allpath.service.stored import Patient
 
 router = APIRouter(route_class=KernelRoute)
 
 
-def visible_patient(work: Work, patient_id: str, *, family_allowed: bool) -> t.Patient:
+def visible_patient(work: Work, patient_id: str, *, family_allowed: bool) -> Patient:
     """The patient, if this user may see it (the API's rule); otherwise a 404 page (denial audited)."""
     try:
         return kernel_visible_patient(work, patient_id, family_allowed=family_allowed)
@@ -96,8 +93,8 @@ def _label(found: object, key: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _summary_row(s: Session, patient: t.Patient) -> ListedPatient:
-    a = patient_store.latest_assessment(s, patient)
+def _summary_row(row: stored_patients.PatientRow) -> ListedPatient:
+    patient, a = row.patient, row.assessment
     result = a.result
     return {
         "id": patient.id,
@@ -118,17 +115,7 @@ def _summary_row(s: Session, patient: t.Patient) -> ListedPatient:
 def patient_list(request: Request, work: CareOrFamilyPage, q: str = "") -> Response:
     """A clinician's team's patients (searchable by name or id); a family's own children."""
     q = q.strip()[:100]
-    s, principal = work.session, work.signed_in()
-    if principal.user.role == "family":
-        ids = patient_store.family_patient_ids(s, principal.user)
-        patients = sorted(
-            (p for i in ids if (p := patient_store.get_patient(s, i)) is not None), key=lambda p: p.display_name.lower()
-        )
-    else:
-        assert principal.user.team_id is not None, "a clinician belongs to a team"
-        patients = patient_store.list_patients(s, principal.user.team_id, q)
-    rows = [_summary_row(s, p) for p in patients]
-    work.audit("list", "patient", detail=f"{len(rows)} rows (web)")
+    rows = [_summary_row(row) for row in stored_patients.patient_list(work, q, channel="web")]
     context = {"rows": rows, "q": q, "htmx": is_htmx(request)}
     if is_htmx(request):
         return page(request, "_patient_rows.html", context, work, headers={"Vary": "HX-Request"})
@@ -145,7 +132,7 @@ def form_page(
     *,
     record: Mapping[str, object],
     display_name: str,
-    patient: t.Patient | None,
+    patient: Patient | None,
     problems: list[FieldProblem] | None = None,
     status: int = 200,
     imported: ImportedView | None = None,
@@ -263,8 +250,7 @@ def exposure_row(request: Request, work: ClinicianPage, kind: str = "course", in
 @router.get("/patients/{patient_id}/edit")
 def edit_patient_form(request: Request, patient_id: str, kb: KB, work: ClinicianPage) -> Response:
     patient = visible_patient(work, patient_id, family_allowed=False)
-    work.audit("read", "patient", patient.id, detail="web edit form")
-    record = patient_store.current_version(work.session, patient).record
+    record = stored_patients.read_patient(work, patient, detail="web edit form").version.record
     return form_page(request, kb, work, record=dict(record), display_name=patient.display_name, patient=patient)
 
 
@@ -273,7 +259,7 @@ async def update_patient(request: Request, patient_id: str, kb: KB, work: Clinic
     """Store a new version of the record (when anything changed) and re-assess it."""
     patient = visible_patient(work, patient_id, family_allowed=False)
     form = await request.form()
-    previous = dict(patient_store.current_version(work.session, patient).record)
+    previous = dict(stored_patients.snapshot(work, patient).version.record)
     display_name = forms.display_name_from(form)
     record = forms.record_from_form(kb, form, previous)
     problems = _problems(record, display_name)
@@ -289,8 +275,7 @@ async def update_patient(request: Request, patient_id: str, kb: KB, work: Clinic
             problems=problems,
             status=422,
         )
-    if changed_fields(previous, record) or display_name != patient.display_name:
-        service.store_version(work, kb, patient, record, display_name, detail="web")
+    if stored_patients.store_if_changed(work, kb, patient, record, display_name, detail="web"):
         target = f"/patients/{patient.id}#changes"
     else:
         target = f"/patients/{patient.id}?unchanged=1"
@@ -300,21 +285,16 @@ async def update_patient(request: Request, patient_id: str, kb: KB, work: Clinic
 # ---- the assessment ----------------------------------------------------------------------------------
 
 
-def _history(s: Session, patient: t.Patient) -> list[HistoryRow]:
+def _history(work: Work, patient: Patient) -> list[HistoryRow]:
     """Every assessment, newest first, with who stored the version it assessed."""
-    authors = {v.version: v.created_by for v in patient_store.versions(s, patient)}
-    names: dict[int, str] = {}
     rows: list[HistoryRow] = []
-    for a in reversed(patient_store.assessments(s, patient)):
-        author_id = authors.get(a.patient_version)
-        if author_id is not None and author_id not in names:
-            user = s.get(t.User, author_id)
-            names[author_id] = user.display_name if user else f"user {author_id}"
+    for entry in stored_patients.history(work, patient):
+        a = entry.assessment
         rows.append(
             {
                 "version": a.patient_version,
                 "at": a.created_at,
-                "by": names.get(author_id, "") if author_id is not None else "",
+                "by": entry.stored_by,
                 "risk_group_label": _label(a.result, "risk_group_label"),
                 "cog_risk_group_label": _label(a.result, "cog_risk_group_label"),
                 "disease_state": a.disease_state,
@@ -366,7 +346,7 @@ def patient_page(request: Request, patient_id: str, kb: KB, work: CareOrFamilyPa
         "stored_knowledge_version": now.stored.knowledge_version if now.knowledge_changed else None,
         "treatment": answer.result,
         "record_rows": _record_rows(record),
-        "history": _history(work.session, patient),
+        "history": _history(work, patient),
         "elements": {e["id"]: e for e in result["plan"].get("elements", [])},
         "population_labels": {p.spec.id: p.spec.label for p in kb.populations},
         "unchanged": bool(unchanged),
@@ -403,6 +383,6 @@ def roadmap_calendar(request: Request, patient_id: str, kb: KB, work: CareOrFami
 def invite_family(request: Request, patient_id: str, work: ClinicianPage) -> Response:
     """An invitation code for one family account (shown once; 14 days)."""
     patient = visible_patient(work, patient_id, family_allowed=False)
-    code = invitation_store.create_invitation(work.session, work.user, patient)
-    work.audit("create", "invitation", patient.id, detail="web")
-    return page(request, "invitation.html", {"patient": patient, "code": code, "days": 14}, work, 201)
+    invitation = stored_patients.invite_family(work, patient, detail="web")
+    context = {"patient": patient, "code": invitation.code, "days": invitation.days}
+    return page(request, "invitation.html", context, work, 201)

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from allpath.accounts.passwords import MIN_LENGTH, WeakPassword
-from allpath.interfaces.http.deps import DB, SESSION_COOKIE, AppSettings, data_access
+from allpath.interfaces.http.deps import SESSION_COOKIE, AppSettings
 from allpath.interfaces.http.schemas import ActivateIn, InvitationAccept
 from allpath.interfaces.http.unit_of_work import AnonymousWork, KernelRoute
 from allpath.interfaces.web.pages import (
@@ -29,11 +29,8 @@ from allpath.interfaces.web.pages import (
     plain_form_errors,
     safe_next,
 )
-from allpath.storage import accounts
-from allpath.storage import invitations as invitation_store
-from allpath.storage import patients as patient_store
-from allpath.storage import signin as signin_store
-from allpath.storage import users as user_store
+from allpath.service import sessions, stored_patients
+from allpath.service.access import DATA_ROLES
 
 router = APIRouter(route_class=KernelRoute)
 FORM_COOKIE = "allpath_form"
@@ -67,15 +64,15 @@ def _signin_page(
 
 
 @router.get("/")
-def home(request: Request, s: DB, principal: MaybePageUser) -> Response:
+def home(request: Request, principal: MaybePageUser, work: AnonymousWork) -> Response:
     """Each role's start page."""
     if principal is None:
         return RedirectResponse("/signin", status_code=303, headers=SECURITY_HEADERS)
     role = principal.user.role
-    if role in user_store.DATA_ROLES and not data_access(s, principal.user):
+    if role in DATA_ROLES and not principal.granted:
         target = "/account"  # it waits for its team's confirmation, and says so there
     elif role == "family":
-        children = sorted(patient_store.family_patient_ids(s, principal.user))
+        children = stored_patients.family_children(work.as_actor(principal.user))
         target = f"/patients/{children[0]}/report" if len(children) == 1 else "/patients"
     else:
         target = {"clinician": "/patients", "researcher": "/export", "admin": "/admin/users"}.get(role, "/sources")
@@ -112,21 +109,19 @@ def signin(
         return _signin_page(request, 422, "Enter your user name and password.", username, target)
     client = request.client.host if request.client else "unknown"
     try:
-        user = signin_store.authenticate(work.session, username, password, client, settings.sign_in_limits)
-    except signin_store.TooManyAttempts:
-        work.audit("sign_in", "session", outcome="rate_limited")
+        signed_in = sessions.sign_in(
+            work, username, password, client, settings.sign_in_limits, settings.session_hours, detail="web"
+        )
+    except sessions.TooManyAttempts:
         return _signin_page(
             request, 429, "Too many failed sign-ins; wait a few minutes and try again.", username, target
         )
-    if user is None:
-        work.audit("sign_in", "session", outcome="denied")
+    except sessions.WrongCredentials:
         return _signin_page(request, 401, "The user name or password is wrong.", username, target)
-    raw, _csrf = signin_store.create_session(work.session, user, settings.session_hours)
-    work.as_actor(user).audit("sign_in", "session", detail="web")
     response = RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
     response.set_cookie(
         SESSION_COOKIE,
-        raw,
+        signed_in.session_id,
         httponly=True,
         samesite="strict",
         secure=settings.secure_cookies,
@@ -139,10 +134,7 @@ def signin(
 @router.post("/signout")
 def signout(request: Request, work: AnyUserPage) -> Response:
     """End the session on the server and clear the cookie (the form carries the CSRF token)."""
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if cookie:
-        signin_store.end_session(work.session, cookie)
-    work.audit("sign_out", "session", detail="web")
+    sessions.sign_out(work, request.cookies.get(SESSION_COOKIE), detail="web")
     response = RedirectResponse("/signin", status_code=303, headers=SECURITY_HEADERS)
     response.delete_cookie(SESSION_COOKIE)
     return response
@@ -182,17 +174,12 @@ def join(
         errors = plain_form_errors(error)
         return _join_page(request, 422, values, errors)
     try:
-        user = invitation_store.accept_invitation(
-            work.session, body.code, body.username, body.password, body.display_name
-        )
-    except invitation_store.InvitationError as error:
-        work.audit("accept", "invitation", outcome="denied")
+        sessions.accept_invitation(work, body.code, body.username, body.password, body.display_name, detail="web")
+    except sessions.InvitationError as error:
         field = "username" if "user name" in str(error) else "code"
         return _join_page(request, 400, values, {field: str(error)})
     except WeakPassword as error:
-        work.audit("accept", "invitation", outcome="invalid")
         return _join_page(request, 422, values, {"password": f"password: {error}"})
-    work.as_actor(user).audit("accept", "invitation", detail="web")
     return RedirectResponse("/signin?joined=1", status_code=303, headers=SECURITY_HEADERS)
 
 
@@ -235,11 +222,9 @@ def activate(
         work.audit("activate", "user", outcome="invalid", detail="web")
         return _activate_page(request, 422, values, {"password_again": "The two passwords differ."})
     try:
-        accounts.activate(work.session, body.username, body.code, body.password)
-    except accounts.AccountError as error:
-        work.audit("activate", "user", outcome="denied", detail="web")
+        sessions.activate(work, body.username, body.code, body.password, detail="web")
+    except sessions.AccountError as error:
         return _activate_page(request, 400, values, {"code": str(error)})
     except WeakPassword as error:
-        work.audit("activate", "user", outcome="invalid", detail="web")
         return _activate_page(request, 422, values, {"password": f"password: {error}"})
     return RedirectResponse("/signin?activated=1", status_code=303, headers=SECURITY_HEADERS)

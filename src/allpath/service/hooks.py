@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from allpath.domain.record_model import PatientRecord
 from allpath.domain.results import Assessment
@@ -31,7 +30,7 @@ class PatientViewAnswer:
         return doses_of(self.record, self.kb, self.roadmap, phase, on=on)
 
 
-def hook_patient_view(kb: KnowledgeBase, record: Mapping[str, Any]) -> PatientViewAnswer:
+def hook_patient_view(kb: KnowledgeBase, record: Mapping[str, object]) -> PatientViewAnswer:
     """Assess the record made from the EHR's data and build its roadmap (``RecordError`` if it is invalid)."""
     parsed = checked(record)
     assessment = stamped_assessment(parsed, kb)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Generic, TypeVar, cast
+from typing import Generic, TypeVar, cast
 
 from allpath.domain.record_model import PatientRecord
 from allpath.domain.results import Assessment, CareOverview
@@ -52,7 +52,7 @@ def _acting(uow: UnitOfWork) -> t.User:
 
 
 def create_patient(
-    uow: UnitOfWork, kb: KnowledgeBase, display_name: str, record: Mapping[str, Any], *, detail: str = ""
+    uow: UnitOfWork, kb: KnowledgeBase, display_name: str, record: Mapping[str, object], *, detail: str = ""
 ) -> Stored:
     """Add a patient of the actor's care team: validate the record, assess it, store it as version 1 with its
     assessment, and audit ``create patient`` (``detail``: where it came from, e.g. ``web``). An invalid record
@@ -73,7 +73,7 @@ def store_version(
     uow: UnitOfWork,
     kb: KnowledgeBase,
     patient: t.Patient,
-    record: Mapping[str, Any],
+    record: Mapping[str, object],
     display_name: str | None = None,
     *,
     detail: str = "",

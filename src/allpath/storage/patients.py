@@ -10,7 +10,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
@@ -29,7 +28,7 @@ class Stored:
 
 
 def add_patient(
-    s: Session, actor: t.User, display_name: str, record: Mapping[str, Any]
+    s: Session, actor: t.User, display_name: str, record: Mapping[str, object]
 ) -> tuple[t.Patient, t.PatientVersion]:
     """A new patient of the actor's care team, with ``record`` as its version 1 (``PermissionError`` for an
     account outside a care team). The record must already be valid."""
@@ -54,7 +53,7 @@ def add_patient(
 
 
 def add_version(
-    s: Session, actor: t.User, patient: t.Patient, record: Mapping[str, Any], display_name: str | None
+    s: Session, actor: t.User, patient: t.Patient, record: Mapping[str, object], display_name: str | None
 ) -> tuple[t.PatientVersion, t.PatientVersion]:
     """Add ``record`` as the patient's next version (and rename the patient when ``display_name`` is given);
     earlier versions stay as they were. Returns the version that was current before, and the new one."""
@@ -80,7 +79,7 @@ def add_version(
 
 
 def add_assessment(
-    s: Session, version: t.PatientVersion, result: Mapping[str, Any], changes: Sequence[Mapping[str, Any]]
+    s: Session, version: t.PatientVersion, result: Mapping[str, object], changes: Sequence[Mapping[str, object]]
 ) -> t.Assessment:
     """Store the assessment of a record version (``result``, stamped with the knowledge and engine versions
     that made it) and what changed since the previous version, each change with its reasons (``changes``;

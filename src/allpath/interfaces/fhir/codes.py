@@ -10,9 +10,10 @@ Every exported ``CodeableConcept`` lists the standard codings first and the allp
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from typing import Any, Final
+from typing import Final
 
 from allpath.knowledge.fhir_codes_schema import CodingSpec, FhirCodesFile
 from allpath.knowledge.loader import load_knowledge
@@ -96,7 +97,7 @@ class Lookup:
     fusion_genes: dict[frozenset[str], str]
     rearrangements: frozenset[str]
 
-    def concept_of(self, codings: list[Any] | None) -> str | None:
+    def concept_of(self, codings: Sequence[object] | None) -> str | None:
         """The concept of the first coding that allpath knows (a list of FHIR Coding dicts)."""
         for coding in codings or []:
             if isinstance(coding, dict):
@@ -105,7 +106,7 @@ class Lookup:
                     return found
         return None
 
-    def concepts_of(self, codings: list[Any] | None) -> set[str]:
+    def concepts_of(self, codings: Sequence[object] | None) -> set[str]:
         found: set[str] = set()
         for coding in codings or []:
             if isinstance(coding, dict):
@@ -114,7 +115,7 @@ class Lookup:
                     found.add(key)
         return found
 
-    def value_of(self, group: str, codings: list[Any] | None) -> str | None:
+    def value_of(self, group: str, codings: Sequence[object] | None) -> str | None:
         table = self.values[group]
         found: set[str] = set()
         for coding in codings or []:

@@ -44,7 +44,7 @@ def _without(record: Any, path: str) -> Any:
     return drop(record, steps)
 
 
-def record_problems(record: Mapping[str, Any]) -> list[FieldProblem]:
+def record_problems(record: Mapping[str, object]) -> list[FieldProblem]:
     """Every problem of a record made from a form, all at once.
 
     ``parse_record`` checks the kinds of the values first and the ranges only of a record whose values are all
@@ -97,7 +97,7 @@ def display_name_problem(name: str) -> FieldProblem | None:
     return None
 
 
-def text_problems(record: Mapping[str, Any], path: str = "") -> list[FieldProblem]:
+def text_problems(record: Mapping[str, object], path: str = "") -> list[FieldProblem]:
     """Text in the record that could not be stored or shown (control characters), by record path."""
     problems: list[FieldProblem] = []
     for key, value in record.items():

@@ -279,7 +279,7 @@ class ConditionCompiler:
 
     def __init__(
         self,
-        definitions: Mapping[str, Any],
+        definitions: Mapping[str, object],
         token_sets: Mapping[str, list[str]],
         parameters: Mapping[str, float],
         known_facts: frozenset[str],
@@ -332,7 +332,7 @@ class ConditionCompiler:
             return {"has_any": HasAny, "has_none": HasNone, "only": Only}[op](fact, tokens)
         raise KnowledgeError(f"{where}: unknown operator {op!r}")
 
-    def _expect_keys(self, spec: Mapping[str, Any], keys: set[str], where: str) -> None:
+    def _expect_keys(self, spec: Mapping[str, object], keys: set[str], where: str) -> None:
         extra = set(spec) - keys
         if extra:
             raise KnowledgeError(f"{where}: unexpected keys {sorted(extra)}")

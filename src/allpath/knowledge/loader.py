@@ -116,7 +116,7 @@ def _validate(name: str, raw: Any, model: type[M]) -> M:
         raise KnowledgeError(f"{name}: {where}: {first['msg']} ({len(error.errors())} problem(s))") from None
 
 
-def _version(raw: Mapping[str, Any]) -> str:
+def _version(raw: Mapping[str, object]) -> str:
     canonical = json.dumps(raw, sort_keys=True, separators=(",", ":"), default=str)
     return "kb-" + hashlib.sha256(canonical.encode()).hexdigest()[:12]
 

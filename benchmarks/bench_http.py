@@ -4,8 +4,10 @@ A fresh data directory (SQLite, the default store) gets one clinician account an
 ``allpath serve --workers 2`` runs on a free port and a load tool sends ``POST /api/assess`` with
 ``Authorization: Bearer <token>``, cycling through 200 varied, valid records of the benchmark generator
 (seed 20240802), over C keep-alive connections for D seconds after a short warm-up. Each assessment is a real
-request: token lookup, record validation, assessment, an audit entry committed to the database
-(``synchronous=FULL``), JSON response.
+request: token lookup, record validation, assessment, an audit entry made durable before the answer (SQLite
+with ``synchronous=FULL``; stored by the group writer, many requests' entries per commit), JSON response.
+``--postgres`` runs the same on a throwaway PostgreSQL server (``initdb`` and ``pg_ctl`` in a temporary
+folder, ``fsync=on``, as the ``postgres`` or ``nobody`` user when run as root), as the API tests do.
 
 The baseline, measured side by side in the same run with the same tool, bodies and connections: a bare
 FastAPI endpoint of the same shape (``bare_app.py``: the same body parsed by pydantic into the same record
@@ -22,16 +24,19 @@ Targets: at most 3x slower than the bare endpoint (assessments/s), and p99 <= 25
 Usage::
 
     python benchmarks/bench_http.py [--duration 10] [--connections 8] [--workers 2] [--tool auto|wrk|python]
-        [--database-url URL] [--check] [--profile]
+        [--database-url URL | --postgres] [--check] [--profile]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import glob
 import json
 import math
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -39,6 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +86,65 @@ def _prepare(database_url: str) -> str:
             return signin_store.create_api_token(s, user, "bench_http")
     finally:
         engine.dispose()
+
+
+# ---- a throwaway PostgreSQL server (as tests/api/conftest.py starts one) ---------------------------------
+
+
+def postgres_bindir() -> Path | None:
+    """The newest PostgreSQL server binaries on this machine (Debian layout first, then PATH)."""
+
+    def version(path: str) -> tuple[int, ...]:
+        return tuple(int(p) for p in Path(path).parent.name.split(".") if p.isdigit())
+
+    for candidate in sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=version, reverse=True):
+        if (Path(candidate) / "initdb").exists() and (Path(candidate) / "pg_ctl").exists():
+            return Path(candidate)
+    found = shutil.which("pg_ctl")
+    if found and (Path(found).parent / "initdb").exists():
+        return Path(found).parent
+    return None
+
+
+@contextlib.contextmanager
+def throwaway_postgres() -> Iterator[str]:
+    """A PostgreSQL server in a temporary folder on a free loopback port (``fsync=on``); yields its URL and
+    stops and removes it afterwards."""
+    bindir = postgres_bindir()
+    if bindir is None:
+        raise SystemExit("benchmarks: no PostgreSQL server binaries (initdb, pg_ctl) on this machine")
+    base = Path(tempfile.mkdtemp(prefix="allpath-bench-pg-"))
+    run_as: list[str] = []
+    if os.geteuid() == 0:  # initdb and postgres refuse to run as root
+        for name in ("postgres", "nobody"):
+            with contextlib.suppress(KeyError):
+                entry = pwd.getpwnam(name)
+                os.chown(base, entry.pw_uid, entry.pw_gid)
+                run_as = ["runuser", "-u", name, "--"]
+                break
+    port = _free_port()
+    data = str(base / "data")
+    try:
+        subprocess.run(
+            [*run_as, str(bindir / "initdb"), "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8"],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        options = (
+            f"-c port={port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={base} "
+            "-c fsync=on -c synchronous_commit=on -c full_page_writes=on -c max_connections=200"
+        )
+        subprocess.run(
+            [*run_as, str(bindir / "pg_ctl"), "-D", data, "-l", str(base / "server.log"), "-w", "-o", options, "start"],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*run_as, str(bindir / "pg_ctl"), "-D", data, "-m", "fast", "-w", "stop"], capture_output=True)
+        shutil.rmtree(base, ignore_errors=True)
 
 
 class Server:
@@ -443,13 +508,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=DEFAULT_CONNECTIONS)
     parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS)
     parser.add_argument("--tool", choices=("auto", "wrk", "python"), default="auto")
-    parser.add_argument("--database-url", default=None, help="benchmark this database (default: a new SQLite file)")
+    database = parser.add_mutually_exclusive_group()
+    database.add_argument("--database-url", default=None, help="benchmark this database (default: a new SQLite file)")
+    database.add_argument("--postgres", action="store_true", help="benchmark a throwaway PostgreSQL server")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument("--profile", action="store_true", help="also print a cProfile of an in-process server")
     parser.add_argument("--json", default=str(RESULTS_DIR / "http.json"), help="result file")
     args = parser.parse_args(argv)
     duration = args.duration or (QUICK_DURATION_S if args.quick else DEFAULT_DURATION_S)
-    result = run(duration, args.connections, args.workers, args.tool, args.database_url)
+    if args.postgres:
+        with throwaway_postgres() as url:
+            result = run(duration, args.connections, args.workers, args.tool, url)
+    else:
+        result = run(duration, args.connections, args.workers, args.tool, args.database_url)
     print(report(result))
     write_json(Path(args.json), {"machine": machine(), "http_assess": result})
     if args.profile:

@@ -1,14 +1,16 @@
 """The HTTP kernel commits a route's unit of work, never the route (allpath.interfaces.http.unit_of_work).
 
-A route returns: its work is committed in the same worker-thread trip, before the answer is sent. A route
-refuses with ``Refusal``: its work is committed, then the refusal is answered. Any other error: nothing is
-committed (the request's session rolls back and keeps only the audit entries).
+A route returns: its work is committed in the same worker-thread trip (a coroutine route: on the event loop
+when it holds no database work), and the answer waits until its audit entries are durable (the group
+writer's future). A route refuses with ``Refusal``: its work is committed, then the refusal is answered. Any
+other error: nothing is committed (the request's session rolls back and keeps only the audit entries).
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,75 +21,131 @@ from allpath.interfaces.http.unit_of_work import committing
 from allpath.service import UnitOfWork
 
 
-@dataclass
-class RecordingSession:
-    """Stands in for the database session: counts commits and notes the thread of each."""
+@dataclass(frozen=True)
+class RecordingWork(UnitOfWork):
+    """Stands in for a request's unit of work: notes the thread of each commit (``finish``), and hands back
+    ``durable`` (the group writer's future) when given one."""
 
     commits: list[int] = field(default_factory=list)
+    durable: Future[None] | None = None
+    holding: bool = True  # an open transaction: ended in a worker thread
 
-    def commit(self) -> None:
+    def holds_work(self) -> bool:
+        return self.holding
+
+    def finish(self) -> Future[None] | None:
         self.commits.append(threading.get_ident())
+        return self.durable
 
 
-def _work() -> tuple[UnitOfWork, RecordingSession]:
-    session = RecordingSession()
-    return UnitOfWork(session, None), session  # type: ignore[arg-type]  # only commit() is used
+def _work(durable: Future[None] | None = None, *, holding: bool = True) -> RecordingWork:
+    return RecordingWork(None, None, durable=durable, holding=holding)  # type: ignore[arg-type]  # no session used
 
 
 def test_a_route_that_returns_has_its_work_committed_in_its_own_thread() -> None:
-    work, session = _work()
+    work = _work()
     seen: list[int] = []
 
     def route(work: UnitOfWork) -> str:
         seen.append(threading.get_ident())
-        assert session.commits == []  # not before the route has finished
+        assert work.commits == []  # type: ignore[attr-defined]  # not before the route has finished
         return "answer"
 
-    assert committing(route)(work=work) == "answer"
-    assert session.commits == seen  # once, in the thread that ran the route
+    wrapped = committing(route)
+    assert asyncio.iscoroutinefunction(wrapped)  # it awaits the group writer on the event loop
+    assert asyncio.run(wrapped(work=work)) == "answer"
+    assert work.commits == seen  # once, in the worker thread that ran the route
+    assert seen != [threading.get_ident()]
 
 
 def test_a_refusal_commits_the_work_then_refuses() -> None:
-    work, session = _work()
+    work = _work()
 
     def route(work: UnitOfWork) -> str:
         raise Refusal(401, "user name or password is wrong")
 
     with pytest.raises(Refusal) as refused:
-        committing(route)(work=work)
+        asyncio.run(committing(route)(work=work))
     assert refused.value.status_code == 401
-    assert len(session.commits) == 1
+    assert len(work.commits) == 1
 
 
 def test_any_other_error_commits_nothing() -> None:
-    work, session = _work()
+    work = _work()
 
     def route(work: UnitOfWork) -> str:
         raise RuntimeError("a fault after the audit entry")
 
     with pytest.raises(RuntimeError):
-        committing(route)(work=work)
-    assert session.commits == []
+        asyncio.run(committing(route)(work=work))
+    assert work.commits == []
 
 
 def test_a_coroutine_route_has_its_work_committed_once_it_returns() -> None:
-    work, session = _work()
+    work = _work()
 
     async def route(work: UnitOfWork) -> str:
-        assert session.commits == []
+        assert work.commits == []  # type: ignore[attr-defined]
         return "page"
 
     wrapped = committing(route)
     assert asyncio.iscoroutinefunction(wrapped)  # FastAPI still awaits it on the event loop
     assert asyncio.run(wrapped(work=work)) == "page"
-    assert len(session.commits) == 1
+    assert len(work.commits) == 1
+
+
+def test_work_without_database_work_ends_on_the_event_loop() -> None:
+    work = _work(holding=False)
+
+    async def route(work: UnitOfWork) -> str:
+        return "assessed"
+
+    assert asyncio.run(committing(route)(work=work)) == "assessed"
+    assert work.commits == [threading.get_ident()]  # no worker-thread trip
+
+
+@pytest.mark.parametrize("coroutine", [False, True])
+def test_the_answer_waits_until_the_audit_entries_are_durable(coroutine: bool) -> None:
+    durable: Future[None] = Future()
+    work = _work(durable, holding=not coroutine)
+    answered: list[str] = []
+
+    def plain(work: UnitOfWork) -> str:
+        return "answer"
+
+    async def coro(work: UnitOfWork) -> str:
+        return "answer"
+
+    async def scenario() -> None:
+        request = asyncio.ensure_future(committing(coro if coroutine else plain)(work=work))
+        request.add_done_callback(lambda done: answered.append(done.result()))
+        for _ in range(20):
+            await asyncio.sleep(0.005)
+        assert answered == []  # committed, but the group writer has not stored the entries yet
+        threading.Thread(target=durable.set_result, args=(None,)).start()  # the writer thread resolves it
+        await request
+
+    asyncio.run(scenario())
+    assert answered == ["answer"]
+
+
+def test_a_failed_group_commit_fails_the_request() -> None:
+    durable: Future[None] = Future()
+    durable.set_exception(OSError("disk full"))
+    work = _work(durable, holding=False)
+
+    async def route(work: UnitOfWork) -> str:
+        return "never acknowledged"
+
+    with pytest.raises(OSError, match="disk full"):
+        asyncio.run(committing(route)(work=work))
 
 
 def test_a_route_without_work_is_left_alone() -> None:
     def route(number: int) -> int:
         return number + 1
 
-    assert committing(route)(number=1) == 2
+    assert asyncio.run(committing(route)(number=1)) == 2
 
 
 def test_the_wrapped_route_keeps_its_parameters_for_fastapi() -> None:

@@ -1,15 +1,19 @@
 """The unit of work of one request or one command: the database session and the account acting.
 
 The HTTP kernel makes one per request (``UnitOfWork(session, principal.user)``), hands it to the use cases
-and commits it before the answer is sent; on an error it calls ``fail``, which rolls the work back but keeps
-the audit entries (refusals keep their outcome, acts that had succeeded are stored as ``failed``). Commands
-and scripts use ``unit_of_work(factory, actor)``, which does the same around a ``with`` block.
+and ends it before the answer is sent: ``finish`` commits it, ``fail`` rolls it back but keeps the audit
+entries (refusals keep their outcome, acts that had succeeded are stored as ``failed``). A unit whose only
+write is its audit entries has them stored by the database's group writer (``allpath.storage.audit``): both
+then return a future that resolves once the entries are durable, which the kernel awaits before it answers.
+Commands and scripts use ``unit_of_work(factory, actor)``, which does the same around a ``with`` block, and
+``commit`` (``finish`` and wait).
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -36,23 +40,44 @@ class UnitOfWork:
         outcome: str = "ok",
         detail: str = "",
     ) -> None:
-        """Record who did ``action`` to which ``resource`` (ids and action names only, never patient data),
-        in this unit's transaction; it is kept even if the work fails afterwards (``fail``)."""
+        """Record who did ``action`` to which ``resource`` (ids and action names only, never patient data);
+        stored when the unit ends, with its writes, and kept even if the work fails (``fail``)."""
         from allpath.storage import audit
 
         audit.record(self.session, self.actor, action, resource, resource_id, outcome=outcome, detail=detail)
 
-    def commit(self) -> None:
-        """Store the work and its audit entries (before the answer is sent: an answered write is stored)."""
-        self.session.commit()
-
-    def fail(self) -> None:
-        """Roll the work back, then write its audit entries again on their own (``keep_audit_after_failure``)."""
+    def holds_work(self) -> bool:
+        """Whether ending this unit needs the database (an open transaction or unflushed changes); when not,
+        ``finish`` and ``fail`` only hand its audit entries to the group writer (no I/O, no thread needed)."""
         from allpath.storage import audit
 
-        self.session.rollback()
-        with contextlib.suppress(Exception):  # the work's own error is the one to report
-            audit.keep_audit_after_failure(self.session)
+        return audit.holds_work(self.session)
+
+    def finish(self) -> Future[None] | None:
+        """Commit the work; its audit entries commit with it, or, when it wrote nothing else, go to the group
+        writer: then the returned future resolves once they are stored (None: all is stored already)."""
+        from allpath.storage import audit
+
+        return audit.finish(self.session)
+
+    def fail(self) -> Future[None] | None:
+        """Roll the work back, then store its audit entries on their own (acts that had succeeded as
+        ``failed``); the returned future resolves once they are stored (None: there were none)."""
+        from allpath.storage import audit
+
+        return audit.fail(self.session)
+
+    def commit(self) -> None:
+        """``finish``, and wait until the audit entries are stored too (a command line, a script)."""
+        durable = self.finish()
+        if durable is not None:
+            durable.result()
+
+    def roll_back(self) -> None:
+        """``fail``, and wait until the audit entries are stored (a command line, a script)."""
+        durable = self.fail()
+        if durable is not None:
+            durable.result()
 
 
 @contextlib.contextmanager
@@ -64,6 +89,7 @@ def unit_of_work(factory: sessionmaker[Session], actor: t.User | None) -> Iterat
         try:
             yield work
         except BaseException:
-            work.fail()
+            with contextlib.suppress(Exception):  # the block's own error is the one to report
+                work.roll_back()
             raise
         work.commit()

@@ -8,13 +8,13 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import and_, bindparam, delete, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from allpath.settings import SignInLimits
 from allpath.storage import tables as t
 from allpath.storage.clock import aware, digest, engine_of, now
-from allpath.storage.users import dummy_hash, get_user, password_matches
+from allpath.storage.users import DATA_ROLES, dummy_hash, get_user, password_matches
 
 LOGIN_ATTEMPTS = t.Base.metadata.tables[t.LoginAttempt.__tablename__]
 
@@ -156,19 +156,41 @@ def issue_api_token(s: Session, user: t.User, name: str, days: float) -> tuple[s
     return raw, row
 
 
-def token_user(s: Session, raw: str) -> t.User | None:
-    """The active user of a valid, unrevoked, unexpired API token (one joined query: it runs on every machine
-    request)."""
-    return s.scalar(
-        select(t.User)
-        .join(t.ApiToken, t.ApiToken.user_id == t.User.id)
-        .where(
-            t.ApiToken.token_hash == digest(raw),
-            t.ApiToken.revoked.is_(False),
-            t.ApiToken.expires_at > now(),
-            t.User.active.is_(True),
-        )
+# Whether the data's owners have granted the account patient data (``users.has_data_access``): a clinician
+# their own team, a family or researcher any team; an administrator never (``DATA_ROLES``).
+_GRANTED = (
+    exists()
+    .where(
+        t.AccessGrant.user_id == t.User.id,
+        or_(t.User.role != "clinician", t.AccessGrant.team_id == t.User.team_id),
     )
+    .correlate(t.User)
+)
+# Built once: every machine request runs it, and building the statement cost more than running it.
+_TOKEN_ACCOUNT = (
+    select(t.User, and_(or_(*(t.User.role == role for role in DATA_ROLES)), _GRANTED).label("granted"))
+    .join(t.ApiToken, t.ApiToken.user_id == t.User.id)
+    .where(
+        t.ApiToken.token_hash == bindparam("token_hash"),
+        t.ApiToken.revoked.is_(False),
+        t.ApiToken.expires_at > bindparam("moment", type_=t.ApiToken.expires_at.type),
+        t.User.active.is_(True),
+    )
+)
+
+
+def token_account(s: Session, raw: str) -> tuple[t.User, bool] | None:
+    """The active user of a valid, unrevoked, unexpired API token, and whether the data's owners have
+    granted it patient data; None for any other token. One indexed query and no write: it runs on every
+    machine request."""
+    row = s.execute(_TOKEN_ACCOUNT, {"token_hash": digest(raw), "moment": now()}).first()
+    return None if row is None else (row[0], bool(row[1]))
+
+
+def token_user(s: Session, raw: str) -> t.User | None:
+    """The active user of a valid, unrevoked, unexpired API token."""
+    found = token_account(s, raw)
+    return None if found is None else found[0]
 
 
 def api_tokens(s: Session, user: t.User) -> list[t.ApiToken]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hmac
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -18,34 +18,38 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from allpath.interfaces.http import ending
 from allpath.knowledge.loader import KnowledgeBase
+from allpath.service import access
+from allpath.service.stored import Patient, User
+from allpath.service.unit_of_work import UnitOfWork
 from allpath.settings import Settings
-from allpath.storage import audit as audit_store
-from allpath.storage import patients as patient_store
-from allpath.storage import signin as signin_store
-from allpath.storage import tables as t
-from allpath.storage import users as user_store
 
 SESSION_COOKIE = "allpath_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def db_session(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed when the handler returns, rolled back on any error.
+async def db_session(request: Request) -> AsyncIterator[Session]:
+    """The request's session: its work committed when the handler returns, rolled back on any error (its
+    audit entries kept), before the answer is sent (``scope="function"``, below), so that a client that
+    receives a 2xx knows its write is stored, and a failed commit is a 500, not a lost write.
 
-    Used with ``scope="function"`` (below), so that the commit happens before the response is sent: a client
-    that receives a 2xx knows its write is stored, and a failed commit is a 500, not a lost write.
+    A coroutine, not a plain ``def``: making a session costs no I/O, and ending one that holds no database
+    work (a stateless assessment, a refusal) costs none either (``allpath.interfaces.http.ending``), so a
+    request pays no worker-thread trips for its session (a ``def`` generator costs two).
     """
-    factory = request.app.state.sessions
-    with factory() as session:
+    session: Session = request.app.state.sessions()
+    work = UnitOfWork(session, None)
+    try:
         try:
             yield session
-            session.commit()
         except BaseException:
-            session.rollback()
             with contextlib.suppress(Exception):  # the request's own error is the one to report
-                audit_store.keep_audit_after_failure(session)  # refusals and failed acts stay in the audit log
+                await ending.fail(work)  # refusals and failed acts stay in the audit log
             raise
+        await ending.finish(work)  # what a route outside the kernel left (the kernel's routes are done)
+    finally:
+        session.close()  # no I/O: the transaction has ended
 
 
 DB = Annotated[Session, Depends(db_session, scope="function")]
@@ -104,7 +108,12 @@ def unstorable_text(value: Any, path: tuple[str | int, ...] = ()) -> tuple[str |
 
 async def storable_body(request: Request) -> None:
     """Refuse (422, naming the field) a JSON body with text that could not be stored or shown."""
-    if request.method in SAFE_METHODS or not await request.body():
+    if request.method in SAFE_METHODS:
+        return
+    body = await request.body()
+    if b"\\u" not in body:
+        # JSON text can hold a NUL or a lone surrogate only as a \u escape (a raw control character is not
+        # JSON, and UTF-8 cannot carry a surrogate): without one there is nothing to look for.
         return
     try:
         data = await request.json()  # already parsed (and cached) by FastAPI for JSON bodies
@@ -132,7 +141,7 @@ class Refusal(HTTPException):
 
 @dataclass(frozen=True)
 class Principal:
-    user: t.User
+    user: User
     via: str  # "session" or "token"
     csrf: str | None = None
     granted: bool = False  # the data's owners have granted this account patient data (``data_access``)
@@ -155,22 +164,22 @@ def route_of(request: Request) -> str:
     return f"{request.method} {template}"[:200]
 
 
-def audit_refusal(s: Session, user: t.User | None, request: Request, outcome: str) -> None:
+def audit_refusal(s: Session, user: User | None, request: Request, outcome: str) -> None:
     """Audit a refused request (``unauthenticated``, ``forbidden``, ``csrf``, ``invalid_token``): the entry
     survives the error response (``db_session`` writes it again after the rollback)."""
-    audit_store.record(s, user, "access", "route", outcome=outcome, detail=route_of(request))
+    access.audit_refused_request(s, user, outcome, route_of(request))
 
 
-async def audit_refusal_async(s: Session, user: t.User | None, request: Request, outcome: str) -> None:
-    """``audit_refusal`` from a coroutine: the write runs in a worker thread, not on the event loop."""
-    await run_in_threadpool(audit_refusal, s, user, request, outcome)
+async def audit_refusal_async(s: Session, user: User | None, request: Request, outcome: str) -> None:
+    """``audit_refusal`` from a coroutine, on the event loop: noting an entry costs no I/O (it is stored when
+    the request's unit of work ends)."""
+    audit_refusal(s, user, request, outcome)
 
 
 async def optional_principal(request: Request, s: DB) -> Principal | None:
     # The database look-ups run in a worker thread: on the event loop they would stall every other request
-    # of this worker while they wait for the database.
-    # The account and whether it was granted patient data are read in one trip to a worker thread: each trip
-    # costs the event loop more than the queries themselves.
+    # of this worker while they wait for the database. The account and whether it was granted patient data
+    # are read in one trip, which also ends the look-up's transaction (``_looked_up``).
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         principal = await run_in_threadpool(_token_principal, s, header[7:].strip())
@@ -194,16 +203,25 @@ async def optional_principal(request: Request, s: DB) -> Principal | None:
 
 
 def _token_principal(s: Session, raw: str) -> Principal | None:
-    user = signin_store.token_user(s, raw)
-    return None if user is None else Principal(user, "token", granted=data_access(s, user))
+    found = access.token_account(s, raw)
+    _looked_up(s)
+    return None if found is None else Principal(found[0], "token", granted=found[1])
 
 
 def _session_principal(s: Session, cookie: str, idle_minutes: float) -> Principal | None:
-    found = signin_store.session_user(s, cookie, idle_minutes)
-    if found is None:
-        return None
-    user, csrf = found
-    return Principal(user, "session", csrf, granted=data_access(s, user))
+    found = access.session_user(s, cookie, idle_minutes)
+    principal = None if found is None else Principal(found[0], "session", found[1], granted=data_access(s, found[0]))
+    _looked_up(s)
+    return principal
+
+
+def _looked_up(s: Session) -> None:
+    """End the sign-in look-up's transaction in its own worker-thread trip (storing a session's last use, if
+    it was due): the request then holds no database connection while it computes, and a request that writes
+    nothing else ends without another trip (``allpath.interfaces.http.ending``). Nothing is noted for the
+    audit before the look-up, so this commits no audit entry early."""
+    if s.in_transaction():
+        s.commit()
 
 
 MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]
@@ -216,43 +234,52 @@ async def signed_in(principal: MaybePrincipal, request: Request, s: DB) -> Princ
     return principal
 
 
+async def admitted(request: Request, s: Session, roles: tuple[str, ...] | None) -> Principal:
+    """The signed-in principal of the request if it has one of ``roles`` (any role: ``None``) and, for a role
+    that reads patient data, the data's owners granted it; refused (401, 403) and audited otherwise.
+
+    ``optional_principal``, ``signed_in`` and ``require`` in one call rather than a chain of dependencies:
+    FastAPI's work to resolve each dependency cost more than the checks themselves (``acting``)."""
+    principal = await signed_in(await optional_principal(request, s), request, s)
+    if roles is not None:
+        await _check_role(principal, request, s, roles)
+    return principal
+
+
 def require(*roles: str) -> Callable[[Principal, Request, Session], Awaitable[Principal]]:
     """A dependency that admits only the given roles (least privilege: each endpoint names its roles)."""
 
     async def check(principal: Annotated[Principal, Depends(signed_in)], request: Request, s: DB) -> Principal:
-        if principal.user.role not in roles:
-            await audit_refusal_async(s, principal.user, request, "forbidden")
-            raise HTTPException(403, f"this needs the role {' or '.join(roles)}")
-        if principal.user.role in user_store.DATA_ROLES and not principal.granted:
-            await audit_refusal_async(s, principal.user, request, "unconfirmed")
-            raise HTTPException(403, WAITING)
+        await _check_role(principal, request, s, roles)
         return principal
 
     return check
 
 
+async def _check_role(principal: Principal, request: Request, s: Session, roles: tuple[str, ...]) -> None:
+    if principal.user.role not in roles:
+        await audit_refusal_async(s, principal.user, request, "forbidden")
+        raise HTTPException(403, f"this needs the role {' or '.join(roles)}")
+    if principal.user.role in access.DATA_ROLES and not principal.granted:
+        await audit_refusal_async(s, principal.user, request, "unconfirmed")
+        raise HTTPException(403, WAITING)
+
+
 WAITING = "this account waits for a clinician of the team to confirm it; until then it reads no patient data"
 
 
-def data_access(s: Session, user: t.User) -> bool:
+def data_access(s: Session, user: User) -> bool:
     """Whether the data's owners have granted this account patient data (never for an administrator)."""
-    if user.role not in user_store.DATA_ROLES:
-        return False  # no query: an administrator is never granted patient data
-    return user_store.has_data_access(user, user_store.granted_teams(s, user.id))
+    return access.data_access(s, user)
 
 
-def patient_for(s: Session, principal: Principal, patient_id: str, *, family_allowed: bool) -> t.Patient:
-    """The patient if this principal may see it; 404 otherwise, so that other teams' ids stay unknown."""
+def patient_for(s: Session, principal: Principal, patient_id: str, *, family_allowed: bool) -> Patient:
+    """The patient if this principal may see it (``allpath.service.access``: the denial is audited); 404
+    otherwise, so that other teams' ids stay unknown."""
     plausible = len(patient_id) <= 64 and storable(patient_id)  # ids are UUIDs; anything else is unknown
-    patient = patient_store.get_patient(s, patient_id) if plausible else None
-    user = principal.user
-    allowed = False
-    if patient is not None and patient.team_id in user_store.granted_teams(s, user.id):  # granted by the data's owners
-        if user.role == "clinician":
-            allowed = patient.team_id == user.team_id
-        elif user.role == "family" and family_allowed:
-            allowed = patient.id in patient_store.family_patient_ids(s, user)
-    if patient is None or not allowed:
-        audit_store.record(s, user, "read", "patient", patient_id if plausible else None, outcome="denied")
+    patient = access.visible_patient(
+        s, principal.user, patient_id if plausible else None, family_allowed=family_allowed
+    )
+    if patient is None:
         raise Refusal(404, "no such patient")
     return patient

@@ -5,14 +5,15 @@ request's database session, the account acting and how it signed in. The use cas
 audit themselves in it; a route only translates the request into a use case and its result into an answer.
 
 **When the work is committed.** Routes are ``KernelRoute``s: the kernel commits a route's work as soon as the
-route returns, in the same worker-thread trip as the route itself, and so before the answer is sent: a client
-that receives a 2xx knows its write and its audit entry are stored. Committing in the same trip matters on
-SQLite, where the audit insert takes the writer lock until the commit: left to the end of the request, the
-commit would wait for another hop through the event loop, and every other writer with it.
+route returns (a plain ``def`` route: in the same worker-thread trip as the route itself, so that on SQLite
+a write holds the writer lock no longer than needed) and answers only once it is durable: a client that
+receives a 2xx knows its write and its audit entry are stored. A unit whose only write is its audit entries
+(a stateless assessment, any read) needs no transaction of its own: its entries go to the group writer, and
+the request awaits their commit on the event loop (``allpath.interfaces.http.ending``).
 
 A route that refuses with ``Refusal`` has its work committed too, before the refusal is answered (a failed
 sign-in counts towards the limit although the answer is 401). Any other error rolls the work back; its audit
-entries are written again on their own (``db_session``), so that no refusal and no attempted act is lost.
+entries are stored all the same (``db_session``), so that no refusal and no attempted act is lost.
 """
 
 from __future__ import annotations
@@ -20,17 +21,19 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Awaitable, Callable, Iterable
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from allpath.interfaces.http.deps import DB, Principal, Refusal, patient_for, require, signed_in
+from allpath.interfaces.http import ending
+from allpath.interfaces.http.deps import DB, Principal, Refusal, admitted, patient_for
+from allpath.service.stored import Patient, User
 from allpath.service.unit_of_work import UnitOfWork
-from allpath.storage import tables as t
 
 
 @dataclass(frozen=True)
@@ -40,12 +43,12 @@ class Work(UnitOfWork):
 
     principal: Principal | None = None
 
-    def as_actor(self, user: t.User) -> Work:
+    def as_actor(self, user: User) -> Work:
         """This work, acting as ``user`` from now on (the account that has just signed in or joined)."""
         return replace(self, actor=user)
 
     @property
-    def user(self) -> t.User:
+    def user(self) -> User:
         """The signed-in account of a route that admits only signed-in callers."""
         return self.signed_in().user
 
@@ -77,11 +80,20 @@ def work_of(admit: Callable[..., Any]) -> Callable[..., Awaitable[Work]]:
 
 
 def acting(*roles: str) -> Callable[..., Awaitable[Work]]:
-    """The dependency of a route that admits only ``roles``: the request's work, acting as its principal."""
-    return work_of(require(*roles))
+    """The dependency of a route that admits only ``roles``: the request's work, acting as its principal.
+
+    One dependency that checks the principal itself (``admitted``), not a chain of four: FastAPI's work to
+    resolve each dependency of a request cost more than the checks."""
+
+    async def work(request: Request, s: DB) -> Work:
+        principal = await admitted(request, s, roles)
+        return Work(s, principal.user, principal)
+
+    return work
 
 
-async def _signed_in_work(principal: Annotated[Principal, Depends(signed_in)], s: DB) -> Work:
+async def _signed_in_work(request: Request, s: DB) -> Work:
+    principal = await admitted(request, s, None)
     return Work(s, principal.user, principal)
 
 
@@ -89,7 +101,7 @@ async def _anonymous_work(s: DB) -> Work:
     return Work(s, None)
 
 
-def visible_patient(work: Work, patient_id: str, *, family_allowed: bool) -> t.Patient:
+def visible_patient(work: Work, patient_id: str, *, family_allowed: bool) -> Patient:
     """The patient if the work's principal may see it (``patient_for``); 404, audited, otherwise."""
     return patient_for(work.session, work.signed_in(), patient_id, family_allowed=family_allowed)
 
@@ -100,39 +112,50 @@ AnonymousWork = Annotated[Work, Depends(_anonymous_work)]
 """The work of a route that needs no sign-in (signing in, activating an account, joining by invitation)."""
 
 
-def _commit(arguments: Iterable[object]) -> None:
+def _work_among(arguments: Iterable[object]) -> UnitOfWork | None:
     for argument in arguments:
         if isinstance(argument, UnitOfWork):
-            argument.commit()
-            return
+            return argument
+    return None
 
 
 def committing(endpoint: Callable[..., Any]) -> Callable[..., Any]:
-    """``endpoint`` that commits its unit of work when it returns or refuses with ``Refusal``, in the same
-    worker-thread trip (a coroutine's work is committed in one trip of its own). FastAPI reads the
-    parameters of ``endpoint`` itself (``functools.wraps``)."""
+    """``endpoint`` that commits its unit of work when it returns or refuses with ``Refusal``, and answers only
+    once the work and its audit entries are durable (``allpath.interfaces.http.ending``). A plain ``def``
+    route runs in a worker thread and its work is committed in that same trip; a coroutine route runs on the
+    event loop. Either way the wrapper is a coroutine, which awaits the group writer without a thread.
+    FastAPI reads the parameters of ``endpoint`` itself (``functools.wraps``)."""
     if inspect.iscoroutinefunction(endpoint):
 
         @functools.wraps(endpoint)
         async def run_async(*args: Any, **kwargs: Any) -> Any:
+            work = _work_among(kwargs.values())
             try:
                 result = await endpoint(*args, **kwargs)
             except Refusal:
-                await run_in_threadpool(_commit, kwargs.values())
+                if work is not None:
+                    await ending.finish(work)
                 raise
-            await run_in_threadpool(_commit, kwargs.values())
+            if work is not None:
+                await ending.finish(work)
             return result
 
         return run_async
 
-    @functools.wraps(endpoint)
-    def run(*args: Any, **kwargs: Any) -> Any:
+    def run_and_finish(*args: Any, **kwargs: Any) -> tuple[Any, Future[None] | None, Refusal | None]:
+        work = _work_among(kwargs.values())
         try:
             result = endpoint(*args, **kwargs)
-        except Refusal:
-            _commit(kwargs.values())
-            raise
-        _commit(kwargs.values())
+        except Refusal as refusal:
+            return None, work.finish() if work is not None else None, refusal
+        return result, work.finish() if work is not None else None, None
+
+    @functools.wraps(endpoint)
+    async def run(*args: Any, **kwargs: Any) -> Any:
+        result, durable, refusal = await run_in_threadpool(run_and_finish, *args, **kwargs)
+        await ending.wait_durable(durable)
+        if refusal is not None:
+            raise refusal
         return result
 
     return run

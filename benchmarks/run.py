@@ -156,6 +156,12 @@ def main(argv: list[str] | None = None) -> int:
         http = bench_http.run(seconds)
         print(bench_http.report(http), flush=True)
         results["http_assess"] = http
+        if bench_http.postgres_bindir() is not None:  # the same on a throwaway PostgreSQL server
+            with bench_http.throwaway_postgres() as url:
+                http_postgres = bench_http.run(seconds, database_url=url)
+            print(bench_http.report(http_postgres), flush=True)
+            results["http_assess_postgresql"] = http_postgres
+            passed = passed and all(http_postgres["passed"].values())
         calls = bench_cds.QUICK_CALLS if args.quick else bench_cds.DEFAULT_CALLS
         print(f"[6/6] CDS Hooks patient-view with prefetch ({calls:,} calls) ...", flush=True)
         cds = bench_cds.run(calls=calls)

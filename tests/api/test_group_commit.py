@@ -16,8 +16,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
+from allpath.interfaces.app import create_app
 from allpath.knowledge.loader import KnowledgeBase
 from allpath.service import UnitOfWork, create_patient
 from allpath.storage import audit
@@ -25,7 +27,7 @@ from allpath.storage import tables as t
 from allpath.storage import users as user_store
 from allpath.storage.clock import now
 from allpath.storage.db import make_engine, migrate, session_factory
-from tests.api.conftest import seed
+from tests.api.conftest import seed, settings_for
 from tests.api.test_durability import Server, durable_database  # noqa: F401 - the fixture, both backends
 from tests.conftest import complete_b_all
 
@@ -149,6 +151,22 @@ def test_an_idle_writer_thread_ends_and_the_next_entry_starts_another(
     writer.submit([_entry("two")]).result(10)
     assert len(_stored(engine, action="test")) == 2
     writer.close()
+
+
+def test_the_service_stores_what_its_group_writer_holds_when_it_shuts_down(
+    database_url: str, tmp_path: Path, kb: KnowledgeBase
+) -> None:
+    app = create_app(settings_for(database_url, tmp_path), kb=kb)
+    engine: Engine = app.state.engine
+    try:
+        with TestClient(app):  # runs the application's lifespan: startup, then shutdown
+            writer = audit.writer_for(engine)
+            queued = writer.submit([_entry("queued at shutdown")])
+        assert queued.done() and queued.exception() is None
+        assert writer._closed
+        assert [e.detail for e in _stored(engine, action="test")] == ["queued at shutdown"]
+    finally:
+        engine.dispose()
 
 
 # ---- the unit of work: which path an entry takes ------------------------------------------------------------

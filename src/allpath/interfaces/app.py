@@ -9,10 +9,14 @@ module knows all of them, mounts them on one application and puts the kernel's m
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 from fastapi import FastAPI
 
 from allpath import __version__
 from allpath.knowledge.loader import KnowledgeBase, load_knowledge
+from allpath.service.unit_of_work import shut_down
 from allpath.settings import Settings, load_settings
 from allpath.storage.db import make_engine, migrate, session_factory
 
@@ -28,7 +32,14 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
     settings = settings or load_settings()
     engine = make_engine(settings.database_url)
     migrate(engine)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        shut_down(engine)  # the audit entries still queued for the group writer are stored before exit
+
     app = FastAPI(
+        lifespan=lifespan,
         title="allpath",
         version=__version__,
         description="A cited care pathway for childhood ALL. Decision support for clinicians, not a prescription.",

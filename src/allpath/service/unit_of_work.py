@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the command line imports the service without a database: no SQLAlchemy at import time
+    from sqlalchemy import Engine
     from sqlalchemy.orm import Session, sessionmaker
 
     from allpath.storage import tables as t
@@ -78,6 +79,14 @@ class UnitOfWork:
         durable = self.fail()
         if durable is not None:
             durable.result()
+
+
+def shut_down(engine: Engine) -> None:
+    """Store the audit entries the group writer of ``engine`` still holds, then stop it (the service is
+    shutting down; each answered request's entries are stored already)."""
+    from allpath.storage import audit
+
+    audit.close_writer(engine)
 
 
 @contextlib.contextmanager

@@ -32,6 +32,7 @@ from allpath.storage import tables as t
 from allpath.storage.clock import engine_of, now
 
 AUDIT_TABLE = t.Base.metadata.tables[t.AuditEntry.__tablename__]  # the Core table (typed as a Table)
+_INSERT = insert(AUDIT_TABLE)  # built once: the group writer runs it for every batch
 _PENDING_AUDIT = "allpath_pending_audit"  # the entries noted on a session, not yet stored
 _WROTE = "allpath_wrote"  # the session's transaction has written something besides audit entries
 
@@ -243,7 +244,7 @@ class AuditWriter:
 
     def _insert(self, rows: list[Entry]) -> None:
         with self._engine.begin() as connection:
-            connection.execute(insert(AUDIT_TABLE), rows)
+            connection.execute(_INSERT, rows)
 
 
 _WRITERS: weakref.WeakKeyDictionary[Engine, AuditWriter] = weakref.WeakKeyDictionary()

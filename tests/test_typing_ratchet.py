@@ -20,13 +20,9 @@ SRC = ROOT / "src"
 # `dict[str, Any]` that stays, by module below src/. None today: every one has a precise type.
 DICT_ANY_CEILINGS: dict[str, int] = {}
 
-# `Mapping[str, Any]` that stays (the same rule, for read-only mappings).
-MAPPING_ANY_CEILINGS: dict[str, int] = {
-    # `Facts`, the facts a condition reads: a number, a word, a yes/no, a token set or None by fact name. The
-    # condition language itself type-checks with that union; the engine's relapse section still reads a few
-    # facts as the type it knows they have (issue 11 leaves that narrowing to a later change).
-    "allpath/knowledge/conditions.py": 1,
-}
+# `Mapping[str, Any]` that stays (the same rule, for read-only mappings). None today: the condition facts are
+# `Mapping[str, Fact]` (a number, a word, a yes/no, a token set or None), narrowed where the engine reads them.
+MAPPING_ANY_CEILINGS: dict[str, int] = {}
 
 PATTERNS = {
     "dict[str, Any]": re.compile(r"\bdict\[str, Any\]"),

@@ -17,13 +17,13 @@ from allpath.domain.results import (
     TimingBasis,
 )
 from allpath.engine.explain import factor, inputs_seen, source_of
-from allpath.engine.facts import Fact, build_facts, record_field
+from allpath.engine.facts import build_facts, record_field
 from allpath.engine.guidance import diagnostic_tests, follow_up, prognostic_factors, workup
 from allpath.engine.plan import build_plan
 from allpath.engine.schemes import SchemeResult, evaluate_scheme
 from allpath.engine.warnings import input_warnings
 from allpath.knowledge.compiled import Note, Scheme
-from allpath.knowledge.conditions import NO_FACTS, Facts, PartialSet
+from allpath.knowledge.conditions import NO_FACTS, Fact, Facts, PartialSet
 from allpath.knowledge.loader import KnowledgeBase
 from allpath.knowledge.schema import CounselingRule
 
@@ -129,6 +129,39 @@ def _populations(kb: KnowledgeBase, facts: Facts) -> tuple[PartialSet, list[Fact
     return PartialSet(frozenset(members), unknown), factors, missing
 
 
+def _tokens(facts: Facts, name: str) -> frozenset[str]:
+    """A token-set fact (an absent one is the empty set)."""
+    value = facts[name]
+    if value is None:
+        return frozenset()
+    if isinstance(value, frozenset):
+        return value
+    raise TypeError(f"the fact {name} is not a set of tokens")
+
+
+def _number(facts: Facts, name: str) -> float | None:
+    """A numeric fact, or None when absent."""
+    value = facts[name]
+    if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
+        return value
+    raise TypeError(f"the fact {name} is not a number")
+
+
+def _present(value: float | None, name: str) -> float:
+    """A numeric fact the record contract requires whenever the section exists (a relapse has its month)."""
+    if value is None:
+        raise TypeError(f"the fact {name} is missing")
+    return value
+
+
+def _count(facts: Facts, name: str) -> int:
+    """A whole-number fact that is present (the relapse section exists only when a relapse is recorded)."""
+    value = facts[name]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise TypeError(f"the fact {name} is not a whole number")
+
+
 def _relapse(kb: KnowledgeBase, facts: Facts, dx_risk: SchemeResult) -> tuple[Relapse, list[Factor], SchemeResult]:
     timing_value = None
     factors: list[Factor] = []
@@ -163,14 +196,15 @@ def _relapse(kb: KnowledgeBase, facts: Facts, dx_risk: SchemeResult) -> tuple[Re
             break
     result = evaluate_scheme(kb.relapse_risk_group, facts)
     factors.extend(_scheme_factors(kb, kb.relapse_risk_group, result, facts))
-    sites = facts["relapse_sites"] or frozenset()
+    sites = _tokens(facts, "relapse_sites")
+    age_at_relapse = _number(facts, "age_at_latest_event_years")
     section: Relapse = {
-        "number": facts["relapse_number"],
+        "number": _count(facts, "relapse_number"),
         "sites": sorted(sites),
-        "months_from_diagnosis": facts["relapse_months_from_diagnosis"],
-        "age_at_relapse_years": (
-            None if facts["age_at_latest_event_years"] is None else round(facts["age_at_latest_event_years"], 2)
+        "months_from_diagnosis": _present(
+            _number(facts, "relapse_months_from_diagnosis"), "relapse_months_from_diagnosis"
         ),
+        "age_at_relapse_years": None if age_at_relapse is None else round(age_at_relapse, 2),
         "combined": "bone_marrow" in sites and len(sites) > 1,
         "isolated_extramedullary": "bone_marrow" not in sites,
         "timing": timing_value,

@@ -8,15 +8,10 @@ involvement in a girl, which cannot exist.
 
 from __future__ import annotations
 
-from typing import TypeAlias
-
 from allpath.domain.record_model import PatientRecord
 from allpath.domain.results import FactValue
+from allpath.knowledge.conditions import Fact
 from allpath.knowledge.loader import KnowledgeBase
-
-# One fact's value as the condition language reads it: a number, a word, a yes/no, a set of tokens (a
-# ``PartialSet`` for the populations) or None when the input is absent.
-Fact: TypeAlias = bool | int | float | str | frozenset[str] | None
 
 
 def build_facts(record: PatientRecord) -> dict[str, Fact]:

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 from allpath.errors import KnowledgeError
 
-Facts = Mapping[str, Any]
+# One fact's value as a condition reads it: a number, a word, a yes/no, a set of tokens (a ``PartialSet`` for
+# the populations) or None when the input is absent.
+Fact: TypeAlias = bool | int | float | str | frozenset[str] | None
+Facts: TypeAlias = Mapping[str, Fact]
 NO_FACTS: frozenset[str] = frozenset()
 
 

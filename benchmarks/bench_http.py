@@ -223,13 +223,15 @@ end
 """
 
 
-def _cpu_s(pids: list[int]) -> list[float]:
-    """User + system CPU seconds of each process so far (Linux /proc; zeros elsewhere)."""
+def _cpu_s(pids: list[int], *, main_thread: bool = False) -> list[float]:
+    """User + system CPU seconds of each process so far (Linux /proc; zeros elsewhere); with ``main_thread``,
+    of its main thread only (a worker's event loop: the rest is its threads, the look-ups and the writer)."""
     ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
     out = []
     for pid in pids:
         try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            stat = Path(f"/proc/{pid}/task/{pid}/stat" if main_thread else f"/proc/{pid}/stat")
+            fields = stat.read_text().rsplit(")", 1)[1].split()
             out.append((int(fields[11]) + int(fields[12])) / ticks)
         except (OSError, IndexError, ValueError):
             out.append(0.0)
@@ -399,9 +401,13 @@ def run(
             _measure(tool, server.url, None, None, WARMUP_S / 2, connections, tmp)
             baseline = _measure(tool, server.url, None, None, duration_s, connections, tmp)
             pids = server.worker_pids()
-            cpu_before = _cpu_s(pids)
+            cpu_before, loop_before = _cpu_s(pids), _cpu_s(pids, main_thread=True)
             assess = _measure(tool, server.url, bodies, token, duration_s, connections, tmp)
             assess["worker_cpu_s"] = [round(b - a, 2) for a, b in zip(cpu_before, _cpu_s(pids), strict=True)]
+            loop_after = _cpu_s(pids, main_thread=True)
+            assess["event_loop_cpu_s"] = [round(b - a, 2) for a, b in zip(loop_before, loop_after, strict=True)]
+            done = assess["requests"]
+            assess["worker_cpu_ms_per_request"] = round(sum(assess["worker_cpu_s"]) / done * 1000, 2) if done else None
         finally:
             server.stop()
         backend = url.split(":", 1)[0].split("+", 1)[0]
@@ -449,7 +455,9 @@ def report(result: dict[str, Any]) -> str:
             f"p90 {lat['p90']:.1f} ms, p99 {lat['p99']:.1f} ms ({r['p99']:.1f}x health {base['p99']:.1f} ms), "
             f"max {lat['max']:.1f} ms   [target p99 <= {TARGET_P99_MS:g} ms: {verdict(result['passed']['p99'])}]",
             f"  CPU seconds of each worker during the assessments: {a.get('worker_cpu_s')} "
-            f"(of {result['duration_s']:g} s; 2 CPUs shared with the load tool)",
+            f"(of {result['duration_s']:g} s; 2 CPUs shared with the load tool), of which in its event loop's "
+            f"thread {a.get('event_loop_cpu_s')} (the rest: its look-up and audit writer threads); "
+            f"{a.get('worker_cpu_ms_per_request')} ms of worker CPU per request",
         ]
     )
 

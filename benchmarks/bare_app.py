@@ -51,6 +51,10 @@ def main(argv: list[str] | None = None) -> int:
     from allpath.interfaces.serving import listening_socket
 
     sock = listening_socket(args.host, args.port)
+    if args.workers == 1:  # as allpath serve: one server on this socket (uvicorn.run would bind the port again)
+        config = uvicorn.Config(create(), log_level="warning", access_log=False)
+        uvicorn.Server(config).run(sockets=[sock])
+        return 0
 
     def bound(self: Config) -> socket.socket:  # as allpath serve: uvicorn's workers share this socket
         return sock

@@ -196,7 +196,7 @@ class Server:
             parent = int(stat.rsplit(")", 1)[1].split()[1])
             if parent == self.process.pid and b"resource_tracker" not in cmdline:
                 pids.append(int(entry.name))
-        return sorted(pids)
+        return sorted(pids) or [self.process.pid]  # one worker: the server process serves itself
 
     def stop(self) -> None:
         if self.process.poll() is None:

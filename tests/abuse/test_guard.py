@@ -6,7 +6,6 @@ The guard is tested on its own (a stand-in application that records what reached
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from allpath.interfaces.http.guard import RequestGuard, body_limit
 from allpath.settings import BodyLimits, load_settings
 from tests.api.conftest import Service
 from tests.conftest import SENTINEL_ID, SENTINEL_NAME
+from tests.coroutines import run_coroutine
 
 LIMITS = BodyLimits(default=4096, account=1024, fhir=8192)
 
@@ -91,7 +91,7 @@ def exchange(
         else:
             result.body += message.get("body", b"")
 
-    asyncio.run(guard(scope, receive, send))
+    run_coroutine(guard(scope, receive, send))
     return result
 
 

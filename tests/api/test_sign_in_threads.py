@@ -10,13 +10,14 @@ import threading
 import pytest
 
 from allpath.interfaces.http import deps
+from tests.coroutines import run_coroutine
 
 
 def test_the_look_up_runs_in_a_sign_in_thread_and_answers() -> None:
     async def look_up() -> tuple[str, int]:
         return await deps._looked_up_in_thread(lambda x: (threading.current_thread().name, x + 1), 41)
 
-    name, answer = asyncio.run(look_up())
+    name, answer = run_coroutine(look_up())
     assert name.startswith("allpath-sign-in") and answer == 42
 
 
@@ -42,4 +43,4 @@ def test_a_cancelled_request_waits_for_its_look_up_to_end() -> None:
             await request
         assert ended == ["look-up"]  # the cancellation reached the request only after the look-up ended
 
-    asyncio.run(scenario())
+    run_coroutine(scenario())

@@ -19,6 +19,7 @@ import pytest
 from allpath.interfaces.http.deps import Refusal
 from allpath.interfaces.http.unit_of_work import committing
 from allpath.service import UnitOfWork
+from tests.coroutines import run_coroutine
 
 
 @dataclass(frozen=True)
@@ -53,9 +54,14 @@ def test_a_route_that_returns_has_its_work_committed_in_its_own_thread() -> None
 
     wrapped = committing(route)
     assert asyncio.iscoroutinefunction(wrapped)  # it awaits the group writer on the event loop
-    assert asyncio.run(wrapped(work=work)) == "answer"
+
+    async def on_the_loop() -> tuple[str, int]:
+        return await wrapped(work=work), threading.get_ident()
+
+    answer, loop_thread = run_coroutine(on_the_loop())
+    assert answer == "answer"
     assert work.commits == seen  # once, in the worker thread that ran the route
-    assert seen != [threading.get_ident()]
+    assert seen != [loop_thread]  # not the event loop's thread
 
 
 def test_a_refusal_commits_the_work_then_refuses() -> None:
@@ -65,7 +71,7 @@ def test_a_refusal_commits_the_work_then_refuses() -> None:
         raise Refusal(401, "user name or password is wrong")
 
     with pytest.raises(Refusal) as refused:
-        asyncio.run(committing(route)(work=work))
+        run_coroutine(committing(route)(work=work))
     assert refused.value.status_code == 401
     assert len(work.commits) == 1
 
@@ -77,7 +83,7 @@ def test_any_other_error_commits_nothing() -> None:
         raise RuntimeError("a fault after the audit entry")
 
     with pytest.raises(RuntimeError):
-        asyncio.run(committing(route)(work=work))
+        run_coroutine(committing(route)(work=work))
     assert work.commits == []
 
 
@@ -90,7 +96,7 @@ def test_a_coroutine_route_has_its_work_committed_once_it_returns() -> None:
 
     wrapped = committing(route)
     assert asyncio.iscoroutinefunction(wrapped)  # FastAPI still awaits it on the event loop
-    assert asyncio.run(wrapped(work=work)) == "page"
+    assert run_coroutine(wrapped(work=work)) == "page"
     assert len(work.commits) == 1
 
 
@@ -100,8 +106,12 @@ def test_work_without_database_work_ends_on_the_event_loop() -> None:
     async def route(work: UnitOfWork) -> str:
         return "assessed"
 
-    assert asyncio.run(committing(route)(work=work)) == "assessed"
-    assert work.commits == [threading.get_ident()]  # no worker-thread trip
+    async def on_the_loop() -> tuple[str, int]:
+        return await committing(route)(work=work), threading.get_ident()
+
+    answer, loop_thread = run_coroutine(on_the_loop())
+    assert answer == "assessed"
+    assert work.commits == [loop_thread]  # no worker-thread trip: committed in the event loop's own thread
 
 
 @pytest.mark.parametrize("coroutine", [False, True])
@@ -125,7 +135,7 @@ def test_the_answer_waits_until_the_audit_entries_are_durable(coroutine: bool) -
         threading.Thread(target=durable.set_result, args=(None,)).start()  # the writer thread resolves it
         await request
 
-    asyncio.run(scenario())
+    run_coroutine(scenario())
     assert answered == ["answer"]
 
 
@@ -138,14 +148,14 @@ def test_a_failed_group_commit_fails_the_request() -> None:
         return "never acknowledged"
 
     with pytest.raises(OSError, match="disk full"):
-        asyncio.run(committing(route)(work=work))
+        run_coroutine(committing(route)(work=work))
 
 
 def test_a_route_without_work_is_left_alone() -> None:
     def route(number: int) -> int:
         return number + 1
 
-    assert asyncio.run(committing(route)(number=1)) == 2
+    assert run_coroutine(committing(route)(number=1)) == 2
 
 
 def test_the_wrapped_route_keeps_its_parameters_for_fastapi() -> None:

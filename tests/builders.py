@@ -25,43 +25,17 @@ import yaml
 from allpath.domain.record import parse_record
 from allpath.domain.record_model import PatientRecord
 from allpath.knowledge.loader import KnowledgeBase, default_data_dir, load_knowledge
+from tests.conftest import complete_b_all
 
 T = TypeVar("T")
 
-RESPONSE_FIELDS = (
-    "day8_blood_mrd_pct",
-    "end_of_induction_marrow_mrd_pct",
-    "end_of_induction_remission",
-    "end_of_consolidation_mrd_pct",
-)
-
 
 def record(**changes: object) -> dict[str, object]:
-    """A complete newly diagnosed B-ALL record with ``changes`` applied (``None`` removes a field)."""
-    response: dict[str, object] = {
-        "day8_blood_mrd_pct": 0.001,
-        "end_of_induction_marrow_mrd_pct": 0.0,
-        "end_of_induction_remission": True,
-    }
-    out: dict[str, object] = {
-        "sex": "male",
-        "age_years": 4.0,
-        "wbc_per_ul": 10_000,
-        "immunophenotype": "B",
-        "genetics": ["none_detected"],
-        "cns_status": "CNS1",
-        "testicular_involvement": False,
-        "down_syndrome": False,
-        "steroid_pretreatment": False,
-    }
-    for key, value in changes.items():
-        target = response if key in RESPONSE_FIELDS else out
-        if value is None:
-            target.pop(key, None)
-        else:
-            target[key] = value
-    if response:
-        out["response"] = response
+    """A complete newly diagnosed B-ALL record with ``changes`` applied (``None`` removes a field): the
+    conftest's ``complete_b_all``, without a response section that the changes emptied."""
+    out: dict[str, object] = complete_b_all(**changes)
+    if not out.get("response"):
+        out.pop("response", None)
     return out
 
 

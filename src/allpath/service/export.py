@@ -7,30 +7,14 @@ summary, which shows counts only); ``detail`` says which form of it was taken.
 
 from __future__ import annotations
 
-from typing_extensions import TypedDict
-
 from allpath.service.unit_of_work import UnitOfWork
 from allpath.storage import export, users
-
-
-class DeidentifiedRow(TypedDict):
-    """One patient of the export: a pseudonym stable within this export only, the record without names,
-    ids or dates, and the groups of its stored assessment."""
-
-    pseudonym: str
-    record: dict[str, object]
-    disease_state: str
-    risk_group: str | None
-    cog_risk_group: str | None
-    provisional: bool
-    populations: list[str]
-    knowledge_version: str
+from allpath.storage.export import DeidentifiedRow
 
 
 def _rows(uow: UnitOfWork) -> list[DeidentifiedRow]:
     if uow.actor is None:
         raise PermissionError("the de-identified export needs a researcher's account")
-    # storage.export builds exactly these keys (its DeidentifiedRow; tests/api/test_deidentified.py reads them).
     return export.deidentified_export(uow.session, users.granted_teams(uow.session, uow.actor.id))
 
 

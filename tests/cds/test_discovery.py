@@ -1,5 +1,6 @@
 """Discovery, and the hook contexts published with the specification (shared/cds-hooks), which no one in this
-project wrote: each is accepted as it is and answered with valid (here: empty) cards."""
+project wrote: each is accepted, carried in a request with the fields the specification requires, and answered
+with valid (here: empty) cards."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.cds.conftest import Keys, cards_of
+from tests.cds.conftest import Keys, call, cards_of
 from tests.cds.spec import response_problems
 from tests.conftest import require_shared
 
@@ -55,6 +56,8 @@ def test_every_published_hook_context_is_accepted(client: TestClient, keys: Keys
     assert name in paths
     body = json.loads(paths[name].read_text(encoding="utf-8"))
     hook = "order-select" if name.startswith("order-select") else "order-sign"
+    # the published examples are hook contexts: a request carries them with the fields the specification requires
+    body |= {"hook": hook, "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea"}
     cards = cards_of(client, keys, f"allpath-{hook}", body)
     assert cards == []  # a pureed diet and amoxicillin: nothing allpath checks
 
@@ -69,12 +72,14 @@ def test_the_published_contexts_are_all_covered() -> None:
     }
 
 
-def test_published_contexts_with_the_request_fields_added(client: TestClient, keys: Keys) -> None:
+def test_published_contexts_without_the_request_fields_are_refused(client: TestClient, keys: Keys) -> None:
+    """A context alone is not a request: "hook" and "hookInstance" are REQUIRED (CDS Hooks 2.0, "HTTP Request")."""
     for path in _examples():
         body = json.loads(path.read_text(encoding="utf-8"))
         hook = "order-select" if path.stem.startswith("order-select") else "order-sign"
-        body |= {"hook": hook, "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea", "prefetch": {}}
-        assert cards_of(client, keys, f"allpath-{hook}", body) == []
+        response = call(client, keys, f"allpath-{hook}", body)
+        assert response.status_code == 400, response.text
+        assert response.json()["issue"][0]["details"]["text"].startswith("hook is required")
 
 
 def test_the_validator_catches_broken_cards() -> None:

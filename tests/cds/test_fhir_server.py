@@ -35,7 +35,13 @@ from tests.cds.conftest import (
 from tests.conftest import EXAMPLES
 
 SERVICE = "allpath-patient-view"
-AUTHORIZATION = {"access_token": FHIR_TOKEN, "token_type": "Bearer", "expires_in": 300}
+AUTHORIZATION = {
+    "access_token": FHIR_TOKEN,
+    "token_type": "Bearer",
+    "expires_in": 300,
+    "scope": "user/Patient.read user/Observation.read",
+    "subject": "allpath",
+}
 
 
 class FhirServer:

@@ -245,13 +245,20 @@ def test_the_fhir_token_goes_to_the_fhir_server_only(client: TestClient, keys: K
     prefetch = patient_view_prefetch(example("standard_risk"))
     prefetch["observations"]["link"] = [{"relation": "next", "url": "https://elsewhere.example.com/steal"}]
     body = hook_request("patient-view", {}, prefetch)
-    body |= {"fhirServer": FHIR_SERVER, "fhirAuthorization": {"access_token": FHIR_TOKEN, "token_type": "Bearer"}}
+    authorization = {
+        "access_token": FHIR_TOKEN,
+        "token_type": "Bearer",
+        "expires_in": 300,
+        "scope": "x",
+        "subject": "y",
+    }
+    body |= {"fhirServer": FHIR_SERVER, "fhirAuthorization": authorization}
     response = call(client, keys, SERVICE, body)
     assert response.status_code == 200  # the key is read again from the FHIR server instead
     assert all(r.url.host == "ehr.example.org" for r in server.requests)
     failing = httpx.MockTransport(lambda request: httpx.Response(503))
     app.state.cds_fhir_transport = failing
-    body["prefetch"] = {}
+    del body["prefetch"]
     response = call(client, keys, SERVICE, body)
     assert response.status_code == 412
     assert "503" in response.json()["issue"][0]["details"]["text"]

@@ -6,9 +6,9 @@ CDS client with an asymmetric key. The token is accepted only when
 
 - its issuer (``iss``) is one of the trusted issuers configured in ``ALLPATH_CDS_TRUSTED_ISSUERS``
   (``config.py``);
-- its header names a key of that issuer (``kid``) and an asymmetric algorithm (never ``none`` or an HMAC). The
-  key is one configured inline, or, when the issuer allows it (``jku_hosts``), one of the JWK Set at the
-  header's ``jku`` URL, fetched only from an allowlisted host and cached (``JwksCache``);
+- its header says ``typ: JWT`` and names a key of that issuer (``kid``) and an asymmetric algorithm (never
+  ``none`` or an HMAC). The key is one configured inline, or, when the issuer allows it (``jku_hosts``), one
+  of the JWK Set at the header's ``jku`` URL, fetched only from an allowlisted host and cached (``JwksCache``);
 - the signature verifies with that key;
 - ``aud`` is the URL of the endpoint being called under the configured public base URL (a string or a list
   holding it); the request's Host header plays no part;
@@ -211,7 +211,9 @@ class Authenticator:
         claims = self._decode(token, key, algorithm, audiences, issuer)
         self._check_lifetime_and_replay(claims, issuer)
         tenant = claims.get("tenant")
-        return CdsClient(issuer=issuer, tenant=tenant if isinstance(tenant, str) else None, config=config)
+        if tenant is not None and not isinstance(tenant, str):
+            raise CdsAuthError("the JWT tenant claim must be a string")
+        return CdsClient(issuer=issuer, tenant=tenant, config=config)
 
     def _unverified(self, token: str) -> tuple[Claims, Claims, str, str]:
         """The header, claims, algorithm and trusted issuer of a token, read before its signature is checked."""
@@ -223,8 +225,11 @@ class Authenticator:
         algorithm = header.get("alg")
         if not isinstance(algorithm, str) or algorithm not in ALGORITHMS:
             raise CdsAuthError("the JWT algorithm is not accepted: use an asymmetric one (ES384, RS384)")
-        if "typ" in header and str(header["typ"]).upper() != "JWT":
-            raise CdsAuthError("the JWT header typ must be JWT")
+        # CDS Hooks 2.0, "Trusting CDS Clients": typ is REQUIRED with the fixed value JWT (compared without case,
+        # as RFC 7515 section 4.1.9 compares media types).
+        typ = header.get("typ")
+        if not isinstance(typ, str) or typ.upper() != "JWT":
+            raise CdsAuthError("the JWT header must carry typ JWT (required by CDS Hooks)")
         issuer = unverified.get("iss")
         if not isinstance(issuer, str) or issuer not in self.issuers:
             raise CdsAuthError("the JWT issuer (iss) is not a trusted CDS client")

@@ -1,15 +1,22 @@
 """The shape of a CDS Hooks request (CDS Hooks 2.0, "HTTP Request"), checked before any of it is used.
 
 A request that does not have the shape the specification gives it is refused with 400 and a message that
-names the place (``prefetch.observations.entry[3]``) but never quotes a value:
+names the place (``prefetch.observations.entry[3]``) and what is allowed, but never quotes a value:
 
 - the body is a JSON object (no NaN, Infinity or overflowing numbers; no NUL or unpaired surrogate in text);
-- ``hook`` and ``hookInstance`` are strings; ``context`` is an object; ``context.patientId`` a string;
-  ``context.selections`` a list of strings; ``context.draftOrders`` a Bundle;
+- ``hook`` (REQUIRED) is the hook the called service answers; ``hookInstance`` (REQUIRED) is "a universally
+  unique identifier (UUID) for this particular hook call" (the canonical 8-4-4-4-12 hexadecimal form);
+- ``context`` (REQUIRED) is an object with the fields its hook requires (``hook_contexts.py``);
+  ``context.draftOrders`` is a Bundle;
+- no top-level field is ``null`` or empty ("JSON elements SHALL NOT be null ... SHALL NOT be empty, unless
+  otherwise specified": a prefetch key may be ``null``, which the specification allows for "no data");
 - ``prefetch`` is an object; each value is ``null`` (no data) or a FHIR resource (an object with a
-  ``resourceType``); a Bundle's ``entry`` and ``link`` are lists of objects, and an entry's ``resource`` is a
-  FHIR resource;
-- ``fhirAuthorization`` is an object whose ``access_token`` is a bearer token (RFC 6750 characters);
+  ``resourceType``): an OperationOutcome (the client's error), or what the key's template asks for (a
+  Patient for ``Patient/{{context.patientId}}``, a Bundle for a search); a Bundle's ``entry`` and ``link``
+  are lists of objects, and an entry's ``resource`` is a FHIR resource;
+- ``fhirAuthorization`` ("Passing the Access Token") has ``access_token`` (a bearer token: RFC 6750
+  characters), ``token_type`` Bearer, ``expires_in`` (an integer), ``scope`` and ``subject`` (strings), all
+  REQUIRED, and optionally ``patient`` (a FHIR id); with it, ``fhirServer`` is REQUIRED;
 - ``fhirServer`` is an https base URL (http only where the issuer's configuration allows it) that is one of
   the issuer's ``fhir_servers``: anything else is refused (400 when it is not such a URL, 403 when it is not
   allowed) and never contacted.
@@ -25,12 +32,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from allpath.interfaces.cds.config import Issuer, normalized_url, url_problem
+from allpath.interfaces.cds.hook_contexts import FHIR_ID, context_problem
 from allpath.interfaces.cds.remote import strict_json
 from allpath.interfaces.http.deps import unstorable_text
 
 MAX_ACCESS_TOKEN = 8192
 _BEARER_TOKEN = re.compile(r"^[A-Za-z0-9\-._~+/]+=*$")  # RFC 6750 b64token
 _PLACE_LIMIT = 120
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_OPTIONAL_FIELDS = ("fhirServer", "fhirAuthorization", "prefetch")
 
 
 class RequestRefused(Exception):
@@ -72,8 +82,8 @@ class HookRequest:
     body: Mapping[str, object]
     context: Mapping[str, object]
     prefetch: Mapping[str, object]
-    hook: str | None
-    hook_instance: str | None
+    hook: str
+    hook_instance: str
 
     @property
     def patient_id(self) -> str | None:
@@ -133,52 +143,76 @@ def _bundle_problem(value: Mapping[str, object], place: str) -> RequestRefused |
     return None
 
 
-def _fhir_value(value: object, place: str, *, nullable: bool) -> None:
+def _fhir_value(value: object, place: str, *, nullable: bool, expected: str | None = None) -> None:
+    """A FHIR resource (or null, where allowed); ``expected``: the resource type it must be, besides an
+    OperationOutcome (a CDS client's report of an error)."""
     if value is None and nullable:
         return
     problem = _resource_problem(value)
     if problem or not isinstance(value, dict):
         problem = problem or "must be a FHIR resource (a JSON object)"
         raise _invalid(place, problem + (" or null" if nullable and problem.startswith("must") else ""))
-    if value["resourceType"] == "Bundle":
+    kind = value["resourceType"]
+    if expected is not None and kind not in (expected, "OperationOutcome"):
+        raise _invalid(
+            place, f"must be a {expected} (what its prefetch template asks for), an OperationOutcome or null"
+        )
+    if kind == "Bundle":
         refused = _bundle_problem(value, place)
         if refused is not None:
             raise refused
 
 
-def check_shape(body: Mapping[str, object]) -> HookRequest:
-    """The request, when it has the shape of a CDS Hooks request; ``RequestRefused`` (400) otherwise."""
-    hook, instance = body.get("hook"), body.get("hookInstance")
-    for name, value in (("hook", hook), ("hookInstance", instance)):
-        if name in body and not isinstance(value, str):
-            raise _invalid(name, "must be a string")
+def template_type(template: str) -> str:
+    """The resource type a prefetch template's answer has: the type it reads, or a Bundle for a search."""
+    path = template.split("?", 1)[0]
+    return "Bundle" if "?" in template or "/" not in path else path.split("/", 1)[0]
+
+
+def _required_fields(body: Mapping[str, object], hook: str) -> tuple[str, str]:
+    """``hook`` and ``hookInstance``, both REQUIRED ("HTTP Request"), and the top-level fields that must not
+    be null or empty ("Use of JSON")."""
+    given, instance = body.get("hook"), body.get("hookInstance")
+    if not isinstance(given, str) or not given:
+        raise RequestRefused(400, "required", f"hook is required: the hook that triggered the call ({hook})")
+    if given != hook:
+        raise RequestRefused(400, "invalid", f"hook must be {hook}: the hook this service answers")
+    if not isinstance(instance, str) or not _UUID.match(instance):
+        raise RequestRefused(
+            400, "required", "hookInstance is required: a UUID for this hook call (8-4-4-4-12 hexadecimal digits)"
+        )
+    for name in _OPTIONAL_FIELDS:
+        if name in body and body[name] in (None, "", {}, []):
+            raise _invalid(name, "must not be null or empty: leave it out when there is nothing to send")
+    return given, instance
+
+
+def check_shape(body: Mapping[str, object], hook: str, templates: Mapping[str, str]) -> HookRequest:
+    """The request to a service of ``hook`` whose prefetch templates are ``templates``, when it has the shape
+    of a CDS Hooks request; ``RequestRefused`` (400) otherwise."""
+    given, instance = _required_fields(body, hook)
     context = body.get("context")
-    if not isinstance(context, dict):
-        raise RequestRefused(400, "required", "the request needs a context object")
-    if "patientId" in context and not isinstance(context["patientId"], str):
-        raise _invalid("context.patientId", "must be a string")
-    selections = context.get("selections")
-    if selections is not None and (not isinstance(selections, list) or not all(isinstance(s, str) for s in selections)):
-        raise _invalid("context.selections", "must be a list of strings")
-    if "draftOrders" in context:
+    if not isinstance(context, dict) or not context:
+        raise RequestRefused(400, "required", "context is required: an object with the hook's context fields")
+    if isinstance(context.get("draftOrders"), dict | list):
         _fhir_value(context["draftOrders"], "context.draftOrders", nullable=False)
-    prefetch = body.get("prefetch")
-    if prefetch is not None:
-        if not isinstance(prefetch, dict):
-            raise _invalid("prefetch", "must be an object (prefetch key -> FHIR resource or null)")
-        for key, value in prefetch.items():
-            _fhir_value(value, f"prefetch.{key}", nullable=True)
-    return HookRequest(
-        body,
-        context,
-        prefetch or {},
-        hook if isinstance(hook, str) else None,
-        instance if isinstance(instance, str) else None,
-    )
+    problem = context_problem(hook, context)
+    if problem:
+        raise RequestRefused(400, "invalid", problem)
+    prefetch = body.get("prefetch", {})
+    if not isinstance(prefetch, dict):
+        raise _invalid("prefetch", "must be an object (prefetch key -> FHIR resource or null)")
+    for key, value in prefetch.items():
+        expected = template_type(templates[key]) if key in templates else None
+        _fhir_value(value, f"prefetch.{key}", nullable=True, expected=expected)
+    _authorization(body)
+    return HookRequest(body, context, prefetch, given, instance)
 
 
-def _authorization(value: object) -> str | None:
-    """The access token of ``fhirAuthorization`` (None when there is none)."""
+def _authorization(body: Mapping[str, object]) -> str | None:
+    """The access token of ``fhirAuthorization`` (None when there is none), whose fields are those the
+    specification requires ("Passing the Access Token to the CDS Service")."""
+    value = body.get("fhirAuthorization")
     if value is None:
         return None
     if not isinstance(value, dict):
@@ -188,22 +222,28 @@ def _authorization(value: object) -> str | None:
         raise _invalid("fhirAuthorization.access_token", "must be a non-empty string")
     if len(token) > MAX_ACCESS_TOKEN or not _BEARER_TOKEN.match(token):
         raise _invalid("fhirAuthorization.access_token", "is not a bearer token")
-    token_type = value.get("token_type", "Bearer")
-    if not isinstance(token_type, str) or token_type.lower() != "bearer":
+    token_type = value.get("token_type")
+    if not isinstance(token_type, str) or token_type.lower() != "bearer":  # OAuth 2.0: compared without case
         raise _invalid("fhirAuthorization.token_type", "must be Bearer")
-    expires = value.get("expires_in", 0)
-    if not isinstance(expires, int | float) or isinstance(expires, bool):
-        raise _invalid("fhirAuthorization.expires_in", "must be a number")
+    expires = value.get("expires_in")
+    if not isinstance(expires, int) or isinstance(expires, bool) or expires < 0:
+        raise _invalid("fhirAuthorization.expires_in", "must be a number: the token's lifetime in whole seconds")
     for name in ("scope", "subject"):
-        if name in value and not isinstance(value[name], str):
-            raise _invalid(f"fhirAuthorization.{name}", "must be a string")
+        if not isinstance(value.get(name), str) or not value[name]:
+            raise _invalid(f"fhirAuthorization.{name}", "is required: a non-empty string")
+    if "patient" in value and not (isinstance(value["patient"], str) and FHIR_ID.match(value["patient"])):
+        raise _invalid("fhirAuthorization.patient", "must be the FHIR id of a patient")
+    if "fhirServer" not in body:
+        raise RequestRefused(
+            400, "required", "fhirServer is required with fhirAuthorization: the FHIR server the token is for"
+        )
     return token
 
 
 def fhir_access(body: Mapping[str, object], issuer: Issuer) -> FhirAccess | None:
     """The FHIR server the request names, when it is one the issuer may name; ``RequestRefused`` otherwise
     (400: not an acceptable URL; 403: not on the issuer's allowlist). Nothing is contacted here."""
-    token = _authorization(body.get("fhirAuthorization"))
+    token = _authorization(body)
     server = body.get("fhirServer")
     if server is None:
         return None

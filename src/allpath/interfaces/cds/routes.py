@@ -6,10 +6,11 @@ an OperationOutcome. With trusted issuers but no base URL, the calls answer 503 
 have to come from the request's Host header, which the caller chooses). The body is parsed only after the
 token is accepted, and its shape is checked (``envelope.py``: 400 naming the place; a ``fhirServer`` off the
 issuer's allowlist 403, never contacted). A service call is written to the audit log (``cds_service``: the
-service, the client's issuer and the number of cards, never patient data), and so is each feedback item
-(``cds_feedback``: the card uuid, the outcome, the override reason's code and the accepted suggestions; never
-the user's comment). The audit entries are written in the request's unit of work, which the HTTP kernel
-makes and commits (``KernelRoute``): the routes neither commit nor call the audit store.
+service, the client's issuer and the number of cards, never patient data), and so is each feedback item,
+once ``feedback.py`` has checked it against the specification (``cds_feedback``: the card uuid, the outcome,
+the override reason's code and the accepted suggestions; never the user's comment). The audit entries are
+written in the request's unit of work, which the HTTP kernel makes and commits (``KernelRoute``): the routes
+neither commit nor call the audit store.
 
 The FHIR server of a CDS client and a ``jku`` JWK Set are reached through ``httpx``; tests set
 ``app.state.cds_fhir_transport`` and ``app.state.cds_jwks_transport`` to ``httpx`` transports of their own.
@@ -17,8 +18,7 @@ The FHIR server of a CDS client and a ``jku`` JWK Set are reached through ``http
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
@@ -30,7 +30,7 @@ from fastapi.responses import JSONResponse, Response
 from allpath.interfaces.cds.auth import Authenticator, CdsAuthError, CdsClient, JwksCache
 from allpath.interfaces.cds.cards import Card, Cards
 from allpath.interfaces.cds.config import check_base_url
-from allpath.interfaces.cds.data import PatientData, as_dict, as_list, gather
+from allpath.interfaces.cds.data import PatientData, gather
 from allpath.interfaces.cds.envelope import (
     FhirAccess,
     HookRequest,
@@ -39,6 +39,7 @@ from allpath.interfaces.cds.envelope import (
     fhir_access,
     parse_body,
 )
+from allpath.interfaces.cds.feedback import CARD_ID, feedback_items, safe
 from allpath.interfaces.cds.order_reading import checked_orders, drug_of
 from allpath.interfaces.cds.orders import BODY_FIELDS, OrderCheck
 from allpath.interfaces.cds.patient_view import patient_view_cards
@@ -49,10 +50,6 @@ from allpath.knowledge.loader import KnowledgeBase
 from allpath.service.order_checks import check_orders
 from allpath.settings import Settings
 
-MAX_FEEDBACK = 100
-_SAFE = re.compile(r"^[A-Za-z0-9._:/#|@+\-]{1,200}$")
-_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
-
 
 def outcome(status: int, code: str, text: str, headers: dict[str, str] | None = None) -> JSONResponse:
     """An error answer with an OperationOutcome body, as the specification recommends."""
@@ -61,10 +58,6 @@ def outcome(status: int, code: str, text: str, headers: dict[str, str] | None = 
         "issue": [{"severity": "error", "code": code, "details": {"text": text}}],
     }
     return JSONResponse(body, status_code=status, headers=headers, media_type="application/fhir+json")
-
-
-def _safe(value: object) -> str:
-    return value if isinstance(value, str) and _SAFE.match(value) else "(not stored)"
 
 
 async def raw_body(request: Request) -> bytes:
@@ -120,9 +113,7 @@ def cds_router(settings: Settings) -> APIRouter:
 
     def serve(request: Request, service: Service, raw: bytes, work: Work, kb: KnowledgeBase) -> JSONResponse:
         client = authenticate(request, f"/cds-services/{service.id}")
-        body = check_shape(parse_body(raw))
-        if body.hook is not None and body.hook != service.hook:
-            raise RequestRefused(400, "invalid", f"this service answers the {service.hook} hook, not another")
+        body = check_shape(parse_body(raw), service.hook, service.prefetch)
         access = fhir_access(body.body, client.config)
         cards = Cards(kb, base_url)
         transport = getattr(request.app.state, "cds_fhir_transport", None)
@@ -132,19 +123,18 @@ def cds_router(settings: Settings) -> APIRouter:
             result = _patient_view(kb, cards, call, today)
         else:
             result = _order_check(kb, cards, call, today)
-        instance = body.hook_instance
         work.audit(
             "cds_service",
             f"cds:{service.id}",
-            instance if isinstance(instance, str) and _ID.match(instance) else None,
-            detail=f"client={_safe(client.issuer)}; cards={len(result)}",
+            body.hook_instance if CARD_ID.match(body.hook_instance) else None,
+            detail=f"client={safe(client.issuer)}; cards={len(result)}",
         )
         return JSONResponse({"cards": result})
 
     def record_feedback(request: Request, service_id: str, raw: bytes, work: Work) -> Response:
         client = authenticate(request, f"/cds-services/{service_id}/feedback", f"/cds-services/{service_id}")
         body = parse_body(raw)
-        for item in _feedback_items(body):
+        for item in feedback_items(body):
             work.audit(
                 "cds_feedback",
                 f"cds:{service_id}",
@@ -220,78 +210,3 @@ def _order_check(kb: KnowledgeBase, cards: Cards, call: _Call, today: date) -> l
     checks = check_orders(kb, imported.record, today)
     check = OrderCheck(cards, checks, data.measured, rejected, data.unsatisfied)
     return [card for order in orders for card in check.cards_for(order)]
-
-
-@dataclass(frozen=True)
-class Feedback:
-    """What the audit keeps of a feedback item (``_feedback_problem`` has checked its shape): codes and ids
-    only, never the user's comment."""
-
-    card: str
-    outcome: str
-    at: object  # outcomeTimestamp: a string, kept only when it is a plain one (``_safe``)
-    reason: Mapping[str, object] | None  # the override reason's Coding
-    accepted: list[object]  # the ids of the accepted suggestions
-
-    def detail(self, client: CdsClient) -> str:
-        parts = [f"outcome={self.outcome}", f"at={_safe(self.at)}"]
-        if self.reason is not None:
-            parts.append(f"reason={_safe(self.reason.get('system'))}|{_safe(self.reason.get('code'))}")
-        if self.accepted:
-            parts.append(f"suggestions={','.join(_safe(x) for x in self.accepted)}")
-        parts.append(f"client={_safe(client.issuer)}")
-        return "; ".join(parts)
-
-
-def _feedback_items(body: Mapping[str, object]) -> list[Feedback]:
-    """The feedback items of a body, each following the specification (else 400 naming the first wrong one)."""
-    items = body.get("feedback")
-    if not isinstance(items, list) or not items or len(items) > MAX_FEEDBACK:
-        raise RequestRefused(400, "invalid", f"feedback must be a list of 1 to {MAX_FEEDBACK} items")
-    for index, item in enumerate(items):
-        problem = _feedback_problem(item)
-        if problem:
-            raise RequestRefused(400, "invalid", f"feedback[{index}]: {problem}")
-    return [_feedback_of(item) for item in items]
-
-
-def _feedback_of(item: Mapping[str, object]) -> Feedback:
-    """A feedback item whose shape has been checked (``_feedback_problem``)."""
-    card, outcome = item["card"], item["outcome"]
-    assert isinstance(card, str) and isinstance(outcome, str)  # checked by _feedback_problem
-    reason = as_dict(item.get("overrideReason")).get("reason")
-    accepted = [as_dict(x).get("id") for x in as_list(item.get("acceptedSuggestions"))]
-    return Feedback(card, outcome, item["outcomeTimestamp"], reason if isinstance(reason, dict) else None, accepted)
-
-
-def _feedback_problem(item: object) -> str | None:
-    """Why a feedback item does not follow the specification (None when it does)."""
-    if not isinstance(item, dict):
-        return "not an object"
-    if not isinstance(item.get("card"), str) or not _ID.match(item["card"]):
-        return "card must be the uuid of a card"
-    if item.get("outcome") not in ("accepted", "overridden"):
-        return "outcome must be accepted or overridden"
-    if not isinstance(item.get("outcomeTimestamp"), str) or not item["outcomeTimestamp"]:
-        return "outcomeTimestamp is required"
-    accepted = item.get("acceptedSuggestions")
-    if item["outcome"] == "accepted":
-        if not isinstance(accepted, list) or not accepted:
-            return "an accepted outcome needs acceptedSuggestions"
-    if accepted is not None and (
-        not isinstance(accepted, list)
-        or not all(isinstance(x, dict) and isinstance(x.get("id"), str) for x in accepted)
-    ):
-        return "acceptedSuggestions must be a list of {id}"
-    override = item.get("overrideReason")
-    if override is not None:
-        if not isinstance(override, dict):
-            return "overrideReason must be an object"
-        reason = override.get("reason")
-        if reason is not None and not (
-            isinstance(reason, dict) and isinstance(reason.get("code"), str) and isinstance(reason.get("system"), str)
-        ):
-            return "overrideReason.reason must be a Coding with system and code"
-        if "userComment" in override and not isinstance(override["userComment"], str):
-            return "overrideReason.userComment must be a string"
-    return None

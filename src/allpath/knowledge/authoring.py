@@ -124,6 +124,8 @@ PURPOSES = {
     "the codes of each value, fusion genes; every standard code says where it was found",
     "order_checks.yaml": "the CDS dose checks of draft orders: which drugs, by which check, how an order names them, "
     "which products are never checked, which populations get no calculated dose",
+    "units.yaml": "the FHIR importer's units: the UCUM unit of each record quantity, the non-UCUM spellings EHRs "
+    "send with the UCUM code each means and where it is seen, and the words of the Quantity comparators",
 }
 
 

@@ -43,6 +43,7 @@ from allpath.knowledge.order_checks import OrderChecks, compile_order_checks
 from allpath.knowledge.order_checks_schema import OrderChecksFile
 from allpath.knowledge.text_schema import TextFile
 from allpath.knowledge.therapy import TherapyKnowledge, compile_therapy
+from allpath.knowledge.units_schema import UnitsFile
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -86,6 +87,7 @@ class KnowledgeBase:
     therapy: TherapyKnowledge
     fhir_codes: FhirCodesFile  # the codes of the FHIR mapping (interfaces/fhir/codes.py reads them)
     order_checks: OrderChecks  # the CDS dose checks of draft orders (interfaces/cds/orders.py)
+    units: UnitsFile  # the FHIR importer's record units and unit spellings (interfaces/fhir/units.py)
     warnings: tuple[InputWarning, ...] = ()
     compiled_refs: frozenset[str] = field(default_factory=frozenset)
     unused: tuple[str, ...] = ()
@@ -228,6 +230,7 @@ def _load(data_dir: Path) -> KnowledgeBase:
             frozenset(inputs),
         ),
         fhir_codes=_as(files["fhir_codes.yaml"], FhirCodesFile),
+        units=_as(files["units.yaml"], UnitsFile),
         order_checks=compile_order_checks(
             _as(files["order_checks.yaml"], OrderChecksFile),
             {p.spec.id: p.condition for p in populations},

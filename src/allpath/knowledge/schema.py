@@ -29,6 +29,7 @@ from allpath.knowledge.therapy_schema import (
     RegimensFile,
     SurvivorshipFile,
 )
+from allpath.knowledge.units_schema import UnitsFile
 
 Certainty = Literal["always", "usually", "may", "sometimes", "considered", "studied"]
 
@@ -389,5 +390,6 @@ FILES: dict[str, type[BaseModel]] = {
     "survivorship.yaml": SurvivorshipFile,
     "fhir_codes.yaml": FhirCodesFile,
     "order_checks.yaml": OrderChecksFile,
+    "units.yaml": UnitsFile,
 }
 """Every knowledge file and the model its content must validate against."""

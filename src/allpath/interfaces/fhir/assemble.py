@@ -22,9 +22,17 @@ class ImportResult:
     mapped: list[dict[str, str]] = field(default_factory=list)
     ignored: list[dict[str, str]] = field(default_factory=list)
     conflicts: list[dict[str, object]] = field(default_factory=list)
+    # Values given only as bounds ("> 500"): each field, comparator, value, source and words; never in the record.
+    bounds: list[dict[str, object]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
-        return {"record": self.record, "mapped": self.mapped, "ignored": self.ignored, "conflicts": self.conflicts}
+        return {
+            "record": self.record,
+            "mapped": self.mapped,
+            "ignored": self.ignored,
+            "conflicts": self.conflicts,
+            "bounds": self.bounds,
+        }
 
 
 def _values(found: list[Found]) -> list[dict[str, object]]:
@@ -115,6 +123,7 @@ def assemble(found: Findings, result: ImportResult) -> None:
     _scalars(found, result, flat)
     _lists(found, result, flat)
     result.ignored.extend(found.ignored)
+    result.bounds.extend(found.bounds)
     grouped: dict[str, object] = {}
     nested: dict[str, dict[str, object]] = {}
     for key, value in flat.items():

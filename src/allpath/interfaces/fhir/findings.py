@@ -26,6 +26,8 @@ class Findings:
     items: dict[str, list[Found]] = field(default_factory=dict)
     empty: dict[str, list[str]] = field(default_factory=dict)
     ignored: list[dict[str, str]] = field(default_factory=list)
+    # Values given with a comparator ("> 500"): bounds, never values of the record (the field is left out).
+    bounds: list[dict[str, object]] = field(default_factory=list)
 
     def scalar(self, name: str, value: object, source: str) -> None:
         self.scalars.setdefault(name, []).append(Found(value, source))
@@ -35,6 +37,10 @@ class Findings:
 
     def ignore(self, resource: str, reason: str) -> None:
         self.ignored.append({"resource": resource, "reason": reason})
+
+    def bound(self, name: str, comparator: str, value: float, source: str, text: str) -> None:
+        """A value known only as a bound of field ``name`` (in the record's unit), with how the report says it."""
+        self.bounds.append({"field": name, "comparator": comparator, "value": value, "from": source, "text": text})
 
     def scalar_count(self) -> int:
         return sum(len(found) for found in self.scalars.values())

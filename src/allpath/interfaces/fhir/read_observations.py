@@ -7,20 +7,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from allpath.interfaces.fhir import codes as c
+from allpath.interfaces.fhir import units
 from allpath.interfaces.fhir.findings import LIST_FIELDS, OBJECT_FIELDS, Findings
 from allpath.interfaces.fhir.values import (
-    HEIGHT_UNITS,
-    MONTH_UNITS,
-    WBC_UNITS,
-    WEIGHT_UNITS,
     JSONObject,
     as_list,
     as_object,
     codings,
     first_coding,
     number,
-    scaled,
-    unit,
 )
 
 _OBSERVATION_STATUSES = {"final", "amended", "corrected"}
@@ -53,37 +48,37 @@ def read_observation(found: Findings, label: str, r: JSONObject) -> None:
     handler(found, label, r, concept or "")
 
 
-def _quantity(
-    found: Findings, label: str, r: JSONObject, name: str, units: dict[str, tuple[int, float]], what: str
-) -> None:
-    quantity = r.get("valueQuantity")
-    value = number(quantity.get("value")) if isinstance(quantity, dict) else None
-    if value is None or not isinstance(quantity, dict):
+def _quantity(found: Findings, label: str, r: JSONObject, name: str, quantity: str, what: str) -> None:
+    """The valueQuantity of ``r`` as field ``name``, in the unit of the record ``quantity`` (``units.yaml``); a
+    value with a comparator is a bound, listed and left out of the record."""
+    given = r.get("valueQuantity")
+    if not isinstance(given, dict) or number(given.get("value")) is None:
         found.ignore(label, f"{what} without a numeric valueQuantity")
         return
-    given = unit(quantity)
-    if given not in units:
-        found.ignore(f"{label}.valueQuantity", f'{what} in unit "{given}", which allpath does not convert')
-        return
-    power, factor = units[given]
-    converted = scaled(value, power)
-    found.scalar(name, converted if factor == 1.0 else round(converted * factor, 3), f"{label}.valueQuantity")
+    reading = units.read(given, quantity, what)
+    if isinstance(reading, units.Unreadable):
+        found.ignore(f"{label}.valueQuantity", reading.reason)
+    elif reading.comparator is not None:
+        words = f"{units.bound_words(quantity, reading)} ({label})"
+        found.bound(name, reading.comparator, reading.value, f"{label}.valueQuantity", words)
+    else:
+        found.scalar(name, reading.value, f"{label}.valueQuantity")
 
 
 def _wbc(found: Findings, label: str, r: JSONObject, _: str) -> None:
-    _quantity(found, label, r, "wbc_per_ul", {u: (p, 1.0) for u, p in WBC_UNITS.items()}, "a white count")
+    _quantity(found, label, r, "wbc_per_ul", "wbc_per_ul", "a white count")
 
 
 def _weight(found: Findings, label: str, r: JSONObject, _: str) -> None:
-    _quantity(found, label, r, "weight_kg", WEIGHT_UNITS, "a weight")
+    _quantity(found, label, r, "weight_kg", "weight_kg", "a weight")
 
 
 def _height(found: Findings, label: str, r: JSONObject, _: str) -> None:
-    _quantity(found, label, r, "height_cm", HEIGHT_UNITS, "a height")
+    _quantity(found, label, r, "height_cm", "height_cm", "a height")
 
 
 def _mrd(found: Findings, label: str, r: JSONObject, concept: str) -> None:
-    _quantity(found, label, r, _MRD_CONCEPTS[concept], {"%": (0, 1.0)}, "an MRD value")
+    _quantity(found, label, r, _MRD_CONCEPTS[concept], "mrd_pct", "an MRD value")
 
 
 def _boolean(found: Findings, label: str, r: JSONObject, concept: str) -> None:
@@ -172,26 +167,47 @@ def _relapse(found: Findings, label: str, r: JSONObject, _: str) -> None:
         component = as_object(part)
         kind = lookup.concept_of(codings(component.get("code")))
         quantity = as_object(component.get("valueQuantity"))
-        if kind == "relapse_months_from_diagnosis":
-            months, factor = number(quantity.get("value")), MONTH_UNITS.get(unit(quantity))
-            if months is not None and factor is not None:
-                relapse["months_from_diagnosis"] = months if factor == 1.0 else round(months * factor, 3)
+        if kind in _RELAPSE_QUANTITIES:
+            _relapse_quantity(found, label, quantity, _RELAPSE_QUANTITIES[kind], relapse)
         elif kind == "relapse_site":
             site = lookup.value_of("relapse_site", codings(component.get("valueCodeableConcept")))
             if site is not None:
                 sites.append(site)
-        elif kind == "end_of_block1_mrd_pct":
-            mrd = number(quantity.get("value"))
-            if mrd is not None and unit(quantity) == "%":
-                relapse["end_of_block1_mrd_pct"] = mrd
-    if "months_from_diagnosis" not in relapse or not sites:
-        found.ignore(label, "a relapse needs its months from diagnosis and at least one site")
-        return
-    found.item("relapses", {"sites": sites, **relapse}, f"{label}.component")
+    # A relapse without its time or sites is still a relapse: they stay unknown and are listed as missing.
+    if sites:
+        relapse["sites"] = sites
+    found.item("relapses", relapse, f"{label}.component")
+
+
+_RELAPSE_QUANTITIES = {
+    "relapse_months_from_diagnosis": ("months_from_diagnosis", "months_from_diagnosis", "a relapse's time"),
+    "end_of_block1_mrd_pct": ("end_of_block1_mrd_pct", "mrd_pct", "a relapse's MRD"),
+}
+
+
+def _relapse_quantity(
+    found: Findings, label: str, quantity: JSONObject, names: tuple[str, str, str], relapse: dict[str, object]
+) -> None:
+    """A number of a relapse (its time from diagnosis, its MRD) into ``relapse``: a bound is listed, not kept."""
+    name, record_quantity, what = names
+    reading = units.read(quantity, record_quantity, what)
+    if isinstance(reading, units.Unreadable):
+        if number(quantity.get("value")) is not None:
+            found.ignore(f"{label}.component", reading.reason)
+    elif reading.comparator is not None:
+        words = f"{units.bound_words(record_quantity, reading)} ({label})"
+        found.bound(f"relapses.{name}", reading.comparator, reading.value, f"{label}.component", words)
+    else:
+        relapse[name] = reading.value
+
+
+def _body_surface_area(found: Findings, label: str, _r: JSONObject, _concept: str) -> None:
+    found.ignore(label, "a body surface area is recognised but not read: allpath computes it from height and weight")
 
 
 _HANDLERS: dict[str, Callable[[Findings, str, JSONObject, str], None]] = {
     "body_weight": _weight,
+    "body_surface_area": _body_surface_area,
     "body_height": _height,
     "wbc": _wbc,
     "genetic_finding": _genetics,

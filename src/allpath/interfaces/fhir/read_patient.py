@@ -6,17 +6,15 @@ from __future__ import annotations
 import base64
 
 from allpath.interfaces.fhir import codes as c
+from allpath.interfaces.fhir import units
 from allpath.interfaces.fhir.findings import Findings
 from allpath.interfaces.fhir.values import (
-    AGE_UNITS,
     JSONObject,
     as_list,
     as_object,
     codings,
     first_coding,
     full_date,
-    number,
-    unit,
 )
 
 _ALL_CONCEPTS = {"acute_lymphoblastic_leukemia": None, "b_all": "B", "t_all": "T"}
@@ -124,9 +122,11 @@ def _diagnosis_date(found: Findings, label: str, r: JSONObject) -> None:
 
 
 def _age(found: Findings, source: str, quantity: JSONObject) -> None:
-    years = number(quantity.get("value"))
-    factor = AGE_UNITS.get(unit(quantity))
-    if years is None or factor is None:
-        found.ignore(source, "an age without a number in years, months, weeks or days")
-        return
-    found.scalar("age_years", years if factor == 1.0 else round(years * factor, 4), source)
+    reading = units.read(quantity, "age_years", "an age")
+    if isinstance(reading, units.Unreadable):
+        found.ignore(source, f"{reading.reason} (an age is read in years, months, weeks or days)")
+    elif reading.comparator is not None:
+        words = f"{units.bound_words('age_years', reading)} ({source.rsplit('.', 1)[0]})"
+        found.bound("age_years", reading.comparator, reading.value, source, words)
+    else:
+        found.scalar("age_years", reading.value, source)

@@ -4,10 +4,9 @@ and route), radiation Procedures, and the treatment-course Procedure (first day 
 from __future__ import annotations
 
 from allpath.interfaces.fhir import codes as c
+from allpath.interfaces.fhir import units
 from allpath.interfaces.fhir.findings import Findings
 from allpath.interfaces.fhir.values import (
-    DOSE_UNITS,
-    GRAY_UNITS,
     JSONObject,
     as_list,
     as_object,
@@ -17,8 +16,6 @@ from allpath.interfaces.fhir.values import (
     has_local,
     names,
     number,
-    scaled,
-    unit,
 )
 
 
@@ -57,21 +54,14 @@ def _dose(found: Findings, label: str, r: JSONObject, course: dict[str, object])
     dosage = as_object(r.get("dosage"))
     dose = dosage.get("dose")
     if isinstance(dose, dict):
-        amount, given = number(dose.get("value")), unit(dose)
-        if amount is not None and given in DOSE_UNITS:
-            course["dose_mg"] = scaled(amount, DOSE_UNITS[given])
-        elif amount is not None and given in ("mg/m2", "mg/m*2"):
-            course["dose_mg_per_m2"] = amount
-        else:
-            found.ignore(f"{label}.dosage.dose", "a dose in a unit allpath does not convert")
+        _dose_amount(found, label, dose, course)
     route_concept = dosage.get("route")
     for extension in as_list(r.get("extension")):
         if not isinstance(extension, dict):
             continue
         if extension.get("url") == c.extension_url("dose-per-body-surface-area"):
-            amount = number(as_object(extension.get("valueQuantity")).get("value"))
-            if amount is not None:
-                course["dose_mg_per_m2"] = amount
+            per_area = units.read(as_object(extension.get("valueQuantity")), "dose_mg_per_m2", "a dose per area")
+            _keep(found, (label, "extension"), "exposures.courses.dose_mg_per_m2", per_area, course)
         elif extension.get("url") == c.extension_url("route"):
             route_concept = extension.get("valueCodeableConcept")
     if route_concept is not None:
@@ -80,6 +70,37 @@ def _dose(found: Findings, label: str, r: JSONObject, course: dict[str, object])
             course["route"] = route
         else:
             found.ignore(f"{label}.dosage.route", "a route the record does not list")
+
+
+def _dose_amount(found: Findings, label: str, dose: JSONObject, course: dict[str, object]) -> None:
+    """The dose of an administration in mg, or else in mg per square metre, into ``course``."""
+    name, reading = "dose_mg", units.read(dose, "dose_mg", "a dose")
+    if isinstance(reading, units.Unreadable):
+        per_area = units.read(dose, "dose_mg_per_m2", "a dose")
+        if isinstance(per_area, units.Reading) or number(dose.get("value")) is None:
+            name, reading = "dose_mg_per_m2", per_area
+        else:
+            reading = units.Unreadable(f"{reading.reason} or {units.quantity_of('dose_mg_per_m2').unit_words}")
+    _keep(found, (label, "dosage.dose"), f"exposures.courses.{name}", reading, course)
+
+
+def _keep(
+    found: Findings,
+    where: tuple[str, str],
+    path: str,
+    reading: units.Reading | units.Unreadable,
+    into: dict[str, object],
+) -> None:
+    """A reading into ``into`` under the last part of ``path`` (a record quantity of ``units.yaml``); a bound is
+    listed instead, a unit that cannot be read is ignored. ``where``: the resource's label and the element."""
+    name, source = path.rsplit(".", 1)[-1], f"{where[0]}.{where[1]}"
+    if isinstance(reading, units.Unreadable):
+        found.ignore(source, reading.reason)
+    elif reading.comparator is not None:
+        words = f"{units.bound_words(name, reading)} ({where[0]})"
+        found.bound(path, reading.comparator, reading.value, source, words)
+    else:
+        into[name] = reading.value
 
 
 def read_procedure(found: Findings, label: str, r: JSONObject) -> None:
@@ -105,18 +126,14 @@ def read_procedure(found: Findings, label: str, r: JSONObject) -> None:
         found.ignore(label, f"not a procedure allpath reads ({first_coding(r.get('code'))})")
 
 
-def _total_dose_gy(r: JSONObject) -> float | None:
-    """The total dose delivered (mCODE's extension), in gray, when it is given in a unit allpath converts."""
-    dose = None
+def _total_dose_gy(found: Findings, label: str, r: JSONObject, beam: dict[str, object]) -> None:
+    """The total dose delivered (mCODE's extension), in gray, into ``beam``."""
     for extension in as_list(r.get("extension")):
         if isinstance(extension, dict) and extension.get("url") == c.MCODE["dose_delivered_extension"]:
             for part in as_list(extension.get("extension")):
                 if isinstance(part, dict) and part.get("url") == "totalDoseDelivered":
-                    quantity = as_object(part.get("valueQuantity"))
-                    amount, given = number(quantity.get("value")), unit(quantity)
-                    if amount is not None and given in GRAY_UNITS:
-                        dose = scaled(amount, GRAY_UNITS[given])
-    return dose
+                    reading = units.read(as_object(part.get("valueQuantity")), "dose_gy", "a radiation dose")
+                    _keep(found, (label, "extension"), "exposures.radiation.dose_gy", reading, beam)
 
 
 def _radiation(found: Findings, label: str, r: JSONObject) -> None:
@@ -128,9 +145,7 @@ def _radiation(found: Findings, label: str, r: JSONObject) -> None:
         found.ignore(label, "a radiation course needs exactly one body site the record lists")
         return
     beam: dict[str, object] = {"site": sites.pop()}
-    dose = _total_dose_gy(r)
-    if dose is not None:
-        beam["dose_gy"] = dose
+    _total_dose_gy(found, label, r, beam)
     day = full_date(as_object(r.get("performedPeriod")).get("end")) or full_date(r.get("performedDateTime"))
     if day:
         beam["date"] = day

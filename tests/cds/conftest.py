@@ -23,6 +23,7 @@ from fastapi.testclient import TestClient
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from allpath.interfaces.app import create_app
+from allpath.interfaces.cds.services import ORDER_SIGN, PATIENT_VIEW, SERVICES
 from allpath.interfaces.fhir import record_to_bundle
 from allpath.knowledge.loader import KnowledgeBase
 from allpath.settings import Settings
@@ -172,30 +173,35 @@ def of_type(resources: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     return [r for r in resources if r["resourceType"] == kind]
 
 
-def patient_view_prefetch(record: dict[str, Any], patient_id: str = PATIENT_ID) -> dict[str, Any]:
+def search_answer(template: str, resources: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """What a FHIR server answers a prefetch template (a read, or a search by resource type and ``code``)."""
+    path, _, query = template.partition("?")
+    if not query:
+        kind = path.split("/")[0]
+        found = of_type(resources, kind)
+        return found[0] if found else None
+    parameters = dict(part.split("=", 1) for part in query.split("&"))
+    codes = set(parameters["code"].split(",")) if "code" in parameters else None
+    chosen = [
+        r
+        for r in of_type(resources, path)
+        if codes is None or any(f"{x['system']}|{x['code']}" in codes for x in r.get("code", {}).get("coding", []))
+    ]
+    return searchset(chosen)
+
+
+def prefetch_for(service: str, record: dict[str, Any], patient_id: str = PATIENT_ID) -> dict[str, Any]:
+    """Every prefetch key of ``service`` answered from the record's resources, as the CDS client would."""
     resources = ehr_resources(record, patient_id)
-    return {
-        "patient": of_type(resources, "Patient")[0],
-        "conditions": searchset(of_type(resources, "Condition")),
-        "observations": searchset(of_type(resources, "Observation")),
-        "procedures": searchset(of_type(resources, "Procedure")),
-        "medications": searchset([]),
-    }
+    return {key: search_answer(template, resources) for key, template in SERVICES[service].prefetch.items()}
+
+
+def patient_view_prefetch(record: dict[str, Any], patient_id: str = PATIENT_ID) -> dict[str, Any]:
+    return prefetch_for(PATIENT_VIEW, record, patient_id) | {"medications": searchset([])}
 
 
 def order_prefetch(record: dict[str, Any], patient_id: str = PATIENT_ID) -> dict[str, Any]:
-    resources = ehr_resources(record, patient_id)
-    observations = of_type(resources, "Observation")
-
-    def coded(code: str) -> list[dict[str, Any]]:
-        return [o for o in observations if any(x["code"] == code for x in o["code"]["coding"])]
-
-    return {
-        "patient": of_type(resources, "Patient")[0],
-        "weight": searchset(coded("29463-7")),
-        "height": searchset(coded("8302-2")),
-        "pharmacogenomics": searchset(coded("tpmt-phenotype") + coded("nudt15-phenotype")),
-    }
+    return prefetch_for(ORDER_SIGN, record, patient_id)
 
 
 def hook_request(hook: str, context: dict[str, Any], prefetch: dict[str, Any] | None = None) -> dict[str, Any]:

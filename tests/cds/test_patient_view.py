@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 import httpx
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from allpath.interfaces.cds.services import PATIENT_VIEW, SERVICES
 from tests.cds.conftest import (
     BASE,
     FHIR_SERVER,
@@ -25,6 +26,7 @@ from tests.cds.conftest import (
     medication_request,
     of_type,
     patient_view_prefetch,
+    search_answer,
     searchset,
 )
 from tests.conftest import EXAMPLES
@@ -189,14 +191,22 @@ class FakeFhirServer:
             return httpx.Response(404, json={"resourceType": "OperationOutcome", "issue": []})
         if query.get("patient") != [PATIENT_ID]:
             return httpx.Response(400)
-        found = of_type(self.resources, path)
+        found = _matching(path, query.get("code", [""])[0], self.resources)
         page = int(query.get("_page", ["1"])[0])
         bundle = searchset(found[(page - 1) * 4 : page * 4])
         if page * 4 < len(found):
-            bundle["link"] = [
-                {"relation": "next", "url": f"{FHIR_SERVER}/{path}?patient={PATIENT_ID}&_page={page + 1}"}
-            ]
+            following = {"patient": PATIENT_ID, "_page": page + 1} | (
+                {"code": query["code"][0]} if "code" in query else {}
+            )
+            bundle["link"] = [{"relation": "next", "url": f"{FHIR_SERVER}/{path}?{urlencode(following)}"}]
         return httpx.Response(200, json=bundle)
+
+
+def _matching(kind: str, codes: str, resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The resources of a search by patient and (when given) by ``code``, as a FHIR server finds them."""
+    answer = search_answer(f"{kind}?patient={PATIENT_ID}" + (f"&code={codes}" if codes else ""), resources)
+    assert answer is not None
+    return [entry["resource"] for entry in answer["entry"]]
 
 
 def test_reads_the_fhir_server_when_nothing_is_prefetched(client: TestClient, keys: Keys, app: FastAPI) -> None:
@@ -220,9 +230,12 @@ def test_reads_the_fhir_server_when_nothing_is_prefetched(client: TestClient, ke
     assert [(c["summary"], c["indicator"]) for c in fetched] == [(c["summary"], c["indicator"]) for c in prefetched]
     paths = [r.url.path for r in server.requests]
     assert f"/fhir/Patient/{PATIENT_ID}" in paths
-    observations = len(of_type(server.resources, "Observation"))
-    assert observations > 8
-    assert paths.count("/fhir/Observation") == -(-observations // 4)  # pages of 4, every one read
+    assert len(of_type(server.resources, "Observation")) > 8
+    # each Observation key's search by code, in pages of 4, every page read
+    searches = [t for t in SERVICES[PATIENT_VIEW].prefetch.values() if t.startswith("Observation?")]
+    matched = [len(_matching("Observation", t.split("&code=")[1], server.resources)) for t in searches]
+    assert len(searches) >= 2 and sum(matched) > 8
+    assert paths.count("/fhir/Observation") == sum(max(1, -(-n // 4)) for n in matched)
     assert all(r.headers["authorization"] == f"Bearer {FHIR_TOKEN}" for r in server.requests)
     # a prefetched key is used as it is; only the missing ones are read
     server.requests.clear()

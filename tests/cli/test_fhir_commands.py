@@ -68,7 +68,7 @@ def test_every_example_goes_through_export_and_import_unchanged(path: Path) -> N
 def test_import_as_json_says_where_each_field_came_from(tmp_path: Path) -> None:
     bundle = as_json(record_to_bundle(_record(STANDARD)))
     result = json.loads(_ok("fhir", "import", _file(tmp_path, bundle)))
-    assert set(result) == {"record", "mapped", "ignored", "conflicts"}
+    assert set(result) >= {"record", "mapped", "ignored", "conflicts", "bounds"}
     assert result == import_bundle(bundle).as_dict()
     assert result["record"] == _record(STANDARD)
     assert {m["field"] for m in result["mapped"]} >= {"sex", "age_years", "wbc_per_ul", "immunophenotype"}
@@ -87,6 +87,17 @@ def test_import_reports_conflicts_and_leaves_the_field_out(tmp_path: Path) -> No
     assert [c["field"] for c in result["conflicts"]] == ["wbc_per_ul"]
     # --format record prints the record alone, which leaves the field out too
     assert json.loads(_ok("fhir", "import", _file(tmp_path, bundle), "-f", "record")) == result["record"]
+
+
+def test_import_lists_a_value_given_as_a_bound_and_leaves_the_field_out(tmp_path: Path) -> None:
+    bundle = as_json(record_to_bundle({"age_years": 4, "wbc_per_ul": 10_000}))
+    wbc = next(e for e in bundle["entry"] if "6690-2" in json.dumps(e["resource"].get("code", {})))
+    wbc["resource"]["valueQuantity"] |= {"value": 500, "comparator": ">"}
+    result = json.loads(_ok("fhir", "import", _file(tmp_path, bundle)))
+    assert "wbc_per_ul" not in result["record"]
+    [bound] = result["bounds"]
+    assert bound["field"] == "wbc_per_ul" and bound["comparator"] == ">" and bound["value"] == 500_000
+    assert bound["text"].startswith("white count: more than 500,000 per microliter (Observation")
 
 
 def test_the_mcode_example_patient_imports_through_the_cli(tmp_path: Path) -> None:

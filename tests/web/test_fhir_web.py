@@ -233,6 +233,17 @@ def test_conflicts_and_ignored_resources_are_shown_and_left_out(clinician: User)
     assert "Encounter (entry 4): allpath reads no Encounter resources" in _text(html)
 
 
+def test_a_value_given_as_a_bound_is_shown_and_left_out(clinician: User) -> None:
+    bundle: dict[str, Any] = json.loads(json.dumps(record_to_bundle({"age_years": 4, "wbc_per_ul": 10_000})))
+    wbc = next(e for e in bundle["entry"] if "6690-2" in json.dumps(e["resource"].get("code", {})))
+    wbc["resource"]["valueQuantity"] |= {"value": 500, "comparator": ">"}
+    html = _import(clinician, bundle).text
+    bounds = _text(html[html.index('id="import-bounds"') : html.index("</div>", html.index('id="import-bounds"'))])
+    assert "White count: more than 500,000 per microliter (Observation" in bounds
+    assert "Not an exact value" in bounds
+    assert re.search(r'name="wbc_per_ul" value=""', html)  # left for the clinician to enter
+
+
 def test_what_is_not_a_bundle_is_refused_with_the_reason(clinician: User, web: WebApp) -> None:
     before = sum(1 for e in _audit(web, "fhir_bundle") if e.outcome == "invalid")
     cases = [

@@ -61,7 +61,8 @@ def fhir_import(
             "--format",
             "-f",
             help="json: the record with where each field came from (mapped), what was not used and why (ignored) "
-            "and the fields whose sources disagree (conflicts); record: the patient record alone.",
+            "the fields whose sources disagree (conflicts) and the values known only as bounds, e.g. '> 500' "
+            "(bounds, left out of the record); record: the patient record alone.",
         ),
     ] = ImportFormat.json,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead.")] = None,

@@ -78,6 +78,14 @@ class Conflict(BaseModel):
     resolution: str
 
 
+class Bound(BaseModel):
+    field: str = Field(description="The record field the bound is of (dotted when nested); left out of the record.")
+    comparator: str = Field(description="The FHIR Quantity comparator: <, <=, >=, > or ad.")
+    value: float = Field(description="The bound, in the record field's unit.")
+    from_: str = Field(alias="from")
+    text: str = Field(description='In words: "white count: more than 500,000 per microliter (Observation/x)".')
+
+
 class ImportOut(BaseModel):
     """What the Bundle gives: a valid patient record v1 and an account of every step. Nothing is stored."""
 
@@ -85,6 +93,9 @@ class ImportOut(BaseModel):
     mapped: list[MappedField]
     ignored: list[IgnoredPart]
     conflicts: list[Conflict]
+    bounds: list[Bound] = Field(
+        default=[], description="Values given with a comparator: bounds, never values of the record (left out)."
+    )
 
 
 BUNDLE_SCHEMA: dict[str, object] = {

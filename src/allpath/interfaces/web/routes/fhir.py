@@ -122,6 +122,7 @@ async def import_page(request: Request, kb: KB, work: ClinicianPage) -> Response
         "mapped": result.mapped,
         "ignored": result.ignored,
         "conflicts": result.conflicts,
+        "bounds": result.bounds,
     }
     return form_page(request, kb, work, record=result.record, display_name="", patient=None, imported=imported)
 

@@ -85,6 +85,7 @@ class ImportedView(TypedDict):
     mapped: list[dict[str, str]]
     ignored: list[dict[str, str]]
     conflicts: list[dict[str, object]]
+    bounds: list[dict[str, object]]  # values given only as bounds ("> 500"): left out, each with its words
 
 
 def _label(found: object, key: str) -> str | None:

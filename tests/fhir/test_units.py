@@ -174,7 +174,13 @@ def treatment_bundle(dose: dict[str, Any], radiation: dict[str, Any]) -> dict[st
             resource["dosage"]["dose"] = dose
         elif resource["resourceType"] == "Procedure":
             resource["id"] = "r"
-            resource["extension"][0]["extension"][0]["valueQuantity"] = radiation
+            [total] = [
+                part
+                for extension in resource["extension"]
+                for part in extension.get("extension", [])
+                if part["url"] == "totalDoseDelivered"
+            ]
+            total["valueQuantity"] = radiation
     return bundle
 
 
@@ -206,6 +212,59 @@ def test_each_spelling_of_a_dose_gives_milligrams_or_milligrams_per_square_metre
 def test_each_spelling_of_a_radiation_dose_gives_gray(radiation: dict[str, Any], expected: float) -> None:
     result = import_bundle(treatment_bundle(quantity(30, "mg", True), radiation))
     assert as_json(result.record)["exposures"]["radiation"][0]["dose_gy"] == expected
+
+
+def relapse_and_mrd_bundle(months: dict[str, Any], mrd: dict[str, Any]) -> dict[str, Any]:
+    """An exported record's relapse (its months from diagnosis replaced) and end-of-induction MRD."""
+    record = {
+        "sex": "male",
+        "response": {"end_of_induction_marrow_mrd_pct": 0.005},
+        "relapses": [{"months_from_diagnosis": 30, "sites": ["bone_marrow"]}],
+    }
+    bundle: dict[str, Any] = as_json(record_to_bundle(record))
+    for entry in bundle["entry"]:
+        resource = entry["resource"]
+        if resource["resourceType"] != "Observation":
+            continue
+        code = resource["code"]["coding"][0]["code"]
+        if code == "relapse":
+            resource["id"] = "rel"
+            resource["component"][0]["valueQuantity"] = months
+        elif "mrd" in code:
+            resource["id"] = "mrd"
+            resource["valueQuantity"] = mrd
+    return bundle
+
+
+@pytest.mark.parametrize(
+    ("months", "expected"),
+    [
+        ({"value": 30, "unit": "months", "system": UCUM, "code": "mo"}, 30),
+        ({"value": 2.5, "unit": "years", "system": UCUM, "code": "a"}, 30),
+        ({"value": 2.5, "unit": "yrs"}, 30),
+        ({"value": 13, "unit": "wk", "system": UCUM, "code": "wk"}, 2.99),  # 91 days = 2.990 months
+    ],
+)
+def test_a_relapse_time_is_read_in_months(months: dict[str, Any], expected: float) -> None:
+    result = import_bundle(relapse_and_mrd_bundle(months, quantity(0.005, "%", True)))
+    assert as_json(result.record)["relapses"][0]["months_from_diagnosis"] == expected
+    assert as_json(result.record)["response"]["end_of_induction_marrow_mrd_pct"] == 0.005
+
+
+def test_a_relapse_time_or_an_mrd_with_a_comparator_is_a_bound() -> None:
+    months = {"value": 18, "comparator": ">", "unit": "months", "system": UCUM, "code": "mo"}
+    result = import_bundle(relapse_and_mrd_bundle(months, quantity(0.01, "%", True, "<")))
+    record = as_json(result.record)
+    assert all("months_from_diagnosis" not in relapse for relapse in record.get("relapses", []))
+    assert "end_of_induction_marrow_mrd_pct" not in record.get("response", {})
+    assert sorted(str(b["text"]) for b in result.bounds) == [
+        "MRD: less than 0.01 % (Observation/mrd)",
+        "time from diagnosis to relapse: more than 18 months (Observation/rel)",
+    ]
+    assert {b["field"] for b in result.bounds} == {
+        "relapses.months_from_diagnosis",
+        "response.end_of_induction_marrow_mrd_pct",
+    }
 
 
 # ---- a unit of another dimension is refused, with a plain reason --------------------------------------------

@@ -90,9 +90,9 @@ def test_mercaptopurine_normal_dose_for_a_tpmt_poor_metabolizer(client: TestClie
     # 20 kg, 110 cm: 0.782 m2; the normal 75 mg/m2 a day is 58.6 mg; TPMT poor: 7.5 mg/m2 = 5.9 mg 3x a week
     order = medication_request("mercaptopurine 50 MG Oral Tablet", 60, rxnorm=MERCAPTOPURINE)
     (card,) = sign(client, keys, child(20, 110, tpmt="poor", nudt15="normal"), order)
-    assert card["indicator"] == "warning"
+    assert card["indicator"] == "critical"  # a hard stop: order_checks.yaml, poor_metabolizer_hard_stop
     assert card["summary"] == (
-        "Mercaptopurine (6-MP) above the TPMT/NUDT15-adjusted dose: 10 % of normal, 7.5 mg/m² three times a week"
+        "Mercaptopurine (6-MP): TPMT poor metabolizer, ordered above the advised 7.5 mg/m² three times a week"
     )
     detail = card["detail"]
     assert "a tenth of the normal daily dose, given three times a week instead of every day" in detail
@@ -153,7 +153,9 @@ def test_thiopurine_without_weight(client: TestClient, keys: Keys) -> None:
         card["summary"] == "Mercaptopurine (6-MP) dose not checked: the weight is needed to calculate doses (kilograms)"
     )
     (card,) = sign(client, keys, child(weight=None, tpmt="poor", nudt15="normal"), order)
-    assert card["indicator"] == "warning" and "10 %" in card["summary"]
+    # every day where three times a week is advised: critical, though the dose in mg cannot be checked
+    assert card["indicator"] == "critical" and "7.5 mg/m² three times a week" in card["summary"]
+    assert "Ordered 7 times a week; advised: three times a week." in card["detail"]
 
 
 def test_orders_written_as_the_specification_shows_them(client: TestClient, keys: Keys) -> None:

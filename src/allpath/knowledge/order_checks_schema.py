@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from allpath.knowledge.cite import FROZEN
+from allpath.knowledge.cite import FROZEN, Evidence
 
 
 def _valid_patterns(patterns: list[str]) -> list[str]:
@@ -51,8 +51,20 @@ class NoCalculatedDose(BaseModel):
     explanation: str
 
 
+class PoorMetabolizerStop(BaseModel):
+    """The genes whose poor-metabolizer result makes a thiopurine order above that result's advice (the rule of
+    ``pharmacogenomics.yaml`` for this gene poor and the other normal) a critical card, whatever the other
+    gene's result; with the explanation and evidence a card cites."""
+
+    model_config = FROZEN
+    genes: list[Literal["tpmt", "nudt15"]] = Field(min_length=1)
+    explanation: str
+    evidence: list[Evidence] = Field(min_length=1)
+
+
 class OrderChecksFile(BaseModel):
     model_config = FROZEN
     drugs: list[CheckedDrug] = Field(min_length=1)
     not_checked: NotChecked
     no_calculated_dose: NoCalculatedDose
+    poor_metabolizer_hard_stop: PoorMetabolizerStop

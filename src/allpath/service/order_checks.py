@@ -12,7 +12,9 @@ dose are knowledge (``order_checks.yaml``). Nothing is stored.
   (the highest daily dose per m2 of the drug in the regimens: the check does not know the phase) adjusted for
   the TPMT and NUDT15 phenotypes (``engine.pharmacogenomics.adjust``), or why no starting dose can be given;
   each ordered dose above the adjusted range, or given more often than three times a week where that is
-  advised.
+  advised. A gene of ``order_checks.yaml``'s ``poor_metabolizer_hard_stop`` whose result is "poor" sets a limit
+  of its own (the advice for that gene poor and the other normal), whatever the other gene's result: an order
+  above it is ``critical``, and it is checked even when the other result is missing or no rule covers the pair.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from datetime import date
 from typing import Literal
 
 from allpath.domain.age import decimal_age_years
-from allpath.domain.record_model import PatientRecord
+from allpath.domain.record_model import PatientRecord, Pharmacogenomics
 from allpath.domain.results import EvidenceRef
 from allpath.engine import pharmacogenomics as pgx
 from allpath.engine.doses import DoseError, body_surface_area, check_measurements, round_and_cap
@@ -93,10 +95,11 @@ class Excess:
 class ThiopurineCheck:
     """A ``thiopurine_phenotypes`` check: the adjusted starting dose and the ordered doses above it.
 
-    Exactly one of ``adjusted`` and ``refusal`` is set. ``low_mg``/``high_mg``: the adjusted range for this
-    child, when the body surface area is known. ``suggested_mg``: the one dose to change the flagged order to
-    (when the range is a single dose). ``unchecked``: doses in mg that could not be checked (no body surface
-    area).
+    ``adjusted`` or ``refusal`` is set; both when a poor metabolizer's limit (``poor``: the genes whose poor
+    result sets it) is checked though the phenotypes give no complete advice (``refusal`` says why). ``low_mg``/
+    ``high_mg``: the adjusted range for this child, when the body surface area is known. ``suggested_mg``: the
+    one dose to change the flagged order to (when the range is a single dose). ``unchecked``: doses in mg that
+    could not be checked (no body surface area).
     """
 
     drug: ts.DrugDoseSpec
@@ -108,6 +111,13 @@ class ThiopurineCheck:
     excess: list[Excess] = field(default_factory=list)
     suggested_mg: float | None = None
     unchecked: bool = False
+    poor: tuple[str, ...] = ()
+    stop_evidence: list[EvidenceRef] = field(default_factory=list)  # why a poor metabolizer's excess is critical
+
+    @property
+    def critical(self) -> bool:
+        """A poor metabolizer's order above the poor-metabolizer advice: a hard stop."""
+        return bool(self.poor and self.excess)
 
     @property
     def three_weekly(self) -> bool:
@@ -168,10 +178,41 @@ class DoseChecks:
         if normal is None:
             return None
         result = pgx.adjust(self.kb, spec.id, self.record.pharmacogenomics, normal)
+        poor, limit = self._poor_limit(spec.id, normal)
         if isinstance(result, pgx.Refusal):
-            return ThiopurineCheck(spec, normal, refusal=result)
+            if limit is None or not self.calculates_dose:
+                return ThiopurineCheck(spec, normal, refusal=result)
+            return self._measured(spec, normal, limit, doses, poor, result)
         if not self.calculates_dose:
             return None
+        return self._measured(spec, normal, result, doses, poor if limit is not None else (), None)
+
+    def _poor_limit(self, drug: str, normal: float) -> tuple[tuple[str, ...], PhenotypeAdjustment | None]:
+        """The genes of ``poor_metabolizer_hard_stop`` whose result is poor, and the lowest of their advice (that
+        gene poor, the other normal: ``pharmacogenomics.yaml``), three times a week first at the same dose."""
+        genes = self.kb.order_checks.spec.poor_metabolizer_hard_stop.genes
+        found = self.record.pharmacogenomics
+        poor = tuple(g for g in genes if found is not None and getattr(found, g) == "poor")
+        limits = []
+        for gene in poor:
+            alone = Pharmacogenomics.model_validate({g: "poor" if g == gene else "normal" for g in pgx.GENES})
+            advice = pgx.adjust(self.kb, drug, alone, normal)
+            if isinstance(advice, pgx.Adjustment):
+                limits.append(advice)
+        if not limits:
+            return poor, None
+        return poor, min(limits, key=lambda a: (a.per_m2_day_high, a.frequency != "three_times_weekly"))
+
+    def _measured(
+        self,
+        spec: ts.DrugDoseSpec,
+        normal: float,
+        result: PhenotypeAdjustment,
+        doses: Sequence[OrderedDose],
+        poor: tuple[str, ...],
+        refusal: PhenotypeRefusal | None,
+    ) -> ThiopurineCheck:
+        """The ordered doses measured against ``result`` (the adjusted dose, or a poor metabolizer's limit)."""
         bsa = self.body.m2
         low_mg = high_mg = None
         if bsa is not None:
@@ -192,11 +233,16 @@ class DoseChecks:
             spec,
             normal,
             adjusted=result,
+            refusal=refusal,
             low_mg=low_mg,
             high_mg=high_mg,
             excess=excess,
             suggested_mg=high_mg if excess and single else None,
             unchecked=bsa is None and any(d.mg is not None for d in doses),
+            poor=poor,
+            stop_evidence=evidence_of(self.kb, self.kb.order_checks.spec.poor_metabolizer_hard_stop.evidence)
+            if poor
+            else [],
         )
 
     def _in_mg(self, dose: OrderedDose, spec: ts.DrugDoseSpec) -> float | None:

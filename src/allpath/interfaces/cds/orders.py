@@ -11,7 +11,9 @@ The checks use the dose calculator and the knowledge base; weight and height are
   m2 of the drug in the knowledge base's regimens: this check does not know the phase) adjusted for the TPMT
   and NUDT15 phenotypes (``engine.pharmacogenomics.adjust``); a dose above the adjusted range, or daily where
   three times a week is advised -> warning with the range; phenotypes not known -> warning "test before
-  dosing"; results that give no starting dose -> warning with the reason.
+  dosing"; results that give no starting dose -> warning with the reason. A TPMT or NUDT15 poor metabolizer
+  (``order_checks.yaml``: ``poor_metabolizer_hard_stop``) ordered above that result's advice, or more often
+  -> critical (a hard stop), whether or not the other gene's result is known.
 - weight or height missing or implausible -> an info card naming what is needed (a warning when the
   phenotypes call for a reduced dose).
 """
@@ -158,7 +160,7 @@ class OrderCheck:
 
     def _thiopurine(self, resource: Order, name: str, check: ThiopurineCheck) -> list[Card]:
         spec = check.drug
-        if check.refusal is not None:
+        if check.refusal is not None and not check.critical:
             return [self._pgx_refusal(spec, name, check.refusal)]
         result = check.adjusted
         if result is None:
@@ -196,12 +198,16 @@ class OrderCheck:
                 resource, flagged, mg, f"Change to {number(mg)} mg{how}", three_weekly=check.three_weekly
             )
         summary = f"{name} above the TPMT/NUDT15-adjusted dose: {share} of normal, {per_m2} mg/m²{how}"
-        detail = "\n\n".join([*findings, f"Advised starting dose: {advised}.", basis, normal_text])
+        parts = [*findings, f"Advised starting dose: {advised}.", basis, normal_text]
+        if check.critical:
+            genes = " and ".join(g.upper() for g in check.poor)
+            summary = f"{name}: {genes} poor metabolizer, ordered above the advised {per_m2} mg/m²{how}"
+            parts.insert(len(findings), self._hard_stop(check))
         return [
             self.cards.card(
                 summary,
-                "warning",
-                detail,
+                "critical" if check.critical else "warning",
+                "\n\n".join(parts),
                 suggestions=suggestions,
                 override=(
                     "titrated-to-blood-counts",
@@ -211,6 +217,20 @@ class OrderCheck:
                 ),
             )
         ]
+
+    def _hard_stop(self, check: ThiopurineCheck) -> str:
+        """Why a poor metabolizer's order is critical, and what the advice does not yet take into account."""
+        rule = self.kb.order_checks.spec.poor_metabolizer_hard_stop
+        text = f"**Hard stop.** {rule.explanation} Source: {self._evidence(check.stop_evidence)}"
+        refusal = check.refusal
+        if refusal is not None:
+            missing = " and ".join(m.split(".")[-1].upper() for m in refusal.missing)
+            why = f"{missing} not known: test before dosing." if missing else refusal.reason
+            text += (
+                f"\n\nThe advice above is for the poor result alone. {why} Known: TPMT {self._phenotype('tpmt')}, "
+                f"NUDT15 {self._phenotype('nudt15')}."
+            )
+        return text
 
     def _pgx_refusal(self, spec: ts.DrugDoseSpec, name: str, refusal: PhenotypeRefusal) -> Card:
         cites = "; ".join(self.cards.cite(e) for e in refusal.evidence)

@@ -122,6 +122,8 @@ PURPOSES = {
     "exposure-linked late effects, and what is not covered",
     "fhir_codes.yaml": "the codes of the FHIR mapping: code systems, mCODE profiles, one concept per record field, "
     "the codes of each value, fusion genes; every standard code says where it was found",
+    "fhir_import.yaml": "the FHIR importer's time windows: which value of a field a Bundle gives is taken (nearest "
+    "the diagnosis, by treatment time point for MRD, the latest body size), each window with its reason",
     "order_checks.yaml": "the CDS dose checks of draft orders: which drugs, by which check, how an order names them, "
     "which products are never checked, which populations get no calculated dose",
     "units.yaml": "the FHIR importer's units: the UCUM unit of each record quantity, the non-UCUM spellings EHRs "

@@ -39,6 +39,7 @@ from allpath.knowledge.compiled import (
 from allpath.knowledge.compiled import compile_scheme as _scheme
 from allpath.knowledge.conditions import Condition, ConditionCompiler
 from allpath.knowledge.fhir_codes_schema import FhirCodesFile
+from allpath.knowledge.fhir_import_schema import FhirImportFile
 from allpath.knowledge.order_checks import OrderChecks, compile_order_checks
 from allpath.knowledge.order_checks_schema import OrderChecksFile
 from allpath.knowledge.text_schema import TextFile
@@ -87,6 +88,7 @@ class KnowledgeBase:
     therapy: TherapyKnowledge
     fhir_codes: FhirCodesFile  # the codes of the FHIR mapping (interfaces/fhir/codes.py reads them)
     order_checks: OrderChecks  # the CDS dose checks of draft orders (interfaces/cds/orders.py)
+    fhir_import: FhirImportFile  # the FHIR importer's time windows (interfaces/fhir/timing.py reads them)
     units: UnitsFile  # the FHIR importer's record units and unit spellings (interfaces/fhir/units.py)
     warnings: tuple[InputWarning, ...] = ()
     compiled_refs: frozenset[str] = field(default_factory=frozenset)
@@ -230,6 +232,7 @@ def _load(data_dir: Path) -> KnowledgeBase:
             frozenset(inputs),
         ),
         fhir_codes=_as(files["fhir_codes.yaml"], FhirCodesFile),
+        fhir_import=_as(files["fhir_import.yaml"], FhirImportFile),
         units=_as(files["units.yaml"], UnitsFile),
         order_checks=compile_order_checks(
             _as(files["order_checks.yaml"], OrderChecksFile),

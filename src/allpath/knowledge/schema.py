@@ -20,6 +20,7 @@ from allpath.knowledge.cite import Cite as Cite
 from allpath.knowledge.cite import Confidence as Confidence
 from allpath.knowledge.cite import Evidence as Evidence
 from allpath.knowledge.fhir_codes_schema import FhirCodesFile
+from allpath.knowledge.fhir_import_schema import FhirImportFile
 from allpath.knowledge.order_checks_schema import OrderChecksFile
 from allpath.knowledge.text_schema import TextFile
 from allpath.knowledge.therapy_schema import (
@@ -389,6 +390,7 @@ FILES: dict[str, type[BaseModel]] = {
     "pharmacogenomics.yaml": PharmacogenomicsFile,
     "survivorship.yaml": SurvivorshipFile,
     "fhir_codes.yaml": FhirCodesFile,
+    "fhir_import.yaml": FhirImportFile,
     "order_checks.yaml": OrderChecksFile,
     "units.yaml": UnitsFile,
 }

@@ -1,17 +1,20 @@
-"""From what the importer's readers found to a patient record v1: one value per field (sources that disagree
-leave the field out, as a conflict), lists deduplicated and ordered, nested fields grouped, and then the record
-checked with ``parse_record``: a value the record contract does not allow is left out and reported with the
-contract's message."""
+"""From what the importer's readers found to a patient record v1: one value per field, chosen by time
+(``timing``: nearest the diagnosis, by treatment time point, or the latest; values at the chosen time that
+disagree leave the field out, as a conflict), lists deduplicated and ordered, nested fields grouped, and then
+the record checked with ``parse_record``: a value the record contract does not allow is left out and reported
+with the contract's message."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 
 from allpath.domain.record import parse_record
 from allpath.domain.record_model import FIELD_NAMES
 from allpath.errors import RecordError
 from allpath.interfaces.fhir.findings import LIST_FIELDS, OBJECT_FIELDS, Findings, Found
+from allpath.interfaces.fhir.timing import Placed, Placement, place
 
 
 @dataclass
@@ -22,6 +25,7 @@ class ImportResult:
     mapped: list[dict[str, str]] = field(default_factory=list)
     ignored: list[dict[str, str]] = field(default_factory=list)
     conflicts: list[dict[str, object]] = field(default_factory=list)
+    assumptions: list[str] = field(default_factory=list)  # what the choice by time assumed, for a person to check
     # Values given only as bounds ("> 500"): each field, comparator, value, source and words; never in the record.
     bounds: list[dict[str, object]] = field(default_factory=list)
 
@@ -31,30 +35,48 @@ class ImportResult:
             "mapped": self.mapped,
             "ignored": self.ignored,
             "conflicts": self.conflicts,
+            "assumptions": self.assumptions,
             "bounds": self.bounds,
         }
 
 
 def _values(found: list[Found]) -> list[dict[str, object]]:
-    return [{"value": f.value, "from": f.source} for f in found]
+    return [{"value": f.value, "from": f.source, **({"date": f.date} if f.date else {})} for f in found]
 
 
-def _scalars(found: Findings, result: ImportResult, flat: dict[str, object]) -> None:
-    """One value per field; a field whose sources disagree is a conflict and left out."""
-    for name, values_found in found.scalars.items():
+def _mapped(name: str, found: Found, why: str = "") -> dict[str, str]:
+    """A field's source; with the resource's date and why it was chosen when there is one (new keys)."""
+    entry = {"field": name, "from": found.source}
+    if found.date:
+        entry["date"] = found.date
+    if why:
+        entry["why"] = why
+    return entry
+
+
+def _left_out(name: str, placed: Placed, result: ImportResult) -> None:
+    for f, reason in placed.left:
+        result.ignored.append({"resource": f.source, "reason": reason, "field": name})
+
+
+def _scalars(placement: Placement, result: ImportResult, flat: dict[str, object]) -> None:
+    """One value per field (the one chosen by time); values at the chosen time that disagree are a conflict."""
+    for name, placed in placement.scalars.items():
+        _left_out(name, placed, result)
         values: list[object] = []
-        for f in values_found:
+        for f in placed.chosen:
             if not any(type(v) is type(f.value) and v == f.value for v in values):
                 values.append(f.value)
         if len(values) == 1:
             flat[name] = values[0]
-            result.mapped.extend({"field": name, "from": f.source} for f in values_found)
-        else:
+            result.mapped.extend(_mapped(name, f, placed.why) for f in placed.chosen)
+        elif values:
+            when = f" ({placed.why})" if placed.why else ""
             result.conflicts.append(
                 {
                     "field": name,
-                    "values": _values(values_found),
-                    "resolution": "left out: the sources disagree, so allpath does not choose; enter it by hand",
+                    "values": _values(placed.chosen),
+                    "resolution": "left out: the sources disagree, so allpath does not choose; enter it by hand" + when,
                 }
             )
 
@@ -103,9 +125,10 @@ def _list_field(name: str, found: list[Found], empty: list[str], result: ImportR
     return items
 
 
-def _lists(found: Findings, result: ImportResult, flat: dict[str, object]) -> None:
+def _lists(found: Findings, placement: Placement, result: ImportResult, flat: dict[str, object]) -> None:
+    _left_out("genetics", placement.genetics, result)
     for name in LIST_FIELDS:
-        items_found = found.items.get(name, [])
+        items_found = placement.genetics.chosen if name == "genetics" else found.items.get(name, [])
         empty = found.empty.get(name, [])
         if not items_found and not empty:
             continue
@@ -113,17 +136,20 @@ def _lists(found: Findings, result: ImportResult, flat: dict[str, object]) -> No
         if items is None:
             continue
         flat[name] = items
-        result.mapped.extend({"field": name, "from": f.source} for f in items_found)
+        result.mapped.extend(_mapped(name, f) for f in items_found)
         result.mapped.extend({"field": name, "from": source} for source in empty)
 
 
-def assemble(found: Findings, result: ImportResult) -> None:
-    """The record of what was found, in the record's field order, with ``mapped`` and ``conflicts``."""
+def assemble(found: Findings, result: ImportResult, today: date) -> None:
+    """The record of what was found, in the record's field order, with ``mapped``, ``conflicts`` and the
+    ``assumptions`` of the choice by time; the values not chosen go to ``ignored`` with the reason."""
     flat: dict[str, object] = {}
-    _scalars(found, result, flat)
-    _lists(found, result, flat)
+    placement = place(found, today)
     result.ignored.extend(found.ignored)
     result.bounds.extend(found.bounds)
+    _scalars(placement, result, flat)
+    _lists(found, placement, result, flat)
+    result.assumptions.extend(placement.notes)
     grouped: dict[str, object] = {}
     nested: dict[str, dict[str, object]] = {}
     for key, value in flat.items():

@@ -2,12 +2,17 @@
 
 ``import_bundle`` reads the resources that can carry record fields (Patient, Condition, Observation,
 MedicationAdministration, Procedure), each validated with the ``fhir.resources`` R4B models
-(``validation``), and says for every record field where it came from (``mapped``), for every resource or part
-it did not use why not (``ignored``), and for every field whose sources disagree what they said
-(``conflicts``). It never guesses: two white counts that differ leave the field out. The record it returns has
-passed ``parse_record``; a value that the record contract does not allow is left out and reported with the
-contract's message (``assemble``). The readers of each kind of resource are in ``read_patient``,
-``read_observations`` and ``read_treatment``.
+(``validation``), and says for every record field where it came from, the resource's date and why that value
+was chosen (``mapped``), for every resource or part it did not use why not (``ignored``), for every field whose
+sources disagree what they said (``conflicts``), and what it assumed about time (``assumptions``).
+
+Each value carries its resource's clinical date (``timing.clinical_date``, set on ``Findings`` before each
+reader runs). Repeated values are a time series: ``timing`` takes the value nearest the diagnosis for a
+diagnostic field, the value of each treatment time point for MRD, the latest for body size, and lists the
+others as not used with their date and the window they missed. It never guesses: two values at the chosen
+time that differ leave the field out. The record it returns has passed ``parse_record``; a value that the
+record contract does not allow is left out and reported with the contract's message (``assemble``). The
+readers of each kind of resource are in ``read_patient``, ``read_observations`` and ``read_treatment``.
 
 Nothing is logged; the result goes back to the caller only.
 """
@@ -15,12 +20,14 @@ Nothing is logged; the result goes back to the caller only.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, date, datetime
 
 from allpath.interfaces.fhir.assemble import ImportResult, assemble, validate
 from allpath.interfaces.fhir.findings import Findings
 from allpath.interfaces.fhir.read_observations import read_observation
 from allpath.interfaces.fhir.read_patient import read_condition, read_patient
 from allpath.interfaces.fhir.read_treatment import read_medication, read_procedure
+from allpath.interfaces.fhir.timing import clinical_date
 from allpath.interfaces.fhir.validation import validation_problem
 from allpath.interfaces.fhir.values import JSONObject
 
@@ -129,8 +136,9 @@ def _about_the_patient(readable: list[Readable], found: Findings) -> list[tuple[
     return others
 
 
-def import_bundle(bundle: object) -> ImportResult:
-    """Map a FHIR R4 Bundle onto a patient record v1. Never raises on bad input; see ``ImportResult``."""
+def import_bundle(bundle: object, today: date | None = None) -> ImportResult:
+    """Map a FHIR R4 Bundle onto a patient record v1. Never raises on bad input; see ``ImportResult``.
+    ``today`` (default: today in UTC) is the day the report measures the age of the latest body size from."""
     result = ImportResult(record={})
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         result.ignored.append({"resource": "input", "reason": "not a FHIR Bundle (resourceType must be Bundle)"})
@@ -143,10 +151,12 @@ def import_bundle(bundle: object) -> ImportResult:
         return result
     found = Findings()
     for label, r in _about_the_patient(_readable(entries, found), found):
+        found.when = clinical_date(r)
         try:
             _READERS[str(r["resourceType"])](found, label, r)
         except Exception as error:  # noqa: BLE001 - a resource the readers did not foresee is reported, not fatal
             found.ignore(label, f"could not be read ({type(error).__name__})")
-    assemble(found, result)
+    found.when = None
+    assemble(found, result, today or datetime.now(UTC).date())
     validate(result)
     return result

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from allpath.interfaces.fhir import codes as c
 from allpath.interfaces.fhir import units
-from allpath.interfaces.fhir.findings import LIST_FIELDS, OBJECT_FIELDS, Findings
+from allpath.interfaces.fhir.findings import DATED_MRD, LIST_FIELDS, OBJECT_FIELDS, Findings
 from allpath.interfaces.fhir.values import (
     JSONObject,
     as_list,
@@ -29,6 +29,7 @@ _MRD_CONCEPTS = {
     "day8_blood_mrd_pct": "response.day8_blood_mrd_pct",
     "end_of_induction_marrow_mrd_pct": "response.end_of_induction_marrow_mrd_pct",
     "end_of_consolidation_mrd_pct": "response.end_of_consolidation_mrd_pct",
+    "mrd_flow_pct": DATED_MRD,  # a generic MRD result: ``timing`` places it at a time point by its date
 }
 
 

@@ -9,6 +9,7 @@ a fresh machine while every test passed.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -96,6 +97,30 @@ def test_every_module_of_allpath_imports_in_the_runtime_install(runtime_env: Pat
     assert done.returncode == 0, "modules that do not import:\n" + "\n".join(failed) + done.stderr[-2000:]
     assert Path(location).is_relative_to(runtime_env), location
     assert int(count) > 50
+
+
+def test_the_fhir_import_converts_units_in_the_runtime_install(runtime_env: Path, tmp_path: Path) -> None:
+    """The UCUM library (ucumvert, on pint) is imported only at the first conversion: a runtime dependency that
+    every module's import would not catch."""
+    weight = {"value": 70, "unit": "lb"}
+    observation = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "29463-7"}]},
+        "valueQuantity": weight,
+    }
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": observation}]}
+    done = subprocess.run(
+        [str(runtime_env / "bin" / "allpath"), "fhir", "import", "-", "--format", "record"],
+        input=json.dumps(bundle),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=clean_env(tmp_path / "data"),
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout) == {"weight_kg": 31.751}
 
 
 def test_allpath_serve_from_the_runtime_install_answers_health_and_signin(

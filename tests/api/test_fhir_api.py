@@ -42,7 +42,10 @@ def test_import_returns_the_record_and_its_account_and_stores_nothing(module_ser
     assert body == json.loads(json.dumps(import_bundle(bundle).as_dict()))
     assert body["record"] == record
     assert {m["field"] for m in body["mapped"]} >= {"sex", "age_years", "weight_kg", "wbc_per_ul"}
-    assert all(set(m) == {"field", "from"} for m in body["mapped"])
+    # Each field names its source; the date of the resource and why the value was chosen come when there are any.
+    assert all({"field", "from"} <= set(m) <= {"field", "from", "date", "why"} for m in body["mapped"])
+    [wbc] = [m for m in body["mapped"] if m["field"] == "wbc_per_ul"]
+    assert wbc.get("date") == record.get("diagnosis_date") and wbc["why"]  # dated as the export dates it
     assert service.count(t.Patient) == patients
     entry = _last_audit(service)
     assert (entry.action, entry.resource, entry.outcome) == ("import", "fhir_bundle", "ok")

@@ -75,6 +75,24 @@ def test_import_as_json_says_where_each_field_came_from(tmp_path: Path) -> None:
     assert result["conflicts"] == []
 
 
+def test_import_report_says_in_plain_words_what_was_chosen_and_assumed(tmp_path: Path) -> None:
+    """--format report: the assumption about time first, each field with its source, date and why, then what
+    was not used with the reason (here a white count taken by its date, another one years earlier not)."""
+    bundle = as_json(record_to_bundle({"sex": "male", "wbc_per_ul": 45_000}))
+    wbc = next(e for e in bundle["entry"] if "6690-2" in json.dumps(e["resource"].get("code", {})))
+    wbc["resource"]["effectiveDateTime"] = "2024-03-01"
+    older = json.loads(json.dumps(wbc))
+    older["fullUrl"] = "urn:uuid:00000000-0000-5000-8000-000000000009"
+    older["resource"] |= {"effectiveDateTime": "2021-05-02", "id": "older"}
+    bundle["entry"].append(older)
+    report = _ok("fhir", "import", _file(tmp_path, bundle), "--format", "report")
+    assert report.startswith("What the import assumed (check before using the record):\n  - No diagnosis date")
+    assert "white blood cell count at diagnosis (per microliter), from " in report
+    assert ", dated 2024-03-01: nearest the assumed diagnosis date, 2024-03-01 (on the same day)" in report
+    assert "Not used (1):\n  - Observation/older.valueQuantity: dated 2021-05-02: outside the window" in report
+    assert "{" not in report  # words, not JSON
+
+
 def test_import_reports_conflicts_and_leaves_the_field_out(tmp_path: Path) -> None:
     bundle = as_json(record_to_bundle({"age_years": 4, "wbc_per_ul": 10_000}))
     wbc = next(e for e in bundle["entry"] if "6690-2" in json.dumps(e["resource"].get("code", {})))

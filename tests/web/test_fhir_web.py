@@ -244,6 +244,21 @@ def test_a_value_given_as_a_bound_is_shown_and_left_out(clinician: User) -> None
     assert re.search(r'name="wbc_per_ul" value=""', html)  # left for the clinician to enter
 
 
+def test_the_choice_by_time_is_shown_with_its_assumption(clinician: User) -> None:
+    """A Synthea bundle (no diagnosis date, two white counts years apart): the page says what it assumed, gives
+    the date of the count it took and why, and lists the other count as not used with the window it missed."""
+    from tests.conftest import require_shared
+
+    path = require_shared() / "fhir-samples" / "synthea" / "Alberto_Armstrong_dc9335d0-bbdd-4120-8ae9-baa6604343b6.json"
+    html = _import(clinician, path.read_text(encoding="utf-8")).text
+    notice = html[html.index('id="import-assumptions"') : html.index("</div>", html.index('id="import-assumptions"'))]
+    assert "No diagnosis date in the data: the diagnostic values are those of the most recent data" in _text(notice)
+    start = html.index('data-field="wbc_per_ul"')
+    row = _text(html[start : html.index("</tr>", start)])
+    assert "2018-12-31" in row and "nearest the assumed diagnosis date, 2018-12-31 (on the same day)" in row
+    assert "dated 2013-12-02: outside the window" in _text(html[html.index('id="import-ignored"') :])
+
+
 def test_what_is_not_a_bundle_is_refused_with_the_reason(clinician: User, web: WebApp) -> None:
     before = sum(1 for e in _audit(web, "fhir_bundle") if e.outcome == "invalid")
     cases = [

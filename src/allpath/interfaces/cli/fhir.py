@@ -15,6 +15,7 @@ from allpath.interfaces.cli.console import FileArgument, checked_record, emit, f
 class ImportFormat(StrEnum):
     json = "json"
     record = "record"
+    report = "report"
 
 
 class ExportKind(StrEnum):
@@ -62,7 +63,9 @@ def fhir_import(
             "-f",
             help="json: the record with where each field came from (mapped), what was not used and why (ignored) "
             "the fields whose sources disagree (conflicts) and the values known only as bounds, e.g. '> 500' "
-            "(bounds, left out of the record); record: the patient record alone.",
+            "(bounds, left out of the record), with the date of each value, why it was chosen and what the "
+            "choice by time assumed (assumptions); record: the patient record alone; report: the same account "
+            "in plain words, for a person to read.",
         ),
     ] = ImportFormat.json,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead.")] = None,
@@ -75,8 +78,47 @@ def fhir_import(
     if problem is not None:
         raise fail_input(problem)
     result = import_bundle(data)
+    if output_format is ImportFormat.report:
+        emit(_report(result.as_dict()), output)
+        return
     value = result.record if output_format is ImportFormat.record else result.as_dict()
     emit(json.dumps(value, indent=2, ensure_ascii=False) + "\n", output)
+
+
+def _lines(items: object) -> list[dict[str, object]]:
+    return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+
+
+def _report(answer: dict[str, object]) -> str:
+    """The import's account in plain words: what it assumed, each field with its source, date and why, the
+    fields left out because their sources disagree, and what was not used and why."""
+    from allpath.domain.labels import field_label
+
+    def label(name: object) -> str:
+        return field_label(str(name))
+
+    out: list[str] = []
+    assumptions = answer.get("assumptions")
+    if isinstance(assumptions, list) and assumptions:
+        out.append("What the import assumed (check before using the record):")
+        out += [f"  - {a}" for a in assumptions]
+    mapped = _lines(answer.get("mapped"))
+    out.append(
+        f"Fields of the record ({len({str(m['field']) for m in mapped})}):" if mapped else "No field of the record."
+    )
+    for m in mapped:
+        when = f", dated {m['date']}" if m.get("date") else ""
+        why = f": {m['why']}" if m.get("why") else ""
+        out.append(f"  - {label(m['field'])}, from {m['from']}{when}{why}")
+    for conflict in _lines(answer.get("conflicts")):
+        out.append(f"Left out, the sources disagree: {label(conflict['field'])} ({conflict['resolution']})")
+    for bound in _lines(answer.get("bounds")):
+        out.append(f"Known only as a bound, left out: {bound.get('text', bound.get('field'))}")
+    ignored = _lines(answer.get("ignored"))
+    if ignored:
+        out.append(f"Not used ({len(ignored)}):")
+        out += [f"  - {i['resource']}: {i['reason']}" for i in ignored]
+    return "\n".join(out) + "\n"
 
 
 def fhir_export(

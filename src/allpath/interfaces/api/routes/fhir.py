@@ -1,8 +1,10 @@
 """FHIR R4 through the API: import a Bundle as a patient record, and the second-opinion package.
 
 - ``POST /api/fhir/import`` (clinician): a FHIR Bundle in, the patient record it gives out with where each
-  field came from (``mapped``), what was not used and why (``ignored``) and the fields whose sources disagree
-  (``conflicts``, left out of the record). Nothing is stored; to keep the record, ``POST /api/patients`` it.
+  field came from, its date and why that value was chosen (``mapped``), what was not used and why
+  (``ignored``: also the values of a field not chosen by time, with their date and the window they missed), the
+  fields whose sources disagree (``conflicts``, left out of the record) and what the choice by time assumed
+  (``assumptions``). Nothing is stored; to keep the record, ``POST /api/patients`` it.
 - ``POST /api/fhir/second-opinion`` (clinician, researcher; stateless like ``/api/assess``): a patient record
   in, the second-opinion Bundle out.
 - ``GET /api/patients/{id}/fhir/second-opinion`` (the team's clinician and the child's family): the Bundle of
@@ -57,19 +59,29 @@ class BundleIn(BaseModel):
 class MappedField(BaseModel):
     field: str = Field(description="A path of the patient record, e.g. wbc_per_ul or response.day8_blood_mrd_pct.")
     from_: str = Field(alias="from", description="The resource and element the value came from.")
+    date: str | None = Field(default=None, description="The day of the resource's clinical time, when it has one.")
+    why: str | None = Field(
+        default=None,
+        description="Why this value was chosen, in words: e.g. nearest the diagnosis (2 days before) within the "
+        "white count's window, the MRD time point by day of treatment, the latest body size, or no date.",
+    )
 
 
 class IgnoredPart(BaseModel):
     resource: str = Field(description="The resource (or element) that was not used.")
     reason: str
     field: str | None = Field(
-        default=None, description="The record field it would have given, when the record contract refused its value."
+        default=None,
+        description="The record field it would have given: when the record contract refused its value, or when "
+        "another value of the field was chosen by time or it lies outside the field's window (the reason says its "
+        "date and the window).",
     )
 
 
 class ConflictValue(BaseModel):
     value: Any = None
     from_: str = Field(alias="from")
+    date: str | None = Field(default=None, description="The day of the resource's clinical time, when it has one.")
 
 
 class Conflict(BaseModel):
@@ -95,6 +107,12 @@ class ImportOut(BaseModel):
     conflicts: list[Conflict]
     bounds: list[Bound] = Field(
         default=[], description="Values given with a comparator: bounds, never values of the record (left out)."
+    )
+    assumptions: list[str] = Field(
+        default=[],
+        description="What the choice by time assumed, for the clinician to check: e.g. no diagnosis date in the "
+        "data (the diagnostic values are those of the most recent data), the treatment start taken from the first "
+        "drug given, a latest weight or height that is old.",
     )
 
 

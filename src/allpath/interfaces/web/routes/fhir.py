@@ -123,6 +123,7 @@ async def import_page(request: Request, kb: KB, work: ClinicianPage) -> Response
         "ignored": result.ignored,
         "conflicts": result.conflicts,
         "bounds": result.bounds,
+        "assumptions": result.assumptions,
     }
     return form_page(request, kb, work, record=result.record, display_name="", patient=None, imported=imported)
 

@@ -86,6 +86,7 @@ class ImportedView(TypedDict):
     ignored: list[dict[str, str]]
     conflicts: list[dict[str, object]]
     bounds: list[dict[str, object]]  # values given only as bounds ("> 500"): left out, each with its words
+    assumptions: list[str]  # what the choice by time assumed (no diagnosis date, an old weight): to check
 
 
 def _label(found: object, key: str) -> str | None:

@@ -385,6 +385,12 @@ def test_doses_with_a_comparator_are_bounds() -> None:
     ]
 
 
+def test_a_bound_carries_its_resources_date() -> None:
+    dated = observation("wbc_per_ul", quantity(500, "10*3/uL", True, ">")) | {"effectiveDateTime": "2024-03-01"}
+    [bound] = import_bundle(as_bundle(PATIENT, dated)).bounds
+    assert bound["date"] == "2024-03-01" and bound["value"] == 500_000
+
+
 def test_a_comparator_fhir_does_not_define_is_refused() -> None:
     result = imported("wbc_per_ul", quantity(500, "10*3/uL", True, "~"))
     assert "wbc_per_ul" not in result.record and not result.bounds

@@ -47,7 +47,10 @@ class Findings:
 
     def bound(self, name: str, comparator: str, value: float, source: str, text: str) -> None:
         """A value known only as a bound of field ``name`` (in the record's unit), with how the report says it."""
-        self.bounds.append({"field": name, "comparator": comparator, "value": value, "from": source, "text": text})
+        entry: dict[str, object] = {"field": name, "comparator": comparator, "value": value, "from": source}
+        if self.when is not None:  # the resource's clinical date, as for the values found
+            entry["date"] = self.when
+        self.bounds.append(entry | {"text": text})
 
     def scalar_count(self) -> int:
         return sum(len(found) for found in self.scalars.values())

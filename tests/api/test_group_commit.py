@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, insert, select
 
 from allpath.interfaces.app import create_app
 from allpath.knowledge.loader import KnowledgeBase
@@ -151,6 +151,41 @@ def test_an_idle_writer_thread_ends_and_the_next_entry_starts_another(
     writer.submit([_entry("two")]).result(10)
     assert len(_stored(engine, action="test")) == 2
     writer.close()
+
+
+def test_the_writer_stores_the_same_rows_as_sqlalchemy_would(engine: Engine) -> None:
+    """The writer inserts on a DBAPI connection of its own, with SQLAlchemy's statement and column conversions
+    made once: each column comes back exactly as from an insert through SQLAlchemy (a time in UTC with its
+    microseconds, no user, text with quotes and non-ASCII letters)."""
+    at = now()
+    rows = [
+        _entry("by SQLAlchemy") | {"at": at, "user_id": None, "role": "clinician", "resource_id": "p-1"},
+        _entry('l\'écrit "exact"') | {"at": at, "resource_id": None},
+    ]
+    with engine.begin() as connection:
+        connection.execute(insert(audit.AUDIT_TABLE), [rows[0]])
+    writer = audit.AuditWriter(engine)
+    writer.submit([rows[0] | {"detail": "by the writer"}, rows[1]]).result(10)
+    writer.close()
+    stored = _stored(engine, action="test")
+    assert [e.detail for e in stored] == ["by SQLAlchemy", "by the writer", 'l\'écrit "exact"']
+    columns = ("at", "user_id", "role", "action", "resource", "resource_id", "outcome")
+    assert [getattr(stored[1], c) for c in columns] == [getattr(stored[0], c) for c in columns]
+    assert stored[1].at == stored[0].at and stored[1].at.microsecond == at.microsecond
+    with engine.connect() as connection:  # the raw values too, as each backend keeps them
+        raw = connection.execute(select(audit.AUDIT_TABLE.c.at).where(audit.AUDIT_TABLE.c.action == "test")).all()
+    assert raw[0] == raw[1] == raw[2]
+
+
+def test_a_writer_whose_connection_failed_makes_a_new_one(engine: Engine) -> None:
+    writer = audit.AuditWriter(engine)
+    writer.submit([_entry("first")]).result(10)
+    bad = writer.submit([_entry("bad") | {"action": None}])  # NOT NULL: refused, the connection is dropped
+    with pytest.raises(Exception):  # noqa: B017, PT011 - the database's own integrity error, per backend
+        bad.result(10)
+    writer.submit([_entry("after")]).result(10)
+    writer.close()
+    assert [e.detail for e in _stored(engine, action="test")] == ["first", "after"]
 
 
 def test_the_service_stores_what_its_group_writer_holds_when_it_shuts_down(

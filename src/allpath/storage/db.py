@@ -14,6 +14,7 @@ import sqlite3
 import stat
 import threading
 import time
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -111,9 +112,19 @@ class WriterLock:
 _HELD = "allpath_writer_lock"
 
 
+_WRITER_LOCKS: weakref.WeakKeyDictionary[Engine, WriterLock] = weakref.WeakKeyDictionary()
+
+
+def writer_lock(engine: Engine) -> WriterLock | None:
+    """The ``WriterLock`` of a SQLite file database (None for any other): code that writes through a DBAPI
+    connection of its own, past SQLAlchemy's events (the audit group writer), takes it itself."""
+    return _WRITER_LOCKS.get(engine)
+
+
 def _queue_writers(engine: Engine, lock: WriterLock) -> None:
     """Take ``lock`` before a connection's first write; give it back when the connection returns to the pool
     (after its commit or rollback), or is invalidated or closed."""
+    _WRITER_LOCKS[engine] = lock
 
     @event.listens_for(engine, "before_cursor_execute")
     def _take(connection: Any, _cursor: Any, statement: str, *_: Any) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import lru_cache
 
 from allpath.interfaces.fhir.findings import DATED_MRD, Findings, Found
 from allpath.interfaces.fhir.values import JSONObject, as_object, full_date
@@ -55,8 +56,13 @@ def _among(found: Found, group: list[Found]) -> bool:
     return any(found is other for other in group)
 
 
+@lru_cache(maxsize=4096)
+def _parse(day: str) -> date:
+    return date.fromisoformat(day)
+
+
 def _day(found: Found) -> date | None:
-    return date.fromisoformat(found.date) if found.date else None
+    return _parse(found.date) if found.date else None
 
 
 def _days(n: int) -> str:
@@ -105,7 +111,7 @@ def _agreed_date(values: list[Found]) -> tuple[date | None, bool]:
     days = {str(f.value) for f in values if isinstance(f.value, str)}
     if len(days) == 1:
         try:
-            return date.fromisoformat(days.pop()), False
+            return _parse(days.pop()), False
         except ValueError:
             return None, False
     return None, len(days) > 1
@@ -120,8 +126,8 @@ def _treatment_start(found: Findings, diagnosis: date | None, timeline: Timeline
     for course in found.items.get("exposures.courses", []):
         value = course.value if isinstance(course.value, dict) else {}
         day = full_date(value.get("date"))
-        if day and (diagnosis is None or date.fromisoformat(day) >= diagnosis):
-            courses.append((date.fromisoformat(day), course.source))
+        if day and (diagnosis is None or _parse(day) >= diagnosis):
+            courses.append((_parse(day), course.source))
     if courses:
         timeline.start, source = min(courses)
         timeline.notes.append(
@@ -171,33 +177,41 @@ def _undated(values: list[Found], dated_exist: bool, what: str) -> Placed:
     return Placed(undated, "no date in the resource: taken as given; check when it was measured")
 
 
-def _window_text(window: DiagnosticWindow, low: date, high: date, timeline: Timeline) -> str:
-    anchor = timeline.anchor.isoformat() if timeline.anchor else "?"
-    end = (
-        f", not after the first day of treatment, {timeline.start.isoformat()}"
-        if window.until_treatment_start and timeline.start
-        else ""
-    )
-    return (
+@lru_cache(maxsize=1024)
+def _window(window: DiagnosticWindow, anchor: date, anchor_name: str, start: date | None) -> tuple[date, date, str]:
+    """The first and last day of a diagnostic window, and how the report says it (the same for every value)."""
+    low, high = anchor - timedelta(days=window.days_before), anchor + timedelta(days=window.days_after)
+    end = ""
+    if window.until_treatment_start and start is not None:
+        high = min(high, start)
+        end = f", not after the first day of treatment, {start.isoformat()}"
+    text = (
         f"the window of the {window.label} is {low.isoformat()} to {high.isoformat()} "
-        f"({_days(window.days_before)} before to {_days(window.days_after)} after {timeline.anchor_name}, "
-        f"{anchor}{end})"
+        f"({_days(window.days_before)} before to {_days(window.days_after)} after {anchor_name}, "
+        f"{anchor.isoformat()}{end})"
     )
+    return low, high, text
 
 
 def diagnostic(values: list[Found], window: DiagnosticWindow, timeline: Timeline) -> Placed:
     """The value nearest the diagnosis inside the window (the earlier one at equal distance)."""
     dated = [f for f in values if f.date is not None]
     anchor = timeline.anchor
+    if not dated:
+        return _undated(values, False, "")
     if anchor is None:
         placed = _undated(values, bool(dated), "cannot be placed")
         placed.left += [(f, f"dated {f.date}: {timeline.no_anchor}") for f in dated]
         return placed
-    low, high = anchor - timedelta(days=window.days_before), anchor + timedelta(days=window.days_after)
-    if window.until_treatment_start and timeline.start is not None:
-        high = min(high, timeline.start)
+    low, high, text = _window(window, anchor, timeline.anchor_name, timeline.start)
+    if len(values) == 1:  # the usual case (one dated value), without the bookkeeping of a series
+        found, day = values[0], _day(values[0]) or anchor
+        if low <= day <= high:
+            return Placed(
+                values, f"nearest {timeline.anchor_name}, {anchor.isoformat()} ({_relative(day, anchor)}); {text}"
+            )
+        return Placed([], "", [(found, f"dated {found.date}: outside the window; {text}")])
     inside = [f for f in dated if low <= (_day(f) or low) <= high]
-    text = _window_text(window, low, high, timeline)
     outside = [(f, f"dated {f.date}: outside the window; {text}") for f in dated if not _among(f, inside)]
     if not inside:
         placed = _undated(values, bool(dated), "lie outside its window")

@@ -213,6 +213,15 @@ def test_without_a_diagnosis_date_a_count_after_the_treatment_start_is_not_diagn
     assert any("the last before the first day of treatment (2024-03-05)" in a for a in result["assumptions"])
 
 
+def test_without_a_diagnosis_date_counts_only_after_the_treatment_start_are_not_diagnostic() -> None:
+    result = imported(treatment_course("2024-03-05"), wbc("after", 3, "2024-04-20"))
+    assert "wbc_per_ul" not in result["record"]
+    [entry] = left_out(result, "wbc_per_ul")
+    assert entry["reason"] == (
+        "dated 2024-04-20: there is no diagnosis date in the data and no dated value before the treatment start"
+    )
+
+
 def test_diagnosis_dates_that_disagree_place_no_dated_value_at_the_diagnosis() -> None:
     result = imported(leukemia(day(0), "a"), leukemia(day(30), "b"), wbc("w", 45, day(0)))
     assert "wbc_per_ul" not in result["record"] and "diagnosis_date" not in result["record"]

@@ -1,8 +1,9 @@
 """A small conformance checker: one resource against the snapshot of a StructureDefinition.
 
 It checks what matters for allpath's exported risk assessment: the cardinality of every element of the
-snapshot (per parent instance), fixed and pattern values, the allowed types of choice elements, and value
-set bindings — required ones must hold (for value sets found in the packages), extensible ones are reported
+snapshot (per parent instance), fixed and pattern values, the allowed types of choice elements, must-support
+elements that are absent (reported in ``Report.missing_must_support``), and value set bindings — required ones
+must hold (for value sets found in the packages), extensible ones are reported
 as notes when a code lies outside the value set. Slices are not evaluated (the profiles we check slice only
 ``category``, openly). No network: value sets and code systems come from the unpacked npm packages.
 """
@@ -61,6 +62,10 @@ class Report:
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     checked_bindings: list[str] = field(default_factory=list)
+    missing_must_support: list[str] = field(default_factory=list)
+    """Must-support elements (outside slices) absent where their parent is present. A primitive given only by
+    its extensions (``_effectiveDateTime`` with a data-absent-reason) counts as present, as in FHIR JSON, and an
+    Observation's value[x] as given when its ``dataAbsentReason`` says why it is missing (obs-6)."""
 
 
 def _children(node: Any, name: str) -> list[Any]:
@@ -78,6 +83,19 @@ def _children(node: Any, name: str) -> list[Any]:
     if item is None:
         return []
     return item if isinstance(item, list) else [item]
+
+
+def _extended(node: Any, name: str) -> bool:
+    """Whether a primitive element is given by its extensions alone (``_name``, or ``_effectiveDateTime`` for
+    a choice ``effective[x]``)."""
+    if not isinstance(node, dict):
+        return False
+    if name == "value[x]" and "dataAbsentReason" in node:
+        return True
+    if name.endswith("[x]"):
+        stem = "_" + name[:-3]
+        return any(k.startswith(stem) and k[len(stem) : len(stem) + 1].isupper() for k in node)
+    return "_" + name in node
 
 
 def _nodes(resource: dict[str, Any], steps: list[str]) -> list[Any]:
@@ -120,6 +138,8 @@ def check(resource: dict[str, Any], structure: dict[str, Any], terminology: Term
         parents = _nodes(resource, steps[:-1])
         for parent in parents:
             values = _children(parent, steps[-1])
+            if element.get("mustSupport") and not values and not _extended(parent, steps[-1]):
+                report.missing_must_support.append(element["path"])
             low, high = element.get("min", 0), element.get("max", "*")
             if len(values) < low:
                 report.errors.append(f"{element['path']}: {len(values)} value(s), at least {low} required")

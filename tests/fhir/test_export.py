@@ -4,6 +4,7 @@ citations."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fhir.resources.R4B import get_fhir_model_class
@@ -12,8 +13,8 @@ from hypothesis import given
 
 from allpath.domain.record import parse_record
 from allpath.engine.assess import assess
-from allpath.interfaces.fhir import care_plan, record_to_bundle, risk_observation, second_opinion_bundle
-from allpath.interfaces.fhir.codes import LOCAL_SYSTEM, extension_url
+from allpath.interfaces.fhir import care_plan, import_bundle, record_to_bundle, risk_observation, second_opinion_bundle
+from allpath.interfaces.fhir.codes import LOCAL_SYSTEM, MCODE, UCUM, extension_url
 from allpath.knowledge.loader import KnowledgeBase
 from tests.conftest import EXAMPLES
 from tests.fhir.conftest import as_json, read_json
@@ -50,6 +51,10 @@ def _extension(element: dict[str, Any], name: str) -> Any:
     return None
 
 
+def _extensions(element: dict[str, Any], name: str) -> list[Any]:
+    return [e["valueReference"] for e in element.get("extension", []) if e["url"] == extension_url(name)]
+
+
 def test_the_risk_observation_carries_groups_versions_and_citations(kb: KnowledgeBase) -> None:
     assessment = assess(parse_record(_example("standard_risk")), kb)
     resource = as_json(risk_observation(assessment, "Patient/p", "Condition/c"))
@@ -81,7 +86,11 @@ def test_the_care_plan_has_phases_therapies_and_drugs_with_certainty_and_citatio
     assert plan["intent"] == "proposal" and plan["status"] == "draft"
     phases = [p["title"] for p in plan["contained"]]
     assert phases == [p["name"] for p in assessment["plan"]["phases"]]
-    assert all(p["partOf"] == [{"reference": "#"}] for p in plan["contained"])
+    # Each contained phase is referred to by the plan (dom-3, ref-1), none by a bare "#".
+    assert "partOf" not in json.dumps(plan["contained"])
+    assert _extensions(plan, "phase") == [
+        {"reference": f"#{p['id']}", "display": p["title"]} for p in plan["contained"]
+    ]
     details = [a["detail"] for a in plan["activity"]]
     therapies = [d for d in details if d["kind"] == "ServiceRequest"]
     drugs = [d for d in details if d["kind"] == "MedicationRequest"]
@@ -98,3 +107,101 @@ def test_the_care_plan_has_phases_therapies_and_drugs_with_certainty_and_citatio
         citation = {e["url"]: e["valueString"] for e in _extension(detail, "citation")}
         assert citation == therapy["source"]
     assert all(d["productCodeableConcept"]["coding"] for d in drugs)
+
+
+# ---- what the R4 validators found, fixed ------------------------------------------------------------------
+
+
+def _resources(bundle: dict[str, Any]) -> list[dict[str, Any]]:
+    found = []
+    for entry in bundle["entry"]:
+        found.append(entry["resource"])
+        found += entry["resource"].get("contained", [])
+    return found
+
+
+def test_every_resource_has_an_escaped_plain_words_narrative(kb: KnowledgeBase) -> None:
+    record = {**_example("standard_risk"), "id": '<b>&"child"'}
+    bundle = as_json(second_opinion_bundle(record, assess(parse_record(record), kb)))
+    for resource in _resources(bundle):
+        text = resource["text"]
+        assert text["status"] == "generated"
+        assert text["div"].startswith('<div xmlns="http://www.w3.org/1999/xhtml"><p>') and text["div"].endswith(
+            "</p></div>"
+        )
+        inner = text["div"][len('<div xmlns="http://www.w3.org/1999/xhtml"><p>') : -len("</p></div>")]
+        assert inner.strip() and "<" not in inner and "record-id" not in inner
+    weight = next(r for r in _resources(bundle) if r.get("code", {}).get("text") == "Body weight")
+    assert "17.1 kg" in weight["text"]["div"]
+    ruled_out = next(
+        r for r in _resources(bundle) if r.get("verificationStatus", {}).get("coding", [{}])[0].get("code") == "refuted"
+    )
+    assert "Ruled out: " in ruled_out["text"]["div"]
+
+
+def test_every_observation_is_dated_or_says_its_date_is_unknown() -> None:
+    record = {**_example("standard_risk"), "diagnosis_date": "2024-02-01", "birth_date": "2019-11-20"}
+    record.pop("age_years")
+    observations = [r for r in _resources(record_to_bundle(record)) if r["resourceType"] == "Observation"]
+    dated = {r["code"]["coding"][-1]["code"]: r.get("effectiveDateTime") for r in observations}
+    # The findings at diagnosis carry its date; the record dates nothing else (weight, height, response).
+    assert dated["wbc"] == dated["cns-status"] == dated["genetic-finding"] == "2024-02-01"
+    assert dated["testicular-involvement"] == dated["steroid-pretreatment"] == "2024-02-01"
+    for observation in observations:
+        if observation.get("effectiveDateTime") is None:
+            absent = observation["_effectiveDateTime"]["extension"]
+            assert absent == [
+                {"url": "http://hl7.org/fhir/StructureDefinition/data-absent-reason", "valueCode": "unknown"}
+            ]
+    assert dated["body-weight"] is None and dated["day8-blood-mrd-pct"] is None
+
+
+def test_an_age_of_0_is_not_an_age_but_still_reads_back() -> None:
+    """age-1: an Age must be positive. 0 travels as a Quantity in the age-at-diagnosis extension; 0.01 (one
+    step past it) stays an onsetAge."""
+    for age, key in ((0, "valueQuantity"), (0.01, None)):
+        record = {"age_years": age, "immunophenotype": "B"}
+        condition = next(r for r in _resources(record_to_bundle(record)) if r["resourceType"] == "Condition")
+        if key:
+            assert "onsetAge" not in condition
+            assert condition["extension"][0][key] == {"value": 0, "unit": "years", "system": UCUM, "code": "a"}
+        else:
+            assert condition["onsetAge"]["value"] == age and "extension" not in condition
+        assert import_bundle(record_to_bundle(record)).record == record
+
+
+def test_doses_by_body_surface_area_and_radiation_carry_the_mcode_extensions() -> None:
+    record = {
+        "age_years": 6,
+        "exposures": {
+            "courses": [
+                {"drug": "doxorubicin", "date": "2024-03-01", "dose_mg_per_m2": 30},
+                {"drug": "vincristine", "date": "2024-03-01", "dose_mg": 1.4, "dose_mg_per_m2": 1.5},
+                {"drug": "vincristine", "date": "2024-03-08", "dose_mg": 1.4},
+            ],
+            "radiation": [{"site": "cranial", "dose_gy": 12, "date": "2024-06-01"}],
+        },
+    }
+    resources = _resources(record_to_bundle(record))
+    basis = [
+        [e for e in r.get("extension", []) if e["url"] == MCODE["normalization_basis_extension"]]
+        for r in resources
+        if r["resourceType"] == "MedicationAdministration"
+    ]
+    bsa = {"system": "http://snomed.info/sct", "code": "301898006", "display": "Body surface area (observable entity)"}
+    assert basis == [
+        [{"url": MCODE["normalization_basis_extension"], "valueCodeableConcept": {"coding": [bsa]}}]
+    ] * 2 + [[]]
+    procedure = next(r for r in resources if r["resourceType"] == "Procedure")
+    dose = next(e for e in procedure["extension"] if e["url"] == MCODE["dose_delivered_extension"])
+    parts = {p["url"]: p for p in dose["extension"]}
+    assert parts["volume"]["valueReference"] == {"reference": "#volume"}
+    volume = procedure["contained"][0]
+    assert (volume["resourceType"], volume["id"], volume["meta"]["profile"]) == (
+        "BodyStructure",
+        "volume",
+        [MCODE["radiotherapy_volume"]],
+    )
+    assert volume["patient"] == procedure["subject"]
+    assert parts["totalDoseDelivered"]["valueQuantity"]["value"] == 1200
+    assert import_bundle(record_to_bundle(record)).record == record

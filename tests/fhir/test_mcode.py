@@ -12,8 +12,10 @@ import pytest
 from allpath.domain.record import parse_record
 from allpath.domain.results import Assessment
 from allpath.engine.assess import assess
-from allpath.interfaces.fhir import import_bundle, risk_observation
-from allpath.knowledge.loader import KnowledgeBase
+from allpath.interfaces.fhir import import_bundle, risk_observation, second_opinion_bundle
+from allpath.interfaces.fhir.assessment import PERFORMER
+from allpath.interfaces.fhir.codes import MCODE
+from allpath.knowledge.loader import KnowledgeBase, load_knowledge
 from tests.conftest import EXAMPLES
 from tests.fhir.conformance import Terminology, check
 from tests.fhir.conftest import as_bundle, as_json, read_json
@@ -94,6 +96,7 @@ def test_the_checker_accepts_mcodes_own_all_risk_examples(
     for path in examples:
         report = check(read_json(path), profile, terminology)
         assert report.errors == [], path.name
+        assert report.missing_must_support == [], path.name
         assert report.notes == [] or all("not available" in n for n in report.notes)
 
 
@@ -104,6 +107,42 @@ def test_the_checker_rejects_what_the_profile_forbids(profile: dict[str, Any], t
     assert any("Observation.subject" in e for e in errors)
     assert any("Observation.category" in e for e in errors)
     assert any("Observation.status" in e and "observation-status" in e for e in errors)
+
+
+def test_the_checker_reports_each_absent_must_support_element(
+    profile: dict[str, Any], terminology: Terminology
+) -> None:
+    bare = {"resourceType": "Observation", "status": "final"}
+    missing = check(bare, profile, terminology).missing_must_support
+    assert missing == [
+        "Observation.category",
+        "Observation.code",
+        "Observation.subject",
+        "Observation.focus",
+        "Observation.effective[x]",
+        "Observation.performer",
+        "Observation.value[x]",
+    ]
+    # A date given only as a data-absent-reason extension is there (FHIR JSON's _effectiveDateTime), and so is
+    # a value whose absence dataAbsentReason explains.
+    dated = {
+        **bare,
+        "_effectiveDateTime": {"extension": [{"url": "x", "valueCode": "unknown"}]},
+        "dataAbsentReason": {},
+    }
+    missing = check(dated, profile, terminology).missing_must_support
+    assert "Observation.effective[x]" not in missing and "Observation.value[x]" not in missing
+
+
+def test_the_risk_assessment_code_has_the_display_mcode_gives_it(mcode: Path) -> None:
+    valueset = read_json(mcode / "ValueSet-mcode-risk-assessment-type-vs.json")
+    displays = {c["code"]: c["display"] for i in valueset["compose"]["include"] for c in i["concept"]}
+    resource = as_json(risk_observation(assess(parse_record({"age_years": 5}), load_knowledge()), "Patient/p"))
+    ncit = [c for c in resource["code"]["coding"] if c["code"] == "C167435"]
+    assert ncit == [
+        {"system": valueset["compose"]["include"][0]["system"], "code": "C167435", "display": displays["C167435"]}
+    ]
+    assert displays["C167435"] == "Leukemia Finding"
 
 
 def _assessments(kb: KnowledgeBase) -> list[Assessment]:
@@ -121,9 +160,13 @@ def test_exported_risk_observations_conform_to_the_mcode_profile(
 ) -> None:
     groups = set()
     for assessment in _assessments(kb):
-        resource = as_json(risk_observation(assessment, "Patient/p", "Condition/c"))
+        resource = as_json(risk_observation(assessment, "Patient/p", "Condition/c", "2024-03-01"))
         report = check(resource, profile, terminology)
         assert report.errors == [], (assessment["record_id"], report.errors)
+        # Required and must-support: every must-support element is there, the date and allpath as performer.
+        assert report.missing_must_support == [], (assessment["record_id"], report.missing_must_support)
+        assert resource["effectiveDateTime"] == "2024-03-01"
+        assert resource["performer"] == [{"display": PERFORMER["display"]}]
         assert any(b.startswith("Observation.status (required)") for b in report.checked_bindings)
         assert any(b.startswith("Observation.value[x] (extensible)") for b in report.checked_bindings) or (
             "valueCodeableConcept" not in resource
@@ -136,3 +179,30 @@ def test_exported_risk_observations_conform_to_the_mcode_profile(
         assert resource["status"] == ("preliminary" if assessment["provisional"] else "final")
         assert resource["meta"]["profile"] == [profile["url"]]
     assert {"standard", "high", "very_high", None} <= groups
+
+
+def test_the_packaged_risk_observation_is_dated_and_its_patient_and_condition_meet_mcode(kb: KnowledgeBase) -> None:
+    """In the package the risk assessment carries the diagnosis date; without one, a data-absent-reason. Its
+    subject has the name mCODE's cancer patient requires (absent: masked, allpath keeps no names) and its focus
+    the Condition category."""
+    undated = read_json(EXAMPLES / "standard_risk.json")
+    assert "diagnosis_date" not in undated
+    for record in (undated, {**undated, "diagnosis_date": "2024-01-15"}):
+        bundle = as_json(second_opinion_bundle(record, assess(parse_record(record), kb)))
+        resources = [entry["resource"] for entry in bundle["entry"]]
+        risk = next(r for r in resources if r.get("meta", {}).get("profile") == [MCODE["all_risk_assessment"]])
+        if "diagnosis_date" in record:
+            assert risk["effectiveDateTime"] == "2024-01-15"
+        else:
+            assert "effectiveDateTime" not in risk
+            assert risk["_effectiveDateTime"]["extension"][0]["valueCode"] == "unknown"
+        patient = next(r for r in resources if r["resourceType"] == "Patient")
+        assert patient["name"] == [
+            {
+                "extension": [
+                    {"url": "http://hl7.org/fhir/StructureDefinition/data-absent-reason", "valueCode": "masked"}
+                ]
+            }
+        ]
+        leukemia = next(r for r in resources if r["resourceType"] == "Condition")
+        assert leukemia["category"][0]["coding"][0]["code"] == "problem-list-item"

@@ -14,9 +14,16 @@ from allpath.interfaces.fhir.elements import (
     citation,
     citation_extension,
     component,
+    effective,
     reference,
     versions,
 )
+from allpath.interfaces.fhir.narrative import with_narrative
+
+PERFORMER = {"display": "allpath decision support (software; the care team reviews every result)"}
+"""Who made the risk assessment (mCODE must-support ``performer``): allpath, named in words. R4 lets a
+performer be a Practitioner, PractitionerRole, Organization, CareTeam, Patient or RelatedPerson, none of which
+software is, so the reference carries the display alone (no resource is claimed)."""
 
 
 def _risk_components(assessment: Assessment, waiting: bool) -> list[Resource]:
@@ -56,13 +63,18 @@ def _risk_notes(assessment: Assessment) -> list[dict[str, str]]:
 
 
 def risk_observation(
-    assessment: Assessment, patient_ref: Reference, condition_ref: Reference | None = None
+    assessment: Assessment,
+    patient_ref: Reference,
+    condition_ref: Reference | None = None,
+    effective_date: str | None = None,
 ) -> Resource:
     """The assessment's risk groups as an Observation of the mCODE ALL risk assessment profile.
 
     ``value``: the source's group (standard/high from the mCODE value set, very high local), or a
     dataAbsentReason; ``component``: disease state, COG group, relapse risk group (local codes). Status
-    ``final`` only when the assessment is not provisional. Factor citations are notes.
+    ``final`` only when the assessment is not provisional. Factor citations are notes. ``effective``: the date
+    the assessment refers to (the package gives the diagnosis date), or the data-absent-reason ``unknown``;
+    ``performer``: allpath in words.
     """
     state = assessment.get("disease_state") or "newly_diagnosed"
     provisional = bool(assessment.get("provisional"))
@@ -81,6 +93,8 @@ def risk_observation(
     }
     if condition_ref is not None:
         resource["focus"] = [reference(condition_ref)]
+    resource.update(effective(effective_date))
+    resource["performer"] = [dict(PERFORMER)]
     group = assessment.get("risk_group")
     if group:
         resource["valueCodeableConcept"] = c.value_cc("risk_group", group)
@@ -90,7 +104,7 @@ def risk_observation(
     notes = _risk_notes(assessment)
     if notes:
         resource["note"] = notes
-    return resource
+    return with_narrative(resource)
 
 
 # ---- the plan -------------------------------------------------------------------------------------------
@@ -134,13 +148,12 @@ def _activity(kind: str, concept: Resource, item: PlanTherapy | PlanDrug, label:
 
 
 def _phase_plan(phase: PlanPhase, subject: Resource) -> Resource:
-    """One phase of the plan as a contained CarePlan, ``partOf`` the plan, with its goal and order."""
+    """One phase of the plan as a contained CarePlan with its goal and order (the plan refers to it)."""
     phase_plan: Resource = {
         "resourceType": "CarePlan",
         "id": "phase-" + str(phase["id"]).replace("_", "-"),
         "status": "draft",
         "intent": "proposal",
-        "partOf": [{"reference": "#"}],
         "subject": subject,
         "title": str(phase.get("name") or phase["id"]),
         "description": str(phase.get("goal") or phase.get("name") or phase["id"]),
@@ -151,7 +164,13 @@ def _phase_plan(phase: PlanPhase, subject: Resource) -> Resource:
         extensions.insert(0, {"url": c.extension_url("phase-order"), "valueInteger": int(phase["order"])})
     if extensions:
         phase_plan["extension"] = extensions
-    return phase_plan
+    return with_narrative(phase_plan)
+
+
+def _phase_reference(phase_plan: Resource) -> Resource:
+    """The plan's reference to one of its contained phases (each contained resource is referred to: dom-3)."""
+    target = {"reference": f"#{phase_plan['id']}", "display": str(phase_plan["title"])}
+    return {"url": c.extension_url("phase"), "valueReference": target}
 
 
 def _therapy_activity(therapy: PlanTherapy) -> Resource:
@@ -176,7 +195,8 @@ def _pending_activity(pending: PendingElement) -> Resource:
 def care_plan(assessment: Assessment, patient_ref: Reference, condition_ref: Reference | None = None) -> Resource:
     """The assessment's plan as a proposed CarePlan (decision support, not an order).
 
-    Phases are contained CarePlans (``partOf`` the plan) in their order with their goal; therapies
+    Phases are contained CarePlans in their order with their goal, each referred to by the plan's ``phase``
+    extension; therapies
     (``ServiceRequest``) and drugs (``MedicationRequest``) are activities, each with its certainty, confidence
     and citation as extensions and in plain words in the description.
     """
@@ -196,7 +216,7 @@ def care_plan(assessment: Assessment, patient_ref: Reference, condition_ref: Ref
         "description": str(assessment.get("disclaimer") or DISCLAIMER),
         "subject": subject,
     }
-    extensions = versions(assessment)
+    extensions = versions(assessment) + [_phase_reference(phase_plan) for phase_plan in contained]
     if extensions:
         resource["extension"] = extensions
     if contained:
@@ -208,4 +228,4 @@ def care_plan(assessment: Assessment, patient_ref: Reference, condition_ref: Ref
     notes = [{"text": f"Not covered: {item.get('explanation', '')}"} for item in plan.get("not_covered") or []]
     if notes:
         resource["note"] = notes
-    return resource
+    return with_narrative(resource)

@@ -8,17 +8,31 @@ Bundle.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
-import re
 import uuid
 from collections.abc import Mapping
 
 from allpath.interfaces.fhir import codes as c
-from allpath.interfaces.fhir.elements import Resource, category, component, quantity, scaled
+from allpath.interfaces.fhir.elements import (
+    Resource,
+    absent_extension,
+    category,
+    component,
+    effective,
+    quantity,
+    record_identifier,
+    scaled,
+    standard_cc,
+)
+from allpath.interfaces.fhir.exposures import as_number, as_text, course_administration, radiation_procedure
+from allpath.interfaces.fhir.narrative import with_narrative
 
 _NAMESPACE = uuid.UUID("0b5f2c4e-6a1d-5e0f-9a57-1c0ad7a11a7e")
+
+AT_DIAGNOSIS = ("wbc", "genetic_finding", "cns_status", "testicular_involvement", "steroid_pretreatment")
+"""Observations of the child at diagnosis, dated with the diagnosis date; the record dates no other value (weight,
+height, response, pharmacogenomics, relapse: ``effective`` says the date is unknown)."""
 
 RESPONSE_CONCEPTS = (
     "day8_blood_mrd_pct",
@@ -42,19 +56,6 @@ def _items(value: object) -> list[object]:
     return value if isinstance(value, list) else []
 
 
-def _number(value: object) -> float:
-    """A number of the validated record, as given (an int stays an int in the JSON written)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"expected a number in a validated record, got {type(value).__name__}")
-    return value
-
-
-def _text(value: object) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"expected a string in a validated record, got {type(value).__name__}")
-    return value
-
-
 # ---- the Bundle's entries -------------------------------------------------------------------------------
 
 
@@ -67,6 +68,7 @@ class _Builder:
             canonical = json.dumps(dict(record), sort_keys=True, separators=(",", ":"), default=str)
             anchor = "record-" + hashlib.sha256(canonical.encode()).hexdigest()[:24]
         self.anchor = anchor
+        self.diagnosis_date = record.get("diagnosis_date")
         self.entries: list[Resource] = []
         self.patient_url = self.url("patient")
         self.condition_url = self.url("condition")
@@ -81,7 +83,7 @@ class _Builder:
 
     def add(self, role: str, resource: Resource) -> None:
         url = self.patient_url if role == "patient" else self.url(role)
-        self.entries.append({"fullUrl": url, "resource": resource})
+        self.entries.append({"fullUrl": url, "resource": with_narrative(resource)})
 
     @property
     def subject(self) -> dict[str, str]:
@@ -104,6 +106,8 @@ class _Builder:
         }
         if value:
             resource.update(value)
+        if "effectiveDateTime" not in resource:
+            resource.update(effective(self.diagnosis_date if concept in AT_DIAGNOSIS else None))
         if components:
             resource["component"] = components
         self.add(role, resource)
@@ -121,27 +125,11 @@ def patient_references(record: Record) -> tuple[str, str]:
     return b.patient_url, b.condition_url
 
 
-_FHIR_STRING_CHAR = re.compile(r"[ \r\n\t\S]")
-
-
-def _record_identifier(ident: str) -> Resource:
-    """The record id as an Identifier. A FHIR string needs a character other than most kinds of white space:
-    an id without one travels base64-encoded in an extension, an empty id as a flag."""
-    if _FHIR_STRING_CHAR.search(ident):
-        return {"system": c.RECORD_ID_SYSTEM, "value": ident}
-    extension: Resource
-    if ident:
-        encoded = base64.b64encode(ident.encode("utf-8")).decode("ascii")
-        extension = {"url": c.extension_url("encoded-value"), "valueBase64Binary": encoded}
-    else:
-        extension = {"url": c.extension_url("empty-value"), "valueBoolean": True}
-    return {"system": c.RECORD_ID_SYSTEM, "extension": [extension]}
-
-
 def _patient(record: Record) -> Resource:
-    patient: Resource = {"resourceType": "Patient"}
+    # allpath keeps no names (records are pseudonymous): the name mCODE's cancer patient requires says so.
+    patient: Resource = {"resourceType": "Patient", "name": [{"extension": [absent_extension("masked")]}]}
     if record.get("id") is not None:
-        patient["identifier"] = [_record_identifier(_text(record["id"]))]
+        patient["identifier"] = [record_identifier(as_text(record["id"]))]
     if record.get("sex") is not None:
         patient["gender"] = record["sex"]
     if record.get("birth_date") is not None:
@@ -158,20 +146,21 @@ def _condition(record: Record, b: _Builder) -> Resource:
         "resourceType": "Condition",
         "clinicalStatus": {"coding": [{"system": c.SYSTEMS["condition_clinical"], "code": "active"}]},
         "verificationStatus": {"coding": [{"system": c.SYSTEMS["condition_verification"], "code": "confirmed"}]},
+        "category": [standard_cc("condition_category", "problem_list_item")],
         "code": c.concept_cc(concept),
         "subject": b.subject,
     }
     age = record.get("age_years")
     if record.get("diagnosis_date") is not None:
         condition["onsetDateTime"] = record["diagnosis_date"]
-        if age is not None:
-            at_diagnosis = {
-                "url": c.extension_url("age-at-diagnosis"),
-                "valueAge": quantity(_number(age), "years", "a"),
-            }
-            condition["extension"] = [at_diagnosis]
+    if age is not None and (record.get("diagnosis_date") is not None or not as_number(age) > 0):
+        # An Age must be positive (age-1): an age of 0 travels as a plain Quantity in allpath's extension.
+        kind = "valueAge" if as_number(age) > 0 else "valueQuantity"
+        condition["extension"] = [
+            {"url": c.extension_url("age-at-diagnosis"), kind: quantity(as_number(age), "years", "a")}
+        ]
     elif age is not None:
-        condition["onsetAge"] = quantity(_number(age), "years", "a")
+        condition["onsetAge"] = quantity(as_number(age), "years", "a")
     return condition
 
 
@@ -184,8 +173,9 @@ def _flag_condition(b: _Builder, group: str, token: str, present: bool) -> Resou
         "code": c.value_cc(group, token),
         "subject": b.subject,
     }
-    if present:
+    if present:  # a ruled-out condition is no problem-list item (and has no clinical status: con-3)
         condition["clinicalStatus"] = {"coding": [{"system": c.SYSTEMS["condition_clinical"], "code": "active"}]}
+        condition["category"] = [standard_cc("condition_category", "problem_list_item")]
     return condition
 
 
@@ -203,59 +193,6 @@ def _genetic_finding(token: str) -> tuple[Resource, list[Resource]]:
     return value, components
 
 
-def _course(b: _Builder, course: Mapping[str, object]) -> Resource:
-    resource: Resource = {
-        "resourceType": "MedicationAdministration",
-        "status": "completed",
-        "medicationCodeableConcept": c.value_cc("drug", _text(course["drug"])),
-        "subject": b.subject,
-        "effectiveDateTime": course["date"],
-    }
-    extensions: list[Resource] = []
-    per_m2 = course.get("dose_mg_per_m2")
-    mg = course.get("dose_mg")
-    route = course.get("route")
-    dose = None
-    if mg is not None:
-        dose = quantity(_number(mg), "mg")
-        if per_m2 is not None:
-            per_area = quantity(_number(per_m2), "mg/m2")
-            extensions.append({"url": c.extension_url("dose-per-body-surface-area"), "valueQuantity": per_area})
-    elif per_m2 is not None:
-        dose = quantity(_number(per_m2), "mg/m2")
-    if dose is not None:
-        dosage: Resource = {"dose": dose}
-        if route is not None:
-            dosage["route"] = c.value_cc("route", _text(route))
-        resource["dosage"] = dosage
-    elif route is not None:  # a dosage needs a dose or a rate (mad-1): the route alone goes in an extension
-        extensions.append({"url": c.extension_url("route"), "valueCodeableConcept": c.value_cc("route", _text(route))})
-    if extensions:
-        resource["extension"] = extensions
-    return resource
-
-
-def _radiation(b: _Builder, beam: Mapping[str, object]) -> Resource:
-    resource: Resource = {
-        "resourceType": "Procedure",
-        "status": "completed",
-        "code": c.concept_cc("radiation_course"),
-        "subject": b.subject,
-        "bodySite": [c.value_cc("radiation_site", _text(beam["site"]))],
-    }
-    if beam.get("date") is not None:
-        resource["performedPeriod"] = {"end": beam["date"]}
-    if beam.get("dose_gy") is not None:
-        total = quantity(scaled(_number(beam["dose_gy"]), 2), "cGy")
-        resource["extension"] = [
-            {
-                "url": c.MCODE["dose_delivered_extension"],
-                "extension": [{"url": "totalDoseDelivered", "valueQuantity": total}],
-            }
-        ]
-    return resource
-
-
 # ---- the record, part by part, in the order of the Bundle -----------------------------------------------
 
 
@@ -267,7 +204,7 @@ def _add_conditions(b: _Builder, record: Record) -> None:
     syndromes = record.get("predisposition_syndromes")
     if syndromes is not None:
         for token in _items(syndromes):
-            b.add(f"predisposition/{token}", _flag_condition(b, "predisposition", _text(token), True))
+            b.add(f"predisposition/{token}", _flag_condition(b, "predisposition", as_text(token), True))
         if not syndromes:
             b.none_recorded("predisposition_syndromes")
 
@@ -275,14 +212,20 @@ def _add_conditions(b: _Builder, record: Record) -> None:
 def _add_measurements(b: _Builder, record: Record) -> None:
     if record.get("weight_kg") is not None:
         b.observation(
-            "weight", "body_weight", "vital-signs", {"valueQuantity": quantity(_number(record["weight_kg"]), "kg")}
+            "weight",
+            "body_weight",
+            "vital-signs",
+            {"valueQuantity": quantity(as_number(record["weight_kg"]), "kg")},
         )
     if record.get("height_cm") is not None:
         b.observation(
-            "height", "body_height", "vital-signs", {"valueQuantity": quantity(_number(record["height_cm"]), "cm")}
+            "height",
+            "body_height",
+            "vital-signs",
+            {"valueQuantity": quantity(as_number(record["height_cm"]), "cm")},
         )
     if record.get("wbc_per_ul") is not None:
-        wbc: Resource = {"valueQuantity": quantity(scaled(_number(record["wbc_per_ul"]), -3), "10*3/uL")}
+        wbc: Resource = {"valueQuantity": quantity(scaled(as_number(record["wbc_per_ul"]), -3), "10*3/uL")}
         if record.get("diagnosis_date") is not None:
             wbc["effectiveDateTime"] = record["diagnosis_date"]
         b.observation("wbc", "wbc", "laboratory", wbc)
@@ -290,10 +233,10 @@ def _add_measurements(b: _Builder, record: Record) -> None:
 
 def _add_findings(b: _Builder, record: Record) -> None:
     for i, token in enumerate(_items(record.get("genetics"))):
-        value, components = _genetic_finding(_text(token))
+        value, components = _genetic_finding(as_text(token))
         b.observation(f"genetics/{i}", "genetic_finding", "laboratory", value, components)
     if record.get("cns_status") is not None:
-        cns = {"valueCodeableConcept": c.value_cc("cns_status", _text(record["cns_status"]))}
+        cns = {"valueCodeableConcept": c.value_cc("cns_status", as_text(record["cns_status"]))}
         b.observation("cns", "cns_status", "laboratory", cns)
     for name, category_code in (("testicular_involvement", "exam"), ("steroid_pretreatment", "therapy")):
         if record.get(name) is not None:
@@ -311,16 +254,20 @@ def _add_response(b: _Builder, record: Record) -> None:
         if name == "end_of_induction_remission":
             b.observation(name, name, "exam", {"valueBoolean": bool(response[name])})
         else:
-            b.observation(name, name, "laboratory", {"valueQuantity": quantity(_number(response[name]), "%")})
+            b.observation(name, name, "laboratory", {"valueQuantity": quantity(as_number(response[name]), "%")})
 
 
 def _relapse_components(relapse: Mapping[str, object]) -> list[Resource]:
-    months = quantity(_number(relapse["months_from_diagnosis"]), "months", "mo")
-    components = [component("relapse_months_from_diagnosis", {"valueQuantity": months})]
-    for site in _items(relapse["sites"]):
-        components.append(component("relapse_site", {"valueCodeableConcept": c.value_cc("relapse_site", _text(site))}))
+    components = []
+    if relapse.get("months_from_diagnosis") is not None:  # a relapse's time or sites may be unknown
+        months = quantity(as_number(relapse["months_from_diagnosis"]), "months", "mo")
+        components.append(component("relapse_months_from_diagnosis", {"valueQuantity": months}))
+    for site in _items(relapse.get("sites")):
+        components.append(
+            component("relapse_site", {"valueCodeableConcept": c.value_cc("relapse_site", as_text(site))})
+        )
     if relapse.get("end_of_block1_mrd_pct") is not None:
-        mrd = quantity(_number(relapse["end_of_block1_mrd_pct"]), "%")
+        mrd = quantity(as_number(relapse["end_of_block1_mrd_pct"]), "%")
         components.append(component("end_of_block1_mrd_pct", {"valueQuantity": mrd}))
     return components
 
@@ -350,19 +297,19 @@ def _add_treatment(b: _Builder, record: Record) -> None:
     genotype = _object(record.get("pharmacogenomics"))
     for gene in ("tpmt", "nudt15"):
         if genotype.get(gene) is not None:
-            value = {"valueCodeableConcept": c.value_cc("phenotype", _text(genotype[gene]))}
+            value = {"valueCodeableConcept": c.value_cc("phenotype", as_text(genotype[gene]))}
             b.observation(f"pgx/{gene}", f"{gene}_phenotype", "laboratory", value)
     exposures = _object(record.get("exposures"))
     courses = exposures.get("courses")
     if courses is not None:
         for i, item in enumerate(_items(courses)):
-            b.add(f"course/{i}", _course(b, _object(item)))
+            b.add(f"course/{i}", course_administration(b.subject, _object(item)))
         if not courses:
             b.none_recorded("exposures.courses")
     beams = exposures.get("radiation")
     if beams is not None:
         for i, beam in enumerate(_items(beams)):
-            b.add(f"radiation/{i}", _radiation(b, _object(beam)))
+            b.add(f"radiation/{i}", radiation_procedure(b.subject, _object(beam)))
         if not beams:
             b.none_recorded("exposures.radiation")
 

@@ -4,6 +4,8 @@ CarePlans; no resource is built here."""
 
 from __future__ import annotations
 
+import base64
+import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
@@ -66,6 +68,42 @@ def citation_extension(source: Mapping[str, object] | None) -> list[Resource]:
         {"url": key, "valueString": str(source[key])} for key in ("document", "section", "reference") if source.get(key)
     ]
     return [{"url": c.extension_url("citation"), "extension": parts}] if parts else []
+
+
+def absent_extension(code: str) -> Resource:
+    """The FHIR R4 data-absent-reason extension: why an element that should be there has no value."""
+    return {"url": c.SYSTEMS["data_absent_reason_extension"], "valueCode": code}
+
+
+def effective(day: object) -> Resource:
+    """An Observation's ``effectiveDateTime``: the date it refers to; when the record gives none, the
+    data-absent-reason extension (``unknown``) on the element, so that every Observation carries effective[x]
+    (the R4 vital-signs profile requires it, mCODE must support it) without inventing a date."""
+    if day:
+        return {"effectiveDateTime": str(day)}
+    return {"_effectiveDateTime": {"extension": [absent_extension("unknown")]}}
+
+
+def standard_cc(group: str, token: str) -> Resource:
+    """A CodeableConcept with the standard codings of a value only (for elements whose binding is required)."""
+    return {"coding": [dict(coding) for coding in c.value(group, token)[:-1]]}
+
+
+_FHIR_STRING_CHAR = re.compile(r"[ \r\n\t\S]")
+
+
+def record_identifier(ident: str) -> Resource:
+    """The record id as an Identifier. A FHIR string needs a character other than most kinds of white space:
+    an id without one travels base64-encoded in an extension, an empty id as a flag."""
+    if _FHIR_STRING_CHAR.search(ident):
+        return {"system": c.RECORD_ID_SYSTEM, "value": ident}
+    extension: Resource
+    if ident:
+        encoded = base64.b64encode(ident.encode("utf-8")).decode("ascii")
+        extension = {"url": c.extension_url("encoded-value"), "valueBase64Binary": encoded}
+    else:
+        extension = {"url": c.extension_url("empty-value"), "valueBoolean": True}
+    return {"system": c.RECORD_ID_SYSTEM, "extension": [extension]}
 
 
 def absent(code: str) -> Resource:

@@ -51,7 +51,9 @@ def second_opinion_bundle(
     def add(role: str, resource: Resource) -> None:
         entries.append({"fullUrl": entry_url(record, role), "resource": resource})
 
-    add("risk-assessment", risk_observation(assessment, patient, condition))
+    diagnosis = record.get("diagnosis_date")
+    # The risk groups are those of the disease diagnosed on that date; the record dates nothing later.
+    add("risk-assessment", risk_observation(assessment, patient, condition, str(diagnosis) if diagnosis else None))
     add("care-plan", care_plan(assessment, patient, condition))
     if roadmap is not None and roadmap.get("regimen"):
         add("roadmap", roadmap_care_plan(roadmap, patient, condition))

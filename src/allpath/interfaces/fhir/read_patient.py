@@ -105,7 +105,9 @@ def _leukemia(found: Findings, label: str, r: JSONObject, kinds: set[str]) -> No
         _age(found, f"{label}.onsetAge", as_object(r.get("onsetAge")))
     for i, extension in enumerate(as_list(r.get("extension"))):
         if isinstance(extension, dict) and extension.get("url") == c.extension_url("age-at-diagnosis"):
-            _age(found, f"{label}.extension[{i}]", as_object(extension.get("valueAge")))
+            # allpath writes an age of 0 as a Quantity: an Age must be positive (age-1)
+            age = extension.get("valueAge", extension.get("valueQuantity"))
+            _age(found, f"{label}.extension[{i}]", as_object(age))
 
 
 def _diagnosis_date(found: Findings, label: str, r: JSONObject) -> None:

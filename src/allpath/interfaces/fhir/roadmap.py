@@ -21,6 +21,7 @@ from allpath.interfaces.fhir.elements import (
     versions,
     words,
 )
+from allpath.interfaces.fhir.narrative import with_narrative
 
 
 def _phase_length(phase: RoadmapPhase) -> str:
@@ -172,4 +173,4 @@ def roadmap_care_plan(roadmap: Roadmap, patient_ref: Reference, condition_ref: R
     if activities:
         resource["activity"] = activities
     resource["note"] = _roadmap_notes(roadmap)
-    return resource
+    return with_narrative(resource)

@@ -20,6 +20,7 @@ from allpath.interfaces.fhir.elements import (
     versions,
     words,
 )
+from allpath.interfaces.fhir.narrative import with_narrative
 
 SURVIVORSHIP_BASIS_WORDS = {
     "recorded": "the treatment recorded as given",
@@ -205,4 +206,4 @@ def survivorship_care_plan(
     if activities:
         resource["activity"] = activities
     resource["note"] = _survivorship_notes(survivorship)
-    return resource
+    return with_narrative(resource)

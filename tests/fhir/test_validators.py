@@ -191,3 +191,26 @@ def test_fhirpath_catches_a_planted_invariant_error(validator: list[str], tmp_pa
     result = validate(validator, _planted(tmp_path, "fhirpath"))
     assert [(f["tool"], f["key"], f["file"]) for f in result["findings"]] == [("fhirpath", "obs-6", "planted.json")]
     assert result["findings"][0]["location"].startswith("Bundle.entry[")
+
+
+def test_the_vital_signs_profile_asks_for_the_date_that_was_missing(validator: list[str], tmp_path: Path) -> None:
+    """The finding of issue 12 (effective[x] missing on Observations the R4 vital-signs profile covers) is
+    caught again if the date goes: a weight without effective[x], and with only its data-absent-reason."""
+    bundle = as_json(record_to_bundle(read_json(EXAMPLES / "standard_risk.json")))
+    weight = next(e["resource"] for e in bundle["entry"] if e["resource"].get("code", {}).get("text") == "Body weight")
+    assert "_effectiveDateTime" in weight
+    write(tmp_path, iter([("dated.json", bundle)]))
+    weight.pop("_effectiveDateTime")
+    (tmp_path / "undated.json").write_text(json.dumps(bundle), encoding="utf-8")
+    findings = validate(validator, tmp_path)["findings"]
+    assert [(f["file"], f["key"]) for f in findings] == [("undated.json", "cardinality")]
+    assert "Observation.effective[x] (observation-vitalsigns)" in findings[0]["message"]
+
+
+def test_a_bare_local_reference_is_caught() -> None:
+    """ref-1 as the HL7 validator reads it (the finding of issue 12: contained phases with partOf "#")."""
+    plan = {"resourceType": "CarePlan", "contained": [{"resourceType": "CarePlan", "id": "phase-1"}]}
+    plan["contained"][0]["partOf"] = [{"reference": "#"}]
+    assert list(local_references(plan)) == [("#", {"phase-1"})]
+    referred = {**plan, "extension": [{"url": "x", "valueReference": {"reference": "#phase-1"}}]}
+    assert ("#phase-1", {"phase-1"}) in list(local_references(referred))

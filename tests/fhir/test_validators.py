@@ -209,8 +209,8 @@ def test_the_vital_signs_profile_asks_for_the_date_that_was_missing(validator: l
 
 def test_a_bare_local_reference_is_caught() -> None:
     """ref-1 as the HL7 validator reads it (the finding of issue 12: contained phases with partOf "#")."""
-    plan = {"resourceType": "CarePlan", "contained": [{"resourceType": "CarePlan", "id": "phase-1"}]}
-    plan["contained"][0]["partOf"] = [{"reference": "#"}]
+    phase = {"resourceType": "CarePlan", "id": "phase-1", "partOf": [{"reference": "#"}]}
+    plan: dict[str, Any] = {"resourceType": "CarePlan", "contained": [phase]}
     assert list(local_references(plan)) == [("#", {"phase-1"})]
     referred = {**plan, "extension": [{"url": "x", "valueReference": {"reference": "#phase-1"}}]}
     assert ("#phase-1", {"phase-1"}) in list(local_references(referred))

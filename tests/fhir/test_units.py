@@ -16,8 +16,8 @@ from allpath.interfaces.fhir import import_bundle, record_to_bundle
 from allpath.interfaces.fhir import units as u
 from allpath.interfaces.fhir.codes import LOINC, UCUM
 from allpath.knowledge.loader import load_knowledge
-from tests.conftest import complete_b_all
-from tests.fhir.conftest import as_bundle, as_json
+from tests.conftest import complete_b_all, require_shared
+from tests.fhir.conftest import MCODE, R4_EXAMPLES, as_bundle, as_json, fhir_package, read_json
 
 PATIENT = {"resourceType": "Patient", "id": "p", "gender": "male", "birthDate": "2018-03-01"}
 LOINC_OF = {"wbc_per_ul": "6690-2", "weight_kg": "29463-7", "height_cm": "8302-2"}
@@ -400,6 +400,54 @@ def test_a_comparator_fhir_does_not_define_is_refused() -> None:
 def test_without_a_comparator_there_is_no_bound() -> None:
     result = imported("wbc_per_ul", quantity(500, "10*3/uL", True))
     assert result.record["wbc_per_ul"] == 500_000 and result.bounds == []
+
+
+# ---- outside material: the FHIR R4 and mCODE 4.0.0 examples -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("package", "name", "field", "expected"),
+    [
+        (R4_EXAMPLES, "Observation-example.json", "weight_kg", 83.915),  # 185 [lb_av] ("lbs")
+        (R4_EXAMPLES, "Observation-body-height.json", "height_cm", 169.9),  # 66.9 [in_i]
+        (MCODE, "example/Observation-bodyweight-jenny-m-2018-03-16.json", "weight_kg", 70.307),  # 155 [lb_av]
+        (MCODE, "example/Observation-bodyheight-jenny-m-2018-03-06.json", "height_cm", 165.1),  # 65 [in_i]
+    ],
+)
+def test_the_official_examples_weights_and_heights_in_us_units_are_converted(
+    package: str, name: str, field: str, expected: float
+) -> None:
+    example = read_json(fhir_package(package) / name)
+    result = import_bundle(as_bundle(example))
+    assert result.record[field] == expected, result.ignored
+
+
+@pytest.mark.parametrize(
+    ("entry", "text"), [(53, "less than 1 per microliter"), (54, "less than 0.001 per microliter")]
+)
+def test_the_official_examples_counts_with_a_comparator_are_bounds(entry: int, text: str) -> None:
+    """FHIR R4's Bundle-ghp gives urine cell counts as "< 1 /uL" and "< 1 /mL" (no UCUM system): the same
+    Quantity on a white count is a bound in cells per microliter, and no value."""
+    ghp = read_json(fhir_package(R4_EXAMPLES) / "Bundle-ghp.json")
+    given = ghp["entry"][entry]["resource"]["valueQuantity"]
+    result = imported("wbc_per_ul", given)
+    assert "wbc_per_ul" not in result.record
+    assert [b["text"] for b in result.bounds] == [f"white count: {text} (Observation/x)"]
+
+
+def test_every_quantity_of_the_synthea_bundles_is_read_in_the_records_units() -> None:
+    """The 40 Synthea patients of shared/ send kg, cm and 10*3/uL (UCUM codes): none is refused for its unit,
+    none is a bound, and every weight, height and white count found is a number in the record's unit."""
+    bundles = sorted((require_shared() / "fhir-samples" / "synthea").glob("*.json"))
+    assert len(bundles) == 40
+    read = 0
+    for path in bundles:
+        result = import_bundle(read_json(path))
+        assert not result.bounds, path.name
+        unit_reasons = [i for i in result.ignored if "convert" in i["reason"] or "without a unit" in i["reason"]]
+        assert not unit_reasons, (path.name, unit_reasons[:3])
+        read += sum(1 for name in ("weight_kg", "height_cm", "wbc_per_ul") if name in result.record)
+    assert read >= 100  # 119 of the 120 weights, heights and white counts when this was written
 
 
 # ---- the alias list (units.yaml) -----------------------------------------------------------------------------

@@ -17,7 +17,7 @@ The ``allpath`` executable is the one next to ``sys.executable``, i.e. from the 
 
 Usage::
 
-    python benchmarks/bench_cli.py [--runs 15] [--n 10000] [--check]
+    python benchmarks/bench_cli.py [--runs 15] [--n 10000] [--check] [--against SRC] [--cold-only]
 """
 
 from __future__ import annotations
@@ -66,11 +66,15 @@ def _children_cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _timed(cmd: list[str], stdout: Any = subprocess.DEVNULL) -> tuple[float, float]:
-    """(wall seconds, CPU seconds user + system) of one run of ``cmd``; exits when it fails."""
+def _timed(cmd: list[str], stdout: Any = subprocess.DEVNULL, source: str | None = None) -> tuple[float, float]:
+    """(wall seconds, CPU seconds user + system) of one run of ``cmd`` (with the allpath of the folder
+    ``source`` first on the path, when given); exits when it fails."""
+    env = _env()
+    if source is not None:
+        env["PYTHONPATH"] = source
     cpu_before = _children_cpu_s()
     start = time.perf_counter()
-    done = subprocess.run(cmd, stdout=stdout, stderr=subprocess.PIPE, env=_env(), check=False)
+    done = subprocess.run(cmd, stdout=stdout, stderr=subprocess.PIPE, env=env, check=False)
     elapsed = time.perf_counter() - start
     cpu = _children_cpu_s() - cpu_before
     if done.returncode != 0:
@@ -87,7 +91,16 @@ def _one_record(seed: int) -> dict[str, Any]:
     raise AssertionError("the generator gave no complete standard-risk record")  # pragma: no cover
 
 
-def cold_start(runs: int = DEFAULT_RUNS, seed: int = DEFAULT_SEED) -> dict[str, Any]:
+# ``allpath assess FILE --format json`` as a ``python -c`` program, so that another tree can run it (--against).
+ASSESS_PROGRAM = (
+    "import sys; from allpath.interfaces.cli import main; "
+    "sys.argv = ['allpath', 'assess', sys.argv[1], '--format', 'json']; sys.exit(main())"
+)
+
+
+def cold_start(runs: int = DEFAULT_RUNS, seed: int = DEFAULT_SEED, against: str | None = None) -> dict[str, Any]:
+    """Cold starts; with ``against`` (the ``src`` folder of another allpath tree) the same command of that
+    tree too, run alternately with this one's, so that both see the same load (``ratio_against``)."""
     exe = str(allpath_executable())
     with tempfile.TemporaryDirectory(prefix="allpath-bench-") as tmp:
         path = Path(tmp) / "record.json"
@@ -98,16 +111,29 @@ def cold_start(runs: int = DEFAULT_RUNS, seed: int = DEFAULT_SEED) -> dict[str, 
             "engine_ready": [sys.executable, "-c", ENGINE_READY],
             "allpath_assess": [exe, "assess", str(path), "--format", "json"],
         }
-        for cmd in commands.values():  # untimed: page cache, bytecode
-            _timed(cmd)
+        sources: dict[str, str | None] = dict.fromkeys(commands)
+        if against is not None:
+            commands["this_tree_c"] = [sys.executable, "-c", ASSESS_PROGRAM, str(path)]
+            commands["against_c"] = [sys.executable, "-c", ASSESS_PROGRAM, str(path)]
+            sources |= {"this_tree_c": None, "against_c": against}
+        for name, cmd in commands.items():  # untimed: page cache, bytecode
+            _timed(cmd, source=sources[name])
         times: dict[str, list[float]] = {name: [] for name in commands}
         cpu: dict[str, list[float]] = {name: [] for name in commands}
         for _ in range(runs):
             for name, cmd in commands.items():
-                wall, used = _timed(cmd)
+                wall, used = _timed(cmd, source=sources[name])
                 times[name].append(wall)
                 cpu[name].append(used)
     medians = {name: statistics.median(values) for name, values in times.items()}
+    median_cpu = {name: statistics.median(values) for name, values in cpu.items()}
+    compared = {}
+    if against is not None:
+        compared = {
+            "against": against,
+            "ratio_against": medians["this_tree_c"] / medians["against_c"],
+            "cpu_ratio_against": median_cpu["this_tree_c"] / median_cpu["against_c"],
+        }
     allpath_s = medians["allpath_assess"]
     floor_s = medians["python_c_pass"]
     return {
@@ -116,7 +142,8 @@ def cold_start(runs: int = DEFAULT_RUNS, seed: int = DEFAULT_SEED) -> dict[str, 
         "median_s": medians,
         "min_s": {name: min(values) for name, values in times.items()},
         "max_s": {name: max(values) for name, values in times.items()},
-        "median_cpu_s": {name: statistics.median(values) for name, values in cpu.items()},
+        "median_cpu_s": median_cpu,
+        **compared,
         "difference_s": allpath_s - floor_s,
         "ratio": allpath_s / floor_s,
         # Where the difference to `python -c pass` goes (medians of separate processes, so approximate).
@@ -176,6 +203,16 @@ def report_cold(result: dict[str, Any]) -> str:
             f"python -c pass {c['python_c_pass'] * 1000:.0f} ms",
             "  where the time goes: "
             + ", ".join(f"{name.replace('_', ' ')} {value * 1000:.0f} ms" for name, value in parts.items()),
+            *(
+                [
+                    f"  against {result['against']} (alternating, same command as python -c): this tree "
+                    f"{m['this_tree_c'] * 1000:.0f} ms, that one {m['against_c'] * 1000:.0f} ms = "
+                    f"{result['ratio_against']:.3f}x wall, {result['cpu_ratio_against']:.3f}x CPU "
+                    f"({c['this_tree_c'] * 1000:.0f} vs {c['against_c'] * 1000:.0f} ms)"
+                ]
+                if "against" in result
+                else []
+            ),
         ]
     )
 
@@ -196,11 +233,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_RUNS} runs, {QUICK_N:,} records")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument("--json", default=str(RESULTS_DIR / "cli.json"), help="result file")
+    parser.add_argument(
+        "--against",
+        metavar="SRC",
+        help="also time the cold start of the allpath in SRC (e.g. /work/bench/src), alternately",
+    )
+    parser.add_argument("--cold-only", action="store_true", help="skip the batch")
     args = parser.parse_args(argv)
     runs = args.runs or (QUICK_RUNS if args.quick else DEFAULT_RUNS)
     n = args.n or (QUICK_N if args.quick else DEFAULT_N)
-    cold = cold_start(runs, args.seed)
+    cold = cold_start(runs, args.seed, args.against)
     print(report_cold(cold))
+    if args.cold_only:
+        write_json(Path(args.json), {"machine": machine(), "cli_cold_start": cold})
+        return 1 if args.check and not cold["passed"] else 0
     bulk = batch(n, args.seed)
     print(report_batch(bulk))
     write_json(Path(args.json), {"machine": machine(), "cli_cold_start": cold, "cli_batch": bulk})

@@ -140,7 +140,9 @@ def load_knowledge(data_dir: Path | None = None) -> KnowledgeBase:
 
 @lru_cache(maxsize=1)
 def _load_default() -> KnowledgeBase:
-    return _load(default_data_dir())
+    from allpath.knowledge.cache import cached  # the validated base, kept per user by content (issue 11)
+
+    return cached(default_data_dir(), _load, KnowledgeBase)
 
 
 def _load(data_dir: Path) -> KnowledgeBase:

@@ -72,6 +72,20 @@ class TherapyKnowledge:
     line_conditions: Mapping[int, Condition]
     note_conditions: Mapping[str, Condition]
 
+    def __getstate__(self) -> dict[str, object]:
+        """For the knowledge cache (``allpath.knowledge.cache``): ids do not survive a pickle, so each line's
+        condition travels with its line object (the pickle keeps it the very object held in ``regimens``)."""
+        lines = {id(line): line for r in self.regimens.regimens for p in r.phases for line in p.drugs}
+        state = dict(self.__dict__)
+        state["line_conditions"] = [(lines[key], condition) for key, condition in self.line_conditions.items()]
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        pairs = state["line_conditions"]
+        assert isinstance(pairs, list)
+        for name, value in (state | {"line_conditions": {id(line): condition for line, condition in pairs}}).items():
+            object.__setattr__(self, name, value)  # a frozen dataclass: set as its __init__ does
+
     def line_fits_age(self, line: ts.PhaseDrug, age_years: float) -> bool:
         """Whether a drug line applies at this age at diagnosis (a line without ``when`` always does)."""
         if line.when is None:

@@ -1,0 +1,116 @@
+"""A per-user cache of the validated, compiled knowledge base, so that a command starts without validating it again.
+
+Reading, validating and compiling the bundled knowledge costs a command like ``allpath assess`` about 70 ms of
+its start (benchmarks/README.md); reading the finished ``KnowledgeBase`` back from a pickle costs about 25 ms.
+The cache stays correct because its key is the content that made it: the bytes of every knowledge file, the
+bytes of the code that validates and compiles them (the ``allpath.knowledge`` and ``allpath.domain`` modules
+and ``allpath.errors``), and the versions of allpath, Python, pydantic and PyYAML. Any change to one of them
+is another key, so the first start after it validates the knowledge in full again and stores the result;
+nothing is ever read from an entry made from other content. A knowledge base that fails validation is never
+stored (the error is raised as before).
+
+Safety: a pickle runs code when it is read, so only a file that this user alone can have written is read: the
+cache folder (``$XDG_CACHE_HOME/allpath`` or ``~/.cache/allpath``) is made with mode 0700, and a folder or file
+owned by another user, or writable by others, is ignored, as is anything unreadable or broken. Files are
+written to a temporary name and renamed, so a reader never sees half a file. ``ALLPATH_KNOWLEDGE_CACHE=off``
+turns the cache off (every start validates the knowledge).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import platform
+import stat
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import pydantic
+import pydantic_core
+import yaml
+
+from allpath import __version__
+
+Loaded = TypeVar("Loaded")
+_PACKAGE = Path(__file__).resolve().parent.parent  # src/allpath
+_CODE = ("knowledge", "domain")  # the packages whose code makes (and whose classes are in) the knowledge base
+_KEPT_ENTRIES = 3  # older entries (other knowledge versions) beyond these are removed
+
+
+def cached(data_dir: Path, load: Callable[[Path], Loaded], kind: type[Loaded]) -> Loaded:
+    """``load(data_dir)``, or the ``kind`` a former ``load`` of the same content stored (module docstring)."""
+    folder = _folder()
+    if folder is None:
+        return load(data_dir)
+    try:
+        entry = folder / f"knowledge-{_key(data_dir)}.pickle"
+    except OSError:
+        return load(data_dir)  # a file that cannot be read: the loader says what is wrong
+    found = _read(entry)
+    if isinstance(found, kind):
+        return found  # made by ``load`` from this very content
+    result = load(data_dir)
+    _write(folder, entry, result)
+    return result
+
+
+def _folder() -> Path | None:
+    if os.environ.get("ALLPATH_KNOWLEDGE_CACHE", "").lower() in ("off", "0", "no", "false"):
+        return None
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    folder = Path(base) / "allpath"
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return folder if _private(folder) else None
+    except (OSError, RuntimeError):  # no home folder, a read-only file system: no cache
+        return None
+
+
+def _private(path: Path) -> bool:
+    """Owned by this user and writable by nobody else."""
+    info = path.stat()
+    return info.st_uid == os.getuid() and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+
+
+def _key(data_dir: Path) -> str:
+    digest = hashlib.sha256()
+    versions = [platform.python_implementation(), platform.python_version(), __version__]
+    versions += [pydantic.VERSION, pydantic_core.__version__, yaml.__version__]
+    digest.update("\0".join(versions).encode())
+    files = sorted(p for p in data_dir.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    code = sorted(p for package in _CODE for p in (_PACKAGE / package).rglob("*.py"))
+    for path in [*files, *code, _PACKAGE / "errors.py"]:
+        content = path.read_bytes()
+        digest.update(f"\0{path.name}\0{len(content)}\0".encode())
+        digest.update(content)
+    return digest.hexdigest()[:32]
+
+
+def _read(entry: Path) -> object | None:
+    try:
+        with entry.open("rb") as file:
+            if not _private(entry):
+                return None
+            found: object = pickle.load(file)  # noqa: S301 - this user's own file, keyed by its content
+            return found
+    except Exception:  # noqa: BLE001 - missing, unreadable or broken: validate the knowledge instead
+        return None
+
+
+def _write(folder: Path, entry: Path, result: object) -> None:
+    try:
+        data = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+        descriptor, temporary = tempfile.mkstemp(prefix=".knowledge-", dir=folder)  # mode 0600
+        try:
+            with os.fdopen(descriptor, "wb") as file:
+                file.write(data)
+            os.replace(temporary, entry)
+        finally:
+            Path(temporary).unlink(missing_ok=True)  # left only when the write failed
+        for old in sorted(folder.glob("knowledge-*.pickle"), key=lambda p: p.stat().st_mtime)[:-_KEPT_ENTRIES]:
+            old.unlink(missing_ok=True)
+    except Exception:  # noqa: BLE001 - a cache that cannot be written only costs the next start its time
+        return

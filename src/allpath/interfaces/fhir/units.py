@@ -2,8 +2,10 @@
 are not UCUM read through the alias list of ``knowledge/data/units.yaml``, and comparators kept as bounds.
 
 The library is ucumvert (the full UCUM grammar, and the UCUM 2.2 unit definitions on pint). It is imported on
-first use, with a registry of its own: building the unit registry and the grammar's parser takes about 0.3 s,
-which only an import of a Bundle pays, never a command or request that reads none.
+first use, with a registry of its own: importing pint and building the unit registry and the grammar's parser
+takes 0.5-0.9 s (measured on the 2-core development machine: pint 0.2-0.4 s, its registry 0.2-0.4 s, the UCUM
+definitions and the parser 0.1 s), which the first import of a Bundle in a process pays, never a command or
+request that reads none (``allpath assess`` imports none of it).
 
 A value with a comparator (``<``, ``<=``, ``>=``, ``>``, ``ad``) is a bound, never an exact value: ``read``
 returns it with its comparator, and the readers leave the field out and list the bound in the import report.

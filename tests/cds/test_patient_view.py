@@ -103,6 +103,22 @@ def test_relapse_and_unknown_groups(client: TestClient, keys: Keys) -> None:
     assert by_summary(cards, "Risk group")["summary"] == "Risk group not yet determined: results are missing"
 
 
+def test_a_relapse_coded_in_the_ehr_gives_a_relapse_card(client: TestClient, keys: Keys) -> None:
+    """An EHR's "ALL, in relapse" (ICD-10-CM C91.02, undotted, no date or site) beside a standard-risk record:
+    the card says relapse, not standard risk, and its group stays open (issue 12)."""
+    prefetch = patient_view_prefetch(example("standard_risk"))
+    relapse = {
+        "resourceType": "Condition",
+        "id": "relapse",
+        "subject": {"reference": f"Patient/{PATIENT_ID}"},
+        "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "C9102"}]},
+    }
+    prefetch["conditions"]["entry"].append({"fullUrl": f"{FHIR_SERVER}/Condition/relapse", "resource": relapse})
+    cards = cards_of(client, keys, SERVICE, hook_request("patient-view", {}, prefetch))
+    assert by_summary(cards, "Relapsed ALL")["summary"] == "Relapsed ALL (relapse 1): relapse risk group not determined"
+    assert not any(card["summary"].startswith("Risk group: standard risk") for card in cards)
+
+
 def test_a_patient_without_leukemia_gets_no_card(client: TestClient, keys: Keys) -> None:
     prefetch = patient_view_prefetch(example("standard_risk"))
     prefetch["conditions"] = searchset([])

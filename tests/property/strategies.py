@@ -506,14 +506,6 @@ def _list_rules(draw: Any, record: dict[str, Any]) -> Invalid:
     return Invalid(record, f"relapses[{i}].sites", choice)
 
 
-def _missing_required(draw: Any, record: dict[str, Any]) -> Invalid:
-    relapses = _ensure_relapses(draw, record)
-    i = draw(st.integers(0, len(relapses) - 1))
-    name = draw(st.sampled_from(["months_from_diagnosis", "sites"]))
-    del relapses[i][name]
-    return Invalid(record, f"relapses[{i}].{name}", "required relapse field left out")
-
-
 def _relapse_order(draw: Any, record: dict[str, Any]) -> Invalid:
     relapses = _ensure_relapses(draw, record, min_size=2)
     i = draw(st.integers(1, len(relapses) - 1))
@@ -590,7 +582,6 @@ CORRUPTIONS = {
     "unknown_key": _unknown_key,
     "unknown_token": _unknown_token,
     "list_rules": _list_rules,
-    "missing_required": _missing_required,
     "relapse_order": _relapse_order,
     "female_testis": _female_testis,
     "dates": _dates,

@@ -178,11 +178,31 @@ def test_disease_state_risk_group_and_phases_agree(record: dict[str, Any]) -> No
 
 
 @PROPERTY_SETTINGS
+@given(record=valid_records(), data=st.data())
+def test_a_relapse_without_its_time_or_sites_is_still_relapsed(record: dict[str, Any], data: st.DataObject) -> None:
+    """A relapse whose time or sites are unknown (an EHR's "in relapse" diagnosis) is no longer a contract error
+    (issue 12): the assessment is relapsed, and what is unknown stays unknown, never guessed."""
+    relapses = data.draw(relapse_lists(female=record.get("sex") == "female"))
+    name = data.draw(st.sampled_from(["months_from_diagnosis", "sites"]))
+    del relapses[-1][name]
+    record["relapses"] = relapses
+    result = assess(parse_record(record), KB)
+    assert result["disease_state"] == "relapsed"
+    relapse = result["relapse"]
+    assert relapse is not None and relapse["number"] == len(relapses)
+    if name == "months_from_diagnosis":
+        assert relapse["months_from_diagnosis"] is None and relapse["timing"] is None
+        assert relapse["age_at_relapse_years"] is None
+    else:
+        assert relapse["sites"] == [] and relapse["combined"] is None and relapse["isolated_extramedullary"] is None
+
+
+@PROPERTY_SETTINGS
 @given(record=valid_records())
 def test_populations_follow_the_inputs(record: dict[str, Any]) -> None:
     parsed = parse_record(record)
     populations = set(assess(parsed, KB)["populations"])
-    latest_sites = set(parsed.relapses[-1].sites) if parsed.relapses else set()
+    latest_sites = set(parsed.relapses[-1].sites or ()) if parsed.relapses else set()
     expected = {
         "infant": parsed.age_years is not None and parsed.age_years < 1,
         "t_cell": parsed.immunophenotype == "T",

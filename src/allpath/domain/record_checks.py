@@ -301,13 +301,12 @@ def _relapse_problems(record: PatientRecord) -> list[FieldProblem]:
     problems: list[FieldProblem] = []
     previous = None
     for i, relapse in enumerate(record.relapses or ()):
-        if not relapse.sites:
+        sites = relapse.sites if relapse.sites is not None else ()
+        if relapse.sites is not None and not sites:
             problems.append(FieldProblem(f"relapses[{i}].sites", [], _ALLOWED["relapses[].sites"]))
-        dups = _duplicates(relapse.sites)
+        dups = _duplicates(sites)
         if dups:
-            problems.append(
-                FieldProblem(f"relapses[{i}].sites", list(relapse.sites), f"each site at most once ({dups[0]})")
-            )
+            problems.append(FieldProblem(f"relapses[{i}].sites", list(sites), f"each site at most once ({dups[0]})"))
         if relapse.months_from_diagnosis == limits.RELAPSE_MONTHS.low:
             # A relapse is leukemia that comes back after treatment, so it cannot be found on the day of diagnosis.
             problems.append(
@@ -317,11 +316,10 @@ def _relapse_problems(record: PatientRecord) -> list[FieldProblem]:
                     "a relapse comes back after treatment, so it is found more than 0 months after the diagnosis",
                 )
             )
-        if record.sex == "female" and "testis" in relapse.sites:
-            problems.append(
-                FieldProblem(f"relapses[{i}].sites", list(relapse.sites), '"testis" only when sex is "male"')
-            )
-        if previous is not None and relapse.months_from_diagnosis <= previous:
+        if record.sex == "female" and "testis" in sites:
+            problems.append(FieldProblem(f"relapses[{i}].sites", list(sites), '"testis" only when sex is "male"'))
+        months = relapse.months_from_diagnosis
+        if previous is not None and months is not None and months <= previous:
             problems.append(
                 FieldProblem(
                     f"relapses[{i}].months_from_diagnosis",
@@ -329,7 +327,7 @@ def _relapse_problems(record: PatientRecord) -> list[FieldProblem]:
                     f"relapses oldest first: later than the previous relapse ({limits.number(previous)} months)",
                 )
             )
-        previous = relapse.months_from_diagnosis
+        previous = months if months is not None else previous
     return problems
 
 

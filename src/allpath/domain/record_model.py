@@ -61,12 +61,14 @@ class Response(BaseModel):
 
 
 class Relapse(BaseModel):
-    """One relapse, dated from the original diagnosis."""
+    """One relapse, dated from the original diagnosis. A relapse known only as such (an EHR's "in relapse"
+    diagnosis without its date or sites) leaves ``months_from_diagnosis`` or ``sites`` out: they are unknown,
+    and the assessment lists them as missing."""
 
     model_config = _STRICT
 
-    months_from_diagnosis: float
-    sites: Sites
+    months_from_diagnosis: float | None = None
+    sites: Sites | None = None
     end_of_block1_mrd_pct: float | None = None
 
 

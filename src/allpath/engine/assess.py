@@ -147,13 +147,6 @@ def _number(facts: Facts, name: str) -> float | None:
     raise TypeError(f"the fact {name} is not a number")
 
 
-def _present(value: float | None, name: str) -> float:
-    """A numeric fact the record contract requires whenever the section exists (a relapse has its month)."""
-    if value is None:
-        raise TypeError(f"the fact {name} is missing")
-    return value
-
-
 def _count(facts: Facts, name: str) -> int:
     """A whole-number fact that is present (the relapse section exists only when a relapse is recorded)."""
     value = facts[name]
@@ -196,17 +189,17 @@ def _relapse(kb: KnowledgeBase, facts: Facts, dx_risk: SchemeResult) -> tuple[Re
             break
     result = evaluate_scheme(kb.relapse_risk_group, facts)
     factors.extend(_scheme_factors(kb, kb.relapse_risk_group, result, facts))
-    sites = _tokens(facts, "relapse_sites")
+    # A relapse read from an EHR's diagnosis may lack its sites or time: they stay unknown (never guessed).
+    known_sites = facts["relapse_sites"] is not None
+    sites = _tokens(facts, "relapse_sites") if known_sites else frozenset()
     age_at_relapse = _number(facts, "age_at_latest_event_years")
     section: Relapse = {
         "number": _count(facts, "relapse_number"),
         "sites": sorted(sites),
-        "months_from_diagnosis": _present(
-            _number(facts, "relapse_months_from_diagnosis"), "relapse_months_from_diagnosis"
-        ),
+        "months_from_diagnosis": _number(facts, "relapse_months_from_diagnosis"),
         "age_at_relapse_years": None if age_at_relapse is None else round(age_at_relapse, 2),
-        "combined": "bone_marrow" in sites and len(sites) > 1,
-        "isolated_extramedullary": "bone_marrow" not in sites,
+        "combined": ("bone_marrow" in sites and len(sites) > 1) if known_sites else None,
+        "isolated_extramedullary": ("bone_marrow" not in sites) if known_sites else None,
         "timing": timing_value,
         "timing_basis": basis,
         "risk_group": result.group,

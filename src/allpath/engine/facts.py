@@ -44,15 +44,20 @@ def build_facts(record: PatientRecord) -> dict[str, Fact]:
         "refractory": bool(record.refractory),
         "relapses": len(relapses),
         "relapse_number": len(relapses),
-        "relapse_sites": frozenset(latest.sites) if latest else None,
+        "relapse_sites": frozenset(latest.sites) if latest and latest.sites is not None else None,
         "relapse_months_from_diagnosis": latest.months_from_diagnosis if latest else None,
         "end_of_block1_mrd_pct": latest.end_of_block1_mrd_pct if latest else None,
         "weight_kg": record.weight_kg,
-        "age_at_latest_event_years": (
-            None if age is None else age + (latest.months_from_diagnosis / 12 if latest else 0.0)
-        ),
+        "age_at_latest_event_years": _age_at_latest_event(age, latest.months_from_diagnosis if latest else 0.0),
     }
     return facts
+
+
+def _age_at_latest_event(age: float | None, months_after_diagnosis: float | None) -> float | None:
+    """The age at the latest relapse (or at diagnosis): unknown when either the age or the relapse time is."""
+    if age is None or months_after_diagnosis is None:
+        return None
+    return age + months_after_diagnosis / 12
 
 
 def record_field(kb: KnowledgeBase, fact: str, record: PatientRecord) -> str | None:

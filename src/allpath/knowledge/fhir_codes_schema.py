@@ -7,18 +7,33 @@ says where it was found (``source``); a coding's ``system`` is a key of ``system
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field, model_validator
 
 from allpath.knowledge.cite import FROZEN
 
 
 class CodingSpec(BaseModel):
-    """A standard coding: ``system`` names an entry of ``systems``; ``source`` says where the code was found."""
+    """A standard coding: ``system`` names an entry of ``systems``; ``source`` says where the code was found.
+
+    ``accept``: read on import, never written (e.g. an RxNorm clinical drug, which names a product and strength
+    that an export of the record could not know)."""
 
     model_config = FROZEN
     system: str
     code: str
     display: str
+    source: str
+    accept: bool = False
+
+
+class SystemSpellingSpec(BaseModel):
+    """Another URI that EHRs send for a code system of ``systems`` (e.g. its ``urn:oid:`` form)."""
+
+    model_config = FROZEN
+    system: str
+    uri: str
     source: str
 
 
@@ -49,13 +64,27 @@ class ChangeTypeSpec(BaseModel):
     source: str
 
 
+class BirthSexSpec(BaseModel):
+    """The US Core birth-sex extension: its URL and the record's sex of each of its codes."""
+
+    model_config = FROZEN
+    url: str
+    values: dict[str, Literal["female", "male"]]
+    source: str
+
+
 class FhirCodesFile(BaseModel):
     model_config = FROZEN
     local_system: str
     extension_base: str
     record_id_system: str
     systems: dict[str, str] = Field(min_length=1)
+    # Other spellings of the systems' URIs, and the systems whose codes are read with or without their dot
+    # (ICD-10 "C91.02" or "C9102").
+    system_spellings: list[SystemSpellingSpec] = []
+    undotted_code_systems: list[str] = []
     mcode: dict[str, str]
+    birth_sex: BirthSexSpec
     concepts: dict[str, ConceptSpec]
     # value group -> token -> its standard codings (none: the local code only)
     values: dict[str, dict[str, list[CodingSpec] | None]]
@@ -67,7 +96,8 @@ class FhirCodesFile(BaseModel):
     def _known_systems(self) -> FhirCodesFile:
         codings = [c for concept in self.concepts.values() for c in (*concept.codings, *concept.accept)]
         codings += [c for tokens in self.values.values() for entries in tokens.values() for c in entries or []]
-        unknown = sorted({c.system for c in codings} - set(self.systems))
+        named = {c.system for c in codings} | {s.system for s in self.system_spellings}
+        unknown = sorted((named | set(self.undotted_code_systems)) - set(self.systems))
         if unknown:
             raise ValueError(f"codings name systems that are not in systems: {', '.join(unknown)}")
         return self

@@ -176,11 +176,11 @@ class Relapse(TypedDict):
     """The latest relapse: number, sites, timing and the relapse risk group."""
 
     number: int
-    sites: list[str]
-    months_from_diagnosis: float
+    sites: list[str]  # empty when the sites are not known (then combined and isolated_extramedullary are None)
+    months_from_diagnosis: float | None  # None when the time of the relapse is not known
     age_at_relapse_years: float | None
-    combined: bool
-    isolated_extramedullary: bool
+    combined: bool | None
+    isolated_extramedullary: bool | None
     timing: Literal["early", "late"] | None
     timing_basis: TimingBasis | None
     risk_group: str | None

@@ -85,7 +85,7 @@ def _relapses(items: list[object]) -> list[object] | None:
     """The relapses in time order, one per time from diagnosis; None when two differ at the same time."""
     unique: dict[object, object] = {}
     for relapse in items:
-        month = relapse["months_from_diagnosis"] if isinstance(relapse, dict) else None
+        month = relapse.get("months_from_diagnosis") if isinstance(relapse, dict) else None
         if month in unique and unique[month] != relapse:
             return None
         unique.setdefault(month, relapse)
@@ -93,7 +93,7 @@ def _relapses(items: list[object]) -> list[object] | None:
 
 
 def _months(relapse: object) -> float:
-    month = relapse["months_from_diagnosis"] if isinstance(relapse, dict) else None
+    month = relapse.get("months_from_diagnosis") if isinstance(relapse, dict) else None
     return float(month) if isinstance(month, int | float) else 0.0
 
 

@@ -29,12 +29,32 @@ EXTENSION_BASE: Final[str] = _DATA.extension_base
 RECORD_ID_SYSTEM: Final[str] = _DATA.record_id_system
 SYSTEMS: Final[dict[str, str]] = dict(_DATA.systems)
 MCODE: Final[dict[str, str]] = dict(_DATA.mcode)
+BIRTH_SEX_URL: Final[str] = _DATA.birth_sex.url
+BIRTH_SEX: Final[dict[str, str]] = dict(_DATA.birth_sex.values)
 
 LOINC: Final[str] = SYSTEMS["loinc"]
 SNOMED: Final[str] = SYSTEMS["snomed"]
 UCUM: Final[str] = SYSTEMS["ucum"]
 HGNC: Final[str] = SYSTEMS["hgnc"]
 SEQUENCE_ONTOLOGY: Final[str] = SYSTEMS["sequence_ontology"]
+CONDITION_CLINICAL: Final[str] = SYSTEMS["condition_clinical"]
+
+# Other spellings of the systems' URIs (their OID forms), and the systems whose codes may come without a dot.
+_SPELLINGS: Final[dict[str, str]] = {s.uri: SYSTEMS[s.system] for s in _DATA.system_spellings}
+_UNDOTTED: Final[frozenset[str]] = frozenset(SYSTEMS[name] for name in _DATA.undotted_code_systems)
+
+
+def normalised(system: object, code: object) -> tuple[str, str]:
+    """A (system, code) pair as the look-up tables hold it: the system's URI in the form ``systems`` gives it,
+    and an ICD-10 code with its dot after the category ("C9102" -> "C91.02") and in capitals."""
+    uri = str(system).strip()
+    uri = _SPELLINGS.get(uri, uri)
+    text = str(code).strip()
+    if uri in _UNDOTTED:
+        text = text.upper()
+        if "." not in text and len(text) > 3:
+            text = f"{text[:3]}.{text[3:]}"
+    return uri, text
 
 
 def extension_url(name: str) -> str:
@@ -73,7 +93,7 @@ def concept_cc(key: str) -> dict[str, object]:
 @cache
 def value(group: str, token: str) -> tuple[Coding, ...]:
     """The codings of a value (a token of the record or of the assessment): standard ones, then local."""
-    entries = _DATA.values[group][token] or []
+    entries = [c for c in _DATA.values[group][token] or [] if not c.accept]
     codings = [_coding(c) for c in entries]
     display = codings[0]["display"] if codings else token.replace("_", " ")
     codings.append({"system": LOCAL_SYSTEM, "code": local_code(group, token), "display": display})
@@ -86,6 +106,14 @@ def value_cc(group: str, token: str) -> dict[str, object]:
 
 def value_tokens(group: str) -> tuple[str, ...]:
     return tuple(_DATA.values[group])
+
+
+def _find(table: dict[tuple[str, str], str], coding: dict[object, object]) -> str | None:
+    """The entry of a FHIR Coding dict: as written (the common case, and allpath's own export), else with its
+    system and code normalised (an OID system URI, an undotted ICD-10 code)."""
+    system, code = coding.get("system"), coding.get("code")
+    found = table.get((str(system), str(code)))
+    return found if found is not None else table.get(normalised(system, code))
 
 
 @dataclass(frozen=True)
@@ -101,7 +129,7 @@ class Lookup:
         """The concept of the first coding that allpath knows (a list of FHIR Coding dicts)."""
         for coding in codings or []:
             if isinstance(coding, dict):
-                found = self.concepts.get((str(coding.get("system")), str(coding.get("code"))))
+                found = _find(self.concepts, coding)
                 if found:
                     return found
         return None
@@ -110,7 +138,7 @@ class Lookup:
         found: set[str] = set()
         for coding in codings or []:
             if isinstance(coding, dict):
-                key = self.concepts.get((str(coding.get("system")), str(coding.get("code"))))
+                key = _find(self.concepts, coding)
                 if key:
                     found.add(key)
         return found
@@ -120,7 +148,7 @@ class Lookup:
         found: set[str] = set()
         for coding in codings or []:
             if isinstance(coding, dict):
-                token = table.get((str(coding.get("system")), str(coding.get("code"))))
+                token = _find(table, coding)
                 if token is not None:
                     found.add(token)
         # Two codings of one concept that name different tokens are not read (never guess).

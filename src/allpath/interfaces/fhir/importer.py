@@ -25,7 +25,7 @@ from datetime import UTC, date, datetime
 from allpath.interfaces.fhir.assemble import ImportResult, assemble, validate
 from allpath.interfaces.fhir.findings import Findings
 from allpath.interfaces.fhir.read_observations import read_observation
-from allpath.interfaces.fhir.read_patient import read_condition, read_patient
+from allpath.interfaces.fhir.read_patient import read_condition, read_patient, relapses_from_conditions
 from allpath.interfaces.fhir.read_treatment import read_medication, read_procedure
 from allpath.interfaces.fhir.timing import clinical_date
 from allpath.interfaces.fhir.validation import validation_problem
@@ -157,6 +157,7 @@ def import_bundle(bundle: object, today: date | None = None) -> ImportResult:
         except Exception as error:  # noqa: BLE001 - a resource the readers did not foresee is reported, not fatal
             found.ignore(label, f"could not be read ({type(error).__name__})")
     found.when = None
+    relapses_from_conditions(found)
     assemble(found, result, today or datetime.now(UTC).date())
     validate(result)
     return result

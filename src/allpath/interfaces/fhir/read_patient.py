@@ -1,9 +1,12 @@
 """The importer's readers of a Patient and its Conditions: sex, birth date and record id; the leukemia (its
-lineage, the diagnosis date, the age at diagnosis), Down syndrome and the predisposition syndromes."""
+lineage, the diagnosis date, the age at diagnosis, and the disease state its code or clinicalStatus gives: a
+relapse or a remission), Down syndrome and the predisposition syndromes."""
 
 from __future__ import annotations
 
 import base64
+from calendar import monthrange
+from datetime import date
 
 from allpath.interfaces.fhir import codes as c
 from allpath.interfaces.fhir import units
@@ -17,7 +20,19 @@ from allpath.interfaces.fhir.values import (
     full_date,
 )
 
-_ALL_CONCEPTS = {"acute_lymphoblastic_leukemia": None, "b_all": "B", "t_all": "T"}
+_ALL_CONCEPTS = {
+    "acute_lymphoblastic_leukemia": None,
+    "b_all": "B",
+    "t_all": "T",
+    "all_in_relapse": None,
+    "all_in_remission": None,
+}
+# Condition.clinicalStatus codes (FHIR R4 CodeSystem condition-clinical) that state the disease state.
+_RELAPSE_STATUSES = frozenset({"recurrence", "relapse"})
+_REMISSION_STATUS = "remission"
+CONDITION_RELAPSES = "condition_relapses"
+"""Relapses stated by leukemia Conditions, kept aside until every resource is read: their time from the
+original diagnosis needs the diagnosis date, which another Condition may give (``relapses_from_conditions``)."""
 
 
 def read_patient(found: Findings, label: str, r: JSONObject) -> None:
@@ -28,12 +43,38 @@ def read_patient(found: Findings, label: str, r: JSONObject) -> None:
         found.ignore(label, "gives no field of the record (no gender, full birth date or allpath record id)")
 
 
-def _patient_fields(found: Findings, label: str, r: JSONObject) -> None:
+def _birth_sex(found: Findings, label: str, r: JSONObject) -> tuple[str | None, str]:
+    """The sex the US Core birth-sex extension gives (female or male), and where it was found."""
+    for i, extension in enumerate(as_list(r.get("extension"))):
+        if isinstance(extension, dict) and extension.get("url") == c.BIRTH_SEX_URL:
+            where = f"{label}.extension[{i}]"
+            sex = c.BIRTH_SEX.get(str(extension.get("valueCode")))
+            if sex is None:
+                found.ignore(where, "a birth sex with no counterpart in the record (female or male)")
+            return sex, where
+    return None, label
+
+
+def _sex(found: Findings, label: str, r: JSONObject) -> None:
+    """The record's sex: Patient.gender, else the US Core birth sex; when both are given and differ, neither
+    (allpath does not choose between them: the sex is entered by hand)."""
     gender = r.get("gender")
-    if gender in ("male", "female"):
-        found.scalar("sex", gender, f"{label}.gender")
-    elif gender is not None:
+    birth_sex, where = _birth_sex(found, label, r)
+    if gender not in ("male", "female") and gender is not None:
         found.ignore(f"{label}.gender", f'gender "{gender}" has no counterpart in the record (female or male)')
+    if gender in ("male", "female") and birth_sex is not None and gender != birth_sex:
+        found.ignore(
+            f"{label}.gender; {where}",
+            "the gender and the birth sex differ: the sex is not read, enter it by hand",
+        )
+    elif gender in ("male", "female"):
+        found.scalar("sex", gender, f"{label}.gender")
+    elif birth_sex is not None:
+        found.scalar("sex", birth_sex, f"{where} (US Core birth sex)")
+
+
+def _patient_fields(found: Findings, label: str, r: JSONObject) -> None:
+    _sex(found, label, r)
     if "birthDate" in r:
         day = full_date(r["birthDate"])
         if day:
@@ -94,20 +135,129 @@ def read_condition(found: Findings, label: str, r: JSONObject) -> None:
         found.item("predisposition_syndromes", syndrome, f"{label}.code")
 
 
+def _clinical_status(r: JSONObject) -> set[str]:
+    return {
+        str(x.get("code"))
+        for x in codings(r.get("clinicalStatus"))
+        if isinstance(x, dict) and x.get("system") == c.CONDITION_CLINICAL
+    }
+
+
 def _leukemia(found: Findings, label: str, r: JSONObject, kinds: set[str]) -> None:
     lineages = {_ALL_CONCEPTS[k] for k in kinds} - {None}
     if len(lineages) == 1:
         found.scalar("immunophenotype", lineages.pop(), f"{label}.code")
     elif len(lineages) > 1:
         found.ignore(f"{label}.code", "codes for both B-cell and T-cell ALL: the lineage is not read")
-    _diagnosis_date(found, label, r)
-    if isinstance(r.get("onsetAge"), dict):
-        _age(found, f"{label}.onsetAge", as_object(r.get("onsetAge")))
+    status = _clinical_status(r)
+    coded_state = kinds & {"all_in_relapse", "all_in_remission"}
+    if "all_in_relapse" in kinds or status & _RELAPSE_STATUSES:
+        _relapse(found, label, r, coded="all_in_relapse" in kinds)
+    elif "all_in_remission" in kinds or _REMISSION_STATUS in status:
+        found.ignore(
+            label,
+            "a remission is recognised but not read: the record's remission is the one at the end of induction, "
+            "and a remission diagnosis does not say when it was reached",
+        )
+    if coded_state:
+        # The onset of "ALL in relapse" (or "in remission") is the onset of that state, not of the leukemia.
+        if "onsetDateTime" in r or "onsetAge" in r:
+            found.ignore(label, "the onset of a relapse or remission diagnosis is not the date of the diagnosis")
+    else:
+        _diagnosis_date(found, label, r)
+        if isinstance(r.get("onsetAge"), dict):
+            _age(found, f"{label}.onsetAge", as_object(r.get("onsetAge")))
     for i, extension in enumerate(as_list(r.get("extension"))):
         if isinstance(extension, dict) and extension.get("url") == c.extension_url("age-at-diagnosis"):
             # allpath writes an age of 0 as a Quantity: an Age must be positive (age-1)
             age = extension.get("valueAge", extension.get("valueQuantity"))
             _age(found, f"{label}.extension[{i}]", as_object(age))
+
+
+def _relapse(found: Findings, label: str, r: JSONObject, coded: bool) -> None:
+    """A relapse stated by a leukemia Condition: its date (the onset of an "in relapse" diagnosis) and its
+    sites (bodySite), each only where given; the rest stays unknown and the assessment lists it as missing."""
+    relapse: dict[str, object] = {"date": full_date(r.get("onsetDateTime")) if coded else None}
+    if not coded:
+        found.ignore(
+            f"{label}.clinicalStatus",
+            "a relapse by clinicalStatus: the onset of the Condition is the diagnosis, so the relapse time is unknown",
+        )
+    elif relapse["date"] is None:
+        found.ignore(label, "a relapse diagnosis without a full onset date: the relapse time is unknown")
+    sites: list[str] = []
+    for i, site in enumerate(as_list(r.get("bodySite"))):
+        token = c.lookup().value_of("relapse_site", codings(site))
+        if token is None:
+            found.ignore(f"{label}.bodySite[{i}]", "a body site that is not a relapse site the record lists")
+        elif token not in sites:
+            sites.append(token)
+    if sites:
+        relapse["sites"] = sites
+    found.item(CONDITION_RELAPSES, relapse, label)
+
+
+def relapses_from_conditions(found: Findings) -> None:
+    """The relapses the leukemia Conditions state, as relapses of the record, once every resource is read.
+
+    allpath's own relapse Observations (with time and sites) take precedence. Otherwise each relapse date is
+    one relapse, timed from the one diagnosis date found (none when the dates disagree or are missing);
+    undated statements add a relapse only when no dated one exists (they may be the same relapse)."""
+    pending = found.items.pop(CONDITION_RELAPSES, [])
+    if not pending:
+        return
+    if found.items.get("relapses"):
+        for f in pending:
+            found.ignore(f.source, "a relapse diagnosis: the Bundle's relapse Observations give the relapses")
+        return
+    diagnosed = {f.value for f in found.scalars.get("diagnosis_date", [])}
+    diagnosis = date.fromisoformat(str(diagnosed.pop())) if len(diagnosed) == 1 else None
+    by_date: dict[str | None, tuple[set[str], list[str]]] = {}
+    for f in pending:
+        relapse = f.value if isinstance(f.value, dict) else {}
+        day = relapse.get("date")
+        sites, sources = by_date.setdefault(day if isinstance(day, str) else None, (set(), []))
+        sites.update(str(s) for s in as_list(relapse.get("sites")))
+        sources.append(f.source)
+    if len(by_date) > 1 and None in by_date:
+        for source in by_date.pop(None)[1]:
+            found.ignore(source, "an undated relapse diagnosis beside dated ones: it may be the same relapse")
+    for day, (sites, sources) in sorted(by_date.items(), key=lambda item: item[0] or ""):
+        item: dict[str, object] = {}
+        months = _months_after(diagnosis, day, found, sources)
+        if months is not None:
+            item["months_from_diagnosis"] = months
+        if sites:
+            item["sites"] = sorted(sites)
+        found.item("relapses", item, "; ".join(sources))
+
+
+def _months_after(diagnosis: date | None, day: str | None, found: Findings, sources: list[str]) -> float | None:
+    """Months from the diagnosis to a relapse date, when both are known and the relapse comes after it."""
+    if day is None:
+        return None
+    if diagnosis is None:
+        found.ignore("; ".join(sources), "no single diagnosis date: the time from diagnosis to relapse is unknown")
+        return None
+    relapse = date.fromisoformat(day)
+    if relapse <= diagnosis:
+        found.ignore("; ".join(sources), "a relapse dated on or before the diagnosis: its time is not read")
+        return None
+    return round(_calendar_months(diagnosis, relapse), 2)
+
+
+def _calendar_months(start: date, end: date) -> float:
+    """Calendar months from ``start`` to ``end``: whole months as a clinician counts them (10 January 2021 to
+    10 January 2024 is 36), and the rest as a fraction of the month it falls in."""
+    whole = (end.year - start.year) * 12 + end.month - start.month - (1 if end.day < start.day else 0)
+    anniversary, following = _months_later(start, whole), _months_later(start, whole + 1)
+    return whole + (end - anniversary).days / (following - anniversary).days
+
+
+def _months_later(start: date, months: int) -> date:
+    year, month = divmod(start.month - 1 + months, 12)
+    year += start.year
+    return date(year, month + 1, min(start.day, monthrange(year, month + 1)[1]))
 
 
 def _diagnosis_date(found: Findings, label: str, r: JSONObject) -> None:

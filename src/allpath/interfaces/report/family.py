@@ -93,7 +93,8 @@ def _relapse_blocks(a: Assessment, kb: KnowledgeBase) -> list[Block]:
         return []
     words = kb.text.relapse
     sites = " and ".join(kb.text.relapse_site_labels[site] for site in r["sites"])
-    text = f"This is relapse number {r['number']}. It was found in: {sites}."
+    found_in = f"It was found in: {sites}." if sites else "Where it was found is not recorded yet."
+    text = f"This is relapse number {r['number']}. {found_in}"
     if r["timing"]:
         article = "an" if r["timing"][0] in "aeiou" else "a"
         text += f" The doctors call it {article} {r['timing']} relapse."

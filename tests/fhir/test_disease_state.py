@@ -99,6 +99,8 @@ def test_c91_02_without_date_or_site_is_a_provisional_relapse() -> None:
         ("urn:oid:2.16.840.1.113883.6.90", "C91.02"),  # the OID form of ICD-10-CM
         ("urn:oid:2.16.840.1.113883.6.90", "C9102"),
         (NCIT, "C7784"),  # Recurrent Childhood Acute Lymphoblastic Leukemia
+        (SNOMED, "12301000132103"),  # Acute lymphoid leukemia relapse (disorder)
+        ("urn:oid:2.16.840.1.113883.6.96", "12301000132103"),
     ],
 )
 def test_every_spelling_of_a_relapse_code_gives_relapsed(system: str, code: str) -> None:

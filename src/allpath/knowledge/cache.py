@@ -71,7 +71,10 @@ def _folder() -> Path | None:
 
 def _private(path: Path) -> bool:
     """Owned by this user and writable by nobody else."""
-    info = path.stat()
+    return _owned_and_private(path.stat())
+
+
+def _owned_and_private(info: os.stat_result) -> bool:
     return info.st_uid == os.getuid() and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
@@ -92,7 +95,7 @@ def _key(data_dir: Path) -> str:
 def _read(entry: Path) -> object | None:
     try:
         with entry.open("rb") as file:
-            if not _private(entry):
+            if not _owned_and_private(os.fstat(file.fileno())):  # the file opened, not a name swapped since
                 return None
             found: object = pickle.load(file)  # noqa: S301 - this user's own file, keyed by its content
             return found

@@ -25,13 +25,12 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from starlette.types import ASGIApp, Message
+
 from bench_http import BODIES, DEFAULT_SEED, _prepare
 from records import generate
 
-ASGI = Callable[
-    [dict[str, Any], Callable[[], Awaitable[dict[str, Any]]], Callable[[dict[str, Any]], Awaitable[None]]],
-    Awaitable[None],
-]
+ASGI = ASGIApp
 
 
 def _scope(token: str | None, size: int) -> dict[str, Any]:
@@ -67,7 +66,7 @@ async def _one(app: ASGI, body: bytes, token: str | None) -> int:
         await asyncio.sleep(3600)
         return {"type": "http.disconnect"}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: Message) -> None:
         nonlocal status
         if message["type"] == "http.response.start":
             status = message["status"]
@@ -94,7 +93,7 @@ async def _load(app: ASGI, bodies: list[bytes], token: str | None, requests: int
 async def _lifespan(app: ASGI) -> Callable[[], Awaitable[None]]:
     """Start the application's lifespan (as uvicorn does); returns the coroutine that ends it."""
     inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    outbox: asyncio.Queue[Message] = asyncio.Queue()
     task = asyncio.ensure_future(
         app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, inbox.get, outbox.put)
     )

@@ -4,7 +4,6 @@ treatment dates, pharmacogenomics and exposures of the extended contract)."""
 
 from __future__ import annotations
 
-import time
 from datetime import date, timedelta
 from typing import Any
 
@@ -51,14 +50,12 @@ def test_every_bundled_example_survives_the_round_trip(kb: KnowledgeBase) -> Non
 
 @pytest.mark.slow
 def test_every_record_of_the_exhaustive_risk_grid_survives_the_round_trip(kb: KnowledgeBase) -> None:
-    started = time.perf_counter()
     count = 0
     for record in complete_grid_records(kb):
         result = import_bundle(record_to_bundle(record))
         assert result.record == record and not result.conflicts and not result.ignored, record
         count += 1
     assert count >= 100_000  # 9,216 grid rows x 11 genetics tokens
-    assert time.perf_counter() - started < 120
 
 
 # ---- hypothesis: the extended contract --------------------------------------------------------------------

@@ -26,6 +26,7 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
     """Build the service for ``settings`` (default: from the environment); migrates the database."""
     from allpath.interfaces.api import mount_api
     from allpath.interfaces.cds import CdsCors, cds_router, cors_origins
+    from allpath.interfaces.fhir.units import warm as warm_units
     from allpath.interfaces.http import install as install_http_kernel
     from allpath.interfaces.http.nostore import NoStore
     from allpath.interfaces.web import mount_web
@@ -36,6 +37,9 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # The UCUM library of the FHIR import (0.15-0.25 s of CPU) is built here, once per worker, so that no
+        # CDS Hooks call or web import pays it on its first FHIR Quantity (allpath.interfaces.fhir.units).
+        warm_units()
         # Everything built so far (the knowledge base, the routes, the models) lives as long as the process:
         # frozen, the garbage collector no longer walks it on each full collection, whose pauses (about 100
         # ms, every few hundred requests) were the p99 of POST /api/assess (117 -> 36 ms; benchmarks/README.md).

@@ -1,11 +1,11 @@
 """FHIR Quantities in the record's units: UCUM codes converted by a UCUM library, the spellings EHRs send that
 are not UCUM read through the alias list of ``knowledge/data/units.yaml``, and comparators kept as bounds.
 
-The library is ucumvert (the full UCUM grammar, and the UCUM 2.2 unit definitions on pint). It is imported on
-first use, with a registry of its own: importing pint and building the unit registry and the grammar's parser
-takes 0.5-0.9 s (measured on the 2-core development machine: pint 0.2-0.4 s, its registry 0.2-0.4 s, the UCUM
-definitions and the parser 0.1 s), which the first import of a Bundle in a process pays, never a command or
-request that reads none (``allpath assess`` imports none of it).
+The library is ucumvert (the full UCUM grammar, and the UCUM 2.2 unit definitions on pint), built by
+``unit_library`` on first use, with a registry of its own and pint's definition cache in a private per-user
+folder: about 130 ms of CPU with the cache, 250 ms without (its docstring and benchmarks/README.md say where it
+goes), which the first import of a Bundle in a command pays, never a command that reads none (``allpath
+assess`` imports none of it). A server worker builds it at start-up (``warm``), so no request pays it.
 
 A value with a comparator (``<``, ``<=``, ``>=``, ``>``, ``ad``) is a bound, never an exact value: ``read``
 returns it with its comparator, and the readers leave the field out and list the bound in the import report.
@@ -14,23 +14,20 @@ returns it with its comparator, and the readers leave the field out and list the
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 from typing import Final
 
 from allpath.interfaces.fhir import codes as c
+from allpath.interfaces.fhir import unit_library
+from allpath.interfaces.fhir.unit_library import Converter
 from allpath.interfaces.fhir.values import JSONObject, number
 from allpath.knowledge.loader import load_knowledge
 from allpath.knowledge.units_schema import RecordQuantity, UnitsFile, alias_key
 
 _DATA: Final[UnitsFile] = load_knowledge().units
 _ALIASES: Final[dict[tuple[str, str | None], str]] = {(alias_key(a.spelling), a.kind): a.ucum for a in _DATA.aliases}
-
-Converter = Callable[[str, str], float | None]
-"""(UCUM code, UCUM code of the record) -> how many of the record's unit one of the first is; None when the
-first is no UCUM code, or one of another dimension."""
 
 
 @dataclass(frozen=True)
@@ -167,33 +164,17 @@ def _convert(code: str, record_unit: str) -> float | None:
 
 @lru_cache(maxsize=1)
 def _library() -> Converter:
-    """ucumvert's parser and transformer over a pint registry of its own with the UCUM definitions loaded.
+    """The library's converter, built on first use (``unit_library``)."""
+    return unit_library.build()
 
-    (ucumvert's PintUcumRegistry would also load the definitions into pint's application registry, which its
-    transformer uses: twice the start-up time, and a registry shared with any other user of pint.)"""
-    from importlib import resources
 
-    import pint
-    from ucumvert.parser import get_ucum_parser, parse_ucum
-    from ucumvert.ucum_pint import UcumToPintTransformer
+def warm() -> None:
+    """Build the library now, so that no later conversion in this process pays for it: a server worker calls
+    this at start-up (``allpath.interfaces.app``)."""
+    with _LOCK:
+        _library()
 
-    registry: pint.UnitRegistry[float] = pint.UnitRegistry()
-    registry.load_definitions(str(resources.files("ucumvert") / "pint_ucum_defs.txt"))
-    parser = get_ucum_parser()
-    transformer = UcumToPintTransformer(ureg=registry)
 
-    @lru_cache(maxsize=512)
-    def factor(code: str, record_unit: str) -> float | None:
-        try:
-            given = transformer.transform(parse_ucum(code, parser))
-            wanted = transformer.transform(parse_ucum(record_unit, parser))
-            if given.dimensionality != wanted.dimensionality:
-                return None
-            ratio = float((given / wanted).to_base_units().magnitude)
-        except Exception:  # noqa: BLE001 - any spelling the UCUM grammar or pint refuses is no unit allpath reads
-            return None
-        # The definitions are floating point (1 /mm3 = 1.0000000000000002 /uL): 12 significant digits are exact
-        # for every UCUM factor of these units.
-        return float(f"{ratio:.12g}") if ratio > 0 else None
-
-    return factor
+def library_built() -> bool:
+    """Whether this process has built the library already."""
+    return _library.cache_info().currsize == 1

@@ -4,8 +4,11 @@ example (shared/cds-hooks/order-sign-example-1.json) with a mercaptopurine order
 the shape of the FHIR R4 example ``Observation-example-phenotype`` (a LOINC "gene product metabolic activity
 interpretation" code, a LOINC metabolizer answer: LA25391-6 normal, LA10317-8 intermediate, LA9657-3 poor).
 
-TPMT arrives by its LOINC code (79713-4). NUDT15 has no standard code in fhir_codes.yaml (its LOINC number
-could not be confirmed from a public source), so it arrives by allpath's local code, with the LOINC answer.
+Both arrive with standard codes only, no allpath local code anywhere. TPMT by its LOINC code (79713-4), or as
+NUDT15 does: no LOINC number of a NUDT15 phenotype could be confirmed, so NUDT15 arrives the HL7 Genomics
+Reporting IG's way, gene-neutrally: the code LOINC 53040-2 "Genetic variation's effect on drug metabolism" with
+the gene studied (LOINC 48018-6) as an HGNC id (NUDT15 HGNC:23063, TPMT HGNC:12014), or the IG's therapeutic
+implication (tbd-codes-cs) with the answer in a 53040-2 component, as the IG's example metab-1a writes it.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import copy
 import json
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from allpath.interfaces.cds.services import ORDER_SIGN, SERVICES
@@ -53,8 +57,52 @@ def _tpmt(phenotype: str) -> dict[str, Any]:
     return _result("tpmt", phenotype, code)
 
 
+EFFECT = {"system": "http://loinc.org", "code": "53040-2", "display": "Genetic variation's effect on drug metabolism"}
+HGNC_IDS = {"tpmt": ("HGNC:12014", "TPMT"), "nudt15": ("HGNC:23063", "NUDT15")}
+
+
+def _gene_studied(gene: str) -> dict[str, Any]:
+    gene_id, symbol = HGNC_IDS[gene]
+    return {
+        "code": {"coding": [{"system": "http://loinc.org", "code": "48018-6", "display": "Gene studied [ID]"}]},
+        "valueCodeableConcept": {
+            "coding": [{"system": "http://www.genenames.org", "code": gene_id, "display": symbol}]
+        },
+    }
+
+
+def _metabolism(gene: str, phenotype: str) -> dict[str, Any]:
+    """A phenotype result coded LOINC 53040-2, its gene a gene-studied component."""
+    observation = _result(gene, phenotype, EFFECT)
+    observation["component"] = [_gene_studied(gene)]
+    return observation
+
+
 def _nudt15(phenotype: str) -> dict[str, Any]:
-    return _result("nudt15", phenotype, dict(c.concept("nudt15_phenotype")[-1]))
+    return _metabolism("nudt15", phenotype)
+
+
+def _implication(gene: str, phenotype: str) -> dict[str, Any]:
+    """The IG's therapeutic implication (metab-1a's shape) for mercaptopurine, the gene studied in the result."""
+    observation = _metabolism(gene, phenotype)
+    answer = observation.pop("valueCodeableConcept")
+    tbd = "http://hl7.org/fhir/uv/genomics-reporting/CodeSystem/tbd-codes-cs"
+    observation["id"] = f"{gene}-implication"
+    observation["code"] = {"coding": [{"system": tbd, "code": "therapeutic-implication"}]}
+    medication = {"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "103", "display": "mercaptopurine"}
+    observation["component"] = [
+        {
+            "code": {"coding": [{"system": "http://loinc.org", "code": "51963-7"}]},
+            "valueCodeableConcept": {"coding": [medication]},
+        },
+        {"code": {"coding": [EFFECT]}, "valueCodeableConcept": answer},
+        _gene_studied(gene),
+    ]
+    return observation
+
+
+def _no_local_code(body: dict[str, Any]) -> bool:
+    return c.LOCAL_SYSTEM not in json.dumps(body["prefetch"])
 
 
 def _request(results: list[dict[str, Any]], mg: float = 58.6, per_week: int = 7) -> dict[str, Any]:
@@ -102,12 +150,57 @@ def test_the_pharmacogenomics_template_finds_both_results() -> None:
     ]
 
 
+def test_the_pharmacogenomics_template_asks_for_the_genomics_reporting_codes() -> None:
+    template = SERVICES[ORDER_SIGN].prefetch["pharmacogenomics"]
+    assert "http://loinc.org|53040-2" in template.split("code=")[1].split(",")
+    assert "tbd-codes-cs|therapeutic-implication" in template
+    results = [_metabolism("tpmt", "poor"), _implication("nudt15", "normal")]
+    answer = search_answer(template.replace("{{context.patientId}}", PATIENT_ID), results)
+    assert answer is not None and [e["resource"]["id"] for e in answer["entry"]] == [
+        "tpmt-phenotype",
+        "nudt15-implication",
+    ]
+
+
 def test_the_check_completes_with_both_results_from_the_ehr(client: TestClient, keys: Keys) -> None:
     # normal and normal: the normal dose, every day, gets no card (before, NUDT15 never arrived: "test before dosing")
-    assert _sign(client, keys, _request([_tpmt("normal"), _nudt15("normal")])) == []
-    (card,) = _sign(client, keys, _request([_tpmt("intermediate"), _nudt15("normal")]))
+    body = _request([_tpmt("normal"), _nudt15("normal")])
+    assert _no_local_code(body) and _sign(client, keys, body) == []
+    body = _request([_tpmt("intermediate"), _nudt15("normal")])
+    (card,) = _sign(client, keys, body)
+    assert _no_local_code(body)
     assert card["indicator"] == "warning" and "30–80 % of normal" in card["summary"]
     assert "Phenotypes:** TPMT intermediate, NUDT15 normal" in card["detail"]
+
+
+@pytest.mark.parametrize(
+    ("tpmt", "nudt15"),
+    [(_metabolism, _metabolism), (_implication, _implication), (_metabolism, _implication)],
+)
+def test_the_check_completes_with_both_genes_coded_the_genomics_reporting_way(
+    client: TestClient, keys: Keys, tpmt: Any, nudt15: Any
+) -> None:
+    body = _request([tpmt("tpmt", "normal"), nudt15("nudt15", "intermediate")])
+    (card,) = _sign(client, keys, body)
+    assert _no_local_code(body)
+    assert "Phenotypes:** TPMT normal, NUDT15 intermediate" in card["detail"]
+    assert _sign(client, keys, _request([tpmt("tpmt", "normal"), nudt15("nudt15", "normal")])) == []
+
+
+def test_a_nudt15_poor_result_from_the_ehr_is_a_hard_stop(client: TestClient, keys: Keys) -> None:
+    body = _request([_tpmt("normal"), _implication("nudt15", "poor")])
+    (card,) = _sign(client, keys, body)
+    assert _no_local_code(body) and card["indicator"] == "critical"
+    assert "NUDT15 poor metabolizer" in card["summary"]
+
+
+def test_a_metabolizer_result_of_another_gene_leaves_nudt15_unknown(client: TestClient, keys: Keys) -> None:
+    other = _metabolism("nudt15", "normal")
+    other["component"] = [_gene_studied("nudt15")]
+    other["component"][0]["valueCodeableConcept"]["coding"][0] |= {"code": "HGNC:2623", "display": "CYP2C9"}
+    (card,) = _sign(client, keys, _request([_tpmt("normal"), other]))
+    assert card["summary"] == "NUDT15 not known: test before dosing mercaptopurine (6-MP)"
+    assert "Known: TPMT normal" in card["detail"]
 
 
 def test_a_tpmt_poor_child_on_the_normal_dose_is_a_hard_stop(client: TestClient, keys: Keys) -> None:

@@ -69,7 +69,10 @@ def test_the_order_checks_prefetch_their_concepts_codes() -> None:
         assert sign[key].split("&code=")[1].split("&")[0].split(",") == concept_codes(*concepts)
     pgx = [t for k, t in sign.items() if k.startswith("pharmacogenomics")]
     found = [code for t in pgx for code in t.split("&code=")[1].split(",")]
-    assert found == concept_codes("tpmt_phenotype", "nudt15_phenotype")
+    assert found == concept_codes(
+        "tpmt_phenotype", "nudt15_phenotype", "drug_metabolism_effect", "therapeutic_implication"
+    )
+    assert "http://loinc.org|53040-2" in found  # a Genomics Reporting metabolizer result (TPMT or NUDT15)
 
 
 def test_a_code_added_to_the_code_list_is_prefetched(monkeypatch: pytest.MonkeyPatch) -> None:

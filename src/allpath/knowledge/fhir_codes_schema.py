@@ -89,6 +89,8 @@ class FhirCodesFile(BaseModel):
     # value group -> token -> its standard codings (none: the local code only)
     values: dict[str, dict[str, list[CodingSpec] | None]]
     fusion_genes: dict[str, list[GeneSpec]]
+    # field of the record's pharmacogenomics (tpmt, nudt15) -> its gene, read from a metabolizer result
+    pharmacogenes: dict[str, GeneSpec] = {}
     rearrangement_change_types: list[ChangeTypeSpec] = Field(min_length=1)
     empty_values: list[str]
 

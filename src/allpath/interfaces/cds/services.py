@@ -24,6 +24,7 @@ from allpath.interfaces.fhir import codes as c
 
 # The importer's table of Observation readers (concept -> reader): what it reads is what is prefetched.
 from allpath.interfaces.fhir.read_observations import _HANDLERS as OBSERVATION_READERS
+from allpath.interfaces.fhir.read_observations import PHARMACOGENOMICS_CONCEPTS
 
 PATIENT_VIEW = "allpath-patient-view"
 ORDER_SELECT = "allpath-order-select"
@@ -113,9 +114,7 @@ _ORDER_PREFETCH = {
     "patient": f"Patient/{_PATIENT}",
     "weight": _latest("body_weight"),
     "height": _latest("body_height"),
-    **split_search(
-        "pharmacogenomics", f"Observation?patient={_PATIENT}", concept_codes("tpmt_phenotype", "nudt15_phenotype")
-    ),
+    **split_search("pharmacogenomics", f"Observation?patient={_PATIENT}", concept_codes(*PHARMACOGENOMICS_CONCEPTS)),
 }
 _OBSERVATIONS = split_search("observations", f"Observation?patient={_PATIENT}", concept_codes(*OBSERVATION_CONCEPTS))
 _ORDER_CHECKS = (

@@ -185,6 +185,12 @@ def hgnc_symbols() -> dict[str, str]:
     return {g.code: g.display for genes in _DATA.fusion_genes.values() for g in genes}
 
 
+def pharmacogenes() -> dict[str, tuple[str, str]]:
+    """HGNC id -> the record's pharmacogenomics field of that gene's phenotype (``tpmt``, ``nudt15``) and the
+    gene's symbol."""
+    return {gene.code: (field, gene.display) for field, gene in _DATA.pharmacogenes.items()}
+
+
 def rearrangement_coding() -> Coding:
     first = _DATA.rearrangement_change_types[0]
     return {"system": SEQUENCE_ONTOLOGY, "code": first.code, "display": first.display}

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from allpath.interfaces.fhir import codes as c
 from allpath.interfaces.fhir import units
 from allpath.interfaces.fhir.findings import DATED_MRD, LIST_FIELDS, OBJECT_FIELDS, Findings
+from allpath.interfaces.fhir.read_pharmacogenomics import read_metabolizer
 from allpath.interfaces.fhir.values import (
     JSONObject,
     as_list,
@@ -206,6 +207,9 @@ def _body_surface_area(found: Findings, label: str, _r: JSONObject, _concept: st
     found.ignore(label, "a body surface area is recognised but not read: allpath computes it from height and weight")
 
 
+PHARMACOGENOMICS_CONCEPTS = ("tpmt_phenotype", "nudt15_phenotype", "drug_metabolism_effect", "therapeutic_implication")
+"""The concepts whose Observations carry a TPMT or NUDT15 phenotype (the CDS order services prefetch them)."""
+
 _HANDLERS: dict[str, Callable[[Findings, str, JSONObject, str], None]] = {
     "body_weight": _weight,
     "body_surface_area": _body_surface_area,
@@ -216,6 +220,9 @@ _HANDLERS: dict[str, Callable[[Findings, str, JSONObject, str], None]] = {
     "relapse": _relapse,
     "tpmt_phenotype": _phenotype,
     "nudt15_phenotype": _phenotype,
+    # TPMT and NUDT15 phenotypes with standard codes only (HL7 Genomics Reporting IG): read_pharmacogenomics
+    "drug_metabolism_effect": read_metabolizer,
+    "therapeutic_implication": read_metabolizer,
     "none_recorded": _none_recorded,
     **dict.fromkeys(_BOOLEAN_CONCEPTS, _boolean),
     **dict.fromkeys(_MRD_CONCEPTS, _mrd),

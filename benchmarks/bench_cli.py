@@ -13,11 +13,15 @@
     into this process), wall time of the whole process. Target: <= 10 s for 10,000 records (scaled in
     proportion to N for smaller runs, which is stricter because start-up is a fixed cost).
 
+(c) With ``--fhir-import``: ``allpath fhir import BUNDLE`` (one record's Bundle), whose first Quantity builds
+    the UCUM library, alternately this tree, this tree without the library's definition cache and the tree of
+    ``--against``. No target: issue 11 asks for no slower than before the UCUM library.
+
 The ``allpath`` executable is the one next to ``sys.executable``, i.e. from the same virtual environment.
 
 Usage::
 
-    python benchmarks/bench_cli.py [--runs 15] [--n 10000] [--check] [--against SRC] [--cold-only]
+    python benchmarks/bench_cli.py [--runs 15] [--n 10000] [--check] [--against SRC] [--cold-only] [--fhir-import]
 """
 
 from __future__ import annotations
@@ -66,10 +70,12 @@ def _children_cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _timed(cmd: list[str], stdout: Any = subprocess.DEVNULL, source: str | None = None) -> tuple[float, float]:
+def _timed(
+    cmd: list[str], stdout: Any = subprocess.DEVNULL, source: str | None = None, extra_env: dict[str, str] | None = None
+) -> tuple[float, float]:
     """(wall seconds, CPU seconds user + system) of one run of ``cmd`` (with the allpath of the folder
-    ``source`` first on the path, when given); exits when it fails."""
-    env = _env()
+    ``source`` first on the path, when given, and ``extra_env`` set); exits when it fails."""
+    env = _env() | (extra_env or {})
     if source is not None:
         env["PYTHONPATH"] = source
     cpu_before = _children_cpu_s()
@@ -158,6 +164,77 @@ def cold_start(runs: int = DEFAULT_RUNS, seed: int = DEFAULT_SEED, against: str 
     }
 
 
+# ``allpath fhir import BUNDLE`` as a ``python -c`` program, for the same reason.
+FHIR_IMPORT_PROGRAM = (
+    "import sys; from allpath.interfaces.cli import main; "
+    "sys.argv = ['allpath', 'fhir', 'import', sys.argv[1]]; sys.exit(main())"
+)
+UNITS_CACHE_OFF = {"ALLPATH_UNITS_CACHE": "off"}
+
+
+def fhir_import_cold(runs: int = DEFAULT_RUNS, seed: int = DEFAULT_SEED, against: str | None = None) -> dict[str, Any]:
+    """Cold starts of ``allpath fhir import BUNDLE``, the Bundle of the one record of ``cold_start`` as this tree
+    exports it: its first Quantity builds the UCUM library (``allpath.interfaces.fhir.unit_library``). Timed
+    alternately: this tree, this tree with the library's definition cache off (``ALLPATH_UNITS_CACHE=off``) and,
+    with ``against``, the same command of that tree (e.g. the tree before the UCUM library)."""
+    from allpath.interfaces.fhir import record_to_bundle
+
+    with tempfile.TemporaryDirectory(prefix="allpath-bench-") as tmp:
+        path = Path(tmp) / "bundle.json"
+        path.write_text(json.dumps(record_to_bundle(_one_record(seed))), encoding="utf-8")
+        command = [sys.executable, "-c", FHIR_IMPORT_PROGRAM, str(path)]
+        variants: dict[str, tuple[str | None, dict[str, str]]] = {
+            "this_tree": (None, {}),
+            "this_tree_units_cache_off": (None, UNITS_CACHE_OFF),
+        }
+        if against is not None:
+            variants["against"] = (against, {})
+        for source, extra in variants.values():  # untimed: page cache, bytecode, the caches filled
+            _timed(command, source=source, extra_env=extra)
+        times: dict[str, list[float]] = {name: [] for name in variants}
+        cpu: dict[str, list[float]] = {name: [] for name in variants}
+        for _ in range(runs):
+            for name, (source, extra) in variants.items():
+                wall, used = _timed(command, source=source, extra_env=extra)
+                times[name].append(wall)
+                cpu[name].append(used)
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    median_cpu = {name: statistics.median(values) for name, values in cpu.items()}
+    result: dict[str, Any] = {
+        "benchmark": "cli_fhir_import_cold_start",
+        "runs": runs,
+        "median_s": medians,
+        "min_s": {name: min(values) for name, values in times.items()},
+        "median_cpu_s": median_cpu,
+        "cpu_ratio_units_cache_off": median_cpu["this_tree"] / median_cpu["this_tree_units_cache_off"],
+    }
+    if against is not None:
+        result |= {
+            "against": against,
+            "ratio_against": medians["this_tree"] / medians["against"],
+            "cpu_ratio_against": median_cpu["this_tree"] / median_cpu["against"],
+        }
+    return result
+
+
+def report_fhir_import(result: dict[str, Any]) -> str:
+    m = result["median_s"]
+    c = result["median_cpu_s"]
+    lines = [
+        f"CLI cold start of allpath fhir import (one record's Bundle), median of {result['runs']} fresh processes",
+        f"  this tree {m['this_tree'] * 1000:.0f} ms wall, {c['this_tree'] * 1000:.0f} ms CPU; units cache off "
+        f"{m['this_tree_units_cache_off'] * 1000:.0f} ms wall, {c['this_tree_units_cache_off'] * 1000:.0f} ms CPU "
+        f"({result['cpu_ratio_units_cache_off']:.3f}x CPU with the cache)",
+    ]
+    if "against" in result:
+        lines.append(
+            f"  against {result['against']} (alternating): that tree {m['against'] * 1000:.0f} ms wall, "
+            f"{c['against'] * 1000:.0f} ms CPU = this tree {result['ratio_against']:.3f}x wall, "
+            f"{result['cpu_ratio_against']:.3f}x CPU"
+        )
+    return "\n".join(lines)
+
+
 def batch(n: int = DEFAULT_N, seed: int = DEFAULT_SEED) -> dict[str, Any]:
     exe = str(allpath_executable())
     target = TARGET_BATCH_S_PER_10K * n / 10_000
@@ -239,17 +316,26 @@ def main(argv: list[str] | None = None) -> int:
         help="also time the cold start of the allpath in SRC (e.g. /work/bench/src), alternately",
     )
     parser.add_argument("--cold-only", action="store_true", help="skip the batch")
+    parser.add_argument(
+        "--fhir-import",
+        action="store_true",
+        help="also time the cold start of allpath fhir import (against SRC too, when given)",
+    )
     args = parser.parse_args(argv)
     runs = args.runs or (QUICK_RUNS if args.quick else DEFAULT_RUNS)
     n = args.n or (QUICK_N if args.quick else DEFAULT_N)
     cold = cold_start(runs, args.seed, args.against)
     print(report_cold(cold))
+    fhir_import: dict[str, Any] = {}
+    if args.fhir_import:
+        fhir_import = {"cli_fhir_import_cold_start": fhir_import_cold(runs, args.seed, args.against)}
+        print(report_fhir_import(fhir_import["cli_fhir_import_cold_start"]))
     if args.cold_only:
-        write_json(Path(args.json), {"machine": machine(), "cli_cold_start": cold})
+        write_json(Path(args.json), {"machine": machine(), "cli_cold_start": cold, **fhir_import})
         return 1 if args.check and not cold["passed"] else 0
     bulk = batch(n, args.seed)
     print(report_batch(bulk))
-    write_json(Path(args.json), {"machine": machine(), "cli_cold_start": cold, "cli_batch": bulk})
+    write_json(Path(args.json), {"machine": machine(), "cli_cold_start": cold, **fhir_import, "cli_batch": bulk})
     if args.check and not (cold["passed"] and bulk["passed"]):
         return 1
     return 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,8 +26,10 @@ class Builds:
 
 
 @pytest.fixture
-def builds(monkeypatch: pytest.MonkeyPatch) -> Iterator[Builds]:
-    """A process as a new worker starts it (nothing built, nothing converted yet), with the builds counted."""
+def builds(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Builds]:
+    """A process as a new worker starts it (nothing built, nothing converted yet, no factors kept from an
+    earlier process), with the builds counted."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "units-cache"))
     counts = Builds()
     build = unit_library.build
 

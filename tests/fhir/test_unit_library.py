@@ -3,10 +3,12 @@ and without it, and pint given only a folder that this user alone can have writt
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -132,3 +134,79 @@ def test_a_broken_cache_gives_the_same_factors_and_is_made_again(cache_home: Pat
     assert _factors(unit_library.build()) == expected
     folder = _units_folder(cache_home)  # ... and made again, whole
     assert all(p.read_bytes() != b"not a pickle" for p in folder.glob("*.pickle"))
+
+
+# ---- the factors kept per user (factors.json) ----------------------------------------------------------------
+
+
+def _no_build() -> unit_library.Converter:
+    raise AssertionError("the library was built although every factor was kept")
+
+
+def test_the_kept_factors_are_the_librarys_and_a_new_process_converts_without_building_it(
+    cache_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = unit_library.Library()
+    worked_out = {(code, unit): first.factor(code, unit) for code in CODES for unit in RECORD_UNITS}
+    assert first.built
+    monkeypatch.setenv("ALLPATH_UNITS_CACHE", "off")
+    assert worked_out == _factors(unit_library.build())  # the library's own factors, without any cache
+    monkeypatch.delenv("ALLPATH_UNITS_CACHE")
+    kept = _units_folder(cache_home) / "factors.json"
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    converted = {pair: value for pair, value in worked_out.items() if value is not None}
+    assert len(json.loads(kept.read_text(encoding="utf-8"))) == len(converted)  # refused spellings not kept
+    monkeypatch.setattr(unit_library, "build", _no_build)
+    second = unit_library.Library()  # as in the next process
+    assert {pair: second.factor(*pair) for pair in converted} == converted
+    assert not second.built
+
+
+def test_a_pair_not_kept_builds_the_library(cache_home: Path) -> None:
+    unit_library.Library().factor("10*9/L", "/uL")
+    second = unit_library.Library()
+    assert second.factor("10*9/L", "/uL") == 1000.0 and not second.built
+    assert second.factor("[lb_av]", "kg") == 0.45359237 and second.built
+    assert second.factor("K/uL", "/uL") is None  # no UCUM unit: answered by the library, never kept
+    assert "K/uL" not in (_units_folder(cache_home) / "factors.json").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        lambda kept: kept.chmod(0o620),  # others may write it
+        lambda kept: kept.write_text('{"10*9/L\\u0000/uL": 999.0', encoding="utf-8"),  # broken JSON
+        lambda kept: kept.write_text('{"10*9/L\\u0000/uL": 999}', encoding="utf-8"),  # not a float
+        lambda kept: kept.write_text('{"10*9/L\\u0000/uL": -1.0}', encoding="utf-8"),  # not a factor
+        lambda kept: kept.write_text('["10*9/L", 999.0]', encoding="utf-8"),  # not an object
+    ],
+)
+def test_kept_factors_that_are_not_this_users_alone_or_not_factors_are_not_read(cache_home: Path, spoil: Any) -> None:
+    unit_library.Library().factor("10*9/L", "/uL")
+    kept = _units_folder(cache_home) / "factors.json"
+    spoil(kept)
+    again = unit_library.Library()
+    assert again.factor("10*9/L", "/uL") == 1000.0 and again.built  # worked out by the library again
+
+
+def test_a_private_file_of_this_user_is_read_as_it_is(cache_home: Path) -> None:
+    """The limit of what the rules refuse: a private file of this user is trusted (only this user can have
+    written it), and read as it is."""
+    unit_library.Library().factor("10*9/L", "/uL")
+    kept = _units_folder(cache_home) / "factors.json"
+    kept.write_text(json.dumps({"10*9/L\0/uL": 1000.0, "[lb_av]\0kg": 0.45359237}), encoding="utf-8")
+    kept.chmod(0o600)
+    again = unit_library.Library()
+    assert again.factor("[lb_av]", "kg") == 0.45359237 and not again.built
+
+
+def test_more_factors_than_kept_are_not_read(cache_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    unit_library.Library().factor("10*9/L", "/uL")
+    kept = _units_folder(cache_home) / "factors.json"
+    monkeypatch.setattr(unit_library, "_KEPT_FACTORS", 2)
+    kept.write_text(json.dumps({"a\0b": 1.0, "10*9/L\0/uL": 1000.0}), encoding="utf-8")
+    assert unit_library.Library().factor("10*9/L", "/uL") == 1000.0  # at the limit: read ...
+    kept.write_text(json.dumps({"a\0b": 1.0, "c\0d": 2.0, "10*9/L\0/uL": 999.0}), encoding="utf-8")
+    monkeypatch.setattr(unit_library, "build", _no_build)
+    with pytest.raises(AssertionError, match="was built"):  # ... one past it: not read, the library asked
+        unit_library.Library().factor("10*9/L", "/uL")

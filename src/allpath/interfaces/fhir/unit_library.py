@@ -1,5 +1,6 @@
 """The UCUM library behind ``allpath.interfaces.fhir.units``: ucumvert's parser over a pint registry of its own,
-built once per process, with pint's definition cache in a private per-user folder.
+built once per process, with pint's definition cache in a private per-user folder; and the factors it worked
+out, kept in the same folder, so that a process whose units were all converted before does not build it.
 
 Where the first conversion's time goes (benchmarks/README.md, measured on the 2-core development machine at
 load 0.7, process CPU): importing pint and ucumvert about 70 ms, building pint's registry from its definition
@@ -7,7 +8,11 @@ files about 130 ms (parsing the text files 60 % of it, working out every unit's 
 definitions 15 ms, ucumvert's grammar 30 ms (an Earley parser, which lark cannot cache). Pint can keep the
 parsed definitions and the worked-out registry as pickles (its ``cache_folder``): the registry then costs about
 20 ms. A conversion's result does not depend on it (``tests/fhir/test_unit_library.py`` compares every factor
-with and without it).
+with and without it). The factors it worked out are kept per (UCUM code, record unit) pair in ``factors.json``
+(only units it read: a spelling it refuses is not kept, so no text of a record is written; at most 1,024
+pairs): ``allpath fhir import`` of a Bundle in units seen before then imports neither pint nor ucumvert
+(0.88x the CPU of the tree before the library, benchmarks/README.md). A server worker builds the library at
+start-up all the same (``units.warm``), for the units no earlier process met.
 
 The cache folder: ``$XDG_CACHE_HOME/allpath`` or ``~/.cache/allpath`` (the knowledge cache's folder), in it
 ``units-KEY``, where KEY is the SHA-256 of the versions of Python, pint, flexcache, flexparser and ucumvert and
@@ -17,13 +22,17 @@ filled once, complete: pint writes into a new temporary folder (mode 0700, its f
 renamed to ``units-KEY``; a process that finds ``units-KEY`` only reads it (the same content makes the same
 files), and one that loses the race to rename leaves the other's; a folder that fails to load is removed (and
 made again by the next process). ``ALLPATH_UNITS_CACHE=off`` turns this cache off, and so does
-``ALLPATH_KNOWLEDGE_CACHE=off`` (every process then builds the registry from the text files). A cache that
-cannot be read or written only costs the time of a build without it.
+``ALLPATH_KNOWLEDGE_CACHE=off`` (every process then builds the registry from the text files and keeps no
+factor). ``factors.json`` is JSON, not a pickle, but a factor changes a clinical value: it is read under the
+same rules (this user's alone), and only when every entry is a positive number. A cache that cannot be read or
+written only costs the time of a build without it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
+import json
 import os
 import platform
 import shutil
@@ -31,7 +40,7 @@ import stat
 import tempfile
 from collections.abc import Callable
 from functools import lru_cache
-from importlib import metadata, resources
+from importlib import metadata
 from pathlib import Path
 
 Converter = Callable[[str, str], float | None]
@@ -40,6 +49,40 @@ first is no UCUM code, or one of another dimension."""
 
 _DISTRIBUTIONS = ("pint", "flexcache", "flexparser", "ucumvert")  # whose code makes and reads the pickles
 _KEPT_FOLDERS = 2  # folders of other library versions beyond these are removed
+_KEPT_FACTORS = 1024  # pairs kept per user: far more than the units a record's Quantities are sent in
+_FACTORS = "factors.json"
+
+
+class Library:
+    """The converter of this process: the factors the library worked out before, kept per user (``factors.json``
+    in the cache folder, module docstring), and the library itself, built at the first pair not among them or
+    when ``load`` asks for it."""
+
+    def __init__(self) -> None:
+        self._known = _read_factors()
+        self._converter: Converter | None = None
+
+    @property
+    def built(self) -> bool:
+        return self._converter is not None
+
+    def load(self) -> Converter:
+        if self._converter is None:
+            self._converter = build()
+        return self._converter
+
+    def factor(self, code: str, record_unit: str) -> float | None:
+        """The library's factor (``Converter``), from those kept when it worked this pair out before."""
+        key = f"{code}\0{record_unit}"
+        if key in self._known:
+            return self._known[key]
+        found = self.load()(code, record_unit)
+        if found is not None and len(self._known) < _KEPT_FACTORS:
+            # Only factors of units the library read are kept: a spelling it refuses is no unit, and no text
+            # of a record is written to disk.
+            self._known[key] = found
+            _write_factors(self._known)
+        return found
 
 
 def build() -> Converter:
@@ -72,10 +115,16 @@ def build() -> Converter:
 
 def _definition_files() -> list[Path]:
     """The text files the registry is built from: pint's defaults (with the constants they import) and
-    ucumvert's UCUM units."""
-    pint_folder = Path(str(resources.files("pint")))
-    ucum = Path(str(resources.files("ucumvert") / "pint_ucum_defs.txt"))
-    return [pint_folder / "default_en.txt", pint_folder / "constants_en.txt", ucum]
+    ucumvert's UCUM units. Found without importing either package (the kept factors are read without them)."""
+    pint_folder, ucumvert_folder = (_package_folder(name) for name in ("pint", "ucumvert"))
+    return [pint_folder / "default_en.txt", pint_folder / "constants_en.txt", ucumvert_folder / "pint_ucum_defs.txt"]
+
+
+def _package_folder(name: str) -> Path:
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.origin is None:
+        raise ValueError(f"{name} is not installed")
+    return Path(spec.origin).parent
 
 
 def _registry() -> object:
@@ -126,21 +175,28 @@ class _Cache:
 
 def cache_folder() -> _Cache | None:
     """The cache pint may read and write, or None when there is none this user alone controls."""
+    try:
+        final = _final_folder()
+        if final is None:
+            return None
+        if final.is_dir():
+            return _Cache(final, final) if _private_tree(final) else None
+        return _Cache(final, Path(tempfile.mkdtemp(prefix=".units-", dir=final.parent)))  # mode 0700
+    except (OSError, RuntimeError, ValueError):  # no home folder, a read-only file system: no cache
+        return None
+
+
+def _final_folder() -> Path | None:
+    """``units-KEY`` in the private allpath cache folder (made when missing, the folder itself not), or None
+    when the cache is off or the allpath folder is not this user's alone. Raises OSError, RuntimeError or
+    ValueError when there is no such folder to be had."""
     switches = (os.environ.get(name, "").lower() for name in ("ALLPATH_KNOWLEDGE_CACHE", "ALLPATH_UNITS_CACHE"))
     if any(switch in ("off", "0", "no", "false") for switch in switches):
         return None
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     parent = Path(base) / "allpath"
-    try:
-        parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if not _private(parent):
-            return None
-        final = parent / f"units-{_key()}"
-        if final.is_dir():
-            return _Cache(final, final) if _private_tree(final) else None
-        return _Cache(final, Path(tempfile.mkdtemp(prefix=".units-", dir=parent)))  # mode 0700
-    except (OSError, RuntimeError, ValueError):  # no home folder, a read-only file system: no cache
-        return None
+    parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return parent / f"units-{_key()}" if _private(parent) else None
 
 
 def _key() -> str:
@@ -148,7 +204,7 @@ def _key() -> str:
     versions = [platform.python_implementation(), platform.python_version()]
     versions += [metadata.version(name) for name in _DISTRIBUTIONS]
     digest.update("\0".join(versions).encode())
-    for path in _definition_files():
+    for path in [*_definition_files(), Path(__file__)]:  # this file: how a factor is worked out and rounded
         content = path.read_bytes()
         digest.update(f"\0{path.name}\0{len(content)}\0".encode())
         digest.update(content)
@@ -178,4 +234,36 @@ def _remove_old(kept: Path) -> None:
             if old != kept:
                 shutil.rmtree(old, ignore_errors=True)
     except OSError:
+        return
+
+
+def _read_factors() -> dict[str, float]:
+    """The factors kept in ``factors.json``, or none when it is missing, broken or not this user's alone."""
+    try:
+        folder = _final_folder()
+        if folder is None or not folder.is_dir() or not _private_tree(folder):
+            return {}
+        found = json.loads((folder / _FACTORS).read_text(encoding="utf-8"))
+    except (OSError, RuntimeError, ValueError):
+        return {}
+    if not isinstance(found, dict) or len(found) > _KEPT_FACTORS:
+        return {}
+    kept = {key: value for key, value in found.items() if isinstance(value, float) and value > 0}
+    return kept if len(kept) == len(found) else {}
+
+
+def _write_factors(known: dict[str, float]) -> None:
+    """``known`` into ``factors.json`` (mode 0600, a temporary file renamed), when the cache folder exists."""
+    try:
+        folder = _final_folder()
+        if folder is None or not folder.is_dir() or not _private(folder):
+            return
+        descriptor, temporary = tempfile.mkstemp(prefix=".factors-", dir=folder)  # mode 0600
+        try:
+            with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+                json.dump(known, file)
+            os.replace(temporary, folder / _FACTORS)
+        finally:
+            Path(temporary).unlink(missing_ok=True)  # left only when the write failed
+    except (OSError, RuntimeError, ValueError):  # a cache that cannot be written only costs the next start
         return

@@ -3,9 +3,10 @@ are not UCUM read through the alias list of ``knowledge/data/units.yaml``, and c
 
 The library is ucumvert (the full UCUM grammar, and the UCUM 2.2 unit definitions on pint), built by
 ``unit_library`` on first use, with a registry of its own and pint's definition cache in a private per-user
-folder: about 130 ms of CPU with the cache, 250 ms without (its docstring and benchmarks/README.md say where it
-goes), which the first import of a Bundle in a command pays, never a command that reads none (``allpath
-assess`` imports none of it). A server worker builds it at start-up (``warm``), so no request pays it.
+folder: about 160 ms of CPU with the cache, 250 ms without (its docstring and benchmarks/README.md say where it
+goes). The factors it worked out are kept per user, so a command whose units were all met before does not
+build it; a command that reads no Bundle never does (``allpath assess`` imports none of it). A server worker
+builds it at start-up (``warm``), so no request pays it.
 
 A value with a comparator (``<``, ``<=``, ``>=``, ``>``, ``ad``) is a bound, never an exact value: ``read``
 returns it with its comparator, and the readers leave the field out and list the bound in the import report.
@@ -21,7 +22,6 @@ from typing import Final
 
 from allpath.interfaces.fhir import codes as c
 from allpath.interfaces.fhir import unit_library
-from allpath.interfaces.fhir.unit_library import Converter
 from allpath.interfaces.fhir.values import JSONObject, number
 from allpath.knowledge.loader import load_knowledge
 from allpath.knowledge.units_schema import RecordQuantity, UnitsFile, alias_key
@@ -159,22 +159,23 @@ _LOCK = threading.Lock()
 def _convert(code: str, record_unit: str) -> float | None:
     """The library's factor, one caller at a time (the registry and the parser are built once, on first use)."""
     with _LOCK:
-        return _library()(code, record_unit)
+        return _library().factor(code, record_unit)
 
 
 @lru_cache(maxsize=1)
-def _library() -> Converter:
-    """The library's converter, built on first use (``unit_library``)."""
-    return unit_library.build()
+def _library() -> unit_library.Library:
+    """The factors the library worked out before, and the library, built at the first pair not among them
+    (``unit_library``)."""
+    return unit_library.Library()
 
 
 def warm() -> None:
     """Build the library now, so that no later conversion in this process pays for it: a server worker calls
     this at start-up (``allpath.interfaces.app``)."""
     with _LOCK:
-        _library()
+        _library().load()
 
 
 def library_built() -> bool:
     """Whether this process has built the library already."""
-    return _library.cache_info().currsize == 1
+    return _library.cache_info().currsize == 1 and _library().built

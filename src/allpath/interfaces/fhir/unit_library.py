@@ -9,8 +9,8 @@ definitions 15 ms, ucumvert's grammar 30 ms (an Earley parser, which lark cannot
 parsed definitions and the worked-out registry as pickles (its ``cache_folder``): the registry then costs about
 20 ms. A conversion's result does not depend on it (``tests/fhir/test_unit_library.py`` compares every factor
 with and without it). The factors it worked out are kept per (UCUM code, record unit) pair in ``factors.json``
-(only units it read: a spelling it refuses is not kept, so no text of a record is written; at most 1,024
-pairs): ``allpath fhir import`` of a Bundle in units seen before then imports neither pint nor ucumvert
+(only units it read, none with a UCUM annotation such as ``{cells}``, so no text of a record is written; at
+most 1,024 pairs): ``allpath fhir import`` of a Bundle in units seen before then imports neither pint nor ucumvert
 (0.88x the CPU of the tree before the library, benchmarks/README.md). A server worker builds the library at
 start-up all the same (``units.warm``), for the units no earlier process met.
 
@@ -77,9 +77,9 @@ class Library:
         if key in self._known:
             return self._known[key]
         found = self.load()(code, record_unit)
-        if found is not None and len(self._known) < _KEPT_FACTORS:
-            # Only factors of units the library read are kept: a spelling it refuses is no unit, and no text
-            # of a record is written to disk.
+        if found is not None and "{" not in code and len(self._known) < _KEPT_FACTORS:
+            # Only factors of units the library read are kept, and none with a UCUM annotation ({cells}), which
+            # may hold any text: no text of a record is written to disk.
             self._known[key] = found
             _write_factors(self._known)
         return found
@@ -199,7 +199,9 @@ def _final_folder() -> Path | None:
     return parent / f"units-{_key()}" if _private(parent) else None
 
 
+@lru_cache(maxsize=1)
 def _key() -> str:
+    """The cache's key (module docstring), worked out once per process: the installed files do not change under it."""
     digest = hashlib.sha256()
     versions = [platform.python_implementation(), platform.python_version()]
     versions += [metadata.version(name) for name in _DISTRIBUTIONS]

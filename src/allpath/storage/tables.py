@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Integer,
@@ -199,3 +200,30 @@ class AuditEntry(Base):
     resource_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     outcome: Mapped[str] = mapped_column(String(20))
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class TrialStudy(Base):
+    """One study of the local trial registry: the study object exactly as ClinicalTrials.gov API v2 gave it,
+    with its ``lastUpdatePostDate`` (a newer one replaces the study; None when the study gives none) and
+    when it was stored or last replaced."""
+
+    __tablename__ = "trial_studies"
+    nct_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    last_update: Mapped[date | None] = mapped_column(Date, nullable=True)
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    study: Mapped[dict[str, object]] = mapped_column(JSON)
+
+
+class TrialRegistryRefresh(Base):
+    """One refresh of the trial registry: when, from what (``file`` or ``sync``, and which files or which
+    address), and what it did. The newest row is the registry's snapshot date."""
+
+    __tablename__ = "trial_registry_refreshes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    source: Mapped[str] = mapped_column(String(10))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    added: Mapped[int] = mapped_column(Integer)
+    updated: Mapped[int] = mapped_column(Integer)
+    unchanged: Mapped[int] = mapped_column(Integer)
+    refused: Mapped[int] = mapped_column(Integer)

@@ -14,6 +14,7 @@ import typer
 
 from allpath import __version__
 from allpath.interfaces.cli import assess, fhir, kb, serve, treatment
+from allpath.interfaces.cli.trials import trials_app
 from allpath.interfaces.cli.users import users_app
 
 app = typer.Typer(
@@ -29,6 +30,7 @@ fhir_app = typer.Typer(
 )
 app.add_typer(fhir_app, name="fhir")
 app.add_typer(users_app, name="users")
+app.add_typer(trials_app, name="trials")
 
 app.command()(assess.assess)
 app.command()(treatment.roadmap)

@@ -1,6 +1,7 @@
 """The ``allpath`` command line: its command groups, in the order ``allpath --help`` lists them.
 
-Each command lives in a module of its own (``assess``, ``treatment``, ``fhir``, ``kb``, ``serve``, ``users``);
+Each command lives in a module of its own (``assess``, ``treatment``, ``fhir``, ``kb``, ``serve``, ``users``,
+``trials``);
 they share ``console`` (reading the input, writing the output, saying a problem), and the treatment commands'
 text renderers are in ``text``. Heavy modules (the engine, the knowledge base, the web service) are imported
 inside the commands, so that ``allpath --help`` and ``allpath --version`` start fast.

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from allpath.domain.geo import (
     EARTH_MEAN_RADIUS_KM,
     HALF_CIRCUMFERENCE_KM,
+    DistancesFrom,
     RadiusVerdict,
     StudyDistance,
     distance_km,
@@ -114,7 +115,12 @@ def test_nearest_site_of_aall1731_from_omaha_is_nebraska_medicine() -> None:
     assert nearest.site.geo_point is not None
     assert nearest.km == pytest.approx(_law_of_cosines_km(OMAHA, nearest.site.geo_point), abs=0.01)
     assert nearest.km < 1
-    assert [site.site.city for site in measured.located] == ["Omaha", "New York", "New York"]
+    # The two New York sites share the city's coordinates: equal distances keep the registry's order.
+    assert [site.site.facility for site in measured.located] == [
+        "Nebraska Medicine",
+        "NYU Langone Health",
+        "Memorial Sloan Kettering Cancer Center",
+    ]
     assert measured.unlocated == ()
 
 
@@ -166,6 +172,14 @@ def test_radius_filter_over_the_whole_snapshot_from_omaha() -> None:
     assert "NCT02435849" in kept  # ELIANA: distance unknown, not excluded
     assert "NCT03959085" not in kept  # AALL1732: nearest site in Roanoke, far beyond 100 km
     assert len(kept) < len(measured)
+
+
+def test_one_search_measures_every_study_as_a_fresh_measurement_would() -> None:
+    # DistancesFrom keeps each distance per coordinate pair for the whole search; the answers must not change.
+    search = DistancesFrom(OMAHA)
+    for study in _studies().values():
+        assert search.study(study.locations) == study_distance(OMAHA, study.locations)
+    assert search.km_to(MINNEAPOLIS) == distance_km(OMAHA, MINNEAPOLIS) == search.km_to(MINNEAPOLIS)
 
 
 # --- sites of unknown place next to measured ones ---------------------------------------------------------------

@@ -12,7 +12,8 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import TypeVar
+from operator import itemgetter
+from typing import NamedTuple, TypeVar
 
 from allpath.domain.trials import GeoPoint, StudySite
 
@@ -28,17 +29,55 @@ HALF_CIRCUMFERENCE_KM = math.pi * EARTH_MEAN_RADIUS_KM
 """The farthest two points on the sphere can be apart (antipodes)."""
 
 
-def distance_km(a: GeoPoint, b: GeoPoint) -> float:
-    """Great-circle distance between two points in kilometres (the haversine formula on the mean sphere).
+class DistancesFrom:
+    """Distances from one place, for one search: the place's latitude in radians and its cosine are worked out
+    once, and each distance once per coordinate pair. The registry's coordinates are city level, so the sites
+    of thousands of studies share a few thousand points (a large study lists hundreds of sites)."""
 
-    The haversine form stays accurate for points close together, where the spherical law of cosines loses
-    digits; the argument of ``asin`` is clamped to 1 so that rounding near the antipodes cannot leave its domain.
-    """
-    lat_a, lat_b = math.radians(a.lat), math.radians(b.lat)
-    half_dlat = (lat_b - lat_a) / 2
-    half_dlon = math.radians(b.lon - a.lon) / 2
-    h = math.sin(half_dlat) ** 2 + math.cos(lat_a) * math.cos(lat_b) * math.sin(half_dlon) ** 2
-    return 2 * EARTH_MEAN_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+    __slots__ = ("_known", "cos_lat", "lat", "lon")
+
+    def __init__(self, point: GeoPoint) -> None:
+        self.lat = math.radians(point.lat)
+        self.lon = point.lon
+        self.cos_lat = math.cos(self.lat)
+        self._known: dict[tuple[float, float], float] = {}
+
+    def km_to(self, point: GeoPoint) -> float:
+        """The great-circle distance to ``point`` in kilometres."""
+        key = (point.lat, point.lon)
+        known = self._known.get(key)
+        if known is None:
+            known = self._known[key] = self._haversine_km(point)
+        return known
+
+    def study(self, sites: Iterable[StudySite]) -> StudyDistance:
+        """The distance to each site of one study."""
+        measured: list[tuple[float, StudySite]] = []
+        unlocated: list[StudySite] = []
+        for site in sites:
+            point = site.geo_point
+            if point is None:
+                unlocated.append(site)
+            else:
+                measured.append((self.km_to(point), site))
+        return StudyDistance(tuple(measured), tuple(unlocated))
+
+    def _haversine_km(self, point: GeoPoint) -> float:
+        # The haversine form stays accurate for points close together, where the spherical law of cosines loses
+        # digits; the argument of asin is clamped to 1 so that rounding near the antipodes cannot leave its domain.
+        lat = math.radians(point.lat)
+        half_dlat = math.sin((lat - self.lat) / 2)
+        half_dlon = math.sin(math.radians(point.lon - self.lon) / 2)
+        h = half_dlat * half_dlat + self.cos_lat * math.cos(lat) * half_dlon * half_dlon
+        return _DIAMETER_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
+_DIAMETER_KM = 2 * EARTH_MEAN_RADIUS_KM
+
+
+def distance_km(a: GeoPoint, b: GeoPoint) -> float:
+    """Great-circle distance between two points in kilometres (the haversine formula on the mean sphere)."""
+    return DistancesFrom(a).km_to(b)
 
 
 def site_label(site: StudySite) -> str:
@@ -47,9 +86,9 @@ def site_label(site: StudySite) -> str:
     return ", ".join(parts) if parts else "a site the registry does not name"
 
 
-@dataclass(frozen=True)
-class SiteDistance:
-    """A site with its great-circle distance from the place searched from."""
+class SiteDistance(NamedTuple):
+    """A site with its great-circle distance from the place searched from (a tuple: the search makes one for
+    every site of every study, and a named tuple is the cheapest immutable record to make)."""
 
     site: StudySite
     km: float
@@ -65,18 +104,28 @@ class RadiusVerdict(Enum):
 
 @dataclass(frozen=True)
 class StudyDistance:
-    """How far a study's sites are from the place: the measured ones nearest first, and those without coordinates.
+    """How far a study's sites are from the place: those measured, and those without coordinates.
 
-    ``nearest`` is None when no site has coordinates ("distance unknown"); the sites without coordinates are
-    always listed in ``unlocated`` so that a reader can judge them (a country-only entry may still be near).
+    ``measured`` holds (km, site) in the registry's order; ``located`` is the same nearest first (ties keep the
+    registry's order), sorted only when asked for: a search measures every site of every study, but shows the
+    full list for a few. ``nearest`` is None when no site has coordinates ("distance unknown"); the sites without
+    coordinates are always listed in ``unlocated`` so that a reader can judge them (a country-only entry may
+    still be near).
     """
 
-    located: tuple[SiteDistance, ...]
+    measured: tuple[tuple[float, StudySite], ...]
     unlocated: tuple[StudySite, ...]
 
     @property
+    def located(self) -> tuple[SiteDistance, ...]:
+        return tuple(SiteDistance(site, km) for km, site in sorted(self.measured, key=itemgetter(0)))
+
+    @property
     def nearest(self) -> SiteDistance | None:
-        return self.located[0] if self.located else None
+        if not self.measured:
+            return None
+        km, site = min(self.measured, key=itemgetter(0))  # the first of equals, as in ``located``
+        return SiteDistance(site, km)
 
     def within(self, radius_km: float) -> RadiusVerdict:
         """``WITHIN`` when a site is at most ``radius_km`` away (the boundary itself is within).
@@ -90,20 +139,13 @@ class StudyDistance:
         nearest = self.nearest
         if nearest is not None and nearest.km <= radius_km:
             return RadiusVerdict.WITHIN
-        return RadiusVerdict.BEYOND if self.located and not self.unlocated else RadiusVerdict.UNKNOWN
+        return RadiusVerdict.BEYOND if self.measured and not self.unlocated else RadiusVerdict.UNKNOWN
 
 
 def study_distance(place: GeoPoint, sites: Iterable[StudySite]) -> StudyDistance:
-    """The distance from ``place`` to each site, nearest first (ties keep the registry's order)."""
-    located: list[SiteDistance] = []
-    unlocated: list[StudySite] = []
-    for site in sites:
-        if site.geo_point is None:
-            unlocated.append(site)
-        else:
-            located.append(SiteDistance(site, distance_km(place, site.geo_point)))
-    located.sort(key=lambda measured: measured.km)
-    return StudyDistance(tuple(located), tuple(unlocated))
+    """The distance from ``place`` to each site of one study (a search over many studies uses one
+    ``DistancesFrom`` for all of them)."""
+    return DistancesFrom(place).study(sites)
 
 
 def keep_within_radius(

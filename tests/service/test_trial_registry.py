@@ -178,3 +178,19 @@ def test_refreshes_are_audited_with_counts_only(factory: sessionmaker[Session], 
         ("sync", "trial_registry", "2 added, 0 updated, 3 unchanged, 0 refused"),
     ]
     assert last is not None and (last.source, last.detail) == ("sync", "http://127.0.0.1/api/v2/studies")
+
+
+def test_a_sync_that_fails_part_way_stores_nothing_and_is_audited(
+    factory: sessionmaker[Session], snapshot: list[dict[str, Any]]
+) -> None:
+    def pages() -> Iterator[list[object]]:
+        yield list(snapshot[:5])
+        raise ConnectionError("the network went away")
+
+    with pytest.raises(ConnectionError), unit_of_work(factory, None) as work:
+        sync_studies(work, pages(), detail="http://127.0.0.1/api/v2/studies")
+    assert _rows(factory) == {}
+    with factory() as s:
+        entries = [(e.action, e.resource, e.outcome) for e in s.scalars(select(t.AuditEntry))]
+        refreshes = list(s.scalars(select(t.TrialRegistryRefresh)))
+    assert entries == [("sync", "trial_registry", "failed")] and refreshes == []

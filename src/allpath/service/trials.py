@@ -85,13 +85,19 @@ def import_studies(
 
 
 def sync_studies(uow: UnitOfWork, pages: Iterable[Sequence[object]], *, detail: str) -> RefreshSummary:
-    """Store the studies of the pages fetched from the registry's API (``detail``: from where)."""
+    """Store the studies of the pages fetched from the registry's API (``detail``: from where). When fetching
+    fails part way, the failure is audited and the error raised: the caller's unit of work then rolls back
+    what the pages before it stored, so a sync stores all its pages or none."""
     numbered = (
         Study(f"page {page_number} study {index + 1}", value)
         for page_number, page in enumerate(pages, start=1)
         for index, value in enumerate(page)
     )
-    return _refresh(uow, "sync", numbered, detail, ())
+    try:
+        return _refresh(uow, "sync", numbered, detail, ())
+    except Exception:
+        uow.audit("sync", "trial_registry", outcome="failed", detail="the registry gave no usable page")
+        raise
 
 
 def registry_state(uow: UnitOfWork) -> RegistryState:

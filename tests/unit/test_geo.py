@@ -99,6 +99,30 @@ def test_the_antipode_is_half_the_circumference_away(a: GeoPoint) -> None:
     assert distance_km(a, antipode) == pytest.approx(HALF_CIRCUMFERENCE_KM, rel=1e-6)
 
 
+_sites = st.lists(
+    st.builds(StudySite, facility=st.text(max_size=5), geo_point=st.none() | _points),
+    max_size=6,
+)
+
+
+@given(_points, _sites, st.floats(min_value=0, max_value=HALF_CIRCUMFERENCE_KM))
+def test_the_radius_verdict_agrees_with_measuring_every_site(
+    place: GeoPoint, sites: list[StudySite], radius: float
+) -> None:
+    measured = study_distance(place, sites)
+    kms = [distance_km(place, site.geo_point) for site in sites if site.geo_point is not None]
+    unplaced = [site for site in sites if site.geo_point is None]
+    assert [located.km for located in measured.located] == sorted(kms)
+    assert list(measured.unlocated) == unplaced
+    if any(km <= radius for km in kms):
+        expected = RadiusVerdict.WITHIN
+    elif kms and not unplaced:
+        expected = RadiusVerdict.BEYOND
+    else:
+        expected = RadiusVerdict.UNKNOWN
+    assert measured.within(radius) is expected
+
+
 # --- a real study's sites (../shared/trials/studies.json) -------------------------------------------------------
 
 

@@ -15,7 +15,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from allpath.service import unit_of_work
-from allpath.service.trials import Refusal, Study, import_studies, registry_state, sync_studies
+from allpath.service.trials import (
+    Refusal,
+    Study,
+    import_studies,
+    registry_state,
+    registry_studies,
+    sync_studies,
+)
 from allpath.storage import tables as t
 from allpath.storage.db import make_engine, migrate, session_factory
 from tests.api.conftest import database_url, postgres_server, postgres_template  # noqa: F401 (both backends)
@@ -87,6 +94,11 @@ def test_importing_the_snapshot_twice_changes_nothing_the_second_time(
     with unit_of_work(factory, None) as work:
         state = registry_state(work)
     assert (state.studies, state.refreshed_from, state.refreshed_at) == (20, "file", refreshes[-1].at)
+    with unit_of_work(factory, None) as work:
+        _, studies = registry_studies(work)
+    assert [s.nct_id for s in studies] == sorted(by_id)
+    aall1731 = next(s for s in studies if s.nct_id == "NCT03914625")
+    assert aall1731.org_study_id == "AALL1731" and str(aall1731.last_update_post_date) == "2025-11-17"
 
 
 def test_a_newer_update_replaces_a_study_and_the_same_or_an_older_one_does_not(
@@ -117,6 +129,8 @@ def test_a_study_without_a_date_gives_way_to_a_dated_or_different_copy(
     assert _import(factory, [_with_update(undated, "2024-01-01")]).updated == ["NCT03959085"]
     assert _import(factory, [_with_update(undated, None, "undated again")]).unchanged == ["NCT03959085"]
     assert _rows(factory)["NCT03959085"][0].isoformat() == "2024-01-01"
+    month_only = _import(factory, [_with_update(undated, "2024-02")])  # month precision: the first of the month
+    assert month_only.updated == ["NCT03959085"] and _rows(factory)["NCT03959085"][0].isoformat() == "2024-02-01"
 
 
 @pytest.mark.parametrize(
@@ -139,7 +153,7 @@ def test_a_study_without_a_date_gives_way_to_a_dated_or_different_copy(
                     "statusModule": {"lastUpdatePostDateStruct": {"date": "2025/11/17"}},
                 }
             },
-            "NCT03914625: protocolSection.statusModule.lastUpdatePostDateStruct.date is not a date; "
+            "NCT03914625: protocolSection.statusModule.lastUpdatePostDateStruct.date is not a calendar date; "
             "expected a date written YYYY-MM-DD",
         ),
         (

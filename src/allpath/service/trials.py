@@ -7,8 +7,9 @@ one refresh of the registry (when, from what, what it did) and is audited as ``i
 ``sync trial_registry`` with its counts only.
 
 A study is refused, with the field and what is allowed, when it is not an object, has no NCT number of the
-form NCT followed by eight digits, or a last-update date not of the form YYYY-MM-DD; the other studies are
-stored. A study without a last-update date is stored (the registry always gives one, a hand-made file may
+form NCT followed by eight digits, or a last-update date that is not a calendar date written YYYY-MM-DD (or
+YYYY-MM, read as the month's first day, as ``allpath.domain.trials`` reads registry dates); the other studies
+are stored. A study without a last-update date is stored (the registry always gives one, a hand-made file may
 not) and said to be of unknown date.
 """
 
@@ -20,11 +21,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Literal
 
+from allpath.domain.trials import Study as TrialStudy
+from allpath.domain.trials import parse_registry_date, parse_study
+
 if TYPE_CHECKING:
     from allpath.service.unit_of_work import UnitOfWork
 
 NCT_ID = re.compile(r"NCT\d{8}")
-ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 NCT_FIELD = "protocolSection.identificationModule.nctId"
 LAST_UPDATE_FIELD = "protocolSection.statusModule.lastUpdatePostDateStruct.date"
 
@@ -114,6 +117,15 @@ def registry_state(uow: UnitOfWork) -> RegistryState:
     )
 
 
+def registry_studies(uow: UnitOfWork) -> tuple[RegistryState, list[TrialStudy]]:
+    """The registry's state and every stored study read into the domain's model, by NCT number (audited as
+    ``read trial_registry``), for the trial search."""
+    from allpath.storage import trials
+
+    state = registry_state(uow)
+    return state, [parse_study(row.study) for row in trials.all_studies(uow.session)]
+
+
 def _refresh(
     uow: UnitOfWork, source: Source, studies: Iterable[Study], detail: str, refused: Sequence[Refusal]
 ) -> RefreshSummary:
@@ -151,11 +163,8 @@ def study_identity(value: object) -> tuple[str, date | None, dict[str, object]] 
     day = _field(value, LAST_UPDATE_FIELD)
     if day is None:
         return nct_id, None, value
-    if not isinstance(day, str) or not ISO_DAY.fullmatch(day):
-        return f"{nct_id}: {LAST_UPDATE_FIELD} is not a date; expected a date written YYYY-MM-DD"
-    try:
-        last_update = date.fromisoformat(day)
-    except ValueError:
+    last_update = parse_registry_date(day) if isinstance(day, str) else None
+    if last_update is None:
         return f"{nct_id}: {LAST_UPDATE_FIELD} is not a calendar date; expected a date written YYYY-MM-DD"
     return nct_id, last_update, value
 

@@ -44,6 +44,7 @@ from allpath.knowledge.order_checks import OrderChecks, compile_order_checks
 from allpath.knowledge.order_checks_schema import OrderChecksFile
 from allpath.knowledge.text_schema import TextFile
 from allpath.knowledge.therapy import TherapyKnowledge, compile_therapy
+from allpath.knowledge.trials_schema import TrialsFile
 from allpath.knowledge.units_schema import UnitsFile
 
 M = TypeVar("M", bound=BaseModel)
@@ -90,6 +91,7 @@ class KnowledgeBase:
     order_checks: OrderChecks  # the CDS dose checks of draft orders (interfaces/cds/orders.py)
     fhir_import: FhirImportFile  # the FHIR importer's time windows (interfaces/fhir/timing.py reads them)
     units: UnitsFile  # the FHIR importer's record units and unit spellings (interfaces/fhir/units.py)
+    trials: TrialsFile  # how a registry study is read for the trial search (engine/trials.py)
     warnings: tuple[InputWarning, ...] = ()
     compiled_refs: frozenset[str] = field(default_factory=frozenset)
     unused: tuple[str, ...] = ()
@@ -236,6 +238,7 @@ def _load(data_dir: Path) -> KnowledgeBase:
         fhir_codes=_as(files["fhir_codes.yaml"], FhirCodesFile),
         fhir_import=_as(files["fhir_import.yaml"], FhirImportFile),
         units=_as(files["units.yaml"], UnitsFile),
+        trials=_as(files["trials.yaml"], TrialsFile),
         order_checks=compile_order_checks(
             _as(files["order_checks.yaml"], OrderChecksFile),
             {p.spec.id: p.condition for p in populations},

@@ -30,6 +30,7 @@ from allpath.knowledge.therapy_schema import (
     RegimensFile,
     SurvivorshipFile,
 )
+from allpath.knowledge.trials_schema import TrialsFile
 from allpath.knowledge.units_schema import UnitsFile
 
 Certainty = Literal["always", "usually", "may", "sometimes", "considered", "studied"]
@@ -393,5 +394,6 @@ FILES: dict[str, type[BaseModel]] = {
     "fhir_import.yaml": FhirImportFile,
     "order_checks.yaml": OrderChecksFile,
     "units.yaml": UnitsFile,
+    "trials.yaml": TrialsFile,
 }
 """Every knowledge file and the model its content must validate against."""

@@ -1,0 +1,139 @@
+"""Schema of ``trials.yaml``: the words by which allpath reads what a registry study is for.
+
+The trial search (engine/trials.py) reads a ClinicalTrials.gov study's titles, keywords and conditions with
+these terms; which part of a study a term is read in is part of its meaning (a condition list names subtypes a
+study does not take), so every entry says where it holds, why, and whether the registry's format defines it or
+it is allpath's reading. Unknown keys are errors.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from allpath.knowledge.cite import FROZEN
+
+Basis = Literal["registry_format", "mapping_choice"]
+StudyPart = Literal["titles", "keywords", "conditions"]
+StateValue = Literal["newly_diagnosed", "relapsed", "refractory"]
+Outcome = Literal["met", "not_met", "unknown"]
+
+
+class _Reasoned(BaseModel):
+    model_config = FROZEN
+    reason: str = Field(min_length=10)
+    setting: str = Field(min_length=1)
+    basis: Basis
+
+
+class Terms(_Reasoned):
+    terms: tuple[str, ...] = Field(min_length=1)
+    exact_case: tuple[str, ...] = ()
+
+
+class RelatedCondition(Terms):
+    id: str
+    label: str
+
+
+class Disease(BaseModel):
+    model_config = FROZEN
+    all_terms: Terms
+    related: tuple[RelatedCondition, ...]
+
+
+class Lineage(Terms):
+    value: Literal["B", "T"]
+    label: str
+
+
+class StateWords(Terms):
+    value: StateValue
+    label: str
+
+
+class RelapseNumberWords(Terms):
+    number: int = Field(ge=1)
+
+
+class StateRule(_Reasoned):
+    patient: StateValue
+    study: StateValue
+    outcome: Outcome
+
+
+class AnyStatePurposes(_Reasoned):
+    purposes: tuple[str, ...] = Field(min_length=1)
+
+
+class PatientSide(BaseModel):
+    """What the record says about a subgroup: a genetic finding, a yes/no field, or a population of the
+    assessment (with the input it needs, so that a population left out for a missing input reads as unknown)."""
+
+    model_config = FROZEN
+    genetics: str | None = None
+    field: Literal["down_syndrome"] | None = None
+    population: str | None = None
+    needs: str | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> PatientSide:
+        kinds = [k for k in (self.genetics, self.field, self.population) if k is not None]
+        if len(kinds) != 1:
+            raise ValueError("give exactly one of genetics, field or population")
+        if self.population is not None and self.needs is None:
+            raise ValueError("a population needs the input it is worked out from")
+        return self
+
+
+class AlsoAccepts(BaseModel):
+    model_config = FROZEN
+    terms: tuple[str, ...] = Field(min_length=1)
+    label: str
+
+
+class Subgroup(Terms):
+    id: str
+    label: str
+    patient: PatientSide
+    required_in: tuple[StudyPart, ...]
+    named_in: tuple[StudyPart, ...] = Field(min_length=1)
+    also_accepts: AlsoAccepts | None = None
+
+
+class Statuses(_Reasoned):
+    recruiting: tuple[str, ...] = Field(min_length=1)
+    open: tuple[str, ...] = Field(min_length=1)
+    labels: dict[str, str]
+
+    @model_validator(mode="after")
+    def _labelled(self) -> Statuses:
+        unlabelled = sorted(set(self.recruiting + self.open) - set(self.labels))
+        if unlabelled:
+            raise ValueError(f"statuses without a label: {', '.join(unlabelled)}")
+        if not set(self.recruiting) <= set(self.open):
+            raise ValueError("every recruiting status is also open")
+        return self
+
+
+class TrialsFile(BaseModel):
+    model_config = FROZEN
+    disease: Disease
+    lineage: tuple[Lineage, ...] = Field(min_length=1)
+    disease_state: tuple[StateWords, ...] = Field(min_length=1)
+    relapse_number: tuple[RelapseNumberWords, ...] = ()
+    state_rules: tuple[StateRule, ...] = Field(min_length=1)
+    any_state_purposes: AnyStatePurposes
+    subgroups: tuple[Subgroup, ...]
+    statuses: Statuses
+
+    @model_validator(mode="after")
+    def _unique(self) -> TrialsFile:
+        pairs = [(r.patient, r.study) for r in self.state_rules]
+        if len(pairs) != len(set(pairs)):
+            raise ValueError("a pair of patient and study state is listed twice in state_rules")
+        ids = [g.id for g in self.subgroups]
+        if len(ids) != len(set(ids)):
+            raise ValueError("a subgroup id is listed twice")
+        return self

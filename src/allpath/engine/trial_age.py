@@ -17,6 +17,7 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Literal
 
 from allpath.domain.age import decimal_age_years
@@ -41,14 +42,20 @@ class AgeOnSearch:
     basis: Basis
 
     def in_words(self) -> str:
-        day = self.on.isoformat()
-        if self.basis == "birth_date":
-            return f"{_years(self.latest_birth, self.on):.1f} years on {day} (from the birth date)"
-        # Without the birth date the middle of the range is the best estimate, and it is said to be one.
-        middle = _years(self.latest_birth - _DERIVED_AGE_MARGIN, self.on)
-        if self.basis == "age_at_diagnosis":
-            return f"about {middle:.1f} years on {day} (from the age at diagnosis and the time since)"
-        return f"at least {middle:.1f} years on {day} (the age at diagnosis; the diagnosis date is not recorded)"
+        return _in_words(self)
+
+
+@lru_cache(maxsize=64)
+def _in_words(age: AgeOnSearch) -> str:
+    """The age in words (kept: one child is matched against thousands of studies)."""
+    day = age.on.isoformat()
+    if age.basis == "birth_date":
+        return f"{_years(age.latest_birth, age.on):.1f} years on {day} (from the birth date)"
+    # Without the birth date the middle of the range is the best estimate, and it is said to be one.
+    middle = _years(age.latest_birth - _DERIVED_AGE_MARGIN, age.on)
+    if age.basis == "age_at_diagnosis":
+        return f"about {middle:.1f} years on {day} (from the age at diagnosis and the time since)"
+    return f"at least {middle:.1f} years on {day} (the age at diagnosis; the diagnosis date is not recorded)"
 
 
 def _years(birth: date, on: date) -> float:
@@ -70,6 +77,7 @@ def age_on(
     return AgeOnSearch(on, None, on - lived + _DERIVED_AGE_MARGIN, "age_at_diagnosis_only")
 
 
+@lru_cache(maxsize=256)
 def completed(unit: AgeUnit, birth: date, on: date) -> int:
     """Whole units lived from ``birth`` to ``on`` (0 when ``on`` is before ``birth``)."""
     if on <= birth:

@@ -1,9 +1,8 @@
 """What a registry study says it is for, read with the vocabulary of ``trials.yaml``.
 
-Every term of the vocabulary is compiled into one pattern per case rule, so a study's titles, keywords and
-conditions are each scanned once. The scan looks for a term at every position (a lookahead), so terms that
-overlap are all found: "B Acute Lymphoblastic Leukemia" names both B lineage ("B acute lymphoblastic") and ALL
-("acute lymphoblastic leukemia").
+Each term is looked for on its own, as whole words, so terms that overlap are all found: "B Acute Lymphoblastic
+Leukemia" names both B lineage ("B acute lymphoblastic") and ALL ("acute lymphoblastic leukemia"). A text is
+split into words once and only the terms that start with one of its words are looked for.
 
 A condition is read for what it says about ALL only: its state words count when the condition itself names ALL
 (NCI entries list "Recurrent Childhood Acute Myeloid Leukemia" beside ALL conditions).
@@ -19,6 +18,7 @@ from allpath.domain.trials import Study
 from allpath.knowledge.trials_schema import StudyPart, TrialsFile
 
 ALL = "all"
+_SEEN_TEXTS = 50_000  # texts whose concepts are kept; the memory of a large registry's distinct conditions
 
 
 def related_key(condition_id: str) -> str:
@@ -52,8 +52,16 @@ class StudyReading:
     titles: frozenset[str]
     keywords: frozenset[str]
     conditions: frozenset[str]  # in any condition
-    all_conditions: frozenset[str]  # in the conditions that name ALL
-    disease_conditions: frozenset[str]  # in the conditions that name ALL or a related condition
+    anywhere: frozenset[str]  # titles, keywords or any condition
+    about_all: frozenset[str]  # titles, keywords, or the conditions that name ALL (where a state word speaks of ALL)
+    about_disease: frozenset[str]  # titles, keywords, or the conditions that name ALL or a related condition
+    # Only what the criteria read, by where they read it: two studies with the same signature get the same criteria.
+    signature: tuple[frozenset[str], frozenset[str], frozenset[str], tuple[bool, ...]] = (
+        frozenset(),
+        frozenset(),
+        frozenset(),
+        (),
+    )
 
     def named(self, key: str, parts: Iterable[StudyPart]) -> bool:
         for part in parts:
@@ -62,47 +70,63 @@ class StudyReading:
                 return True
         return False
 
-    def about_all(self, key: str) -> bool:
-        """Named in the titles, the keywords, or a condition that names ALL (where a state word speaks of ALL)."""
-        return key in self.titles or key in self.keywords or key in self.all_conditions
 
-    def about_disease(self, key: str) -> bool:
-        """Named in the titles, the keywords, or a condition that names ALL or a related condition."""
-        return key in self.titles or key in self.keywords or key in self.disease_conditions
+# Punctuation that separates words; "+" is kept (Ph+, CD22+), a hyphen separates ("B-cell" has the word "b").
+_SEPARATORS = str.maketrans(dict.fromkeys("()[]{},;:/|\"'.-!?*&\n\t", " "))
+
+
+@dataclass(frozen=True, slots=True)
+class _Term:
+    text: str
+    pattern: re.Pattern[str]  # the term as a whole word (a term ending in "+" ends anywhere)
+    keys: frozenset[str]
+
+
+def _first_word(term: str) -> str:
+    words = term.translate(_SEPARATORS).split()
+    return words[0] if words else term
 
 
 class _Scanner:
-    """Finds the concepts named in a text: one lookahead pattern for terms of any case, one for exact case."""
+    """Finds the concepts named in a text. A text's words are split once; only the terms whose first word is
+    among them are looked for, and a term found is checked to stand as whole words ("relapse" is not found in
+    "relapses", "ALL" not in "SMALL"). Terms of ``folded`` are found in any case, those of ``exact`` as written."""
 
     def __init__(self, folded: dict[str, set[str]], exact: dict[str, set[str]]) -> None:
-        self._folded = {term.casefold(): set(keys) for term, keys in folded.items()}
-        self._exact = exact
-        self._folded_pattern = _pattern(folded, re.IGNORECASE)
-        self._exact_pattern = _pattern(exact, 0)
+        self._folded = self._index({term.casefold(): keys for term, keys in folded.items()}, 0)
+        self._exact = self._index(exact, 0)
+        self._exact_terms = tuple(exact)
+        self._seen: dict[str, frozenset[str]] = {}
 
-    def concepts(self, text: str) -> set[str]:
+    @staticmethod
+    def _index(terms: dict[str, set[str]], flags: int) -> dict[str, tuple[_Term, ...]]:
+        by_word: dict[str, list[_Term]] = {}
+        for text, keys in terms.items():
+            end = r"(?!\w)" if text[-1].isalnum() else ""
+            term = _Term(text, re.compile(r"(?<!\w)" + re.escape(text) + end, flags), frozenset(keys))
+            by_word.setdefault(_first_word(text), []).append(term)
+        return {word: tuple(found) for word, found in by_word.items()}
+
+    def concepts(self, text: str) -> frozenset[str]:
+        # Registries repeat the same conditions and keywords in thousands of studies: each text is read once.
+        known = self._seen.get(text)
+        if known is not None:
+            return known
         found: set[str] = set()
-        if not text:
-            return found
-        if self._folded_pattern is not None:
-            for match in self._folded_pattern.finditer(text):
-                found |= self._folded.get(match.group(1).casefold(), set())
-        if self._exact_pattern is not None:
-            for match in self._exact_pattern.finditer(text):
-                found |= self._exact.get(match.group(1), set())
-        return found
-
-
-def _pattern(terms: Iterable[str], flags: int) -> re.Pattern[str] | None:
-    # Longest first, so that at one position the fuller term is the one found ("relapsed", not "relapse").
-    ordered = sorted(set(terms), key=len, reverse=True)
-    if not ordered:
-        return None
-    alternatives = "|".join(
-        (r"\b" if term[0].isalnum() else "") + re.escape(term) + (r"\b" if term[-1].isalnum() else "")
-        for term in ordered
-    )
-    return re.compile(rf"(?=({alternatives}))", flags)
+        folded = text.casefold()
+        sources = [(folded, self._folded)]
+        if any(term in text for term in self._exact_terms):
+            sources.append((text, self._exact))
+        for source, index in sources:
+            words = source.translate(_SEPARATORS).split()
+            for word in index.keys() & set(words):
+                for term in index[word]:
+                    if term.text in source and term.pattern.search(source):
+                        found |= term.keys
+        if len(self._seen) >= _SEEN_TEXTS:
+            self._seen.clear()
+        result = self._seen[text] = frozenset(found)
+        return result
 
 
 class StudyReader:
@@ -136,24 +160,49 @@ class StudyReader:
                 add(subgroup.also_accepts.terms, also_key(subgroup.id), folded)
         self._scanner = _Scanner(folded, exact)
         self._related_keys = frozenset(related_key(r.id) for r in disease.related)
+        self._anywhere_keys = self._related_keys | {ALL}
+        self._disease_keys = frozenset(lineage_key(lin.value) for lin in vocabulary.lineage)
+        self._all_keys = frozenset(state_key(s.value) for s in vocabulary.disease_state) | frozenset(
+            relapse_number_key(n.number) for n in vocabulary.relapse_number
+        )
+        self._subgroups = tuple(
+            (subgroup_key(g.id), also_key(g.id), g.required_in, g.named_in) for g in vocabulary.subgroups
+        )
 
     def read(self, study: Study) -> StudyReading:
-        titles = self._scanner.concepts(" | ".join(t for t in (study.brief_title, study.official_title) if t))
-        keywords = self._scanner.concepts(" | ".join(study.keywords))
+        concepts = self._scanner.concepts
+        titles = concepts(" | ".join(t for t in (study.brief_title, study.official_title) if t))
+        keywords = frozenset().union(*(concepts(keyword) for keyword in study.keywords))
         any_condition: set[str] = set()
         all_conditions: set[str] = set()
         disease_conditions: set[str] = set()
         for condition in study.conditions:
-            found = self._scanner.concepts(condition)
+            found = concepts(condition)
             any_condition |= found
             if ALL in found:
                 all_conditions |= found
             if ALL in found or found & self._related_keys:
                 disease_conditions |= found
+        said = titles | keywords
+        conditions = frozenset(any_condition)
+        anywhere, about_all, about_disease = said | conditions, said | all_conditions, said | disease_conditions
+        parts = {"titles": titles, "keywords": keywords, "conditions": conditions}
+        flags: list[bool] = []
+        for key, also, required_in, named_in in self._subgroups:
+            flags.append(any(key in parts[part] for part in required_in))
+            flags.append(any(also in parts[part] for part in required_in))
+            flags.append(any(key in parts[part] for part in named_in))
         return StudyReading(
-            titles=frozenset(titles),
-            keywords=frozenset(keywords),
-            conditions=frozenset(any_condition),
-            all_conditions=frozenset(all_conditions),
-            disease_conditions=frozenset(disease_conditions),
+            titles=titles,
+            keywords=keywords,
+            conditions=conditions,
+            anywhere=anywhere,
+            about_all=about_all,
+            about_disease=about_disease,
+            signature=(
+                anywhere & self._anywhere_keys,
+                about_disease & self._disease_keys,
+                about_all & self._all_keys,
+                tuple(flags),
+            ),
         )

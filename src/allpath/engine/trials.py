@@ -33,8 +33,9 @@ from allpath.engine.trial_reading import (
     state_key,
     subgroup_key,
 )
-from allpath.knowledge.trials_schema import StudyPart, Subgroup, TrialsFile
+from allpath.knowledge.trials_schema import Subgroup, TrialsFile
 
+_DONE_KEPT = 20_000  # criteria kept per child: the distinct kinds of study of a large registry
 _LINEAGE_WORDS = {"B": "B-cell ALL", "T": "T-cell ALL"}
 
 
@@ -100,6 +101,14 @@ class TrialMatcher:
         self._reader = StudyReader(vocabulary)
         self._state_labels = {s.value: s.label for s in vocabulary.disease_state}
         self._rules = {(r.patient, r.study): r for r in vocabulary.state_rules}
+        # The keys of the vocabulary, worked out once: a search reads thousands of studies.
+        self._related = tuple((related_key(r.id), r.label) for r in vocabulary.disease.related)
+        self._lineages = tuple((lineage_key(lin.value), lin.value) for lin in vocabulary.lineage)
+        self._states = tuple((state_key(s.value), s.value) for s in vocabulary.disease_state)
+        self._relapse_limits = tuple((relapse_number_key(n.number), n) for n in vocabulary.relapse_number)
+        self._last: tuple[TrialPatient, tuple[bool | None, ...]] | None = None
+        self._done_patient: TrialPatient | None = None
+        self._done: dict[tuple[object, ...], tuple[TrialCriterion, ...]] = {}
 
     def read(self, study: Study) -> StudyReading:
         return self._reader.read(study)
@@ -107,17 +116,33 @@ class TrialMatcher:
     def match(
         self, study: Study, patient: TrialPatient, status: StatusFilter, reading: StudyReading | None = None
     ) -> TrialMatch:
-        """The verdict of ``study`` for ``patient``; ``reading`` may be given when the study was read before."""
+        """The verdict of ``study`` for ``patient``; ``reading`` may be given when the study was read before.
+
+        The criterion dicts are shared between the results of one child's search (studies with the same age
+        limits get the same age criterion): read them, do not change them."""
         seen = reading if reading is not None else self._reader.read(study)
-        criteria = [
-            self._disease(seen),
-            self._lineage(seen, patient),
-            self._state(study, seen, patient),
-            *self._subgroups(seen, patient),
-            self._age(study, patient),
-            self._sex(study, patient),
-            self._status(study, status),
-        ]
+        eligibility = study.eligibility
+        # Each criterion depends on the child and a few values of the study only, and those values repeat across a
+        # registry (the same age limits, statuses, condition words): each is worked out once per child.
+        done = self._done_for(patient)
+        words_key = (1, seen.signature, study.primary_purpose)
+        words = done.get(words_key)
+        if words is None:
+            words = done[words_key] = (
+                self._disease(seen),
+                self._lineage(seen, patient),
+                self._state(study, seen, patient),
+                *self._subgroups(seen, self._memberships(patient)),
+            )
+        age_key = (2, eligibility.minimum_age_text, eligibility.maximum_age_text)
+        age = done.get(age_key)
+        if age is None:
+            age = done[age_key] = (self._age(study, patient),)
+        rest_key = (3, eligibility.sex, study.overall_status, status)
+        rest = done.get(rest_key)
+        if rest is None:
+            rest = done[rest_key] = (self._sex(study, patient), self._status(study, status))
+        criteria = [*words, *age, *rest]
         return {
             "nct_id": study.nct_id,
             "org_study_id": study.org_study_id,
@@ -125,15 +150,21 @@ class TrialMatcher:
             "overall_status": study.overall_status,
             "verdict": verdict_of(criteria),
             "criteria": criteria,
-            "eligibility_text": study.eligibility.criteria_text,
+            "eligibility_text": eligibility.criteria_text,
         }
+
+    def _done_for(self, patient: TrialPatient) -> dict[tuple[object, ...], tuple[TrialCriterion, ...]]:
+        if self._done_patient is not patient or len(self._done) > _DONE_KEPT:
+            self._done_patient = patient
+            self._done = {}
+        return self._done
 
     # ---- criteria -------------------------------------------------------------------------------------------
 
     def _disease(self, seen: StudyReading) -> TrialCriterion:
-        related = [r.label for r in self._vocabulary.disease.related if seen.named(related_key(r.id), _EVERYWHERE)]
+        related = [label for key, label in self._related if key in seen.anywhere]
         also = f" (it also takes {', '.join(related)})" if related else ""
-        if seen.named(ALL, _EVERYWHERE):
+        if ALL in seen.anywhere:
             return _criterion(
                 "disease", "ALL", "ALL" + also, "met", "The study names acute lymphoblastic leukemia" + also + "."
             )
@@ -150,7 +181,7 @@ class TrialMatcher:
         )
 
     def _lineage(self, seen: StudyReading, patient: TrialPatient) -> TrialCriterion:
-        named = [lin.value for lin in self._vocabulary.lineage if seen.about_disease(lineage_key(lin.value))]
+        named = [value for key, value in self._lineages if key in seen.about_disease]
         words = _LINEAGE_WORDS.get(patient.lineage or "")
         if len(named) != 1:
             study = "B-cell and T-cell ALL" if named else None
@@ -178,7 +209,7 @@ class TrialMatcher:
         )
 
     def _state(self, study: Study, seen: StudyReading, patient: TrialPatient) -> TrialCriterion:
-        states = [s.value for s in self._vocabulary.disease_state if seen.about_all(state_key(s.value))]
+        states = [value for key, value in self._states if key in seen.about_all]
         mine = self._state_labels.get(patient.disease_state, patient.disease_state)
         if not states:
             purposes = self._vocabulary.any_state_purposes
@@ -207,8 +238,8 @@ class TrialMatcher:
         met_reason = rule.reason if rule is not None else f"The study is for {words} ALL."
         if patient.disease_state != "relapsed":
             return _criterion("disease_state", mine, words, "met", met_reason)
-        for limit in self._vocabulary.relapse_number:
-            if not seen.about_all(relapse_number_key(limit.number)):
+        for key, limit in self._relapse_limits:
+            if key not in seen.about_all:
                 continue
             study_words = f"{words} (relapse number {limit.number} only)"
             if patient.relapse_number is None:
@@ -228,10 +259,16 @@ class TrialMatcher:
             )
         return _criterion("disease_state", mine, words, "met", met_reason)
 
-    def _subgroups(self, seen: StudyReading, patient: TrialPatient) -> list[TrialCriterion]:
+    def _memberships(self, patient: TrialPatient) -> tuple[bool | None, ...]:
+        # Worked out once per child: the same child is matched against every study of a search.
+        if self._last is None or self._last[0] is not patient:
+            self._last = (patient, tuple(_member(subgroup, patient) for subgroup in self._vocabulary.subgroups))
+        return self._last[1]
+
+    def _subgroups(self, seen: StudyReading, members: tuple[bool | None, ...]) -> list[TrialCriterion]:
         found: list[TrialCriterion] = []
-        for subgroup in self._vocabulary.subgroups:
-            criterion = _subgroup(subgroup, seen, _member(subgroup, patient))
+        for subgroup, member in zip(self._vocabulary.subgroups, members, strict=True):
+            criterion = _subgroup(subgroup, seen, member)
             if criterion is not None:
                 found.append(criterion)
         return found
@@ -283,9 +320,6 @@ class TrialMatcher:
         return _criterion(
             "status", None, said, "not_met", f"The study is {said}; the search asked for studies {wanted}."
         )
-
-
-_EVERYWHERE: tuple[StudyPart, ...] = ("titles", "keywords", "conditions")
 
 
 def _member(subgroup: Subgroup, patient: TrialPatient) -> bool | None:

@@ -108,10 +108,17 @@ class _Scanner:
         return {word: tuple(found) for word, found in by_word.items()}
 
     def concepts(self, text: str) -> frozenset[str]:
-        # Registries repeat the same conditions and keywords in thousands of studies: each text is read once.
+        """The concepts of a text, read once per matcher (conditions and keywords repeat across a registry)."""
         known = self._seen.get(text)
         if known is not None:
             return known
+        if len(self._seen) >= _SEEN_TEXTS:
+            self._seen.clear()
+        result = self._seen[text] = self.read_once(text)
+        return result
+
+    def read_once(self, text: str) -> frozenset[str]:
+        """The concepts of a text, read now and not kept."""
         found: set[str] = set()
         folded = text.casefold()
         sources = [(folded, self._folded)]
@@ -123,10 +130,7 @@ class _Scanner:
                 for term in index[word]:
                     if term.text in source and term.pattern.search(source):
                         found |= term.keys
-        if len(self._seen) >= _SEEN_TEXTS:
-            self._seen.clear()
-        result = self._seen[text] = frozenset(found)
-        return result
+        return frozenset(found)
 
 
 class StudyReader:
@@ -171,6 +175,7 @@ class StudyReader:
 
     def read(self, study: Study) -> StudyReading:
         concepts = self._scanner.concepts
+        # Titles are kept too: a server's next search of the same registry then reads no text again.
         titles = concepts(" | ".join(t for t in (study.brief_title, study.official_title) if t))
         keywords = frozenset().union(*(concepts(keyword) for keyword in study.keywords))
         any_condition: set[str] = set()

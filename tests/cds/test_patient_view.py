@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -103,16 +104,33 @@ def test_relapse_and_unknown_groups(client: TestClient, keys: Keys) -> None:
     assert by_summary(cards, "Risk group")["summary"] == "Risk group not yet determined: results are missing"
 
 
-def test_a_relapse_coded_in_the_ehr_gives_a_relapse_card(client: TestClient, keys: Keys) -> None:
-    """An EHR's "ALL, in relapse" (ICD-10-CM C91.02, undotted, no date or site) beside a standard-risk record:
-    the card says relapse, not standard risk, and its group stays open (issue 12)."""
+_ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+_SNOMED = "http://snomed.info/sct"
+_RELAPSE_CODINGS = {
+    "icd-10-cm undotted": ({"system": _ICD10CM, "code": "C9102"}, None),
+    "icd-10-cm": ({"system": _ICD10CM, "code": "C91.02"}, None),
+    "snomed": ({"system": _SNOMED, "code": "12301000132103"}, None),
+    "clinicalStatus relapse": ({"system": _SNOMED, "code": "91857003"}, "relapse"),
+    "clinicalStatus recurrence": ({"system": _ICD10CM, "code": "C91.00"}, "recurrence"),
+}
+
+
+@pytest.mark.parametrize("path", sorted(_RELAPSE_CODINGS))
+def test_a_relapse_coded_in_the_ehr_gives_a_relapse_card(client: TestClient, keys: Keys, path: str) -> None:
+    """An EHR's "ALL, in relapse" (ICD-10-CM C91.02 dotted or not, SNOMED CT, or a leukemia Condition whose
+    clinicalStatus says relapse or recurrence; no date or site) beside a standard-risk record: the card says
+    relapse, not standard risk, and its group stays open (issue 12)."""
     prefetch = patient_view_prefetch(example("standard_risk"))
-    relapse = {
+    coding, status = _RELAPSE_CODINGS[path]
+    relapse: dict[str, object] = {
         "resourceType": "Condition",
         "id": "relapse",
         "subject": {"reference": f"Patient/{PATIENT_ID}"},
-        "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "C9102"}]},
+        "code": {"coding": [coding]},
     }
+    if status is not None:
+        clinical = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+        relapse["clinicalStatus"] = {"coding": [{"system": clinical, "code": status}]}
     prefetch["conditions"]["entry"].append({"fullUrl": f"{FHIR_SERVER}/Condition/relapse", "resource": relapse})
     cards = cards_of(client, keys, SERVICE, hook_request("patient-view", {}, prefetch))
     assert by_summary(cards, "Relapsed ALL")["summary"] == "Relapsed ALL (relapse 1): relapse risk group not determined"

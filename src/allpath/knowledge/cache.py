@@ -57,13 +57,25 @@ def cached(data_dir: Path, load: Callable[[Path], Loaded], kind: type[Loaded]) -
     return result
 
 
-def _folder() -> Path | None:
-    if os.environ.get("ALLPATH_KNOWLEDGE_CACHE", "").lower() in ("off", "0", "no", "false"):
-        return None
+def switched_off(*names: str) -> bool:
+    """Whether one of these environment switches (e.g. ``ALLPATH_KNOWLEDGE_CACHE``) turns a cache off."""
+    return any(os.environ.get(name, "").lower() in ("off", "0", "no", "false") for name in names)
+
+
+def allpath_cache_root() -> Path:
+    """allpath's per-user cache folder (``$XDG_CACHE_HOME/allpath`` or ``~/.cache/allpath``), made with mode 0700
+    when missing. Raises OSError or RuntimeError when there is none to be had (no home, a read-only disk)."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     folder = Path(base) / "allpath"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return folder
+
+
+def _folder() -> Path | None:
+    if switched_off("ALLPATH_KNOWLEDGE_CACHE"):
+        return None
     try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        folder = allpath_cache_root()
         return folder if _private(folder) else None
     except (OSError, RuntimeError):  # no home folder, a read-only file system: no cache
         return None

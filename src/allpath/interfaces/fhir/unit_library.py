@@ -43,6 +43,8 @@ from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
+from allpath.knowledge.cache import allpath_cache_root, switched_off
+
 Converter = Callable[[str, str], float | None]
 """(UCUM code, UCUM code of the record) -> how many of the record's unit one of the first is; None when the
 first is no UCUM code, or one of another dimension."""
@@ -190,12 +192,9 @@ def _final_folder() -> Path | None:
     """``units-KEY`` in the private allpath cache folder (made when missing, the folder itself not), or None
     when the cache is off or the allpath folder is not this user's alone. Raises OSError, RuntimeError or
     ValueError when there is no such folder to be had."""
-    switches = (os.environ.get(name, "").lower() for name in ("ALLPATH_KNOWLEDGE_CACHE", "ALLPATH_UNITS_CACHE"))
-    if any(switch in ("off", "0", "no", "false") for switch in switches):
+    if switched_off("ALLPATH_KNOWLEDGE_CACHE", "ALLPATH_UNITS_CACHE"):
         return None
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    parent = Path(base) / "allpath"
-    parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    parent = allpath_cache_root()
     return parent / f"units-{_key()}" if _private(parent) else None
 
 

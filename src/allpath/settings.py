@@ -82,6 +82,7 @@ class Settings:
     cds_jwks_cache_s: int = 600
     cds_cors_origins: tuple[str, ...] = ()
     body_limits: BodyLimits = BodyLimits()
+    trials_outdated_days: int = 365  # see allpath.service.trial_search.DEFAULT_OUTDATED_AFTER_DAYS
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -102,6 +103,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         cds_max_token_lifetime_s=_seconds(env, "ALLPATH_CDS_MAX_TOKEN_LIFETIME_S", 300),
         cds_jwks_cache_s=_seconds(env, "ALLPATH_CDS_JWKS_CACHE_S", 600),
         cds_cors_origins=tuple(x.strip() for x in env.get("ALLPATH_CDS_CORS_ORIGINS", "").split(",") if x.strip()),
+        trials_outdated_days=int(_positive(env, "ALLPATH_TRIALS_OUTDATED_DAYS", 365)),
         body_limits=BodyLimits(
             default=_bytes(env, "ALLPATH_MAX_BODY_BYTES", BodyLimits.default),
             account=_bytes(env, "ALLPATH_MAX_ACCOUNT_BODY_BYTES", BodyLimits.account),

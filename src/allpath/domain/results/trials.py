@@ -53,19 +53,31 @@ class NearestSite(TypedDict):
     distance_km: float | None
 
 
+RadiusOutcome = Literal["within", "beyond", "distance unknown"]
+
+
 @with_config(CLOSED)
 class TrialResult(TrialMatch):
     """A study of the answer: the verdict plus the nearest site and whether the entry may be outdated."""
 
     nearest_site: NearestSite | None
     possibly_outdated: bool
+    last_update: str | None  # the registry's last-update date of the entry (YYYY-MM-DD), None when not given
+    brief_summary: str | None  # the registry's own short description of what the study tests, as written
+    interventions: list[str]  # the registry's names of what the study gives, as written
+    phases: list[str]
+    sites: int  # how many sites the registry lists
+    sites_without_coordinates: int  # of them, how many have no coordinates (their distance is unknown)
+    within_radius: RadiusOutcome | None  # None when no radius was asked for
+    registry_url: str | None  # the study's page on ClinicalTrials.gov
 
 
 @with_config(CLOSED)
 class RegistryInfo(TypedDict):
-    snapshot_date: str | None
-    source: str | None
+    snapshot_date: str | None  # the day of the registry's last refresh (YYYY-MM-DD), None when never filled
+    source: str | None  # where the last refresh came from, in words
     studies: int
+    outdated_after_days: int  # an entry not updated for longer is marked possibly outdated
 
 
 @with_config(CLOSED)
@@ -74,6 +86,7 @@ class Place(TypedDict):
     name: str
     lat: float
     lon: float
+    note: str | None  # said when the name fits several places and the most populous was taken
 
 
 @with_config(CLOSED)
@@ -82,4 +95,8 @@ class TrialSearch(TypedDict):
 
     registry: RegistryInfo
     place: Place | None
+    searched_on: str  # the date the child's age and the entries' freshness are taken on (YYYY-MM-DD)
+    status: StatusFilter
+    radius_km: float | None
     results: list[TrialResult]
+    disclaimer: str

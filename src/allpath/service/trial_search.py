@@ -32,6 +32,7 @@ from allpath.errors import InputError, RecordError
 from allpath.service.patients import PatientAnswer, latest
 from allpath.service.places import Place as FoundPlace
 from allpath.service.places import PlaceNotFound, find_place
+from allpath.service.records import RecordInput, checked, stamped_assessment
 from allpath.service.trials import registry_state
 
 if TYPE_CHECKING:
@@ -110,6 +111,20 @@ def search_trials(
         "results": results,
         "disclaimer": kb.text.disclaimer,
     }
+
+
+def search_record_trials(
+    uow: UnitOfWork, kb: KnowledgeBase, record: RecordInput, options: TrialSearchOptions, today: date
+) -> TrialSearch:
+    """The trial search for a record given by the caller, validated and assessed here, nothing stored (the
+    stateless ``POST /api/trials/search``). ``RecordError`` names each field of an invalid record (audited as
+    ``invalid``, with no field or value in the log)."""
+    try:
+        valid = checked(record)
+    except RecordError:
+        uow.audit("search", "trials", None, outcome="invalid", detail="record")
+        raise
+    return search_trials(uow, kb, valid, stamped_assessment(valid, kb), options, today)
 
 
 def search_patient_trials(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, model_validator
 
 from allpath.knowledge.cite import FROZEN as _FROZEN
 from allpath.knowledge.cite import Cite
@@ -62,6 +62,59 @@ class RelapseWords(BaseModel):
     tests: list[str]
 
 
+class TrialStatusMeaning(BaseModel):
+    """What a study's recruitment status means for a family, by the status filter's groups (trials.yaml)."""
+
+    model_config = _FROZEN
+    recruiting: str
+    open: str
+    closed: str
+    unknown: str
+
+
+class TrialSection(BaseModel):
+    """The "Trials to ask about" section (``interfaces/report/trials.py``); ``{...}`` is filled in.
+    ``fits_points`` and ``unknown_points`` are keyed by a trial criterion's name; a criterion with no entry is
+    left out of "why it may fit" and said as ``unknown_points["other"]`` when it is still to check."""
+
+    model_config = _FROZEN
+    heading: str
+    intro: str
+    place: str
+    no_place: str
+    radius: str
+    study: str
+    summary: str
+    site: str
+    no_site_near: str
+    sites_without_place: str
+    status: str
+    status_meaning: TrialStatusMeaning
+    updated: str
+    outdated: str
+    outdated_no_date: str
+    fits: str
+    fits_points: dict[str, str]
+    unknown: str
+    unknown_points: dict[str, str]
+    link: str
+    more: str
+    more_one: str
+    nothing_fits: str
+    nothing_fits_ask: str
+    registry_empty: str
+    how_to_ask: str
+    confirm: str
+    registry: str
+    registry_undated: str
+
+    @model_validator(mode="after")
+    def _other_point(self) -> TrialSection:
+        if "other" not in self.unknown_points:
+            raise ValueError("unknown_points needs an 'other' entry for a criterion it does not name")
+        return self
+
+
 class TextFile(BaseModel):
     model_config = _FROZEN
     disclaimer: str
@@ -82,3 +135,4 @@ class TextFile(BaseModel):
     genetic_results: CitedMeanings
     treatment_length: TreatmentLength
     relapse: RelapseWords
+    trials_section: TrialSection

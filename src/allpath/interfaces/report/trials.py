@@ -1,0 +1,196 @@
+"""The "Trials to ask about" section: the studies of a trial search that may fit a child, in plain words.
+
+A family reads it (the family report, the patient page, ``allpath trials search --format text``), so it says
+for each study that may fit (verdict ``eligible`` or ``possibly``, best first, at most ``SHOWN_STUDIES``) what
+it tests in the registry's own words (its title, and the first sentence of its summary when the registry gives
+one: the summaries are long and technical), where (the nearest site and how far, when a place was given), its
+status and how fresh its entry is, its NCT number and page, why it may fit and what is still to check. It never
+promises a place in a study: a study "may fit", and only the care team and the study team can confirm. The
+registry's snapshot date and the disclaimer are always said. Every fixed sentence is ``text.yaml``'s
+``trials_section``; the status labels are ``trials.yaml``'s.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import date
+
+from allpath.domain.results.trials import NearestSite, TrialResult, TrialSearch
+from allpath.interfaces.dates import MONTHS
+from allpath.interfaces.report.blocks import Block
+from allpath.knowledge.loader import KnowledgeBase
+from allpath.knowledge.text_schema import TrialSection
+
+SHOWN_STUDIES = 5
+"""A handful: a longer list is not read; the rest are counted ("N more studies may also fit")."""
+KM_PER_MILE = 1.609344  # the international mile
+SUMMARY_CHARACTERS = 300
+"""The summary's first sentence is shown up to this length (cut at a word): a family reads a sentence, not a
+paragraph."""
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+
+
+def trial_blocks(search: TrialSearch, kb: KnowledgeBase) -> list[Block]:
+    """The "Trials to ask about" section of one search, as blocks of the family report."""
+    words = kb.text.trials_section
+    fitting = [r for r in search["results"] if r["verdict"] != "not_eligible"]
+    blocks = [Block("heading", words.heading)]
+    if search["registry"]["studies"] == 0:
+        blocks.append(Block("paragraph", words.registry_empty))
+        return blocks + _closing(search, words)
+    if not fitting:
+        blocks += [Block("paragraph", words.nothing_fits), Block("paragraph", words.nothing_fits_ask)]
+        return blocks + _closing(search, words)
+    blocks += [Block("paragraph", words.intro), *_place_blocks(search, words)]
+    for number, result in enumerate(fitting[:SHOWN_STUDIES], start=1):
+        blocks += _study_blocks(number, result, search, kb)
+    hidden = len(fitting) - SHOWN_STUDIES
+    if hidden > 0:
+        blocks.append(Block("paragraph", words.more_one if hidden == 1 else words.more.format(count=hidden)))
+    blocks.append(Block("paragraph", words.how_to_ask))
+    return blocks + _closing(search, words)
+
+
+def _place_blocks(search: TrialSearch, words: TrialSection) -> list[Block]:
+    place = search["place"]
+    if place is None:
+        return [Block("paragraph", words.no_place)]
+    said = words.place.format(place=place["name"])
+    if place["note"]:
+        said += f" {place['note']}"
+    if search["radius_km"] is not None:
+        km = search["radius_km"]
+        said += " " + words.radius.format(km=_number(km), miles=_number(km / KM_PER_MILE))
+    return [Block("paragraph", said)]
+
+
+def _study_blocks(number: int, result: TrialResult, search: TrialSearch, kb: KnowledgeBase) -> list[Block]:
+    words = kb.text.trials_section
+    title = result["title"] or result["nct_id"] or ""
+    items = [_summary(result, words), _where(result, search, words), _status(result, kb)]
+    items.append(_freshness(result, search, words))
+    items += [_fits(result, words), _unknowns(result, words)]
+    if result["nct_id"] and result["registry_url"]:
+        items.append(words.link.format(nct_id=result["nct_id"], url=result["registry_url"]))
+    return [
+        Block("paragraph", words.study.format(number=number, title=title)),
+        Block("bullets", items=tuple(item for item in items if item)),
+    ]
+
+
+def _summary(result: TrialResult, words: TrialSection) -> str:
+    """The first sentence of the registry's summary, cut at a word when it is long; nothing without one."""
+    text = " ".join((result["brief_summary"] or "").split())
+    if not text:
+        return ""
+    sentence = _SENTENCE_END.split(text, maxsplit=1)[0]
+    if len(sentence) > SUMMARY_CHARACTERS:
+        sentence = sentence[:SUMMARY_CHARACTERS].rsplit(" ", 1)[0].rstrip(",;:") + "\u2026"
+    return words.summary.format(sentence=sentence)
+
+
+def _where(result: TrialResult, search: TrialSearch, words: TrialSection) -> str:
+    place = search["place"]
+    site = result["nearest_site"]
+    if place is None:
+        return words.sites_without_place.format(sites=result["sites"]) if result["sites"] else ""
+    if site is None or site["distance_km"] is None:
+        return words.no_site_near.format(place=place["name"])
+    km = site["distance_km"]
+    return words.site.format(site=_site_name(site), km=_number(km), miles=_number(km / KM_PER_MILE))
+
+
+def _site_name(site: NearestSite) -> str:
+    named = [site["facility"], site["city"], site["state"], site["country"]]
+    return ", ".join(part for part in named if part)
+
+
+def _status(result: TrialResult, kb: KnowledgeBase) -> str:
+    words = kb.text.trials_section
+    statuses = kb.trials.statuses
+    status = result["overall_status"]
+    if status is None:
+        return words.status_meaning.unknown
+    meanings = words.status_meaning
+    meaning = (
+        meanings.recruiting
+        if status in statuses.recruiting
+        else meanings.open
+        if status in statuses.open
+        else meanings.closed
+    )
+    label = statuses.labels.get(status, status.lower().replace("_", " "))
+    return words.status.format(label=label[:1].upper() + label[1:], meaning=meaning)
+
+
+def _freshness(result: TrialResult, search: TrialSearch, words: TrialSection) -> str:
+    if result["last_update"] is None:
+        return words.outdated_no_date
+    changed = _day_in_words(result["last_update"])
+    if result["possibly_outdated"]:
+        return words.outdated.format(date=changed, days=search["registry"]["outdated_after_days"])
+    return words.updated.format(date=changed)
+
+
+def _fits(result: TrialResult, words: TrialSection) -> str:
+    """The criteria the study's entry speaks of and the child meets (one a study says nothing about is no
+    reason it fits)."""
+    points = _distinct(
+        words.fits_points[c["criterion"]]
+        for c in result["criteria"]
+        if c["outcome"] == "met" and c["study_value"] is not None and c["criterion"] in words.fits_points
+    )
+    return words.fits.format(points=_listed(points)) if points else ""
+
+
+def _unknowns(result: TrialResult, words: TrialSection) -> str:
+    points = _distinct(
+        words.unknown_points.get(c["criterion"], words.unknown_points["other"])
+        for c in result["criteria"]
+        if c["outcome"] == "unknown"
+    )
+    return words.unknown.format(points=_listed(points)) if points else ""
+
+
+def _closing(search: TrialSearch, words: TrialSection) -> list[Block]:
+    """Always: only the care team and the study team can confirm, the registry's snapshot date, the
+    disclaimer."""
+    registry = search["registry"]
+    blocks = [Block("paragraph", words.confirm)]
+    if registry["studies"]:
+        snapshot = registry["snapshot_date"]
+        said = (
+            words.registry.format(date=_day_in_words(snapshot), studies=registry["studies"])
+            if snapshot
+            else words.registry_undated.format(studies=registry["studies"])
+        )
+        blocks.append(Block("paragraph", said))
+    return [*blocks, Block("paragraph", search["disclaimer"])]
+
+
+# ---- small helpers ---------------------------------------------------------------------------------------------
+
+
+def _distinct(points: Iterable[str]) -> list[str]:
+    seen: list[str] = []
+    for point in points:
+        if point not in seen:
+            seen.append(point)
+    return seen
+
+
+def _listed(points: list[str]) -> str:
+    """The points joined: "a", "a and b", "a, b and c"."""
+    return points[0] if len(points) == 1 else f"{', '.join(points[:-1])} and {points[-1]}"
+
+
+def _number(value: float) -> str:
+    """A distance for a person: one decimal under 10, whole numbers (with thousands separators) above."""
+    return f"{value:.1f}" if value < 10 else f"{round(value):,}"
+
+
+def _day_in_words(iso: str) -> str:
+    """A registry date in words, "2 December 2026" (the day without the weekday: a registry date, not an appointment)."""
+    day = date.fromisoformat(iso)
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"

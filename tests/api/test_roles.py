@@ -79,6 +79,10 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("GET", "/api/patients/{patient_id}/doses"): Rule(CARE, 200),
     ("GET", "/api/patients/{patient_id}/survivorship"): Rule(CARE, 200),
     ("GET", "/api/patients/{patient_id}/care-overview"): Rule(CARE, 200),
+    # The trial search (src/allpath/interfaces/api/routes/trials.py): stateless like /api/assess, and per
+    # patient for the team's clinician and the child's family.
+    ("POST", "/api/trials/search"): Rule(frozenset({"clinician", "researcher"}), 200),
+    ("GET", "/api/patients/{patient_id}/trials"): Rule(CARE, 200),
     # FHIR (src/allpath/interfaces/api/routes/fhir.py): import stores nothing; the second-opinion package is
     # stateless like /api/assess, and per patient also for the family (a second opinion is theirs to seek).
     ("POST", "/api/fhir/import"): Rule(CLINICIAN, 200),
@@ -204,6 +208,7 @@ def _request(service: Service, method: str, path: str, caller: str) -> tuple[str
         ("POST", "/api/roadmap"): {"record": complete_b_all(), "start": "2026-01-05"},
         ("POST", "/api/doses"): {"record": complete_b_all(weight_kg=20.0, height_cm=110.0), "phase": "induction"},
         ("POST", "/api/survivorship"): {"record": complete_b_all()},
+        ("POST", "/api/trials/search"): {"record": complete_b_all()},
         ("POST", "/api/fhir/import"): record_to_bundle(complete_b_all()),
         ("POST", "/api/fhir/second-opinion"): complete_b_all(),
         ("POST", "/api/users"): {

@@ -12,9 +12,19 @@ from fastapi import FastAPI
 
 def mount_api(app: FastAPI) -> None:
     from allpath.interfaces.api.docs import mount_api_docs
-    from allpath.interfaces.api.routes import admin, assess, fhir, health, patients, session, team, treatment
+    from allpath.interfaces.api.routes import (
+        admin,
+        assess,
+        fhir,
+        health,
+        patients,
+        session,
+        team,
+        treatment,
+        trials,
+    )
 
-    for module in (health, session, patients, assess, treatment, fhir, admin, team):
+    for module in (health, session, patients, assess, treatment, trials, fhir, admin, team):
         app.include_router(module.router)
     mount_api_docs(app)
 

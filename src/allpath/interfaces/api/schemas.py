@@ -9,8 +9,10 @@ from pydantic import BaseModel, Field, with_config
 from typing_extensions import TypedDict
 
 from allpath.accounts.passwords import MAX_LENGTH as PASSWORD_MAX
+from allpath.domain.limits import EARLIEST_DATE, LATEST_DATE
 from allpath.domain.results import CareOverview
 from allpath.domain.results.common import CLOSED
+from allpath.domain.results.trials import StatusFilter, TrialSearch
 from allpath.interfaces.http.schemas import StrictBody
 from allpath.service.records import DosesView, RoadmapView, SurvivorshipView
 
@@ -254,3 +256,44 @@ class PatientExportOut(BaseModel):
     patient: ExportedPatient
     versions: list[dict[str, object]]
     assessments: list[AssessmentOut]
+
+
+# ---- the trial search (issue 13) ------------------------------------------------------------------------
+
+NEAR_DESCRIPTION = (
+    'Where to measure from: a US ZIP code ("68102", "68102-1234") or a city, alone or with its US state or '
+    'country ("Omaha, NE", "Madrid, Spain"). Without it no distance is measured.'
+)
+RADIUS_DESCRIPTION = (
+    "Keep only the studies with a site at most this many kilometres from the place (from 0 to half the "
+    "Earth's girth); studies whose sites have no coordinates are kept. Needs a place to matter."
+)
+STATUS_DESCRIPTION = (
+    "recruiting; open (also not yet recruiting and enrolling by invitation); any. A study of another status is "
+    "kept in the answer with its status criterion not met."
+)
+ON_DESCRIPTION = (
+    "The day of the search, from 1900-01-01 to 2199-12-31 as the record's dates: the child's age and the "
+    "entries' freshness are taken on it (default: today)."
+)
+
+
+class TrialSearchIn(StrictBody):
+    record: dict[str, object]
+    near: str | None = Field(default=None, min_length=1, max_length=100, description=NEAR_DESCRIPTION)
+    radius_km: float | None = Field(default=None, description=RADIUS_DESCRIPTION)
+    status: StatusFilter = Field(default="open", description=STATUS_DESCRIPTION)
+    on: date | None = Field(default=None, ge=EARLIEST_DATE, le=LATEST_DATE, description=ON_DESCRIPTION)
+
+
+class SearchErrorOut(BaseModel):
+    """The search cannot be made: ``errors`` names the input (``near``: the place is not known; ``radius_km``:
+    not a distance from 0 to half the Earth's girth)."""
+
+    detail: str
+    errors: list[Problem]
+
+
+@with_config(CLOSED)
+class PatientTrialSearchOut(_AboutPatient, TrialSearch):
+    """The trial search for a stored patient's latest record version."""

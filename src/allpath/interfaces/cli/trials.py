@@ -6,15 +6,28 @@ unchanged, refused with why) and the registry's size and refresh time. A study a
 or a newer last-update date is left as it is, so running either twice changes nothing.
 Exit status: 0 when everything was stored; 2 when a file, a line or a study was refused (the others are
 stored) or the registry could not be reached (nothing is stored then).
+
+``search RECORD`` finds the studies of the registry a child may join (``allpath.service.trial_search``): JSON
+(design.md, "Trial search"), or text: the plain-words section a family reads ("Trials to ask about") and, for
+the care team, a table of every study with its verdict and the criterion that decided it. Exit status 2, with
+the option or field named on standard error and nothing on standard output, for an invalid record, place,
+radius or date, and for an empty registry (there is nothing to search: the message says how to fill it); 0
+otherwise, also when no study fits.
 """
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from allpath.interfaces.cli.console import FileArgument, fail_input, iso_day, one_record
+
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from allpath.domain.results.trials import TrialResult, TrialSearch
     from allpath.service.trials import RefreshSummary
 
 EXIT_REFUSED = 2
@@ -96,3 +109,135 @@ def _report(summary: RefreshSummary, origin: str) -> None:
     typer.echo(f"The registry holds {summary.studies_held} studies, refreshed {when}.")
     if summary.refused:
         raise typer.Exit(EXIT_REFUSED)
+
+
+# ---- search ----------------------------------------------------------------------------------------------------
+
+
+class StatusChoice(StrEnum):
+    recruiting = "recruiting"
+    open = "open"
+    any = "any"
+
+
+class SearchFormat(StrEnum):
+    json = "json"
+    text = "text"
+
+
+EMPTY_REGISTRY = (
+    "the trial registry is empty, so there is nothing to search; fill it with "
+    "'allpath trials import FILE...' (ClinicalTrials.gov API v2 files) or 'allpath trials sync'"
+)
+# The options of the search, by the field the use case names when it refuses one.
+_OPTION_OF_FIELD = {"near": "--near", "radius_km": "--radius-km"}
+_VERDICT_WORDS = {"eligible": "may fit", "possibly": "may fit, to check", "not_eligible": "does not fit"}
+
+
+@trials_app.command("search")
+def trials_search(
+    file: FileArgument,
+    near: Annotated[
+        str | None,
+        typer.Option("--near", metavar="PLACE", help="A US ZIP code or a city (with its state or country)."),
+    ] = None,
+    radius_km: Annotated[
+        str | None,
+        typer.Option(
+            "--radius-km", metavar="N", help="Keep studies with a site within N km (and those of unknown distance)."
+        ),
+    ] = None,
+    status: Annotated[
+        StatusChoice,
+        typer.Option(help="recruiting; open adds not yet recruiting and enrolling by invitation; any status."),
+    ] = StatusChoice.open,
+    on: Annotated[
+        str | None, typer.Option("--on", help="The day of the search (YYYY-MM-DD): the child's age on it. Today.")
+    ] = None,
+    output_format: Annotated[
+        SearchFormat,
+        typer.Option("--format", "-f", help="json for software; text for the family's section and a care-team table."),
+    ] = SearchFormat.json,
+) -> None:
+    """The studies of the local registry a child may join, best first, with the reason for each verdict."""
+    import json
+    from datetime import UTC, datetime
+
+    from allpath.errors import InputError
+    from allpath.knowledge.loader import load_knowledge
+    from allpath.service import assess_record
+    from allpath.service.database import operator_work
+    from allpath.service.trial_search import TrialSearchOptions, search_trials
+    from allpath.settings import load_settings
+
+    record = one_record(file)
+    day = iso_day(on, "--on") if on is not None else datetime.now(UTC).date()
+    radius = _radius(radius_km)
+    kb = load_knowledge()
+    settings = load_settings()
+    options = TrialSearchOptions(near, radius, status.value, settings.trials_outdated_days)
+    try:
+        with operator_work(settings.database_url) as work:
+            search = search_trials(work, kb, record, assess_record(kb, record), options, day)
+    except InputError as error:
+        raise fail_input(f"{_OPTION_OF_FIELD.get(error.field, error.field)}: {error.message}") from None
+    if search["registry"]["studies"] == 0:
+        typer.echo(f"allpath trials search: {EMPTY_REGISTRY}", err=True)
+        raise typer.Exit(EXIT_REFUSED)
+    if output_format is SearchFormat.json:
+        typer.echo(json.dumps(search, indent=2, ensure_ascii=False))
+        return
+    from allpath.interfaces.report.blocks import render_text
+    from allpath.interfaces.report.trials import trial_blocks
+
+    typer.echo(render_text(trial_blocks(search, kb)), nl=False)
+    typer.echo("\n" + _care_team_table(search, kb.trials.statuses.labels), nl=False)
+
+
+def _radius(value: str | None) -> float | None:
+    """The radius as given (the use case checks its range); exit 2 naming the option when it is no number."""
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise fail_input(f"--radius-km: {value!r} is not a number; expected a distance in km, such as 500") from None
+
+
+def _care_team_table(search: TrialSearch, status_labels: Mapping[str, str]) -> str:
+    """Every study searched, best first: its verdict and the criterion that decided it (the first one that
+    excludes the child, else the first one still unknown)."""
+    header = ("NCT number", "Study", "Verdict", "Nearest site", "Status", "Decided by")
+    unmeasured = "unknown" if search["place"] is not None else "-"  # no place given: nothing was measured
+    rows = [header] + [_row(result, status_labels, unmeasured) for result in search["results"]]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[-1] for row in rows
+    ]
+    title = "For the care team: every study searched, with its verdict and what decided it"
+    return "\n".join([title, "-" * len(title), *lines, ""]) + (
+        "Each study's own eligibility text is in the JSON output (--format json).\n"
+    )
+
+
+def _row(result: TrialResult, status_labels: Mapping[str, str], unmeasured: str) -> tuple[str, str, str, str, str, str]:
+    site = result["nearest_site"]
+    distance = f"{site['distance_km']:,.1f} km" if site and site["distance_km"] is not None else unmeasured
+    deciding = next((c for c in result["criteria"] if c["outcome"] == "not_met"), None) or next(
+        (c for c in result["criteria"] if c["outcome"] == "unknown"), None
+    )
+    decided = (
+        f"{deciding['criterion'].replace('_', ' ')}: {deciding['explanation']}"
+        if deciding is not None
+        else "nothing allpath checks stands in the way"
+    )
+    given = result["overall_status"]
+    status = status_labels.get(given, given.lower().replace("_", " ")) if given else "not given"
+    return (
+        result["nct_id"] or "-",
+        result["org_study_id"] or "-",
+        _VERDICT_WORDS[result["verdict"]],
+        distance,
+        status,
+        decided,
+    )

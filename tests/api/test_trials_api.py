@@ -20,7 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
 from pydantic import TypeAdapter
+from schemathesis import GenerationMode
+from schemathesis.core.result import Err
 
 from allpath.domain.geo import HALF_CIRCUMFERENCE_KM
 from allpath.domain.results.trials import TrialSearch
@@ -30,6 +34,9 @@ from allpath.service import unit_of_work
 from allpath.service.trials import Study, import_studies
 from tests.api.conftest import Service
 from tests.api.conftest import _service as fresh_service
+from tests.api.test_openapi import answer_problems
+from tests.api.test_schema import MAX_EXAMPLES, Case
+from tests.api.test_schema import _exercise as exercise
 from tests.builders import record
 from tests.conftest import SENTINELS, require_shared, sentinel_record
 
@@ -346,3 +353,55 @@ def test_an_empty_registry_is_no_error(fresh: Service) -> None:
         ("clinician", None, "ok", "0 studies, 0 may fit"),
         ("family", fresh.patient_id, "ok", "0 studies, 0 may fit"),
     ]
+
+
+# ---- the description -----------------------------------------------------------------------------------------
+
+
+def test_both_routes_are_described_with_their_answers_and_refusals(service: Service) -> None:
+    document = service.client().get("/api/openapi.json").json()
+    assert answer_problems(document) == []
+    search = document["paths"][SEARCH]["post"]["responses"]
+    by_patient = document["paths"]["/api/patients/{patient_id}/trials"]["get"]["responses"]
+    assert search["200"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/TrialSearch"}
+    patient_answer = by_patient["200"]["content"]["application/json"]["schema"]
+    assert patient_answer == {"$ref": "#/components/schemas/PatientTrialSearchOut"}
+    for responses in (search, by_patient):
+        refusals = responses["422"]["content"]["application/json"]["schema"]["anyOf"]
+        assert {choice["$ref"].rsplit("/", 1)[1] for choice in refusals} == {
+            "RecordErrorOut",
+            "SearchErrorOut",
+            "ValidationErrorOut",
+        }
+        assert {"401", "403"} <= set(responses)
+    assert "404" in by_patient
+
+
+def test_both_routes_match_their_description_with_a_filled_registry(service: Service, subtests: Any) -> None:
+    """As tests/api/test_schema.py does for every operation (whose registry is empty): generated requests, valid
+    and invalid, as the clinician, anonymously and, per patient, for the real child as the clinician and the
+    family, so that answers with the snapshot's studies are checked against the description too."""
+    schema = schemathesis.openapi.from_asgi("/api/openapi.json", service.app)
+    wanted = {("POST", SEARCH), ("GET", "/api/patients/{patient_id}/trials")}
+    operations = [
+        result.ok()
+        for result in schema.get_all_operations()
+        if not isinstance(result, Err) and (result.ok().method.upper(), result.ok().path) in wanted
+    ]
+    assert len(operations) == 2
+    for operation in operations:
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            with subtests.test(msg=f"{operation.label} ({mode.value})"):
+
+                @given(case=operation.as_strategy(generation_mode=mode))
+                @settings(
+                    max_examples=MAX_EXAMPLES,
+                    deadline=None,
+                    derandomize=True,
+                    database=None,
+                    suppress_health_check=list(HealthCheck),
+                )
+                def run(case: Case) -> None:
+                    exercise(case, service)
+
+                run()

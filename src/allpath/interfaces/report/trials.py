@@ -41,6 +41,8 @@ def trial_blocks(search: TrialSearch, kb: KnowledgeBase) -> list[Block]:
         return blocks + _closing(search, words)
     if not fitting:
         blocks += [Block("paragraph", words.nothing_fits), Block("paragraph", words.nothing_fits_ask)]
+        # A place and a radius may be why nothing is listed: say them (and say nothing of no place).
+        blocks += _place_blocks(search, words) if search["place"] is not None else []
         return blocks + _closing(search, words)
     blocks += [Block("paragraph", words.intro), *_place_blocks(search, words)]
     for number, result in enumerate(fitting[:SHOWN_STUDIES], start=1):

@@ -170,7 +170,11 @@ def test_twenty_six_year_old_finds_no_study_with_a_maximum_of_25(changes: dict[s
     for name in capped:
         assert results[name]["verdict"] == "not_eligible"
         assert _outcome(results[name], "age") == {"not_met"}, name
-    assert "AALL1731" in _found(results)  # maximum 31 years: still open to a 26-year-old
+    # AALL1731's maximum of 31 years does not exclude a 26-year-old; its risk group does (high risk from age 10),
+    # unless the child has Down syndrome, which the study takes whatever the risk group.
+    assert "not_met" not in _outcome(results["AALL1731"], "age")
+    assert _outcome(results["AALL1731"], "risk_group") == {"not_met"}
+    assert "AALL1731" in _found(_search(_child(down_syndrome=True, **changes)))
 
 
 def test_recruiting_drops_closed_studies() -> None:
@@ -206,7 +210,8 @@ def test_study_without_age_limits_is_not_excluded_on_age(limit: str | None) -> N
         else:
             eligibility[key] = limit
     study = parse_study(raw)
-    adult = _child(age_years=None, birth_date="1990-01-01", diagnosis_date="2026-11-20")
+    # An adult with Down syndrome: AALL1731 takes B-ALL with Down syndrome whatever the risk group.
+    adult = _child(age_years=None, birth_date="1990-01-01", diagnosis_date="2026-11-20", down_syndrome=True)
     result = _matcher().match(study, adult, "any")
     assert _outcome(result, "age") == {"met"}
     assert result["verdict"] == "eligible"
@@ -226,3 +231,134 @@ def test_other_children() -> None:
     assert _outcome(no_age["AALL1731"], "age") == {"unknown"} and no_age["AALL1731"]["verdict"] == "possibly"
     refractory = _search(_child(refractory=True, age_years=None, birth_date="2016-03-03", diagnosis_date="2026-06-01"))
     assert refractory["AALL1621"]["verdict"] == "eligible" and refractory["AALL1331"]["verdict"] == "possibly"
+
+
+# ---- the risk group of newly diagnosed ALL ------------------------------------------------------------------
+
+STANDARD_RISK_STUDIES = ("AALL1731", "AALL0932")
+HIGH_RISK_STUDIES = ("AALL1732", "AALL1131", "CCTL019G2201J")  # the last: "First-Line High-Risk (HR)"
+
+
+def _newly_diagnosed(birth_date: str, **changes: object) -> TrialPatient:
+    return _child(age_years=None, birth_date=birth_date, diagnosis_date="2026-11-20", **changes)
+
+
+def test_five_year_old_with_white_count_20000_finds_the_standard_risk_studies_not_the_high_risk_ones() -> None:
+    child = _newly_diagnosed("2021-08-14", wbc_per_ul=20_000)  # 5 years at diagnosis: NCI standard risk
+    assert child.risk_group == "standard"
+    results = _search(child)
+    found = _found(results)
+    assert {"AALL1731", "AALL0932"} <= found
+    assert not found & {"AALL1732", "AALL1131"}
+    for name in STANDARD_RISK_STUDIES:
+        assert _outcome(results[name], "risk_group") == {"met"}, name
+    for name in HIGH_RISK_STUDIES:
+        assert _outcome(results[name], "risk_group") == {"not_met"}, name
+    risk = next(c for c in results["AALL1732"]["criteria"] if c["criterion"] == "risk_group")
+    # What was compared: the study's group and the child's.
+    assert risk["study_value"] == "high-risk ALL at diagnosis" and risk["patient_value"] == "standard risk"
+    assert "high-risk ALL" in risk["explanation"] and "standard risk" in risk["explanation"]
+
+
+def test_twelve_year_old_newly_diagnosed_finds_the_high_risk_studies_not_the_standard_risk_ones() -> None:
+    child = _newly_diagnosed("2014-06-01", wbc_per_ul=20_000)  # 12 years at diagnosis: NCI high risk on age
+    assert child.risk_group == "high"
+    results = _search(child)
+    found = _found(results)
+    assert {"AALL1732", "AALL1131", "CCTL019G2201J"} <= found
+    assert not found & set(STANDARD_RISK_STUDIES)
+    for name in STANDARD_RISK_STUDIES:
+        assert _outcome(results[name], "risk_group") == {"not_met"}, name
+        assert _outcome(results[name], "age") == {"met"}, name  # excluded by the risk group alone
+    for name in HIGH_RISK_STUDIES:
+        assert _outcome(results[name], "risk_group") == {"met"}, name
+
+
+def test_white_count_at_the_high_risk_cut_off_moves_a_five_year_old_to_the_high_risk_studies() -> None:
+    below = _found(_search(_newly_diagnosed("2021-08-14", wbc_per_ul=49_999)))
+    at = _found(_search(_newly_diagnosed("2021-08-14", wbc_per_ul=50_000)))  # 50,000 counts as high
+    assert "AALL1731" in below and "AALL1732" not in below
+    assert "AALL1732" in at and "AALL1731" not in at
+
+
+def test_unknown_risk_group_is_unknown_never_guessed() -> None:
+    results = _search(_newly_diagnosed("2021-08-14", wbc_per_ul=None))
+    for name in STANDARD_RISK_STUDIES + HIGH_RISK_STUDIES:
+        assert _outcome(results[name], "risk_group") == {"unknown"}, name
+        risk = next(c for c in results[name]["criteria"] if c["criterion"] == "risk_group")
+        assert risk["patient_value"] is None and "white count" in risk["explanation"]
+    assert results["AALL1731"]["verdict"] == "possibly" and results["AALL1732"]["verdict"] == "possibly"
+
+
+def test_studies_that_name_no_frontline_risk_group_have_no_risk_criterion() -> None:
+    for child in (
+        _newly_diagnosed("2021-08-14"),
+        _child(
+            age_years=None,
+            birth_date="2014-06-01",
+            diagnosis_date="2020-01-10",
+            relapses=[{"months_from_diagnosis": 70, "sites": ["bone_marrow"]}],
+        ),
+    ):
+        results = _search(child)
+        named = {name for name, result in results.items() if _outcome(result, "risk_group")}
+        assert named == set(STANDARD_RISK_STUDIES + HIGH_RISK_STUDIES)
+
+
+def test_a_relapse_risk_group_is_not_read_as_a_frontline_one() -> None:
+    # AALL1331 with the words of its strata in its title: "high risk" there is a relapse risk group.
+    raw = copy.deepcopy(
+        next(s for s in _raw()["studies"] if s["protocolSection"]["identificationModule"]["nctId"] == "NCT02101853")
+    )
+    raw["protocolSection"]["identificationModule"]["briefTitle"] = "Blinatumomab in High Risk First Relapse B-ALL"
+    raw["protocolSection"]["conditionsModule"]["keywords"].append("standard risk")
+    study = parse_study(raw)
+    assert not _matcher().read(study).risk_groups
+    child = _child(
+        age_years=None,
+        birth_date="2014-06-01",
+        diagnosis_date="2020-01-10",
+        relapses=[{"months_from_diagnosis": 70, "sites": ["bone_marrow"]}],
+    )
+    result = _matcher().match(study, child, "any")
+    assert not _outcome(result, "risk_group") and result["verdict"] == "eligible"
+
+
+def test_down_syndrome_opens_the_standard_risk_or_down_syndrome_study_to_any_risk_group() -> None:
+    # AALL1731: "Newly Diagnosed Standard Risk or Down Syndrome B-ALL"; its text takes B-ALL with Down syndrome.
+    results = _search(_newly_diagnosed("2014-06-01", down_syndrome=True))
+    assert _outcome(results["AALL1731"], "risk_group") == {"met"} and "AALL1731" in _found(results)
+    assert _outcome(results["AALL0932"], "risk_group") == {"not_met"}  # its title does not say Down syndrome
+    unsaid = _search(_newly_diagnosed("2014-06-01", down_syndrome=None))
+    assert _outcome(unsaid["AALL1731"], "risk_group") == {"unknown"}
+
+
+def test_very_high_risk_child() -> None:
+    # KMT2A rearrangement: very high risk. A high-risk study may take such a child (its text says); a standard-risk
+    # study does not.
+    child = _newly_diagnosed("2021-08-14", genetics=["KMT2A_rearranged"])
+    assert child.risk_group == "very_high"
+    results = _search(child)
+    assert _outcome(results["AALL1732"], "risk_group") == {"unknown"}
+    assert _outcome(results["AALL1731"], "risk_group") == {"not_met"}
+
+
+def test_a_first_relapse_is_matched_on_structured_data_for_eliana_and_says_so() -> None:
+    # ELIANA's entry says "Relapsed and Refractory" in its titles; only its free text limits it to a second or later
+    # marrow relapse. The match stays "eligible" (nothing allpath can check excludes the child) and says so.
+    results = _search(
+        _child(
+            age_years=None,
+            birth_date="2014-06-01",
+            diagnosis_date="2020-01-10",
+            relapses=[{"months_from_diagnosis": 70, "sites": ["bone_marrow"]}],
+        )
+    )
+    eliana = results["CCTL019B2202"]
+    assert eliana["verdict"] == "eligible"
+    state = next(c for c in eliana["criteria"] if c["criterion"] == "disease_state")
+    assert state["outcome"] == "met" and "eligibility text" in state["explanation"]
+    assert "second or later" in (eliana["eligibility_text"] or "")
+    # A study that names the first relapse says nothing of the kind: its entry decides.
+    aall1331 = next(c for c in results["AALL1331"]["criteria"] if c["criterion"] == "disease_state")
+    assert "eligibility text" not in aall1331["explanation"]

@@ -3,6 +3,7 @@ criterion, the age limits at their boundaries and the verdict. The study JSON ha
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from functools import cache
 from typing import Any
@@ -72,7 +73,9 @@ def child(
     genetics: frozenset[str] | None = frozenset({"none_detected"}),
     down_syndrome: bool | None = False,
     populations: frozenset[str] = frozenset(),
+    risk: str | None = "standard",
 ) -> TrialPatient:
+    labels = {"standard": "standard risk", "high": "high risk", "very_high": "very high risk"}
     return TrialPatient(
         age=age_on(on, birth_date=birth, age_at_diagnosis=age_years, diagnosis_date=diagnosis),
         sex=sex,
@@ -83,6 +86,8 @@ def child(
         down_syndrome=down_syndrome,
         populations=populations,
         known_inputs=frozenset({"age_years"}) if birth or age_years is not None else frozenset(),
+        risk_group=risk,
+        risk_group_label=labels.get(risk or ""),
     )
 
 
@@ -364,3 +369,181 @@ def test_the_patient_from_a_built_record() -> None:
     assert seen.disease_state == "newly_diagnosed" and seen.lineage == "B" and seen.sex == "female"
     assert seen.age is not None and seen.age.basis == "birth_date"
     assert match(seen)["verdict"] == "eligible"
+
+
+# ---- the risk group of newly diagnosed ALL ------------------------------------------------------------------
+
+
+def risks(title: str, **study: Any) -> frozenset[str]:
+    return _matcher().read(parse_study(study_json(title=title, **study))).risk_groups
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("Chemotherapy in Newly Diagnosed Standard Risk B-ALL", {"standard"}),
+        ("Chemotherapy in Newly Diagnosed Standard-Risk B-ALL", {"standard"}),
+        ("Inotuzumab in Newly Diagnosed High-Risk B-ALL", {"high"}),
+        ("Inotuzumab in Newly Diagnosed High Risk B-ALL", {"high"}),
+        # "Very high risk" is its own group, never also "high risk".
+        ("Blinatumomab in Newly Diagnosed Very High Risk B-ALL", {"very_high"}),
+        ("Blinatumomab in Newly Diagnosed Very High-Risk B-ALL", {"very_high"}),
+        ("Blinatumomab in Newly Diagnosed Very-High-Risk B-ALL", {"very_high"}),
+        ("Newly Diagnosed High-Risk and Very High-Risk B-ALL", {"high", "very_high"}),
+        ("Newly Diagnosed Standard and High Risk ALL", {"high"}),  # "Standard" alone names no group
+        ("Newly Diagnosed Standard-Risk or High-Risk ALL", {"standard", "high"}),
+        # Whole words: "every" is not "very", "higher risk" is not "high risk".
+        ("Newly Diagnosed ALL at Every High Risk Site", {"high"}),
+        ("Newly Diagnosed ALL at Higher Risk of Infection", set()),
+        # Only for newly diagnosed disease and no other state: a relapse risk group is another scheme.
+        ("Blinatumomab in High Risk First Relapse B-ALL", set()),
+        ("Newly Diagnosed or Relapsed High-Risk B-ALL", set()),
+        ("High-Risk B-ALL", set()),  # no state named: the setting of the words is not known
+    ],
+)
+def test_the_risk_group_a_study_names(title: str, expected: set[str]) -> None:
+    assert risks(title) == expected
+
+
+def test_risk_words_are_read_in_keywords_and_all_conditions_not_in_other_diseases() -> None:
+    assert risks("Newly Diagnosed B-ALL", keywords=("standard risk",)) == {"standard"}
+    assert risks("Newly Diagnosed B-ALL", conditions=("High-Risk B Acute Lymphoblastic Leukemia",)) == {"high"}
+    other = ("B Acute Lymphoblastic Leukemia", "High Risk Neuroblastoma")
+    assert risks("Newly Diagnosed B-ALL", conditions=other) == set()
+
+
+STANDARD: dict[str, Any] = {"title": "Chemotherapy in Newly Diagnosed Standard Risk B-ALL"}
+HIGH: dict[str, Any] = {"title": "Inotuzumab in Newly Diagnosed High-Risk B-ALL"}
+VERY_HIGH: dict[str, Any] = {"title": "Blinatumomab in Newly Diagnosed Very High Risk B-ALL"}
+
+
+@pytest.mark.parametrize(
+    ("risk", "study", "expected"),
+    [
+        ("standard", STANDARD, "met"),
+        ("high", STANDARD, "not_met"),
+        ("very_high", STANDARD, "not_met"),
+        ("standard", HIGH, "not_met"),
+        ("high", HIGH, "met"),
+        ("very_high", HIGH, "unknown"),  # some high-risk studies take very high risk: their text says
+        ("standard", VERY_HIGH, "unknown"),  # very high risk is often set by the response, after entry
+        ("high", VERY_HIGH, "unknown"),
+        ("very_high", VERY_HIGH, "met"),
+        (None, STANDARD, "unknown"),
+        (None, HIGH, "unknown"),
+    ],
+)
+def test_risk_group_criterion(risk: str | None, study: dict[str, Any], expected: str) -> None:
+    result = match(child(risk=risk), **study)
+    assert outcome(result, "risk_group") == {expected}
+    found = next(c for c in result["criteria"] if c["criterion"] == "risk_group")
+    assert found["explanation"].startswith("The study is for ")
+    if risk is not None:
+        assert f"the child's risk group is {found['patient_value']}" in found["explanation"]
+
+
+def test_no_risk_criterion_when_the_study_names_no_risk_group() -> None:
+    assert outcome(match(child(risk="high")), "risk_group") == set()
+    assert match(child(risk="high"))["verdict"] == "eligible"
+
+
+def test_a_child_not_newly_diagnosed_has_no_frontline_risk_group() -> None:
+    result = match(child(state="refractory", risk=None), **HIGH)
+    found = next(c for c in result["criteria"] if c["criterion"] == "risk_group")
+    assert found["outcome"] == "unknown" and "only for newly diagnosed" in found["explanation"]
+
+
+@pytest.mark.parametrize(
+    ("age_years", "wbc", "standard", "high"),
+    [
+        (9.9, 49_999, "met", "not_met"),  # NCI standard risk: 1 to under 10 years, count under 50,000
+        (10.0, 49_999, "not_met", "met"),  # age 10: high risk
+        (9.9, 50_000, "not_met", "met"),  # a count of exactly 50,000: high risk
+        (1.0, 10_000, "met", "not_met"),  # the first birthday: standard risk
+        (None, 10_000, "unknown", "unknown"),
+        (5.0, None, "unknown", "unknown"),
+    ],
+)
+def test_risk_group_from_the_assessment_at_its_boundaries(
+    age_years: float | None, wbc: int | None, standard: str, high: str
+) -> None:
+    patient = parse_record(record(age_years=age_years, wbc_per_ul=wbc))
+    seen = trial_patient(patient, assess(patient, load_knowledge()), ON)
+    assert outcome(match(seen, **STANDARD), "risk_group") == {standard}
+    assert outcome(match(seen, **HIGH), "risk_group") == {high}
+
+
+def test_down_syndrome_as_another_way_into_a_risk_group_study() -> None:
+    either: dict[str, Any] = {"title": "Newly Diagnosed Standard Risk or Down Syndrome B-ALL"}
+    assert outcome(match(child(risk="high", down_syndrome=True), **either), "risk_group") == {"met"}
+    assert outcome(match(child(risk="high", down_syndrome=False), **either), "risk_group") == {"not_met"}
+    assert outcome(match(child(risk="high", down_syndrome=None), **either), "risk_group") == {"unknown"}
+    assert outcome(match(child(risk="standard", down_syndrome=None), **either), "risk_group") == {"met"}
+    # Only a title's "or Down syndrome" opens the study: a condition list naming it does not.
+    listed: dict[str, Any] = {**STANDARD, "conditions": ("B Acute Lymphoblastic Leukemia", "Down Syndrome")}
+    assert outcome(match(child(risk="high", down_syndrome=True), **listed), "risk_group") == {"not_met"}
+
+
+def test_a_relapse_study_without_a_relapse_number_says_its_text_may_limit_it() -> None:
+    result = match(child(state="relapsed", relapse_number=1), title="CAR T Cells in Relapsed B-ALL")
+    state = next(c for c in result["criteria"] if c["criterion"] == "disease_state")
+    assert state["outcome"] == "met" and "eligibility text" in state["explanation"]
+    assert result["verdict"] == "eligible"
+
+
+# ---- one matcher shared by searches -----------------------------------------------------------------------
+
+
+def _studies_for_searches() -> list[Any]:
+    titles = (
+        "Chemotherapy in Newly Diagnosed Standard Risk B-ALL",
+        "Inotuzumab in Newly Diagnosed High-Risk B-ALL",
+        "Blinatumomab in First Relapse of B-ALL",
+        "Imatinib in Newly Diagnosed Philadelphia Chromosome Positive ALL",
+        "Newly Diagnosed Standard Risk or Down Syndrome B-ALL",
+    )
+    limits = (("1 Year", "9 Years"), ("1 Year", "21 Years"), ("10 Years", "30 Years"))
+    return [
+        parse_study(study_json(title=title, minimum=low, maximum=high, status=status))
+        for title in titles
+        for low, high in limits
+        for status in ("RECRUITING", "COMPLETED")
+    ]
+
+
+def _two_children() -> tuple[TrialPatient, TrialPatient]:
+    young = child(birth=date(2021, 8, 14), risk="standard")
+    older = child(birth=date(2012, 1, 1), risk="high", genetics=frozenset({"BCR::ABL1"}), down_syndrome=True)
+    return young, older
+
+
+def test_two_searches_interleaved_each_keep_their_own_criteria() -> None:
+    studies = _studies_for_searches()
+    young, older = _two_children()
+    alone = {who: [_matcher().search(who, "open").match(s) for s in studies] for who in (young, older)}
+    assert alone[young] != alone[older]
+    shared = TrialMatcher(load_knowledge().trials)
+    first, second = shared.search(young, "open"), shared.search(older, "recruiting")
+    mixed: dict[str, list[TrialMatch]] = {"young": [], "older": []}
+    for study in studies:  # one study for one child, then for the other, on the same matcher
+        mixed["young"].append(first.match(study))
+        mixed["older"].append(second.match(study))
+    assert mixed["young"] == alone[young]
+    assert mixed["older"] == [_matcher().search(older, "recruiting").match(s) for s in studies]
+
+
+def test_searches_in_threads_on_one_matcher_need_no_lock() -> None:
+    studies = _studies_for_searches() * 40
+    young, older = _two_children()
+    shared = TrialMatcher(load_knowledge().trials)
+    readings = [shared.read(s) for s in studies]
+    expected = {who: [_matcher().search(who, "any").match(s) for s in studies] for who in (young, older)}
+
+    def run(who: TrialPatient) -> list[TrialMatch]:
+        search = shared.search(who, "any")
+        return [search.match(s, r) for s, r in zip(studies, readings, strict=True)]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = [(who, pool.submit(run, who)) for who in (young, older) * 4]
+        for who, future in futures:
+            assert future.result() == expected[who]

@@ -45,6 +45,10 @@ def also_key(subgroup_id: str) -> str:
     return f"also:{subgroup_id}"
 
 
+def risk_key(value: str) -> str:
+    return f"risk:{value}"
+
+
 @dataclass(frozen=True, slots=True)
 class StudyReading:
     """The vocabulary concepts a study names, by where it names them."""
@@ -55,13 +59,12 @@ class StudyReading:
     anywhere: frozenset[str]  # titles, keywords or any condition
     about_all: frozenset[str]  # titles, keywords, or the conditions that name ALL (where a state word speaks of ALL)
     about_disease: frozenset[str]  # titles, keywords, or the conditions that name ALL or a related condition
+    # The risk groups of newly diagnosed ALL the study names (trials.yaml `risk_groups`), and the subgroups its
+    # titles name beside them as another way in ("Standard Risk or Down Syndrome"); empty when it names none.
+    risk_groups: frozenset[str] = frozenset()
+    risk_ways_in: frozenset[str] = frozenset()
     # Only what the criteria read, by where they read it: two studies with the same signature get the same criteria.
-    signature: tuple[frozenset[str], frozenset[str], frozenset[str], tuple[bool, ...]] = (
-        frozenset(),
-        frozenset(),
-        frozenset(),
-        (),
-    )
+    signature: tuple[object, ...] = ()
 
     def named(self, key: str, parts: Iterable[StudyPart]) -> bool:
         for part in parts:
@@ -78,8 +81,15 @@ _SEPARATORS = str.maketrans(dict.fromkeys("()[]{},;:/|\"'.-!?*&\n\t", " "))
 @dataclass(frozen=True, slots=True)
 class _Term:
     text: str
-    pattern: re.Pattern[str]  # the term as a whole word (a term ending in "+" ends anywhere)
+    pattern: re.Pattern[str]  # the term as a whole word (a term ending in "+" ends anywhere), not after its guards
     keys: frozenset[str]
+
+
+def _pattern(text: str, not_after: Iterable[str]) -> re.Pattern[str]:
+    # "very" before "high risk" makes it another term: a word of ``not_after`` and a space or hyphen may not precede.
+    guards = "".join(rf"(?<!\b{re.escape(word)} )(?<!\b{re.escape(word)}-)" for word in not_after)
+    end = r"(?!\w)" if text[-1].isalnum() else ""
+    return re.compile(guards + r"(?<!\w)" + re.escape(text) + end)
 
 
 def _first_word(term: str) -> str:
@@ -90,20 +100,23 @@ def _first_word(term: str) -> str:
 class _Scanner:
     """Finds the concepts named in a text. A text's words are split once; only the terms whose first word is
     among them are looked for, and a term found is checked to stand as whole words ("relapse" is not found in
-    "relapses", "ALL" not in "SMALL"). Terms of ``folded`` are found in any case, those of ``exact`` as written."""
+    "relapses", "ALL" not in "SMALL"). Terms of ``folded`` are found in any case, those of ``exact`` as written;
+    a term of ``guarded`` is not found right after one of its words ("high risk" in "very high risk")."""
 
-    def __init__(self, folded: dict[str, set[str]], exact: dict[str, set[str]]) -> None:
-        self._folded = self._index({term.casefold(): keys for term, keys in folded.items()}, 0)
-        self._exact = self._index(exact, 0)
+    def __init__(
+        self, folded: dict[str, set[str]], exact: dict[str, set[str]], guarded: dict[str, tuple[str, ...]]
+    ) -> None:
+        guards = {term.casefold(): tuple(word.casefold() for word in words) for term, words in guarded.items()}
+        self._folded = self._index({term.casefold(): keys for term, keys in folded.items()}, guards)
+        self._exact = self._index(exact, {})
         self._exact_terms = tuple(exact)
         self._seen: dict[str, frozenset[str]] = {}
 
     @staticmethod
-    def _index(terms: dict[str, set[str]], flags: int) -> dict[str, tuple[_Term, ...]]:
+    def _index(terms: dict[str, set[str]], guards: dict[str, tuple[str, ...]]) -> dict[str, tuple[_Term, ...]]:
         by_word: dict[str, list[_Term]] = {}
         for text, keys in terms.items():
-            end = r"(?!\w)" if text[-1].isalnum() else ""
-            term = _Term(text, re.compile(r"(?<!\w)" + re.escape(text) + end, flags), frozenset(keys))
+            term = _Term(text, _pattern(text, guards.get(text, ())), frozenset(keys))
             by_word.setdefault(_first_word(text), []).append(term)
         return {word: tuple(found) for word, found in by_word.items()}
 
@@ -139,6 +152,7 @@ class StudyReader:
     def __init__(self, vocabulary: TrialsFile) -> None:
         folded: dict[str, set[str]] = {}
         exact: dict[str, set[str]] = {}
+        guarded: dict[str, tuple[str, ...]] = {}
 
         def add(terms: Iterable[str], key: str, table: dict[str, set[str]]) -> None:
             for term in terms:
@@ -162,13 +176,19 @@ class StudyReader:
             add(subgroup.exact_case, subgroup_key(subgroup.id), exact)
             if subgroup.also_accepts is not None:
                 add(subgroup.also_accepts.terms, also_key(subgroup.id), folded)
-        self._scanner = _Scanner(folded, exact)
+        risks = vocabulary.risk_groups
+        for words in risks.words:
+            add(words.terms, risk_key(words.value), folded)
+            guarded.update(dict.fromkeys(words.terms, words.not_after))
+        self._scanner = _Scanner(folded, exact, guarded)
+        self._risk_keys = {risk_key(w.value): w.value for w in risks.words}
+        self._risk_state = state_key(risks.read_when)
+        self._ways_in = tuple((subgroup_key(g), g) for g in risks.other_ways_in)
         self._related_keys = frozenset(related_key(r.id) for r in disease.related)
         self._anywhere_keys = self._related_keys | {ALL}
         self._disease_keys = frozenset(lineage_key(lin.value) for lin in vocabulary.lineage)
-        self._all_keys = frozenset(state_key(s.value) for s in vocabulary.disease_state) | frozenset(
-            relapse_number_key(n.number) for n in vocabulary.relapse_number
-        )
+        self._state_keys = frozenset(state_key(s.value) for s in vocabulary.disease_state)
+        self._all_keys = self._state_keys | frozenset(relapse_number_key(n.number) for n in vocabulary.relapse_number)
         self._subgroups = tuple(
             (subgroup_key(g.id), also_key(g.id), g.required_in, g.named_in) for g in vocabulary.subgroups
         )
@@ -197,6 +217,7 @@ class StudyReader:
             flags.append(any(key in parts[part] for part in required_in))
             flags.append(any(also in parts[part] for part in required_in))
             flags.append(any(key in parts[part] for part in named_in))
+        risks, ways_in = self._risks(about_all, titles)
         return StudyReading(
             titles=titles,
             keywords=keywords,
@@ -204,10 +225,24 @@ class StudyReader:
             anywhere=anywhere,
             about_all=about_all,
             about_disease=about_disease,
+            risk_groups=risks,
+            risk_ways_in=ways_in,
             signature=(
                 anywhere & self._anywhere_keys,
                 about_disease & self._disease_keys,
                 about_all & self._all_keys,
                 tuple(flags),
+                risks,
+                ways_in,
             ),
         )
+
+    def _risks(self, about_all: frozenset[str], titles: frozenset[str]) -> tuple[frozenset[str], frozenset[str]]:
+        """The risk groups of newly diagnosed ALL a study names: read only when the study names that state and no
+        other (a relapse study's "high risk" is a relapse risk group)."""
+        if about_all & self._state_keys != {self._risk_state}:
+            return frozenset(), frozenset()
+        risks = frozenset(value for key, value in self._risk_keys.items() if key in about_all)
+        if not risks:
+            return risks, frozenset()
+        return risks, frozenset(subgroup for key, subgroup in self._ways_in if key in titles)

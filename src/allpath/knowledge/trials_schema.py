@@ -67,6 +67,52 @@ class AnyStatePurposes(_Reasoned):
     purposes: tuple[str, ...] = Field(min_length=1)
 
 
+class RelapseNumberUnnamed(_Reasoned):
+    """Said when a relapse study's titles, keywords and conditions limit no relapse number (its free text may)."""
+
+
+class RiskWords(Terms):
+    """The words by which a study names a risk group of newly diagnosed ALL. ``not_after``: words that, right
+    before a term, make it another group's term ("very" before "high risk")."""
+
+    value: str = Field(min_length=1)
+    label: str
+    not_after: tuple[str, ...] = ()
+
+
+class RiskRule(_Reasoned):
+    patient: str = Field(min_length=1)  # a group of the risk scheme (risk_groups.yaml)
+    study: str = Field(min_length=1)  # a group of `words`
+    outcome: Outcome
+
+
+class RiskGroups(_Reasoned):
+    """A study's risk group for newly diagnosed ALL, compared with the child's group of ``risk_groups.yaml``.
+    ``read_when``: the study's words name a risk group only when it names this disease state and no other.
+    ``other_ways_in``: subgroups that a study's titles name beside a risk group as a second way in
+    ("Standard Risk or Down Syndrome B-ALL")."""
+
+    read_when: StateValue
+    words: tuple[RiskWords, ...] = Field(min_length=1)
+    rules: tuple[RiskRule, ...] = Field(min_length=1)
+    other_ways_in: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _every_pair(self) -> RiskGroups:
+        study = {w.value for w in self.words}
+        patient = {r.patient for r in self.rules}
+        pairs = [(r.patient, r.study) for r in self.rules]
+        if len(pairs) != len(set(pairs)):
+            raise ValueError("a pair of child and study risk group is listed twice")
+        unknown = sorted({r.study for r in self.rules} - study)
+        if unknown:
+            raise ValueError(f"risk rules name study groups without words: {', '.join(unknown)}")
+        missing = sorted(f"{p}/{s}" for p in patient for s in study if (p, s) not in set(pairs))
+        if missing:
+            raise ValueError(f"risk rules missing for: {', '.join(missing)}")
+        return self
+
+
 class PatientSide(BaseModel):
     """What the record says about a subgroup: a genetic finding, a yes/no field, or a population of the
     assessment (with the input it needs, so that a population left out for a missing input reads as unknown)."""
@@ -124,7 +170,9 @@ class TrialsFile(BaseModel):
     disease_state: tuple[StateWords, ...] = Field(min_length=1)
     relapse_number: tuple[RelapseNumberWords, ...] = ()
     state_rules: tuple[StateRule, ...] = Field(min_length=1)
+    relapse_number_unnamed: RelapseNumberUnnamed
     any_state_purposes: AnyStatePurposes
+    risk_groups: RiskGroups
     subgroups: tuple[Subgroup, ...]
     statuses: Statuses
 
@@ -136,4 +184,7 @@ class TrialsFile(BaseModel):
         ids = [g.id for g in self.subgroups]
         if len(ids) != len(set(ids)):
             raise ValueError("a subgroup id is listed twice")
+        strangers = sorted(set(self.risk_groups.other_ways_in) - set(ids))
+        if strangers:
+            raise ValueError(f"risk_groups.other_ways_in names no subgroup: {', '.join(strangers)}")
         return self

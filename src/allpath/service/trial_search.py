@@ -71,7 +71,6 @@ class _Registry:
     studies: tuple[Study, ...]
     readings: tuple[StudyReading, ...]
     status_rank: dict[str, int]  # recruiting 0, about to recruit or by invitation 1; any other status after
-    lock: threading.Lock  # the matcher keeps one child's criteria between studies: one search at a time
 
 
 _cached: _Registry | None = None
@@ -199,7 +198,6 @@ def _registry(uow: UnitOfWork, kb: KnowledgeBase) -> _Registry:
             **dict.fromkeys(statuses.open, 1),
             **dict.fromkeys(statuses.recruiting, 0),
         },
-        lock=threading.Lock(),
     )
     with _cache_lock:
         _cached = loaded
@@ -214,27 +212,28 @@ def _results(
 ) -> list[TrialResult]:
     distances = DistancesFrom(place.point) if place is not None else None
     ranked: list[tuple[tuple[object, ...], TrialResult]] = []
-    with registry.lock:
-        for study, reading in zip(registry.studies, registry.readings, strict=True):
-            measured = distances.study(study.locations) if distances is not None else None
-            within = measured.within(options.radius_km) if measured and options.radius_km is not None else None
-            if within is RadiusVerdict.BEYOND:
-                continue
-            match = registry.matcher.match(study, patient, options.status, reading)
-            result: TrialResult = {
-                **match,
-                "nearest_site": _nearest(measured),
-                "possibly_outdated": _outdated(study.last_update_post_date, today, options.outdated_after_days),
-                "last_update": study.last_update_post_date.isoformat() if study.last_update_post_date else None,
-                "brief_summary": study.brief_summary,
-                "interventions": [i.name for i in study.interventions if i.name],
-                "phases": list(study.phases),
-                "sites": len(study.locations),
-                "sites_without_coordinates": sum(site.geo_point is None for site in study.locations),
-                "within_radius": within.value if within is not None else None,
-                "registry_url": REGISTRY_STUDY_URL.format(nct_id=study.nct_id) if study.nct_id else None,
-            }
-            ranked.append((_rank(result, study, measured, registry), result))
+    # The search keeps this child's criteria; the shared matcher keeps nothing of it, so searches run side by side.
+    search = registry.matcher.search(patient, options.status)
+    for study, reading in zip(registry.studies, registry.readings, strict=True):
+        measured = distances.study(study.locations) if distances is not None else None
+        within = measured.within(options.radius_km) if measured and options.radius_km is not None else None
+        if within is RadiusVerdict.BEYOND:
+            continue
+        match = search.match(study, reading)
+        result: TrialResult = {
+            **match,
+            "nearest_site": _nearest(measured),
+            "possibly_outdated": _outdated(study.last_update_post_date, today, options.outdated_after_days),
+            "last_update": study.last_update_post_date.isoformat() if study.last_update_post_date else None,
+            "brief_summary": study.brief_summary,
+            "interventions": [i.name for i in study.interventions if i.name],
+            "phases": list(study.phases),
+            "sites": len(study.locations),
+            "sites_without_coordinates": sum(site.geo_point is None for site in study.locations),
+            "within_radius": within.value if within is not None else None,
+            "registry_url": REGISTRY_STUDY_URL.format(nct_id=study.nct_id) if study.nct_id else None,
+        }
+        ranked.append((_rank(result, study, measured, registry), result))
     ranked.sort(key=lambda pair: pair[0])
     return [result for _, result in ranked]
 

@@ -16,7 +16,7 @@ from allpath.domain.results.common import CLOSED
 Verdict = Literal["eligible", "possibly", "not_eligible"]
 """``possibly``: no criterion excludes the child, but at least one cannot be decided from the data."""
 Outcome = Literal["met", "not_met", "unknown"]
-CriterionName = Literal["disease", "lineage", "disease_state", "subgroup", "age", "sex", "status"]
+CriterionName = Literal["disease", "lineage", "disease_state", "risk_group", "subgroup", "age", "sex", "status"]
 StatusFilter = Literal["recruiting", "open", "any"]
 
 

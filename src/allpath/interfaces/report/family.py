@@ -11,8 +11,10 @@ from __future__ import annotations
 import re
 
 from allpath.domain.results import Assessment, CareOverview, Factor, Roadmap
+from allpath.domain.results.trials import TrialSearch
 from allpath.interfaces.report.blocks import Block, cited, section
 from allpath.interfaces.report.treatment import length_blocks, roadmap_blocks, survivorship_blocks
+from allpath.interfaces.report.trials import trial_blocks
 from allpath.knowledge.loader import KnowledgeBase
 
 _SOURCE_NOTE = re.compile(r"\(Source: \u201c[^\u201d]*\u201d\)")
@@ -265,13 +267,17 @@ def build_blocks(
     treatment: CareOverview | None = None,
     roadmap: Roadmap | None = None,
     child_name: str = "",
+    trials: TrialSearch | None = None,
 ) -> list[Block]:
     """The family report of one assessment, as blocks; with ``treatment`` (the care overview) also the road
     ahead and the check-ups after treatment. Never the doses. ``roadmap`` (or the one of ``treatment``) gives how
-    long treatment lasts. The report names the child by ``child_name`` or says "your child": a record id is for
-    software, never a heading for a family."""
+    long treatment lasts. With ``trials`` (a trial search for the child), the trials to ask about follow the
+    plan. The report names the child by ``child_name`` or says "your child": a record id is for software, never
+    a heading for a family."""
     who = child_name.strip() or "your child"
     blocks = _opening(a, kb, who) + _findings_blocks(a, kb) + _plan_blocks(a, kb, treatment, roadmap)
+    if trials is not None:
+        blocks += trial_blocks(trials, kb)
     blocks += _support_blocks(a, kb, treatment)
     glossary = _glossary(blocks, kb)
     if glossary:

@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.orm import Session
-
 from allpath.interfaces.report import Block, build_blocks
 from allpath.interfaces.web.pages import STATIC_DIR, templates
+from allpath.interfaces.web.trial_section import TrialForm, TrialSection, trial_section
 from allpath.knowledge.loader import KnowledgeBase
 from allpath.service import UnitOfWork, care_overview, latest
 from allpath.service.stored import Patient
+from allpath.service.trial_search import DEFAULT_OUTDATED_AFTER_DAYS
 
 PDF_STYLESHEET = STATIC_DIR / "report-print.css"
 
@@ -29,6 +29,8 @@ class FamilyReport:
     assessed_at: datetime
     blocks: list[Block]
     knowledge_version: str
+    trials: TrialSection  # the trial search of the report (its form and any problem with it are for the page)
+    trials_heading: str  # the heading of the trials section among the blocks
     calendar: bool = False  # the roadmap is dated: its calendar (.ics) can be downloaded
 
     @property
@@ -42,24 +44,57 @@ class FamilyReport:
         return self.blocks[1:] if self.blocks and self.blocks[0].kind == "title" else self.blocks
 
     @property
+    def body_parts(self) -> tuple[list[Block], list[Block], list[Block]]:
+        """The body in three: before the trials section, the section (its heading up to the next heading), and
+        after it; the page puts the section's search form after its words."""
+        body = self.body
+        start = next((i for i, b in enumerate(body) if b.kind == "heading" and b.text == self.trials_heading), None)
+        if start is None:
+            return body, [], []
+        end = next((i for i in range(start + 1, len(body)) if body[i].kind == "heading"), len(body))
+        return body[:start], body[start:end], body[end:]
+
+    @property
     def filename(self) -> str:
         return f"allpath-family-report-v{self.version}.pdf"
 
 
-def family_report(s: Session, kb: KnowledgeBase, patient: Patient) -> FamilyReport:
+def family_report(
+    uow: UnitOfWork,
+    kb: KnowledgeBase,
+    patient: Patient,
+    trials: TrialForm | None = None,
+    *,
+    outdated_after_days: int = DEFAULT_OUTDATED_AFTER_DAYS,
+) -> FamilyReport:
     """The report of the patient's latest record, assessed afresh under the running knowledge base (the rule
     for every view of a stored patient, ``allpath.service``), with the roadmap and the follow-up after
-    treatment (never the doses)."""
-    now = latest(UnitOfWork(s, None), kb, patient)
+    treatment (never the doses), and the trials to ask about: the search ``trials`` asks for (by default the
+    open studies, without a place), audited by the trial search with counts only."""
+    now = latest(uow, kb, patient)
     treatment = care_overview(kb, now.record, assessment=now.assessment)
     roadmap = treatment["roadmap"]
+    section = trial_section(
+        uow,
+        kb,
+        now.record,
+        now.assessment,
+        trials or TrialForm(),
+        outdated_after_days=outdated_after_days,
+        patient_id=patient.id,
+    )
+    blocks = build_blocks(
+        now.assessment, kb, treatment=treatment, child_name=patient.display_name, trials=section.search
+    )
     return FamilyReport(
         patient_id=patient.id,
         display_name=patient.display_name,
         version=now.version.version,
         assessed_at=now.stored.created_at,
-        blocks=build_blocks(now.assessment, kb, treatment=treatment, child_name=patient.display_name),
+        blocks=blocks,
         knowledge_version=now.assessment["knowledge_version"],
+        trials=section,
+        trials_heading=kb.text.trials_section.heading,
         calendar=bool(roadmap["regimen"] and roadmap["start_date"]),
     )
 

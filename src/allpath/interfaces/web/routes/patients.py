@@ -30,6 +30,7 @@ from allpath.interfaces.web.pages import (
     is_htmx,
     page,
 )
+from allpath.interfaces.web.trial_section import page_trials
 from allpath.knowledge.loader import KnowledgeBase
 from allpath.service import stored_patients
 from allpath.service.records import RoadmapView
@@ -326,7 +327,8 @@ def _record_rows(record: Mapping[str, object], prefix: str = "") -> list[tuple[s
 
 @router.get("/patients/{patient_id}")
 def patient_page(request: Request, patient_id: str, kb: KB, work: CareOrFamilyPage, unchanged: int = 0) -> Response:
-    """The current assessment with its reasons and citations, the work-up, the plan and the history."""
+    """The current assessment with its reasons and citations, the work-up, the plan, the trials to ask about and
+    the history."""
     patient = visible_patient(work, patient_id, family_allowed=True)
     if work.user.role == "family":
         # A family's page about their child is the plain-language report.
@@ -352,6 +354,7 @@ def patient_page(request: Request, patient_id: str, kb: KB, work: CareOrFamilyPa
         "elements": {e["id"]: e for e in result["plan"].get("elements", [])},
         "population_labels": {p.spec.id: p.spec.label for p in kb.populations},
         "unchanged": bool(unchanged),
+        "trials": page_trials(request, work, kb, now),  # the search the address asks for (near, radius_km, status)
     }
     return page(request, "patient.html", context, work)
 

@@ -1,0 +1,185 @@
+"""The "Trials to ask about" section of a child's pages (issue 13): the small search form read from the page's
+address, the trial search of the service (``allpath.service.trial_search``, which audits it with counts only),
+and its answer split into the studies that may fit and those that do not.
+
+A form value that cannot be used (a place the gazetteers do not know, a distance that is not a number, an
+unknown status) is a plain message naming the field, and the studies are then shown without the place: the
+page never fails because of what someone typed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Final
+from urllib.parse import urlencode
+
+from allpath.domain.results.trials import StatusFilter, TrialResult, TrialSearch
+from allpath.errors import InputError
+from allpath.service.trial_search import TrialSearchOptions, search_trials
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+
+    from allpath.domain.record_model import PatientRecord
+    from allpath.domain.results.assessment import Assessment
+    from allpath.knowledge.loader import KnowledgeBase
+    from allpath.service.patients import Latest
+    from allpath.service.unit_of_work import UnitOfWork
+    from allpath.settings import Settings
+
+STATUS_CHOICES: Final[tuple[tuple[StatusFilter, str], ...]] = (
+    ("open", "Open or about to open"),
+    ("recruiting", "Recruiting now"),
+    ("any", "Any status, closed ones too"),
+)
+FIELD_LABELS: Final = {"near": "Place", "radius_km": "Distance", "status": "Which studies"}
+_STATUSES: Final[dict[str, StatusFilter]] = {value: value for value, _ in STATUS_CHOICES}
+_LONGEST_PLACE = 100  # characters: longer than any city name with its state and country
+_LONGEST_NUMBER = 20
+_SERVICE_CHECKS = frozenset({"near", "radius_km"})  # the service audits its own refusals of these
+KM_PER_MILE = 1.609344  # the international mile: distances are shown in both units
+
+
+@dataclass(frozen=True)
+class TrialForm:
+    """The search form as typed (text, so that the page shows back exactly what was given)."""
+
+    near: str = ""
+    radius_km: str = ""
+    status: str = "open"
+
+    @classmethod
+    def of(cls, query: Mapping[str, str]) -> TrialForm:
+        return cls(
+            near=" ".join(query.get("near", "").split())[:_LONGEST_PLACE],
+            radius_km=query.get("radius_km", "").strip()[:_LONGEST_NUMBER],
+            status=query.get("status", "").strip()[:_LONGEST_NUMBER] or "open",
+        )
+
+    def options(self, outdated_after_days: int) -> TrialSearchOptions:
+        """The service's options; ``InputError`` names the field a value of which cannot be used here (the
+        service checks the place and the radius's range itself)."""
+        status = _STATUSES.get(self.status)
+        if status is None:
+            raise InputError("status", "Choose open, recruiting now, or any status.")
+        radius: float | None = None
+        if self.radius_km:
+            if not self.near:
+                raise InputError("radius_km", "A distance needs a place to measure from. Give a ZIP code or a city.")
+            try:
+                radius = float(self.radius_km)
+            except ValueError:
+                raise InputError("radius_km", "The distance is a number of kilometres, such as 500.") from None
+        return TrialSearchOptions(
+            near=self.near or None, radius_km=radius, status=status, outdated_after_days=outdated_after_days
+        )
+
+    @property
+    def query(self) -> str:
+        """The form as the query of an address (empty when nothing differs from the defaults)."""
+        given = {"near": self.near, "radius_km": self.radius_km, "status": "" if self.status == "open" else self.status}
+        pairs = {name: value for name, value in given.items() if value}
+        return urlencode(pairs)
+
+
+@dataclass(frozen=True)
+class TrialProblem:
+    """A form value that could not be used: the field, its label on the page, and why in plain words."""
+
+    field: str
+    label: str
+    message: str
+
+
+@dataclass(frozen=True)
+class TrialSection:
+    """What the section shows: the form as given, the search's answer, and the problem of the form, if any."""
+
+    form: TrialForm
+    search: TrialSearch
+    problem: TrialProblem | None
+    status_labels: Mapping[str, str]  # the registry's statuses in words (trials.yaml)
+
+    @property
+    def registry_empty(self) -> bool:
+        return self.search["registry"]["studies"] == 0
+
+    @property
+    def fitting(self) -> list[TrialResult]:
+        """The studies that may fit, best first (no criterion excludes the child)."""
+        return [r for r in self.search["results"] if r["verdict"] != "not_eligible"]
+
+    @property
+    def not_fitting(self) -> list[TrialResult]:
+        return [r for r in self.search["results"] if r["verdict"] == "not_eligible"]
+
+    @property
+    def status_choices(self) -> tuple[tuple[str, str], ...]:
+        return STATUS_CHOICES
+
+    @staticmethod
+    def distance(km: float) -> str:
+        """A distance in kilometres and miles, whole units from 10 on."""
+        miles = km / KM_PER_MILE
+        if km < 10:
+            return f"{km:.1f} km ({miles:.1f} miles)"
+        return f"{km:,.0f} km ({miles:,.0f} miles)"
+
+
+def trial_section(
+    uow: UnitOfWork,
+    kb: KnowledgeBase,
+    record: PatientRecord,
+    assessment: Assessment,
+    form: TrialForm,
+    *,
+    outdated_after_days: int,
+    patient_id: str,
+) -> TrialSection:
+    """The section for one child: the search the form asks for, or (when a value of the form cannot be used)
+    the search without the place, with the problem named. Every search is audited by the service."""
+    today = datetime.now(UTC).date()
+    labels = kb.trials.statuses.labels
+    try:
+        options = form.options(outdated_after_days)
+    except InputError as error:
+        uow.audit("search", "trials", patient_id, outcome="invalid", detail=error.field)
+        problem = TrialProblem(error.field, FIELD_LABELS[error.field], error.message)
+    else:
+        try:
+            search = search_trials(uow, kb, record, assessment, options, today, resource_id=patient_id)
+            return TrialSection(form, search, None, labels)
+        except InputError as error:
+            if error.field not in _SERVICE_CHECKS:
+                raise
+            problem = TrialProblem(error.field, FIELD_LABELS[error.field], _sentence(error.message))
+    plain = replace(form, near="", radius_km="", status=form.status if form.status in _STATUSES else "open")
+    search = search_trials(
+        uow, kb, record, assessment, plain.options(outdated_after_days), today, resource_id=patient_id
+    )
+    return TrialSection(form, search, problem, labels)
+
+
+def page_trials(request: Request, uow: UnitOfWork, kb: KnowledgeBase, now: Latest) -> TrialSection:
+    """The section of a stored patient's latest record as the page's address asks for it (``near``,
+    ``radius_km``, ``status``), with the settings' threshold for possibly outdated entries."""
+    settings: Settings = request.app.state.settings
+    return trial_section(
+        uow,
+        kb,
+        now.record,
+        now.assessment,
+        TrialForm.of(request.query_params),
+        outdated_after_days=settings.trials_outdated_days,
+        patient_id=now.patient.id,
+    )
+
+
+def _sentence(message: str) -> str:
+    """A message of the service as a sentence of the page (capital first, full stop last)."""
+    text = message.strip()
+    if not text:
+        return text
+    return text[0].upper() + text[1:] + ("" if text.endswith((".", "?", "!")) else ".")

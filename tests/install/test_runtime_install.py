@@ -46,6 +46,19 @@ print("\\n".join(failed))
 sys.exit(1 if failed else 0)
 """
 
+# Run by the new environment's python: the demo's trial registry (package data) fills a throwaway database.
+SEED_DEMO_TRIALS = """
+import sys
+from allpath.service.demo import DEMO_TRIALS, seed_demo_trials
+from allpath.service.unit_of_work import UnitOfWork
+from allpath.storage.db import make_engine, migrate, session_factory
+engine = make_engine(sys.argv[1])
+migrate(engine)
+with session_factory(engine)() as s, s.begin():
+    print(DEMO_TRIALS)
+    print(seed_demo_trials(UnitOfWork(s, None)))
+"""
+
 
 def _run(command: list[str], cwd: Path, timeout: float) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -140,3 +153,20 @@ def test_allpath_serve_from_the_runtime_install_answers_health_and_signin(
     assert (tmp_path / "data").is_dir()  # the throwaway data directory holds the database
     served.stop()
     assert "Traceback" not in served.errors(), served.errors()[-3000:]
+
+
+def test_the_demo_trial_registry_is_in_the_wheel(runtime_env: Path, tmp_path: Path) -> None:
+    """``allpath serve --demo`` fills an empty trial registry from the package's bundled snapshot (issue 13): the
+    wheel carries it, and storing it needs only the runtime dependencies."""
+    done = subprocess.run(
+        [str(runtime_env / "bin" / "python"), "-c", SEED_DEMO_TRIALS, f"sqlite:///{tmp_path / 'demo.db'}"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=clean_env(tmp_path / "data"),
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    location, stored = done.stdout.splitlines()
+    assert Path(location).is_relative_to(runtime_env), location
+    assert int(stored) == 20

@@ -112,7 +112,7 @@ def test_data_directory_and_database_files_are_private(tmp_path: Path) -> None:
     migrate(engine)
     engine.dispose()
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
-    for name in ("allpath.db", "allpath.db-wal", "allpath.db-shm", "allpath.db.writer-lock"):
+    for name in ("allpath.db", "allpath.db-wal", "allpath.db-shm", "allpath.db.writer-lock", "allpath.db.sign-in"):
         path = folder / name
         if path.exists():
             assert stat.S_IMODE(path.stat().st_mode) == 0o600, name

@@ -25,8 +25,15 @@ def token_user(s: Session, raw: str) -> User | None:
 
 def token_account(s: Session, raw: str) -> tuple[User, bool] | None:
     """The active account of a valid, unrevoked, unexpired API token and whether the data's owners granted
-    it patient data (``data_access``), in one query; None otherwise."""
-    return signin.token_account(s, raw)
+    it patient data (``data_access``), in one query or from the token cache while its entry is exact
+    (``allpath.storage.token_cache``); None otherwise."""
+    return signin.checked_token_account(s, raw)
+
+
+def cached_token_account(s: Session, raw: str) -> tuple[User, bool] | None:
+    """``token_account`` from the token cache alone, without SQL or I/O (the event loop may ask); None when
+    the token must be looked up."""
+    return signin.cached_token_account(s, raw)
 
 
 def session_user(s: Session, raw: str, idle_minutes: float) -> tuple[User, str] | None:

@@ -39,6 +39,7 @@ AUDIT_TABLE = t.Base.metadata.tables[t.AuditEntry.__tablename__]  # the Core tab
 COLUMNS = ("at", "user_id", "role", "action", "resource", "resource_id", "outcome", "detail")  # of an entry
 _PENDING_AUDIT = "allpath_pending_audit"  # the entries noted on a session, not yet stored
 _WROTE = "allpath_wrote"  # the session's transaction has written something besides audit entries
+_CONNECTED = "allpath_connected"  # the session's transaction holds a database connection
 
 Entry = dict[str, object]  # one audit row: the AuditEntry columns by name
 
@@ -84,6 +85,11 @@ def _executed(state: ORMExecuteState) -> None:
         state.session.info[_WROTE] = True
 
 
+@listens_for(Session, "after_begin")
+def _connected(s: Session, _transaction: SessionTransaction, _connection: object) -> None:
+    s.info[_CONNECTED] = True  # the transaction has begun on a connection: ending it is I/O
+
+
 @listens_for(Session, "before_commit")
 def _store_with_the_act(s: Session) -> None:
     """Whatever commits a session stores its noted entries in the same transaction (``finish`` takes them
@@ -103,15 +109,18 @@ def _audit_committed(s: Session) -> None:
 def _transaction_ended(s: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:  # the outermost transaction: committed or rolled back
         s.info.pop(_WROTE, None)
+        s.info.pop(_CONNECTED, None)
 
 
 # ---- ending a unit of work ---------------------------------------------------------------------------------
 
 
 def holds_work(s: Session) -> bool:
-    """Whether ending this session's unit of work needs the database (an open transaction, or ORM changes
-    not yet flushed); when not, ``finish`` and ``fail`` only hand entries to the group writer."""
-    return s.in_transaction() or bool(s.new or s.dirty or s.deleted)
+    """Whether ending this session's unit of work needs the database (a transaction begun on a connection,
+    or ORM changes not yet flushed); when not, ``finish`` and ``fail`` only hand entries to the group writer.
+    A transaction that holds no connection (an account from the token cache attached to the session,
+    ``allpath.storage.token_cache``) ends without I/O."""
+    return (s.in_transaction() and bool(s.info.get(_CONNECTED))) or bool(s.new or s.dirty or s.deleted)
 
 
 def finish(s: Session) -> Future[None] | None:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from allpath.settings import SignInLimits
 from allpath.storage import tables as t
+from allpath.storage import token_cache
 from allpath.storage.clock import aware, digest, engine_of, now
 from allpath.storage.users import DATA_ROLES, dummy_hash, get_user, password_matches
 
@@ -168,7 +169,11 @@ _GRANTED = (
 )
 # Built once: every machine request runs it, and building the statement cost more than running it.
 _TOKEN_ACCOUNT = (
-    select(t.User, and_(or_(*(t.User.role == role for role in DATA_ROLES)), _GRANTED).label("granted"))
+    select(
+        t.User,
+        and_(or_(*(t.User.role == role for role in DATA_ROLES)), _GRANTED).label("granted"),
+        t.ApiToken.expires_at,
+    )
     .join(t.ApiToken, t.ApiToken.user_id == t.User.id)
     .where(
         t.ApiToken.token_hash == bindparam("token_hash"),
@@ -185,6 +190,33 @@ def token_account(s: Session, raw: str) -> tuple[t.User, bool] | None:
     machine request."""
     row = s.execute(_TOKEN_ACCOUNT, {"token_hash": digest(raw), "moment": now()}).first()
     return None if row is None else (row[0], bool(row[1]))
+
+
+def checked_token_account(s: Session, raw: str) -> tuple[t.User, bool] | None:
+    """``token_account``, answered from this process's token cache when an entry is still exact
+    (``allpath.storage.token_cache``: no SQL, no I/O), else looked up and kept. The generation is read
+    before the look-up, so that a change committed meanwhile makes the kept entry stale at once."""
+    cache = token_cache.cache_for(engine_of(s))
+    token_hash = digest(raw)
+    if cache is not None:
+        found = cache.found(s, token_hash)
+        if found is not None:
+            return found
+    generation = cache.generation.current() if cache is not None else b""
+    row = s.execute(_TOKEN_ACCOUNT, {"token_hash": token_hash, "moment": now()}).first()
+    if row is None:
+        return None
+    user, granted = row[0], bool(row[1])
+    if cache is not None:
+        cache.keep(token_hash, user, granted, aware(row[2]), generation)
+    return user, granted
+
+
+def cached_token_account(s: Session, raw: str) -> tuple[t.User, bool] | None:
+    """The account of an API token from this process's token cache when its entry is still exact (no SQL,
+    no I/O: safe on the event loop); None when it must be looked up (``checked_token_account``)."""
+    cache = token_cache.cache_for(engine_of(s))
+    return None if cache is None else cache.found(s, digest(raw))
 
 
 def token_user(s: Session, raw: str) -> t.User | None:

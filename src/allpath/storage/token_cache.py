@@ -1,0 +1,185 @@
+"""API tokens already checked, kept per process, and the shared generation that makes a revocation exact.
+
+Every machine request signs in with its API token. Looking the token up costs an indexed query, a
+transaction and a worker-thread trip: more CPU than the rest of the request path around the engine
+(benchmarks/README.md). A process therefore keeps the accounts of the tokens it has checked, but trusts
+an entry only while nothing that decides sign-in has changed since it was read, in any process:
+
+- **The sign-in generation.** Eight bytes in a file beside the SQLite database (``allpath.db.sign-in``),
+  mapped into the memory of every process that opens the database (servers, workers, the command line).
+  Any session that writes the ``users``, ``api_tokens`` or ``access_grants`` tables -- a revocation, a
+  deactivated account, a changed role or team, a grant given or withdrawn -- writes new random bytes there
+  right after its commit, before its request is answered or its command ends. A process compares the bytes
+  with those it read before its look-up, with no system call, on every request: after a change every entry
+  read before it is refused, in every process at once, and the token is looked up again.
+- **The token's expiry** is kept with the entry and checked on every use, to the microsecond.
+- **At most ``MAX_AGE_SECONDS`` old**: a change made outside allpath (a database edited by hand, a backup
+  put back) writes no new generation; it is seen within this time, or at once after a restart.
+
+Only a SQLite database in a file has a generation (its processes share the machine and the file's folder by
+construction). PostgreSQL may be shared by servers on several machines, which no file could tell of a
+revocation, so its tokens are looked up on every request, as before.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import threading
+import weakref
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from time import monotonic
+
+from sqlalchemy import Engine, event, inspect
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction, make_transient_to_detached
+
+from allpath.storage import tables as t
+from allpath.storage.clock import engine_of, now
+
+SIGN_IN_TABLES = frozenset({t.User.__tablename__, t.ApiToken.__tablename__, t.AccessGrant.__tablename__})
+SIGN_IN_CLASSES = (t.User, t.ApiToken, t.AccessGrant)
+MAX_AGE_SECONDS = 30.0
+MAX_ENTRIES = 1024  # tokens kept per process; when full, the cache starts again empty
+_CHANGED = "allpath_sign_in_changed"  # the session's transaction wrote a table that decides sign-in
+GENERATION_BYTES = 8
+
+
+class Generation:
+    """The sign-in generation of one SQLite database file, shared through a memory map of a file beside it."""
+
+    def __init__(self, path: Path) -> None:
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            if os.fstat(descriptor).st_size < GENERATION_BYTES:
+                os.ftruncate(descriptor, GENERATION_BYTES)  # zeros: the first generation
+            self._map = mmap.mmap(descriptor, GENERATION_BYTES)
+        finally:
+            os.close(descriptor)  # the map keeps the file
+
+    def current(self) -> bytes:
+        """The generation now: read from memory shared with every other process of the database."""
+        return self._map[:GENERATION_BYTES]
+
+    def advance(self) -> None:
+        """A new generation (random bytes: no counter to read, increment and lose between processes)."""
+        self._map[:GENERATION_BYTES] = os.urandom(GENERATION_BYTES)
+
+
+_GENERATIONS: weakref.WeakKeyDictionary[Engine, Generation | None] = weakref.WeakKeyDictionary()
+_GENERATIONS_LOCK = threading.Lock()
+
+
+def generation_of(engine: Engine) -> Generation | None:
+    """The sign-in generation of ``engine``'s database; None when it has none (PostgreSQL, SQLite in memory)."""
+    try:
+        return _GENERATIONS[engine]
+    except KeyError:
+        pass
+    with _GENERATIONS_LOCK:
+        if engine not in _GENERATIONS:
+            database = engine.url.database if engine.url.get_backend_name() == "sqlite" else None
+            found = None
+            if database and database != ":memory:" and not database.startswith("file:"):
+                found = Generation(Path(database + ".sign-in"))
+            _GENERATIONS[engine] = found
+        return _GENERATIONS[engine]
+
+
+# ---- a session that changes sign-in advances the generation after its commit ---------------------------
+
+
+@event.listens_for(Session, "after_flush")
+def _flushed(s: Session, _context: UOWTransaction) -> None:
+    for instance in (*s.new, *s.dirty, *s.deleted):
+        if isinstance(instance, SIGN_IN_CLASSES):
+            s.info[_CHANGED] = True
+            return
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _executed(state: ORMExecuteState) -> None:
+    if state.is_select:
+        return
+    table = getattr(state.statement, "table", None)
+    name = getattr(table, "name", None)
+    if name is None or name in SIGN_IN_TABLES:  # a text statement counts as a change, to be safe
+        state.session.info[_CHANGED] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(s: Session) -> None:
+    if s.info.pop(_CHANGED, False):
+        generation = generation_of(engine_of(s))
+        if generation is not None:
+            generation.advance()
+
+
+@event.listens_for(Session, "after_rollback")
+def _rolled_back(s: Session) -> None:
+    s.info.pop(_CHANGED, None)  # nothing of it was stored
+
+
+# ---- the accounts of checked tokens ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A token's account as looked up under ``generation``: never handed out itself (``attached`` copies it)."""
+
+    user: t.User  # detached: a template, copied into each request's session
+    granted: bool
+    expires_at: datetime
+    generation: bytes
+    read_at: float  # monotonic() of the look-up
+
+
+class TokenCache:
+    """The accounts of the tokens this process has checked for one database, by the token's digest."""
+
+    def __init__(self, generation: Generation) -> None:
+        self.generation = generation
+        self._entries: dict[str, Checked] = {}
+
+    def found(self, s: Session, token_hash: str) -> tuple[t.User, bool] | None:
+        """The account of the token (attached to ``s``, no SQL) and whether it was granted patient data, when
+        an entry is still exact; None when it must be looked up."""
+        entry = self._entries.get(token_hash)
+        if entry is None:
+            return None
+        if (
+            entry.generation != self.generation.current()
+            or monotonic() - entry.read_at > MAX_AGE_SECONDS
+            or now() >= entry.expires_at
+        ):
+            self._entries.pop(token_hash, None)
+            return None
+        return s.merge(entry.user, load=False), entry.granted
+
+    def keep(self, token_hash: str, user: t.User, granted: bool, expires_at: datetime, generation: bytes) -> None:
+        """Keep what a look-up found, read under ``generation`` (read *before* the look-up began)."""
+        if len(self._entries) >= MAX_ENTRIES:
+            self._entries.clear()
+        self._entries[token_hash] = Checked(_template(user), granted, expires_at, generation, monotonic())
+
+
+def _template(user: t.User) -> t.User:
+    """A detached copy of a loaded account, with its columns only (``User`` has no relationships)."""
+    columns = {column.key: getattr(user, column.key) for column in inspect(t.User).column_attrs}
+    copy = t.User(**columns)
+    make_transient_to_detached(copy)
+    return copy
+
+
+_CACHES: weakref.WeakKeyDictionary[Engine, TokenCache | None] = weakref.WeakKeyDictionary()
+
+
+def cache_for(engine: Engine) -> TokenCache | None:
+    """The token cache of ``engine``'s database in this process; None where there is no generation."""
+    try:
+        return _CACHES[engine]
+    except KeyError:
+        generation = generation_of(engine)
+        cache = _CACHES[engine] = TokenCache(generation) if generation is not None else None
+        return cache

@@ -82,5 +82,10 @@ def test_scripts_run_from_a_clean_clone_serves_the_demo(tmp_path: Path, served_c
         assert patients.status_code == 200
         assert patients.url.path == "/patients"
         assert patients.text.count('href="/patients/') >= 5  # the bundled example patients
+        # The demo's trial registry (issue 13): a patient page shows the trials to ask about.
+        child = re.search(r'href="(/patients/[0-9a-f-]{36})"', patients.text)
+        assert child is not None
+        trials = browser.get(child.group(1)).text
+        assert "Trials to ask about" in trials and "From the local copy of the registry: 20 studies" in trials
     served.stop()
     assert "Traceback" not in served.errors(), served.errors()[-3000:]

@@ -193,6 +193,6 @@ def _number(value: float) -> str:
 
 
 def _day_in_words(iso: str) -> str:
-    """A registry date in words, "2 December 2026" (the day without the weekday: a registry date, not an appointment)."""
+    """A registry date in words, "2 December 2026" (no weekday: a registry date, not an appointment)."""
     day = date.fromisoformat(iso)
     return f"{day.day} {MONTHS[day.month - 1]} {day.year}"

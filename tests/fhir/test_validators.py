@@ -6,7 +6,8 @@ time); the R4 definitions come from the official examples package (``hl7.fhir.r4
 
 Exported: every record of ``examples/`` and a spread of the exhaustive risk grid's records, in every export
 form: the record Bundle, the second-opinion package (record, risk assessment, plan, roadmap, survivorship), and
-the risk Observation, plan, roadmap and survivorship CarePlans on their own. Without node or the packages the
+the risk Observation, plan, roadmap and survivorship CarePlans on their own; and the package of stored
+patients with the trial registry filled (ResearchStudy, List). Without node or the packages the
 tests skip with the reason, except in CI (``CI=true``), where that is a failure. Each tool is shown to catch a
 planted error.
 """
@@ -37,6 +38,7 @@ from allpath.knowledge.loader import KnowledgeBase
 from allpath.service import record_package
 from tests.conftest import EXAMPLES, ROOT
 from tests.fhir.conftest import R4_EXAMPLES, as_json, fhir_package, read_json
+from tests.fhir.test_research_study import resources, trial_packages
 
 RUNNER = Path(__file__).parent / "js" / "validate.js"
 GRID_STEP = 499
@@ -155,6 +157,19 @@ def test_every_export_of_every_example_passes_the_schema_and_every_r4_invariant(
     records = list(_example_records())
     assert len(records) >= 40
     assert_conformant(validator, tmp_path, write(tmp_path, exported(kb, records)), EVALUATED)
+
+
+def test_the_package_of_a_stored_patient_with_trials_passes_the_schema_and_every_r4_invariant(
+    validator: list[str], tmp_path: Path
+) -> None:
+    """Issue 13: the ResearchStudy resources and the List "Trials to ask about" of stored children's packages,
+    with the trial snapshot imported (tests/fhir/test_research_study.py builds them)."""
+    packages = list(trial_packages(tmp_path / "sites"))
+    assert sum(len(resources(bundle, "ResearchStudy")) for _, bundle in packages) >= 20
+    folder = tmp_path / "packages"
+    written = write(folder, ((f"{name}.json", bundle) for name, bundle in packages))
+    # The builder's records hold no weight or height: no vital signs.
+    assert_conformant(validator, folder, written, EVALUATED - {"vs-2"} | {"lst-1", "lst-2", "lst-3"})
 
 
 @pytest.mark.slow

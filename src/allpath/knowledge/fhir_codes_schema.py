@@ -73,6 +73,54 @@ class BirthSexSpec(BaseModel):
     source: str
 
 
+class RegistryStatusSpec(BaseModel):
+    """The R4 ResearchStudy.status of one registry overall status, and where the mapping comes from."""
+
+    model_config = FROZEN
+    code: str
+    source: str
+
+
+class RegistryPhaseSpec(BaseModel):
+    """The R4 ResearchStudy.phase of a study's list of registry phases (e.g. PHASE1 and PHASE2)."""
+
+    model_config = FROZEN
+    registry: list[str] = Field(min_length=1)
+    code: str
+    display: str
+
+
+class NctIdentifierSpec(BaseModel):
+    model_config = FROZEN
+    system: str
+    source: str
+
+
+class ResearchStudySpec(BaseModel):
+    """ClinicalTrials.gov studies as R4 ResearchStudy: the NCT identifier system, the registry's overall
+    statuses (mapped, or left out with the reason) and phases. Every mapped status is an R4 status."""
+
+    model_config = FROZEN
+    nct_identifier: NctIdentifierSpec
+    r4_statuses: list[str] = Field(min_length=1)
+    r4_statuses_source: str
+    statuses: dict[str, RegistryStatusSpec] = Field(min_length=1)
+    unmapped: dict[str, str] = {}
+    phase_system: str
+    phases: list[RegistryPhaseSpec] = []
+    phases_source: str
+
+    @model_validator(mode="after")
+    def _r4_statuses(self) -> ResearchStudySpec:
+        wrong = sorted({s.code for s in self.statuses.values()} - set(self.r4_statuses))
+        if wrong:
+            raise ValueError(f"statuses that are not R4 ResearchStudy statuses: {', '.join(wrong)}")
+        both = sorted(set(self.statuses) & set(self.unmapped))
+        if both:
+            raise ValueError(f"registry statuses both mapped and unmapped: {', '.join(both)}")
+        return self
+
+
 class FhirCodesFile(BaseModel):
     model_config = FROZEN
     local_system: str
@@ -85,6 +133,7 @@ class FhirCodesFile(BaseModel):
     undotted_code_systems: list[str] = []
     mcode: dict[str, str]
     birth_sex: BirthSexSpec
+    research_study: ResearchStudySpec
     concepts: dict[str, ConceptSpec]
     # value group -> token -> its standard codings (none: the local code only)
     values: dict[str, dict[str, list[CodingSpec] | None]]

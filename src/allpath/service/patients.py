@@ -15,12 +15,13 @@ the caller (the HTTP kernel's ``patient_for``), and is audited there.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
-from typing import Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Generic, TypeVar, cast
 
 from allpath.domain.record_model import PatientRecord
 from allpath.domain.results import Assessment, CareOverview
+from allpath.domain.results.trials import TrialSearch
 from allpath.engine.diff import explain_changes
 from allpath.errors import InputError, RecordError
 from allpath.knowledge.loader import KnowledgeBase
@@ -41,6 +42,9 @@ from allpath.service.unit_of_work import UnitOfWork
 from allpath.storage import patients
 from allpath.storage import tables as t
 from allpath.storage.patients import Stored
+
+if TYPE_CHECKING:
+    from allpath.service.trial_search import TrialSearchOptions
 
 T = TypeVar("T")
 
@@ -285,10 +289,29 @@ def patient_package(
     resource: str = "second_opinion",
     detail: str = "",
     refusal_detail: str | None = None,
+    trials: TrialSearchOptions | None = None,
+    today: date | None = None,
 ) -> PatientAnswer[PackageData]:
-    """The data of the FHIR second-opinion package of the patient's latest record."""
+    """The data of the FHIR second-opinion package of the patient's latest record, with the trials to ask
+    about when the trial registry holds studies: the trial search of ``trials`` (default: open studies, no
+    place) on ``today`` (default: the server's date), audited as ``search trials`` of the patient."""
 
     def make(now: Latest) -> PackageData:
-        return package_of(now.version.record, now.record, kb, now.assessment)
+        package = package_of(now.version.record, now.record, kb, now.assessment)
+        found = _trials_to_ask_about(uow, kb, now, trials, today or date.today())
+        return replace(package, trials=found) if found is not None else package
 
     return _view(uow, kb, patient, resource, make, detail=detail, refusal_detail=refusal_detail)
+
+
+def _trials_to_ask_about(
+    uow: UnitOfWork, kb: KnowledgeBase, now: Latest, options: TrialSearchOptions | None, today: date
+) -> TrialSearch | None:
+    """The trial search of the package, or None when the registry holds no study (nothing is searched then)."""
+    from allpath.service.trial_search import TrialSearchOptions, search_trials  # it builds on this module
+    from allpath.storage import trials as registry
+
+    if not registry.study_count(uow.session):
+        return None
+    options = options or TrialSearchOptions()
+    return search_trials(uow, kb, now.record, now.assessment, options, today, resource_id=now.patient.id)

@@ -29,6 +29,7 @@ from allpath.domain.results import (
     SurvivorshipPlan,
 )
 from allpath.domain.results.common import CLOSED
+from allpath.domain.results.trials import TrialSearch
 from allpath.engine.assess import assess
 from allpath.engine.doses import DoseError, phase_doses
 from allpath.engine.roadmap import build_roadmap
@@ -72,12 +73,14 @@ class SurvivorshipView(SurvivorshipPlan):
 @dataclass(frozen=True)
 class PackageData:
     """What the FHIR second-opinion package of a record holds: the record as given, its assessment, roadmap
-    and survivorship plan (the translation to a Bundle is ``allpath.interfaces.fhir.package``)."""
+    and survivorship plan, and for a stored patient the trial search of its trials to ask about (None for a
+    record given by the caller; the translation to a Bundle is ``allpath.interfaces.fhir.package``)."""
 
     record: dict[str, object]
     assessment: Assessment
     roadmap: RoadmapView
     survivorship: SurvivorshipView
+    trials: TrialSearch | None = None
 
 
 def checked(record: RecordInput, start: date | None = None) -> PatientRecord:

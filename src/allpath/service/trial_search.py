@@ -232,6 +232,7 @@ def _results(
             "sites_without_coordinates": sum(site.geo_point is None for site in study.locations),
             "within_radius": within.value if within is not None else None,
             "registry_url": REGISTRY_STUDY_URL.format(nct_id=study.nct_id) if study.nct_id else None,
+            "conditions": list(study.conditions),
         }
         ranked.append((_rank(result, study, measured, registry), result))
     ranked.sort(key=lambda pair: pair[0])

@@ -6,7 +6,7 @@ and a place (the nearest site, whether the entry may be outdated); ``TrialSearch
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, NotRequired
 
 from pydantic import with_config
 from typing_extensions import TypedDict
@@ -70,6 +70,7 @@ class TrialResult(TrialMatch):
     sites_without_coordinates: int  # of them, how many have no coordinates (their distance is unknown)
     within_radius: RadiusOutcome | None  # None when no radius was asked for
     registry_url: str | None  # the study's page on ClinicalTrials.gov
+    conditions: NotRequired[list[str]]  # the registry's conditions of the study, as written
 
 
 @with_config(CLOSED)

@@ -29,9 +29,10 @@ from allpath.errors import RecordError
 from allpath.interfaces.api.answers import RECORD_INVALID, record_errors
 from allpath.interfaces.fhir.importer import import_bundle
 from allpath.interfaces.fhir.package import MEDIA_TYPE, package_bundle
-from allpath.interfaces.http.deps import KB, storable_body
+from allpath.interfaces.http.deps import KB, AppSettings, storable_body
 from allpath.interfaces.http.schemas import ValidationErrorOut, error_responses
 from allpath.interfaces.http.unit_of_work import KernelRoute, Work, acting, visible_patient
+from allpath.service.trial_search import TrialSearchOptions
 
 router = APIRouter(
     prefix="/api",
@@ -172,12 +173,14 @@ def second_opinion_of_record(record: dict[str, object], kb: KB, work: Stateless)
     tags=["patients"],
     responses={**FHIR_OK, **error_responses(404), **RECORD_INVALID},
 )
-def patient_second_opinion(patient_id: str, kb: KB, work: CareOrFamily) -> Response:
+def patient_second_opinion(patient_id: str, kb: KB, settings: AppSettings, work: CareOrFamily) -> Response:
     """The child's second-opinion package from the latest record (the team's clinician or the linked family),
-    to give to another hospital's system."""
+    to give to another hospital's system; with the trials to ask about (open studies that may fit, as
+    ResearchStudy resources and a List) when the trial registry holds studies."""
     patient = visible_patient(work, patient_id, family_allowed=True)
+    trials = TrialSearchOptions(outdated_after_days=settings.trials_outdated_days)
     try:
-        answer = service.patient_package(work, kb, patient, detail="fhir (api)")
+        answer = service.patient_package(work, kb, patient, detail="fhir (api)", trials=trials)
     except RecordError as error:
         return record_errors(error)
     return _fhir_response(package_bundle(answer.result))

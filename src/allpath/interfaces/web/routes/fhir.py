@@ -29,6 +29,7 @@ from allpath.interfaces.http.deps import KB, unstorable_text
 from allpath.interfaces.http.unit_of_work import KernelRoute
 from allpath.interfaces.web.pages import SECURITY_HEADERS, CareOrFamilyPage, ClinicianPage, page
 from allpath.interfaces.web.routes.patients import ImportedView, form_page, visible_patient
+from allpath.service.trial_search import TrialSearchOptions
 
 router = APIRouter(route_class=KernelRoute)
 
@@ -133,7 +134,9 @@ def second_opinion_download(request: Request, patient_id: str, kb: KB, work: Car
     """The second-opinion package (FHIR R4 Bundle) of the latest record and its assessment, as a file."""
     patient = visible_patient(work, patient_id, family_allowed=True)
     try:
-        package = service.patient_package(work, kb, patient, detail="web", refusal_detail="web")
+        # The trials to ask about: open studies, marked possibly outdated after the operator's threshold.
+        trials = TrialSearchOptions(outdated_after_days=request.app.state.settings.trials_outdated_days)
+        package = service.patient_package(work, kb, patient, detail="web", refusal_detail="web", trials=trials)
     except RecordError:
         # A page, not a raised error: the audit entry commits with the response.
         message = "The stored record can no longer be read, so there is no package for it."

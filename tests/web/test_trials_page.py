@@ -12,6 +12,8 @@ from __future__ import annotations
 import html
 import json
 import re
+from dataclasses import replace
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -152,8 +154,26 @@ def test_the_status_filter_and_possibly_outdated_entries(clinician: User) -> Non
     assert "Status: The study is active, not recruiting" in _excluded(open_only)[AALL1731]
     assert 'value="open" selected' in open_only and 'value="any" selected' in any_status
     # AALL1731's entry was last updated on 2025-11-17: more than 365 days before any search of this session.
-    assert "last updated in the registry on 2025-11-17" in _words(any_status)
-    assert "possibly outdated" in _words(any_status)
+    assert "last updated in the registry on 2025-11-17" in _study(any_status, AALL1731)
+    assert "possibly outdated" in _study(any_status, AALL1731)
+    recruiting = _section(clinician.get(f"/patients/{child}?status=recruiting").text)
+    assert _fitting(recruiting) and 'value="recruiting" selected' in recruiting
+    for nct_id in _fitting(recruiting):
+        assert "· recruiting ·" in _study(recruiting, nct_id)
+
+
+def test_the_outdated_threshold_comes_from_the_settings(clinician: User, web: WebApp) -> None:
+    """Possibly outdated: not updated for more than ALLPATH_TRIALS_OUTDATED_DAYS days (AALL1731: 2025-11-17)."""
+    child = _patient(clinician, "Example standard risk")
+    days = (datetime.now(UTC).date() - date(2025, 11, 17)).days
+    settings = web.app.state.settings
+    try:
+        for threshold, outdated in ((days, False), (days - 1, True)):
+            web.app.state.settings = replace(settings, trials_outdated_days=threshold)
+            study = _study(_section(clinician.get(f"/patients/{child}?status=any").text), AALL1731)
+            assert ("possibly outdated" in study) is outdated, threshold
+    finally:
+        web.app.state.settings = settings
 
 
 def test_a_radius_keeps_the_studies_with_a_site_within_it(clinician: User) -> None:

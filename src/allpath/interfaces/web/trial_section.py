@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 
 from allpath.domain.results.trials import StatusFilter, TrialResult, TrialSearch
 from allpath.errors import InputError
+from allpath.interfaces.report.trials import KM_PER_MILE
 from allpath.service.trial_search import TrialSearchOptions, search_trials
 
 if TYPE_CHECKING:
@@ -39,7 +40,6 @@ _STATUSES: Final[dict[str, StatusFilter]] = {value: value for value, _ in STATUS
 _LONGEST_PLACE = 100  # characters: longer than any city name with its state and country
 _LONGEST_NUMBER = 20
 _SERVICE_CHECKS = frozenset({"near", "radius_km"})  # the service audits its own refusals of these
-KM_PER_MILE = 1.609344  # the international mile: distances are shown in both units
 
 
 @dataclass(frozen=True)

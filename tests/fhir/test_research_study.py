@@ -430,3 +430,16 @@ def test_the_api_package_holds_the_trials_and_honours_the_outdated_setting(
     assert [e["item"]["reference"] for e in the_list(bundle)["entry"]] == [
         url for url, _ in resources(bundle, "ResearchStudy")
     ]
+
+
+def test_the_package_with_trials_still_imports_back_to_the_stored_record(site: Site) -> None:
+    """A hospital that reads the package with allpath gets the record back; the trials are not part of it."""
+    from allpath.interfaces.fhir import import_bundle
+
+    site.import_studies(list(snapshot()))
+    changes = {**FIRST_RELAPSE, "id": "R-14"}
+    bundle, _ = site.package(site.store(changes), "any")
+    assert resources(bundle, "ResearchStudy")
+    imported = import_bundle(bundle)
+    assert imported.record == record(**changes)
+    assert not imported.conflicts

@@ -121,7 +121,9 @@ PURPOSES = {
     "survivorship.yaml": "doxorubicin-equivalence factors, heart surveillance strength and echo frequency, other "
     "exposure-linked late effects, and what is not covered",
     "fhir_codes.yaml": "the codes of the FHIR mapping: code systems, mCODE profiles, one concept per record field, "
-    "the codes of each value, fusion genes; every standard code says where it was found",
+    "the codes of each value, fusion genes; every standard code says where it was found; `research_study`: the NCT "
+    "identifier system and the registry's overall statuses and phases as R4 ResearchStudy codes (a status with no R4 "
+    "code that would not mislead is listed under `unmapped` with why: its studies are left out of the package)",
     "fhir_import.yaml": "the FHIR importer's time windows: which value of a field a Bundle gives is taken (nearest "
     "the diagnosis, by treatment time point for MRD, the latest body size), each window with its reason",
     "order_checks.yaml": "the CDS dose checks of draft orders: which drugs, by which check, how an order names them, "

@@ -2,8 +2,9 @@
 
 Usage (from the repository root, with the project's virtual environment active)::
 
-    python benchmarks/run.py            # full run: 10,000 records in process, 15 cold starts, 10,000-record batch
-    python benchmarks/run.py --quick    # smaller run: 2,000 records, 7 cold starts, 2,000-record batch
+    python benchmarks/run.py            # full run: 10,000 records in process, 15 cold starts, 10,000-record batch,
+                                        # a trial search of 10,000 studies
+    python benchmarks/run.py --quick    # smaller run: 2,000 records, 7 cold starts, 2,000-record batch, 2,000 studies
     python benchmarks/run.py --check    # exit 1 when a target is missed
     python benchmarks/run.py --http     # also HTTP assessments through allpath serve --workers 2 and CDS Hooks
                                         # patient-view calls (about 45 s more)
@@ -26,6 +27,7 @@ import bench_cds
 import bench_cli
 import bench_http
 import bench_treatment
+import bench_trials
 from common import RESULTS_DIR, machine, verdict, write_json
 
 
@@ -44,6 +46,25 @@ def treatment_rows(t: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             )
         )
     return rows
+
+
+def trial_rows(t: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    median, ratio = t["median_ms"], t["ratio_to_baseline"]
+    return [
+        (
+            f"trial search, following ({t['studies']:,} studies)",
+            f"median {median['next']:.0f} ms ({ratio['next']:.2f}x reading the rows), matching alone "
+            f"{median['match']:.0f} ms",
+            f"<= {t['target_ms']:g} ms",
+            verdict(all(t["passed"].values())),
+        ),
+        (
+            "trial search, first after an import",
+            f"median {median['first']:.0f} ms ({ratio['first']:.2f}x reading the rows, {median['baseline']:.0f} ms)",
+            "",
+            "",
+        ),
+    ]
 
 
 def table(results: dict[str, Any]) -> str:
@@ -79,6 +100,7 @@ def table(results: dict[str, Any]) -> str:
             f"<= {b['target_s']:.1f} s",
             verdict(b["passed"]),
         ),
+        *trial_rows(results["trials"]),
     ]
     if "http_assess" in results:
         h = results["http_assess"]
@@ -134,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     n_batch = bench_cli.QUICK_N if args.quick else bench_cli.DEFAULT_N
 
     n_treatment = bench_treatment.QUICK_N if args.quick else bench_treatment.DEFAULT_N
-    steps = 6 if args.http else 4
+    steps = 7 if args.http else 5
+    n_trials = bench_trials.QUICK_N if args.quick else bench_trials.DEFAULT_N
     print(f"[1/{steps}] in-process parse_record + assess ...", flush=True)
     assess = bench_assess.run(n_assess, args.seed)
     print(bench_assess.report(assess), flush=True)
@@ -147,12 +170,22 @@ def main(argv: list[str] | None = None) -> int:
     print(f"[4/{steps}] CLI batch ({n_batch:,} records) ...", flush=True)
     bulk = bench_cli.batch(n_batch, args.seed)
     print(bench_cli.report_batch(bulk), flush=True)
+    print(f"[5/{steps}] trial search through the service ({n_trials:,} studies in SQLite) ...", flush=True)
+    trials = bench_trials.run(n_trials, bench_trials.DEFAULT_SEED, repeat=3)
+    print(bench_trials.report(trials), flush=True)
 
-    results: dict[str, Any] = {"assess": assess, "treatment": treatment, "cli_cold_start": cold, "cli_batch": bulk}
+    results: dict[str, Any] = {
+        "assess": assess,
+        "treatment": treatment,
+        "cli_cold_start": cold,
+        "cli_batch": bulk,
+        "trials": trials,
+    }
     passed = all(assess["passed"].values()) and all(treatment["passed"].values()) and cold["passed"] and bulk["passed"]
+    passed = passed and all(trials["passed"].values())
     if args.http:
         seconds = bench_http.QUICK_DURATION_S if args.quick else bench_http.DEFAULT_DURATION_S
-        print(f"[5/6] HTTP POST /api/assess, allpath serve --workers {bench_http.DEFAULT_WORKERS} ...", flush=True)
+        print(f"[6/7] HTTP POST /api/assess, allpath serve --workers {bench_http.DEFAULT_WORKERS} ...", flush=True)
         http = bench_http.run(seconds)
         print(bench_http.report(http), flush=True)
         results["http_assess"] = http
@@ -163,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
             results["http_assess_postgresql"] = http_postgres
             passed = passed and all(http_postgres["passed"].values())
         calls = bench_cds.QUICK_CALLS if args.quick else bench_cds.DEFAULT_CALLS
-        print(f"[6/6] CDS Hooks patient-view with prefetch ({calls:,} calls) ...", flush=True)
+        print(f"[7/7] CDS Hooks patient-view with prefetch ({calls:,} calls) ...", flush=True)
         cds = bench_cds.run(calls=calls)
         print(bench_cds.report(cds), flush=True)
         results["cds_patient_view"] = cds

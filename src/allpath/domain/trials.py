@@ -106,14 +106,20 @@ class Study:
 
 
 def _module(parent: object, key: str) -> Mapping[str, object]:
-    value = parent.get(key) if isinstance(parent, Mapping) else None
-    return value if isinstance(value, Mapping) else {}
+    # A plain dict first: the registry's JSON is dicts, and the check against the Mapping ABC costs several times
+    # more (a search reads every site of a large registry, 200,000 for 10,000 studies).
+    if type(parent) is dict or isinstance(parent, Mapping):
+        value = parent.get(key)
+        if type(value) is dict or isinstance(value, Mapping):
+            return value
+    return {}
 
 
 def _text(parent: Mapping[str, object], key: str) -> str | None:
     value = parent.get(key)
-    if isinstance(value, str) and value.strip():
-        return value.strip()
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
     return None
 
 
@@ -196,7 +202,7 @@ def _eligibility(module: Mapping[str, object]) -> Eligibility:
 
 
 def _site(raw: object) -> StudySite | None:
-    if not isinstance(raw, Mapping):
+    if type(raw) is not dict and not isinstance(raw, Mapping):
         return None
     point = _module(raw, "geoPoint")
     lat, lon = _number(point.get("lat")), _number(point.get("lon"))

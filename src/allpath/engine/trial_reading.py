@@ -11,6 +11,7 @@ A condition is read for what it says about ALL only: its state words count when 
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -63,8 +64,11 @@ class StudyReading:
     # titles name beside them as another way in ("Standard Risk or Down Syndrome"); empty when it names none.
     risk_groups: frozenset[str] = frozenset()
     risk_ways_in: frozenset[str] = frozenset()
-    # Only what the criteria read, by where they read it: two studies with the same signature get the same criteria.
-    signature: tuple[object, ...] = ()
+    # What each word criterion reads (disease, lineage, disease state with the primary purpose, risk group,
+    # subgroups), each as a number: two studies of the same kind for a criterion get the same criterion, so a
+    # search works each out once per kind. Numbered by the reader that read them: compare kinds of one reader only.
+    kinds: tuple[int, int, int, int, int] = (-1, -1, -1, -1, -1)
+    kind: int = -1  # the number of ``kinds`` as a whole
 
     def named(self, key: str, parts: Iterable[StudyPart]) -> bool:
         for part in parts:
@@ -181,6 +185,8 @@ class StudyReader:
             add(words.terms, risk_key(words.value), folded)
             guarded.update(dict.fromkeys(words.terms, words.not_after))
         self._scanner = _Scanner(folded, exact, guarded)
+        self._kinds: dict[tuple[int, object], int] = {}
+        self._kinds_lock = threading.Lock()
         self._risk_keys = {risk_key(w.value): w.value for w in risks.words}
         self._risk_state = state_key(risks.read_when)
         self._ways_in = tuple((subgroup_key(g), g) for g in risks.other_ways_in)
@@ -218,6 +224,13 @@ class StudyReader:
             flags.append(any(also in parts[part] for part in required_in))
             flags.append(any(key in parts[part] for part in named_in))
         risks, ways_in = self._risks(about_all, titles)
+        kinds, kind = self._numbered(
+            anywhere & self._anywhere_keys,
+            about_disease & self._disease_keys,
+            (about_all & self._all_keys, study.primary_purpose),
+            (risks, ways_in),
+            tuple(flags),
+        )
         return StudyReading(
             titles=titles,
             keywords=keywords,
@@ -227,15 +240,18 @@ class StudyReader:
             about_disease=about_disease,
             risk_groups=risks,
             risk_ways_in=ways_in,
-            signature=(
-                anywhere & self._anywhere_keys,
-                about_disease & self._disease_keys,
-                about_all & self._all_keys,
-                tuple(flags),
-                risks,
-                ways_in,
-            ),
+            kinds=kinds,
+            kind=kind,
         )
+
+    def _numbered(self, *signatures: object) -> tuple[tuple[int, int, int, int, int], int]:
+        """The number of each criterion's signature, and of all of them together."""
+        with self._kinds_lock:  # two threads reading new kinds at once must not both take the same number
+            disease, lineage, state, risk, subgroups = (
+                self._kinds.setdefault((part, signature), len(self._kinds)) for part, signature in enumerate(signatures)
+            )
+            kinds = (disease, lineage, state, risk, subgroups)
+            return kinds, self._kinds.setdefault((-1, kinds), len(self._kinds))
 
     def _risks(self, about_all: frozenset[str], titles: frozenset[str]) -> tuple[frozenset[str], frozenset[str]]:
         """The risk groups of newly diagnosed ALL a study names: read only when the study names that state and no

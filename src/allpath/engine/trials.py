@@ -17,11 +17,12 @@ Pure: no clock, no registry, no network. The caller gives the date of the search
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from allpath.domain.record_model import PatientRecord
 from allpath.domain.results.assessment import Assessment
-from allpath.domain.results.trials import Outcome, StatusFilter, TrialCriterion, TrialMatch
+from allpath.domain.results.trials import Outcome, StatusFilter, TrialCriterion, TrialMatch, Verdict
 from allpath.domain.trials import Study
 from allpath.engine.trial_age import LimitOutcome, age_on, compare_maximum, compare_minimum
 from allpath.engine.trial_criteria import (
@@ -47,6 +48,14 @@ from allpath.knowledge.trials_schema import TrialsFile
 __all__ = ["ChildSearch", "TrialMatcher", "TrialPatient", "trial_patient", "verdict_of"]
 
 _LINEAGE_WORDS = {"B": "B-cell ALL", "T": "T-cell ALL"}
+_RANK: dict[Outcome, int] = {"met": 0, "unknown": 1, "not_met": 2}
+_VERDICT_OF_RANK: tuple[Verdict, Verdict, Verdict] = ("eligible", "possibly", "not_eligible")
+# Criteria worked out once per search, with the rank of their worst outcome (the verdict is the worst of all).
+_Part = tuple[tuple[TrialCriterion, ...], int]
+
+
+def _part(*criteria: TrialCriterion) -> _Part:
+    return criteria, max((_RANK[c["outcome"]] for c in criteria), default=0)
 
 
 def trial_patient(record: PatientRecord, assessment: Assessment, on: date) -> TrialPatient:
@@ -95,46 +104,69 @@ class ChildSearch:
     only, and those values repeat across a registry (the same age limits, statuses, condition words): each is
     worked out once per search and kept in this search's memo. Use one search in one thread."""
 
-    __slots__ = ("_criteria", "_done", "_members", "_read", "patient", "status")
+    __slots__ = ("_ages", "_builders", "_criteria", "_memos", "_read", "_rests", "_words", "patient", "status")
 
     def __init__(self, matcher: TrialMatcher, patient: TrialPatient, status: StatusFilter) -> None:
-        self._criteria = matcher.criteria
+        criteria = self._criteria = matcher.criteria
         self._read = matcher.read
         self.patient = patient
         self.status = status
-        self._members = self._criteria.memberships(patient)
-        self._done: dict[tuple[object, ...], tuple[TrialCriterion, ...]] = {}
+        members = criteria.memberships(patient)
+        # The word criteria, in the order of ``StudyReading.kinds``, each worked out once per kind of study.
+        builders: tuple[Callable[[Study, StudyReading], tuple[TrialCriterion, ...]], ...] = (
+            lambda study, seen: (criteria.disease(seen),),
+            lambda study, seen: (criteria.lineage(seen, patient),),
+            lambda study, seen: (criteria.state(study, seen, patient),),
+            lambda study, seen: criteria.risk(seen, patient, members),
+            lambda study, seen: criteria.subgroups(seen, members),
+        )
+        self._builders = builders
+        self._memos: tuple[dict[int, _Part], ...] = tuple({} for _ in builders)
+        self._words: dict[int, _Part] = {}  # the word criteria of a combination of kinds
+        self._ages: dict[tuple[str | None, str | None], _Part] = {}
+        self._rests: dict[tuple[str | None, str | None], _Part] = {}
 
     def match(self, study: Study, reading: StudyReading | None = None) -> TrialMatch:
-        """The verdict of ``study`` for this child; ``reading`` may be given when the study was read before.
+        """The verdict of ``study`` for this child; ``reading`` may be given when the study was read before (by
+        the same matcher).
 
         The criterion dicts are shared between the results of one search (studies with the same age limits get
         the same age criterion): read them, do not change them."""
         seen = reading if reading is not None else self._read(study)
         eligibility = study.eligibility
-        done, patient, criteria = self._done, self.patient, self._criteria
-        words_key = (1, seen.signature, study.primary_purpose)
-        words = done.get(words_key)
+        words = self._words.get(seen.kind)
         if words is None:
-            words = done[words_key] = criteria.words(study, seen, patient, self._members)
-        age_key = (2, eligibility.minimum_age_text, eligibility.maximum_age_text)
-        age = done.get(age_key)
+            words = self._words[seen.kind] = self._words_of(study, seen)
+        age_key = (eligibility.minimum_age_text, eligibility.maximum_age_text)
+        age = self._ages.get(age_key)
         if age is None:
-            age = done[age_key] = (criteria.age(study, patient),)
-        rest_key = (3, eligibility.sex, study.overall_status)
-        rest = done.get(rest_key)
+            age = self._ages[age_key] = _part(self._criteria.age(study, self.patient))
+        rest_key = (eligibility.sex, study.overall_status)
+        rest = self._rests.get(rest_key)
         if rest is None:
-            rest = done[rest_key] = (criteria.sex(study, patient), criteria.status(study, self.status))
-        found = [*words, *age, *rest]
+            rest = self._rests[rest_key] = _part(
+                self._criteria.sex(study, self.patient), self._criteria.status(study, self.status)
+            )
         return {
             "nct_id": study.nct_id,
             "org_study_id": study.org_study_id,
             "title": study.title,
             "overall_status": study.overall_status,
-            "verdict": verdict_of(found),
-            "criteria": found,
+            "verdict": _VERDICT_OF_RANK[max(words[1], age[1], rest[1])],
+            "criteria": [*words[0], *age[0], *rest[0]],
             "eligibility_text": eligibility.criteria_text,
         }
+
+    def _words_of(self, study: Study, seen: StudyReading) -> _Part:
+        found: list[TrialCriterion] = []
+        worst = 0
+        for memo, build, kind in zip(self._memos, self._builders, seen.kinds, strict=True):
+            part = memo.get(kind)
+            if part is None:
+                part = memo[kind] = _part(*build(study, seen))
+            found += part[0]
+            worst = max(worst, part[1])
+        return tuple(found), worst
 
 
 class _Criteria:
@@ -155,19 +187,16 @@ class _Criteria:
         """The child's membership of each subgroup, worked out once per search."""
         return {subgroup.id: member(subgroup, patient) for subgroup in self._vocabulary.subgroups}
 
-    def words(
-        self, study: Study, seen: StudyReading, patient: TrialPatient, members: dict[str, bool | None]
+    def risk(
+        self, seen: StudyReading, patient: TrialPatient, members: dict[str, bool | None]
     ) -> tuple[TrialCriterion, ...]:
-        """The criteria read from the study's words: disease, lineage, state, risk group, subgroups."""
-        found = [self.disease(seen), self.lineage(seen, patient), self.state(study, seen, patient)]
-        risk = self._risk(seen, patient, members)
-        if risk is not None:
-            found.append(risk)
-        for subgroup in self._vocabulary.subgroups:
-            one = subgroup_criterion(subgroup, seen, members[subgroup.id])
-            if one is not None:
-                found.append(one)
-        return tuple(found)
+        """The risk group of newly diagnosed ALL; none when the study names none."""
+        found = self._risk(seen, patient, members)
+        return (found,) if found is not None else ()
+
+    def subgroups(self, seen: StudyReading, members: dict[str, bool | None]) -> tuple[TrialCriterion, ...]:
+        found = (subgroup_criterion(g, seen, members[g.id]) for g in self._vocabulary.subgroups)
+        return tuple(one for one in found if one is not None)
 
     def disease(self, seen: StudyReading) -> TrialCriterion:
         related = [label for key, label in self._related if key in seen.anywhere]

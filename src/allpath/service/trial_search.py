@@ -17,13 +17,14 @@ an import or sync by any process is seen by the next search.
 
 from __future__ import annotations
 
+import gc
 import math
 import threading
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
-from allpath.domain.geo import HALF_CIRCUMFERENCE_KM, DistancesFrom, RadiusVerdict, StudyDistance
+from allpath.domain.geo import HALF_CIRCUMFERENCE_KM, DistancesFrom, RadiusVerdict, SiteDistance
 from allpath.domain.results.trials import NearestSite, Place, RegistryInfo, StatusFilter, TrialResult, TrialSearch
 from allpath.domain.trials import Study, parse_study
 from allpath.engine.trial_reading import StudyReading
@@ -70,7 +71,22 @@ class _Registry:
     matcher: TrialMatcher
     studies: tuple[Study, ...]
     readings: tuple[StudyReading, ...]
-    status_rank: dict[str, int]  # recruiting 0, about to recruit or by invitation 1; any other status after
+    listings: tuple[_Listing, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Listing:
+    """What a result shows of a study that no search changes, worked out once per refresh (a search of a large
+    registry then builds its answer without walking every study's sites again)."""
+
+    last_update: str | None
+    interventions: tuple[str, ...]
+    sites: int
+    sites_without_coordinates: int
+    registry_url: str | None
+    # The study's place in the ranking after the verdict and the distance (status: recruiting, then about to
+    # recruit or by invitation, then the rest; then the newest entry; then the NCT number), worked out once.
+    place: int
 
 
 _cached: _Registry | None = None
@@ -178,11 +194,10 @@ def _registry(uow: UnitOfWork, kb: KnowledgeBase) -> _Registry:
     with _cache_lock:
         if _cached is not None and _cached.key == key:
             return _cached
-    from allpath.storage import trials
-
     matcher = TrialMatcher(kb.trials)
-    studies = tuple(parse_study(row.study) for row in trials.all_studies(uow.session))
     statuses = kb.trials.statuses
+    status_rank = {**dict.fromkeys(statuses.open, 1), **dict.fromkeys(statuses.recruiting, 0)}
+    studies, readings, listings = _read_registry(uow, matcher, status_rank)
     loaded = _Registry(
         key=key,
         info={
@@ -193,15 +208,56 @@ def _registry(uow: UnitOfWork, kb: KnowledgeBase) -> _Registry:
         },
         matcher=matcher,
         studies=studies,
-        readings=tuple(matcher.read(study) for study in studies),
-        status_rank={
-            **dict.fromkeys(statuses.open, 1),
-            **dict.fromkeys(statuses.recruiting, 0),
-        },
+        readings=readings,
+        listings=listings,
     )
     with _cache_lock:
         _cached = loaded
     return loaded
+
+
+def _read_registry(
+    uow: UnitOfWork, matcher: TrialMatcher, status_rank: dict[str, int]
+) -> tuple[tuple[Study, ...], tuple[StudyReading, ...], tuple[_Listing, ...]]:
+    """The stored studies parsed, read and listed. A large registry is millions of objects that live until the next
+    refresh: the garbage collector is paused while they are made (each of its collections would walk all made so
+    far: half of a first search) and they are frozen after, so that later collections, during the searches, do not
+    walk them either. Reference counting still frees them when a refresh replaces them."""
+    from allpath.storage import trials
+
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        studies = tuple(parse_study(document) for document in trials.all_study_documents(uow.session))
+        readings = tuple(matcher.read(study) for study in studies)
+        order = sorted(range(len(studies)), key=lambda i: _static_rank(studies[i], status_rank))
+        places = dict(zip(order, range(len(order)), strict=True))
+        listings = tuple(_listing(study, places[i]) for i, study in enumerate(studies))
+    finally:
+        if collecting:
+            gc.enable()
+    gc.freeze()
+    return studies, readings, listings
+
+
+def _listing(study: Study, place: int) -> _Listing:
+    updated = study.last_update_post_date
+    return _Listing(
+        last_update=updated.isoformat() if updated else None,
+        interventions=tuple(i.name for i in study.interventions if i.name),
+        sites=len(study.locations),
+        sites_without_coordinates=sum(site.geo_point is None for site in study.locations),
+        registry_url=REGISTRY_STUDY_URL.format(nct_id=study.nct_id) if study.nct_id else None,
+        place=place,
+    )
+
+
+def _static_rank(study: Study, status_rank: dict[str, int]) -> tuple[int, float, str]:
+    """Recruiting 0, about to recruit or by invitation 1, any other status 2; then the newest entry; then the NCT
+    number."""
+    updated = study.last_update_post_date
+    newest = -updated.toordinal() if updated else math.inf
+    return status_rank.get(study.overall_status or "", 2), newest, study.nct_id or ""
 
 
 # ---- matching, distance and ranking ---------------------------------------------------------------------------
@@ -211,38 +267,41 @@ def _results(
     registry: _Registry, patient: TrialPatient, place: FoundPlace | None, options: TrialSearchOptions, today: date
 ) -> list[TrialResult]:
     distances = DistancesFrom(place.point) if place is not None else None
+    radius, after_days = options.radius_km, options.outdated_after_days
     ranked: list[tuple[tuple[object, ...], TrialResult]] = []
     # The search keeps this child's criteria; the shared matcher keeps nothing of it, so searches run side by side.
     search = registry.matcher.search(patient, options.status)
-    for study, reading in zip(registry.studies, registry.readings, strict=True):
-        measured = distances.study(study.locations) if distances is not None else None
-        within = measured.within(options.radius_km) if measured and options.radius_km is not None else None
-        if within is RadiusVerdict.BEYOND:
-            continue
+    for study, reading, listing in zip(registry.studies, registry.readings, registry.listings, strict=True):
+        nearest: SiteDistance | None = None
+        within: RadiusVerdict | None = None
+        if distances is not None:
+            measured = distances.study(study.locations)
+            if radius is not None:
+                within = measured.within(radius)
+                if within is RadiusVerdict.BEYOND:
+                    continue
+            nearest = measured.nearest
         match = search.match(study, reading)
         result: TrialResult = {
             **match,
-            "nearest_site": _nearest(measured),
-            "possibly_outdated": _outdated(study.last_update_post_date, today, options.outdated_after_days),
-            "last_update": study.last_update_post_date.isoformat() if study.last_update_post_date else None,
+            "nearest_site": _nearest(nearest) if nearest is not None else None,
+            "possibly_outdated": _outdated(study.last_update_post_date, today, after_days),
+            "last_update": listing.last_update,
             "brief_summary": study.brief_summary,
-            "interventions": [i.name for i in study.interventions if i.name],
+            "interventions": list(listing.interventions),
             "phases": list(study.phases),
-            "sites": len(study.locations),
-            "sites_without_coordinates": sum(site.geo_point is None for site in study.locations),
+            "sites": listing.sites,
+            "sites_without_coordinates": listing.sites_without_coordinates,
             "within_radius": within.value if within is not None else None,
-            "registry_url": REGISTRY_STUDY_URL.format(nct_id=study.nct_id) if study.nct_id else None,
-            "conditions": list(study.conditions),
+            "registry_url": listing.registry_url,
         }
-        ranked.append((_rank(result, study, measured, registry), result))
+        distance = nearest.km if nearest is not None else math.inf
+        ranked.append(((_VERDICT_RANK[match["verdict"]], distance, listing.place), result))
     ranked.sort(key=lambda pair: pair[0])
     return [result for _, result in ranked]
 
 
-def _nearest(measured: StudyDistance | None) -> NearestSite | None:
-    nearest = measured.nearest if measured is not None else None
-    if nearest is None:
-        return None
+def _nearest(nearest: SiteDistance) -> NearestSite:
     site = nearest.site
     return {
         "facility": site.facility,
@@ -256,16 +315,3 @@ def _nearest(measured: StudyDistance | None) -> NearestSite | None:
 def _outdated(last_update: date | None, today: date, after_days: int) -> bool:
     """Possibly outdated: not updated for longer than ``after_days``, or of unknown date."""
     return last_update is None or (today - last_update).days > after_days
-
-
-def _rank(result: TrialResult, study: Study, measured: StudyDistance | None, registry: _Registry) -> tuple[object, ...]:
-    nearest = measured.nearest if measured is not None else None
-    statuses = registry.status_rank.get(study.overall_status or "", 2)
-    newest = -study.last_update_post_date.toordinal() if study.last_update_post_date else math.inf
-    return (
-        _VERDICT_RANK[result["verdict"]],
-        nearest.km if nearest is not None else math.inf,
-        statuses,
-        newest,
-        study.nct_id or "",
-    )

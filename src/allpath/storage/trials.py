@@ -68,6 +68,12 @@ def all_studies(s: Session) -> list[t.TrialStudy]:
     return list(s.scalars(select(t.TrialStudy).order_by(t.TrialStudy.nct_id)))
 
 
+def all_study_documents(s: Session) -> list[dict[str, object]]:
+    """Every stored study's API v2 object, by NCT number: the study column alone, without the rows as objects
+    (the trial search reads a whole registry at once)."""
+    return list(s.scalars(select(t.TrialStudy.study).order_by(t.TrialStudy.nct_id)))
+
+
 def _newer(last_update: date | None, study: dict[str, object], stored: t.TrialStudy) -> bool:
     if last_update is None:
         return stored.last_update is None and study != stored.study

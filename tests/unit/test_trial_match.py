@@ -547,3 +547,29 @@ def test_searches_in_threads_on_one_matcher_need_no_lock() -> None:
         futures = [(who, pool.submit(run, who)) for who in (young, older) * 4]
         for who, future in futures:
             assert future.result() == expected[who]
+
+
+def test_studies_of_one_kind_share_their_numbers_and_others_do_not() -> None:
+    reader = TrialMatcher(load_knowledge().trials)
+    same = [
+        reader.read(parse_study(study_json(title="Chemotherapy in Newly Diagnosed Standard Risk B-ALL", maximum=age)))
+        for age in ("9 Years", "21 Years")  # the age limits are not words: the same kind
+    ]
+    assert same[0].kinds == same[1].kinds and same[0].kind == same[1].kind
+    other = reader.read(parse_study(study_json(title="Chemotherapy in Newly Diagnosed High Risk B-ALL")))
+    assert other.kinds[3] != same[0].kinds[3]  # only the risk group differs
+    assert other.kinds[:3] == same[0].kinds[:3] and other.kind != same[0].kind
+
+
+def test_a_reading_of_another_matcher_is_read_again() -> None:
+    # Kinds are numbered by the reader: a reading from another matcher must not pick another study's criteria.
+    first, second = TrialMatcher(load_knowledge().trials), TrialMatcher(load_knowledge().trials)
+    standard = parse_study(study_json(title="Chemotherapy in Newly Diagnosed Standard Risk B-ALL"))
+    high = parse_study(study_json(title="Inotuzumab in Newly Diagnosed High-Risk B-ALL"))
+    second.read(standard)  # the second matcher numbers the standard-risk study's kinds first
+    search = second.search(child(risk="standard"), "any")
+    assert outcome(search.match(standard), "risk_group") == {"met"}
+    # The first matcher gives the high-risk study the numbers the second gave the standard-risk one.
+    foreign = first.read(high)
+    assert foreign.kind == second.read(standard).kind
+    assert outcome(search.match(high, foreign), "risk_group") == {"not_met"}

@@ -69,6 +69,7 @@ class StudyReading:
     # search works each out once per kind. Numbered by the reader that read them: compare kinds of one reader only.
     kinds: tuple[int, int, int, int, int] = (-1, -1, -1, -1, -1)
     kind: int = -1  # the number of ``kinds`` as a whole
+    numbered_by: object = None  # the numbering of the reader that read the study (kinds of another mean nothing)
 
     def named(self, key: str, parts: Iterable[StudyPart]) -> bool:
         for part in parts:
@@ -186,6 +187,7 @@ class StudyReader:
             guarded.update(dict.fromkeys(words.terms, words.not_after))
         self._scanner = _Scanner(folded, exact, guarded)
         self._kinds: dict[tuple[int, object], int] = {}
+        self.numbering: object = self._kinds
         self._kinds_lock = threading.Lock()
         self._risk_keys = {risk_key(w.value): w.value for w in risks.words}
         self._risk_state = state_key(risks.read_when)
@@ -242,6 +244,7 @@ class StudyReader:
             risk_ways_in=ways_in,
             kinds=kinds,
             kind=kind,
+            numbered_by=self.numbering,
         )
 
     def _numbered(self, *signatures: object) -> tuple[tuple[int, int, int, int, int], int]:

@@ -88,6 +88,11 @@ class TrialMatcher:
     def read(self, study: Study) -> StudyReading:
         return self._reader.read(study)
 
+    @property
+    def numbering(self) -> object:
+        """What the readings of this matcher carry as ``numbered_by``."""
+        return self._reader.numbering
+
     def search(self, patient: TrialPatient, status: StatusFilter) -> ChildSearch:
         """One child's search: match it against each study with ``ChildSearch.match``."""
         return ChildSearch(self, patient, status)
@@ -104,11 +109,23 @@ class ChildSearch:
     only, and those values repeat across a registry (the same age limits, statuses, condition words): each is
     worked out once per search and kept in this search's memo. Use one search in one thread."""
 
-    __slots__ = ("_ages", "_builders", "_criteria", "_memos", "_read", "_rests", "_words", "patient", "status")
+    __slots__ = (
+        "_ages",
+        "_builders",
+        "_criteria",
+        "_memos",
+        "_numbering",
+        "_read",
+        "_rests",
+        "_words",
+        "patient",
+        "status",
+    )
 
     def __init__(self, matcher: TrialMatcher, patient: TrialPatient, status: StatusFilter) -> None:
         criteria = self._criteria = matcher.criteria
         self._read = matcher.read
+        self._numbering = matcher.numbering
         self.patient = patient
         self.status = status
         members = criteria.memberships(patient)
@@ -127,12 +144,12 @@ class ChildSearch:
         self._rests: dict[tuple[str | None, str | None], _Part] = {}
 
     def match(self, study: Study, reading: StudyReading | None = None) -> TrialMatch:
-        """The verdict of ``study`` for this child; ``reading`` may be given when the study was read before (by
-        the same matcher).
+        """The verdict of ``study`` for this child; ``reading`` may be given when the study was read before by
+        the same matcher (a reading of another matcher is read again: its numbers of kinds mean nothing here).
 
         The criterion dicts are shared between the results of one search (studies with the same age limits get
         the same age criterion): read them, do not change them."""
-        seen = reading if reading is not None else self._read(study)
+        seen = reading if reading is not None and reading.numbered_by is self._numbering else self._read(study)
         eligibility = study.eligibility
         words = self._words.get(seen.kind)
         if words is None:

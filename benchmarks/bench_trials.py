@@ -6,9 +6,10 @@ The studies are generated here in the ClinicalTrials.gov API v2 shape (``{"studi
 refractory, first relapse), risk words (standard, high, very high risk), lineages, subgroup words (Ph+, Ph-like,
 infants, KMT2A, Down syndrome), NCI-style condition lists with other leukemias, keywords, every recruitment
 status, age limits in years, months, weeks and days or "N/A" or missing, sex limits, a free-text eligibility
-paragraph and 0-40 sites. They are imported untimed with the registry's use case (``import_studies``) into a
-throwaway SQLite database. The child is a 12-year-old in first relapse of B-ALL, built as a record and assessed
-with the real ``assess`` (untimed); a second child, 5 years old and newly diagnosed, is searched too.
+paragraph and 0-40 sites at 3,000 places (city-level points, as the registry gives them). They are imported
+untimed with the registry's use case (``import_studies``) into a throwaway SQLite database. The child is a
+12-year-old in first relapse of B-ALL, built as a record and assessed with the real ``assess`` (untimed); a second
+child, 5 years old and newly diagnosed, is searched too.
 
 What a user waits for, timed with ``time.perf_counter_ns`` through ``search_trials`` (status ``any``, so every
 study is matched and ranked), repeated (``--repeat``, median reported):
@@ -160,7 +161,22 @@ def _age(rng: Random, kind: str) -> str | None:
     return rng.choice(("365 Days", "18 Years", "21 Years", "25 Years", "30 Years", "31 Years", "45 Years", "24 Months"))
 
 
-def _study(rng: Random, index: int) -> dict[str, Any]:
+TOWNS = 3_000  # distinct site places: the registry's coordinates are a city's, shared by every site there
+
+Town = tuple[str, str | None, str, float, float]
+
+
+def _towns(rng: Random) -> list[Town]:
+    """Places around the cities above, each with one fixed point, as the registry gives a city's coordinates."""
+    towns: list[Town] = []
+    for i in range(TOWNS):
+        city, state_name, country, lat, lon = CITIES[i % len(CITIES)]
+        point = (round(lat + rng.uniform(-3, 3), 4), round(lon + rng.uniform(-3, 3), 4))
+        towns.append((f"{city} area {i // len(CITIES)}", state_name, country, *point))
+    return towns
+
+
+def _study(rng: Random, index: int, towns: list[Town]) -> dict[str, Any]:
     state, lineage, subgroup, drug = rng.choice(STATES), rng.choice(LINEAGES), rng.choice(SUBGROUPS), rng.choice(DRUGS)
     disease = rng.choice(("Acute Lymphoblastic Leukemia", "ALL", "Lymphoblastic Leukemia", "Acute Leukemia"))
     risk = rng.choice(RISKS)
@@ -182,7 +198,7 @@ def _study(rng: Random, index: int) -> dict[str, Any]:
             eligibility[key] = value
     sites = []
     for _ in range(rng.randint(0, 40)):
-        city, state_name, country, lat, lon = rng.choice(CITIES)
+        city, state_name, country, lat, lon = rng.choice(towns)
         site: dict[str, Any] = {
             "facility": f"Children's Hospital {rng.randint(1, 500)}",
             "city": city,
@@ -191,7 +207,7 @@ def _study(rng: Random, index: int) -> dict[str, Any]:
         if state_name:
             site["state"] = state_name
         if rng.random() < 0.9:
-            site["geoPoint"] = {"lat": lat + rng.uniform(-0.5, 0.5), "lon": lon + rng.uniform(-0.5, 0.5)}
+            site["geoPoint"] = {"lat": lat, "lon": lon}
         sites.append(site)
     updated = date(2015, 1, 1) + timedelta(days=rng.randint(0, 4000))
     return {
@@ -222,7 +238,8 @@ def _study(rng: Random, index: int) -> dict[str, Any]:
 def generate(n: int, seed: int) -> dict[str, Any]:
     """A page of ``n`` generated studies in the API v2 shape."""
     rng = Random(seed)
-    return {"studies": [_study(rng, i) for i in range(n)]}
+    towns = _towns(Random(seed + 1))
+    return {"studies": [_study(rng, i, towns) for i in range(n)]}
 
 
 _CPU_MS: dict[str, list[float]] = {}  # the process's CPU time of each timing, by figure

@@ -294,6 +294,7 @@ def _results(
             "sites_without_coordinates": listing.sites_without_coordinates,
             "within_radius": within.value if within is not None else None,
             "registry_url": listing.registry_url,
+            "conditions": list(study.conditions),
         }
         distance = nearest.km if nearest is not None else math.inf
         ranked.append(((_VERDICT_RANK[match["verdict"]], distance, listing.place), result))

@@ -442,6 +442,17 @@ def test_risk_group_criterion(risk: str | None, study: dict[str, Any], expected:
         assert f"the child's risk group is {found['patient_value']}" in found["explanation"]
 
 
+def test_a_t_cell_child_is_not_compared_with_a_study_risk_group() -> None:
+    # The NCI groups are for B-cell ALL; a T-ALL study's standard risk comes from the response (AALL1231).
+    t_study: dict[str, Any] = {
+        "title": "Chemotherapy in Newly Diagnosed Standard-Risk T-Cell Acute Lymphoblastic Leukemia"
+    }
+    result = match(child(lineage="T", risk="high"), **t_study)
+    assert outcome(result, "risk_group") == {"unknown"} and outcome(result, "lineage") == {"met"}
+    assert "own rules" in next(c for c in result["criteria"] if c["criterion"] == "risk_group")["explanation"]
+    assert outcome(match(child(lineage=None, risk="high"), **STANDARD), "risk_group") == {"not_met"}
+
+
 def test_no_risk_criterion_when_the_study_names_no_risk_group() -> None:
     assert outcome(match(child(risk="high")), "risk_group") == set()
     assert match(child(risk="high"))["verdict"] == "eligible"

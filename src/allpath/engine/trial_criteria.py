@@ -147,6 +147,8 @@ class RiskCriterion:
         self._rules = {(r.patient, r.study): r for r in groups.rules}
         self._ways_in = {g.id: g for g in subgroups if g.id in groups.other_ways_in}
         self._read_when = groups.read_when
+        self._lineages = frozenset(groups.compared_for)
+        self._other_lineage = groups.other_lineage_reason
 
     def __call__(
         self, seen: StudyReading, patient: TrialPatient, members: Mapping[str, bool | None]
@@ -164,6 +166,9 @@ class RiskCriterion:
                 return criterion("risk_group", mine, study, "met", why)
         if patient.risk_group is None:
             return criterion("risk_group", None, study, "unknown", self._no_group(patient, wanted))
+        if patient.lineage is not None and patient.lineage not in self._lineages:
+            why = f"The study is for {wanted}; the child's risk group is {mine}. {self._other_lineage}"
+            return criterion("risk_group", mine, study, "unknown", why)
         rules = [self._rules.get((patient.risk_group, v)) for v in self._order if v in seen.risk_groups]
         known = [r for r in rules if r is not None]
         if not known:

@@ -93,6 +93,10 @@ class RiskGroups(_Reasoned):
     ("Standard Risk or Down Syndrome B-ALL")."""
 
     read_when: StateValue
+    # The lineages whose risk group at diagnosis is the studies' (the NCI groups are for B-cell ALL); for another
+    # lineage the criterion is unknown, with ``other_lineage_reason``.
+    compared_for: tuple[Literal["B", "T"], ...] = Field(min_length=1)
+    other_lineage_reason: str = Field(min_length=10)
     words: tuple[RiskWords, ...] = Field(min_length=1)
     rules: tuple[RiskRule, ...] = Field(min_length=1)
     other_ways_in: tuple[str, ...] = ()

@@ -6,6 +6,7 @@ the request waits for the writer's future before it answers, so a server killed 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 import time
@@ -20,9 +21,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, insert, select
 
 from allpath.interfaces.app import create_app
+from allpath.interfaces.http import ending
 from allpath.knowledge.loader import KnowledgeBase
 from allpath.service import UnitOfWork, create_patient
-from allpath.storage import audit
+from allpath.storage import audit, audit_writer
 from allpath.storage import tables as t
 from allpath.storage import users as user_store
 from allpath.storage.clock import now
@@ -30,6 +32,7 @@ from allpath.storage.db import make_engine, migrate, session_factory
 from tests.api.conftest import seed, settings_for
 from tests.api.test_durability import Server, durable_database  # noqa: F401 - the fixture, both backends
 from tests.conftest import complete_b_all
+from tests.coroutines import run_coroutine
 
 
 @pytest.fixture
@@ -141,7 +144,7 @@ def test_shutdown_stores_everything_queued(engine: Engine) -> None:
 def test_an_idle_writer_thread_ends_and_the_next_entry_starts_another(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(audit, "IDLE_SECONDS", 0.05)
+    monkeypatch.setattr(audit_writer, "IDLE_SECONDS", 0.05)
     writer = audit.AuditWriter(engine)
     writer.submit([_entry("one")]).result(10)
     deadline = time.monotonic() + 5
@@ -311,3 +314,79 @@ def test_every_acknowledged_assessment_is_audited_after_a_kill(
                 assert stored is not None and stored >= acks[who], f"{who}: {acks[who]} acknowledged, {stored} stored"
     finally:
         engine.dispose()
+
+
+# ---- several units in one hand-off (the event loop's batch) -------------------------------------------------
+
+
+def test_units_handed_over_together_are_decided_one_by_one(engine: Engine) -> None:
+    writer = audit.AuditWriter(engine)
+    bad = _entry("bad") | {"action": None}  # NOT NULL: the database refuses the row
+    outcomes = writer.submit_units([[_entry("one")], [bad], [_entry("two"), _entry("three")]]).result(10)
+    assert outcomes[0] is None and outcomes[2] is None and isinstance(outcomes[1], Exception)
+    assert sorted(e.detail for e in _stored(engine, action="test")) == ["one", "three", "two"]
+    assert writer.submit_units([]).result(1) == []
+    writer.close()
+
+
+def _noted_unit(engine: Engine, detail: str, *, action: str | None = "test") -> UnitOfWork:
+    work = UnitOfWork(session_factory(engine)(), None)
+    work.audit(action, "group", detail=detail)  # type: ignore[arg-type]  # None: a row the database refuses
+    return work
+
+
+def test_the_requests_of_one_event_loop_reach_the_writer_in_one_hand_off(engine: Engine) -> None:
+    """While the loop's first hand-off is being stored, the next requests queue on the loop; they go to the
+    writer together (one batch), and each request returns only once its own entry is stored."""
+    writer = HeldWriter(engine)
+    audit_writer._WRITERS[engine] = writer
+    finished: list[str] = []
+    hand_offs: list[int] = []
+    enqueue = writer._enqueue
+
+    def counted(units: list[audit_writer._Unit]) -> None:
+        hand_offs.append(len(units))
+        enqueue(units)
+
+    writer._enqueue = counted  # type: ignore[method-assign]
+
+    async def request(detail: str) -> None:
+        work = _noted_unit(engine, detail)
+        try:
+            await ending.finish(work)
+        finally:
+            work.session.close()
+        assert detail in {e.detail for e in _stored(engine, action="test")}  # durable before it returns
+        finished.append(detail)
+
+    async def scenario() -> None:
+        first = asyncio.ensure_future(request("first"))
+        while not writer._queue.qsize() and not writer.batches and writer._thread is None:
+            await asyncio.sleep(0.001)
+        rest = [asyncio.ensure_future(request(f"unit {n}")) for n in range(9)]
+        await asyncio.sleep(0.05)
+        assert finished == []  # the first batch is held: nobody is answered
+        writer.release.set()
+        await asyncio.gather(first, *rest)
+
+    run_coroutine(scenario())
+    assert hand_offs == [1, 9]  # two hand-offs for ten requests: one thread wake-up and one loop wake-up each
+    assert writer.batches == [1, 9] and len(finished) == 10
+
+
+def test_a_refused_entry_fails_only_its_own_request_of_the_batch(engine: Engine) -> None:
+    async def request(detail: str, action: str | None) -> str:
+        work = _noted_unit(engine, detail, action=action)
+        try:
+            await ending.finish(work)
+        except Exception:  # noqa: BLE001 - the refused unit's request answers 500
+            return "failed"
+        finally:
+            work.session.close()
+        return "stored"
+
+    async def scenario() -> list[str]:
+        return list(await asyncio.gather(*(request(f"unit {n}", None if n == 3 else "test") for n in range(6))))
+
+    assert run_coroutine(scenario()) == ["stored", "stored", "stored", "failed", "stored", "stored"]
+    assert sorted(e.detail for e in _stored(engine, action="test")) == [f"unit {n}" for n in (0, 1, 2, 4, 5)]

@@ -17,31 +17,20 @@ If the work is rolled back instead, ``fail`` stores the entries all the same (an
 
 from __future__ import annotations
 
-import atexit
-import os
-import queue
-import threading
-import weakref
-from collections.abc import Callable, Mapping
 from concurrent.futures import Future
-from typing import Any
+from dataclasses import dataclass
 
 from sqlalchemy import Engine, insert, select
-from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.event import listens_for
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction
 
 from allpath.storage import tables as t
+from allpath.storage.audit_writer import AUDIT_TABLE, COLUMNS, AuditWriter, Entry, close_writer, writer_for
 from allpath.storage.clock import engine_of, now
-from allpath.storage.db import writer_lock
 
-AUDIT_TABLE = t.Base.metadata.tables[t.AuditEntry.__tablename__]  # the Core table (typed as a Table)
-COLUMNS = ("at", "user_id", "role", "action", "resource", "resource_id", "outcome", "detail")  # of an entry
 _PENDING_AUDIT = "allpath_pending_audit"  # the entries noted on a session, not yet stored
 _WROTE = "allpath_wrote"  # the session's transaction has written something besides audit entries
 _CONNECTED = "allpath_connected"  # the session's transaction holds a database connection
-
-Entry = dict[str, object]  # one audit row: the AuditEntry columns by name
 
 
 def record(
@@ -148,8 +137,45 @@ def fail(s: Session) -> Future[None] | None:
     entries = s.info.pop(_PENDING_AUDIT, None)
     if not entries:
         return None
-    rows = [entry | {"outcome": "failed" if entry["outcome"] == "ok" else entry["outcome"]} for entry in entries]
-    return writer_for(engine_of(s)).submit(rows)
+    return writer_for(engine_of(s)).submit(_as_failed(entries))
+
+
+def _as_failed(entries: list[Entry]) -> list[Entry]:
+    return [entry | {"outcome": "failed" if entry["outcome"] == "ok" else entry["outcome"]} for entry in entries]
+
+
+@dataclass(frozen=True)
+class Unstored:
+    """The audit entries of one ended unit of work, for the group writer of ``engine`` (``store_units``)."""
+
+    engine: Engine
+    entries: list[Entry]
+
+
+def take_unstored(s: Session, *, failed: bool = False) -> Unstored | None:
+    """End the unit of work of ``s``, which holds no database work (``holds_work`` is false: no I/O), and take
+    its audit entries for the caller to hand to the group writer together with other units'
+    (``store_units``): as ``finish`` would store them, or as ``fail`` would (``failed``). None: none."""
+    if holds_work(s):
+        raise RuntimeError("this unit holds database work: end it with finish or fail")
+    entries: list[Entry] | None = s.info.pop(_PENDING_AUDIT, None)
+    if s.in_transaction():  # a transaction without a connection (an account from the token cache)
+        if failed:
+            s.rollback()
+        else:
+            s.commit()
+    if not entries:
+        return None
+    return Unstored(engine_of(s), _as_failed(entries) if failed else entries)
+
+
+def store_units(units: list[Unstored]) -> Future[list[BaseException | None]]:
+    """Hand the entries of several ended units to their group writer at once (one hand-off, one future): the
+    future's list says, unit by unit, None once its entries are durable, or the error that refused them
+    (one unit's bad entry fails only that unit). The units must share one engine."""
+    if not units or any(unit.engine is not units[0].engine for unit in units):
+        raise ValueError("store_units takes the units of one engine")
+    return writer_for(units[0].engine).submit_units([unit.entries for unit in units])
 
 
 def keep_audit_after_failure(s: Session) -> None:
@@ -160,207 +186,25 @@ def keep_audit_after_failure(s: Session) -> None:
         stored.result()
 
 
-# ---- the group writer --------------------------------------------------------------------------------------
-
-BATCH_ROWS = 1000  # at most this many entries in one transaction
-IDLE_SECONDS = 2.0  # a writer thread with nothing to do for this long ends (the next entry starts another)
-
-
-class AuditWriter:
-    """Stores the audit entries of many units of work in one transaction (group commit), in a thread of its
-    own, one per database engine and process.
-
-    ``submit`` queues a unit's entries and returns a future. The thread takes everything queued, inserts it
-    in one transaction, commits, and resolves each future; while it commits, new entries queue up for the
-    next batch, so under load one commit (one disk flush) serves many requests. If a batch fails, each unit
-    of it is tried again alone, so that one unit's bad entry fails only that unit. The thread is started on
-    the first entry, in the process that submits it (never inherited by a fork), and ends when idle.
-    """
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._lock = threading.Lock()
-        self._queue: queue.SimpleQueue[tuple[list[Entry], Future[None]] | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._pid = os.getpid()
-        self._closed = False
-        self._prepared: _Prepared | None = None  # the writer's connection, made on the first batch
-
-    def submit(self, entries: list[Entry]) -> Future[None]:
-        """Queue ``entries`` for the next batch; the future resolves when they are committed (or fails)."""
-        future: Future[None] = Future()
-        with self._lock:
-            if self._pid != os.getpid():  # a forked copy: its parent's thread, queue and connection are not its own
-                self._queue, self._thread, self._pid, self._prepared = queue.SimpleQueue(), None, os.getpid(), None
-            if self._closed:  # after shutdown: stored at once, by the caller
-                self._store([(entries, future)])
-                self._disconnect()
-                return future
-            self._queue.put((entries, future))
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="allpath-audit-writer", daemon=True)
-                self._thread.start()
-        return future
-
-    def close(self, timeout: float = 30.0) -> None:
-        """Store everything queued, then stop the thread (application shutdown); later entries are stored
-        by their callers."""
-        with self._lock:
-            self._closed = True
-            thread = self._thread
-            if thread is not None:
-                self._queue.put(None)
-        if thread is not None:
-            thread.join(timeout)
-
-    def _run(self) -> None:
-        while True:
-            try:
-                item = self._queue.get(timeout=IDLE_SECONDS)
-            except queue.Empty:
-                with self._lock:
-                    if self._queue.empty():  # nothing came in meanwhile: end (submit starts a new thread)
-                        self._disconnect()  # an idle process holds no connection
-                        self._thread = None
-                        return
-                continue
-            batch = [] if item is None else [item]
-            stop = item is None
-            rows = len(item[0]) if item is not None else 0
-            while rows < BATCH_ROWS:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    stop = True
-                    continue
-                batch.append(item)
-                rows += len(item[0])
-            if batch:
-                self._store(batch)
-            if stop:
-                with self._lock:
-                    self._disconnect()
-                    self._thread = None
-                # anything queued after the stop is stored by close()'s callers (the writer is closed)
-                return
-
-    def _store(self, batch: list[tuple[list[Entry], Future[None]]]) -> None:
-        try:
-            self._insert([row for entries, _ in batch for row in entries])
-        except Exception as error:  # noqa: BLE001 - handed to the waiting requests, which answer 500
-            if len(batch) == 1:
-                batch[0][1].set_exception(error)
-                return
-            for unit in batch:  # one unit's bad entry must not fail the others
-                self._store([unit])
-            return
-        for _, future in batch:
-            future.set_result(None)
-
-    def _insert(self, rows: list[Entry]) -> None:
-        """Insert ``rows`` in one transaction and commit, on the writer's own DBAPI connection.
-
-        Not through SQLAlchemy's ``Connection``: a pool checkout, a compiled-statement look-up, the
-        execution events and a checkin cost 0.2-0.4 ms of CPU per batch, twice the work of the insert
-        and commit themselves (benchmarks/README.md), and every request's entry passes here. The statement
-        and the columns' conversions are SQLAlchemy's own, made once (``_Prepared``), so the rows stored are
-        the same; on SQLite the writer takes the database's ``WriterLock`` itself, as every writer does."""
-        prepared = self._prepared or _Prepared(self._engine)
-        self._prepared = prepared
-        lock = writer_lock(self._engine)
-        held = lock.acquire() if lock is not None else None
-        try:
-            prepared.store(rows)
-        except BaseException:
-            self._prepared = None  # a connection in an unknown state is not used again
-            prepared.discard()
-            raise
-        finally:
-            if lock is not None and held is not None:
-                lock.release(held)
-
-    def _disconnect(self) -> None:
-        prepared, self._prepared = self._prepared, None
-        if prepared is not None:
-            prepared.close()
-
-
-class _Prepared:
-    """A DBAPI connection of the group writer's own with its insert statement and the conversions of the
-    audit columns, as SQLAlchemy compiles them for the engine's dialect."""
-
-    def __init__(self, engine: Engine) -> None:
-        dialect = engine.dialect
-        compiled = insert(AUDIT_TABLE).compile(dialect=dialect, column_keys=list(COLUMNS))
-        self.sql = compiled.string
-        self.order: tuple[str, ...] | None = tuple(compiled.positiontup or ()) if compiled.positional else None
-        self.convert: list[tuple[str, Callable[[Any], Any]]] = []
-        for name in COLUMNS:
-            process = AUDIT_TABLE.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-            if process is not None:
-                self.convert.append((name, process))
-        self.pooled = engine.raw_connection()  # kept out of the pool while the writer lives
-        self.connection: DBAPIConnection = self.pooled.dbapi_connection  # type: ignore[assignment]
-
-    def store(self, rows: list[Entry]) -> None:
-        named: list[Mapping[str, object]] = []
-        for row in rows:
-            values = {name: row[name] for name in COLUMNS}
-            for name, process in self.convert:
-                values[name] = process(values[name])
-            named.append(values)
-        order = self.order
-        cursor = self.connection.cursor()
-        try:
-            if order is None:
-                cursor.executemany(self.sql, named)
-            else:
-                cursor.executemany(self.sql, [tuple(values[name] for name in order) for values in named])
-        finally:
-            cursor.close()
-        self.connection.commit()
-
-    def discard(self) -> None:
-        """Drop the connection after a failed batch (rolled back by the pool; a broken one is not reused)."""
-        try:
-            self.pooled.invalidate()
-        except Exception:  # noqa: BLE001 - already broken: nothing more to give back
-            return
-
-    def close(self) -> None:
-        self.pooled.close()  # back to the pool
-
-
-_WRITERS: weakref.WeakKeyDictionary[Engine, AuditWriter] = weakref.WeakKeyDictionary()
-_WRITERS_LOCK = threading.Lock()
-
-
-def writer_for(engine: Engine) -> AuditWriter:
-    """The group writer of ``engine`` (made on first use)."""
-    writer = _WRITERS.get(engine)
-    if writer is None:
-        with _WRITERS_LOCK:
-            writer = _WRITERS.get(engine)
-            if writer is None:
-                writer = _WRITERS[engine] = AuditWriter(engine)
-    return writer
-
-
-def close_writer(engine: Engine) -> None:
-    """Store what ``engine``'s group writer still holds and stop it (the application shuts down)."""
-    writer = _WRITERS.pop(engine, None)
-    if writer is not None:
-        writer.close()
-
-
-@atexit.register
-def _close_all_writers() -> None:
-    for writer in list(_WRITERS.values()):
-        writer.close(timeout=10.0)
-
-
 def entries(s: Session, limit: int = 200) -> list[t.AuditEntry]:
     """The newest audit entries, newest first."""
     return list(s.scalars(select(t.AuditEntry).order_by(t.AuditEntry.id.desc()).limit(limit)))
+
+
+__all__ = [
+    "AUDIT_TABLE",
+    "COLUMNS",
+    "AuditWriter",
+    "Entry",
+    "Unstored",
+    "close_writer",
+    "entries",
+    "fail",
+    "finish",
+    "holds_work",
+    "keep_audit_after_failure",
+    "record",
+    "store_units",
+    "take_unstored",
+    "writer_for",
+]

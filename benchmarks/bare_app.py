@@ -8,7 +8,7 @@ number of workers, the same event loop and HTTP parser, on a socket made the sam
 
 Usage (by bench_http.py)::
 
-    python benchmarks/bare_app.py --port PORT --workers 2
+    python benchmarks/bare_app.py --port PORT --workers 2 [--floor]
 """
 
 from __future__ import annotations
@@ -36,12 +36,36 @@ def create() -> FastAPI:
     return app
 
 
+def create_floor() -> FastAPI:
+    """The bare endpoint plus allpath's own work on the record: the engine (record validation and assessment)
+    and the answer's encoding, without authentication, audit or the HTTP guard: the floor under which no
+    authenticated, audited ``POST /api/assess`` can go, whatever its request path costs."""
+    from allpath import service
+    from allpath.interfaces.http.json_answer import JSONAnswer
+    from allpath.knowledge.loader import load_knowledge
+
+    kb = load_knowledge()
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+
+    @app.get("/api/health")
+    async def health() -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    @app.post("/api/assess")
+    async def floor_assess(record: dict[str, object]) -> JSONResponse:
+        return JSONAnswer(service.assess_record(kb, record))
+
+    return app
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="The bare FastAPI endpoint of the HTTP benchmark.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--floor", action="store_true", help="serve create_floor(): with the engine and the answer")
     args = parser.parse_args(argv)
+    factory = create_floor if args.floor else create
 
     import socket
 
@@ -52,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
 
     sock = listening_socket(args.host, args.port)
     if args.workers == 1:  # as allpath serve: one server on this socket (uvicorn.run would bind the port again)
-        config = uvicorn.Config(create(), log_level="warning", access_log=False)
+        config = uvicorn.Config(factory(), log_level="warning", access_log=False)
         uvicorn.Server(config).run(sockets=[sock])
         return 0
 
@@ -61,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
 
     Config.bind_socket = bound  # type: ignore[method-assign]
     uvicorn.run(
-        "bare_app:create",
+        f"bare_app:{factory.__name__}",
         factory=True,
         host=args.host,
         port=args.port,

@@ -13,7 +13,9 @@ The baseline, measured side by side in the same run with the same tool, bodies a
 FastAPI endpoint of the same shape (``bare_app.py``: the same body parsed by pydantic into the same record
 model, a JSON answer, the same number of workers, served the same way) -- what a request costs without
 allpath's authentication, engine, audit and guard. ``GET /api/health`` of allpath (no database, no
-authentication) is measured too.
+authentication) is measured too, and the floor (``bare_app.py --floor``: the bare endpoint plus allpath's
+validation, assessment and answer encoding, without authentication, audit or guard), which says how close
+to the bare endpoint any request path that runs the engine can come.
 
 Load tool: ``wrk`` (with a small Lua script for the bodies and a JSON summary) when it is installed,
 otherwise a Python async load generator (``httpx.AsyncClient``), which is slower than the server and then
@@ -150,12 +152,15 @@ def throwaway_postgres() -> Iterator[str]:
 class Server:
     """``allpath serve`` with N workers in its own process group; stopped with SIGTERM (then SIGKILL)."""
 
-    def __init__(self, env: dict[str, str], workers: int, log: Path, *, bare: bool = False) -> None:
+    def __init__(
+        self, env: dict[str, str], workers: int, log: Path, *, bare: bool = False, floor: bool = False
+    ) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._log = log.open("wb")
         if bare:  # the bare FastAPI endpoint of the same shape (bare_app.py), served the same way
             cmd = [sys.executable, str(Path(__file__).with_name("bare_app.py")), "--port", str(self.port)]
+            cmd += ["--floor"] if floor else []
             env = env | {
                 "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parent), env.get("PYTHONPATH")]))
             }
@@ -395,6 +400,12 @@ def run(
             bare = _measure(tool, bare_server.url, bodies, token, duration_s, connections, tmp)
         finally:
             bare_server.stop()
+        floor_server = Server(env, workers, tmp / "floor.log", bare=True, floor=True)
+        try:
+            _measure(tool, floor_server.url, bodies, token, WARMUP_S, connections, tmp)  # warm-up, not counted
+            floor = _measure(tool, floor_server.url, bodies, token, duration_s, connections, tmp)
+        finally:
+            floor_server.stop()
         server = Server(env, workers, tmp / "server.log")
         try:
             _measure(tool, server.url, bodies, token, WARMUP_S, connections, tmp)  # warm-up, not counted
@@ -424,6 +435,10 @@ def run(
         "seed": seed,
         "assess": assess,
         "bare_endpoint": bare,
+        "floor": floor,
+        "floor_times_slower_than_bare": bare["requests_per_s"] / floor["requests_per_s"]
+        if floor["requests_per_s"]
+        else math.inf,
         "baseline_health": baseline,
         "times_slower_than_bare": slower,
         "ratio_to_baseline": {
@@ -450,6 +465,10 @@ def report(result: dict[str, Any]) -> str:
             f"the bare endpoint {result['bare_endpoint']['requests_per_s']:,.0f}/s: "
             f"{result['times_slower_than_bare']:.2f}x slower"
             f"   [target <= {TARGET_TIMES_BARE:g}x: {verdict(result['passed']['requests_per_s'])}]",
+            f"  the floor (bare endpoint + validation, assessment and answer; no authentication, audit or guard) "
+            f"{result['floor']['requests_per_s']:,.0f}/s: {result['floor_times_slower_than_bare']:.2f}x slower than "
+            f"the bare endpoint; allpath {result['floor']['requests_per_s'] / max(a['requests_per_s'], 1e-9):.2f}x "
+            f"slower than the floor",
             f"  {r['requests_per_s']:.2f}x of GET /api/health ({b['requests_per_s']:,.0f}/s)",
             f"  latency p50 {lat['p50']:.1f} ms ({r['p50']:.1f}x health {base['p50']:.1f} ms), "
             f"p90 {lat['p90']:.1f} ms, p99 {lat['p99']:.1f} ms ({r['p99']:.1f}x health {base['p99']:.1f} ms), "

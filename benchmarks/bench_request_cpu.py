@@ -6,7 +6,10 @@ in flight, the 200 bodies of the HTTP benchmark (seed 20240802), and divides the
 thread: the sign-in look-ups and the audit writer count) by the number of requests. allpath runs the real
 thing on a fresh SQLite database (``synchronous=FULL``): token look-up, validation, assessment, an audit
 entry made durable before the answer. The bare endpoint is ``bare_app.py`` (same body, same pydantic record
-model, a JSON answer). Rounds alternate bare and allpath; the figure is each one's best round and the ratio.
+model, a JSON answer). The floor is ``bare_app.create_floor()``: the bare endpoint plus allpath's own work on
+the record (validation, assessment, the answer's encoding), with no authentication, audit or guard -- what
+no request path can go below. Rounds alternate bare, floor and allpath; the figure is each one's best round
+and the ratios.
 
 Usage::
 
@@ -123,15 +126,19 @@ def run(requests: int, rounds: int, concurrency: int, profile: bool = False) -> 
         settings = load_settings({"ALLPATH_DATA_DIR": folder, "ALLPATH_DATABASE_URL": url})
         allpath_app = create_app(settings)
         bare = bare_app.create()
+        floor = bare_app.create_floor()
 
         async def measure() -> dict[str, Any]:
             stop = await _lifespan(allpath_app)
             await _load(bare, bodies, None, requests // 4, concurrency)  # warm-up
+            await _load(floor, bodies, None, requests // 4, concurrency)
             await _load(allpath_app, bodies, token, requests // 4, concurrency)
             bare_ms: list[float] = []
+            floor_ms: list[float] = []
             allpath_ms: list[float] = []
             for _ in range(rounds):
                 bare_ms.append(1000 * await _load(bare, bodies, None, requests, concurrency))
+                floor_ms.append(1000 * await _load(floor, bodies, None, requests, concurrency))
                 allpath_ms.append(1000 * await _load(allpath_app, bodies, token, requests, concurrency))
             if profile:
                 import cProfile
@@ -145,26 +152,33 @@ def run(requests: int, rounds: int, concurrency: int, profile: bool = False) -> 
                 stats.sort_stats("tottime").print_stats(30)
                 stats.sort_stats("cumulative").print_stats(40)
             await stop()
-            return {"bare_ms": bare_ms, "allpath_ms": allpath_ms}
+            return {"bare_ms": bare_ms, "floor_ms": floor_ms, "allpath_ms": allpath_ms}
 
         result = uvloop.run(measure())
-    best_bare, best_allpath = min(result["bare_ms"]), min(result["allpath_ms"])
+    best_bare, best_floor, best_allpath = min(result["bare_ms"]), min(result["floor_ms"]), min(result["allpath_ms"])
     return {
         **result,
         "requests": requests,
         "concurrency": concurrency,
         "best_bare_ms": best_bare,
+        "best_floor_ms": best_floor,
         "best_allpath_ms": best_allpath,
         "times_bare": best_allpath / best_bare,
+        "floor_times_bare": best_floor / best_bare,
     }
 
 
 def report(result: dict[str, Any]) -> str:
-    rounds = ", ".join(f"{a:.3f}/{b:.3f}" for a, b in zip(result["allpath_ms"], result["bare_ms"], strict=True))
+    rounds = ", ".join(
+        f"{a:.3f}/{f:.3f}/{b:.3f}"
+        for a, f, b in zip(result["allpath_ms"], result["floor_ms"], result["bare_ms"], strict=True)
+    )
     return (
         f"CPU per request in process ({result['requests']} requests x {len(result['bare_ms'])} rounds, "
         f"{result['concurrency']} in flight): allpath {result['best_allpath_ms']:.3f} ms, bare "
-        f"{result['best_bare_ms']:.3f} ms = {result['times_bare']:.1f}x  (rounds allpath/bare ms: {rounds})"
+        f"{result['best_bare_ms']:.3f} ms = {result['times_bare']:.1f}x; the floor (bare + engine + answer, no "
+        f"authentication, audit or guard) {result['best_floor_ms']:.3f} ms = {result['floor_times_bare']:.1f}x  "
+        f"(rounds allpath/floor/bare ms: {rounds})"
     )
 
 

@@ -14,11 +14,13 @@ child, 5 years old and newly diagnosed, is searched too.
 What a user waits for, timed with ``time.perf_counter_ns`` through ``search_trials`` (status ``any``, so every
 study is matched and ranked), repeated (``--repeat``, median reported):
 
-* baseline: the registry's rows read from SQLite (``all_study_documents``: the query and the JSON of each study,
+* baseline: the registry's rows read from SQLite (``study_documents``: the query and the JSON of each study,
   with the garbage collector paused as the service does), the least that a search without the registry in
   memory does;
 * ``first``: the first search after an import (a new database engine, so that the service reads the registry
   again: its rows, each study parsed and read), as the first search of a server process;
+* ``refresh``: the first search after a sync that replaced 1 % of the studies with newer copies, in the same
+  process (the service reads again only those);
 * ``next``: the following searches (the registry in memory: matching, ranking and the answer only), the two
   children in turn;
 * ``next_near``: a following search with a place (``--near``, a US ZIP code: the distance to every site too);
@@ -36,6 +38,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import copy
 import gc
 import os
 import statistics
@@ -260,7 +263,7 @@ def _rows(session: Any) -> None:
     # As the service reads them: with the garbage collector paused (it would walk every object made so far).
     gc.disable()
     try:
-        stored.all_study_documents(session)
+        stored.study_documents(session, None)
     finally:
         gc.enable()
 
@@ -274,7 +277,15 @@ def run(n: int, seed: int, repeat: int) -> dict[str, Any]:
     kb = load_knowledge()
     children = [_child(RELAPSED_12, kb), _child(NEW_5, kb)]
     page = generate(n, seed)
-    figures: dict[str, list[float]] = {"baseline": [], "first": [], "next": [], "next_near": [], "match": []}
+    figures: dict[str, list[float]] = {
+        "baseline": [],
+        "first": [],
+        "refresh": [],
+        "next": [],
+        "next_near": [],
+        "match": [],
+    }
+    updated = copy.deepcopy(page["studies"][::100])  # 1 % of them, replaced by a sync in each round
     with tempfile.TemporaryDirectory(prefix="allpath-bench-trials-") as folder:
         url = f"sqlite:///{Path(folder) / 'registry.db'}"
         engine = make_engine(url)
@@ -290,12 +301,19 @@ def run(n: int, seed: int, repeat: int) -> dict[str, Any]:
             with unit_of_work(factory, None) as work:
                 return search_trials(work, kb, *child, TrialSearchOptions(near=near, status="any"), SEARCH_DAY)
 
-        for _ in range(repeat):
+        for round_ in range(repeat):
             engine = make_engine(url)  # a new engine: the service reads the registry again, as a new process does
             factory = session_factory(engine)
             with factory() as session:
                 figures["baseline"].append(_ms(partial(_rows, session), "baseline"))
             figures["first"].append(_ms(partial(search, factory, children[0]), "first"))
+            # A sync that replaces 1 % of the studies with newer copies (untimed), then the first search after it.
+            for study in updated:
+                changed = date(2026, 1, 1) + timedelta(days=round_)
+                study["protocolSection"]["statusModule"]["lastUpdatePostDateStruct"] = {"date": changed.isoformat()}
+            with unit_of_work(factory, None) as work:
+                import_studies(work, [Study(f"update {i}", s) for i, s in enumerate(updated)], detail="bench sync")
+            figures["refresh"].append(_ms(partial(search, factory, children[0]), "refresh"))
             for child in children * 2:
                 figures["next"].append(_ms(partial(search, factory, child), "next"))
             search(factory, children[0], NEAR)  # the gazetteer loaded untimed
@@ -304,7 +322,7 @@ def run(n: int, seed: int, repeat: int) -> dict[str, Any]:
         # The matching alone, as the service does it (one matcher; each study's reading kept).
         engine = make_engine(url)
         with unit_of_work(session_factory(engine), None) as work:
-            documents = stored.all_study_documents(work.session)
+            documents = [study for _, _, study in stored.study_documents(work.session, None)]
         engine.dispose()
     studies = [parse_study(document) for document in documents]
     matcher = TrialMatcher(kb.trials)
@@ -354,6 +372,7 @@ def report(result: dict[str, Any]) -> str:
             f"  baseline, the registry's rows read (query and JSON): {median['baseline']:.0f} ms "
             f"(CPU {cpu['baseline']:.0f} ms)",
             f"  first search after the import (rows, parse, reading): {figure('first')}",
+            f"  first search after a sync replacing 1 % of the studies: {figure('refresh')}",
             f"  following search (matching, ranking, answer): {figure('next')} "
             f"(target <= {target:.0f} ms: {verdict(passed['next'])})",
             f"  following search near {NEAR} (distance to every site too): {figure('next_near')}",

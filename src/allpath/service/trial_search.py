@@ -11,8 +11,9 @@ was given, the nearest site (studies of unknown distance after the measured ones
 then about to recruit or by invitation, then the rest); then the newest entry; then the NCT number.
 
 The registry is read into studies and their readings once per refresh and process: a search of a large
-registry then costs the matching only. The cache is keyed by the database and the registry's last refresh, so
-an import or sync by any process is seen by the next search.
+registry then costs the matching only, and a refresh reads again only the studies it added or replaced. The
+cache is keyed by the database and the registry's last refresh, so an import or sync by any process is seen by
+the next search.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import gc
 import math
 import threading
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from allpath.domain.geo import HALF_CIRCUMFERENCE_KM, DistancesFrom, RadiusVerdict, SiteDistance
@@ -89,7 +90,18 @@ class _Listing:
     place: int
 
 
+@dataclass(frozen=True)
+class _Kept:
+    """The studies of the last registry read, by NCT number and import time, with the matcher that read them: a
+    refresh reads again only the studies it added or replaced (a daily sync replaces a few of thousands)."""
+
+    key: tuple[object, ...]  # the database and the knowledge base
+    matcher: TrialMatcher
+    studies: dict[tuple[str, datetime], tuple[Study, StudyReading]]
+
+
 _cached: _Registry | None = None
+_kept: _Kept | None = None
 _cache_lock = threading.Lock()
 
 
@@ -186,18 +198,24 @@ def _place_answer(near: str | None, place: FoundPlace | None) -> Place | None:
 
 def _registry(uow: UnitOfWork, kb: KnowledgeBase) -> _Registry:
     """The registry's studies and readings, read again only when the database, its last refresh or the
-    knowledge base has changed since the last search of this process."""
-    global _cached
+    knowledge base has changed since the last search of this process; after a refresh of the same database, only
+    the studies it added or replaced are read again."""
+    global _cached, _kept
     state = registry_state(uow)  # audited as ``read trial_registry``
     engine = uow.session.get_bind().engine
-    key = (str(engine.url), id(engine), state.refreshed_at, state.studies, kb.version, id(kb.trials))
+    source = (str(engine.url), id(engine), kb.version, id(kb.trials))
+    key = (*source, state.refreshed_at, state.studies)
     with _cache_lock:
         if _cached is not None and _cached.key == key:
             return _cached
-    matcher = TrialMatcher(kb.trials)
+        kept = _kept if _kept is not None and _kept.key == source else _Kept(source, TrialMatcher(kb.trials), {})
+    matcher = kept.matcher
     statuses = kb.trials.statuses
     status_rank = {**dict.fromkeys(statuses.open, 1), **dict.fromkeys(statuses.recruiting, 0)}
-    studies, readings, listings = _read_registry(uow, matcher, status_rank)
+    read = _read_registry(uow, matcher, kept.studies)
+    studies = tuple(study for study, _ in read.values())
+    readings = tuple(reading for _, reading in read.values())
+    listings = _listings(studies, status_rank)
     loaded = _Registry(
         key=key,
         info={
@@ -213,31 +231,45 @@ def _registry(uow: UnitOfWork, kb: KnowledgeBase) -> _Registry:
     )
     with _cache_lock:
         _cached = loaded
+        _kept = _Kept(source, matcher, read)
     return loaded
 
 
 def _read_registry(
-    uow: UnitOfWork, matcher: TrialMatcher, status_rank: dict[str, int]
-) -> tuple[tuple[Study, ...], tuple[StudyReading, ...], tuple[_Listing, ...]]:
-    """The stored studies parsed, read and listed. A large registry is millions of objects that live until the next
-    refresh: the garbage collector is paused while they are made (each of its collections would walk all made so
-    far: half of a first search) and they are frozen after, so that later collections, during the searches, do not
-    walk them either. Reference counting still frees them when a refresh replaces them."""
+    uow: UnitOfWork, matcher: TrialMatcher, known: dict[tuple[str, datetime], tuple[Study, StudyReading]]
+) -> dict[tuple[str, datetime], tuple[Study, StudyReading]]:
+    """The stored studies parsed and read, by NCT number and import time, in NCT order; those in ``known`` (read
+    by ``matcher`` at an earlier refresh and not stored again since) are taken as they are.
+
+    A large registry is millions of objects that live until the next refresh: the garbage collector is paused
+    while they are made (each of its collections would walk all made so far: half of a first search) and they are
+    frozen after, so that later collections, during the searches, do not walk them either. Reference counting
+    still frees them when a refresh replaces them."""
     from allpath.storage import trials
 
+    stamps = trials.study_stamps(uow.session)
+    missing = [nct_id for nct_id, at in stamps if (nct_id, at) not in known]
     collecting = gc.isenabled()
     gc.disable()
     try:
-        studies = tuple(parse_study(document) for document in trials.all_study_documents(uow.session))
-        readings = tuple(matcher.read(study) for study in studies)
-        order = sorted(range(len(studies)), key=lambda i: _static_rank(studies[i], status_rank))
-        places = dict(zip(order, range(len(order)), strict=True))
-        listings = tuple(_listing(study, places[i]) for i, study in enumerate(studies))
+        # Each study as stored when it was read: a copy stored meanwhile comes with its own import time.
+        fresh: dict[tuple[str, datetime], tuple[Study, StudyReading]] = {}
+        for nct_id, at, document in trials.study_documents(uow.session, missing if known else None):
+            study = parse_study(document)
+            fresh[(nct_id, at)] = (study, matcher.read(study))
+        read = {stamp: found for stamp in stamps if (found := known.get(stamp) or fresh.get(stamp)) is not None}
+        read.update((stamp, found) for stamp, found in fresh.items() if stamp not in read)
     finally:
         if collecting:
             gc.enable()
     gc.freeze()
-    return studies, readings, listings
+    return dict(sorted(read.items(), key=lambda item: item[0][0]))
+
+
+def _listings(studies: tuple[Study, ...], status_rank: dict[str, int]) -> tuple[_Listing, ...]:
+    order = sorted(range(len(studies)), key=lambda i: _static_rank(studies[i], status_rank))
+    places = dict(zip(order, range(len(order)), strict=True))
+    return tuple(_listing(study, places[i]) for i, study in enumerate(studies))
 
 
 def _listing(study: Study, place: int) -> _Listing:

@@ -10,6 +10,7 @@ the order of the imports is the only order known: the latest import is taken as 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Literal
 
@@ -68,10 +69,26 @@ def all_studies(s: Session) -> list[t.TrialStudy]:
     return list(s.scalars(select(t.TrialStudy).order_by(t.TrialStudy.nct_id)))
 
 
-def all_study_documents(s: Session) -> list[dict[str, object]]:
-    """Every stored study's API v2 object, by NCT number: the study column alone, without the rows as objects
-    (the trial search reads a whole registry at once)."""
-    return list(s.scalars(select(t.TrialStudy.study).order_by(t.TrialStudy.nct_id)))
+def study_stamps(s: Session) -> list[tuple[str, datetime]]:
+    """Each stored study's NCT number and import time, by NCT number: a study stored again with a newer copy
+    has a new import time, so a reader that kept the studies it read knows which ones to read again."""
+    stamps = select(t.TrialStudy.nct_id, t.TrialStudy.imported_at).order_by(t.TrialStudy.nct_id)
+    return [(nct_id, at) for nct_id, at in s.execute(stamps)]
+
+
+def study_documents(s: Session, nct_ids: Sequence[str] | None) -> list[tuple[str, datetime, dict[str, object]]]:
+    """The NCT number, import time and API v2 object of the given studies (all when ``None``), by NCT number."""
+    columns = select(t.TrialStudy.nct_id, t.TrialStudy.imported_at, t.TrialStudy.study).order_by(t.TrialStudy.nct_id)
+    if nct_ids is None:
+        return [(nct_id, at, study) for nct_id, at, study in s.execute(columns)]
+    found: list[tuple[str, datetime, dict[str, object]]] = []
+    for start in range(0, len(nct_ids), _IDS_PER_QUERY):
+        chunk = nct_ids[start : start + _IDS_PER_QUERY]
+        found += [(nct_id, at, study) for nct_id, at, study in s.execute(columns.where(t.TrialStudy.nct_id.in_(chunk)))]
+    return found
+
+
+_IDS_PER_QUERY = 500  # below the bound-parameter limits of SQLite and PostgreSQL
 
 
 def _newer(last_update: date | None, study: dict[str, object], stored: t.TrialStudy) -> bool:

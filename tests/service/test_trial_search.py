@@ -279,6 +279,7 @@ def test_every_answer_names_the_registry_snapshot_date(registry: sessionmaker[Se
         (TrialSearchOptions(near="68102", radius_km=-0.1), "radius_km"),
         (TrialSearchOptions(near="68102", radius_km=HALF_CIRCUMFERENCE_KM + 0.1), "radius_km"),
         (TrialSearchOptions(near="68102", radius_km=math.nan), "radius_km"),
+        (TrialSearchOptions(radius_km=100), "radius_km"),  # a distance from nowhere
     ],
 )
 def test_a_place_or_radius_that_cannot_be_used_is_refused_and_audited(

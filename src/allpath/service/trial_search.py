@@ -119,7 +119,7 @@ def search_trials(
     counts only). ``InputError`` names ``near`` or ``radius_km`` when the place or radius cannot be used (the
     refusal is audited with that name)."""
     try:
-        _check_radius(options.radius_km)
+        _check_radius(options.radius_km, options.near)
         place = _place(options.near)
     except InputError as error:
         uow.audit("search", "trials", resource_id, outcome="invalid", detail=error.field)
@@ -169,9 +169,11 @@ def search_patient_trials(
     )
 
 
-def _check_radius(radius_km: float | None) -> None:
+def _check_radius(radius_km: float | None, near: str | None) -> None:
     if radius_km is None:
         return
+    if near is None:  # a radius alone would keep every study and let the reader believe they were filtered
+        raise InputError("radius_km", "a distance needs a place to measure from: give a ZIP code or a city as well")
     if not (0 <= radius_km <= HALF_CIRCUMFERENCE_KM):  # also refuses NaN
         raise InputError(
             "radius_km", f"the radius is a distance from 0 to {HALF_CIRCUMFERENCE_KM:.0f} km (half the Earth's girth)"

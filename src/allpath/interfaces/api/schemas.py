@@ -266,7 +266,8 @@ NEAR_DESCRIPTION = (
 )
 RADIUS_DESCRIPTION = (
     "Keep only the studies with a site at most this many kilometres from the place (from 0 to half the "
-    "Earth's girth); studies whose sites have no coordinates are kept. Needs a place to matter."
+    "Earth's girth); studies whose sites have no coordinates are kept. "
+    "Needs a place (`near`): a radius alone is refused."
 )
 STATUS_DESCRIPTION = (
     "recruiting; open (also not yet recruiting and enrolling by invitation); any. A study of another status is "

@@ -127,3 +127,30 @@ def test_searches_at_the_same_time_each_get_their_own_childs_verdicts(first: ses
         outcomes = list(pool.map(run, ["new", "relapsed"] * 6))
     for which, verdicts in outcomes:
         assert verdicts == expected[which]
+
+
+def test_a_server_reads_the_registry_at_start_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first patient page or search after a start does not wait for the registry to be read."""
+    from fastapi.testclient import TestClient
+
+    from allpath.interfaces.app import create_app
+    from allpath.service import trial_search
+    from allpath.settings import load_settings
+
+    settings = load_settings({"ALLPATH_DATA_DIR": str(tmp_path)})
+    app = create_app(settings)
+    _import(app.state.sessions, list(_snapshot()))
+    monkeypatch.setattr(trial_search, "_cached", None)
+    read: list[int] = []
+    reading = trial_search._read_registry
+
+    def counted(*args: Any) -> Any:
+        answer = reading(*args)
+        read.append(len(answer))
+        return answer
+
+    monkeypatch.setattr(trial_search, "_read_registry", counted)
+    with TestClient(app):
+        assert read == [20]  # read during start-up, before any request
+        _search(app.state.sessions)
+        assert read == [20]  # the first search found it read

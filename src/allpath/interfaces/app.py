@@ -30,6 +30,8 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
     from allpath.interfaces.http import install as install_http_kernel
     from allpath.interfaces.http.nostore import NoStore
     from allpath.interfaces.web import mount_web
+    from allpath.service import unit_of_work
+    from allpath.service.trial_search import warm_registry
 
     settings = settings or load_settings()
     engine = make_engine(settings.database_url)
@@ -40,6 +42,10 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
         # The UCUM library of the FHIR import (0.15-0.25 s of CPU) is built here, once per worker, so that no
         # CDS Hooks call or web import pays it on its first FHIR Quantity (allpath.interfaces.fhir.units).
         warm_units()
+        # The trial registry is read into studies once per process and refresh (allpath.service.trial_search):
+        # read here, the first patient page or search after a start does not wait for it.
+        with unit_of_work(app.state.sessions, None) as work:
+            warm_registry(work, app.state.kb)
         # Everything built so far (the knowledge base, the routes, the models) lives as long as the process:
         # frozen, the garbage collector no longer walks it on each full collection, whose pauses (about 100
         # ms, every few hundred requests) were the p99 of POST /api/assess (117 -> 36 ms; benchmarks/README.md).

@@ -198,6 +198,12 @@ def _place_answer(near: str | None, place: FoundPlace | None) -> Place | None:
 # ---- the registry, read once per refresh ----------------------------------------------------------------------
 
 
+def warm_registry(uow: UnitOfWork, kb: KnowledgeBase) -> int:
+    """Read the registry into studies and readings now (a server's start-up), so that no person's first search
+    pays it (about 2 s for 10,000 studies; benchmarks/bench_trials.py). Returns how many studies were read."""
+    return len(_registry(uow, kb).studies)
+
+
 def _registry(uow: UnitOfWork, kb: KnowledgeBase) -> _Registry:
     """The registry's studies and readings, read again only when the database, its last refresh or the
     knowledge base has changed since the last search of this process; after a refresh of the same database, only

@@ -316,17 +316,7 @@ def test_every_acknowledged_assessment_is_audited_after_a_kill(
         engine.dispose()
 
 
-# ---- several units in one hand-off (the event loop's batch) -------------------------------------------------
-
-
-def test_units_handed_over_together_are_decided_one_by_one(engine: Engine) -> None:
-    writer = audit.AuditWriter(engine)
-    bad = _entry("bad") | {"action": None}  # NOT NULL: the database refuses the row
-    outcomes = writer.submit_units([[_entry("one")], [bad], [_entry("two"), _entry("three")]]).result(10)
-    assert outcomes[0] is None and outcomes[2] is None and isinstance(outcomes[1], Exception)
-    assert sorted(e.detail for e in _stored(engine, action="test")) == ["one", "three", "two"]
-    assert writer.submit_units([]).result(1) == []
-    writer.close()
+# ---- the requests of one event loop -----------------------------------------------------------------------------
 
 
 def _noted_unit(engine: Engine, detail: str, *, action: str | None = "test") -> UnitOfWork:
@@ -335,46 +325,7 @@ def _noted_unit(engine: Engine, detail: str, *, action: str | None = "test") -> 
     return work
 
 
-def test_the_requests_of_one_event_loop_reach_the_writer_in_one_hand_off(engine: Engine) -> None:
-    """While the loop's first hand-off is being stored, the next requests queue on the loop; they go to the
-    writer together (one batch), and each request returns only once its own entry is stored."""
-    writer = HeldWriter(engine)
-    audit_writer._WRITERS[engine] = writer
-    finished: list[str] = []
-    hand_offs: list[int] = []
-    enqueue = writer._enqueue
-
-    def counted(units: list[audit_writer._Unit]) -> None:
-        hand_offs.append(len(units))
-        enqueue(units)
-
-    writer._enqueue = counted  # type: ignore[method-assign]
-
-    async def request(detail: str) -> None:
-        work = _noted_unit(engine, detail)
-        try:
-            await ending.finish(work)
-        finally:
-            work.session.close()
-        assert detail in {e.detail for e in _stored(engine, action="test")}  # durable before it returns
-        finished.append(detail)
-
-    async def scenario() -> None:
-        first = asyncio.ensure_future(request("first"))
-        while not writer._queue.qsize() and not writer.batches and writer._thread is None:
-            await asyncio.sleep(0.001)
-        rest = [asyncio.ensure_future(request(f"unit {n}")) for n in range(9)]
-        await asyncio.sleep(0.05)
-        assert finished == []  # the first batch is held: nobody is answered
-        writer.release.set()
-        await asyncio.gather(first, *rest)
-
-    run_coroutine(scenario())
-    assert hand_offs == [1, 9]  # two hand-offs for ten requests: one thread wake-up and one loop wake-up each
-    assert writer.batches == [1, 9] and len(finished) == 10
-
-
-def test_a_refused_entry_fails_only_its_own_request_of_the_batch(engine: Engine) -> None:
+def test_a_refused_entry_fails_only_its_own_request(engine: Engine) -> None:
     async def request(detail: str, action: str | None) -> str:
         work = _noted_unit(engine, detail, action=action)
         try:

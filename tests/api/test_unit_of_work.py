@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 
-from allpath.interfaces.http import ending
 from allpath.interfaces.http.deps import Refusal
 from allpath.interfaces.http.unit_of_work import committing
 from allpath.service import UnitOfWork
@@ -38,36 +37,6 @@ class RecordingWork(UnitOfWork):
     def finish(self) -> Future[None] | None:
         self.commits.append(threading.get_ident())
         return self.durable
-
-    def take_unstored(self, *, failed: bool = False) -> Any:
-        self.commits.append(threading.get_ident())  # ended without I/O; its entries go to the group writer
-        return HandedOver(self.durable) if self.durable is not None else None
-
-
-@dataclass(frozen=True)
-class HandedOver:
-    """Stands in for a unit's entries handed to the group writer: ``durable`` says when they are stored."""
-
-    durable: Future[None]
-    engine: object = None
-
-
-def _group_writer(units: list[HandedOver]) -> Future[list[BaseException | None]]:
-    """Stands in for ``store_units``: each unit's outcome once its ``durable`` future is decided."""
-    outcomes: Future[list[BaseException | None]] = Future()
-
-    def decided(_: object) -> None:
-        if all(unit.durable.done() for unit in units):
-            outcomes.set_result([unit.durable.exception() for unit in units])
-
-    for unit in units:
-        unit.durable.add_done_callback(decided)
-    return outcomes
-
-
-@pytest.fixture(autouse=True)
-def stand_in_group_writer(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ending, "store_units", _group_writer)
 
 
 def _work(durable: Future[None] | None = None, *, holding: bool = True) -> RecordingWork:
@@ -196,20 +165,3 @@ def test_the_wrapped_route_keeps_its_parameters_for_fastapi() -> None:
         return None
 
     assert list(inspect.signature(committing(route)).parameters) == ["patient_id", "work", "start"]
-
-
-def test_a_hand_off_that_fails_fails_its_requests_and_the_next_one_is_stored(monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(units: list[HandedOver]) -> Future[list[BaseException | None]]:
-        raise OSError("the writer could not be reached")
-
-    async def route(work: UnitOfWork) -> str:
-        return "answer"
-
-    monkeypatch.setattr(ending, "store_units", broken)
-    pending: Future[None] = Future()
-    with pytest.raises(OSError, match="could not be reached"):
-        run_coroutine(committing(route)(work=_work(pending, holding=False)))
-    monkeypatch.setattr(ending, "store_units", _group_writer)
-    stored: Future[None] = Future()
-    stored.set_result(None)
-    assert run_coroutine(committing(route)(work=_work(stored, holding=False))) == "answer"

@@ -23,7 +23,6 @@ if TYPE_CHECKING:  # the command line imports the service without a database: no
     from sqlalchemy.orm import Session, sessionmaker
 
     from allpath.storage import tables as t
-    from allpath.storage.audit import Unstored as Unstored  # handed through to the kernel
 
 
 @dataclass(frozen=True)
@@ -70,14 +69,6 @@ class UnitOfWork:
 
         return audit.fail(self.session)
 
-    def take_unstored(self, *, failed: bool = False) -> Unstored | None:
-        """For a unit that holds no database work (``holds_work`` is false): end it without I/O and take its
-        audit entries (as ``finish`` would store them, or as ``fail`` would: ``failed``), to be handed to the
-        group writer with other units' in one go (``store_units``). None: it noted none."""
-        from allpath.storage import audit
-
-        return audit.take_unstored(self.session, failed=failed)
-
     def commit(self) -> None:
         """``finish``, and wait until the audit entries are stored too (a command line, a script)."""
         durable = self.finish()
@@ -89,15 +80,6 @@ class UnitOfWork:
         durable = self.fail()
         if durable is not None:
             durable.result()
-
-
-def store_units(units: list[Unstored]) -> Future[list[BaseException | None]]:
-    """Hand the entries of several ended units (``take_unstored``, one engine) to the group writer at once;
-    the future gives each unit's outcome once all are decided: None when its entries are durable, else the
-    error that refused them."""
-    from allpath.storage import audit
-
-    return audit.store_units(units)
 
 
 def shut_down(engine: Engine) -> None:

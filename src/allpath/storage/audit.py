@@ -18,9 +18,8 @@ If the work is rolled back instead, ``fail`` stores the entries all the same (an
 from __future__ import annotations
 
 from concurrent.futures import Future
-from dataclasses import dataclass
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.event import listens_for
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction
 
@@ -144,40 +143,6 @@ def _as_failed(entries: list[Entry]) -> list[Entry]:
     return [entry | {"outcome": "failed" if entry["outcome"] == "ok" else entry["outcome"]} for entry in entries]
 
 
-@dataclass(frozen=True)
-class Unstored:
-    """The audit entries of one ended unit of work, for the group writer of ``engine`` (``store_units``)."""
-
-    engine: Engine
-    entries: list[Entry]
-
-
-def take_unstored(s: Session, *, failed: bool = False) -> Unstored | None:
-    """End the unit of work of ``s``, which holds no database work (``holds_work`` is false: no I/O), and take
-    its audit entries for the caller to hand to the group writer together with other units'
-    (``store_units``): as ``finish`` would store them, or as ``fail`` would (``failed``). None: none."""
-    if holds_work(s):
-        raise RuntimeError("this unit holds database work: end it with finish or fail")
-    entries: list[Entry] | None = s.info.pop(_PENDING_AUDIT, None)
-    if s.in_transaction():  # a transaction without a connection (an account from the token cache)
-        if failed:
-            s.rollback()
-        else:
-            s.commit()
-    if not entries:
-        return None
-    return Unstored(engine_of(s), _as_failed(entries) if failed else entries)
-
-
-def store_units(units: list[Unstored]) -> Future[list[BaseException | None]]:
-    """Hand the entries of several ended units to their group writer at once (one hand-off, one future): the
-    future's list says, unit by unit, None once its entries are durable, or the error that refused them
-    (one unit's bad entry fails only that unit). The units must share one engine."""
-    if not units or any(unit.engine is not units[0].engine for unit in units):
-        raise ValueError("store_units takes the units of one engine")
-    return writer_for(units[0].engine).submit_units([unit.entries for unit in units])
-
-
 def keep_audit_after_failure(s: Session) -> None:
     """After a rolled-back unit of work, store its audit entries on their own and wait until they are (see
     ``fail``)."""
@@ -196,7 +161,6 @@ __all__ = [
     "COLUMNS",
     "AuditWriter",
     "Entry",
-    "Unstored",
     "close_writer",
     "entries",
     "fail",
@@ -204,7 +168,5 @@ __all__ = [
     "holds_work",
     "keep_audit_after_failure",
     "record",
-    "store_units",
-    "take_unstored",
     "writer_for",
 ]

@@ -1,8 +1,8 @@
 """The group writer of the audit log: the entries of many units of work stored in one transaction.
 
 ``allpath.storage.audit`` notes entries on a unit's session and, when the unit wrote nothing else, hands them
-here when it ends (``AuditWriter.submit``, or ``submit_units`` for several units at once); the caller waits for
-the future before it answers, so an acknowledged entry is durable.
+here when it ends (``AuditWriter.submit``); the caller waits for the future before it answers, so an
+acknowledged entry is durable.
 """
 
 from __future__ import annotations
@@ -74,28 +74,6 @@ class AuditWriter:
                 future.set_exception(error)
 
         self._enqueue([_Unit(entries, done)])
-        return future
-
-    def submit_units(self, units: list[list[Entry]]) -> Future[list[BaseException | None]]:
-        """Queue the entries of several units at once; the future resolves, once every unit is committed or
-        refused, with each unit's outcome (None: stored; else the error). One hand-off for many units."""
-        future: Future[list[BaseException | None]] = Future()
-        outcomes: list[BaseException | None] = [None] * len(units)
-        waiting = [len(units)]  # units not yet decided (set by the writer's thread alone)
-
-        def unit(index: int) -> _Unit:
-            def done(error: BaseException | None) -> None:
-                outcomes[index] = error
-                waiting[0] -= 1
-                if waiting[0] == 0:
-                    future.set_result(outcomes)
-
-            return _Unit(units[index], done)
-
-        if not units:
-            future.set_result(outcomes)
-            return future
-        self._enqueue([unit(index) for index in range(len(units))])
         return future
 
     def _enqueue(self, units: list[_Unit]) -> None:

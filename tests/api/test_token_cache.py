@@ -199,3 +199,20 @@ def test_postgresql_has_no_token_cache() -> None:
         assert token_cache.generation_of(engine) is None and token_cache.cache_for(engine) is None
     finally:
         engine.dispose()
+
+
+def test_a_removed_generation_file_is_made_again_and_every_process_follows_it(sqlite_service: Service) -> None:
+    token = sqlite_service.tokens["family"]
+    client = sqlite_service.client()
+    me = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/me", headers=me).status_code == 200  # cached
+    Path(str(sqlite_service.engine.url.database) + ".sign-in").unlink()  # an operator tidies the folder
+    engine = make_engine(str(sqlite_service.engine.url))  # another process's engine: it makes a new file
+    try:
+        with session_factory(engine)() as s, s.begin():
+            s.execute(
+                update(t.ApiToken).where(t.ApiToken.user_id == sqlite_service.users["family"]).values(revoked=True)
+            )
+    finally:
+        engine.dispose()
+    assert client.get("/api/me", headers=me).status_code == 401

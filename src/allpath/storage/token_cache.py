@@ -6,11 +6,12 @@ transaction and a worker-thread trip: more CPU than the rest of the request path
 an entry only while nothing that decides sign-in has changed since it was read, in any process:
 
 - **The sign-in generation.** Eight bytes in a file beside the SQLite database (``allpath.db.sign-in``),
-  mapped into the memory of every process that opens the database (servers, workers, the command line).
+  mapped into the memory of every process that opens the database (servers, workers, the command line); a
+  file removed or replaced meanwhile is noticed (one ``stat`` per request) and mapped again.
   Any session that writes the ``users``, ``api_tokens`` or ``access_grants`` tables -- a revocation, a
   deactivated account, a changed role or team, a grant given or withdrawn -- writes new random bytes there
   right after its commit, before its request is answered or its command ends. A process compares the bytes
-  with those it read before its look-up, with no system call, on every request: after a change every entry
+  with those it read before its look-up, on every request: after a change every entry
   read before it is refused, in every process at once, and the token is looked up again.
 - **The token's expiry** is kept with the entry and checked on every use, to the microsecond.
 - **At most ``MAX_AGE_SECONDS`` old**: a change made outside allpath (a database edited by hand, a backup
@@ -50,21 +51,44 @@ class Generation:
     """The sign-in generation of one SQLite database file, shared through a memory map of a file beside it."""
 
     def __init__(self, path: Path) -> None:
-        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        self._path = path
+        self._lock = threading.Lock()
+        self._remapped = 0  # how often this process mapped the file again: part of the generation it reads
+        self._map, self._file = self._mapped_file()
+
+    def _mapped_file(self) -> tuple[mmap.mmap, tuple[int, int]]:
+        descriptor = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            if os.fstat(descriptor).st_size < GENERATION_BYTES:
+            info = os.fstat(descriptor)
+            if info.st_size < GENERATION_BYTES:
                 os.ftruncate(descriptor, GENERATION_BYTES)  # zeros: the first generation
-            self._map = mmap.mmap(descriptor, GENERATION_BYTES)
+            return mmap.mmap(descriptor, GENERATION_BYTES), (info.st_dev, info.st_ino)
         finally:
             os.close(descriptor)  # the map keeps the file
 
+    def _shared(self) -> mmap.mmap:
+        """The map of the file that is beside the database now. One ``stat`` (about a microsecond): a file
+        removed or replaced is mapped again, since the processes that open the database later read and write
+        the new one; the generation read then differs from every one read before (``_remapped``)."""
+        try:
+            info = os.stat(self._path)
+            same = (info.st_dev, info.st_ino) == self._file
+        except FileNotFoundError:
+            same = False
+        if not same:
+            with self._lock:
+                self._map, self._file = self._mapped_file()
+                self._remapped += 1
+        return self._map
+
     def current(self) -> bytes:
         """The generation now: read from memory shared with every other process of the database."""
-        return self._map[:GENERATION_BYTES]
+        shared = self._shared()
+        return self._remapped.to_bytes(8, "big") + shared[:GENERATION_BYTES]
 
     def advance(self) -> None:
         """A new generation (random bytes: no counter to read, increment and lose between processes)."""
-        self._map[:GENERATION_BYTES] = os.urandom(GENERATION_BYTES)
+        self._shared()[:GENERATION_BYTES] = os.urandom(GENERATION_BYTES)
 
 
 _GENERATIONS: weakref.WeakKeyDictionary[Engine, Generation | None] = weakref.WeakKeyDictionary()

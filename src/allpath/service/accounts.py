@@ -31,6 +31,13 @@ def _acting(uow: UnitOfWork) -> User:
     return uow.actor
 
 
+def set_preferred_language(uow: UnitOfWork, language: str | None, *, channel: str = "") -> None:
+    """The language the pages speak to the signed-in person (a supported locale; None: the browser's)."""
+    user = _acting(uow)
+    user.preferred_language = language
+    uow.audit("set_language", "user", str(user.id), detail=channel)
+
+
 def refusal_outcome(error: AccountError) -> str:
     """``denied`` for an act that is not allowed (a taken name, your own account), ``invalid`` otherwise."""
     return "denied" if isinstance(error, NameTaken | NotAllowed) else "invalid"

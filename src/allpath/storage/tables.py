@@ -63,6 +63,8 @@ class User(Base):
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The language the pages speak to this person (a locale such as "es"); None: the browser's.
+    preferred_language: Mapped[str | None] = mapped_column(String(20), nullable=True, default=None)
 
 
 class Patient(Base):

@@ -29,6 +29,8 @@ from allpath.domain.labels import field_label, known_paths
 from allpath.interfaces.http.deps import DB, Principal, audit_refusal, optional_principal
 from allpath.interfaces.http.unit_of_work import Work, work_of
 from allpath.interfaces.web.forms import dom_id, shown_number
+from allpath.interfaces.web.language import install_i18n, language_context, remember_language, use_locale
+from allpath.interfaces.web.navigation import NAV, ROLE_LABELS
 from allpath.knowledge.loader import KnowledgeBase
 from allpath.service.access import DATA_ROLES
 
@@ -48,25 +50,6 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
 }
-
-NAV: dict[str, tuple[tuple[str, str], ...]] = {
-    "clinician": (
-        ("/patients", "Patients"),
-        ("/patients/new", "New patient"),
-        ("/team", "Team"),
-        ("/sources", "Sources"),
-        ("/account", "Your account"),
-    ),
-    "family": (("/patients", "My child"), ("/sources", "Sources"), ("/account", "Your account")),
-    "researcher": (("/export", "Research export"), ("/sources", "Sources"), ("/account", "Your account")),
-    "admin": (
-        ("/admin/users", "Users"),
-        ("/admin/audit", "Audit log"),
-        ("/sources", "Sources"),
-        ("/account", "Your account"),
-    ),
-}
-ROLE_LABELS = {"clinician": "care team", "family": "family", "researcher": "researcher", "admin": "administrator"}
 
 
 def slug(text: str) -> str:
@@ -101,9 +84,7 @@ def decisive_first(factors: Iterable[FactorT]) -> list[FactorT]:
 
 
 def humanize(value: Any) -> str:
-    if value is None:
-        return "none"
-    return str(value).replace("_", " ")
+    return "none" if value is None else str(value).replace("_", " ")
 
 
 def when(moment: datetime | None) -> str:
@@ -224,6 +205,7 @@ templates.env.filters.update(
     effect=effect_words,
 )
 templates.env.globals.update(dom_id=dom_id)
+install_i18n(templates.env)
 
 
 class PageError(Exception):
@@ -246,11 +228,12 @@ class Viewer:
     display_name: str
     role: str
     csrf: str | None
+    language: str | None = None
 
     @classmethod
     def of(cls, principal: Principal) -> Viewer:
         user = principal.user
-        return cls(user.username, user.display_name, user.role, principal.csrf)
+        return cls(user.username, user.display_name, user.role, principal.csrf, user.preferred_language)
 
 
 class BaseContext(TypedDict):
@@ -299,10 +282,14 @@ def page(
     headers: Mapping[str, str] | None = None,
 ) -> HTMLResponse:
     """Render a page with the shared context (user, navigation, CSRF token, disclaimer)."""
-    full: dict[str, object] = {**base_context(request, principal), **context}
-    response: HTMLResponse = templates.TemplateResponse(
-        request, template, full, status_code=status, headers={**SECURITY_HEADERS, **(headers or {})}
-    )
+    shared = base_context(request, principal)
+    language = language_context(request, shared["user"])
+    full: dict[str, object] = {**shared, **language, **context}
+    with use_locale(language["lang"]):
+        response: HTMLResponse = templates.TemplateResponse(
+            request, template, full, status_code=status, headers={**SECURITY_HEADERS, **(headers or {})}
+        )
+    remember_language(request, response)
     return response
 
 

@@ -15,6 +15,7 @@ from typing_extensions import TypedDict
 from allpath.accounts.passwords import MIN_LENGTH, WeakPassword
 from allpath.interfaces.http.deps import SESSION_COOKIE, AppSettings
 from allpath.interfaces.http.unit_of_work import KernelRoute, Work
+from allpath.interfaces.i18n import LANG_COOKIE, language_name, marked, supported_locales
 from allpath.interfaces.web.pages import SECURITY_HEADERS, AnyUserPage, ClinicianPage, page
 from allpath.service import accounts, sessions
 
@@ -52,14 +53,17 @@ def _account_page(
         "new_token": new_token,
         "min_length": MIN_LENGTH,
         "token_days": request.app.state.settings.token_days,
+        "language_choices": [(locale, language_name(locale)) for locale in supported_locales()],
+        "preferred_language": work.user.preferred_language or "",
     }
     return page(request, "account.html", context, work, status)
 
 
 @router.get("/account")
-def account(request: Request, work: AnyUserPage, revoked: int = 0) -> Response:
-    """Your account: whether it reads patient data yet, your password and your API tokens."""
-    return _account_page(request, work, notice="The token is revoked." if revoked else "")
+def account(request: Request, work: AnyUserPage, revoked: int = 0, language: int = 0) -> Response:
+    """Your account: whether it reads patient data yet, your language, your password and your API tokens."""
+    notice = marked("The token is revoked.") if revoked else (marked("Your language is saved.") if language else "")
+    return _account_page(request, work, notice=notice)
 
 
 @router.post("/account/password")
@@ -83,6 +87,17 @@ def change_password(
     except WeakPassword as error:
         return _account_page(request, work, 422, {"new_password": f"new password: {error}"})
     return _account_page(request, work, notice="Your password is changed; your other sessions ended.")
+
+
+@router.post("/account/language")
+def set_language(request: Request, work: AnyUserPage, language: Annotated[str, Form(max_length=20)] = "") -> Response:
+    """The language of your pages from now on (empty: your browser's); it replaces this session's choice."""
+    if language and language not in supported_locales():
+        return _account_page(request, work, 422, {"language": marked("Choose one of the languages offered.")})
+    accounts.set_preferred_language(work, language or None, channel="web")
+    response = RedirectResponse("/account?language=1", status_code=303, headers=SECURITY_HEADERS)
+    response.delete_cookie(LANG_COOKIE)
+    return response
 
 
 @router.post("/account/tokens")

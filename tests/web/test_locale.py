@@ -1,0 +1,213 @@
+"""The language of the pages (issue 14): the order of choice, the cookie, the account's preference, the
+switch, and one request's language never reaching another request served at the same time."""
+
+from __future__ import annotations
+
+import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import write_po
+from fastapi.testclient import TestClient
+
+from allpath.interfaces import i18n
+from allpath.interfaces.i18n import (
+    LANG_COOKIE,
+    accepted_languages,
+    choose_locale,
+    current_locale,
+    gettext,
+    supported_locales,
+    translations_for,
+    use_locale,
+)
+from tests.web.conftest import User, WebApp, sign_in
+
+HTML_LANG = re.compile(r'<html lang="([^"]+)">')
+
+
+def _lang(html: str) -> str:
+    found = HTML_LANG.search(html)
+    assert found is not None
+    return found.group(1)
+
+
+# ---- choosing: unit ------------------------------------------------------------------------------------
+
+
+def test_the_catalog_folders_name_the_languages() -> None:
+    assert supported_locales() == ("en", "es")
+
+
+def test_a_third_language_is_a_folder_and_no_code(tmp_path: Path) -> None:
+    catalog = Catalog(locale="fr", domain="messages")
+    catalog.add("Sign in", "Se connecter")
+    folder = tmp_path / "fr" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    with (folder / "messages.po").open("wb") as po:
+        write_po(po, catalog)
+    (tmp_path / "de").mkdir()  # a folder without a catalog is no language
+    assert supported_locales(tmp_path) == ("en", "fr")
+    assert translations_for("fr", tmp_path).gettext("Sign in") == "Se connecter"
+
+
+def test_accept_language_is_read_by_weight() -> None:
+    assert accepted_languages("fr-CH, fr;q=0.9, en;q=0.8, de;q=0.7, *;q=0.5") == ["fr-CH", "fr", "en", "de"]
+    assert accepted_languages("en;q=0.2, es") == ["es", "en"]
+    assert accepted_languages("es;q=0, en") == ["en"]  # q=0: not wanted
+    assert accepted_languages("es;q=abc") == []
+    assert accepted_languages(None) == accepted_languages("") == []
+
+
+@pytest.mark.parametrize(
+    ("query", "cookie", "account", "header", "expected"),
+    [
+        ("es", "en", "en", "en", "es"),  # the query first
+        (None, "es", "en", "en", "es"),  # then the cookie the query left
+        (None, None, "es", "en", "es"),  # then the account
+        (None, None, None, "es-MX,en;q=0.5", "es"),  # then the browser (a region falls back to its language)
+        (None, None, None, "fr, es;q=0.1", "es"),  # the first supported one of the browser's
+        (None, None, None, "es;q=0, fr", "en"),  # refused by the browser, unsupported: English
+        (None, None, None, None, "en"),  # nothing: English
+        ("xx", None, None, "es", "es"),  # an unsupported query is ignored
+        ("<b>", "zz", "qq", None, "en"),
+        ("EN", None, "es", None, "en"),
+    ],
+)
+def test_the_order_of_choice(
+    query: str | None, cookie: str | None, account: str | None, header: str | None, expected: str
+) -> None:
+    assert choose_locale(query, cookie, account, header) == expected
+
+
+def test_outside_a_rendering_the_words_are_english() -> None:
+    assert current_locale() == "en"
+    assert gettext("Sign in") == "Sign in"
+    with use_locale("es"):
+        assert gettext("Sign in") == "Entrar"
+        assert current_locale() == "es"
+    assert gettext("Sign in") == "Sign in"
+    assert gettext("") == ""  # never a catalog's header
+
+
+def test_each_thread_keeps_its_own_language() -> None:
+    """Threads that render at the same moment (a barrier makes them overlap) each read their own words."""
+    barrier = threading.Barrier(8)
+
+    def render(index: int) -> tuple[str, str]:
+        locale = "es" if index % 2 else "en"
+        with use_locale(locale):
+            barrier.wait(timeout=10)
+            word = gettext("Sign in")
+            barrier.wait(timeout=10)
+            return locale, word
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(render, range(8)))
+    assert results == [("es", "Entrar") if i % 2 else ("en", "Sign in") for i in range(8)]
+
+
+# ---- choosing: pages -----------------------------------------------------------------------------------
+
+
+def test_english_is_the_default_and_the_page_says_so(anonymous: TestClient) -> None:
+    page = anonymous.get("/signin")
+    assert _lang(page.text) == "en"
+    assert "<h1>Sign in</h1>" in page.text
+    assert LANG_COOKIE not in page.cookies
+
+
+def test_the_browser_language_gives_spanish(anonymous: TestClient) -> None:
+    page = anonymous.get("/signin", headers={"Accept-Language": "es-US,es;q=0.9,en;q=0.8"})
+    assert _lang(page.text) == "es"
+    assert "<h1>Entrar</h1>" in page.text
+    assert "Nombre de usuario" in page.text and "Contraseña" in page.text
+
+
+def test_the_query_wins_over_the_browser_and_is_kept_in_a_cookie(web: WebApp) -> None:
+    browser = TestClient(web.app)
+    page = browser.get("/signin?lang=es", headers={"Accept-Language": "en"})
+    assert _lang(page.text) == "es"
+    cookie = page.headers["set-cookie"]
+    assert cookie.startswith(f"{LANG_COOKIE}=es;") and "HttpOnly" in cookie and "SameSite=lax" in cookie
+    # the next page, without the query, follows the cookie
+    assert _lang(browser.get("/signin", headers={"Accept-Language": "en"}).text) == "es"
+    # and the switch back to English replaces it
+    assert _lang(browser.get("/signin?lang=en").text) == "en"
+    assert _lang(browser.get("/signin", headers={"Accept-Language": "es"}).text) == "en"
+
+
+def test_an_unsupported_query_is_ignored_and_not_kept(anonymous: TestClient) -> None:
+    page = anonymous.get("/signin?lang=%3Cscript%3E")
+    assert _lang(page.text) == "en"
+    assert "set-cookie" not in page.headers or LANG_COOKIE not in page.headers["set-cookie"]
+    assert "<script>" not in page.text
+
+
+def test_the_switch_is_on_the_page_and_keeps_the_query(anonymous: TestClient) -> None:
+    page = anonymous.get("/signin?next=%2Fpatients")
+    assert 'href="/signin?next=%2Fpatients&amp;lang=es" lang="es" hreflang="es" translate="no">Español</a>' in page.text
+    assert 'lang="en" hreflang="en" translate="no" aria-current="true">English</a>' in page.text
+
+
+def test_the_account_preference_comes_after_the_query_and_before_the_browser(web: WebApp) -> None:
+    person = sign_in(web.app, "family.demo")
+    try:
+        saved = person.post("/account/language", {"language": "es"})
+        assert saved.status_code == 200 and "Su idioma quedó guardado." in saved.text
+        assert _lang(person.get("/account", headers={"Accept-Language": "en"}).text) == "es"
+        assert 'value="es" lang="es" translate="no" selected' in person.get("/account").text
+        assert _lang(person.get("/account?lang=en").text) == "en"  # the query first
+        refused = person.post("/account/language", {"language": "xx"})
+        assert refused.status_code == 422 and "Choose one of the languages offered." in refused.text
+    finally:
+        assert person.post("/account/language", {"language": ""}).status_code == 200
+    assert _lang(person.get("/account", headers={"Accept-Language": "en"}).text) == "en"
+
+
+def test_saving_a_language_replaces_the_sessions_choice(web: WebApp) -> None:
+    person = sign_in(web.app, "family.demo")
+    try:
+        assert _lang(person.get("/account?lang=en").text) == "en"
+        person.post("/account/language", {"language": "es"})
+        assert _lang(person.get("/account").text) == "es"  # the cookie of ?lang=en is gone
+    finally:
+        person.post("/account/language", {"language": ""})
+
+
+def test_the_familys_report_has_spanish_headings(family: User, web: WebApp) -> None:
+    child = web.ids["family_child"]
+    page = family.get(f"/patients/{child}/report?lang=es")
+    assert page.status_code == 200
+    assert _lang(page.text) == "es"
+    assert "<title>Informe para la familia: " in page.text
+    assert "Descargar en PDF" in page.text and "Paquete para una segunda opinión (FHIR)" in page.text
+    assert "Mi hijo o hija" in page.text and "Salir" in page.text
+    english = family.get(f"/patients/{child}/report?lang=en")
+    assert "Download as PDF" in english.text and "Descargar" not in english.text
+
+
+def test_requests_served_together_keep_their_own_language(web: WebApp) -> None:
+    """Many requests in threads at once, alternating languages: no page speaks another request's language."""
+
+    def fetch(index: int) -> tuple[str, bool]:
+        wanted = "es" if index % 2 else "en"
+        page = TestClient(web.app).get("/signin", headers={"Accept-Language": wanted})
+        return _lang(page.text), ("<h1>Entrar</h1>" if wanted == "es" else "<h1>Sign in</h1>") in page.text
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(fetch, range(40)))
+    assert results == [("es" if i % 2 else "en", True) for i in range(40)]
+
+
+def test_dates_and_numbers_follow_the_locale() -> None:
+    from datetime import date
+
+    assert i18n.shown_date(date(2026, 3, 5)) == "2026-03-05"
+    with use_locale("es"):
+        assert i18n.shown_date(date(2026, 3, 5)) == "5 de marzo de 2026"
+        assert i18n.shown_decimal(12345.5) == "12.345,5"
+    assert i18n.shown_decimal(12345.5) == "12,345.5"

@@ -58,6 +58,7 @@ def lint(kb: KnowledgeBase, source_dirs: list[Path] | None = None) -> LintReport
     _check_catalogue(kb, report)
     _check_order_checks(kb, report)
     _check_settings(kb, report)
+    _check_translations(kb, report)
     for directory in source_dirs or []:
         _verify_documents(kb, directory, report)
     return report
@@ -194,6 +195,23 @@ def _check_settings(kb: KnowledgeBase, report: LintReport) -> None:
     for regimen in kb.therapy.regimens.regimens:
         evidence = list(regimen.evidence) + [e for phase in regimen.phases for e in phase.evidence]
         _judge(kb, "regimens.yaml", regimen.id, regimen.setting, evidence, report)
+
+
+_GAP_WORDS = {
+    "missing": "has no translation",
+    "stale": "has a translation of an older English text",
+    "unknown": "is translated, but the knowledge base has no such text",
+    "placeholders": "is translated with other {...} fields than the English text",
+}
+
+
+def _check_translations(kb: KnowledgeBase, report: LintReport) -> None:
+    """Every translatable text has a current translation in each language (issue 14): an error, except under
+    the file's ``pending`` prefixes (the ratchet of texts still to translate), where it is a warning."""
+    for locale, found in sorted(kb.translation_gaps.items()):
+        for gap in found:
+            message = f"translations/{locale}.yaml: {gap.path} {_GAP_WORDS[gap.kind]}"
+            (report.warnings if gap.pending else report.errors).append(message)
 
 
 def _verify_documents(kb: KnowledgeBase, directory: Path, report: LintReport) -> None:

@@ -44,6 +44,7 @@ from allpath.knowledge.order_checks import OrderChecks, compile_order_checks
 from allpath.knowledge.order_checks_schema import OrderChecksFile
 from allpath.knowledge.text_schema import TextFile
 from allpath.knowledge.therapy import TherapyKnowledge, compile_therapy
+from allpath.knowledge.translations import SOURCE_LOCALE, Gap, TranslationFile, prepare, translation_paths
 from allpath.knowledge.trials_schema import TrialsFile
 from allpath.knowledge.units_schema import UnitsFile
 
@@ -95,6 +96,9 @@ class KnowledgeBase:
     warnings: tuple[InputWarning, ...] = ()
     compiled_refs: frozenset[str] = field(default_factory=frozenset)
     unused: tuple[str, ...] = ()
+    locale: str = SOURCE_LOCALE  # the language of the plain-language texts (issue 14)
+    translation: TranslationFile | None = None  # the translation applied, with its review state; None in English
+    translation_gaps: Mapping[str, tuple[Gap, ...]] = field(default_factory=dict)  # by locale, for the lint
 
     def document(self, source_id: str) -> str:
         return self.sources[source_id].document
@@ -127,8 +131,9 @@ def _version(raw: Mapping[str, object]) -> str:
     return "kb-" + hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
 
-def load_knowledge(data_dir: Path | None = None) -> KnowledgeBase:
-    """Load and compile the knowledge base from ``data_dir`` (default: the bundled data).
+def load_knowledge(data_dir: Path | None = None, locale: str = SOURCE_LOCALE) -> KnowledgeBase:
+    """Load and compile the knowledge base from ``data_dir`` (default: the bundled data), its plain-language
+    texts in ``locale`` (``data/translations/<locale>.yaml``; a text without a current translation stays English).
 
     Raises
     ------
@@ -136,8 +141,13 @@ def load_knowledge(data_dir: Path | None = None) -> KnowledgeBase:
         If a file is missing, malformed, or refers to something that does not exist.
     """
     if data_dir is None:
-        return _load_default()
-    return _load(data_dir)
+        return _load_default() if locale == SOURCE_LOCALE else _load_localized(locale)
+    return _load(data_dir, locale)
+
+
+@lru_cache(maxsize=4)
+def _load_localized(locale: str) -> KnowledgeBase:
+    return _load(default_data_dir(), locale)
 
 
 @lru_cache(maxsize=1)
@@ -147,8 +157,11 @@ def _load_default() -> KnowledgeBase:
     return cached(default_data_dir(), _load, KnowledgeBase)
 
 
-def _load(data_dir: Path) -> KnowledgeBase:
+def _load(data_dir: Path, locale: str = SOURCE_LOCALE) -> KnowledgeBase:
     raw = {name: _read(data_dir / name) for name in s.FILES}
+    extra = {path.name: _read(path) for path in translation_paths(data_dir)}
+    version = _version({**raw, **{f"translations/{name}": content for name, content in extra.items()}})
+    translation, translation_gaps = prepare(raw, extra, locale)  # English: raw is left as it is
     files: dict[str, BaseModel] = {name: _validate(name, raw[name], model) for name, model in s.FILES.items()}
     sources = {src.id: src for src in _as(files["sources.yaml"], s.SourcesFile).sources}
     inputs_file = _as(files["inputs.yaml"], s.InputsFile)
@@ -196,7 +209,7 @@ def _load(data_dir: Path) -> KnowledgeBase:
     unused_sets = sorted(set(genetics.sets) - compiler.used_sets)
     unused_params = sorted(set(definitions.parameters) - compiler.used_parameters)
     kb = KnowledgeBase(
-        version=_version(raw),
+        version=version,
         files=files,
         sources=sources,
         settings=_as(files["settings.yaml"], s.SettingsFile).settings,
@@ -254,6 +267,9 @@ def _load(data_dir: Path) -> KnowledgeBase:
             + [f"token set {t}" for t in unused_sets]
             + [f"parameter {p}" for p in unused_params]
         ),
+        locale=locale,
+        translation=translation,
+        translation_gaps=translation_gaps,
     )
     _check_references(kb)
     return kb

@@ -148,8 +148,9 @@ def test_the_completed_files_have_no_gap(kb: KnowledgeBase) -> None:
     assert [e for e in report.errors if e.startswith("translations/")] == []
     gaps = kb.translation_gaps["es"]
     assert not [g for g in gaps if not g.pending]
-    assert not [g for g in gaps if g.path.startswith(("phases.yaml", "text.yaml/risk_group_meaning"))]
-    assert not [g for g in gaps if g.path.startswith("text.yaml/fever_during_treatment")]
+    # what is left is the trials section (issue 13 is still writing it); every other family text is translated
+    assert {g.path for g in gaps if not g.path.startswith("text.yaml/trials_section/")} == set()
+    assert _spanish().pending == ["text.yaml/trials_section"]
 
 
 def test_a_translation_must_keep_the_fields_the_report_fills_in(data: Path) -> None:

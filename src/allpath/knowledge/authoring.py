@@ -45,6 +45,11 @@ with a citation. A change to any file changes `knowledge_version`, which every a
    children). Evidence narrower than the rule in lineage or age is a warning for the reviewer.
 7. **Every clinical change gets an entry in `docs/knowledge-changelog.md`** (what changed, why, the source
    section), committed together with the regenerated risk grid and goldens that show its effect.
+8. **Family texts have a Spanish version.** `translations/es.yaml` holds, for each family text (`text.yaml`,
+   `plain`, phase goals, test purposes, follow-up items), the Spanish text and the hash of the English text it
+   translates, keyed by its path. A changed English text needs its translation updated: `allpath kb lint`
+   fails for a missing or stale translation outside the file's `pending` list. Use the terms of
+   `translations/glossary_es.yaml`, and short sentences.
 
 ## The review loop
 

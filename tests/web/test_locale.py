@@ -184,6 +184,7 @@ def test_the_familys_report_has_spanish_headings(family: User, web: WebApp) -> N
     assert page.status_code == 200
     assert _lang(page.text) == "es"
     assert "<title>Informe para la familia: " in page.text
+    assert " de 20" in re.search(r"<time [^>]*>([^<]*)</time>", page.text).group(1)  # type: ignore[union-attr]
     assert "Descargar en PDF" in page.text and "Paquete para una segunda opinión (FHIR)" in page.text
     assert "Mi hijo o hija" in page.text and "Salir" in page.text
     english = family.get(f"/patients/{child}/report?lang=en")
@@ -204,10 +205,12 @@ def test_requests_served_together_keep_their_own_language(web: WebApp) -> None:
 
 
 def test_dates_and_numbers_follow_the_locale() -> None:
-    from datetime import date
+    from datetime import UTC, date, datetime
 
     assert i18n.shown_date(date(2026, 3, 5)) == "2026-03-05"
     with use_locale("es"):
         assert i18n.shown_date(date(2026, 3, 5)) == "5 de marzo de 2026"
         assert i18n.shown_decimal(12345.5) == "12.345,5"
+        assert i18n.shown_moment(datetime(2026, 3, 5, 14, 3, tzinfo=UTC)) == "5 de marzo de 2026 14:03 UTC"
     assert i18n.shown_decimal(12345.5) == "12,345.5"
+    assert i18n.shown_moment(datetime(2026, 3, 5, 14, 3, tzinfo=UTC)) == "2026-03-05 14:03 UTC"

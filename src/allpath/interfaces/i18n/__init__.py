@@ -155,6 +155,13 @@ def shown_date(moment: date | datetime | None) -> str:
     return day.isoformat() if current_locale() == DEFAULT_LOCALE else format_date(day, "long", locale=current_locale())
 
 
+def shown_moment(moment: datetime) -> str:
+    """A moment in UTC: English keeps ``2026-03-05 14:03 UTC``; another locale writes its date in words."""
+    if current_locale() == DEFAULT_LOCALE:
+        return moment.strftime("%Y-%m-%d %H:%M UTC")
+    return f"{format_date(moment.date(), 'long', locale=current_locale())} {moment.strftime('%H:%M')} UTC"
+
+
 def shown_decimal(value: float) -> str:
     return format_decimal(value, locale=current_locale())
 

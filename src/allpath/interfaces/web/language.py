@@ -18,6 +18,7 @@ from allpath.interfaces.i18n import (
     LANG_PARAM,
     choose_locale,
     language_name,
+    shown_moment,
     supported,
     supported_locales,
     use_locale,
@@ -27,7 +28,7 @@ from allpath.interfaces.i18n import install as install_i18n
 if TYPE_CHECKING:
     from allpath.interfaces.web.pages import Viewer
 
-__all__ = ["install_i18n", "language_context", "page_locale", "remember_language", "use_locale"]
+__all__ = ["install_i18n", "language_context", "page_locale", "remember_language", "shown_moment", "use_locale"]
 
 
 class LanguageLink(TypedDict):

@@ -29,7 +29,7 @@ from allpath.domain.labels import field_label, known_paths
 from allpath.interfaces.http.deps import DB, Principal, audit_refusal, optional_principal
 from allpath.interfaces.http.unit_of_work import Work, work_of
 from allpath.interfaces.web.forms import dom_id, shown_number
-from allpath.interfaces.web.language import install_i18n, language_context, remember_language, use_locale
+from allpath.interfaces.web.language import install_i18n, language_context, remember_language, shown_moment, use_locale
 from allpath.interfaces.web.navigation import NAV, ROLE_LABELS
 from allpath.knowledge.loader import KnowledgeBase
 from allpath.service.access import DATA_ROLES
@@ -91,7 +91,7 @@ def when(moment: datetime | None) -> str:
     if moment is None:
         return ""
     aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return aware.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return shown_moment(aware.astimezone(UTC))
 
 
 def shown_value(value: Any) -> str:

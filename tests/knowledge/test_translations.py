@@ -21,7 +21,7 @@ from allpath.errors import KnowledgeError
 from allpath.knowledge import schema as s
 from allpath.knowledge.lint import lint
 from allpath.knowledge.loader import KnowledgeBase, _load, default_data_dir, load_knowledge
-from allpath.knowledge.translations import GlossaryFile, TranslationFile, text_hash, translatable
+from allpath.knowledge.translations import GlossaryFile, TranslationFile, text_hash, todo, translatable
 
 TRANSLATIONS = default_data_dir() / "translations"
 
@@ -123,6 +123,17 @@ def test_a_changed_english_text_makes_its_translation_stale_and_shows_the_englis
     assert report.errors == [
         "translations/es.yaml: text.yaml/fever_during_treatment/items/2 has a translation of an older English text"
     ]
+
+
+def test_the_entries_still_to_write_are_listed_with_the_new_hash(data: Path) -> None:
+    assert todo(data, "es") == ""
+    _edit(data / "text.yaml", "Call day or night. Do not wait for the clinic to open.", "Call day or night.")
+    assert todo(data, "es") == (
+        "  # English: Call day or night.\n"
+        '  "text.yaml/fever_during_treatment/items/2":\n'
+        f"    source_hash: {text_hash('Call day or night.')}\n"
+        '    text: "Llame de día o de noche. No espere a que abra la clínica."\n'
+    )
 
 
 def test_a_missing_text_outside_the_pending_list_fails_the_lint(data: Path) -> None:

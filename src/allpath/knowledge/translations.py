@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypeVar
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from allpath.errors import KnowledgeError
@@ -207,3 +208,35 @@ def prepare(
         raise KnowledgeError(f"the knowledge base has no translation for the language {locale!r}")
     apply(raw_files, chosen)
     return chosen, found
+
+
+def todo(data_dir: Path, locale: str) -> str:
+    """The entries to write for ``locale``'s missing and stale texts: each path with the current English text's
+    hash, the English text as a comment, and the former translation of a stale text to start from."""
+    from allpath.knowledge.schema import FILES
+
+    def read(path: Path) -> object:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+    raw: MutableMapping[str, object] = {name: read(data_dir / name) for name in FILES}
+    translation = _validated(f"{locale}.yaml", read(data_dir / TRANSLATIONS_DIR / f"{locale}.yaml"), TranslationFile)
+    english = {path: text for path, _, _, text in translatable(raw)}
+    lines: list[str] = []
+    for gap in gaps(raw, translation):
+        if gap.kind in ("missing", "stale"):
+            former = translation.texts.get(gap.path)
+            lines += [f"  # English: {english[gap.path]}", f'  "{gap.path}":']
+            lines += [
+                f"    source_hash: {text_hash(english[gap.path])}",
+                f'    text: "{former.text if former else ""}"',
+            ]
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+if __name__ == "__main__":  # python -m allpath.knowledge.translations es [DATA_DIR]: the entries still to write
+    import sys
+
+    bundled = Path(__file__).resolve().parent / "data"
+    sys.stdout.write(
+        todo(Path(sys.argv[2]) if len(sys.argv) > 2 else bundled, sys.argv[1] if len(sys.argv) > 1 else "es")
+    )

@@ -9,6 +9,7 @@ and they read at the level of the English target (grade 8).
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -17,13 +18,17 @@ import pytest
 import textstat  # type: ignore[import-untyped]  # the package ships no type information
 import yaml
 
+from allpath.domain.record import parse_record
+from allpath.engine.assess import assess
 from allpath.errors import KnowledgeError
+from allpath.interfaces.report import build_blocks
 from allpath.knowledge import schema as s
 from allpath.knowledge.lint import lint
 from allpath.knowledge.loader import KnowledgeBase, _load, default_data_dir, load_knowledge
 from allpath.knowledge.translations import GlossaryFile, TranslationFile, text_hash, todo, translatable
 
 TRANSLATIONS = default_data_dir() / "translations"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def _english_raw() -> dict[str, object]:
@@ -189,6 +194,19 @@ def test_the_translation_says_it_is_not_yet_reviewed_by_a_clinician() -> None:
     spanish = load_knowledge(locale="es").translation
     assert spanish is not None and spanish.reviewed_by_clinician is False
     assert "aún no ha sido revisada por un clínico" in spanish.review_notice
+
+
+def test_the_family_report_of_the_spanish_base_says_the_translation_is_not_reviewed(kb: KnowledgeBase) -> None:
+    """No consumer changes: the report built with the Spanish base carries its texts and the review notice right
+    after the family disclaimer; the English report has no notice (its golden files are unchanged)."""
+    record = parse_record(json.loads((EXAMPLES / "standard_risk.json").read_text(encoding="utf-8")))
+    spanish = load_knowledge(locale="es")
+    paragraphs = [b.text for b in build_blocks(assess(record, spanish), spanish) if b.kind == "paragraph"]
+    assert spanish.translation is not None
+    assert paragraphs[:2] == [spanish.text.family_disclaimer, spanish.translation.review_notice]
+    assert paragraphs[0].startswith("Este informe explica")
+    texts = [b.text for b in build_blocks(assess(record, kb), kb)]
+    assert spanish.translation.review_notice not in texts and kb.text.family_disclaimer in texts
 
 
 def test_every_glossary_term_names_the_page_it_was_checked_against() -> None:

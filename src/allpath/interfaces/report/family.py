@@ -128,6 +128,8 @@ def _opening(a: Assessment, kb: KnowledgeBase, who: str) -> list[Block]:
     blocks = [
         Block("title", f"Family report for {who}"),
         Block("paragraph", kb.text.family_disclaimer),
+        # A translation not yet reviewed by a clinician says so, in its own language (issue 14).
+        *([Block("paragraph", t.review_notice)] if (t := kb.translation) and not t.reviewed_by_clinician else []),
         # First, before anything else: during treatment any fever is an emergency.
         Block("heading", fever.title),
         Block("bullets", items=(*fever.items[:-1], f"{fever.items[-1]} {cited(fever.cite)}")),

@@ -214,3 +214,18 @@ def test_dates_and_numbers_follow_the_locale() -> None:
         assert i18n.shown_moment(datetime(2026, 3, 5, 14, 3, tzinfo=UTC)) == "5 de marzo de 2026 14:03 UTC"
     assert i18n.shown_decimal(12345.5) == "12,345.5"
     assert i18n.shown_moment(datetime(2026, 3, 5, 14, 3, tzinfo=UTC)) == "2026-03-05 14:03 UTC"
+
+
+def test_the_pdf_speaks_the_language_of_the_page_it_came_from(web: WebApp, tmp_path: Path) -> None:
+    from tests.web.test_browser import pdf_text
+
+    child = web.ids["family_child"]
+    browser = sign_in(web.app, "family.demo")  # no language chosen in this session yet
+    spanish = browser.get(f"/patients/{child}/report.pdf", headers={"Accept-Language": "es"})
+    assert spanish.status_code == 200 and spanish.content.startswith(b"%PDF-")
+    (tmp_path / "es.pdf").write_bytes(spanish.content)
+    text = " ".join(pdf_text(tmp_path / "es.pdf").split())
+    assert "versión del expediente" in text and "preparado el" in text  # á é í ó ú ñ come through the PDF
+    english = browser.get(f"/patients/{child}/report.pdf")
+    (tmp_path / "en.pdf").write_bytes(english.content)
+    assert "record version" in " ".join(pdf_text(tmp_path / "en.pdf").split())

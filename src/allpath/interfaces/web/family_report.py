@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from allpath.interfaces.i18n import DEFAULT_LOCALE, use_locale
 from allpath.interfaces.report import Block, build_blocks
 from allpath.interfaces.web.pages import STATIC_DIR, templates
 from allpath.interfaces.web.trial_section import TrialForm, TrialSection, trial_section
@@ -99,16 +100,17 @@ def family_report(
     )
 
 
-def report_html_document(report: FamilyReport, disclaimer: str) -> str:
-    """A complete, self-contained HTML document of the report (the source of the PDF)."""
-    return templates.get_template("report_document.html").render(report=report, disclaimer=disclaimer)
+def report_html_document(report: FamilyReport, disclaimer: str, locale: str = DEFAULT_LOCALE) -> str:
+    """A complete, self-contained HTML document of the report (the source of the PDF), in ``locale``."""
+    with use_locale(locale):
+        return templates.get_template("report_document.html").render(report=report, disclaimer=disclaimer, lang=locale)
 
 
-def report_pdf(report: FamilyReport, disclaimer: str) -> bytes:
+def report_pdf(report: FamilyReport, disclaimer: str, locale: str = DEFAULT_LOCALE) -> bytes:
     """The report as a tagged PDF (PDF/UA), with the print style sheet."""
     import weasyprint  # type: ignore[import-untyped]  # imported here: loading it takes a moment
 
-    document = weasyprint.HTML(string=report_html_document(report, disclaimer), base_url=str(STATIC_DIR))
+    document = weasyprint.HTML(string=report_html_document(report, disclaimer, locale), base_url=str(STATIC_DIR))
     pdf: bytes = document.write_pdf(
         stylesheets=[weasyprint.CSS(filename=str(PDF_STYLESHEET))],
         pdf_variant="pdf/ua-1",

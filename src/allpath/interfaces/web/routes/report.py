@@ -16,7 +16,8 @@ from allpath.interfaces.http.schemas import error_responses
 from allpath.interfaces.http.unit_of_work import KernelRoute, Work, acting
 from allpath.interfaces.http.unit_of_work import visible_patient as kernel_visible_patient
 from allpath.interfaces.web.family_report import FamilyReport, family_report, report_html_document, report_pdf
-from allpath.interfaces.web.pages import SECURITY_HEADERS, CareOrFamilyPage, page
+from allpath.interfaces.web.language import page_locale
+from allpath.interfaces.web.pages import SECURITY_HEADERS, CareOrFamilyPage, Viewer, page
 from allpath.interfaces.web.routes.patients import visible_patient
 from allpath.interfaces.web.trial_section import TrialForm
 from allpath.knowledge.loader import KnowledgeBase
@@ -61,7 +62,8 @@ def report_pdf_download(request: Request, patient_id: str, kb: KB, work: CareOrF
     patient = visible_patient(work, patient_id, family_allowed=True)
     report = _report(request, work, kb, patient)
     work.audit("read", "family_report", patient.id, detail="pdf")
-    return _pdf_response(report_pdf(report, kb.text.disclaimer), report.filename)
+    locale = page_locale(request, Viewer.of(work.signed_in()))  # the language of the page it was asked from
+    return _pdf_response(report_pdf(report, kb.text.disclaimer, locale), report.filename)
 
 
 @api_router.get(

@@ -13,7 +13,7 @@ from allpath.domain.results.common import DiseaseState
 from allpath.domain.results.trials import CriterionName, Outcome, TrialCriterion, Verdict
 from allpath.domain.trials import AgeLimit
 from allpath.engine.trial_age import AgeOnSearch, LimitOutcome
-from allpath.engine.trial_reading import StudyReading, also_key, subgroup_key
+from allpath.engine.trial_reading import StudyReading, also_key, negated_key, subgroup_key, wider_key
 from allpath.knowledge.trials_schema import RiskGroups, RiskRule, Subgroup
 
 _BEST_FIRST: dict[Outcome, int] = {"met": 0, "unknown": 1, "not_met": 2}
@@ -35,6 +35,8 @@ class TrialPatient:
     # The source summary's risk group (risk_groups.yaml) and its words; None when the assessment gives none.
     risk_group: str | None = None
     risk_group_label: str | None = None
+    # The sites of the latest relapse (record vocabulary: bone_marrow, cns, testis, other); None when not known.
+    relapse_sites: frozenset[str] | None = None
 
 
 def criterion(
@@ -77,7 +79,10 @@ def subgroup_criterion(subgroup: Subgroup, seen: StudyReading, is_member: bool |
     key = subgroup_key(subgroup.id)
     label = subgroup.label
     mine = None if is_member is None else label if is_member else f"not {label}"
-    if subgroup.required_in and seen.named(key, subgroup.required_in):
+    if seen.named(negated_key(key), subgroup.named_in) and not seen.named(key, subgroup.named_in):
+        return _without(label, mine, is_member)
+    only = subgroup.required_in and not seen.named(wider_key(subgroup.id), subgroup.required_in)
+    if only and seen.named(key, subgroup.required_in):
         study = f"only {label}"
         if is_member:
             return criterion(
@@ -108,6 +113,17 @@ def subgroup_criterion(subgroup: Subgroup, seen: StudyReading, is_member: bool |
         "unknown",
         f"The registry entry does not say whether children with {label} can join; its eligibility text does.",
     )
+
+
+def _without(label: str, mine: str | None, is_member: bool | None) -> TrialCriterion:
+    """A study that names the subgroup only as excluded ("Non-Down Syndrome", "KMT2A-germline")."""
+    study = f"without {label}"
+    if is_member is None:
+        why = f"The study's entry names children without {label}; the record does not say whether the child has it."
+        return criterion("subgroup", None, study, "unknown", why)
+    if is_member:
+        return criterion("subgroup", mine, study, "not_met", f"The study's entry names children without {label}.")
+    return criterion("subgroup", mine, study, "met", f"The study's entry names children without {label}.")
 
 
 # ---- age ------------------------------------------------------------------------------------------------------

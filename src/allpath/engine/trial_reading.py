@@ -19,6 +19,8 @@ from allpath.domain.trials import Study
 from allpath.knowledge.trials_schema import StudyPart, TrialsFile
 
 ALL = "all"
+GENERAL = "general"  # leukemia or cancer in general, read only in a text that names no disease of its own
+AFTER_TREATMENT = "after_treatment"
 _SEEN_TEXTS = 50_000  # texts whose concepts are kept; the memory of a large registry's distinct conditions
 
 
@@ -34,8 +36,25 @@ def state_key(value: str) -> str:
     return f"state:{value}"
 
 
-def relapse_number_key(number: int) -> str:
-    return f"relapse_number:{number}"
+def relapse_number_key(number: int, or_later: bool = False) -> str:
+    return f"relapse_number:{number}{'+' if or_later else ''}"
+
+
+def relapse_site_key(site_id: str) -> str:
+    return f"relapse_site:{site_id}"
+
+
+def other_key(disease_id: str) -> str:
+    return f"other:{disease_id}"
+
+
+def negated_key(key: str) -> str:
+    """The key of a term named as excluded ("non-Down syndrome")."""
+    return f"not:{key}"
+
+
+def wider_key(subgroup_id: str) -> str:
+    return f"wider:{subgroup_id}"
 
 
 def subgroup_key(subgroup_id: str) -> str:
@@ -79,6 +98,8 @@ class StudyReading:
         return False
 
 
+_ALL_PARTS: tuple[StudyPart, ...] = ("titles", "keywords", "conditions")
+
 # Punctuation that separates words; "+" is kept (Ph+, CD22+), a hyphen separates ("B-cell" has the word "b").
 _SEPARATORS = str.maketrans(dict.fromkeys("()[]{},;:/|\"'.-!?*&\n\t", " "))
 
@@ -106,16 +127,39 @@ class _Scanner:
     """Finds the concepts named in a text. A text's words are split once; only the terms whose first word is
     among them are looked for, and a term found is checked to stand as whole words ("relapse" is not found in
     "relapses", "ALL" not in "SMALL"). Terms of ``folded`` are found in any case, those of ``exact`` as written;
-    a term of ``guarded`` is not found right after one of its words ("high risk" in "very high risk")."""
+    a term of ``guarded`` is not found right after one of its words ("high risk" in "very high risk").
+
+    A term found only where ``negation`` makes it an exclusion ("non-Down syndrome") gives its keys as
+    ``negated_key``; ``GENERAL`` is kept only in a text that names none of ``diseases``. Exact-case terms are not
+    read in a text written all in capitals ("ALL AGES" is not acute lymphoblastic leukemia)."""
 
     def __init__(
-        self, folded: dict[str, set[str]], exact: dict[str, set[str]], guarded: dict[str, tuple[str, ...]]
+        self,
+        folded: dict[str, set[str]],
+        exact: dict[str, set[str]],
+        guarded: dict[str, tuple[str, ...]],
+        negation: tuple[tuple[str, ...], tuple[str, ...]] = ((), ()),
+        diseases: frozenset[str] = frozenset(),
+        general: Iterable[str] = (),
     ) -> None:
         guards = {term.casefold(): tuple(word.casefold() for word in words) for term, words in guarded.items()}
         self._folded = self._index({term.casefold(): keys for term, keys in folded.items()}, guards)
         self._exact = self._index(exact, {})
-        self._exact_terms = tuple(exact)
+        self._exact_hint = re.compile("|".join(re.escape(term) for term in exact)) if exact else None
+        # Words for leukemia in general are looked for only in a text that names no disease (most name ALL).
+        self._general = self._index({term.casefold(): {GENERAL} for term in general}, {})
         self._seen: dict[str, frozenset[str]] = {}
+        before, after = (
+            "|".join(re.escape(word.casefold()).replace(r"\ ", r"[\s-]+") for word in words) for words in negation
+        )
+        # A negation word, an optional article, then the term; or the term, then a negation word.
+        self._negated_before = (
+            re.compile(rf"(?<!\w)(?:{before})(?:[\s-]+(?:a|an|the))?[\s-]+$", re.IGNORECASE) if before else None
+        )
+        self._negated_after = re.compile(rf"[\s-]+(?:{after})(?!\w)", re.IGNORECASE) if after else None
+        # Most texts hold no negation word at all: then no term found needs a look around it.
+        self._negation_words = frozenset(_first_word(word.casefold()) for words in negation for word in words)
+        self._diseases = diseases
 
     @staticmethod
     def _index(terms: dict[str, set[str]], guards: dict[str, tuple[str, ...]]) -> dict[str, tuple[_Term, ...]]:
@@ -139,16 +183,43 @@ class _Scanner:
         """The concepts of a text, read now and not kept."""
         found: set[str] = set()
         folded = text.casefold()
-        sources = [(folded, self._folded)]
-        if any(term in text for term in self._exact_terms):
-            sources.append((text, self._exact))
-        for source, index in sources:
-            words = source.translate(_SEPARATORS).split()
-            for word in index.keys() & set(words):
-                for term in index[word]:
-                    if term.text in source and term.pattern.search(source):
-                        found |= term.keys
+        words = set(folded.translate(_SEPARATORS).split())
+        negations = not words.isdisjoint(self._negation_words)
+        self._scan(folded, words, self._folded, negations, found)
+        hint = self._exact_hint
+        if hint is not None and hint.search(text) and not (text.isupper() and len(words) > 3):
+            self._scan(text, set(text.translate(_SEPARATORS).split()), self._exact, negations, found)
+        if found.isdisjoint(self._diseases):
+            self._scan(folded, words, self._general, negations, found)
         return frozenset(found)
+
+    def _scan(
+        self, source: str, words: set[str], index: dict[str, tuple[_Term, ...]], negations: bool, found: set[str]
+    ) -> None:
+        for word in index.keys() & words:
+            for term in index[word]:
+                if term.text not in source:
+                    continue
+                if negations:
+                    found |= self._found(term, source)
+                elif term.pattern.search(source):
+                    found |= term.keys
+
+    def _found(self, term: _Term, source: str) -> frozenset[str]:
+        """The term's keys where it stands plainly at least once; its negated keys where it stands only negated."""
+        negated = False
+        for hit in term.pattern.finditer(source):
+            if not self._is_negated(source, hit.start(), hit.end()):
+                return term.keys
+            negated = True
+        return frozenset(negated_key(key) for key in term.keys) if negated else frozenset()
+
+    def _is_negated(self, source: str, start: int, end: int) -> bool:
+        before, after = self._negated_before, self._negated_after
+        return bool(
+            (before is not None and before.search(source, max(0, start - 40), start))
+            or (after is not None and after.match(source, end, end + 40))
+        )
 
 
 class StudyReader:
@@ -169,37 +240,71 @@ class StudyReader:
         for related in disease.related:
             add(related.terms, related_key(related.id), folded)
             add(related.exact_case, related_key(related.id), exact)
+        for other in disease.other:
+            add(other.terms, other_key(other.id), folded)
+            add(other.exact_case, other_key(other.id), exact)
+        if vocabulary.after_treatment is not None:
+            add(vocabulary.after_treatment.terms, AFTER_TREATMENT, folded)
         for lineage in vocabulary.lineage:
             add(lineage.terms, lineage_key(lineage.value), folded)
             add(lineage.exact_case, lineage_key(lineage.value), exact)
         for state in vocabulary.disease_state:
             add(state.terms, state_key(state.value), folded)
+            guarded.update(dict.fromkeys(state.terms, state.not_after))
         for number in vocabulary.relapse_number:
-            add(number.terms, relapse_number_key(number.number), folded)
+            add(number.terms, relapse_number_key(number.number, number.or_later), folded)
+            guarded.update(dict.fromkeys(number.terms, number.not_after))
+        for site in vocabulary.relapse_sites:
+            add(site.terms, relapse_site_key(site.id), folded)
         for subgroup in vocabulary.subgroups:
             add(subgroup.terms, subgroup_key(subgroup.id), folded)
             add(subgroup.exact_case, subgroup_key(subgroup.id), exact)
+            add(subgroup.negated_terms, negated_key(subgroup_key(subgroup.id)), folded)
+            add(subgroup.not_only_with, wider_key(subgroup.id), folded)
             if subgroup.also_accepts is not None:
                 add(subgroup.also_accepts.terms, also_key(subgroup.id), folded)
         risks = vocabulary.risk_groups
         for words in risks.words:
             add(words.terms, risk_key(words.value), folded)
             guarded.update(dict.fromkeys(words.terms, words.not_after))
-        self._scanner = _Scanner(folded, exact, guarded)
+        negation = vocabulary.negation
+        self._related_keys = frozenset(related_key(r.id) for r in disease.related)
+        self._other_keys = frozenset(other_key(o.id) for o in disease.other)
+        self._scanner = _Scanner(
+            folded,
+            exact,
+            guarded,
+            (negation.before, negation.after) if negation is not None else ((), ()),
+            self._related_keys | self._other_keys | {ALL},
+            disease.general.terms if disease.general is not None else (),
+        )
         self._kinds: dict[tuple[int, object], int] = {}
         self.numbering: object = self._kinds
         self._kinds_lock = threading.Lock()
         self._risk_keys = {risk_key(w.value): w.value for w in risks.words}
         self._risk_state = state_key(risks.read_when)
         self._ways_in = tuple((subgroup_key(g), g) for g in risks.other_ways_in)
-        self._related_keys = frozenset(related_key(r.id) for r in disease.related)
-        self._anywhere_keys = self._related_keys | {ALL}
+        self._anywhere_keys = self._related_keys | self._other_keys | {ALL, GENERAL}
         self._disease_keys = frozenset(lineage_key(lin.value) for lin in vocabulary.lineage)
         self._state_keys = frozenset(state_key(s.value) for s in vocabulary.disease_state)
-        self._all_keys = self._state_keys | frozenset(relapse_number_key(n.number) for n in vocabulary.relapse_number)
-        self._subgroups = tuple(
-            (subgroup_key(g.id), also_key(g.id), g.required_in, g.named_in) for g in vocabulary.subgroups
+        self._all_keys = (
+            self._state_keys
+            | frozenset(relapse_number_key(n.number, n.or_later) for n in vocabulary.relapse_number)
+            | frozenset(relapse_site_key(site.id) for site in vocabulary.relapse_sites)
+            | {AFTER_TREATMENT}
         )
+        self._subgroups = tuple(
+            (
+                subgroup_key(g.id),
+                also_key(g.id),
+                g.required_in,
+                g.named_in,
+                wider_key(g.id),
+                negated_key(subgroup_key(g.id)),
+            )
+            for g in vocabulary.subgroups
+        )
+        self._subgroup_parts = frozenset(where for g in vocabulary.subgroups for where in (g.required_in, g.named_in))
 
     def read(self, study: Study) -> StudyReading:
         concepts = self._scanner.concepts
@@ -219,12 +324,15 @@ class StudyReader:
         said = titles | keywords
         conditions = frozenset(any_condition)
         anywhere, about_all, about_disease = said | conditions, said | all_conditions, said | disease_conditions
+        # The concepts of each combination of parts the subgroups read (a few combinations, many subgroups).
+        within = {(): frozenset(), ("titles",): titles, ("titles", "keywords"): said, _ALL_PARTS: anywhere}
         parts = {"titles": titles, "keywords": keywords, "conditions": conditions}
+        for where in self._subgroup_parts - within.keys():
+            within[where] = frozenset().union(*(parts[part] for part in where))
         flags: list[bool] = []
-        for key, also, required_in, named_in in self._subgroups:
-            flags.append(any(key in parts[part] for part in required_in))
-            flags.append(any(also in parts[part] for part in required_in))
-            flags.append(any(key in parts[part] for part in named_in))
+        for key, also, required_in, named_in, wider, negated in self._subgroups:
+            required, named = within[required_in], within[named_in]
+            flags += (key in required, also in required, key in named, wider in required, negated in named)
         risks, ways_in = self._risks(about_all, titles)
         kinds, kind = self._numbered(
             anywhere & self._anywhere_keys,

@@ -35,11 +35,15 @@ from allpath.engine.trial_criteria import (
     verdict_of,
 )
 from allpath.engine.trial_reading import (
+    AFTER_TREATMENT,
     ALL,
+    GENERAL,
     StudyReader,
     StudyReading,
     lineage_key,
+    other_key,
     relapse_number_key,
+    relapse_site_key,
     related_key,
     state_key,
 )
@@ -69,6 +73,7 @@ def trial_patient(record: PatientRecord, assessment: Assessment, on: date) -> Tr
         lineage=record.immunophenotype,
         disease_state=assessment["disease_state"],
         relapse_number=relapse["number"] if relapse is not None else None,
+        relapse_sites=frozenset(relapse["sites"]) if relapse is not None and relapse["sites"] else None,
         genetics=frozenset(record.genetics) if record.genetics is not None else None,
         down_syndrome=record.down_syndrome,
         populations=frozenset(assessment["populations"]),
@@ -195,10 +200,12 @@ class _Criteria:
         self._state_labels = {s.value: s.label for s in vocabulary.disease_state}
         self._rules = {(r.patient, r.study): r for r in vocabulary.state_rules}
         self._related = tuple((related_key(r.id), r.label) for r in vocabulary.disease.related)
+        self._others = tuple((other_key(o.id), o.label) for o in vocabulary.disease.other)
         self._lineages = tuple((lineage_key(lin.value), lin.value) for lin in vocabulary.lineage)
         self._states = tuple((state_key(s.value), s.value) for s in vocabulary.disease_state)
-        self._relapse_limits = tuple((relapse_number_key(n.number), n) for n in vocabulary.relapse_number)
+        self._relapse_limits = tuple((relapse_number_key(n.number, n.or_later), n) for n in vocabulary.relapse_number)
         self._risk = RiskCriterion(vocabulary.risk_groups, vocabulary.subgroups)
+        self._relapse_sites = tuple((relapse_site_key(site.id), site) for site in vocabulary.relapse_sites)
 
     def memberships(self, patient: TrialPatient) -> dict[str, bool | None]:
         """The child's membership of each subgroup, worked out once per search."""
@@ -226,6 +233,15 @@ class _Criteria:
             return criterion(
                 "disease", "ALL", ", ".join(related), "not_met", f"The study is for {', '.join(related)}, not for ALL."
             )
+        others = [label for key, label in self._others if key in seen.anywhere]
+        # Another disease in the titles is what the study is for, whatever general words its conditions add.
+        if others and (GENERAL not in seen.anywhere or any(key in seen.titles for key, _ in self._others)):
+            named = ", ".join(others)
+            return criterion("disease", "ALL", named, "not_met", f"The study is for {named}, not for ALL.")
+        if others:
+            named = ", ".join(others)
+            why = f"The study names {named} and leukemia or cancer in general, not ALL; its eligibility text says more."
+            return criterion("disease", "ALL", named, "unknown", why)
         return criterion(
             "disease",
             "ALL",
@@ -253,6 +269,9 @@ class _Criteria:
     def state(self, study: Study, seen: StudyReading, patient: TrialPatient) -> TrialCriterion:
         states = [value for key, value in self._states if key in seen.about_all]
         mine = self._state_labels.get(patient.disease_state, patient.disease_state)
+        after = self._vocabulary.after_treatment
+        if after is not None and AFTER_TREATMENT in seen.about_all:
+            return criterion("disease_state", mine, "after treatment (survivors)", "not_met", after.reason)
         if not states:
             purposes = self._vocabulary.any_state_purposes
             if study.primary_purpose in purposes.purposes:
@@ -266,7 +285,7 @@ class _Criteria:
             )
         words = " or ".join(self._state_labels[s] for s in states)
         if patient.disease_state in states:
-            return self._relapse_number(seen, patient, mine, words)
+            return self._relapse_site(seen, patient, self._relapse_number(seen, patient, mine, words))
         rules = [self._rules.get((patient.disease_state, s)) for s in states]
         unknown = [r for r in rules if r is not None and r.outcome == "unknown"]
         if unknown:
@@ -280,20 +299,44 @@ class _Criteria:
         met_reason = rule.reason if rule is not None else f"The study is for {words} ALL."
         if patient.disease_state != "relapsed":
             return criterion("disease_state", mine, words, "met", met_reason)
-        for key, limit in self._relapse_limits:
-            if key not in seen.about_all:
-                continue
-            study_words = f"{words} (relapse number {limit.number} only)"
-            if patient.relapse_number is None:
-                why = f"{limit.reason} The record does not say which relapse this is."
+        limits = [limit for key, limit in self._relapse_limits if key in seen.about_all]
+        if limits:
+            said = " or ".join(f"{n.number}{' or later' if n.or_later else ''}" for n in limits)
+            study_words = f"{words} (relapse number {said} only)"
+            reasons = " ".join(dict.fromkeys(n.reason for n in limits))
+            number = patient.relapse_number
+            if number is None:
+                why = f"{reasons} The record does not say which relapse this is."
                 return criterion("disease_state", mine, study_words, "unknown", why)
-            outcome: Outcome = "met" if patient.relapse_number == limit.number else "not_met"
-            return criterion(
-                "disease_state", f"{mine} (relapse {patient.relapse_number})", study_words, outcome, limit.reason
-            )
+            taken = any(number == n.number or (n.or_later and number > n.number) for n in limits)
+            outcome: Outcome = "met" if taken else "not_met"
+            return criterion("disease_state", f"{mine} (relapse {number})", study_words, outcome, reasons)
         # Matched on the structured data only: the free text may still take only a later relapse (ELIANA).
         unnamed = self._vocabulary.relapse_number_unnamed.reason
         return criterion("disease_state", mine, words, "met", f"{met_reason} {unnamed}")
+
+    def _relapse_site(self, seen: StudyReading, patient: TrialPatient, found: TrialCriterion) -> TrialCriterion:
+        """The relapse number's criterion, narrowed by where the study says the relapse is."""
+        sites = [site for key, site in self._relapse_sites if key in seen.about_all]
+        if patient.disease_state != "relapsed" or not sites:
+            return found
+        mine = patient.relapse_sites
+        wanted = " or ".join(site.label for site in sites)
+        reasons = " ".join(site.reason for site in sites)
+        outcome: Outcome
+        if mine is None:
+            outcome, why = "unknown", f"{reasons} The record does not say where the relapse was."
+        else:
+            fits = any(mine <= set(s.sites) if s.only else bool(mine & set(s.sites)) for s in sites)
+            outcome, why = ("met" if fits else "not_met"), reasons
+        worst = max(found["outcome"], outcome, key=_RANK.__getitem__)
+        return criterion(
+            "disease_state",
+            found["patient_value"],
+            f"{found['study_value']}, {wanted}",
+            worst,
+            f"{found['explanation']} {why}",
+        )
 
     def age(self, study: Study, patient: TrialPatient) -> TrialCriterion:
         eligibility = study.eligibility

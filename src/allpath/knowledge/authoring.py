@@ -135,10 +135,10 @@ PURPOSES = {
     "which products are never checked, which populations get no calculated dose",
     "units.yaml": "the FHIR importer's units: the UCUM unit of each record quantity, the non-UCUM spellings EHRs "
     "send with the UCUM code each means and where it is seen, and the words of the Quantity comparators",
-    "trials.yaml": "the trial search's reading of a registry study: the words that name ALL and related conditions, "
-    "lineage, disease state, first relapse, risk group of newly diagnosed ALL and subgroups, where in a study each is "
-    "read, how a child's disease state and risk group meet a study's, and the recruitment statuses of the status "
-    "filter",
+    "trials.yaml": "the trial search's reading of a registry study: the words that name ALL, related and other "
+    "diseases, lineage, disease state, relapse number and site, survivorship, negation, risk group of newly diagnosed "
+    "ALL and subgroups, where in a study each is read, how a child's disease state and risk group meet a study's, "
+    "and the recruitment statuses of the status filter",
 }
 
 

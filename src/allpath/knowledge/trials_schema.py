@@ -28,8 +28,12 @@ class _Reasoned(BaseModel):
 
 
 class Terms(_Reasoned):
+    """``not_after``: words that, right before a term, make it another term ("very" before "high risk",
+    "prevent" before "relapse")."""
+
     terms: tuple[str, ...] = Field(min_length=1)
     exact_case: tuple[str, ...] = ()
+    not_after: tuple[str, ...] = ()
 
 
 class RelatedCondition(Terms):
@@ -38,9 +42,22 @@ class RelatedCondition(Terms):
 
 
 class Disease(BaseModel):
+    """``other``: diseases that are not ALL (a study naming only them is not for ALL); ``general``: words for
+    leukemia or blood cancers in general, which may include ALL (read only in a text that names no disease)."""
+
     model_config = FROZEN
     all_terms: Terms
     related: tuple[RelatedCondition, ...]
+    other: tuple[RelatedCondition, ...] = ()
+    general: Terms | None = None
+
+
+class Negation(_Reasoned):
+    """Words that make a term name what a study excludes ("non-Down syndrome", "KMT2A-germline"): ``before``
+    right before the term, ``after`` right after it (a space or hyphen between)."""
+
+    before: tuple[str, ...] = Field(min_length=1)
+    after: tuple[str, ...] = Field(min_length=1)
 
 
 class Lineage(Terms):
@@ -55,6 +72,17 @@ class StateWords(Terms):
 
 class RelapseNumberWords(Terms):
     number: int = Field(ge=1)
+    or_later: bool = False  # "second or greater relapse": this relapse number or any later one
+
+
+class RelapseSiteWords(Terms):
+    """Where a relapse study says the relapse is: ``sites`` (the record's relapse sites) it takes; with ``only``,
+    the child's relapse must be at those sites alone ("isolated CNS relapse": no marrow)."""
+
+    id: str
+    label: str
+    sites: tuple[Literal["bone_marrow", "cns", "testis", "other"], ...] = Field(min_length=1)
+    only: bool
 
 
 class StateRule(_Reasoned):
@@ -77,7 +105,6 @@ class RiskWords(Terms):
 
     value: str = Field(min_length=1)
     label: str
-    not_after: tuple[str, ...] = ()
 
 
 class RiskRule(_Reasoned):
@@ -144,12 +171,18 @@ class AlsoAccepts(BaseModel):
 
 
 class Subgroup(Terms):
+    """``negated_terms``: words that name the subgroup as excluded ("Ph-negative"), as a negated term does.
+    ``not_only_with``: words that, in the same part, make a study that names the subgroup not only for it
+    ("Infants, Children and Adolescents")."""
+
     id: str
     label: str
     patient: PatientSide
     required_in: tuple[StudyPart, ...]
     named_in: tuple[StudyPart, ...] = Field(min_length=1)
     also_accepts: AlsoAccepts | None = None
+    negated_terms: tuple[str, ...] = ()
+    not_only_with: tuple[str, ...] = ()
 
 
 class Statuses(_Reasoned):
@@ -173,9 +206,12 @@ class TrialsFile(BaseModel):
     lineage: tuple[Lineage, ...] = Field(min_length=1)
     disease_state: tuple[StateWords, ...] = Field(min_length=1)
     relapse_number: tuple[RelapseNumberWords, ...] = ()
+    relapse_sites: tuple[RelapseSiteWords, ...] = ()
     state_rules: tuple[StateRule, ...] = Field(min_length=1)
     relapse_number_unnamed: RelapseNumberUnnamed
     any_state_purposes: AnyStatePurposes
+    after_treatment: Terms | None = None  # survivorship and late-effects studies: not for a child in treatment
+    negation: Negation | None = None
     risk_groups: RiskGroups
     subgroups: tuple[Subgroup, ...]
     statuses: Statuses

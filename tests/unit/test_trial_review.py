@@ -252,3 +252,49 @@ def test_the_relapse_sites_come_from_the_assessment() -> None:
     seen = trial_patient(patient, assess(patient, load_knowledge()), ON)
     assert seen.relapse_sites == CNS
     assert outcome(match(seen, title="Isolated CNS Relapse of B-ALL"), "disease_state") == {"met"}
+
+
+# ---- Ph-like, negated risk words, titles in capitals ------------------------------------------------------------
+
+PH_LIKE = frozenset({"ph_like"})
+
+
+def test_a_ph_like_study_is_not_for_a_child_known_to_be_ph_positive_and_unknown_without_the_test() -> None:
+    title = "Ruxolitinib With Chemotherapy for Newly Diagnosed Ph-like B-ALL"
+    assert outcome(match(child(genetics=PH_LIKE, risk="high"), title=title), "subgroup") == {"met"}
+    # A record without Ph-like does not say the child lacks it: its own tests may not have been done.
+    assert outcome(match(child(genetics=PH_NEGATIVE), title=title), "subgroup") == {"unknown"}
+    assert outcome(match(child(genetics=None), title=title), "subgroup") == {"unknown"}
+
+
+def test_bcr_abl1_like_is_not_read_as_ph_positive() -> None:
+    title = "Newly Diagnosed BCR-ABL1-like B-ALL"
+    ph = match(child(genetics=PH_POSITIVE, risk="very_high"), title=title)
+    assert "only Philadelphia chromosome-positive (BCR::ABL1)" not in {c["study_value"] for c in ph["criteria"]}
+    assert outcome(match(child(genetics=PH_LIKE, risk="high"), title=title), "subgroup") == {"met"}
+
+
+def test_ph_positive_or_ph_like_takes_either() -> None:
+    title = "Newly Diagnosed Philadelphia Chromosome Positive (Ph+) or ABL-Class Ph-Like B-ALL"
+    assert outcome(match(child(genetics=PH_POSITIVE, risk="very_high"), title=title), "subgroup") == {"met"}
+    assert match(child(genetics=PH_LIKE, risk="high"), title=title)["verdict"] == "possibly"
+    assert match(child(genetics=frozenset({"ETV6::RUNX1"})), title=title)["verdict"] == "possibly"
+
+
+@pytest.mark.parametrize("title", ["Newly Diagnosed Ph-positive B-ALL", "Newly Diagnosed Ph+ B-ALL"])
+def test_ph_positive_spelled_out(title: str) -> None:
+    assert outcome(match(child(genetics=PH_NEGATIVE), title=title), "subgroup") == {"not_met"}
+
+
+def test_a_negated_risk_group_is_not_read() -> None:
+    result = match(child(risk="standard"), title="Newly Diagnosed Non-High-Risk B-ALL")
+    assert outcome(result, "risk_group") == set()
+    assert result["verdict"] == "eligible"
+
+
+def test_a_title_in_capitals_keeps_its_signed_terms() -> None:
+    shouted = match(child(), title="NEWLY DIAGNOSED B-ALL IN CHILDREN", conditions=("Leukemia",))
+    assert outcome(shouted, "disease") == {"met"}
+    assert outcome(shouted, "lineage") == {"met"}
+    bare = match(child(), title="A STUDY FOR ALL AGES", conditions=("Acute Myeloid Leukemia",))
+    assert outcome(bare, "disease") == {"not_met"}

@@ -67,7 +67,10 @@ def member(subgroup: Subgroup, patient: TrialPatient) -> bool | None:
     """Whether the child is in the subgroup; None when the record does not say."""
     side = subgroup.patient
     if side.genetics is not None:
-        return side.genetics in patient.genetics if patient.genetics is not None else None
+        if patient.genetics is None:
+            return None
+        # A finding that needs its own test (Ph-like) is known only when the record names it.
+        return True if side.genetics in patient.genetics else None if side.absent_unknown else False
     if side.field is not None:
         return patient.down_syndrome
     if side.needs is not None and side.needs not in patient.known_inputs:

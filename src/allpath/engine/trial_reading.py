@@ -130,8 +130,8 @@ class _Scanner:
     a term of ``guarded`` is not found right after one of its words ("high risk" in "very high risk").
 
     A term found only where ``negation`` makes it an exclusion ("non-Down syndrome") gives its keys as
-    ``negated_key``; ``GENERAL`` is kept only in a text that names none of ``diseases``. Exact-case terms are not
-    read in a text written all in capitals ("ALL AGES" is not acute lymphoblastic leukemia)."""
+    ``negated_key``; ``GENERAL`` is looked for only in a text that names none of ``diseases``. Exact-case terms
+    that are bare words are not read in a text written all in capitals ("ALL AGES" is not a leukemia)."""
 
     def __init__(
         self,
@@ -146,6 +146,9 @@ class _Scanner:
         self._folded = self._index({term.casefold(): keys for term, keys in folded.items()}, guards)
         self._exact = self._index(exact, {})
         self._exact_hint = re.compile("|".join(re.escape(term) for term in exact)) if exact else None
+        # In a text written all in capitals a bare word ("ALL", "AML") may be an English word or an abbreviation;
+        # only the exact terms with a sign in them ("B-ALL", "Ph+ ALL") are read there.
+        self._shouted = self._index({term: keys for term, keys in exact.items() if not term.isalpha()}, {})
         # Words for leukemia in general are looked for only in a text that names no disease (most name ALL).
         self._general = self._index({term.casefold(): {GENERAL} for term in general}, {})
         self._seen: dict[str, frozenset[str]] = {}
@@ -187,8 +190,9 @@ class _Scanner:
         negations = not words.isdisjoint(self._negation_words)
         self._scan(folded, words, self._folded, negations, found)
         hint = self._exact_hint
-        if hint is not None and hint.search(text) and not (text.isupper() and len(words) > 3):
-            self._scan(text, set(text.translate(_SEPARATORS).split()), self._exact, negations, found)
+        if hint is not None and hint.search(text):
+            index = self._shouted if text.isupper() and len(words) > 3 else self._exact
+            self._scan(text, set(text.translate(_SEPARATORS).split()), index, negations, found)
         if found.isdisjoint(self._diseases):
             self._scan(folded, words, self._general, negations, found)
         return frozenset(found)

@@ -153,6 +153,8 @@ class PatientSide(BaseModel):
     field: Literal["down_syndrome"] | None = None
     population: str | None = None
     needs: str | None = None
+    # A genetic finding that routine tests do not look for: a record without it does not say the child lacks it.
+    absent_unknown: bool = False
 
     @model_validator(mode="after")
     def _one_kind(self) -> PatientSide:

@@ -78,7 +78,7 @@ def scenario(browser: Any, live_server: LiveServer, screenshots: Path) -> dict[s
         page.keyboard.press("Tab")
         assert page.evaluate("() => document.activeElement.className") == "skip-link"
         expect(page.locator(".skip-link")).to_be_in_viewport()
-        for _ in range(3):  # then the site name, then the first input
+        for _ in range(5):  # then the site name, the two languages of the switch, then the first input
             page.keyboard.press("Tab")
             if page.evaluate("() => document.activeElement.id") == "username":
                 break

@@ -298,3 +298,13 @@ def test_a_title_in_capitals_keeps_its_signed_terms() -> None:
     assert outcome(shouted, "lineage") == {"met"}
     bare = match(child(), title="A STUDY FOR ALL AGES", conditions=("Acute Myeloid Leukemia",))
     assert outcome(bare, "disease") == {"not_met"}
+
+
+def test_a_frontline_study_to_reduce_late_effects_is_a_treatment_study() -> None:
+    for title in ("Reducing Late Effects in Newly Diagnosed B-ALL", "Less Therapy for Fewer Late Effects in B-ALL"):
+        assert outcome(match(child(), title=title), "disease_state") != {"not_met"}
+
+
+def test_a_study_of_myeloid_leukemia_of_down_syndrome_is_not_for_a_child_with_all() -> None:
+    result = match(child(down_syndrome=True), title="Myeloid Leukemia of Down Syndrome", conditions=("AML",))
+    assert outcome(result, "disease") == {"not_met"}

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from allpath.domain.trials import Study
-from allpath.knowledge.trials_schema import StudyPart, TrialsFile
+from allpath.knowledge.trials_schema import StudyPart, Terms, TrialsFile
 
 ALL = "all"
 GENERAL = "general"  # leukemia or cancer in general, read only in a text that names no disease of its own
@@ -238,6 +238,10 @@ class StudyReader:
             for term in terms:
                 table.setdefault(term, set()).add(key)
 
+        def guard(entry: Terms) -> None:  # a term listed in several entries keeps the guards of each
+            for term in entry.terms:
+                guarded[term] = tuple(dict.fromkeys((*guarded.get(term, ()), *entry.not_after)))
+
         disease = vocabulary.disease
         add(disease.all_terms.terms, ALL, folded)
         add(disease.all_terms.exact_case, ALL, exact)
@@ -249,15 +253,16 @@ class StudyReader:
             add(other.exact_case, other_key(other.id), exact)
         if vocabulary.after_treatment is not None:
             add(vocabulary.after_treatment.terms, AFTER_TREATMENT, folded)
+            guard(vocabulary.after_treatment)
         for lineage in vocabulary.lineage:
             add(lineage.terms, lineage_key(lineage.value), folded)
             add(lineage.exact_case, lineage_key(lineage.value), exact)
         for state in vocabulary.disease_state:
             add(state.terms, state_key(state.value), folded)
-            guarded.update(dict.fromkeys(state.terms, state.not_after))
+            guard(state)
         for number in vocabulary.relapse_number:
             add(number.terms, relapse_number_key(number.number, number.or_later), folded)
-            guarded.update(dict.fromkeys(number.terms, number.not_after))
+            guard(number)
         for site in vocabulary.relapse_sites:
             add(site.terms, relapse_site_key(site.id), folded)
         for subgroup in vocabulary.subgroups:
@@ -270,7 +275,7 @@ class StudyReader:
         risks = vocabulary.risk_groups
         for words in risks.words:
             add(words.terms, risk_key(words.value), folded)
-            guarded.update(dict.fromkeys(words.terms, words.not_after))
+            guard(words)
         negation = vocabulary.negation
         self._related_keys = frozenset(related_key(r.id) for r in disease.related)
         self._other_keys = frozenset(other_key(o.id) for o in disease.other)

@@ -270,7 +270,7 @@ class _Criteria:
         states = [value for key, value in self._states if key in seen.about_all]
         mine = self._state_labels.get(patient.disease_state, patient.disease_state)
         after = self._vocabulary.after_treatment
-        if after is not None and AFTER_TREATMENT in seen.about_all:
+        if after is not None and AFTER_TREATMENT in seen.about_all and not set(after.unless_states) & set(states):
             return criterion("disease_state", mine, "after treatment (survivors)", "not_met", after.reason)
         if not states:
             purposes = self._vocabulary.any_state_purposes

@@ -85,6 +85,13 @@ class RelapseSiteWords(Terms):
     only: bool
 
 
+class AfterTreatment(Terms):
+    """Words of a study for survivors who finished treatment; not read when the study also names one of
+    ``unless_states`` (a frontline study "to reduce late effects" is a treatment study)."""
+
+    unless_states: tuple[StateValue, ...] = ()
+
+
 class StateRule(_Reasoned):
     patient: StateValue
     study: StateValue
@@ -212,7 +219,7 @@ class TrialsFile(BaseModel):
     state_rules: tuple[StateRule, ...] = Field(min_length=1)
     relapse_number_unnamed: RelapseNumberUnnamed
     any_state_purposes: AnyStatePurposes
-    after_treatment: Terms | None = None  # survivorship and late-effects studies: not for a child in treatment
+    after_treatment: AfterTreatment | None = None  # survivorship and late-effects studies
     negation: Negation | None = None
     risk_groups: RiskGroups
     subgroups: tuple[Subgroup, ...]

@@ -136,7 +136,7 @@ def test_the_entries_still_to_write_are_listed_with_the_new_hash(data: Path) -> 
     assert todo(data, "es") == (
         "  # English: Call day or night.\n"
         '  "text.yaml/fever_during_treatment/items/2":\n'
-        f"    source_hash: {text_hash('Call day or night.')}\n"
+        f'    source_hash: "{text_hash("Call day or night.")}"\n'
         '    text: "Llame de día o de noche. No espere a que abra la clínica."\n'
     )
 

@@ -10,7 +10,8 @@ the knowledge base reads the translated texts with no change of its own.
 
 Which texts are translatable: every text of ``text.yaml`` (the family report's pieces) except ids, citations and
 code mappings, and in the other files the fields written for families (``plain``, ``goal``, ``purpose``,
-``label`` of a phase or test, ``text`` of a follow-up item).
+``label`` of a phase, test or therapy, ``text`` of a follow-up item, the certainty words and the names of the
+risk groups).
 """
 
 from __future__ import annotations
@@ -38,6 +39,10 @@ _FAMILY_FIELDS: dict[str, frozenset[str]] = {
     "phases.yaml": frozenset({"label", "goal"}),
     "tests.yaml": frozenset({"label", "purpose"}),
     "follow_up.yaml": frozenset({"text"}),
+    "catalog.yaml": frozenset({"label", "certainty_meaning"}),  # a therapy's name and "part of every plan ..."
+    "risk_groups.yaml": frozenset({"labels"}),  # the group names a family reads ("high risk")
+    "cog_risk_groups.yaml": frozenset({"labels"}),
+    "relapse.yaml": frozenset({"labels"}),
 }
 _PLAIN = frozenset({"plain"})
 _FIELD = re.compile(r"\{[a-z_]*\}")  # a field that the report fills in, such as {total}
@@ -227,7 +232,7 @@ def todo(data_dir: Path, locale: str) -> str:
             former = translation.texts.get(gap.path)
             lines += [f"  # English: {english[gap.path]}", f'  "{gap.path}":']
             lines += [
-                f"    source_hash: {text_hash(english[gap.path])}",
+                f'    source_hash: "{text_hash(english[gap.path])}"',
                 f'    text: "{former.text if former else ""}"',
             ]
     return "\n".join(lines) + ("\n" if lines else "")

@@ -308,3 +308,10 @@ def test_a_frontline_study_to_reduce_late_effects_is_a_treatment_study() -> None
 def test_a_study_of_myeloid_leukemia_of_down_syndrome_is_not_for_a_child_with_all() -> None:
     result = match(child(down_syndrome=True), title="Myeloid Leukemia of Down Syndrome", conditions=("AML",))
     assert outcome(result, "disease") == {"not_met"}
+
+
+@pytest.mark.parametrize(
+    "title", ["Newly Diagnosed B-ALL in Children With or Without Down Syndrome", "B-ALL With/Without Down Syndrome"]
+)
+def test_with_or_without_is_no_negation(title: str) -> None:
+    assert outcome(match(child(down_syndrome=True), title=f"Newly Diagnosed {title}"), "subgroup") == {"met"}

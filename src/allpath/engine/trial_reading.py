@@ -138,7 +138,7 @@ class _Scanner:
         folded: dict[str, set[str]],
         exact: dict[str, set[str]],
         guarded: dict[str, tuple[str, ...]],
-        negation: tuple[tuple[str, ...], tuple[str, ...]] = ((), ()),
+        negation: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]] = ((), (), ()),
         diseases: frozenset[str] = frozenset(),
         general: Iterable[str] = (),
     ) -> None:
@@ -153,15 +153,17 @@ class _Scanner:
         self._general = self._index({term.casefold(): {GENERAL} for term in general}, {})
         self._seen: dict[str, frozenset[str]] = {}
         before, after = (
-            "|".join(re.escape(word.casefold()).replace(r"\ ", r"[\s-]+") for word in words) for words in negation
+            "|".join(re.escape(word.casefold()).replace(r"\ ", r"[\s-]+") for word in words) for words in negation[:2]
         )
+        # "With or Without Down Syndrome" names both: a negation word right after one of these is no negation.
+        unless = "".join(rf"(?<!{re.escape(words.casefold())})" for words in negation[2])
         # A negation word, an optional article, then the term; or the term, then a negation word.
         self._negated_before = (
-            re.compile(rf"(?<!\w)(?:{before})(?:[\s-]+(?:a|an|the))?[\s-]+$", re.IGNORECASE) if before else None
+            re.compile(rf"{unless}(?<!\w)(?:{before})(?:[\s-]+(?:a|an|the))?[\s-]+$", re.IGNORECASE) if before else None
         )
         self._negated_after = re.compile(rf"[\s-]+(?:{after})(?!\w)", re.IGNORECASE) if after else None
         # Most texts hold no negation word at all: then no term found needs a look around it.
-        self._negation_words = frozenset(_first_word(word.casefold()) for words in negation for word in words)
+        self._negation_words = frozenset(_first_word(word.casefold()) for words in negation[:2] for word in words)
         self._diseases = diseases
 
     @staticmethod
@@ -283,7 +285,7 @@ class StudyReader:
             folded,
             exact,
             guarded,
-            (negation.before, negation.after) if negation is not None else ((), ()),
+            (negation.before, negation.after, negation.not_after) if negation is not None else ((), (), ()),
             self._related_keys | self._other_keys | {ALL},
             disease.general.terms if disease.general is not None else (),
         )

@@ -58,6 +58,7 @@ class Negation(_Reasoned):
 
     before: tuple[str, ...] = Field(min_length=1)
     after: tuple[str, ...] = Field(min_length=1)
+    not_after: tuple[str, ...] = ()  # text right before a word of ``before`` that undoes it ("with or ")
 
 
 class Lineage(Terms):

@@ -7,6 +7,7 @@ import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from babel.messages.catalog import Catalog
@@ -24,7 +25,7 @@ from allpath.interfaces.i18n import (
     translations_for,
     use_locale,
 )
-from tests.web.conftest import User, WebApp, sign_in
+from tests.web.conftest import LiveServer, User, WebApp, sign_in
 
 HTML_LANG = re.compile(r'<html lang="([^"]+)">')
 
@@ -229,3 +230,40 @@ def test_the_pdf_speaks_the_language_of_the_page_it_came_from(web: WebApp, tmp_p
     english = browser.get(f"/patients/{child}/report.pdf")
     (tmp_path / "en.pdf").write_bytes(english.content)
     assert "record version" in " ".join(pdf_text(tmp_path / "en.pdf").split())
+
+
+def test_a_family_reads_in_spanish_in_a_browser_and_switches_back(
+    browser: Any, live_server: LiveServer, tmp_path: Path
+) -> None:
+    """A family account chooses Spanish on its account page, reads its child's report and PDF in Spanish, and
+    the switch brings English back (a real browser that asks for English, against the served app)."""
+    from tests.web.test_browser import _expect, _sign_in, pdf_text
+
+    expect = _expect()
+    context = browser.new_context(locale="en-US", accept_downloads=True)
+    page = context.new_page()
+    try:
+        _sign_in(page, live_server, "family.demo")
+        page.goto(f"{live_server.url}/account")
+        page.get_by_label("The language of your pages").select_option("es")
+        page.get_by_role("button", name="Save the language").click()
+        expect(page.get_by_role("status")).to_have_text("Su idioma quedó guardado.")
+        assert page.evaluate("() => document.documentElement.lang") == "es"
+
+        page.get_by_role("navigation", name="Principal").get_by_role("link", name="Mi hijo o hija").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Mi hijo o hija")
+        page.locator("#patient-rows a").first.click()
+        expect(page.get_by_role("link", name="Descargar en PDF")).to_be_visible()
+        with page.expect_download() as download:
+            page.get_by_role("link", name="Descargar en PDF").click()
+        download.value.save_as(tmp_path / "informe.pdf")
+        assert "versión del expediente" in " ".join(pdf_text(tmp_path / "informe.pdf").split())
+
+        page.get_by_role("navigation", name="Idioma").get_by_role("link", name="English").click()
+        expect(page.get_by_role("link", name="Download as PDF")).to_be_visible()
+        assert page.evaluate("() => document.documentElement.lang") == "en"
+    finally:
+        page.goto(f"{live_server.url}/account")
+        page.get_by_label("The language of your pages").select_option("")
+        page.get_by_role("button", name="Save the language").click()
+        context.close()

@@ -343,10 +343,12 @@ class StudyReader:
         flags: list[bool] = []
         for key, also, required_in, named_in, wider, negated in self._subgroups:
             required, named = within[required_in], within[named_in]
-            flags += (key in required, also in required, key in named, wider in required, negated in named)
+            # Only what the subgroup criterion reads, so that studies that read alike share one kind.
+            only = key in required and wider not in required
+            flags += (only, only and also in required, key in named, negated in named and key not in named)
         risks, ways_in = self._risks(about_all, titles)
         kinds, kind = self._numbered(
-            anywhere & self._anywhere_keys,
+            self._disease_signature(anywhere, titles),
             about_disease & self._disease_keys,
             (about_all & self._all_keys, study.primary_purpose),
             (risks, ways_in),
@@ -365,6 +367,12 @@ class StudyReader:
             kind=kind,
             numbered_by=self.numbering,
         )
+
+    def _disease_signature(self, anywhere: frozenset[str], titles: frozenset[str]) -> object:
+        """What the disease criterion reads: once ALL is named, other diseases and general words change nothing."""
+        if ALL in anywhere:
+            return anywhere & self._related_keys | {ALL}
+        return anywhere & self._anywhere_keys, not titles.isdisjoint(self._other_keys)
 
     def _numbered(self, *signatures: object) -> tuple[tuple[int, int, int, int, int], int]:
         """The number of each criterion's signature, and of all of them together."""

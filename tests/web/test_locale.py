@@ -267,3 +267,14 @@ def test_a_family_reads_in_spanish_in_a_browser_and_switches_back(
         page.get_by_label("The language of your pages").select_option("")
         page.get_by_role("button", name="Save the language").click()
         context.close()
+
+
+def test_the_count_of_a_patient_search_agrees_in_number_in_spanish(clinician: User) -> None:
+    """One patient found "coincide", several "coinciden": the count and its words are one plural message."""
+    one = clinician.get("/patients?q=infant&lang=es", headers={"HX-Request": "true"})
+    assert "1 paciente que coincide con “infant”" in one.text
+    several = clinician.get("/patients?q=relapse&lang=es", headers={"HX-Request": "true"})
+    found = re.search(r"(\d+) pacientes que coinciden con “relapse”", several.text)
+    assert found is not None and int(found.group(1)) > 1
+    english = clinician.get("/patients?q=infant&lang=en", headers={"HX-Request": "true"})
+    assert "1 patient matching “infant”" in english.text

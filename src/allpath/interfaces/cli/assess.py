@@ -23,6 +23,19 @@ TEXT_SEPARATOR = "\n" + "=" * 88 + "\n\n"
 MARKDOWN_SEPARATOR = "\n---\n\n"
 
 
+class Language(StrEnum):
+    """The language of a family report (issue 14): English, the knowledge base's own, or Spanish."""
+
+    en = "en"
+    es = "es"
+
+
+LanguageOption = Annotated[
+    Language,
+    typer.Option("--lang", help="The language of the family report (text or markdown): en or es."),
+]
+
+
 class OutputFormat(StrEnum):
     json = "json"
     text = "text"
@@ -46,15 +59,17 @@ def assess(
             help="json for software; text or markdown for a family-readable report; summary for one line per record.",
         ),
     ] = OutputFormat.json,
+    lang: LanguageOption = Language.en,
 ) -> None:
     """Assess patient records: disease state, risk groups, populations, plan, each with its source."""
+    from allpath.interfaces.i18n import use_locale
     from allpath.knowledge.loader import load_knowledge
     from allpath.service import assess_record
 
     data = read_input(file)
     many = isinstance(data, list)
     records = _parsed_records(data if isinstance(data, list) else [data], many)
-    kb = load_knowledge()
+    kb = load_knowledge(locale=lang.value)
     results = (assess_record(kb, r) for r in _with_progress(records))
     # Each assessment is written as soon as it is made: a cohort never sits in memory as a whole.
     if output_format is OutputFormat.json:
@@ -62,7 +77,8 @@ def assess(
     elif output_format is OutputFormat.summary:
         _write_summary(results)
     else:
-        _write_reports(records, results, kb, markdown=output_format is OutputFormat.markdown)
+        with use_locale(lang.value):
+            _write_reports(records, results, kb, markdown=output_format is OutputFormat.markdown)
 
 
 def _parsed_records(raw_records: list[object], many: bool) -> list[PatientRecord]:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from allpath.interfaces.cli.assess import Language, LanguageOption
 from allpath.interfaces.cli.console import FileArgument, fail_input, iso_day, one_record
 
 if TYPE_CHECKING:
@@ -158,6 +159,7 @@ def trials_search(
         SearchFormat,
         typer.Option("--format", "-f", help="json for software; text for the family's section and a care-team table."),
     ] = SearchFormat.json,
+    lang: LanguageOption = Language.en,
 ) -> None:
     """The studies of the local registry a child may join, best first, with the reason for each verdict."""
     import json
@@ -173,7 +175,7 @@ def trials_search(
     record = one_record(file)
     day = iso_day(on, "--on") if on is not None else datetime.now(UTC).date()
     radius = _radius(radius_km)
-    kb = load_knowledge()
+    kb = load_knowledge(locale=lang.value)
     settings = load_settings()
     options = TrialSearchOptions(near, radius, status.value, settings.trials_outdated_days)
     try:
@@ -187,10 +189,12 @@ def trials_search(
     if output_format is SearchFormat.json:
         typer.echo(json.dumps(search, indent=2, ensure_ascii=False))
         return
+    from allpath.interfaces.i18n import use_locale
     from allpath.interfaces.report.blocks import render_text
     from allpath.interfaces.report.trials import trial_blocks
 
-    typer.echo(render_text(trial_blocks(search, kb)), nl=False)
+    with use_locale(lang.value):
+        typer.echo(render_text(trial_blocks(search, kb)), nl=False)
     typer.echo("\n" + _care_team_table(search, kb.trials.statuses.labels), nl=False)
 
 

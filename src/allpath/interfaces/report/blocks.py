@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from allpath.interfaces.i18n import gettext
 from allpath.knowledge.cite import Cite
 
 BlockKind = Literal["title", "heading", "paragraph", "bullets", "numbered", "rule"]
@@ -23,7 +24,7 @@ class Block:
 
 def section(source: Mapping[str, object]) -> str:
     """The source note that ends a statement: the heading of the source it comes from."""
-    return f"(Source: \u201c{source['section']}\u201d)"
+    return gettext("(Source: \u201c{section}\u201d)").format(section=source["section"])
 
 
 def cited(cite: Cite) -> str:

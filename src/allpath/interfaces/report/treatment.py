@@ -9,12 +9,9 @@ from datetime import date
 
 from allpath.domain.results import Roadmap, RoadmapPhase, ScreeningStart, SurvivorshipPlan
 from allpath.interfaces.dates import in_words
+from allpath.interfaces.i18n import gettext, ngettext
 from allpath.interfaces.report.blocks import Block, cited
 from allpath.knowledge.loader import KnowledgeBase
-
-
-def _in_words(count: int, unit: str) -> str:
-    return f"{count} {unit}" + ("" if count == 1 else "s")
 
 
 def length_blocks(roadmap: Roadmap | None, kb: KnowledgeBase) -> list[Block]:
@@ -35,10 +32,12 @@ def length_blocks(roadmap: Roadmap | None, kb: KnowledgeBase) -> list[Block]:
             first_weeks = sum(known)
             years = rule.years_from_phase_start
             months = round(first_weeks * 12 / 52)
-            total = _in_words(int(years), "year") + (f" and {_in_words(months, 'month')}" if months else "")
+            total = ngettext("{count} year", "{count} years", int(years)).format(count=int(years))
+            if months:
+                total += " " + ngettext("and {count} month", "and {count} months", months).format(count=months)
             text = words.with_regimen.format(total=total, first_weeks=f"{first_weeks:g}", years=f"{years:g}")
             text += f" {cite}"
-    return [Block("heading", "How long treatment lasts"), Block("paragraph", text)]
+    return [Block("heading", gettext("How long treatment lasts")), Block("paragraph", text)]
 
 
 # Text with a dose or a radiation dose in it stays out of the family report (doses are for the care team).

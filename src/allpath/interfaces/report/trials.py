@@ -16,8 +16,11 @@ import re
 from collections.abc import Iterable
 from datetime import date
 
+from babel.dates import format_date
+
 from allpath.domain.results.trials import NearestSite, TrialResult, TrialSearch
 from allpath.interfaces.dates import MONTHS
+from allpath.interfaces.i18n import DEFAULT_LOCALE, current_locale, gettext
 from allpath.interfaces.report.blocks import Block
 from allpath.knowledge.loader import KnowledgeBase
 from allpath.knowledge.text_schema import TrialSection
@@ -184,7 +187,8 @@ def _distinct(points: Iterable[str]) -> list[str]:
 
 def _listed(points: list[str]) -> str:
     """The points joined: "a", "a and b", "a, b and c"."""
-    return points[0] if len(points) == 1 else f"{', '.join(points[:-1])} and {points[-1]}"
+    last_joiner = " " + gettext("and") + " "
+    return points[0] if len(points) == 1 else ", ".join(points[:-1]) + last_joiner + points[-1]
 
 
 def _number(value: float) -> str:
@@ -195,4 +199,6 @@ def _number(value: float) -> str:
 def _day_in_words(iso: str) -> str:
     """A registry date in words, "2 December 2026" (no weekday: a registry date, not an appointment)."""
     day = date.fromisoformat(iso)
+    if current_locale() != DEFAULT_LOCALE:
+        return format_date(day, "long", locale=current_locale())
     return f"{day.day} {MONTHS[day.month - 1]} {day.year}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from fastapi import FastAPI
 
@@ -20,6 +20,16 @@ from allpath.knowledge.loader import KnowledgeBase, load_knowledge
 from allpath.service.unit_of_work import shut_down
 from allpath.settings import Settings, load_settings
 from allpath.storage.db import make_engine, migrate, session_factory
+
+
+def _knowledge_by_locale(english: KnowledgeBase) -> Callable[[str], KnowledgeBase]:
+    """The knowledge base whose family texts are in a locale: the app's own in English, else the bundled one
+    with that language's translations (loaded once per locale by the loader's cache), for the family report."""
+
+    def knowledge_in(locale: str) -> KnowledgeBase:
+        return english if locale == english.locale else load_knowledge(locale=locale)
+
+    return knowledge_in
 
 
 def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None) -> FastAPI:
@@ -67,6 +77,7 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
     app.state.kb = kb or load_knowledge()
+    app.state.kb_for = _knowledge_by_locale(app.state.kb)
 
     mount_api(app)
     app.include_router(cds_router(settings))  # CDS Hooks 2.0: /cds-services

@@ -64,6 +64,12 @@ def family_children(uow: UnitOfWork) -> list[str]:
     return sorted(patient_store.family_patient_ids(uow.session, _acting(uow)))
 
 
+def family_language(uow: UnitOfWork, patient: Patient) -> str | None:
+    """The preferred language of the family linked to the patient (the first linked account that chose one),
+    for the family report a clinician prints; None when no linked account chose (not audited: no patient data)."""
+    return next(iter(patient_store.family_languages(uow.session, patient.id)), None)
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """A patient's current record version and the assessment stored with it."""

@@ -179,3 +179,14 @@ def list_patients(s: Session, team_id: int, query: str = "") -> list[t.Patient]:
 
 def family_patient_ids(s: Session, user: t.User) -> set[str]:
     return set(s.scalars(select(t.FamilyLink.patient_id).where(t.FamilyLink.user_id == user.id)))
+
+
+def family_languages(s: Session, patient_id: str) -> list[str]:
+    """The preferred languages of the family accounts linked to a patient (those that chose one), by account."""
+    statement = (
+        select(t.User.preferred_language)
+        .join(t.FamilyLink, t.FamilyLink.user_id == t.User.id)
+        .where(t.FamilyLink.patient_id == patient_id, t.User.preferred_language.is_not(None))
+        .order_by(t.User.id)
+    )
+    return [language for language in s.scalars(statement) if language]

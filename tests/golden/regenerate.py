@@ -37,6 +37,9 @@ GOLDEN_EXAMPLES = ROOT / "tests" / "golden" / "examples"
 COHORT = "all"  # examples/all.json bundles the other examples; it is not an example of its own
 FORMATS = ("json", "txt")
 
+GOLDEN_EXAMPLES_ES = ROOT / "tests" / "golden" / "examples_es"
+"""The family report in Spanish of every example (``allpath assess EXAMPLE --format text --lang es``), issue 14."""
+
 GOLDEN_ROADMAPS = ROOT / "tests" / "golden" / "roadmaps"
 ROADMAP_EXAMPLES = ("standard_risk", "high_risk_age", "on_treatment")
 ROADMAP_START = "2026-01-05"
@@ -55,6 +58,50 @@ _REPORT_VERSIONS = re.compile(r"Knowledge\s+version\s+[^\s,]+(?:\n[^\s,]+)?,\s+e
 def example_paths() -> list[Path]:
     """The example patient files, in file-name order (examples/all.json excluded)."""
     return sorted(p for p in EXAMPLES.glob("*.json") if p.stem != COHORT)
+
+
+_REPORT_VERSIONS_ES = re.compile(
+    r"Versión\s+del\s+conocimiento\s+[^\s,]+(?:\n[^\s,]+)?,\s+versión\s+del\s+motor\s+\S+?\.(?=\s*$)"
+)
+
+
+def normalise_report_es(text: str) -> str:
+    """The Spanish report's closing versions, normalised as ``normalise_report`` does the English ones."""
+    return _REPORT_VERSIONS_ES.sub(
+        f"Versión del conocimiento {KNOWLEDGE_VERSION}, versión del motor {ENGINE_VERSION}.", text
+    )
+
+
+def spanish_report(example: Path) -> str:
+    """``allpath assess EXAMPLE --format text --lang es``, rendered in process as the CLI does, normalised."""
+    from allpath.domain.record import parse_record
+    from allpath.engine.assess import assess
+    from allpath.engine.roadmap import build_roadmap
+    from allpath.interfaces.i18n import use_locale
+    from allpath.interfaces.report import build_blocks, render_text
+    from allpath.knowledge.loader import load_knowledge
+
+    kb = load_knowledge(locale="es")
+    parsed = parse_record(json.loads(example.read_text(encoding="utf-8")))
+    assessment = assess(parsed, kb)
+    with use_locale("es"):
+        text = render_text(build_blocks(assessment, kb, roadmap=build_roadmap(parsed, assessment, kb, None)))
+    return normalise_report_es(text)
+
+
+def write_spanish_reports(examples: list[Path]) -> tuple[list[Path], list[Path], set[Path]]:
+    """Write the Spanish family reports; the changed, removed and expected files."""
+    GOLDEN_EXAMPLES_ES.mkdir(parents=True, exist_ok=True)
+    expected = {GOLDEN_EXAMPLES_ES / f"{example.stem}.txt" for example in examples}
+    changed = [
+        GOLDEN_EXAMPLES_ES / f"{e.stem}.txt"
+        for e in examples
+        if _write_if_changed(GOLDEN_EXAMPLES_ES / f"{e.stem}.txt", spanish_report(e))
+    ]
+    removed = [p for p in sorted(GOLDEN_EXAMPLES_ES.iterdir()) if p.is_file() and p not in expected]
+    for stale in removed:
+        stale.unlink()
+    return changed, removed, expected
 
 
 def normalise_json(text: str) -> str:
@@ -221,6 +268,10 @@ def main() -> int:
     changed += survivorship_changed
     removed += survivorship_removed
     expected |= survivorship_expected
+    spanish_changed, spanish_removed, spanish_expected = write_spanish_reports(examples)
+    changed += spanish_changed
+    removed += spanish_removed
+    expected |= spanish_expected
     for path in changed:
         sys.stdout.write(f"updated {path.relative_to(ROOT)}\n")
     for path in removed:

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from datetime import date
 
 from babel.dates import format_date
+from babel.numbers import format_decimal
 
 from allpath.domain.results.trials import NearestSite, TrialResult, TrialSearch
 from allpath.interfaces.dates import MONTHS
@@ -192,7 +193,10 @@ def _listed(points: list[str]) -> str:
 
 
 def _number(value: float) -> str:
-    """A distance for a person: one decimal under 10, whole numbers (with thousands separators) above."""
+    """A distance for a person: one decimal under 10, whole numbers (with thousands separators) above. Another
+    language writes it its own way (Spanish: "6808", "12.345", "9,5": an English "6,808" would read as 6.8)."""
+    if current_locale() != DEFAULT_LOCALE:
+        return format_decimal(round(value, 1) if value < 10 else round(value), locale=current_locale())
     return f"{value:.1f}" if value < 10 else f"{round(value):,}"
 
 

@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 
 from allpath.domain.results.trials import StatusFilter, TrialResult, TrialSearch
 from allpath.errors import InputError
+from allpath.interfaces.i18n import marked
 from allpath.interfaces.report.trials import KM_PER_MILE
 from allpath.service.trial_search import TrialSearchOptions, search_trials
 
@@ -31,11 +32,12 @@ if TYPE_CHECKING:
     from allpath.settings import Settings
 
 STATUS_CHOICES: Final[tuple[tuple[StatusFilter, str], ...]] = (
-    ("open", "Open or about to open"),
-    ("recruiting", "Recruiting now"),
-    ("any", "Any status, closed ones too"),
+    ("open", marked("Open or about to open")),
+    ("recruiting", marked("Recruiting now")),
+    ("any", marked("Any status, closed ones too")),
 )
-FIELD_LABELS: Final = {"near": "Place", "radius_km": "Distance", "status": "Which studies"}
+# The words are translated where the page shows them (``|translated``).
+FIELD_LABELS: Final = {"near": marked("Place"), "radius_km": marked("Distance"), "status": marked("Which studies")}
 _STATUSES: Final[dict[str, StatusFilter]] = {value: value for value, _ in STATUS_CHOICES}
 _LONGEST_PLACE = 100  # characters: longer than any city name with its state and country
 _LONGEST_NUMBER = 20
@@ -63,15 +65,17 @@ class TrialForm:
         service checks the place and the radius's range itself)."""
         status = _STATUSES.get(self.status)
         if status is None:
-            raise InputError("status", "Choose open, recruiting now, or any status.")
+            raise InputError("status", marked("Choose open, recruiting now, or any status."))
         radius: float | None = None
         if self.radius_km:
             if not self.near:
-                raise InputError("radius_km", "A distance needs a place to measure from. Give a ZIP code or a city.")
+                raise InputError(
+                    "radius_km", marked("A distance needs a place to measure from. Give a ZIP code or a city.")
+                )
             try:
                 radius = float(self.radius_km)
             except ValueError:
-                raise InputError("radius_km", "The distance is a number of kilometres, such as 500.") from None
+                raise InputError("radius_km", marked("The distance is a number of kilometres, such as 500.")) from None
         return TrialSearchOptions(
             near=self.near or None, radius_km=radius, status=status, outdated_after_days=outdated_after_days
         )

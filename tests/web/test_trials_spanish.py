@@ -1,0 +1,74 @@
+"""The trial section and the record's problem summaries in Spanish (issue 14): the care team's page of the
+family's child, read in Spanish, shows the section's heading, form, status choices, notices and problems in
+Spanish, with the glossary's word for a clinical trial; English keeps its words."""
+
+from __future__ import annotations
+
+import re
+from types import SimpleNamespace
+
+from allpath.interfaces.i18n import use_locale
+from allpath.interfaces.web.pages import templates
+from allpath.interfaces.web.trial_section import FIELD_LABELS, STATUS_CHOICES
+from tests.web.conftest import User, WebApp
+
+SPANISH = {"Accept-Language": "es"}
+
+
+def _section(page: str) -> str:
+    found = re.search(r'<section id="trials".*?</section>', page, re.S)
+    assert found, "the page has a trials section"
+    return found.group(0)
+
+
+def test_the_trial_section_of_the_familys_child_in_spanish(web: WebApp, clinician: User) -> None:
+    child = web.ids["family_child"]
+    page = clinician.get(f"/patients/{child}?status=any", headers=SPANISH)
+    assert page.status_code == 200
+    assert '<html lang="es">' in page.text
+    section = _section(page.text)
+    assert '<h2 id="trials-title">Ensayos clínicos para preguntar</h2>' in section  # glossary: ensayo clínico
+    assert ">Buscar ensayos clínicos</button>" in section
+    assert '<label for="trials-near">Lugar</label>' in section
+    assert '<label for="trials-status">Qué estudios</label>' in section
+    for choice in ("Abiertos o por abrir", "Buscando participantes ahora", "Cualquier estado, también los cerrados"):
+        assert f">{choice}</option>" in section
+    assert "Trials to ask about" not in section and "Search trials" not in section and "Which studies" not in section
+
+
+def test_a_problem_of_the_form_is_said_in_spanish(web: WebApp, clinician: User) -> None:
+    child = web.ids["family_child"]
+    section = _section(clinician.get(f"/patients/{child}?near=68102&radius_km=far", headers=SPANISH).text)
+    assert "<strong>Distancia:</strong> La distancia es un número de kilómetros, por ejemplo 500." in section
+    assert "La lista de abajo es la búsqueda sin lugar." in section
+    # The same section alone (the form's htmx answer) is Spanish too.
+    alone = clinician.get(f"/patients/{child}/trials?radius_km=5", headers={**SPANISH, "HX-Request": "true"}).text
+    assert "Una distancia necesita un lugar desde donde medir." in alone
+    english = _section(clinician.get(f"/patients/{child}?near=68102&radius_km=far").text)
+    assert "<strong>Distance:</strong> The distance is a number of kilometres, such as 500." in english
+    assert "The list below is the search without a place." in english
+
+
+def test_the_words_in_code_are_the_catalogs() -> None:
+    """The status choices and field labels kept in code are English until a page translates them."""
+    assert [words for _, words in STATUS_CHOICES] == [
+        "Open or about to open",
+        "Recruiting now",
+        "Any status, closed ones too",
+    ]
+    assert FIELD_LABELS["radius_km"] == "Distance"
+
+
+def _summary(count: int, locale: str) -> str:
+    problems = [SimpleNamespace(anchor=f"f-{n}", message=f"message {n}") for n in range(count)]
+    with use_locale(locale):
+        return templates.env.get_template("_error_summary.html").render(summary=problems, live=False)
+
+
+def test_the_problem_summary_agrees_in_number() -> None:
+    assert "1 problem in the record: nothing was stored" in _summary(1, "en")
+    assert "2 problems in the record: nothing was stored" in _summary(2, "en")
+    assert "1 problema en el expediente: no se guardó nada" in _summary(1, "es")
+    assert "2 problemas en el expediente: no se guardó nada" in _summary(2, "es")
+    assert "Son los mismos mensajes que da la API JSON para este expediente." in _summary(1, "es")
+    assert _summary(0, "es").strip() == ""

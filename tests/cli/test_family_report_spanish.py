@@ -169,3 +169,51 @@ def test_the_trial_section_is_in_spanish_with_no_english_sentence_left(
 def _family_part(output: str) -> str:
     """The trial section a family reads (the care team's table after it stays in the care team's English)."""
     return output.split("\nFor the care team", 1)[0]
+
+
+# ---- the road ahead and the check-ups after treatment (the care overview's parts of the report) ----------------
+
+
+def _treatment_parts(path: Path, locale: str) -> str:
+    from datetime import date
+
+    from allpath.domain.record import parse_record
+    from allpath.engine.assess import assess
+    from allpath.engine.roadmap import build_roadmap
+    from allpath.engine.survivorship import survivorship_plan
+    from allpath.interfaces.i18n import use_locale
+    from allpath.interfaces.report import render_text
+    from allpath.interfaces.report.treatment import roadmap_blocks, survivorship_blocks
+    from allpath.knowledge.loader import load_knowledge
+
+    kb = load_knowledge(locale=locale)
+    record = parse_record(json.loads(path.read_text(encoding="utf-8")))
+    roadmap = build_roadmap(record, assess(record, kb), kb, date(2026, 1, 5))
+    with use_locale(locale):
+        return render_text(roadmap_blocks(roadmap) + survivorship_blocks(survivorship_plan(record, kb, roadmap)))
+
+
+@pytest.mark.parametrize("stem", ["standard_risk", "high_risk_age", "on_treatment"])
+def test_the_road_ahead_and_the_check_ups_are_in_spanish(stem: str) -> None:
+    path = EXAMPLES / f"{stem}.json"
+    spanish, english = _treatment_parts(path, "es"), _treatment_parts(path, "en")
+    assert spanish.startswith("El camino por delante\n")
+    assert "Controles después del tratamiento" in spanish
+    assert "lunes, 5 de enero de 2026" in spanish  # the first day, in Spanish words
+    # The phase labels, checkpoints and survivorship texts come from therapy.yaml and survivorship.yaml, whose
+    # Spanish is the knowledge translations' part (data/translations/es.yaml): here the report's own sentences.
+    assert not _catalog_sentences_left(spanish, english), stem
+    assert "Dates can move; the care team will confirm." in _catalog_sentences_left(english, english)  # it finds
+
+
+def _catalog_sentences_left(spanish: str, english: str) -> set[str]:
+    """The English sentences of the report's own words (a catalog entry, its placeholders filled) in the Spanish."""
+    with (LOCALE_DIR / "messages.pot").open("rb") as handle:
+        ids = [m.id if isinstance(m.id, str) else m.id[0] for m in read_po(handle) if m.id]
+    patterns = [
+        re.compile(".*?".join(re.escape(part) for part in _PLACEHOLDER.split(sentence)))
+        for text in ids
+        for sentence in _sentences(text)
+    ]
+    own = {s for s in _sentences(english) if any(p.fullmatch(s) for p in patterns)}
+    return own & _sentences(spanish)

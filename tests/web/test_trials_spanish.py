@@ -1,18 +1,27 @@
-"""The trial section and the record's problem summaries in Spanish (issue 14): the care team's page of the
-family's child, read in Spanish, shows the section's heading, form, status choices, notices and problems in
-Spanish, with the glossary's word for a clinical trial; English keeps its words."""
+"""The trial section, the patient page's headings and the record's problem summaries in Spanish (issue 14):
+the care team's page of the family's child, read in Spanish, shows its headings and the trial section's
+heading, form, status choices, notices and problems in Spanish, with the glossary's word for a clinical
+trial; English keeps its words."""
 
 from __future__ import annotations
 
 import re
 from types import SimpleNamespace
 
+import pytest
+
 from allpath.interfaces.i18n import use_locale
 from allpath.interfaces.web.pages import templates
 from allpath.interfaces.web.trial_section import FIELD_LABELS, STATUS_CHOICES
-from tests.web.conftest import User, WebApp
+from tests.web.conftest import User, WebApp, sign_in
 
 SPANISH = {"Accept-Language": "es"}
+
+
+@pytest.fixture
+def clinician(web: WebApp) -> User:
+    """A session of its own: no language cookie left by another test's ``?lang=``."""
+    return sign_in(web.app, "dr.rivera")
 
 
 def _section(page: str) -> str:
@@ -34,6 +43,25 @@ def test_the_trial_section_of_the_familys_child_in_spanish(web: WebApp, clinicia
     for choice in ("Abiertos o por abrir", "Buscando participantes ahora", "Cualquier estado, también los cerrados"):
         assert f">{choice}</option>" in section
     assert "Trials to ask about" not in section and "Search trials" not in section and "Which studies" not in section
+
+
+def test_the_patient_page_of_the_familys_child_has_spanish_headings(web: WebApp, clinician: User) -> None:
+    child = web.ids["family_child"]
+    spanish = clinician.get(f"/patients/{child}", headers=SPANISH).text
+    for heading in (
+        '<h2 id="risk-title">Grupos de riesgo</h2>',
+        '<h2 id="phases-title">Fases del tratamiento</h2>',
+        '<h2 id="survivorship-title">Plan de seguimiento después del tratamiento</h2>',
+        '<h2 id="doses-title">Dosis</h2>',
+        '<h2 id="history-title">Historial de evaluaciones</h2>',
+        '<li><a href="#trials">Ensayos clínicos</a></li>',
+        ">Editar el expediente</a>",
+    ):
+        assert heading in spanish
+    assert re.search(r"<h3>Fase 1 de \d+: ", spanish)
+    english = clinician.get(f"/patients/{child}").text
+    assert '<h2 id="risk-title">Risk groups</h2>' in english and '<h2 id="doses-title">Doses</h2>' in english
+    assert re.search(r"<h3>Phase 1 of \d+: ", english)
 
 
 def test_a_problem_of_the_form_is_said_in_spanish(web: WebApp, clinician: User) -> None:

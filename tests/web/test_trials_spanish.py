@@ -100,3 +100,13 @@ def test_the_problem_summary_agrees_in_number() -> None:
     assert "2 problemas en el expediente: no se guardó nada" in _summary(2, "es")
     assert "Son los mismos mensajes que da la API JSON para este expediente." in _summary(1, "es")
     assert _summary(0, "es").strip() == ""
+
+
+def test_a_patient_the_family_cannot_see_is_said_in_spanish(web: WebApp) -> None:
+    family = sign_in(web.app, "family.demo")
+    page = family.get("/patients/no-such-child/report", headers=SPANISH)
+    assert page.status_code == 404
+    assert "<h1>No se encontró el paciente</h1>" in page.text
+    assert "No hay ningún paciente con esta dirección que su cuenta pueda ver." in page.text
+    english = family.get("/patients/no-such-child/report")
+    assert "<h1>No such patient</h1>" in english.text

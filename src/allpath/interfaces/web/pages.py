@@ -28,6 +28,7 @@ from allpath import __version__
 from allpath.domain.labels import field_label, known_paths
 from allpath.interfaces.http.deps import DB, Principal, audit_refusal, optional_principal
 from allpath.interfaces.http.unit_of_work import Work, work_of
+from allpath.interfaces.i18n import marked
 from allpath.interfaces.web.forms import dom_id, shown_number
 from allpath.interfaces.web.language import install_i18n, language_context, remember_language, shown_moment, use_locale
 from allpath.interfaces.web.navigation import NAV, ROLE_LABELS
@@ -318,11 +319,13 @@ async def page_principal(request: Request, s: DB) -> Principal | None:
         if error.status_code == 403:
             raise PageError(
                 403,
-                "This form could not be accepted",
-                "It did not carry this session's security token (it may have come from another site, or the "
-                "page was opened before you last signed in). Go back, reload the page and try again.",
+                marked("This form could not be accepted"),
+                marked(
+                    "It did not carry this session's security token (it may have come from another site, or the "
+                    "page was opened before you last signed in). Go back, reload the page and try again."
+                ),
             ) from None
-        raise PageError(error.status_code, "You are not signed in", str(error.detail)) from None
+        raise PageError(error.status_code, marked("You are not signed in"), str(error.detail)) from None
     request.state.viewer = Viewer.of(principal) if principal else None
     return principal
 
@@ -350,18 +353,18 @@ def page_user(*roles: str) -> Callable[[Request, Session, Principal | None], Pri
             audit_refusal(s, principal.user, request, "forbidden")
             raise PageError(
                 403,
-                "This page is not for your account",
+                marked("This page is not for your account"),
                 f"It is for the role {' or '.join(ROLE_LABELS.get(r, r) for r in roles)}.",
             )
         if roles and principal.user.role in DATA_ROLES and not principal.granted:
             audit_refusal(s, principal.user, request, "unconfirmed")
-            raise PageError(403, "Your account waits for confirmation", WAITING_PAGE)
+            raise PageError(403, marked("Your account waits for confirmation"), WAITING_PAGE)
         return principal
 
     return check
 
 
-WAITING_PAGE = (
+WAITING_PAGE = marked(
     "Patient data is shared by the people who hold it, not by administrators: a clinician of your team "
     "confirms your account (a new account, or one whose password was reset or whose role or team changed). "
     "Tell a colleague that you have activated your account; until then you see no patient data."

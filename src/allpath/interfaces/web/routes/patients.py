@@ -21,6 +21,7 @@ from allpath.interfaces import ics
 from allpath.interfaces.http.deps import KB
 from allpath.interfaces.http.unit_of_work import KernelRoute, Work
 from allpath.interfaces.http.unit_of_work import visible_patient as kernel_visible_patient
+from allpath.interfaces.i18n import marked
 from allpath.interfaces.web import forms
 from allpath.interfaces.web.pages import (
     SECURITY_HEADERS,
@@ -45,7 +46,9 @@ def visible_patient(work: Work, patient_id: str, *, family_allowed: bool) -> Pat
         return kernel_visible_patient(work, patient_id, family_allowed=family_allowed)
     except HTTPException:
         raise PageError(
-            404, "No such patient", "There is no patient with this address that your account can see."
+            404,
+            marked("No such patient"),
+            marked("There is no patient with this address that your account can see."),
         ) from None
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ from allpath.interfaces.cli import app
 from allpath.interfaces.i18n import LOCALE_DIR
 from tests.builders import record
 from tests.cli.test_family_report_reading import prose
-from tests.conftest import EXAMPLES, require_shared
+from tests.conftest import EXAMPLES
 from tests.golden.regenerate import GOLDEN_EXAMPLES_ES, normalise_report_es
 from tests.knowledge.test_translations import FERNANDEZ_HUERTA_AT_LEAST
 
@@ -127,19 +126,6 @@ def test_every_spanish_report_reads_plainly(path: Path) -> None:
 
 
 # ---- the trial section -----------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A data folder whose registry holds the shared 20-study snapshot, imported with ``allpath trials import``."""
-    folder = tmp_path_factory.mktemp("search_es")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("ALLPATH_DATA_DIR", str(folder / "data"))
-        patch.delenv("ALLPATH_DATABASE_URL", raising=False)
-        patch.delenv("ALLPATH_TRIALS_OUTDATED_DAYS", raising=False)
-        imported = runner.invoke(app, ["trials", "import", str(require_shared() / "trials" / "studies.json")])
-        assert imported.exit_code == 0, imported.output
-        yield folder
 
 
 def _trial_section(registry: Path, monkeypatch: pytest.MonkeyPatch, *lang: str) -> str:

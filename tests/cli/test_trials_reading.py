@@ -15,7 +15,6 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,7 +28,6 @@ from allpath.interfaces.report.trials import SHOWN_STUDIES, SUMMARY_CHARACTERS, 
 from allpath.knowledge.loader import load_knowledge
 from tests.builders import record
 from tests.cli.test_family_report_reading import GRADE_AT_MOST, prose
-from tests.conftest import require_shared
 
 runner = CliRunner()
 SEARCH_DAY = "2026-12-01"
@@ -84,18 +82,6 @@ CODES = (
     "record_id",
     "results[",
 )
-
-
-@pytest.fixture(scope="module")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    folder = tmp_path_factory.mktemp("reading")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("ALLPATH_DATA_DIR", str(folder / "data"))
-        patch.delenv("ALLPATH_DATABASE_URL", raising=False)
-        patch.delenv("ALLPATH_TRIALS_OUTDATED_DAYS", raising=False)
-        imported = runner.invoke(app, ["trials", "import", str(require_shared() / "trials" / "studies.json")])
-        assert imported.exit_code == 0, imported.output
-        yield folder
 
 
 def _run(folder: Path, changes: dict[str, object], options: list[str], output: str) -> str:

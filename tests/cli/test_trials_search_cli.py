@@ -7,7 +7,6 @@ named on standard error and nothing on standard output; the audit holds counts o
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,25 +20,11 @@ from allpath.settings import load_settings
 from allpath.storage import tables as t
 from allpath.storage.db import make_engine, session_factory
 from tests.builders import record
-from tests.conftest import require_shared
 
 runner = CliRunner()
 FIVE_YEAR_OLD = {"age_years": None, "birth_date": "2021-08-14", "diagnosis_date": "2026-11-20"}
 RELAPSE = ("AALL1331", "AALL1821", "AALL1621", "CCTL019B2202", "CTL019B2205J")
 INFANT = ("AALL15P1", "NCT05327894")
-
-
-@pytest.fixture(scope="module")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A data folder whose registry holds the snapshot, imported once with ``allpath trials import``."""
-    folder = tmp_path_factory.mktemp("search")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("ALLPATH_DATA_DIR", str(folder / "data"))
-        patch.delenv("ALLPATH_DATABASE_URL", raising=False)
-        patch.delenv("ALLPATH_TRIALS_OUTDATED_DAYS", raising=False)
-        imported = runner.invoke(app, ["trials", "import", str(require_shared() / "trials" / "studies.json")])
-        assert imported.exit_code == 0, imported.output
-        yield folder
 
 
 @pytest.fixture

@@ -1,0 +1,112 @@
+"""Cohorts as Parquet in the table's own shape (``RECORD_SCHEMA`` columns): the registry's fast path.
+
+Read batch by batch (``ParquetFile.iter_batches``). A column the record does not have refuses the file by name;
+a record column the file lacks is missing in every row. Rows are checked column by column
+(``columnar_checks``); the rows those checks cannot settle go through ``parse_record``, so that a bad row is
+reported exactly as ``parse_record`` reports it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from allpath.domain.cohort_table import RECORD_SCHEMA, ROW, TABLE_SCHEMA
+from allpath.interfaces.cohort.columnar_checks import Mask, settled
+from allpath.interfaces.cohort.reading import BatchBuilder, CohortBatch, CohortFileError, RowProblem
+
+_UNREADABLE = "expected a value this field can hold; the Parquet cell could not be read"
+
+
+def _columns(parquet: pq.ParquetFile) -> list[str]:
+    names = list(parquet.schema_arrow.names)
+    extra = [name for name in names if name not in RECORD_SCHEMA.names]
+    if extra:
+        raise CohortFileError(
+            f"The Parquet file has columns that are not record fields: {', '.join(extra[:5])}. "
+            f"The allowed columns are: {', '.join(RECORD_SCHEMA.names)}."
+        )
+    return names
+
+
+def _in_record_shape(batch: pa.RecordBatch) -> pa.Table:
+    """The batch with every record column, in order and of the record's type (absent columns all missing)."""
+    columns = []
+    for schema_field in RECORD_SCHEMA:
+        if schema_field.name not in batch.schema.names:
+            columns.append(pa.nulls(batch.num_rows, schema_field.type))
+            continue
+        column = batch.column(schema_field.name)
+        try:
+            columns.append(column.cast(schema_field.type))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            raise CohortFileError(
+                f"The Parquet column {schema_field.name} holds values of type {column.type}, which cannot be read "
+                f"as the record's {schema_field.type}."
+            ) from None
+    return pa.Table.from_arrays(columns, schema=RECORD_SCHEMA)
+
+
+def read_parquet(path: Path, batch_rows: int) -> Iterator[CohortBatch]:
+    """The records of a Parquet file, in batches of ``batch_rows``."""
+    parquet = pq.ParquetFile(path)
+    columns = _columns(parquet)
+    first_row = 1
+    for batch in parquet.iter_batches(batch_size=batch_rows, columns=columns):
+        table = _in_record_shape(batch)
+        yield checked_table(table, first_row)
+        first_row += table.num_rows
+
+
+def checked_table(table: pa.Table, first_row: int) -> CohortBatch:
+    """A table of ``RECORD_SCHEMA`` checked: the settled rows as they are (age filled from the dates), the others
+    through ``parse_record``."""
+    ok, ages, dated = settled(table)
+    rows = pa.array(np.arange(first_row, first_row + table.num_rows, dtype=np.int64))
+    age_column = table.column("age_years")
+    filled = pc.if_else(pa.array(dated), pa.array(ages, type=pa.float64()), age_column)
+    numbered = table.set_column(table.schema.get_field_index("age_years"), "age_years", filled)
+    numbered = numbered.add_column(0, TABLE_SCHEMA.field(ROW), rows)
+    valid = numbered.filter(pa.array(ok))
+    if ok.all():
+        return CohortBatch(valid)
+    checked = _through_parse_record(table, ~ok, first_row)
+    merged = pa.concat_tables([valid, checked.table]).sort_by(ROW)
+    return CohortBatch(merged, checked.problems)
+
+
+def _through_parse_record(table: pa.Table, unsettled: Mask, first_row: int) -> CohortBatch:
+    indices = np.flatnonzero(unsettled)
+    builder = BatchBuilder(len(indices) or 1)
+    subset = table.take(indices)
+    for index, data in zip(indices, _rows_as_values(subset), strict=True):
+        row = first_row + int(index)
+        if isinstance(data, RowProblem):
+            builder.refuse([RowProblem(row, data.field, data.value, data.allowed)])
+        else:
+            builder.check(row, data)
+    return builder.take()
+
+
+def _rows_as_values(subset: pa.Table) -> list[dict[str, object] | RowProblem]:
+    """Each row as the JSON-like value ``parse_record`` reads (a date a Python date cannot hold is a problem)."""
+    try:
+        return [dict(row) for row in subset.to_pylist()]
+    except (ValueError, OverflowError):
+        return [_one_row(subset.slice(i, 1)) for i in range(subset.num_rows)]
+
+
+def _one_row(row: pa.Table) -> dict[str, object] | RowProblem:
+    values: dict[str, object] = {}
+    for name in row.column_names:
+        try:
+            values[name] = row.column(name).to_pylist()[0]
+        except (ValueError, OverflowError):
+            # A date beyond the years a calendar date can hold (date32 reaches far past year 9999).
+            return RowProblem(0, name, None, _UNREADABLE)
+    return values

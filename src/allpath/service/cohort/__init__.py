@@ -1,0 +1,1 @@
+"""Use cases over cohort tables (issue 15): the synthetic cohort generator and outcomes by group."""

@@ -194,7 +194,7 @@ def _outcomes(
         pa.array(np.minimum(event_time, follow_up)),
         pa.array(seen),
         _tokens(first_event, [EVENT_RELAPSE, EVENT_DEATH_IN_REMISSION, EVENT_CENSORED]),
-        pa.array(relapse_years, from_pandas=True),
+        pa.array(relapse_years, mask=np.isnan(relapse_years)),
         pa.array(np.minimum(death_time, follow_up)),
         pa.array(died),
     ]
@@ -244,7 +244,7 @@ def _lists(offsets: np.ndarray, values: Column, null: np.ndarray) -> Column:
 def _ids(row: Column) -> Column:
     """``SYNTHETIC-000000001`` and so on: the prefix, then the row number in nine digits."""
     digits = pc.utf8_lpad(pc.cast(row, pa.string()), 9, "0")
-    prefix: Column = pa.array([ID_PREFIX] * len(row), pa.string())
+    prefix: Column = pa.repeat(pa.scalar(ID_PREFIX, pa.string()), len(row))
     joined: Column = pc.binary_join_element_wise(prefix, digits, "")  # type: ignore[call-overload]
     return joined
 
@@ -284,5 +284,5 @@ def _records(
         ),
         "relapses": _relapses(rng, figures, draws, relapse_years),
     }
-    arrays = [columns.get(field.name, pa.nulls(size, field.type)) for field in TABLE_SCHEMA]
+    arrays = [columns[field.name] if field.name in columns else pa.nulls(size, field.type) for field in TABLE_SCHEMA]
     return pa.Table.from_arrays(arrays, schema=TABLE_SCHEMA)

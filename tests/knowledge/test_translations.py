@@ -151,6 +151,7 @@ def test_a_missing_text_outside_the_pending_list_fails_the_lint(data: Path) -> N
 
 
 def test_a_missing_text_under_a_pending_prefix_is_a_warning_and_the_prefix_is_a_whole_key(data: Path) -> None:
+    _edit(data / "translations" / "es.yaml", "pending: []", 'pending:\n  - "text.yaml/trials_section"')
     _edit(data / "translations" / "es.yaml", '  "text.yaml/trials_section/heading":', '  "text.yaml/trials_section/x":')
     report = lint(_load(data))
     heading = "translations/es.yaml: text.yaml/trials_section/heading has no translation"
@@ -166,8 +167,60 @@ def test_the_completed_files_have_no_gap(kb: KnowledgeBase) -> None:
     gaps = kb.translation_gaps["es"]
     assert not [g for g in gaps if not g.pending]
     assert gaps == ()  # every family text has a current Spanish version
-    # the trials section is translated but stays on the ratchet while issue 13 still changes its English
-    assert _spanish().pending == ["text.yaml/trials_section"]
+    assert _spanish().pending == []  # the ratchet is at its end: nothing may be missing or stale
+
+
+def test_with_the_pending_list_empty_a_missing_text_is_an_error_not_a_warning(data: Path) -> None:
+    """The mechanism stays: with no prefix left, a text that loses its translation fails the lint."""
+    _edit(data / "translations" / "es.yaml", '  "text.yaml/trials_section/heading":', '  "text.yaml/trials_section/x":')
+    report = lint(_load(data))
+    heading = "translations/es.yaml: text.yaml/trials_section/heading has no translation"
+    assert heading in report.errors and heading not in report.warnings
+
+
+# The texts of the road ahead, the check-ups after treatment, the trial section and the plan's medicine names that
+# a family reads: one of each kind of path. Each is translatable, so a missing Spanish text fails the lint.
+FAMILY_TEXTS = [
+    "regimens.yaml/regimens/[b_all_standard_risk]/phases/[maintenance]/label",
+    "regimens.yaml/regimens/[b_all_high_risk]/label",
+    "regimens.yaml/checkpoints/[day8_blood_mrd]/label",
+    "regimens.yaml/checkpoints/[end_of_consolidation_mrd]/purpose",
+    "regimens.yaml/selection/not_covered/infant",
+    "regimens.yaml/selection/notes/[roadmap.note.cns_extra_intrathecal]/text",
+    "regimens.yaml/total_duration/explanation",
+    "survivorship.yaml/screening/[surv.cardiac.recommended]/late_effect",
+    "survivorship.yaml/screening/[surv.cyclophosphamide_male]/test",
+    "survivorship.yaml/screening/[surv.dexamethasone_age10_osteonecrosis]/explanation",
+    "survivorship.yaml/anthracyclines/not_covered/idarubicin",
+    "survivorship.yaml/not_covered/[surv.not_covered.ltfu_schedules]/text",
+    "trials.yaml/statuses/labels/RECRUITING",
+    "drugs.yaml/drugs/[methotrexate]/label",
+    "drugs.yaml/drugs/[inotuzumab ozogamicin]/label",
+]
+
+
+@pytest.mark.parametrize("path", FAMILY_TEXTS)
+def test_a_missing_road_ahead_check_up_trial_or_medicine_text_fails_the_lint(data: Path, path: str) -> None:
+    assert path in {p for p, _, _, _ in translatable(_english_raw())}
+    _edit(data / "translations" / "es.yaml", f'  "{path}":', f'  "{path}/gone":')
+    assert f"translations/es.yaml: {path} has no translation" in lint(_load(data)).errors
+
+
+def test_the_texts_for_the_care_team_in_the_same_files_are_not_translatable() -> None:
+    """Boundary: the dose tables' medicine names, a drug's schedule, the sources, ids, and the survivorship
+    explanations that the family report does not show (with a dose, or saying what is not covered) stay English."""
+    paths = {path for path, _, _, _ in translatable(_english_raw())}
+    by_file = {name: {p for p in paths if p.startswith(name)} for name in ("regimens.yaml", "survivorship.yaml")}
+    assert "drugs.yaml/drugs/[pegaspargase]/dosing/label" not in paths
+    assert "drugs.yaml/drugs/[methotrexate]/dosing/label" not in paths
+    assert "survivorship.yaml/screening/[surv.cardiac.recommended]/explanation" not in paths
+    assert "survivorship.yaml/screening/[surv.methotrexate]/explanation" not in paths
+    assert "survivorship.yaml/anthracyclines/alternatives/0/label" not in paths
+    assert "trials.yaml/statuses/reason" not in paths
+    assert not [
+        p for p in by_file["regimens.yaml"] | by_file["survivorship.yaml"] if "/evidence/" in p or "/drugs/" in p
+    ]
+    assert not [p for p in paths if p.endswith(("/id", "/fact", "/reference"))]
 
 
 def test_a_translation_must_keep_the_fields_the_report_fills_in(data: Path) -> None:

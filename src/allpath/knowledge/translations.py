@@ -11,7 +11,8 @@ the knowledge base reads the translated texts with no change of its own.
 Which texts are translatable: every text of ``text.yaml`` (the family report's pieces) except ids, citations and
 code mappings, and in the other files the fields written for families (``plain``, ``goal``, ``purpose``,
 ``label`` of a phase, test or therapy, ``text`` of a follow-up item, the certainty words and the names of the
-risk groups).
+risk groups), and the texts at the paths of ``_FAMILY_PATHS`` (the road ahead, the check-ups after treatment,
+the trial statuses and the medicine names the family report reads).
 """
 
 from __future__ import annotations
@@ -44,9 +45,33 @@ _FAMILY_FIELDS: dict[str, frozenset[str]] = {
     "cog_risk_groups.yaml": frozenset({"labels"}),
     "relapse.yaml": frozenset({"labels"}),
 }
+# Texts a family reads that a field name alone cannot pick out (the same field holds a clinician's text, or an
+# ``id`` and the sources sit beside it): their paths, ``*`` standing for one key or list item.
+_FAMILY_PATHS: dict[str, tuple[str, ...]] = {
+    "regimens.yaml": (  # the road ahead: why there is no timetable, its notes, phases, checkpoints and end
+        "selection/not_covered/*",
+        "selection/notes/*/text",
+        "total_duration/explanation",
+        "regimens/*/label",
+        "regimens/*/phases/*/label",
+        "checkpoints/*/label",
+        "checkpoints/*/purpose",
+    ),
+    "survivorship.yaml": (  # the check-ups after treatment
+        "screening/*/late_effect",
+        "screening/*/test",
+        # The report shows an item's explanation only when it has no test and is no statement of what is not
+        # covered (it checks the English words "not covered", interfaces/report/treatment.py): this one.
+        "screening/[surv.dexamethasone_age10_osteonecrosis]/explanation",
+        "anthracyclines/not_covered/*",
+        "not_covered/*/text",
+    ),
+    "trials.yaml": ("statuses/labels/*",),  # a study's status in the trial section
+    "drugs.yaml": ("drugs/*/label",),  # a medicine's name in the plan (not the dose tables' names)
+}
 _PLAIN = frozenset({"plain"})
 _FIELD = re.compile(r"\{[a-z_]*\}")  # a field that the report fills in, such as {total}
-_KEY_FIELDS = ("id", "code", "term")  # a list item with one of these is named by it, not by its position
+_KEY_FIELDS = ("id", "code", "term", "name")  # a list item with one of these is named by it, not by its position
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -116,9 +141,27 @@ def translatable(raw_files: MutableMapping[str, object]) -> Iterator[Slot]:
     for name, content in raw_files.items():
         if name == _TEXT_FILE:
             yield from _slots(content, name, None)
-        else:
-            fields = _FAMILY_FIELDS.get(name, frozenset()) | _PLAIN
-            yield from _slots(content, name, fields)
+            continue
+        fields = _FAMILY_FIELDS.get(name, frozenset()) | _PLAIN
+        by_field = list(_slots(content, name, fields))
+        yield from by_field
+        wanted = _path_pattern(name)
+        if wanted is not None:
+            taken = {slot[0] for slot in by_field}
+            yield from (
+                slot
+                for slot in _slots(content, name, frozenset(), take=True)
+                if wanted.fullmatch(slot[0]) and slot[0] not in taken
+            )
+
+
+def _path_pattern(name: str) -> re.Pattern[str] | None:
+    """One pattern for the ``_FAMILY_PATHS`` of a file (``*``: one path segment), or None."""
+    paths = _FAMILY_PATHS.get(name)
+    if not paths:
+        return None
+    alternatives = ("/".join("[^/]+" if part == "*" else re.escape(part) for part in p.split("/")) for p in paths)
+    return re.compile(re.escape(name) + "/(?:" + "|".join(alternatives) + ")")
 
 
 def _slots(node: object, path: str, fields: frozenset[str] | None, take: bool = False) -> Iterator[Slot]:

@@ -53,6 +53,15 @@ TOKEN_LISTS = {
     "predisposition_syndromes": [[], ["bloom", "bloom"], ["li_fraumeni", "cmmrd"], ["trisomy_21"], [None]],
 }
 DAYS = [limits.EARLIEST_DATE, limits.EARLIEST_DATE - timedelta(days=1), limits.LATEST_DATE, date(2200, 1, 1)]
+RELAPSE = st.fixed_dictionaries(
+    {},
+    optional={
+        "months_from_diagnosis": st.sampled_from([*_edges(limits.RELAPSE_MONTHS), 0.1, 18.0, 36.0, None, math.nan]),
+        "sites": st.sampled_from([["cns"], ["testis"], ["bone_marrow", "cns"], [], ["cns", "cns"], ["lung"], None]),
+        "end_of_block1_mrd_pct": st.sampled_from([0.0, 0.1, 100.0, math.nextafter(100.0, math.inf), None]),
+    },
+)
+RELAPSES = st.lists(RELAPSE, max_size=limits.RELAPSES_MAX_ITEMS + 1)
 DATE_FIELDS = ("birth_date", "diagnosis_date", "treatment_start_date", "end_of_therapy_date")
 
 
@@ -61,7 +70,8 @@ def spoiled(draw: Any) -> dict[str, Any]:
     """A valid record with up to three values replaced by values at or past a limit."""
     record: dict[str, Any] = dict(draw(valid_records()))
     for _ in range(draw(st.integers(0, 3))):
-        kind = draw(st.sampled_from(["number", "mrd", "word", "tokens", "date", "order", "age", "sex", "genotype"]))
+        kinds = ["number", "mrd", "word", "tokens", "date", "order", "age", "sex", "genotype", "relapse"]
+        kind = draw(st.sampled_from(kinds))
         if kind == "number":
             name = draw(st.sampled_from(sorted(NUMBERS)))
             record[name] = draw(st.sampled_from(NUMBERS[name] + SPECIAL))
@@ -93,6 +103,8 @@ def spoiled(draw: Any) -> dict[str, Any]:
                 record["age_years"] = decimal_age_years(birth, diagnosis) + shift
         elif kind == "sex":
             record |= {"sex": "female", "testicular_involvement": draw(st.booleans())}
+        elif kind == "relapse":
+            record["relapses"] = draw(RELAPSES)
         else:
             record["pharmacogenomics"] = {"tpmt": draw(st.sampled_from(["normal", "poor", "rapid", None]))}
     return record
@@ -146,11 +158,11 @@ def test_the_spoiled_rows_reach_both_sides_of_every_check(tmp_path: Path) -> Non
 
 @given(st.lists(valid_records(), min_size=1, max_size=12))
 @PROPERTY_SETTINGS
-def test_valid_rows_without_relapses_or_exposures_are_settled_by_the_columns_alone(
+def test_valid_rows_without_exposures_are_settled_by_the_columns_alone(
     records: list[dict[str, Any]],
 ) -> None:
     """So the identity above is a claim about the column checks, not about ``parse_record`` checking itself."""
-    plain = [{k: v for k, v in record.items() if k not in ("relapses", "exposures")} for record in records]
+    plain = [{k: v for k, v in record.items() if k != "exposures"} for record in records]
     ok, ages, dated = settled(parquet_table(plain))
     assert ok.all()
     for index, record in enumerate(plain):

@@ -3,8 +3,8 @@
 ``settled`` says which rows of a batch are valid beyond doubt: every check ``parse_record`` makes of them
 (ranges from ``domain/limits``, vocabularies from ``domain/vocabulary``, sizes, the consistency checks, the
 age from the dates) holds. Every other row goes through ``parse_record`` itself, so that a row is refused
-exactly as ``parse_record`` refuses it, with the same fields named. Rows with relapses or recorded exposures are
-left to ``parse_record`` (their checks are many and such rows are few). ``tests/cohort`` proves with hypothesis
+exactly as ``parse_record`` refuses it, with the same fields named. Rows with recorded exposures are left to
+``parse_record`` (their checks are many and such rows are few). ``tests/cohort`` proves with hypothesis
 that a settled row is one ``parse_record`` accepts, with the same values.
 """
 
@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from allpath.domain import limits
 from allpath.domain.limits import Limit
-from allpath.domain.vocabulary import GENETIC_TOKENS, PHENOTYPES, PREDISPOSITION_TOKENS
+from allpath.domain.vocabulary import GENETIC_TOKENS, PHENOTYPES, PREDISPOSITION_TOKENS, RELAPSE_SITES
 
 Mask = npt.NDArray[np.bool_]
 if TYPE_CHECKING:
@@ -43,6 +43,7 @@ def _numbers(values: Column, fill: object) -> npt.NDArray[Any]:
     return np.asarray(_f("coalesce", values, pa.scalar(fill, values.type)).to_numpy(zero_copy_only=False))
 
 
+_SITES = RELAPSE_SITES
 _NONE_DETECTED = GENETIC_TOKENS.index("none_detected")
 _TOKEN_LISTS = {"genetics": GENETIC_TOKENS, "predisposition_syndromes": PREDISPOSITION_TOKENS}
 _CHOICES = {"sex": ("female", "male"), "immunophenotype": ("B", "T"), "cns_status": ("CNS1", "CNS2", "CNS3")}
@@ -172,17 +173,43 @@ def _has_items(values: Column) -> Mask:
     return _mask(_f("greater", lengths, pa.scalar(0, lengths.type)), when_null=False)
 
 
+def _relapses_ok(table: pa.Table) -> Mask:
+    """Relapses: at most ``RELAPSES_MAX_ITEMS``, each dated after the diagnosis within the limit and later than the
+    one before, its block-1 MRD within the limit, its sites allowed, not empty, each once, testis only for a boy.
+    A relapse without its month is left to ``parse_record`` (the order then skips it)."""
+    relapses = _column(table, "relapses")
+    lengths = _lengths(relapses)
+    ok = _mask(_f("less_equal", lengths, pa.scalar(limits.RELAPSES_MAX_ITEMS, lengths.type)))
+    parents = np.asarray(_f("list_parent_indices", relapses).to_numpy(zero_copy_only=False), dtype=np.int64)
+    each = _f("list_flatten", relapses)
+    months = _f("struct_field", each, options=pc.StructFieldOptions("months_from_diagnosis"))
+    each_ok = _mask(_f("is_valid", each), when_null=False) & _mask(_f("is_valid", months), when_null=False)
+    each_ok &= _mask(_f("greater", months, pa.scalar(limits.RELAPSE_MONTHS.low)), when_null=False)
+    each_ok &= _within(months, limits.RELAPSE_MONTHS)
+    each_ok &= _within(_f("struct_field", each, options=pc.StructFieldOptions("end_of_block1_mrd_pct")), limits.MRD_PCT)
+    month_values = np.asarray(_numbers(months, 0.0), dtype=np.float64)
+    same_child = parents[1:] == parents[:-1]
+    each_ok[1:] &= ~same_child | (month_values[1:] > month_values[:-1])
+    sites = _f("struct_field", each, options=pc.StructFieldOptions("sites"))
+    sites_ok = _tokens_ok(sites, _SITES, non_empty=True)
+    female = _mask(_f("equal", _column(table, "sex"), pa.scalar("female")), when_null=False)
+    site_parents = np.asarray(_f("list_parent_indices", sites).to_numpy(zero_copy_only=False), dtype=np.int64)
+    testis = np.asarray(_f("equal", _f("list_flatten", sites), pa.scalar("testis")).to_numpy(zero_copy_only=False))
+    sites_ok[site_parents[np.asarray(testis, dtype=np.bool_) & female[parents][site_parents]]] = False
+    ok[parents[~(each_ok & sites_ok)]] = False
+    return ok
+
+
 def _left_to_parse_record(table: pa.Table) -> Mask:
-    """Rows with relapses or recorded exposures: ``parse_record`` checks them."""
+    """Rows with recorded exposures: ``parse_record`` checks them (their checks are many, such rows are few)."""
     exposures = _column(table, "exposures")
-    recorded = _has_items(_struct_child(exposures, "courses")) | _has_items(_struct_child(exposures, "radiation"))
-    return _has_items(_column(table, "relapses")) | recorded
+    return _has_items(_struct_child(exposures, "courses")) | _has_items(_struct_child(exposures, "radiation"))
 
 
 def settled(table: pa.Table) -> tuple[Mask, npt.NDArray[np.float64], Mask]:
     """For a table of ``RECORD_SCHEMA``: which rows are valid beyond doubt, the age from the dates, and where
     that age replaces ``age_years`` (both dates given), as ``parse_record`` fills it."""
-    ok = _simple_columns_ok(table) & _dates_ok(table) & ~_left_to_parse_record(table)
+    ok = _simple_columns_ok(table) & _dates_ok(table) & _relapses_ok(table) & ~_left_to_parse_record(table)
     birth, diagnosis = _column(table, "birth_date"), _column(table, "diagnosis_date")
     dated = _mask(_f("greater_equal", diagnosis, birth), when_null=False)
     ages = ages_from_dates(birth, diagnosis)

@@ -6,13 +6,13 @@ Each record is validated with ``parse_record``, exactly as one record sent alone
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import ijson
 
 from allpath.interfaces.cohort.reading import CohortBatch, CohortFileError, RowProblem, RowProblems, checked_batches
-from allpath.interfaces.json_text import JSONTextError, loads_strict
 
 _NOT_JSON = "expected one patient record as a JSON object on this line; this line is "
 
@@ -49,13 +49,35 @@ def read_json_lines(path: Path, batch_rows: int) -> Iterator[CohortBatch]:
     return checked_batches(_lines(path), batch_rows)
 
 
+class _NotANumber(ValueError):
+    """NaN or Infinity: Python's json module reads them, JSON does not have them."""
+
+
+def _refuse_constant(token: str) -> object:
+    raise _NotANumber(token)
+
+
+def _decoded(line: str) -> object:
+    """One line's JSON value (numbers beyond a float become infinity, which ``parse_record`` refuses by field)."""
+    return json.loads(line, parse_constant=_refuse_constant)
+
+
+def _not_json(row: int, line: str, error: Exception) -> RowProblems:
+    if isinstance(error, _NotANumber):
+        why = f"{error} is not a JSON number"
+    elif isinstance(error, json.JSONDecodeError):
+        why = f"it breaks off or is malformed at column {error.colno}"
+    else:
+        why = "it is nested too deeply"
+    return RowProblems((RowProblem(row, "record", line.strip(), f"{_NOT_JSON}not valid JSON ({why})"),))
+
+
 def _lines(path: Path) -> Iterator[tuple[int, object]]:
     with path.open("r", encoding="utf-8", errors="surrogateescape") as stream:
         for row, line in enumerate(stream, start=1):
             if not line.strip():
                 continue
             try:
-                yield row, loads_strict(line)
-            except JSONTextError as error:
-                problem = RowProblem(row, "record", line.strip(), _NOT_JSON + str(error))
-                yield row, RowProblems((problem,))
+                yield row, _decoded(line)
+            except (ValueError, RecursionError) as error:
+                yield row, _not_json(row, line, error)

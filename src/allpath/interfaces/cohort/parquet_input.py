@@ -76,6 +76,8 @@ def checked_table(table: pa.Table, first_row: int) -> CohortBatch:
     if ok.all():
         return CohortBatch(valid)
     checked = _through_parse_record(table, ~ok, first_row)
+    if not checked.table.num_rows:  # the usual case: the unsettled rows were bad ones, now reported
+        return CohortBatch(valid, checked.problems)
     merged = pa.concat_tables([valid, checked.table]).sort_by(ROW)
     return CohortBatch(merged, checked.problems)
 

@@ -20,7 +20,13 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from allpath.service.cohort.outcomes import cumulative_incidence, kaplan_meier, logrank_all, logrank_pairs
+from allpath.service.cohort.outcomes import (
+    cumulative_incidence,
+    kaplan_meier,
+    logrank_all,
+    logrank_pairs,
+    outcomes_by_group,
+)
 from allpath.service.cohort.synthetic import (
     EVENT_CENSORED,
     EVENT_DEATH_IN_REMISSION,
@@ -110,3 +116,26 @@ def test_log_rank_does_not_find_a_difference_between_halves_of_one_group(cohort:
     halves = ["first" if i % 2 else "second" for i in range(int(same.sum()))]
     test = logrank_all(times[same], events[same], halves)
     assert test.p_value > 0.001  # the same hazard: no difference beyond chance
+
+
+def test_outcomes_by_group_gathers_the_curves_and_tests(cohort: tuple[pa.Table, pa.Table]) -> None:
+    _, outcomes = cohort
+    small = outcomes.slice(0, 4000)
+
+    def column(name: str) -> np.ndarray:
+        return small[name].to_numpy(zero_copy_only=False)
+
+    report = outcomes_by_group(
+        column("efs_years"),
+        column("efs_event"),
+        column("first_event"),
+        column("os_years"),
+        column("death"),
+        column("outcome_group"),
+    )
+    groups = sorted(set(column("outcome_group")))
+    assert [c.group for c in report.event_free] == [c.group for c in report.overall] == groups
+    assert [c.group for c in report.relapse] == [c.group for c in report.death_in_remission] == groups
+    assert report.event_free_test.groups == tuple(groups)
+    for efs, os_curve in zip(report.event_free, report.overall, strict=True):
+        assert efs.at(5) <= os_curve.at(5)  # a death is an event, so survival without any event is lower

@@ -198,3 +198,38 @@ def cumulative_incidence(
         )
         curves.append(IncidenceCurve(str(group), cause, tuple(steps)))
     return curves
+
+
+@dataclass(frozen=True)
+class OutcomesByGroup:
+    """Everything the outcomes view shows for one grouping of a cohort."""
+
+    event_free: list[SurvivalCurve]
+    overall: list[SurvivalCurve]
+    event_free_test: LogRankTest
+    event_free_pairs: list[LogRankTest]
+    overall_test: LogRankTest
+    relapse: list[IncidenceCurve]
+    death_in_remission: list[IncidenceCurve]
+
+
+def outcomes_by_group(
+    efs_years: ArrayLike,
+    efs_event: ArrayLike,
+    first_event: ArrayLike,
+    os_years: ArrayLike,
+    death: ArrayLike,
+    groups: ArrayLike,
+) -> OutcomesByGroup:
+    """Event-free and overall survival by group with their log-rank tests, and the incidence of relapse and of
+    death in remission (each competing with the other). ``first_event`` names each child's first event:
+    "relapse", "death_in_remission" or "censored" (the outcome table's column)."""
+    return OutcomesByGroup(
+        event_free=kaplan_meier(efs_years, efs_event, groups),
+        overall=kaplan_meier(os_years, death, groups),
+        event_free_test=logrank_all(efs_years, efs_event, groups),
+        event_free_pairs=logrank_pairs(efs_years, efs_event, groups),
+        overall_test=logrank_all(os_years, death, groups),
+        relapse=cumulative_incidence(efs_years, first_event, groups, "relapse", "censored"),
+        death_in_remission=cumulative_incidence(efs_years, first_event, groups, "death_in_remission", "censored"),
+    )

@@ -6,6 +6,7 @@ Messages people read name a field by its label; software keeps the record path (
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 
@@ -25,7 +26,19 @@ def _table() -> dict[str, str]:
 def field_label(path: str) -> str:
     """The label of a record path: ``relapses[1].months_from_diagnosis`` gives "relapse 2: months from
     diagnosis to the relapse"; a path the table does not know (an unknown key someone typed) is quoted."""
-    table = _table()
+    return label_in(_table(), path)
+
+
+def label_in(
+    table: Mapping[str, str],
+    path: str,
+    *,
+    entry: str = "%(label)s, entry %(number)s",
+    unknown: str = "the field \u201c%(path)s\u201d",
+) -> str:
+    """The label of a record path in ``table`` (this file's, or the same table in another language, with that
+    language's words for one entry of a list and for an unknown field, with ``%(label)s``, ``%(number)s`` and
+    ``%(path)s``)."""
     if path in table:
         return table[path]
     key = _INDEX.sub("[]", path)
@@ -39,8 +52,9 @@ def field_label(path: str) -> str:
     element = _TRAILING_INDEX.match(path)
     if element and _INDEX.sub("[]", element.group(1)) in table:
         # One entry of a list of values (a genetic result, a relapse site): the list's label and the entry's number.
-        return f"{field_label(element.group(1))}, entry {int(element.group(2)) + 1}"
-    return f"the field \u201c{path}\u201d"
+        owner_label = label_in(table, element.group(1), entry=entry, unknown=unknown)
+        return entry % {"label": owner_label, "number": int(element.group(2)) + 1}
+    return unknown % {"path": path}
 
 
 def known_paths() -> frozenset[str]:

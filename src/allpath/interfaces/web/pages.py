@@ -25,10 +25,11 @@ from sqlalchemy.orm import Session
 from typing_extensions import TypedDict
 
 from allpath import __version__
-from allpath.domain.labels import field_label, known_paths
+from allpath.domain.labels import known_paths
 from allpath.interfaces.http.deps import DB, Principal, audit_refusal, optional_principal
 from allpath.interfaces.http.unit_of_work import Work, work_of
 from allpath.interfaces.i18n import marked
+from allpath.interfaces.i18n.labels import local_field_label
 from allpath.interfaces.web.forms import dom_id, shown_number
 from allpath.interfaces.web.language import install_i18n, language_context, remember_language, shown_moment, use_locale
 from allpath.interfaces.web.navigation import NAV, ROLE_LABELS
@@ -115,11 +116,11 @@ def label_of(kb: KnowledgeBase | None, key: str) -> str:
     Pages show this, never the key."""
     paths = known_paths()
     if key in paths or _INDEXES.sub("[]", key) in paths:
-        return field_label(key)
+        return local_field_label(key)
     if kb is not None and key in kb.inputs:
         return kb.inputs[key].label
     if "response." + key in paths:
-        return field_label("response." + key)
+        return local_field_label("response." + key)
     # A fact the engine derives (relapse_number, refractory): its name in words.
     return humanize(key)
 

@@ -25,6 +25,13 @@ from allpath.interfaces.web.forms.fields import (
     record_sections,
     relapse_fields,
 )
+from allpath.interfaces.web.forms.local import (
+    local_field,
+    local_fields,
+    local_rows,
+    local_sections,
+    problem_message,
+)
 from allpath.interfaces.web.forms.reading import (
     display_name_from,
     in_form_rows,
@@ -61,7 +68,12 @@ __all__ = [
     "form_values",
     "in_form_rows",
     "list_rows",
+    "local_field",
+    "local_fields",
+    "local_rows",
+    "local_sections",
     "place_problems",
+    "problem_message",
     "record_from_form",
     "record_problems",
     "record_sections",

@@ -10,6 +10,7 @@ from typing import Any
 from allpath.domain import limits
 from allpath.domain.record import parse_record
 from allpath.errors import FieldProblem, RecordError
+from allpath.interfaces.i18n import marked
 from allpath.interfaces.web.forms.fields import DISPLAY_NAME, DISPLAY_NAME_MAX
 
 _LIST_ENTRY = re.compile(r"(\[\d+\])+$")
@@ -17,6 +18,9 @@ _PATH_STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 # How many times a record is validated again without the fields already found wrong (each pass can only
 # find more problems once the values that stopped the one before are set aside).
 _REVALIDATE_PASSES = 6
+# What the display name and the record's text allow (a page in another language translates them: forms.local).
+DISPLAY_NAME_ALLOWED = marked("a name of 1 to %(most)s characters is required, without control characters")
+TEXT_ALLOWED = marked("text without control characters")
 
 
 def _without(record: Any, path: str) -> Any:
@@ -91,9 +95,7 @@ def _printable(text: str) -> bool:
 
 def display_name_problem(name: str) -> FieldProblem | None:
     if not name or len(name) > DISPLAY_NAME_MAX or not _printable(name):
-        return FieldProblem(
-            DISPLAY_NAME, name, f"a name of 1 to {DISPLAY_NAME_MAX} characters is required, without control characters"
-        )
+        return FieldProblem(DISPLAY_NAME, name, DISPLAY_NAME_ALLOWED % {"most": DISPLAY_NAME_MAX})
     return None
 
 
@@ -103,7 +105,7 @@ def text_problems(record: Mapping[str, object], path: str = "") -> list[FieldPro
     for key, value in record.items():
         where = f"{path}.{key}" if path else key
         if isinstance(value, str) and not _printable(value):
-            problems.append(FieldProblem(where, value, "text without control characters"))
+            problems.append(FieldProblem(where, value, TEXT_ALLOWED))
         elif isinstance(value, Mapping):
             problems.extend(text_problems(value, where))
         elif isinstance(value, list):
@@ -111,5 +113,5 @@ def text_problems(record: Mapping[str, object], path: str = "") -> list[FieldPro
                 if isinstance(item, Mapping):
                     problems.extend(text_problems(item, f"{where}[{i}]"))
                 elif isinstance(item, str) and not _printable(item):
-                    problems.append(FieldProblem(f"{where}[{i}]", item, "text without control characters"))
+                    problems.append(FieldProblem(f"{where}[{i}]", item, TEXT_ALLOWED))
     return problems

@@ -18,6 +18,7 @@ from allpath.domain.vocabulary import (
     RELAPSE_SITES,
     ROUTES,
 )
+from allpath.interfaces.i18n import marked
 from allpath.knowledge.loader import KnowledgeBase
 
 Kind = Literal["text", "number", "date", "choice", "yesno", "tokens"]
@@ -31,32 +32,32 @@ RESPONSE_FIELDS = (
     "end_of_consolidation_mrd_pct",
 )
 _PREDISPOSITION_LABELS = {
-    "neurofibromatosis_1": "neurofibromatosis type 1",
-    "bloom": "Bloom syndrome",
-    "fanconi_anemia": "Fanconi anemia",
-    "ataxia_telangiectasia": "ataxia-telangiectasia",
-    "li_fraumeni": "Li-Fraumeni syndrome (TP53)",
-    "cmmrd": "constitutional mismatch repair deficiency (CMMRD)",
+    "neurofibromatosis_1": marked("neurofibromatosis type 1"),
+    "bloom": marked("Bloom syndrome"),
+    "fanconi_anemia": marked("Fanconi anemia"),
+    "ataxia_telangiectasia": marked("ataxia-telangiectasia"),
+    "li_fraumeni": marked("Li-Fraumeni syndrome (TP53)"),
+    "cmmrd": marked("constitutional mismatch repair deficiency (CMMRD)"),
 }
 _PHENOTYPE_LABELS = {
-    "normal": "normal metabolizer",
-    "intermediate": "intermediate metabolizer",
-    "possible_intermediate": "possible intermediate metabolizer",
-    "poor": "poor metabolizer",
-    "indeterminate": "indeterminate",
+    "normal": marked("normal metabolizer"),
+    "intermediate": marked("intermediate metabolizer"),
+    "possible_intermediate": marked("possible intermediate metabolizer"),
+    "poor": marked("poor metabolizer"),
+    "indeterminate": marked("indeterminate"),
 }
 _RADIATION_LABELS = {
-    "cranial": "cranial (brain)",
-    "craniospinal": "craniospinal (brain and spine)",
-    "chest": "chest (including the heart)",
-    "testicular": "testicular",
-    "total_body": "total body",
+    "cranial": marked("cranial (brain)"),
+    "craniospinal": marked("craniospinal (brain and spine)"),
+    "chest": marked("chest (including the heart)"),
+    "testicular": marked("testicular"),
+    "total_body": marked("total body"),
 }
 _SITE_LABELS = {
-    "bone_marrow": "bone marrow",
-    "cns": "brain and spinal cord (CNS)",
-    "testis": "testis",
-    "other": "other",
+    "bone_marrow": marked("bone marrow"),
+    "cns": marked("brain and spinal cord (CNS)"),
+    "testis": marked("testis"),
+    "other": marked("other"),
 }
 
 
@@ -73,6 +74,10 @@ class FormField:
     hint: str = ""
     choices: tuple[tuple[str, str], ...] = ()  # (value, label)
     required: bool = False
+    # A number's plausible range and the words after it: the hint is "Expected <range>. <note>", and a page in
+    # another language writes it again from these (forms.local).
+    limit: limits.Limit | None = None
+    note: str = ""
 
     @property
     def input_id(self) -> str:
@@ -95,12 +100,14 @@ class Section:
 
 
 def _yesno(name: str, label: str, hint: str = "") -> FormField:
-    return FormField(name, label, "yesno", hint, (("", "not recorded"), ("true", "yes"), ("false", "no")))
+    return FormField(
+        name, label, "yesno", hint, (("", marked("not recorded")), ("true", marked("yes")), ("false", marked("no")))
+    )
 
 
 def _phenotype(name: str, label: str) -> FormField:
-    choices = (("", "not recorded"), *((p, _PHENOTYPE_LABELS.get(p, p.replace("_", " "))) for p in PHENOTYPES))
-    return FormField(name, label, "choice", "As the laboratory reports it (CPIC terms).", choices)
+    choices = (("", marked("not recorded")), *((p, _PHENOTYPE_LABELS.get(p, p.replace("_", " "))) for p in PHENOTYPES))
+    return FormField(name, label, "choice", marked("As the laboratory reports it (CPIC terms)."), choices)
 
 
 def _limit_hint(limit: limits.Limit, extra: str = "") -> str:
@@ -108,121 +115,155 @@ def _limit_hint(limit: limits.Limit, extra: str = "") -> str:
     return f"{text} {extra}".strip()
 
 
+def _measured(name: str, label: str, limit: limits.Limit, note: str = "") -> FormField:
+    """A number input with its plausible range as its hint."""
+    return FormField(name, label, "number", _limit_hint(limit, note), limit=limit, note=note)
+
+
 def record_sections(kb: KnowledgeBase) -> tuple[Section, ...]:
     """The sections of the record form, in the order a diagnosis unfolds."""
     genetics_labels = {t.id: t.label for t in kb.genetics.tokens}
-    mrd_hint = _limit_hint(limits.MRD_PCT, "Leave empty until the result is in.")
+    mrd_note = marked("Leave empty until the result is in.")
     return (
         Section(
-            "Patient",
-            "Leave a field empty when it is not known: an empty field is listed as missing, never guessed.",
+            marked("Patient"),
+            marked("Leave a field empty when it is not known: an empty field is listed as missing, never guessed."),
             (
                 FormField(
-                    DISPLAY_NAME, "Name shown in allpath", "text", "Shown to the care team and family.", (), True
+                    DISPLAY_NAME,
+                    marked("Name shown in allpath"),
+                    "text",
+                    marked("Shown to the care team and family."),
+                    (),
+                    True,
                 ),
-                FormField("id", "Record identifier (optional)", "text", "Your own identifier for this record."),
-                FormField("sex", "Sex", "choice", "", (("", "not recorded"), ("female", "female"), ("male", "male"))),
-                FormField("age_years", "Age at diagnosis (years)", "number", _limit_hint(limits.AGE_YEARS)),
+                FormField(
+                    "id", marked("Record identifier (optional)"), "text", marked("Your own identifier for this record.")
+                ),
+                FormField(
+                    "sex",
+                    marked("Sex"),
+                    "choice",
+                    "",
+                    (("", marked("not recorded")), ("female", marked("female")), ("male", marked("male"))),
+                ),
+                _measured("age_years", marked("Age at diagnosis (years)"), limits.AGE_YEARS),
                 FormField(
                     "birth_date",
-                    "Date of birth",
+                    marked("Date of birth"),
                     "date",
-                    "Instead of the age: with the date of diagnosis it gives the age. Removed from research exports.",
+                    marked(
+                        "Instead of the age: with the date of diagnosis it gives the age. "
+                        "Removed from research exports."
+                    ),
                 ),
                 FormField(
                     "diagnosis_date",
-                    "Date of diagnosis",
+                    marked("Date of diagnosis"),
                     "date",
-                    "With the date of birth it gives the age at diagnosis.",
+                    marked("With the date of birth it gives the age at diagnosis."),
                 ),
-                FormField("weight_kg", "Weight (kg)", "number", _limit_hint(limits.WEIGHT_KG)),
-                FormField("height_cm", "Height (cm)", "number", _limit_hint(limits.HEIGHT_CM)),
-                _yesno("down_syndrome", "Down syndrome"),
+                _measured("weight_kg", marked("Weight (kg)"), limits.WEIGHT_KG),
+                _measured("height_cm", marked("Height (cm)"), limits.HEIGHT_CM),
+                _yesno("down_syndrome", marked("Down syndrome")),
                 FormField(
                     "predisposition_syndromes",
-                    "Inherited conditions that raise the risk of ALL",
+                    marked("Inherited conditions that raise the risk of ALL"),
                     "tokens",
-                    "Tick none when none is known: for this field no entry means none reported.",
+                    marked("Tick none when none is known: for this field no entry means none reported."),
                     tuple((t, _PREDISPOSITION_LABELS.get(t, t.replace("_", " "))) for t in PREDISPOSITION_TOKENS),
                 ),
             ),
         ),
         Section(
-            "Diagnosis",
-            "Results of the diagnostic work-up.",
+            marked("Diagnosis"),
+            marked("Results of the diagnostic work-up."),
             (
                 FormField(
                     "immunophenotype",
-                    "Lineage (immunophenotype)",
+                    marked("Lineage (immunophenotype)"),
                     "choice",
                     "",
-                    (("", "not recorded"), ("B", "B cell"), ("T", "T cell")),
+                    (("", marked("not recorded")), ("B", marked("B cell")), ("T", marked("T cell"))),
                 ),
-                FormField(
+                _measured(
                     "wbc_per_ul",
-                    "White blood cell count at diagnosis (cells per microliter)",
-                    "number",
-                    _limit_hint(limits.WBC_PER_UL, "For 12.5 x 10^9/L enter 12500."),
+                    marked("White blood cell count at diagnosis (cells per microliter)"),
+                    limits.WBC_PER_UL,
+                    marked("For 12.5 x 10^9/L enter 12500."),
                 ),
                 FormField(
                     "genetics",
-                    "Genetic changes of the leukemia cells",
+                    marked("Genetic changes of the leukemia cells"),
                     "tokens",
-                    "Tick none while the results are pending; tick \u201cno recurrent change found\u201d when the "
-                    "tests found none.",
+                    marked(
+                        "Tick none while the results are pending; tick \u201cno recurrent change found\u201d when the "
+                        "tests found none."
+                    ),
                     tuple((t, genetics_labels.get(t, t)) for t in GENETIC_TOKENS),
                 ),
                 FormField(
                     "cns_status",
-                    "CNS status (diagnostic lumbar puncture)",
+                    marked("CNS status (diagnostic lumbar puncture)"),
                     "choice",
                     "",
-                    (("", "not recorded"), ("CNS1", "CNS1"), ("CNS2", "CNS2"), ("CNS3", "CNS3")),
+                    (("", marked("not recorded")), ("CNS1", "CNS1"), ("CNS2", "CNS2"), ("CNS3", "CNS3")),
                 ),
-                _yesno("testicular_involvement", "Testicular involvement at diagnosis", "Not for girls."),
-                _yesno("steroid_pretreatment", "Steroids given before the diagnostic work-up"),
+                _yesno(
+                    "testicular_involvement", marked("Testicular involvement at diagnosis"), marked("Not for girls.")
+                ),
+                _yesno("steroid_pretreatment", marked("Steroids given before the diagnostic work-up")),
             ),
         ),
         Section(
-            "Treatment",
-            "The dates place the phases, response tests and end of treatment on a calendar; the TPMT and NUDT15 "
-            "results set the starting doses of mercaptopurine and thioguanine.",
+            marked("Treatment"),
+            marked(
+                "The dates place the phases, response tests and end of treatment on a calendar; the TPMT and NUDT15 "
+                "results set the starting doses of mercaptopurine and thioguanine."
+            ),
             (
                 FormField(
                     "treatment_start_date",
-                    "Treatment start date",
+                    marked("Treatment start date"),
                     "date",
-                    "The first day of induction. Without it the roadmap has no dates.",
+                    marked("The first day of induction. Without it the roadmap has no dates."),
                 ),
                 FormField(
                     "end_of_therapy_date",
-                    "End-of-therapy date",
+                    marked("End-of-therapy date"),
                     "date",
-                    "The last day of treatment, once it is known; the follow-up after treatment counts from it.",
+                    marked(
+                        "The last day of treatment, once it is known; the follow-up after treatment counts from it."
+                    ),
                 ),
-                _phenotype("pharmacogenomics.tpmt", "TPMT phenotype"),
-                _phenotype("pharmacogenomics.nudt15", "NUDT15 phenotype"),
+                _phenotype("pharmacogenomics.tpmt", marked("TPMT phenotype")),
+                _phenotype("pharmacogenomics.nudt15", marked("NUDT15 phenotype")),
             ),
         ),
         Section(
-            "Response to treatment",
-            "Minimal residual disease (MRD) in percent of cells.",
+            marked("Response to treatment"),
+            marked("Minimal residual disease (MRD) in percent of cells."),
             (
-                FormField("response.day8_blood_mrd_pct", "Day 8 blood MRD (%)", "number", mrd_hint),
-                FormField(
+                _measured("response.day8_blood_mrd_pct", marked("Day 8 blood MRD (%)"), limits.MRD_PCT, mrd_note),
+                _measured(
                     "response.end_of_induction_marrow_mrd_pct",
-                    "End-of-induction bone marrow MRD (%)",
-                    "number",
-                    mrd_hint,
+                    marked("End-of-induction bone marrow MRD (%)"),
+                    limits.MRD_PCT,
+                    mrd_note,
                 ),
-                _yesno("response.end_of_induction_remission", "Remission at the end of induction"),
-                FormField("response.end_of_consolidation_mrd_pct", "End-of-consolidation MRD (%)", "number", mrd_hint),
+                _yesno("response.end_of_induction_remission", marked("Remission at the end of induction")),
+                _measured(
+                    "response.end_of_consolidation_mrd_pct",
+                    marked("End-of-consolidation MRD (%)"),
+                    limits.MRD_PCT,
+                    mrd_note,
+                ),
             ),
         ),
         Section(
-            "Refractory disease",
+            marked("Refractory disease"),
             "",
-            (_yesno("refractory", "Refractory (no response to the first treatment)"),),
+            (_yesno("refractory", marked("Refractory (no response to the first treatment)")),),
         ),
     )
 
@@ -231,24 +272,19 @@ def relapse_fields(index: int) -> tuple[FormField, ...]:
     """The inputs of relapse number ``index + 1`` (relapses are listed oldest first)."""
     prefix = f"relapses[{index}]"
     return (
-        FormField(
-            f"{prefix}.months_from_diagnosis",
-            "Months from diagnosis",
-            "number",
-            _limit_hint(limits.RELAPSE_MONTHS),
-        ),
+        _measured(f"{prefix}.months_from_diagnosis", marked("Months from diagnosis"), limits.RELAPSE_MONTHS),
         FormField(
             f"{prefix}.sites",
-            "Sites",
+            marked("Sites"),
             "tokens",
-            "At least one.",
+            marked("At least one."),
             tuple((s, _SITE_LABELS.get(s, s)) for s in RELAPSE_SITES),
         ),
-        FormField(
+        _measured(
             f"{prefix}.end_of_block1_mrd_pct",
-            "MRD after the first block of relapse treatment (%)",
-            "number",
-            _limit_hint(limits.MRD_PCT, "Optional."),
+            marked("MRD after the first block of relapse treatment (%)"),
+            limits.MRD_PCT,
+            marked("Optional."),
         ),
     )
 
@@ -259,25 +295,25 @@ def course_fields(index: int) -> tuple[FormField, ...]:
     return (
         FormField(
             f"{prefix}.drug",
-            "Drug",
+            marked("Drug"),
             "choice",
             "",
-            (("", "choose a drug"), *((d, d) for d in EXPOSURE_DRUGS)),
+            (("", marked("choose a drug")), *((d, d) for d in EXPOSURE_DRUGS)),
         ),
-        FormField(f"{prefix}.date", "Date given", "date"),
-        FormField(
+        FormField(f"{prefix}.date", marked("Date given"), "date"),
+        _measured(
             f"{prefix}.dose_mg_per_m2",
-            "Dose (mg/m2)",
-            "number",
-            _limit_hint(limits.COURSE_DOSE_MG_PER_M2, "Needed for anthracyclines (the heart follow-up)."),
+            marked("Dose (mg/m2)"),
+            limits.COURSE_DOSE_MG_PER_M2,
+            marked("Needed for anthracyclines (the heart follow-up)."),
         ),
-        FormField(f"{prefix}.dose_mg", "Dose (mg)", "number", _limit_hint(limits.COURSE_DOSE_MG, "Optional.")),
+        _measured(f"{prefix}.dose_mg", marked("Dose (mg)"), limits.COURSE_DOSE_MG, marked("Optional.")),
         FormField(
             f"{prefix}.route",
-            "Route",
+            marked("Route"),
             "choice",
             "",
-            (("", "not recorded"), *((r, r) for r in ROUTES)),
+            (("", marked("not recorded")), *((r, r) for r in ROUTES)),
         ),
     )
 
@@ -288,13 +324,13 @@ def radiation_fields(index: int) -> tuple[FormField, ...]:
     return (
         FormField(
             f"{prefix}.site",
-            "Site",
+            marked("Site"),
             "choice",
             "",
-            (("", "choose a site"), *((r, _RADIATION_LABELS.get(r, r)) for r in RADIATION_SITES)),
+            (("", marked("choose a site")), *((r, _RADIATION_LABELS.get(r, r)) for r in RADIATION_SITES)),
         ),
-        FormField(f"{prefix}.dose_gy", "Total dose (Gy)", "number", _limit_hint(limits.RADIATION_GY)),
-        FormField(f"{prefix}.date", "Date it ended", "date", "Optional."),
+        _measured(f"{prefix}.dose_gy", marked("Total dose (Gy)"), limits.RADIATION_GY),
+        FormField(f"{prefix}.date", marked("Date it ended"), "date", marked("Optional.")),
     )
 
 
@@ -316,8 +352,8 @@ class RowList:
         return re.compile(re.escape(self.path) + r"\[(\d+)\]\.(\w+)")
 
 
-RELAPSES = RowList("relapse", "relapses", "Relapse", "Add another relapse", relapse_fields)
-COURSES = RowList("course", "exposures.courses", "Course", "Add a course", course_fields)
-RADIATION = RowList("radiation", "exposures.radiation", "Radiation", "Add radiation", radiation_fields)
+RELAPSES = RowList("relapse", "relapses", marked("Relapse"), marked("Add another relapse"), relapse_fields)
+COURSES = RowList("course", "exposures.courses", marked("Course"), marked("Add a course"), course_fields)
+RADIATION = RowList("radiation", "exposures.radiation", marked("Radiation"), marked("Add radiation"), radiation_fields)
 EXPOSURE_LISTS = (COURSES, RADIATION)
 ROW_LISTS = {r.kind: r for r in (RELAPSES, *EXPOSURE_LISTS)}

@@ -19,6 +19,7 @@ from allpath.interfaces.web.forms.fields import (
     dom_id,
     record_sections,
 )
+from allpath.interfaces.web.forms.local import problem_message
 from allpath.knowledge.loader import KnowledgeBase
 
 # What an input shows: its text, or the tokens ticked in a group of check boxes.
@@ -89,7 +90,8 @@ class Problem:
 
 
 def place_problems(problems: Sequence[FieldProblem], names: set[str]) -> tuple[dict[str, list[str]], list[Problem]]:
-    """Each problem's message under the input it belongs to, and the list for the error summary.
+    """Each problem's message under the input it belongs to, and the list for the error summary, in the
+    language of the page being built (``use_locale``).
 
     A problem of a list element (``genetics[1]``, ``relapses[0].sites[2]``) belongs to the list's input;
     one that no input shows (``record``) is listed in the summary only.
@@ -100,7 +102,7 @@ def place_problems(problems: Sequence[FieldProblem], names: set[str]) -> tuple[d
         target = problem.field
         while target not in names and re.search(r"\[\d+\]$", target):
             target = re.sub(r"\[\d+\]$", "", target)
-        message = problem.message()
+        message = problem_message(problem)  # in the page's language (the API's words in English)
         if target in names:
             by_field.setdefault(target, []).append(message)
             summary.append(Problem(target, message, dom_id("f", target)))

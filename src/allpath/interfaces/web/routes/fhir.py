@@ -27,8 +27,10 @@ from allpath.interfaces.fhir.importer import import_bundle
 from allpath.interfaces.fhir.package import MEDIA_TYPE, package_bundle
 from allpath.interfaces.http.deps import KB, unstorable_text
 from allpath.interfaces.http.unit_of_work import KernelRoute
+from allpath.interfaces.i18n import gettext, marked
 from allpath.interfaces.web.pages import SECURITY_HEADERS, CareOrFamilyPage, ClinicianPage, page
-from allpath.interfaces.web.routes.patients import ImportedView, form_page, visible_patient
+from allpath.interfaces.web.routes.patients import visible_patient
+from allpath.interfaces.web.routes.record_form import ImportedView, form_page, in_page_language
 from allpath.service.trial_search import TrialSearchOptions
 
 router = APIRouter(route_class=KernelRoute)
@@ -39,7 +41,16 @@ BUNDLE_TEXT = "bundle_text"
 
 
 class BundleRefused(Exception):
-    """The upload or the pasted text is not a Bundle that can be imported; the message says why."""
+    """The upload or the pasted text is not a Bundle that can be imported; the message says why (a marked
+    sentence and its values, written in the page's language where it is shown)."""
+
+    def __init__(self, sentence: str, **values: object) -> None:
+        super().__init__(sentence % values)
+        self.sentence = sentence
+        self.values = values
+
+    def local(self) -> str:
+        return gettext(self.sentence) % self.values
 
 
 async def _bundle_text(form: Any, most: int) -> str:
@@ -48,15 +59,15 @@ async def _bundle_text(form: Any, most: int) -> str:
     if isinstance(upload, UploadFile) and upload.filename:
         data = await upload.read(most + 1)
         if len(data) > most:
-            raise BundleRefused(f"The file is larger than {most / (1024 * 1024):.0f} MB.")
+            raise BundleRefused(marked("The file is larger than %(most)s MB."), most=f"{most / (1024 * 1024):.0f}")
         try:
             return data.decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise BundleRefused("The file is not text in UTF-8: a FHIR JSON file is.") from None
+            raise BundleRefused(marked("The file is not text in UTF-8: a FHIR JSON file is.")) from None
     text = form.get(BUNDLE_TEXT)
     if isinstance(text, str) and text.strip():
         return text
-    raise BundleRefused("Choose a file or paste a FHIR Bundle first.")
+    raise BundleRefused(marked("Choose a file or paste a FHIR Bundle first."))
 
 
 def _bundle(text: str) -> dict[str, object]:
@@ -65,29 +76,55 @@ def _bundle(text: str) -> dict[str, object]:
         data = strict_json.loads(text)
     except strict_json.NotFiniteNumber as error:
         where = strict_json.path_text(error.path)
+        if where:
+            raise BundleRefused(
+                marked(
+                    "This Bundle holds %(token)s (at %(where)s), which is not a number: NaN, Infinity and numbers "
+                    "beyond about 1.8e308 cannot be read. Check the exporting system."
+                ),
+                token=error.token,
+                where=where,
+            ) from None
         raise BundleRefused(
-            f"This Bundle holds {error.token}{f' (at {where})' if where else ''}, which is not a number: "
-            "NaN, Infinity and numbers beyond about 1.8e308 cannot be read. Check the exporting system."
+            marked(
+                "This Bundle holds %(token)s, which is not a number: NaN, Infinity and numbers beyond about 1.8e308 "
+                "cannot be read. Check the exporting system."
+            ),
+            token=error.token,
         ) from None
     except RecursionError:
-        raise BundleRefused("This JSON is nested too deeply to be a FHIR Bundle.") from None
+        raise BundleRefused(marked("This JSON is nested too deeply to be a FHIR Bundle.")) from None
     except json.JSONDecodeError as error:
         raise BundleRefused(
-            f"This is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})."
+            marked("This is not valid JSON (line %(line)s, column %(column)s: %(why)s)."),
+            line=error.lineno,
+            column=error.colno,
+            why=error.msg,
         ) from None
     if not isinstance(data, dict):
-        raise BundleRefused("This is not a FHIR Bundle: a Bundle is a JSON object with resourceType Bundle.")
+        raise BundleRefused(marked("This is not a FHIR Bundle: a Bundle is a JSON object with resourceType Bundle."))
     if data.get("resourceType") != "Bundle":
         found = data.get("resourceType")
-        what = f"its resourceType is {found!r}" if found is not None else "it has no resourceType"
+        if found is None:
+            raise BundleRefused(
+                marked(
+                    "This is not a FHIR Bundle (it has no resourceType). Export a Bundle from the other system, "
+                    "or put the resources in a collection Bundle."
+                )
+            )
         raise BundleRefused(
-            f"This is not a FHIR Bundle ({what}). Export a Bundle from the other system, or put the resources "
-            "in a collection Bundle."
+            marked(
+                "This is not a FHIR Bundle (its resourceType is %(found)s). Export a Bundle from the other system, "
+                "or put the resources in a collection Bundle."
+            ),
+            found=repr(found),
         )
     if data.get("entry") is not None and not isinstance(data["entry"], list):
-        raise BundleRefused("The Bundle's entry is not a list of entries.")
+        raise BundleRefused(marked("The Bundle's entry is not a list of entries."))
     if unstorable_text(data) is not None:
-        raise BundleRefused("The Bundle holds text with NUL characters or broken Unicode, which cannot be stored.")
+        raise BundleRefused(
+            marked("The Bundle holds text with NUL characters or broken Unicode, which cannot be stored.")
+        )
     return data
 
 
@@ -111,7 +148,9 @@ async def import_page(request: Request, kb: KB, work: ClinicianPage) -> Response
         kept = pasted if isinstance(pasted, str) and len(pasted) <= PASTE_KEPT_CHARS else ""
         if unstorable_text(kept) is not None:
             kept = ""
-        return page(request, "fhir_import.html", {"error": str(refusal), "pasted": kept}, work, 422)
+        with in_page_language(request, work):
+            error = refusal.local()
+        return page(request, "fhir_import.html", {"error": error, "pasted": kept}, work, 422)
     result = import_bundle(bundle)
     work.audit(
         "import",
@@ -139,8 +178,9 @@ def second_opinion_download(request: Request, patient_id: str, kb: KB, work: Car
         package = service.patient_package(work, kb, patient, detail="web", refusal_detail="web", trials=trials)
     except RecordError:
         # A page, not a raised error: the audit entry commits with the response.
-        message = "The stored record can no longer be read, so there is no package for it."
-        return page(request, "error.html", {"title": "No second-opinion package", "message": message}, work, 409)
+        message = marked("The stored record can no longer be read, so there is no package for it.")
+        title = marked("No second-opinion package")
+        return page(request, "error.html", {"title": title, "message": message}, work, 409)
     bundle = package_bundle(package.result)
     headers = {
         **SECURITY_HEADERS,

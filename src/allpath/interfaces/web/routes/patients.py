@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from starlette.requests import ClientDisconnect
 from typing_extensions import TypedDict
 
@@ -31,8 +31,8 @@ from allpath.interfaces.web.pages import (
     is_htmx,
     page,
 )
+from allpath.interfaces.web.routes.record_form import form_page, in_page_language
 from allpath.interfaces.web.trial_section import page_trials
-from allpath.knowledge.loader import KnowledgeBase
 from allpath.service import stored_patients
 from allpath.service.records import RoadmapView
 from allpath.service.stored import Patient
@@ -82,17 +82,6 @@ class HistoryRow(TypedDict):
     knowledge_version: str
 
 
-class ImportedView(TypedDict):
-    """What a FHIR import gave, shown above the record form: the fields it filled, each step and conflict."""
-
-    fields: list[str]
-    mapped: list[dict[str, str]]
-    ignored: list[dict[str, str]]
-    conflicts: list[dict[str, object]]
-    bounds: list[dict[str, object]]  # values given only as bounds ("> 500"): left out, each with its words
-    assumptions: list[str]  # what the choice by time assumed (no diagnosis date, an old weight): to check
-
-
 def _label(found: object, key: str) -> str | None:
     """A label of a stored assessment (JSON): the text under ``key`` of an object, else None."""
     value = found.get(key) if isinstance(found, Mapping) else None
@@ -129,41 +118,6 @@ def patient_list(request: Request, work: CareOrFamilyPage, q: str = "") -> Respo
 
 
 # ---- the record form -----------------------------------------------------------------------------------
-
-
-def form_page(
-    request: Request,
-    kb: KnowledgeBase,
-    work: Work,
-    *,
-    record: Mapping[str, object],
-    display_name: str,
-    patient: Patient | None,
-    problems: list[FieldProblem] | None = None,
-    status: int = 200,
-    imported: ImportedView | None = None,
-) -> HTMLResponse:
-    """The record form: new (``patient`` None) or edit; ``imported`` is what a FHIR import gave (shown above)."""
-    relapse_count = len(forms.relapse_rows(record))
-    # Each list shows its elements and one empty row (the page adds more).
-    counts = {rows.kind: len(forms.list_rows(record, rows)) + 1 for rows in forms.EXPOSURE_LISTS}
-    names = forms.field_names(kb, relapse_count + 1, counts)
-    by_field, summary = forms.place_problems(problems or [], names)
-    context = {
-        "patient": patient,
-        "sections": forms.record_sections(kb),
-        "relapse_rows": [forms.relapse_fields(i) for i in range(relapse_count + 1)],
-        "exposure_lists": [
-            {"rows": rows, "fields": [rows.fields(i) for i in range(counts[rows.kind])]}
-            for rows in forms.EXPOSURE_LISTS
-        ],
-        "values": forms.form_values(kb, record, display_name),
-        "errors": by_field,
-        "summary": summary,
-        "action": f"/patients/{patient.id}/edit" if patient else "/patients/new",
-        "imported": imported,
-    }
-    return page(request, "patient_form.html", context, work, status)
 
 
 def _problems(record: Mapping[str, object], display_name: str | None) -> list[FieldProblem]:
@@ -222,7 +176,8 @@ async def check_record(request: Request, kb: KB, work: ClinicianPage) -> Respons
         problems = forms.in_form_rows(problems, used, rows.path)
         counts[rows.kind] = max([0, *forms.rows_on_screen(form, rows)]) + 1
     names = forms.field_names(kb, counts.pop("relapse"), counts)
-    by_field, summary = forms.place_problems(problems, names)
+    with in_page_language(request, work):
+        by_field, summary = forms.place_problems(problems, names)
     context = {"names": sorted(names - {forms.DISPLAY_NAME}), "errors": by_field, "summary": summary, "live": True}
     return page(request, "_field_errors.html", context, work)
 
@@ -231,7 +186,9 @@ async def check_record(request: Request, kb: KB, work: ClinicianPage) -> Respons
 def relapse_row(request: Request, work: ClinicianPage, index: int = 0) -> Response:
     """One more empty relapse row for the form (htmx)."""
     index = max(0, min(index, 20))
-    context = {"fields": forms.relapse_fields(index), "index": index, "values": {}, "errors": {}, "oob_button": True}
+    with in_page_language(request, work):
+        fields = forms.local_fields(forms.relapse_fields(index))
+    context = {"fields": fields, "index": index, "values": {}, "errors": {}, "oob_button": True}
     return page(request, "_relapse_row.html", context, work)
 
 
@@ -240,11 +197,13 @@ def exposure_row(request: Request, work: ClinicianPage, kind: str = "course", in
     """One more empty row of a list of the treatment given: ``kind`` is ``course`` or ``radiation`` (htmx)."""
     rows = forms.ROW_LISTS.get(kind)
     if rows is None or rows not in forms.EXPOSURE_LISTS:
-        raise PageError(404, "No such list", "The form has lists of courses and of radiation only.")
+        raise PageError(404, marked("No such list"), marked("The form has lists of courses and of radiation only."))
     index = max(0, min(index, 200))
+    with in_page_language(request, work):
+        shown, fields = forms.local_rows(rows), forms.local_fields(rows.fields(index))
     context = {
-        "rows": rows,
-        "fields": rows.fields(index),
+        "rows": shown,
+        "fields": fields,
         "index": index,
         "values": {},
         "errors": {},
@@ -341,8 +300,8 @@ def patient_page(request: Request, patient_id: str, kb: KB, work: CareOrFamilyPa
     try:
         answer = service.patient_care_overview(work, kb, patient, resource="patient", detail="web")
     except RecordError:
-        message = "The stored record can no longer be read, so it cannot be assessed."
-        return page(request, "error.html", {"title": "Record cannot be read", "message": message}, work, 409)
+        message = marked("The stored record can no longer be read, so it cannot be assessed.")
+        return page(request, "error.html", {"title": marked("Record cannot be read"), "message": message}, work, 409)
     now = answer.latest
     result = now.assessment
     record = dict(now.version.record)

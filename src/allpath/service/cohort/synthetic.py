@@ -74,7 +74,7 @@ class SyntheticBlock:
 
 @dataclass(frozen=True)
 class _Draws:
-    """What the record columns need of the outcomes: the lineage, age, white count and the relapse seen."""
+    """The draws that both the outcomes and the record columns depend on: lineage, sex, age and white count."""
 
     is_t: np.ndarray
     is_male: np.ndarray

@@ -9,6 +9,7 @@ leave the list; add a template, and it must be marked or listed.
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from html.parser import HTMLParser
@@ -25,7 +26,7 @@ from fastapi.testclient import TestClient
 from allpath.interfaces import i18n
 from allpath.interfaces.web import pages
 from allpath.interfaces.web.pages import TEMPLATES_DIR, templates
-from tests.web.conftest import WebApp, sign_in
+from tests.web.conftest import User, WebApp, sign_in
 
 POT = Path(i18n.__file__).resolve().parents[2] / "locale" / "messages.pot"
 
@@ -49,6 +50,11 @@ MARKED = (
     "_trials.html",
     "_field_errors.html",
     "_error_summary.html",
+    "team.html",
+    "invitation.html",
+    "admin_users.html",
+    "admin_code.html",
+    "admin_audit.html",
     "patient_form.html",
     "_add_relapse.html",
     "_relapse_row.html",
@@ -64,11 +70,6 @@ NOT_YET_MARKED = (
     "sources.html",
     "source.html",
     "macros.html",
-    "team.html",
-    "invitation.html",
-    "admin_users.html",
-    "admin_code.html",
-    "admin_audit.html",
 )
 # Names, not words: the same in every language.
 NAMES = {"allpath"}
@@ -120,7 +121,11 @@ def catalog_pieces() -> set[str]:
 def template_english(name: str) -> set[str]:
     """The English a template writes itself, outside ``{% trans %}``, expressions and tags: its literal text
     between tags, as runs with a word of at least two letters."""
-    source = (TEMPLATES_DIR / name).read_text(encoding="utf-8")
+    return english_of((TEMPLATES_DIR / name).read_text(encoding="utf-8"))
+
+
+def english_of(source: str) -> set[str]:
+    """The literal English of a template's source (see ``template_english``)."""
     found: set[str] = set()
     in_trans = in_tag = False
     previous = ""
@@ -210,8 +215,8 @@ def test_a_listed_template_is_still_to_mark(name: str) -> None:
 def test_the_finder_sees_unmarked_english() -> None:
     """The check itself: it finds a template's English (a marked template would not pass by accident)."""
     assert "Family members with an invitation code" not in " ".join(template_english("signin.html"))
-    found = template_english("team.html")
-    assert any("confirm" in run.lower() for run in found), found
+    unmarked = '<h2>Waiting for confirmation</h2>{% trans %}<p>Nobody waits.</p>{% endtrans %}<p>{{ _("Shown") }}</p>'
+    assert english_of(unmarked) == {"Waiting for confirmation"}
 
 
 def _family_pages(web: WebApp) -> list[str]:
@@ -300,6 +305,73 @@ def _importer_words(found: object) -> set[str]:
     if isinstance(found, list | tuple):
         return set().union(*(_importer_words(value) for value in found))
     return set()
+
+
+CODE_ELEMENT = re.compile(r"<code[^>]*>.*?</code>", re.S)
+
+
+def _shown_untranslated(web: WebApp, rendered: dict[str, str]) -> None:
+    """No catalog words left plain; the pages' <code> holds data (user names such as "researcher", codes)."""
+    for path, html in rendered.items():
+        assert "⟦" in html, path
+        left = unwrapped_text(CODE_ELEMENT.sub("", html)).replace(web.app.state.kb.text.disclaimer, "")
+        for piece in catalog_pieces():
+            assert piece not in left, f"{path}: {piece!r} is shown untranslated"
+
+
+def _waiting_researcher(web: WebApp, admin: User) -> None:
+    """A researcher account activated by its owner, so that it waits on the clinicians' team page."""
+    username = f"wt.{uuid.uuid4().hex[:8]}"
+    made = admin.post("/admin/users", {"username": username, "display_name": "Wai Ting", "role": "researcher"})
+    code = re.search(r"<code>([0-9A-F]{8}-[0-9A-F]{8}-[0-9A-F]{8})</code>", made.text)
+    assert made.status_code == 201 and code is not None
+    owner = TestClient(web.app)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', owner.get("/activate").text)
+    assert token is not None
+    chosen = {"password": "a pass phrase of my own choosing", "password_again": "a pass phrase of my own choosing"}
+    form = {"username": username, "code": code.group(1), "csrf_token": token.group(1), **chosen}
+    assert owner.post("/activate", data=form).status_code == 200
+
+
+def test_the_team_and_administration_pages_show_only_wrapped_words(
+    web: WebApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The care team's page (someone waiting, someone confirmed), an invitation, and the administrator's pages:
+    the list of accounts with a notice and with a refusal, a new account's and a reset's code, the audit log."""
+    admin, clinician = sign_in(web.app, "admin"), sign_in(web.app, "dr.rivera")
+    _waiting_researcher(web, admin)
+    own = re.search(r'<tr id="account-(\d+)">\s*<th scope="row"><code>admin</code>', admin.get("/admin/users").text)
+    assert own is not None
+    new = {"username": f"new.{uuid.uuid4().hex[:8]}", "display_name": "New Person"}
+    with pseudo_pages(monkeypatch):
+        rendered = {
+            "/team": clinician.get("/team?confirmed=someone").text,
+            "invitation": clinician.post(f"/patients/{web.ids['not_family']}/invitations").text,
+            "/team (not confirmed)": clinician.post("/team/2147483647/confirm").text,
+            "/admin/users": admin.get("/admin/users?done=reactivate&user=someone").text,
+            "/admin/users (refused)": admin.post(f"/admin/users/{own.group(1)}/deactivate").text,
+            "/admin/users (invalid)": admin.post("/admin/users", {**new, "role": "clinician"}).text,
+            "/admin/audit": admin.get("/admin/audit?limit=50").text,
+        }
+        rendered["new account's code"] = admin.post("/admin/users", {**new, "role": "researcher"}).text
+        made = re.search(
+            rf'<tr id="account-(\d+)">\s*<th scope="row"><code>{new["username"]}</code>', admin.get("/admin/users").text
+        )
+        assert made is not None
+        rendered["reset's code"] = admin.post(f"/admin/users/{made.group(1)}/reset-password").text
+    assert pseudo("Waiting for confirmation") in rendered["/team"]
+    assert (
+        pseudo("you cannot deactivate your own account; ask another administrator")
+        in rendered["/admin/users (refused)"]
+    )
+    assert (
+        pseudo(
+            "Account %(user)s re-activated: it may sign in again; its team must confirm it again before it "
+            "reads patient data."
+        ).replace("%(user)s", "someone")
+        in rendered["/admin/users"]
+    )
+    _shown_untranslated(web, rendered)
 
 
 def test_a_string_left_unmarked_would_show(web: WebApp, monkeypatch: pytest.MonkeyPatch) -> None:

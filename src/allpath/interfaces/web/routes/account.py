@@ -16,6 +16,7 @@ from allpath.accounts.passwords import MIN_LENGTH, WeakPassword
 from allpath.interfaces.http.deps import SESSION_COOKIE, AppSettings
 from allpath.interfaces.http.unit_of_work import KernelRoute, Work
 from allpath.interfaces.i18n import LANG_COOKIE, language_name, marked, supported_locales
+from allpath.interfaces.web.account_words import ROLE_NAMES, refusal
 from allpath.interfaces.web.pages import SECURITY_HEADERS, AnyUserPage, ClinicianPage, page
 from allpath.service import accounts, sessions
 
@@ -78,15 +79,15 @@ def change_password(
     user = work.user
     if new_password != new_password_again:
         work.audit("change_password", "user", str(user.id), outcome="invalid", detail="web")
-        return _account_page(request, work, 422, {"new_password_again": "The two new passwords differ."})
+        return _account_page(request, work, 422, {"new_password_again": marked("The two new passwords differ.")})
     keep = request.cookies.get(SESSION_COOKIE) if work.signed_in().via == "session" else None
     try:
         sessions.change_password(work, current_password, new_password, keep, detail="web")
     except sessions.AccountError as error:
-        return _account_page(request, work, 400, {"current_password": str(error)})
+        return _account_page(request, work, 400, {"current_password": refusal(error)})
     except WeakPassword as error:
-        return _account_page(request, work, 422, {"new_password": f"new password: {error}"})
-    return _account_page(request, work, notice="Your password is changed; your other sessions ended.")
+        return _account_page(request, work, 422, {"new_password": refusal(error)})
+    return _account_page(request, work, notice=marked("Your password is changed; your other sessions ended."))
 
 
 @router.post("/account/language")
@@ -111,7 +112,8 @@ def new_token(
     """Create an API token (shown once, on this answer only)."""
     name = name.strip()
     if not 1 <= len(name) <= 100:
-        return _account_page(request, work, 422, {"token_name": "Give the token a name (up to 100 characters)."})
+        message = marked("Give the token a name (up to 100 characters).")
+        return _account_page(request, work, 422, {"token_name": message})
     lifetime = settings.token_days
     if days.strip():
         try:
@@ -119,7 +121,8 @@ def new_token(
         except ValueError:
             lifetime = -1.0
         if not 0 < lifetime <= settings.token_days:
-            message = f"The lifetime is a number of days above 0 and at most {settings.token_days:g}."
+            # The longest lifetime is said just above the form (the page's words about API tokens).
+            message = marked("The lifetime is a number of days above 0 and no longer than the longest allowed.")
             return _account_page(request, work, 422, {"token_days": message})
     token, row = sessions.issue_token(work, name, lifetime, settings.token_days, channel="web")
     shown: NewToken = {"token": token, "name": row.name, "expires_at": row.expires_at}
@@ -131,7 +134,7 @@ def revoke_token(request: Request, token_id: Id, work: AnyUserPage) -> Response:
     try:
         sessions.revoke_token(work, token_id, detail="web")
     except sessions.NoSuchToken:
-        return _account_page(request, work, 404, {"tokens": "You have no such live token."})
+        return _account_page(request, work, 404, {"tokens": marked("You have no such live token.")})
     return RedirectResponse("/account?revoked=1", status_code=303, headers=SECURITY_HEADERS)
 
 
@@ -151,6 +154,7 @@ def team(request: Request, work: ClinicianPage, confirmed: str = "") -> Response
         "waiting": team.waiting,
         "names": names,
         "confirmed": confirmed[:100],
+        "role_names": ROLE_NAMES,
     }
     return page(request, "team.html", context, work)
 
@@ -161,5 +165,6 @@ def confirm(request: Request, user_id: Id, work: ClinicianPage) -> Response:
     try:
         confirmed, _grant = accounts.confirm(work, user_id, channel="web")
     except accounts.NotFound as error:
-        return page(request, "error.html", {"title": "Not confirmed", "message": str(error)}, work, 404)
+        context = {"title": marked("Not confirmed"), "message": refusal(error)}
+        return page(request, "error.html", context, work, 404)
     return RedirectResponse(f"/team?confirmed={confirmed.username}", status_code=303, headers=SECURITY_HEADERS)

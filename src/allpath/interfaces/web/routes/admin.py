@@ -21,6 +21,15 @@ from pydantic import ValidationError
 from allpath.interfaces.http.deps import AppSettings
 from allpath.interfaces.http.schemas import UserIn, UserUpdate
 from allpath.interfaces.http.unit_of_work import KernelRoute, Work
+from allpath.interfaces.i18n import marked
+from allpath.interfaces.web.account_words import (
+    AUDIT_ACTIONS,
+    AUDIT_OUTCOMES,
+    AUDIT_RESOURCES,
+    ROLE_NAMES,
+    audit_word,
+    refusal,
+)
 from allpath.interfaces.web.pages import (
     SECURITY_HEADERS,
     AdminPage,
@@ -90,13 +99,20 @@ def export_csv(work: ResearcherPage) -> Response:
 
 # ---- administration ---------------------------------------------------------------------------------
 
-# What an administrator's act did, for the notice after it (the act itself is in the audit log).
+# What an administrator's act did, for the notice after it (the act itself is in the audit log); the page
+# translates it and puts in the account's user name.
 _DONE = {
-    "deactivate": "deactivated: its sessions ended and its API tokens were revoked",
-    "reactivate": "re-activated: it may sign in again; its team must confirm it again before it reads patient data",
-    "revoke_tokens": "has no live API token any more",
-    "change_role": "has a new role or team; its team must confirm it again before it reads patient data",
+    "deactivate": marked("Account %(user)s deactivated: its sessions ended and its API tokens were revoked."),
+    "reactivate": marked(
+        "Account %(user)s re-activated: it may sign in again; its team must confirm it again before it reads "
+        "patient data."
+    ),
+    "revoke_tokens": marked("Account %(user)s has no live API token any more."),
+    "change_role": marked(
+        "Account %(user)s has a new role or team; its team must confirm it again before it reads patient data."
+    ),
 }
+_UNCHANGED = marked("Account %(user)s already had that role and team.")
 
 
 def _users_page(
@@ -106,6 +122,7 @@ def _users_page(
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
     notice: str = "",
+    notice_user: str = "",
 ) -> Response:
     users = accounts.list_accounts(work, detail="web")
     teams = {team.id: team.name for team in accounts.teams(work)}
@@ -117,7 +134,9 @@ def _users_page(
         "values": values or {},
         "errors": errors or {},
         "notice": notice,
+        "notice_user": notice_user,
         "self_id": work.user.id,
+        "role_names": ROLE_NAMES,
     }
     return page(request, "admin_users.html", context, work, status)
 
@@ -131,8 +150,9 @@ def _code_page(request: Request, work: Work, user: User, activation: accounts.Ac
 @router.get("/admin/users")
 def users(request: Request, work: AdminPage, done: str = "", user: str = "") -> Response:
     """Every account, what can be done to it, and a form to add one."""
-    notice = f"Account {user[:100]} {_DONE[done]}." if done in _DONE and user else ""
-    return _users_page(request, work, notice=notice)
+    if done in _DONE and user:
+        return _users_page(request, work, notice=_DONE[done], notice_user=user[:100])
+    return _users_page(request, work)
 
 
 @router.post("/admin/users")
@@ -164,9 +184,9 @@ def create_user(
             refusal_detail="web",
         )
     except accounts.NameTaken as error:
-        return _users_page(request, work, 409, values, {"username": f"username: {error}"})
+        return _users_page(request, work, 409, values, {"username": refusal(error)})
     except accounts.AccountError as error:
-        return _users_page(request, work, 422, values, {"team": f"team: {error}"})
+        return _users_page(request, work, 422, values, {"team": refusal(error)})
     return _code_page(request, work, user, activation, "created")
 
 
@@ -174,13 +194,13 @@ def _target(work: Work, user_id: int, action: str) -> User:
     try:
         return accounts.account_to_act_on(work, user_id, action, detail="web: no such account")
     except accounts.NotFound:
-        raise PageError(404, "No such account") from None
+        raise PageError(404, marked("No such account")) from None
 
 
 def _refused(request: Request, work: Work, user_id: int, error: accounts.AccountError) -> Response:
     """The page after a refused act (the use case has audited it): 409 when it is not allowed, else 422."""
     status = 409 if accounts.refusal_outcome(error) == "denied" else 422
-    return _users_page(request, work, status, errors={f"account-{user_id}": str(error)})
+    return _users_page(request, work, status, errors={f"account-{user_id}": refusal(error)})
 
 
 def _done(action: str, user: User) -> Response:
@@ -239,13 +259,13 @@ def change_role(
         body = UserUpdate(role=role or None, team=team.strip() or None)
     except ValidationError:
         work.audit("change_role", "user", str(user_id), outcome="invalid")
-        return _refused(request, work, user_id, accounts.AccountError("choose a role and a team name"))
+        return _refused(request, work, user_id, accounts.AccountError(marked("choose a role and a team name")))
     try:
         changed = accounts.change_role_or_team(work, user, body.role, body.team, channel="(web)")
     except accounts.AccountError as error:
         return _refused(request, work, user_id, error)
     if not changed:
-        return _users_page(request, work, notice=f"Account {user.username} already had that role and team.")
+        return _users_page(request, work, notice=_UNCHANGED, notice_user=user.username)
     return _done("change_role", user)
 
 
@@ -254,5 +274,14 @@ def audit_log(request: Request, work: AdminPage, limit: int = 200) -> Response:
     """The newest audit entries: who did what to which resource, and when."""
     limit = max(1, min(limit, 1000))
     entries = accounts.audit_log(work, limit, detail="web")
-    context = {"entries": entries, "names": accounts.account_names(work), "limit": limit}
+    context = {
+        "entries": entries,
+        "names": accounts.account_names(work),
+        "limit": limit,
+        "role_names": ROLE_NAMES,
+        "actions": AUDIT_ACTIONS,
+        "resources": AUDIT_RESOURCES,
+        "outcomes": AUDIT_OUTCOMES,
+        "audit_word": audit_word,
+    }
     return page(request, "admin_audit.html", context, work)

@@ -153,8 +153,9 @@ def test_the_trial_section_is_in_spanish_with_no_english_sentence_left(
 
 
 def _family_part(output: str) -> str:
-    """The trial section a family reads (the care team's table after it stays in the care team's English)."""
-    return output.split("\nFor the care team", 1)[0]
+    """The trial section a family reads, without the care team's table after it (whose criteria explanations are
+    the trial search's own English words; tests/cli/test_cli_languages.py reads the table)."""
+    return re.split(r"\n(?:For the care team|Para el equipo médico): ", output, maxsplit=1)[0]
 
 
 # ---- the road ahead and the check-ups after treatment (the care overview's parts of the report) ----------------

@@ -380,7 +380,7 @@ def test_the_roadmap_calendar(clinician: User, web: WebApp) -> None:
     assert response.headers["content-type"].startswith("text/calendar")
     assert 'filename="allpath-roadmap-v1.ics"' in response.headers["content-disposition"]
     body = response.text
-    assert body.startswith("BEGIN:VCALENDAR") and "SUMMARY:Induction (three drugs)" in body
+    assert body.startswith("BEGIN:VCALENDAR") and "SUMMARY;LANGUAGE=en:Induction (three drugs)" in body
     assert "DTSTART;VALUE=DATE:20260105" in body and "Calendar child" not in body
     undated = _create(clinician, STANDARD | {"display_name": "Undated calendar child"})
     refused = clinician.get(f"/patients/{undated}/roadmap.ics")

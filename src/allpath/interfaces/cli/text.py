@@ -1,12 +1,26 @@
 """The text renderers of the treatment commands: the roadmap, the doses and the survivorship plan as plain text
 for a person at a terminal (88 columns). They only format; every value comes from the result they are given.
+
+They write in the language of the current rendering (``use_locale``, the command's ``--lang``): their own words
+from the catalogs, numbers as the locale writes them (Babel); the knowledge texts are the knowledge base's,
+loaded in that language by the command. Dates stay ISO (a table a person compares with a calendar).
 """
 
 from __future__ import annotations
 
 import textwrap
 
-from allpath.domain.results import DoseLine, PhaseDoses, Roadmap, SurvivorshipPlan
+from babel.numbers import format_decimal
+
+from allpath.domain.results import (
+    DoseLine,
+    PhaseDoses,
+    Roadmap,
+    RoadmapPhase,
+    SurvivorshipItem,
+    SurvivorshipPlan,
+)
+from allpath.interfaces.i18n import DEFAULT_LOCALE, current_locale, gettext, marked, ngettext
 
 TEXT_WIDTH = 88
 
@@ -33,64 +47,115 @@ def _words(value: str | None) -> str:
 def _number(value: float | None) -> str:
     if value is None:
         return "-"
+    if current_locale() != DEFAULT_LOCALE:
+        return format_decimal(round(value, 3), locale=current_locale())
     return f"{value:,.3f}".rstrip("0").rstrip(".")
 
 
+def _count(value: float) -> str:
+    """A count of weeks or cycles (4, 4.5; Spanish 4,5)."""
+    return f"{value:g}" if current_locale() == DEFAULT_LOCALE else format_decimal(value, locale=current_locale())
+
+
+def _weeks(value: float) -> str:
+    return ngettext("{count} week", "{count} weeks", 1 if value == 1 else 2).format(count=_count(value))
+
+
 def _record_title(kind: str, record_id: str | None) -> str:
-    return f"{kind} for record {record_id}" if record_id else kind
+    return gettext("{title} for record {record_id}").format(title=kind, record_id=record_id) if record_id else kind
 
 
 def roadmap_text(record_id: str | None, result: Roadmap) -> str:
-    lines = [_record_title("Treatment roadmap", record_id), ""]
+    lines = [_record_title(gettext("Treatment roadmap"), record_id), ""]
     regimen = result["regimen"]
     if regimen is None:
-        lines.append("No roadmap for this child.")
+        lines.append(gettext("No roadmap for this child."))
         for reason in result["not_covered"]:
             lines += _wrap(reason, "  ", "- ")
         if result["missing"]:
-            lines += _wrap("Waiting for: " + ", ".join(result["missing"]))
+            lines += _wrap(gettext("Waiting for: {inputs}").format(inputs=", ".join(result["missing"])))
     else:
-        lines += _wrap(f"Regimen: {regimen['label']} [{regimen['id']}]")
-        lines += _wrap(f"Source: {regimen['source']['section']}")
+        lines += _wrap(gettext("Regimen: {label} [{id}]").format(label=regimen["label"], id=regimen["id"]))
+        lines += _wrap(gettext("Source: {section}").format(section=regimen["source"]["section"]))
         if result["provisional"]:
             waiting = [m for m in result["missing"] if m != "treatment_start_date"]
             lines += _wrap(
-                "Provisional: the regimen may still change" + (f" ({', '.join(waiting)})." if waiting else ".")
+                gettext("Provisional: the regimen may still change ({inputs}).").format(inputs=", ".join(waiting))
+                if waiting
+                else gettext("Provisional: the regimen may still change.")
             )
         if result["start_date"]:
-            lines += [f"First day of treatment: {result['start_date']} (dates assume no delays)"]
+            lines += [
+                gettext("First day of treatment: {day} (dates assume no delays)").format(day=result["start_date"])
+            ]
         else:
-            lines += _wrap("No dates: give the first day of treatment (treatment_start_date or --start).")
-        lines += ["", "Phases"]
-        rows: list[tuple[str, ...]] = []
-        for phase in result["phases"]:
-            length = f"{phase['weeks']:g} weeks" if phase["weeks"] else ""
-            if phase["cycle_weeks"]:
-                length = f"{phase['cycle_weeks']:g}-week cycles" + (
-                    f" (about {phase['cycles']})" if phase.get("cycles") else ""
-                )
-            if phase["until"] == "total_duration":
-                length += (", " if length else "") + "until the end of therapy"
-            if not phase["length_known"]:
-                length = "not given in the sources"
-            rows.append((phase["label"], phase["start"] or "-", phase["end"] or "-", phase["confidence"], length))
-        lines += _table(("phase", "start", "end", "confidence", "length"), rows)
+            lines += _wrap(gettext("No dates: give the first day of treatment (treatment_start_date or --start)."))
+        lines += ["", gettext("Phases")]
+        rows: list[tuple[str, ...]] = [
+            (
+                p["label"],
+                p["start"] or "-",
+                p["end"] or "-",
+                gettext(_CONFIDENCE.get(p["confidence"], p["confidence"])),
+                _phase_length(p),
+            )
+            for p in result["phases"]
+        ]
+        lines += _table(_words_of(("phase", "start", "end", "confidence", "length")), rows)
         bases = [p for p in result["phases"] if p["length_basis"]]
         for phase in bases:
             lines += _wrap(f"{phase['label']}: {phase['length_basis']}.", "  ", "* ")
-        lines += ["", "Checkpoints"]
+        lines += ["", gettext("Checkpoints")]
         checkpoints: list[tuple[str, ...]] = [
-            (c["date"] or "-", c["label"], "recorded" if c["result_known"] else "to do") for c in result["checkpoints"]
+            (c["date"] or "-", c["label"], gettext("recorded") if c["result_known"] else gettext("to do"))
+            for c in result["checkpoints"]
         ]
-        lines += _table(("date", "test", "result"), checkpoints)
+        lines += _table(_words_of(("date", "test", "result")), checkpoints)
         end = result["end_of_therapy"]
         if end is not None:  # a roadmap with a regimen always has its end of therapy (dated or not)
             lines += [""]
-            lines += _wrap(f"End of therapy: {end['date'] or 'not dated'}. {end['rule']}")
+            day = end["date"] or gettext("not dated")
+            lines += _wrap(gettext("End of therapy: {day}.").format(day=day) + f" {end['rule']}")
     for note in result["notes"]:
-        lines += [""] + _wrap(f"Note ({note['confidence']} confidence): {note['text']}")
+        confidence = gettext(_CONFIDENCE.get(note["confidence"], note["confidence"]))
+        lines += [""] + _wrap(
+            gettext("Note ({confidence} confidence): {text}").format(confidence=confidence, text=note["text"])
+        )
     lines += ["", *_wrap(result["disclaimer"]), ""]
     return "\n".join(lines)
+
+
+# The columns of the tables and the confidence levels, marked for the catalog and translated where shown.
+_COLUMNS = {
+    "phase": marked("phase"),
+    "start": marked("start"),
+    "end": marked("end"),
+    "confidence": marked("confidence"),
+    "length": marked("length"),
+    "date": marked("date"),
+    "test": marked("test"),
+    "result": marked("result"),
+}
+_CONFIDENCE = {"high": marked("high"), "moderate": marked("moderate"), "low": marked("low")}
+
+
+def _words_of(columns: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(gettext(_COLUMNS[column]) for column in columns)
+
+
+def _phase_length(phase: RoadmapPhase) -> str:
+    """How long a phase lasts, as the roadmap table says it ("4 weeks", "12-week cycles (about 8), until ...")."""
+    if not phase["length_known"]:
+        return gettext("not given in the sources")
+    length = _weeks(phase["weeks"]) if phase["weeks"] else ""
+    if phase["cycle_weeks"]:
+        length = gettext("{weeks}-week cycles").format(weeks=_count(phase["cycle_weeks"]))
+        cycles = phase.get("cycles")
+        if cycles:
+            length += " " + gettext("(about {count})").format(count=cycles)
+    if phase["until"] == "total_duration":
+        length += (", " if length else "") + gettext("until the end of therapy")
+    return length
 
 
 def _dose_amount(line: DoseLine) -> str:
@@ -148,66 +213,73 @@ def doses_text(record_id: str | None, result: PhaseDoses) -> str:
 
 
 BASIS_WORDS = {
-    "recorded": "the treatment recorded as given",
-    "planned": "the treatment planned by the roadmap",
-    "none": "no treatment known (no exposures recorded and no roadmap)",
+    "recorded": marked("the treatment recorded as given"),
+    "planned": marked("the treatment planned by the roadmap"),
+    "none": marked("no treatment known (no exposures recorded and no roadmap)"),
 }
 
 
 def survivorship_text(record_id: str | None, result: SurvivorshipPlan) -> str:
     exposures = result["exposures"]
-    lines = [_record_title("Survivorship plan", record_id), ""]
-    lines += _wrap(f"Based on: {BASIS_WORDS.get(result['basis'], result['basis'])}.")
-    lines.append(f"End of therapy: {result['end_of_therapy_date'] or 'not known'}")
+    lines = [_record_title(gettext("Survivorship plan"), record_id), ""]
+    basis = gettext(BASIS_WORDS[result["basis"]]) if result["basis"] in BASIS_WORDS else result["basis"]
+    lines += _wrap(gettext("Based on: {basis}.").format(basis=basis))
+    end = result["end_of_therapy_date"] or gettext("not known")
+    lines.append(gettext("End of therapy: {day}").format(day=end))
     total = exposures["doxorubicin_equivalent_mg_per_m2"]
     parts = ", ".join(
         f"{a['drug']} {_number(a['mg_per_m2'])} mg/m2 x {_number(a['factor'])}" for a in exposures["anthracyclines"]
     )
-    lines += _wrap(f"Anthracyclines: {_number(total)} mg/m2 doxorubicin equivalent" + (f" ({parts})" if parts else ""))
+    anthracyclines = gettext("Anthracyclines: {total} mg/m2 doxorubicin equivalent").format(total=_number(total))
+    lines += _wrap(anthracyclines + (f" ({parts})" if parts else ""))
     for alternative in exposures["alternative_factors"]:
-        change = "would change" if alternative["changes_surveillance"] else "would not change"
-        lines += _wrap(
-            f"with {alternative['label']}: {_number(alternative['doxorubicin_equivalent_mg_per_m2'])} mg/m2, "
-            f"which {change} the heart surveillance",
-            "    ",
-            "  - ",
+        said = (
+            gettext("with {label}: {total} mg/m2, which would change the heart surveillance")
+            if alternative["changes_surveillance"]
+            else gettext("with {label}: {total} mg/m2, which would not change the heart surveillance")
         )
+        total_then = _number(alternative["doxorubicin_equivalent_mg_per_m2"])
+        lines += _wrap(said.format(label=alternative["label"], total=total_then), "    ", "  - ")
     lines.append(
-        f"Radiation: chest {_number(exposures['chest_radiation_gy'])} Gy, "
-        f"cranial {_number(exposures['cranial_radiation_gy'])} Gy"
+        gettext("Radiation: chest {chest} Gy, cranial {cranial} Gy").format(
+            chest=_number(exposures["chest_radiation_gy"]), cranial=_number(exposures["cranial_radiation_gy"])
+        )
     )
     if exposures["drugs"]:
-        lines += _wrap("Medicines: " + ", ".join(exposures["drugs"]))
-    lines += ["", "Follow-up"]
+        lines += _wrap(gettext("Medicines: {names}").format(names=", ".join(exposures["drugs"])))
+    lines += ["", gettext("Follow-up")]
     for item in result["items"]:
-        head = f"{item['late_effect']}"
-        if item["not_covered"]:
-            detail = "NOT COVERED: " + item["explanation"]
-        else:
-            test = item["test"] or "no test"
-            when = f" every {_number(item['interval_years'])} years" if item["interval_years"] else ""
-            detail = f"{test}{when}"
-            if item["strength"]:
-                detail += f" ({item['strength']})"
-            start = item["start"]
-            if start:
-                dates = [f"not before {start['not_before']}"] if start.get("not_before") else []
-                if start.get("no_later_than"):
-                    dates.append(f"no later than {start['no_later_than']}")
-                detail += f"; {start['rule']}" + (f" ({', '.join(dates)})" if dates else "")
-            if item["schedule_not_covered"]:
-                detail += "; schedule not covered"
-            detail += f". {item['explanation']}"
-        # A not-covered item claims nothing, so it shows no confidence.
-        tail = "" if item["not_covered"] else f" [{item['confidence']} confidence]"
-        lines += _wrap(f"{head}: {detail}{tail}", "    ", "- ")
+        lines += _wrap(_follow_up_line(item), "    ", "- ")
     if result["not_covered"]:
-        lines += ["", "Not covered"]
+        lines += ["", gettext("Not covered")]
         for entry in result["not_covered"]:
             lines += _wrap(entry["text"], "    ", "- ")
     if result["provisional"]:
-        lines += ["", *_wrap("Provisional, waiting for: " + ", ".join(result["missing"]))]
+        lines += ["", *_wrap(gettext("Provisional, waiting for: {inputs}").format(inputs=", ".join(result["missing"])))]
     for note in result["notes"]:
         lines += ["", *_wrap(note)]
     lines += ["", *_wrap(result["disclaimer"]), ""]
     return "\n".join(lines)
+
+
+def _follow_up_line(item: SurvivorshipItem) -> str:
+    """One follow-up item: the late effect, its test and when, its strength and start, the explanation."""
+    if item["not_covered"]:
+        # A not-covered item claims nothing, so it shows no confidence.
+        return f"{item['late_effect']}: " + gettext("NOT COVERED:") + " " + item["explanation"]
+    detail = item["test"] or gettext("no test")
+    if item["interval_years"]:
+        detail += " " + gettext("every {years} years").format(years=_number(item["interval_years"]))
+    if item["strength"]:
+        detail += f" ({item['strength']})"
+    start = item["start"]
+    if start:
+        dates = [gettext("not before {day}").format(day=start["not_before"])] if start.get("not_before") else []
+        if start.get("no_later_than"):
+            dates.append(gettext("no later than {day}").format(day=start["no_later_than"]))
+        detail += f"; {start['rule']}" + (f" ({', '.join(dates)})" if dates else "")
+    if item["schedule_not_covered"]:
+        detail += "; " + gettext("schedule not covered")
+    confidence = gettext(_CONFIDENCE.get(item["confidence"], item["confidence"]))
+    tail = " [" + gettext("{confidence} confidence").format(confidence=confidence) + "]"
+    return f"{item['late_effect']}: {detail}. {item['explanation']}{tail}"

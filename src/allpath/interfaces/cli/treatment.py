@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from allpath.interfaces.cli.assess import Language
 from allpath.interfaces.cli.console import FileArgument, emit, fail_input, iso_day, one_record
 
 if TYPE_CHECKING:
@@ -25,6 +26,13 @@ class RoadmapFormat(StrEnum):
     json = "json"
     text = "text"
     ics = "ics"
+
+
+# JSON is for software: its ids, codes and texts are the knowledge base's own, whatever --lang says.
+TextLanguageOption = Annotated[
+    Language,
+    typer.Option("--lang", help="The language of the text (and of the calendar): en or es. JSON is never translated."),
+]
 
 
 def _json_text(view: RoadmapView | DosesView | SurvivorshipView) -> str:
@@ -43,27 +51,31 @@ def roadmap(
         typer.Option("--format", "-f", help="json for software; text for a readable table; ics for a calendar."),
     ] = RoadmapFormat.json,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead.")] = None,
+    lang: TextLanguageOption = Language.en,
 ) -> None:
     """The treatment roadmap: regimen, phases with dates, checkpoints, end of therapy (dates assume no delays)."""
+    from allpath.interfaces.i18n import use_locale
     from allpath.knowledge.loader import load_knowledge
     from allpath.service import record_roadmap
 
     overrides = {"treatment_start_date": iso_day(start, "--start").isoformat()} if start is not None else None
     record = one_record(file, overrides)
-    result = record_roadmap(load_knowledge(), record)
-    if output_format is RoadmapFormat.ics:
-        from allpath.interfaces.ics import CalendarError, roadmap_to_ics
+    if output_format is RoadmapFormat.json:
+        emit(_json_text(record_roadmap(load_knowledge(), record)), output)
+        return
+    result = record_roadmap(load_knowledge(locale=lang.value), record)
+    with use_locale(lang.value):
+        if output_format is RoadmapFormat.ics:
+            from allpath.interfaces.ics import CalendarError, roadmap_to_ics
 
-        try:
-            emit(roadmap_to_ics(result, record_id=record.id), output)
-        except CalendarError as error:
-            raise fail_input(str(error)) from None
-    elif output_format is RoadmapFormat.text:
-        from allpath.interfaces.cli.text import roadmap_text
+            try:
+                emit(roadmap_to_ics(result, record_id=record.id), output)
+            except CalendarError as error:
+                raise fail_input(str(error)) from None
+        else:
+            from allpath.interfaces.cli.text import roadmap_text
 
-        emit(roadmap_text(record.id, result), output)
-    else:
-        emit(_json_text(result), output)
+            emit(roadmap_text(record.id, result), output)
 
 
 def doses(
@@ -91,6 +103,8 @@ def doses(
     A missing or implausible weight or height refuses the calculation (exit 2); a line that cannot be
     calculated (for example a thiopurine without TPMT and NUDT15 results) is shown as NOT CALCULATED.
     """
+    # No --lang: each dose line is worded by the engine in English with English numbers ("1,757 IU"), and a
+    # dose list that mixed them with Spanish numbers ("4,2 años") could be misread. The doses stay English.
     from allpath.errors import InputError
     from allpath.knowledge.loader import load_knowledge
     from allpath.service import record_doses
@@ -99,7 +113,13 @@ def doses(
     record = one_record(file)
     try:
         result = record_doses(
-            load_knowledge(), record, phase, regimen=regimen, weight_kg=weight_kg, height_cm=height_cm, on=day
+            load_knowledge(),
+            record,
+            phase,
+            regimen=regimen,
+            weight_kg=weight_kg,
+            height_cm=height_cm,
+            on=day,
         )
     except InputError as error:  # the doses cannot be calculated: the input that is needed, named
         message = error.message
@@ -120,16 +140,20 @@ def survivorship(
     output_format: Annotated[
         TreatmentFormat, typer.Option("--format", "-f", help="json for software; text for a readable plan.")
     ] = TreatmentFormat.json,
+    lang: TextLanguageOption = Language.en,
 ) -> None:
     """The survivorship plan: exposures (recorded, or planned by the roadmap), late effects and follow-up."""
+    from allpath.interfaces.i18n import use_locale
     from allpath.knowledge.loader import load_knowledge
     from allpath.service import record_survivorship
 
     record = one_record(file)
-    result = record_survivorship(load_knowledge(), record)
-    if output_format is TreatmentFormat.text:
+    text = output_format is TreatmentFormat.text
+    result = record_survivorship(load_knowledge(locale=lang.value if text else "en"), record)
+    if text:
         from allpath.interfaces.cli.text import survivorship_text
 
-        emit(survivorship_text(record.id, result), None)
+        with use_locale(lang.value):
+            emit(survivorship_text(record.id, result), None)
     else:
         emit(_json_text(result), None)

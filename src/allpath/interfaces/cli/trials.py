@@ -132,7 +132,6 @@ EMPTY_REGISTRY = (
 )
 # The options of the search, by the field the use case names when it refuses one.
 _OPTION_OF_FIELD = {"near": "--near", "radius_km": "--radius-km"}
-_VERDICT_WORDS = {"eligible": "may fit", "possibly": "may fit, to check", "not_eligible": "does not fit"}
 
 
 @trials_app.command("search")
@@ -175,7 +174,8 @@ def trials_search(
     record = one_record(file)
     day = iso_day(on, "--on") if on is not None else datetime.now(UTC).date()
     radius = _radius(radius_km)
-    kb = load_knowledge(locale=lang.value)
+    # JSON is for software and never translated: only the text a person reads is in --lang's language.
+    kb = load_knowledge(locale=lang.value if output_format is SearchFormat.text else "en")
     settings = load_settings()
     options = TrialSearchOptions(near, radius, status.value, settings.trials_outdated_days)
     try:
@@ -195,7 +195,7 @@ def trials_search(
 
     with use_locale(lang.value):
         typer.echo(render_text(trial_blocks(search, kb)), nl=False)
-    typer.echo("\n" + _care_team_table(search, kb.trials.statuses.labels), nl=False)
+        typer.echo("\n" + _care_team_table(search, kb.trials.statuses.labels), nl=False)
 
 
 def _radius(value: str | None) -> float | None:
@@ -211,36 +211,74 @@ def _radius(value: str | None) -> float | None:
 def _care_team_table(search: TrialSearch, status_labels: Mapping[str, str]) -> str:
     """Every study searched, best first: its verdict and the criterion that decided it (the first one that
     excludes the child, else the first one still unknown)."""
-    header = ("NCT number", "Study", "Verdict", "Nearest site", "Status", "Decided by")
-    unmeasured = "unknown" if search["place"] is not None else "-"  # no place given: nothing was measured
+    # The care team's words are in the reader's language too (i18n imported here: ``allpath --help`` stays fast).
+    from allpath.interfaces.i18n import gettext
+
+    header = (
+        gettext("NCT number"),
+        gettext("Study"),
+        gettext("Verdict"),
+        gettext("Nearest site"),
+        gettext("Status"),
+        gettext("Decided by"),
+    )
+    unmeasured = gettext("unknown") if search["place"] is not None else "-"  # no place given: nothing was measured
     rows = [header] + [_row(result, status_labels, unmeasured) for result in search["results"]]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
     lines = [
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[-1] for row in rows
     ]
-    title = "For the care team: every study searched, with its verdict and what decided it"
+    title = gettext("For the care team: every study searched, with its verdict and what decided it")
     return "\n".join([title, "-" * len(title), *lines, ""]) + (
-        "Each study's own eligibility text is in the JSON output (--format json).\n"
+        gettext("Each study's own eligibility text is in the JSON output (--format json).") + "\n"
     )
 
 
+def _distance(km: float) -> str:
+    """A distance in the reader's language (English 6,808.2 km; Spanish 6808,2 km)."""
+    from babel.numbers import format_decimal
+
+    from allpath.interfaces.i18n import DEFAULT_LOCALE, current_locale
+
+    if current_locale() == DEFAULT_LOCALE:
+        return f"{km:,.1f} km"
+    return format_decimal(km, format="#,##0.0", locale=current_locale()) + " km"
+
+
 def _row(result: TrialResult, status_labels: Mapping[str, str], unmeasured: str) -> tuple[str, str, str, str, str, str]:
+    from allpath.interfaces.i18n import gettext
+
+    verdicts = {
+        "eligible": gettext("may fit"),
+        "possibly": gettext("may fit, to check"),
+        "not_eligible": gettext("does not fit"),
+    }
+    criteria = {
+        "disease": gettext("disease"),
+        "lineage": gettext("lineage"),
+        "disease_state": gettext("disease state"),
+        "risk_group": gettext("risk group"),
+        "subgroup": gettext("subgroup"),
+        "age": gettext("age"),
+        "sex": gettext("sex"),
+        "status": gettext("status"),
+    }
     site = result["nearest_site"]
-    distance = f"{site['distance_km']:,.1f} km" if site and site["distance_km"] is not None else unmeasured
+    distance = _distance(site["distance_km"]) if site and site["distance_km"] is not None else unmeasured
     deciding = next((c for c in result["criteria"] if c["outcome"] == "not_met"), None) or next(
         (c for c in result["criteria"] if c["outcome"] == "unknown"), None
     )
     decided = (
-        f"{deciding['criterion'].replace('_', ' ')}: {deciding['explanation']}"
+        f"{criteria.get(deciding['criterion'], deciding['criterion'])}: {deciding['explanation']}"
         if deciding is not None
-        else "nothing allpath checks stands in the way"
+        else gettext("nothing allpath checks stands in the way")
     )
     given = result["overall_status"]
-    status = status_labels.get(given, given.lower().replace("_", " ")) if given else "not given"
+    status = status_labels.get(given, given.lower().replace("_", " ")) if given else gettext("not given")
     return (
         result["nct_id"] or "-",
         result["org_study_id"] or "-",
-        _VERDICT_WORDS[result["verdict"]],
+        verdicts[result["verdict"]],
         distance,
         status,
         decided,

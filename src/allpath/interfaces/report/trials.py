@@ -7,7 +7,9 @@ one: the summaries are long and technical), where (the nearest site and how far,
 status and how fresh its entry is, its NCT number and page, why it may fit and what is still to check. It never
 promises a place in a study: a study "may fit", and only the care team and the study team can confirm. The
 registry's snapshot date and the disclaimer are always said. Every fixed sentence is ``text.yaml``'s
-``trials_section``; the status labels are ``trials.yaml``'s.
+``trials_section`` but the sentences with a count in them (how many more studies, how many in the registry, how
+many days make an entry old), which are plural messages of the catalogs (ngettext: "1 study", "2 studies", and
+each language's own plural forms); the status labels are ``trials.yaml``'s.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from babel.numbers import format_decimal
 
 from allpath.domain.results.trials import NearestSite, TrialResult, TrialSearch
 from allpath.interfaces.dates import MONTHS
-from allpath.interfaces.i18n import DEFAULT_LOCALE, current_locale, gettext
+from allpath.interfaces.i18n import DEFAULT_LOCALE, current_locale, gettext, ngettext
 from allpath.interfaces.report.blocks import Block
 from allpath.knowledge.loader import KnowledgeBase
 from allpath.knowledge.text_schema import TrialSection
@@ -53,7 +55,12 @@ def trial_blocks(search: TrialSearch, kb: KnowledgeBase) -> list[Block]:
         blocks += _study_blocks(number, result, search, kb)
     hidden = len(fitting) - SHOWN_STUDIES
     if hidden > 0:
-        blocks.append(Block("paragraph", words.more_one if hidden == 1 else words.more.format(count=hidden)))
+        more = ngettext(
+            "{count} more study may also fit. Ask your care team about it too.",
+            "{count} more studies may also fit. Ask your care team about them too.",
+            hidden,
+        )
+        blocks.append(Block("paragraph", more.format(count=hidden)))
     blocks.append(Block("paragraph", words.how_to_ask))
     return blocks + _closing(search, words)
 
@@ -135,7 +142,15 @@ def _freshness(result: TrialResult, search: TrialSearch, words: TrialSection) ->
         return words.outdated_no_date
     changed = _day_in_words(result["last_update"])
     if result["possibly_outdated"]:
-        return words.outdated.format(date=changed, days=search["registry"]["outdated_after_days"])
+        days = search["registry"]["outdated_after_days"]
+        outdated = ngettext(
+            "Its entry was last changed on {date}. That is more than {days} day before this search, so some "
+            "details may be old.",
+            "Its entry was last changed on {date}. That is more than {days} days before this search, so some "
+            "details may be old.",
+            days,
+        )
+        return outdated.format(date=changed, days=days)
     return words.updated.format(date=changed)
 
 
@@ -165,11 +180,23 @@ def _closing(search: TrialSearch, words: TrialSection) -> list[Block]:
     registry = search["registry"]
     blocks = [Block("paragraph", words.confirm)]
     if registry["studies"]:
-        snapshot = registry["snapshot_date"]
+        snapshot, count = registry["snapshot_date"], registry["studies"]
         said = (
-            words.registry.format(date=_day_in_words(snapshot), studies=registry["studies"])
+            ngettext(
+                "This list comes from a copy of the ClinicalTrials.gov list made on {date}, with {studies} study. "
+                "Studies open and close often.",
+                "This list comes from a copy of the ClinicalTrials.gov list made on {date}, with {studies} studies. "
+                "Studies open and close often.",
+                count,
+            ).format(date=_day_in_words(snapshot), studies=count)
             if snapshot
-            else words.registry_undated.format(studies=registry["studies"])
+            else ngettext(
+                "This list comes from a copy of the ClinicalTrials.gov list, with {studies} study. It does not say "
+                "when the copy was made. Studies open and close often.",
+                "This list comes from a copy of the ClinicalTrials.gov list, with {studies} studies. It does not say "
+                "when the copy was made. Studies open and close often.",
+                count,
+            ).format(studies=count)
         )
         blocks.append(Block("paragraph", said))
     return [*blocks, Block("paragraph", search["disclaimer"])]

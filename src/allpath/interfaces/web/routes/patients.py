@@ -23,11 +23,13 @@ from allpath.interfaces.http.unit_of_work import KernelRoute, Work
 from allpath.interfaces.http.unit_of_work import visible_patient as kernel_visible_patient
 from allpath.interfaces.i18n import marked
 from allpath.interfaces.web import forms
+from allpath.interfaces.web.language import page_locale, use_locale
 from allpath.interfaces.web.pages import (
     SECURITY_HEADERS,
     CareOrFamilyPage,
     ClinicianPage,
     PageError,
+    Viewer,
     is_htmx,
     page,
 )
@@ -326,14 +328,16 @@ def _calendar(roadmap: RoadmapView, patient_id: str) -> bytes:
 
 
 @router.get("/patients/{patient_id}/roadmap.ics")
-def roadmap_calendar(request: Request, patient_id: str, kb: KB, work: CareOrFamilyPage) -> Response:
-    """The dated roadmap as an iCalendar file (phases, response tests, end of treatment; no doses), for the
-    care team and the child's family."""
+def roadmap_calendar(request: Request, patient_id: str, work: CareOrFamilyPage) -> Response:
+    """The dated roadmap as an iCalendar file (no doses) in the page's language, for the care team and family."""
     patient = visible_patient(work, patient_id, family_allowed=True)
+    locale = page_locale(request, Viewer.of(work.signed_in()))  # the page's language, and its knowledge texts
+    kb_in = request.app.state.kb_for(locale)
     try:
-        data = service.patient_calendar(
-            work, kb, patient, _calendar, resource="roadmap_calendar", detail="web", refusal_detail="web"
-        ).result
+        with use_locale(locale):
+            data = service.patient_calendar(
+                work, kb_in, patient, _calendar, resource="roadmap_calendar", detail="web", refusal_detail="web"
+            ).result
     except (ics.CalendarError, RecordError) as error:
         # A page, not a raised error: the audit entry (written by the use case) commits with the response.
         why = error.message if isinstance(error, ics.CalendarError) else "the stored record cannot be read"

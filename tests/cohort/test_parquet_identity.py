@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -18,7 +19,7 @@ from allpath.domain.cohort_table import ROW, records_table
 from allpath.domain.record import parse_record
 from allpath.errors import RecordError
 from allpath.interfaces.cohort import read_cohort
-from allpath.interfaces.cohort.columnar_checks import settled
+from allpath.interfaces.cohort.columnar_checks import _birthday, _calendar, settled
 from allpath.interfaces.cohort.parquet_input import checked_table
 from tests.cohort.helpers import parquet_table, read_all, write_parquet
 from tests.property.strategies import PROPERTY_SETTINGS, valid_records
@@ -170,3 +171,21 @@ def test_valid_rows_without_exposures_are_settled_by_the_columns_alone(
             assert dated[index]
             birth, diagnosis = date.fromisoformat(record["birth_date"]), date.fromisoformat(record["diagnosis_date"])
             assert ages[index] == decimal_age_years(birth, diagnosis)
+
+
+def test_the_column_calendar_agrees_with_python_dates_over_the_allowed_span_and_beyond() -> None:
+    first = (limits.EARLIEST_DATE - date(1970, 1, 1)).days - 366
+    last = (limits.LATEST_DATE - date(1970, 1, 1)).days + 366
+    days = np.arange(first, last + 1, dtype=np.int64)
+    years, months, day_numbers = _calendar(days)
+    for offset, year, month, day in zip(
+        days.tolist(), years.tolist(), months.tolist(), day_numbers.tolist(), strict=True
+    ):
+        assert date(1970, 1, 1) + timedelta(days=offset) == date(year, month, day)
+    # A child born on 29 February: the birthday in 2021 is 28 February, in 2024 the 29th (as domain.age).
+    born = np.array([2016, 2016], dtype=np.int64), np.array([2, 2], dtype=np.int64), np.array([29, 29], np.int64)
+    birthdays = _birthday(np.array([2021, 2024], dtype=np.int64), born[1], born[2])
+    assert birthdays.tolist() == [
+        (date(2021, 2, 28) - date(1970, 1, 1)).days,
+        (date(2024, 2, 29) - date(1970, 1, 1)).days,
+    ]

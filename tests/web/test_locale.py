@@ -55,6 +55,45 @@ def test_a_third_language_is_a_folder_and_no_code(tmp_path: Path) -> None:
     assert translations_for("fr", tmp_path).gettext("Sign in") == "Se connecter"
 
 
+def test_a_third_language_of_the_knowledge_is_a_file_and_no_code(tmp_path: Path) -> None:
+    """The knowledge texts of a new language are one more file in data/translations (README "Languages", adding
+    a language): the knowledge base loads it with the translated texts in place, the English ones where the file
+    has none yet (listed as gaps, which the lint reports), the review flag and notice as written, and the knowledge
+    version covers the file."""
+    import shutil
+
+    import yaml
+
+    from allpath.knowledge.loader import default_data_dir, load_knowledge
+    from allpath.knowledge.translations import text_hash
+
+    data = tmp_path / "data"
+    shutil.copytree(default_data_dir(), data)
+    english = load_knowledge(data)
+    title = english.text.fever_during_treatment.title
+    french = {
+        "locale": "fr",
+        "reviewed_by_clinician": False,
+        "review_notice": "Cette traduction n'a pas encore été relue par un clinicien.",
+        "pending": ["text.yaml", "phases.yaml"],
+        "texts": {
+            "text.yaml/fever_during_treatment/title": {
+                "source_hash": text_hash(title),
+                "text": "Fièvre pendant le traitement : appelez tout de suite l'équipe soignante",
+            }
+        },
+    }
+    (data / "translations" / "fr.yaml").write_text(yaml.safe_dump(french, allow_unicode=True), encoding="utf-8")
+    kb = load_knowledge(data, locale="fr")
+    assert kb.locale == "fr"
+    assert kb.text.fever_during_treatment.title.startswith("Fièvre pendant le traitement")
+    assert kb.phases[0].label == english.phases[0].label  # not translated yet: the English text is shown
+    assert any(gap.path.startswith("phases.yaml/") for gap in kb.translation_gaps["fr"])
+    assert kb.translation is not None and kb.translation.reviewed_by_clinician is False
+    assert load_knowledge(data).version != english.version  # the new file is part of the knowledge version
+    assert load_knowledge(data, locale="es").text.fever_during_treatment.title != title  # Spanish unchanged
+
+
 def test_accept_language_is_read_by_weight() -> None:
     assert accepted_languages("fr-CH, fr;q=0.9, en;q=0.8, de;q=0.7, *;q=0.5") == ["fr-CH", "fr", "en", "de"]
     assert accepted_languages("en;q=0.2, es") == ["es", "en"]

@@ -23,16 +23,29 @@ TEXT_SEPARATOR = "\n" + "=" * 88 + "\n\n"
 MARKDOWN_SEPARATOR = "\n---\n\n"
 
 
-class Language(StrEnum):
-    """The language of a family report (issue 14): English, the knowledge base's own, or Spanish."""
+DEFAULT_LANGUAGE = "en"
 
-    en = "en"
-    es = "es"
+
+def _supported_language(value: str) -> str:
+    """The language ``--lang`` names, spelled as allpath's catalog folder: English, or any language with a folder
+    in ``allpath/locale`` (a third language is a folder, no code); exit 2 naming the languages otherwise."""
+    from allpath.interfaces.i18n import supported, supported_locales
+
+    found = supported(value)
+    if found is None:
+        known = ", ".join(supported_locales())
+        raise typer.BadParameter(f"{value!r} is not a language of allpath; expected one of: {known}")
+    return found
 
 
 LanguageOption = Annotated[
-    Language,
-    typer.Option("--lang", help="The language of the family report (text or markdown): en or es."),
+    str,
+    typer.Option(
+        "--lang",
+        metavar="LANG",
+        callback=_supported_language,
+        help="The language of the text a person reads: en, es (or another language of allpath). JSON stays as is.",
+    ),
 ]
 
 
@@ -59,7 +72,7 @@ def assess(
             help="json for software; text or markdown for a family-readable report; summary for one line per record.",
         ),
     ] = OutputFormat.json,
-    lang: LanguageOption = Language.en,
+    lang: LanguageOption = DEFAULT_LANGUAGE,
 ) -> None:
     """Assess patient records: disease state, risk groups, populations, plan, each with its source."""
     from allpath.interfaces.i18n import use_locale
@@ -69,7 +82,7 @@ def assess(
     data = read_input(file)
     many = isinstance(data, list)
     records = _parsed_records(data if isinstance(data, list) else [data], many)
-    kb = load_knowledge(locale=lang.value)
+    kb = load_knowledge(locale=lang)
     results = (assess_record(kb, r) for r in _with_progress(records))
     # Each assessment is written as soon as it is made: a cohort never sits in memory as a whole.
     if output_format is OutputFormat.json:
@@ -77,7 +90,7 @@ def assess(
     elif output_format is OutputFormat.summary:
         _write_summary(results)
     else:
-        with use_locale(lang.value):
+        with use_locale(lang):
             _write_reports(records, results, kb, markdown=output_format is OutputFormat.markdown)
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from allpath.interfaces.cli.assess import Language
+from allpath.interfaces.cli.assess import DEFAULT_LANGUAGE, LanguageOption
 from allpath.interfaces.cli.console import FileArgument, emit, fail_input, iso_day, one_record
 
 if TYPE_CHECKING:
@@ -26,13 +26,6 @@ class RoadmapFormat(StrEnum):
     json = "json"
     text = "text"
     ics = "ics"
-
-
-# JSON is for software: its ids, codes and texts are the knowledge base's own, whatever --lang says.
-TextLanguageOption = Annotated[
-    Language,
-    typer.Option("--lang", help="The language of the text (and of the calendar): en or es. JSON is never translated."),
-]
 
 
 def _json_text(view: RoadmapView | DosesView | SurvivorshipView) -> str:
@@ -51,7 +44,7 @@ def roadmap(
         typer.Option("--format", "-f", help="json for software; text for a readable table; ics for a calendar."),
     ] = RoadmapFormat.json,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead.")] = None,
-    lang: TextLanguageOption = Language.en,
+    lang: LanguageOption = DEFAULT_LANGUAGE,
 ) -> None:
     """The treatment roadmap: regimen, phases with dates, checkpoints, end of therapy (dates assume no delays)."""
     from allpath.interfaces.i18n import use_locale
@@ -63,8 +56,8 @@ def roadmap(
     if output_format is RoadmapFormat.json:
         emit(_json_text(record_roadmap(load_knowledge(), record)), output)
         return
-    result = record_roadmap(load_knowledge(locale=lang.value), record)
-    with use_locale(lang.value):
+    result = record_roadmap(load_knowledge(locale=lang), record)
+    with use_locale(lang):
         if output_format is RoadmapFormat.ics:
             from allpath.interfaces.ics import CalendarError, roadmap_to_ics
 
@@ -140,7 +133,7 @@ def survivorship(
     output_format: Annotated[
         TreatmentFormat, typer.Option("--format", "-f", help="json for software; text for a readable plan.")
     ] = TreatmentFormat.json,
-    lang: TextLanguageOption = Language.en,
+    lang: LanguageOption = DEFAULT_LANGUAGE,
 ) -> None:
     """The survivorship plan: exposures (recorded, or planned by the roadmap), late effects and follow-up."""
     from allpath.interfaces.i18n import use_locale
@@ -149,11 +142,11 @@ def survivorship(
 
     record = one_record(file)
     text = output_format is TreatmentFormat.text
-    result = record_survivorship(load_knowledge(locale=lang.value if text else "en"), record)
+    result = record_survivorship(load_knowledge(locale=lang if text else "en"), record)
     if text:
         from allpath.interfaces.cli.text import survivorship_text
 
-        with use_locale(lang.value):
+        with use_locale(lang):
             emit(survivorship_text(record.id, result), None)
     else:
         emit(_json_text(result), None)

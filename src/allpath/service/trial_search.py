@@ -30,10 +30,10 @@ from allpath.domain.results.trials import NearestSite, Place, RegistryInfo, Stat
 from allpath.domain.trials import Study, parse_study
 from allpath.engine.trial_reading import StudyReading
 from allpath.engine.trials import TrialMatcher, TrialPatient, trial_patient
-from allpath.errors import InputError, RecordError
+from allpath.errors import InputError, RecordError, marked
 from allpath.service.patients import PatientAnswer, latest
+from allpath.service.places import ACCEPTED_FORMS, PlaceNotFound, find_place
 from allpath.service.places import Place as FoundPlace
-from allpath.service.places import PlaceNotFound, find_place
 from allpath.service.records import RecordInput, checked, stamped_assessment
 from allpath.service.trials import registry_state
 
@@ -173,11 +173,13 @@ def _check_radius(radius_km: float | None, near: str | None) -> None:
     if radius_km is None:
         return
     if near is None:  # a radius alone would keep every study and let the reader believe they were filtered
-        raise InputError("radius_km", "a distance needs a place to measure from: give a ZIP code or a city as well")
-    if not (0 <= radius_km <= HALF_CIRCUMFERENCE_KM):  # also refuses NaN
         raise InputError(
-            "radius_km", f"the radius is a distance from 0 to {HALF_CIRCUMFERENCE_KM:.0f} km (half the Earth's girth)"
+            "radius_km", marked("a distance needs a place to measure from: give a ZIP code or a city as well")
         )
+    if not (0 <= radius_km <= HALF_CIRCUMFERENCE_KM):  # also refuses NaN
+        template = marked("the radius is a distance from 0 to %(km)s km (half the Earth's girth)")
+        params = {"km": f"{HALF_CIRCUMFERENCE_KM:.0f}"}
+        raise InputError("radius_km", template % params, template=template, params=params)
 
 
 def _place(near: str | None) -> FoundPlace | None:
@@ -186,7 +188,8 @@ def _place(near: str | None) -> FoundPlace | None:
     try:
         return find_place(near)
     except PlaceNotFound as error:
-        raise InputError("near", str(error)) from None
+        params = {**error.params, "forms": ACCEPTED_FORMS}
+        raise InputError("near", str(error), template=error.template, params=params) from None
 
 
 def _place_answer(near: str | None, place: FoundPlace | None) -> Place | None:

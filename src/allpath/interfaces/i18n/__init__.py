@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from functools import cache
 from io import BytesIO
 from pathlib import Path
@@ -164,6 +165,18 @@ def shown_moment(moment: datetime) -> str:
 
 def shown_decimal(value: float) -> str:
     return format_decimal(value, locale=current_locale())
+
+
+def local_number(typed: str) -> str:
+    """A number written as typed (``0.00001``, ``8500``), in the current locale's way with every digit kept
+    (Spanish ``0,00001``); English keeps the text as it is, and so does anything that is not a number."""
+    if current_locale() == DEFAULT_LOCALE:
+        return typed
+    try:
+        number = Decimal(typed)
+    except InvalidOperation:
+        return typed
+    return format_decimal(number, locale=current_locale(), decimal_quantization=False)
 
 
 def install(env: Environment) -> None:

@@ -28,7 +28,7 @@ from allpath import __version__
 from allpath.domain.labels import known_paths
 from allpath.interfaces.http.deps import DB, Principal, audit_refusal, optional_principal
 from allpath.interfaces.http.unit_of_work import Work, work_of
-from allpath.interfaces.i18n import marked
+from allpath.interfaces.i18n import gettext, local_number, marked
 from allpath.interfaces.i18n.labels import local_field_label
 from allpath.interfaces.web.forms import dom_id, shown_number
 from allpath.interfaces.web.language import install_i18n, language_context, remember_language, shown_moment, use_locale
@@ -97,13 +97,14 @@ def when(moment: datetime | None) -> str:
 
 
 def shown_value(value: Any) -> str:
-    """An input value as shown in a factor: numbers as typed, lists joined, booleans as yes/no."""
+    """An input value as shown in a factor: numbers as typed (in another language with its own decimal mark:
+    Spanish 0,5 for 0.5), lists joined, booleans as yes/no."""
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return gettext("yes") if value else gettext("no")
     if isinstance(value, int | float):
-        return shown_number(value)
+        return local_number(shown_number(value))
     if isinstance(value, list | tuple):
-        return ", ".join(shown_value(v) for v in value) or "none"
+        return ", ".join(shown_value(v) for v in value) or gettext("none")
     return humanize(value)
 
 
@@ -133,22 +134,27 @@ def label_filter(context: Context, key: Any) -> str:
 
 
 _SCHEME_WORDS = {
-    "risk_group": "risk group",
-    "cog_risk_group": "COG group",
-    "population": "population",
-    "disease_state": "disease state",
-    "relapse_timing": "relapse timing",
-    "relapse_risk_group": "relapse risk group",
-    "genetic_counseling": "genetic counselling",
+    "risk_group": marked("risk group"),
+    "cog_risk_group": marked("COG group"),
+    "population": marked("population"),
+    "disease_state": marked("disease state"),
+    "relapse_timing": marked("relapse timing"),
+    "relapse_risk_group": marked("relapse risk group"),
+    "genetic_counseling": marked("genetic counselling"),
+    # Effects without a value (allpath.engine.assess).
+    "not covered": marked("not covered"),
+    "note": marked("note"),
 }
 
 
 def effect_words(effect: str) -> str:
-    """A factor's effect as words: ``risk_group=standard`` gives "risk group: standard"."""
+    """A factor's effect as words in the page's language: ``risk_group=standard`` gives "risk group: standard"
+    (the value is the knowledge base's name of the group)."""
     parts = []
     for part in effect.split(";"):
         key, sep, value = part.strip().partition("=")
-        parts.append(f"{_SCHEME_WORDS.get(key, humanize(key))}: {humanize(value)}" if sep else humanize(key))
+        words = gettext(_SCHEME_WORDS[key]) if key in _SCHEME_WORDS else humanize(key)
+        parts.append(f"{words}: {humanize(value)}" if sep else words)
     return "; ".join(parts)
 
 

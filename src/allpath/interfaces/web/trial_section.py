@@ -11,13 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from dataclasses import field as default_of
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 from urllib.parse import urlencode
 
+from babel.numbers import format_decimal
+
 from allpath.domain.results.trials import StatusFilter, TrialResult, TrialSearch
 from allpath.errors import InputError
-from allpath.interfaces.i18n import marked
+from allpath.interfaces.i18n import DEFAULT_LOCALE, current_locale, gettext, local_number, marked
 from allpath.interfaces.report.trials import KM_PER_MILE
 from allpath.service.trial_search import TrialSearchOptions, search_trials
 
@@ -90,11 +93,19 @@ class TrialForm:
 
 @dataclass(frozen=True)
 class TrialProblem:
-    """A form value that could not be used: the field, its label on the page, and why in plain words."""
+    """A form value that could not be used: the field, its label on the page, and why in plain words: the
+    message's template and its values (the service's words, such as an unknown place, included), written in
+    the page's language when the page reads ``message``."""
 
     field: str
     label: str
-    message: str
+    template: str
+    params: Mapping[str, str] = default_of(default_factory=dict)
+
+    @property
+    def message(self) -> str:
+        values = {name: _local_value(name, value) for name, value in self.params.items()}
+        return _sentence(gettext(self.template) % values)
 
 
 @dataclass(frozen=True)
@@ -125,11 +136,16 @@ class TrialSection:
 
     @staticmethod
     def distance(km: float) -> str:
-        """A distance in kilometres and miles, whole units from 10 on."""
+        """A distance in kilometres and miles, whole units from 10 on, in the page's language (Spanish writes
+        9,5 km and 6.808 km, Babel's way: an English 6,808 would read as 6.8)."""
         miles = km / KM_PER_MILE
-        if km < 10:
-            return f"{km:.1f} km ({miles:.1f} miles)"
-        return f"{km:,.0f} km ({miles:,.0f} miles)"
+        if current_locale() == DEFAULT_LOCALE:
+            if km < 10:
+                return f"{km:.1f} km ({miles:.1f} miles)"
+            return f"{km:,.0f} km ({miles:,.0f} miles)"
+        digits = 1 if km < 10 else 0
+        shown = {"km": _local(km, digits), "miles": _local(miles, digits)}
+        return gettext("%(km)s km (%(miles)s miles)") % shown
 
 
 def trial_section(
@@ -150,7 +166,7 @@ def trial_section(
         options = form.options(outdated_after_days)
     except InputError as error:
         uow.audit("search", "trials", patient_id, outcome="invalid", detail=error.field)
-        problem = TrialProblem(error.field, FIELD_LABELS[error.field], error.message)
+        problem = TrialProblem(error.field, FIELD_LABELS[error.field], error.template, error.params)
     else:
         try:
             search = search_trials(uow, kb, record, assessment, options, today, resource_id=patient_id)
@@ -158,7 +174,7 @@ def trial_section(
         except InputError as error:
             if error.field not in _SERVICE_CHECKS:
                 raise
-            problem = TrialProblem(error.field, FIELD_LABELS[error.field], _sentence(error.message))
+            problem = TrialProblem(error.field, FIELD_LABELS[error.field], error.template, error.params)
     plain = replace(form, near="", radius_km="", status=form.status if form.status in _STATUSES else "open")
     search = search_trials(
         uow, kb, record, assessment, plain.options(outdated_after_days), today, resource_id=patient_id
@@ -179,6 +195,21 @@ def page_trials(request: Request, uow: UnitOfWork, kb: KnowledgeBase, now: Lates
         outdated_after_days=settings.trials_outdated_days,
         patient_id=now.patient.id,
     )
+
+
+def _local(value: float, digits: int) -> str:
+    """``value`` with ``digits`` decimals, written the current locale's way."""
+    return format_decimal(
+        round(value, digits), format="#,##0" + ("." + "0" * digits if digits else ""), locale=current_locale()
+    )
+
+
+def _local_value(name: str, value: str) -> str:
+    """A value of a problem's message in the page's language: the accepted forms of a place (words of the
+    catalog) and a distance in kilometres (a number); what a person typed stays as typed."""
+    if name == "forms":
+        return gettext(value)
+    return local_number(value) if name == "km" else value
 
 
 def _sentence(message: str) -> str:

@@ -103,31 +103,61 @@ def _kind_of(value: object) -> str | None:
 
 
 class ConditionCompiler:
-    """Compiles ``Condition`` objects against one ``Scope``."""
+    """Compiles ``Condition`` objects against one ``Scope``.
 
-    def __init__(self, scope: Scope) -> None:
+    Every ``all``/``any``/``not`` becomes a pair of columns (``stages``), compiled once however often it is used
+    (a ``{ref: name}`` of the knowledge base is one shared object): inlined, the nested expressions would be
+    evaluated again at every use.
+    """
+
+    def __init__(self, scope: Scope, prefix: str = "_condition.") -> None:
         self.scope = scope
+        self.prefix = prefix
+        self._memo: dict[int, tuple[Condition, Tri, int]] = {}
+        self._levels: dict[int, list[pl.Expr]] = {}
+
+    def stages(self) -> tuple[tuple[pl.Expr, ...], ...]:
+        """The columns of the compiled ``all``/``any``/``not`` parts, innermost first: run them before using
+        what ``compile`` returned."""
+        return tuple(tuple(self._levels[level]) for level in sorted(self._levels))
 
     def compile(self, condition: Condition) -> Tri:
-        if isinstance(condition, All | AnyOf):
-            return self._junction(condition)
-        if isinstance(condition, Not):
-            inner = self.compile(condition.part)
-            return Tri(inner.value.not_(), inner.missing)
+        return self._leveled(condition)[0]
+
+    def _leveled(self, condition: Condition) -> tuple[Tri, int]:
+        """The compiled condition and how many of ``stages`` must run before it can be read."""
+        if isinstance(condition, All | AnyOf | Not):
+            return self._materialized(condition)
         if isinstance(condition, HasAny | HasNone | Only) and condition.fact == "populations":
-            return self._populations(condition)
+            return self._populations(condition), 0
         if isinstance(condition, Compare | Equals | OneOf | HasAny | HasNone | Only):
-            return self._fact_condition(condition)
+            return self._fact_condition(condition), 0
         raise Unsupported(f"the condition kind {type(condition).__name__} has no columnar form")
 
-    def _junction(self, condition: All | AnyOf) -> Tri:
-        parts = [self.compile(p) for p in condition.parts]
+    def _materialized(self, condition: All | AnyOf | Not) -> tuple[Tri, int]:
+        known = self._memo.get(id(condition))
+        if known is not None:
+            return known[1], known[2]
+        if isinstance(condition, Not):
+            inner, level = self._leveled(condition.part)
+            tri = Tri(inner.value.not_(), inner.missing)
+        else:
+            tri, level = self._junction(condition)
+        name = f"{self.prefix}{len(self._memo)}"
+        self._levels.setdefault(level, []).extend((tri.value.alias(name), tri.missing.alias(f"{name}_missing")))
+        column = Tri(pl.col(name), pl.col(f"{name}_missing"))
+        self._memo[id(condition)] = (condition, column, level + 1)  # the condition is kept: its id stays its own
+        return column, level + 1
+
+    def _junction(self, condition: All | AnyOf) -> tuple[Tri, int]:
+        leveled = [self._leveled(p) for p in condition.parts]
+        parts = [tri for tri, _ in leveled]
         values = [p.value for p in parts]
         value = pl.all_horizontal(values) if isinstance(condition, All) else pl.any_horizontal(values)
         # A part that is known contributes no missing facts, so the union of all parts' masks is the union of
         # the unknown parts' masks; it counts only while the whole stays unknown.
         missing = pl.when(value.is_null()).then(union([p.missing for p in parts])).otherwise(NO_MISSING)
-        return Tri(value, missing)
+        return Tri(value, missing), max(level for _, level in leveled)
 
     def _column(self, fact: str) -> tuple[str, pl.Expr]:
         if fact in self.scope.facts:

@@ -3,9 +3,15 @@
 As ``engine.assess`` reports them: only inputs whose absence is reported (``absent: missing``), in the order of
 ``inputs.yaml``, a relapse input named at the latest relapse (``relapses[1].sites``), inputs of the upcoming
 time points under ``upcoming``, and ``response`` first when the whole response is absent.
+
+Building lists of words row by row is slow in a column engine, and a cohort has few distinct answers: each
+row gets an integer key (the reportable part of its mask, the latest relapse's index when a relapse input is
+open, and whether the response is absent); the lists are built once per distinct key and gathered.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -14,30 +20,71 @@ from allpath.knowledge.loader import KnowledgeBase
 
 _RELAPSE_LIST = "relapses[]"
 _WHOLE_RESPONSE = "response"
+_INDEX_BITS = 16  # the latest relapse's index in a key (a record has far fewer relapses)
+_MAX_FACT_BITS = 64 - _INDEX_BITS - 1
+WORDS = pl.List(pl.String)
 
 
-def _path(field: str) -> pl.Expr:
-    if not field.startswith(_RELAPSE_LIST):
-        return pl.lit(field)
-    latest = (pl.col("relapses").list.len().fill_null(0).cast(pl.Int64) - 1).clip(lower_bound=0)
-    return pl.format("relapses[{}]" + field.removeprefix(_RELAPSE_LIST), latest)
+@dataclass(frozen=True)
+class Reported:
+    """An input whose absence an assessment reports."""
+
+    bit: int
+    field: str
+    upcoming: bool
 
 
-def _listed(kb: KnowledgeBase, bits: FactBits, mask: pl.Expr, *, upcoming: bool) -> pl.Expr:
-    paths = [
-        pl.when((mask & pl.lit(bits.bit(name), dtype=MASK)) != 0).then(_path(spec.field))
-        for name, spec in kb.inputs.items()
-        if spec.absent == "missing" and (spec.timepoint in kb.upcoming_timepoints) == upcoming
-    ]
-    if not paths:
-        return pl.lit([], dtype=pl.List(pl.String))
-    return pl.concat_list(paths).list.drop_nulls()
+class PathDecoder:
+    """Keys of missing-fact masks, and the ``missing``/``upcoming`` path lists of the keys."""
+
+    def __init__(self, kb: KnowledgeBase, bits: FactBits) -> None:
+        if len(bits.names) > _MAX_FACT_BITS:
+            raise ValueError(f"more than {_MAX_FACT_BITS} facts do not fit the columnar missing-fact keys")
+        self.reported = tuple(
+            Reported(bits.bit(name), spec.field, spec.timepoint in kb.upcoming_timepoints)
+            for name, spec in kb.inputs.items()
+            if spec.absent == "missing"
+        )
+        self.relapse_bits = sum(r.bit for r in self.reported if r.field.startswith(_RELAPSE_LIST))
+        self.missing_bits = sum(r.bit for r in self.reported if not r.upcoming)
+
+    def key(self, mask: pl.Expr) -> pl.Expr:
+        """The row's key: what decides its two path lists."""
+        latest = (pl.col("relapses").list.len().fill_null(0).cast(pl.Int64) - 1).clip(0, (1 << _INDEX_BITS) - 1)
+        index = pl.when((mask & pl.lit(self.relapse_bits, dtype=MASK)) != 0).then(latest).otherwise(0).cast(MASK)
+        reported = mask & pl.lit(sum(r.bit for r in self.reported), dtype=MASK)
+        absent_response = pl.col(_WHOLE_RESPONSE).is_null().cast(MASK)
+        return reported * (1 << (_INDEX_BITS + 1)) + index * 2 + absent_response
+
+    def provisional(self, mask: pl.Expr) -> pl.Expr:
+        """Whether the ``missing`` list is not empty (upcoming inputs do not make a group provisional)."""
+        return (mask & pl.lit(self.missing_bits, dtype=MASK)) != 0
+
+    def _lists(self, key: int) -> tuple[list[str], list[str]]:
+        reported, rest = divmod(key, 1 << (_INDEX_BITS + 1))
+        index, absent_response = divmod(rest, 2)
+        paths: dict[bool, list[str]] = {False: [], True: []}
+        for item in self.reported:
+            if reported & item.bit:
+                paths[item.upcoming].append(item.field.replace(_RELAPSE_LIST, f"relapses[{index}]"))
+        missing = paths[False]
+        if absent_response and any(m.startswith(_WHOLE_RESPONSE + ".") for m in missing):
+            missing.insert(0, _WHOLE_RESPONSE)
+        return missing, paths[True]
+
+    def decode(self, keys: pl.Series) -> tuple[pl.Series, pl.Series]:
+        """The ``missing`` and ``upcoming`` lists of every row's key."""
+        distinct = keys.unique().sort()
+        lists = [self._lists(int(k)) for k in distinct]
+        position = keys.replace_strict(distinct, pl.Series(range(len(distinct)), dtype=pl.UInt32))
+        missing = pl.Series([m for m, _ in lists], dtype=WORDS).gather(position)
+        upcoming = pl.Series([u for _, u in lists], dtype=WORDS).gather(position)
+        return missing, upcoming
 
 
-def missing_paths(kb: KnowledgeBase, bits: FactBits, mask: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """The ``missing`` and ``upcoming`` record paths of a missing-fact mask."""
-    missing = _listed(kb, bits, mask, upcoming=False)
-    response_open = missing.list.eval(pl.element().str.starts_with(_WHOLE_RESPONSE + ".")).list.any()
-    whole = pl.concat_list(pl.lit([_WHOLE_RESPONSE], dtype=pl.List(pl.String)), missing)
-    missing = pl.when(pl.col(_WHOLE_RESPONSE).is_null() & response_open).then(whole).otherwise(missing)
-    return missing, _listed(kb, bits, mask, upcoming=True)
+def members(ids: tuple[str, ...], keys: pl.Series) -> pl.Series:
+    """The member lists of population keys (bit ``i`` set: a member of ``ids[i]``), in the order of ``ids``."""
+    distinct = keys.unique().sort()
+    lists = [[p for i, p in enumerate(ids) if int(k) >> i & 1] for k in distinct]
+    position = keys.replace_strict(distinct, pl.Series(range(len(distinct)), dtype=pl.UInt32))
+    return pl.Series(lists, dtype=WORDS).gather(position)

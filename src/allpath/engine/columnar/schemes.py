@@ -76,4 +76,4 @@ def compile_scheme(scheme: Scheme, compiler: ConditionCompiler, bits: FactBits, 
         .otherwise(NO_MISSING)
         .alias(f"{name}._missing")
     )
-    return CompiledScheme(name, (verdicts, (floor,), (group, all_missing)))
+    return CompiledScheme(name, (*compiler.stages(), verdicts, (floor,), (group, all_missing)))

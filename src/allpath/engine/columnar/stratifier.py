@@ -19,13 +19,16 @@ import pyarrow as pa
 from allpath.engine.columnar.facts import FACT_PREFIX, input_facts
 from allpath.engine.columnar.fallback import OUTPUT_SCHEMA, per_patient_frame
 from allpath.engine.columnar.logic import (
+    MASK,
+    NO_MISSING,
     ConditionCompiler,
     FactBits,
     Population,
     Scope,
     Unsupported,
+    union,
 )
-from allpath.engine.columnar.paths import missing_paths
+from allpath.engine.columnar.paths import PathDecoder, members
 from allpath.engine.columnar.schemes import CompiledScheme, compile_scheme
 from allpath.knowledge.loader import KnowledgeBase
 
@@ -53,6 +56,8 @@ class Stratifier:
     fallback: pl.Expr  # true on the rows a refused part can affect
     refused: tuple[Refusal, ...]
     reads: tuple[str, ...]  # the record columns the plan reads
+    paths: PathDecoder
+    population_ids: tuple[str, ...]
 
     @property
     def knowledge_version(self) -> str:
@@ -66,10 +71,21 @@ class Stratifier:
         lazy = frame.lazy().with_row_index(_INDEX)
         for stage in self.stages:
             lazy = lazy.with_columns(stage)
-        computed = lazy.select(pl.col(_INDEX), *kept, *self.outputs, self.fallback.alias("fallback")).collect()
+        computed = self._decoded(
+            lazy.select(pl.col(_INDEX), *kept, *self.outputs, self.fallback.alias("fallback")).collect()
+        )
         if self.refused:
             computed = self._per_patient(frame, computed)
         return computed.drop(_INDEX).with_columns(pl.lit(self.kb.version).alias("knowledge_version"))
+
+    def _decoded(self, computed: pl.DataFrame) -> pl.DataFrame:
+        """The path and population lists of the rows' keys (see ``paths``)."""
+        lists: list[pl.Series] = []
+        for scheme in ("risk_group", "cog_risk_group"):
+            missing, upcoming = self.paths.decode(computed[f"{scheme}_missing"])
+            lists += [missing.alias(f"{scheme}_missing"), upcoming.alias(f"{scheme}_upcoming")]
+        lists.append(members(self.population_ids, computed["populations"]).alias("populations"))
+        return computed.with_columns(lists)
 
     def _per_patient(self, frame: pl.DataFrame, computed: pl.DataFrame) -> pl.DataFrame:
         chosen = computed.filter(pl.col("fallback"))
@@ -107,11 +123,11 @@ class _Builder:
         self.kb = kb
         facts = {f.name: f for f in input_facts()}
         self.bits = FactBits(tuple(sorted(set(facts) | set(kb.inputs) | kb.derived_facts)))
-        if len(self.bits.names) > 64:
-            raise ValueError("more than 64 facts do not fit the columnar missing-fact masks")
         self.scope = Scope(self.bits, facts, {})
         self.stages: list[tuple[pl.Expr, ...]] = [tuple(f.expr.alias(FACT_PREFIX + f.name) for f in facts.values())]
         self.refused: list[Refusal] = []
+        self.paths = PathDecoder(kb, self.bits)
+        self.population_ids: tuple[str, ...] = tuple(p.spec.id for p in kb.populations)
         self.fallback: list[pl.Expr] = []
 
     def refuse(self, part: str, problem: Unsupported, rows: pl.Expr) -> None:
@@ -119,23 +135,24 @@ class _Builder:
         self.fallback.append(rows)
 
     def disease_state(self) -> pl.Expr:
-        compiler = ConditionCompiler(self.scope)
+        compiler = ConditionCompiler(self.scope, "_disease_state.")
         try:
             verdicts = [(rule.value, compiler.compile(condition).value) for rule, condition in self.kb.disease_states]
         except Unsupported as problem:
             self.refuse("disease_state", problem, pl.lit(True))
             return pl.lit(None, dtype=pl.String)
-        self.stages.append((_first_true(verdicts).alias("disease_state"),))
+        self.stages.extend((*compiler.stages(), (_first_true(verdicts).alias("disease_state"),)))
         self.scope = Scope(self.bits, self.scope.facts, {"disease_state": ("text", pl.col("disease_state"))})
         return pl.col("disease_state")
 
     def populations(self) -> pl.Expr:
-        compiler = ConditionCompiler(self.scope)
+        compiler = ConditionCompiler(self.scope, "_populations.")
         try:
             compiled = [(p.spec.id, compiler.compile(p.condition)) for p in self.kb.populations]
         except Unsupported as problem:
             self.refuse("populations", problem, pl.lit(True))
-            return pl.lit(None, dtype=pl.List(pl.String))
+            return pl.lit(0, dtype=MASK)
+        self.stages.extend(compiler.stages())
         self.stages.append(
             tuple(t.value.alias(f"_population.{i}") for i, t in compiled)
             + tuple(t.missing.alias(f"_population.{i}_missing") for i, t in compiled)
@@ -144,12 +161,18 @@ class _Builder:
             Population(i, pl.col(f"_population.{i}"), pl.col(f"_population.{i}_missing")) for i, _ in compiled
         )
         self.scope = Scope(self.bits, self.scope.facts, self.scope.derived, found)
-        members = [pl.when(p.value.fill_null(False)).then(pl.lit(p.id)) for p in found]
-        return pl.concat_list(members).list.drop_nulls() if members else pl.lit([], dtype=pl.List(pl.String))
+        self.population_ids = tuple(i for i, _ in compiled)
+        member_bits = [
+            pl.when(p.value.fill_null(False)).then(pl.lit(1 << i, dtype=MASK)).otherwise(NO_MISSING)
+            for i, p in enumerate(found)
+        ]
+        return union(member_bits)  # a key: decoded into the list of members after the plan runs
 
     def scheme(self, part: str, rows: pl.Expr) -> CompiledScheme | None:
         try:
-            compiled = compile_scheme(getattr(self.kb, part), ConditionCompiler(self.scope), self.bits, part)
+            compiled = compile_scheme(
+                getattr(self.kb, part), ConditionCompiler(self.scope, f"_{part}."), self.bits, part
+            )
         except Unsupported as problem:
             self.refuse(part, problem, rows)
             return None
@@ -157,30 +180,28 @@ class _Builder:
         return compiled
 
     def timing(self, relapsed: pl.Expr) -> pl.Expr:
-        compiler = ConditionCompiler(self.scope)
+        compiler = ConditionCompiler(self.scope, "_relapse_timing.")
         try:
             verdicts = [(rule.value, compiler.compile(c).value) for rule, c in self.kb.relapse_timing.rules]
         except Unsupported as problem:
             self.refuse("relapse_timing", problem, relapsed)
             return pl.lit(None, dtype=pl.String)
+        self.stages.extend(compiler.stages())
         return pl.when(relapsed).then(_first_true(verdicts)).otherwise(pl.lit(None, dtype=pl.String))
 
 
 def _scheme_outputs(builder: _Builder, scheme: CompiledScheme | None, name: str) -> list[pl.Expr]:
-    if scheme is None:
-        nothing = pl.lit(None, dtype=pl.List(pl.String))
+    if scheme is None:  # its rows go to the per-patient engine
         return [
             pl.lit(None, dtype=pl.String).alias(name),
             pl.lit(None, dtype=pl.Boolean).alias(f"{name}_provisional"),
-            nothing.alias(f"{name}_missing"),
-            nothing.alias(f"{name}_upcoming"),
+            pl.lit(0, dtype=MASK).alias(f"{name}_missing"),
         ]
-    missing, upcoming = missing_paths(builder.kb, builder.bits, scheme.missing)
+    key = builder.paths.key(scheme.missing)  # decoded into the two lists after the plan runs
     return [
         scheme.group.alias(name),
-        (missing.list.len() > 0).alias(f"{name}_provisional"),
-        missing.alias(f"{name}_missing"),
-        upcoming.alias(f"{name}_upcoming"),
+        builder.paths.provisional(scheme.missing).alias(f"{name}_provisional"),
+        key.alias(f"{name}_missing"),
     ]
 
 
@@ -208,4 +229,13 @@ def compile_stratifier(kb: KnowledgeBase) -> Stratifier:
     )
     reads = sorted({column for fact in input_facts() for column in fact.reads} | {"response", "relapses"})
     fallback = pl.any_horizontal(builder.fallback) if builder.fallback else pl.lit(False)
-    return Stratifier(kb, tuple(builder.stages), outputs, fallback, tuple(builder.refused), tuple(reads))
+    return Stratifier(
+        kb,
+        tuple(builder.stages),
+        outputs,
+        fallback,
+        tuple(builder.refused),
+        tuple(reads),
+        builder.paths,
+        builder.population_ids,
+    )

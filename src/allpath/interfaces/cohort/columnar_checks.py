@@ -94,8 +94,8 @@ def _tokens_ok(values: Column, allowed: tuple[str, ...], non_empty: bool) -> Mas
     code_values = np.asarray(_numbers(codes, -1), dtype=np.int64)
     ok[parents[code_values < 0]] = False  # a token not allowed (or a missing token)
     width = len(allowed) + 1
-    unique_keys, counts = np.unique(parents * width + code_values, return_counts=True)
-    ok[unique_keys[counts > 1] // width] = False  # a token given twice in one list
+    counts = np.bincount(parents * width + code_values + 1, minlength=len(values) * width)
+    ok[np.flatnonzero(counts > 1) // width] = False  # a token given twice in one list
     if allowed is GENETIC_TOKENS:
         long = _mask(_f("greater", lengths, pa.scalar(1, lengths.type)), when_null=False)
         ok[parents[(code_values == _NONE_DETECTED) & long[parents]]] = False

@@ -12,7 +12,7 @@ from allpath.accounts.passwords import MAX_LENGTH, MIN_LENGTH
 from allpath.interfaces.web import account_words
 from allpath.interfaces.web.account_words import AUDIT_ACTIONS, REASONS, refusal
 from allpath.storage import accounts as account_rules
-from tests.web.conftest import User, WebApp, sign_in
+from tests.web.conftest import PASSWORDS, User, WebApp, sign_in
 
 
 def _own_id(admin: User) -> str:
@@ -111,3 +111,25 @@ def test_every_audit_action_written_has_words() -> None:
     written = set(re.findall(r'_audit\(s, \w+, "([a-z_]+)"', inspect.getsource(account_rules)))
     assert written and written <= set(AUDIT_ACTIONS), written - set(AUDIT_ACTIONS)
     assert account_words.audit_word(AUDIT_ACTIONS, "something_new") == "something new"
+
+
+def test_the_account_pages_problems_in_spanish(web: WebApp) -> None:
+    """The problems the account page's routes write (a wrong current password, a weak one, a token's lifetime)."""
+    person = sign_in(web.app, "researcher")
+    person.get("/account?lang=es")
+    wrong = person.post(
+        "/account/password", {"current_password": "not it", "new_password": "x", "new_password_again": "x"}
+    )
+    assert wrong.status_code == 400 and "la contraseña actual no es correcta" in wrong.text
+    weak = {"current_password": PASSWORDS["researcher"], "new_password": "too short", "new_password_again": "too short"}
+    refused = person.post("/account/password", weak)
+    assert refused.status_code == 422
+    assert "la contraseña es demasiado corta (unas cuantas palabras forman una buena contraseña)" in refused.text
+    chosen = {"current_password": "whatever", "new_password": "short", "new_password_again": "differs"}
+    differ = person.post("/account/password", chosen)
+    assert differ.status_code == 422 and "Las dos contraseñas nuevas no son iguales." in differ.text
+    lifetime = person.post("/account/tokens", {"name": "import", "days": "0"})
+    assert lifetime.status_code == 422
+    assert "La duración es un número de días mayor que 0 y no mayor que la duración máxima permitida." in lifetime.text
+    unnamed = person.post("/account/tokens", {"name": " ", "days": ""})
+    assert unnamed.status_code == 422 and "Dé un nombre al token (hasta 100 caracteres)." in unnamed.text

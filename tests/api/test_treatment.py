@@ -72,6 +72,24 @@ def test_family_reads_own_childs_roadmap_ics_and_not_another_childs(service: Ser
     assert all(e.role == "family" for e in _new_entries(service, seen))
 
 
+def test_the_calendar_speaks_the_asked_language(service: Service) -> None:
+    """``?lang=`` then ``Accept-Language`` (else English, unchanged): the words change, the events do not."""
+    path = f"/api/patients/{service.patient_id}/roadmap.ics"
+    english = _get(service, "family", path)
+    by_query = _get(service, "family", path + "?lang=es")
+    by_header = service.client().get(path, headers={**service.bearer("family"), "Accept-Language": "es-MX, en;q=0.5"})
+    assert english.headers["content-language"] == "en" and b"SUMMARY;LANGUAGE=en:" in english.content
+    for spanish in (by_query, by_header):
+        assert spanish.status_code == 200 and spanish.headers["content-language"] == "es"
+        assert spanish.content == by_query.content and b"SUMMARY;LANGUAGE=es:" in spanish.content
+    es_events, en_events = (Calendar.from_ical(r.content).walk("VEVENT") for r in (by_query, english))
+    assert [(e["UID"], e.decoded("DTSTART")) for e in es_events] == [
+        (e["UID"], e.decoded("DTSTART")) for e in en_events
+    ]
+    assert str(es_events[-1]["SUMMARY"]) == "Final previsto del tratamiento"
+    assert str(en_events[-1]["SUMMARY"]) == "Planned end of treatment"
+
+
 @pytest.mark.parametrize("path", PER_PATIENT)
 def test_family_and_clinician_read_every_view_of_their_child(service: Service, path: str) -> None:
     for role in ("family", "clinician"):

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from allpath import service
@@ -40,6 +40,7 @@ from allpath.interfaces.api.schemas import (
 from allpath.interfaces.http.deps import KB, storable_body
 from allpath.interfaces.http.schemas import ValidationErrorOut, error_responses
 from allpath.interfaces.http.unit_of_work import KernelRoute, Work, acting, visible_patient
+from allpath.interfaces.i18n import LANG_PARAM, choose_locale, use_locale
 from allpath.interfaces.ics import MEDIA_TYPE as CALENDAR_MEDIA_TYPE
 from allpath.interfaces.ics import roadmap_to_ics
 from allpath.service.records import DosesView, RoadmapView, SurvivorshipView
@@ -153,21 +154,31 @@ def patient_roadmap(patient_id: str, kb: KB, work: CareOrFamily, start: StartQue
     response_class=Response,
     responses=ICS_RESPONSES,
 )
-def patient_roadmap_ics(patient_id: str, kb: KB, work: CareOrFamily, start: StartQuery = None) -> Response:
+def patient_roadmap_ics(
+    request: Request, patient_id: str, kb: KB, work: CareOrFamily, start: StartQuery = None
+) -> Response:
     """The child's roadmap as a calendar file: one all-day event per dated phase, per checkpoint and for the
-    end of treatment. No name in the file; dates assume no delays."""
+    end of treatment. No name in the file; dates assume no delays. Its words are in the language of ``?lang=``,
+    else of ``Accept-Language``, else English (``Content-Language`` says which); its dates stay ISO values."""
     patient = visible_patient(work, patient_id, family_allowed=True)
+    locale = choose_locale(request.query_params.get(LANG_PARAM), None, None, request.headers.get("accept-language"))
 
     def to_calendar(roadmap: RoadmapView, record_id: str) -> bytes:
         return roadmap_to_ics(roadmap, record_id=record_id)
 
     try:
-        answer = service.patient_calendar(work, kb, patient, to_calendar, start=start)
+        with use_locale(locale):
+            kb_in = kb if locale == kb.locale else request.app.state.kb_for(locale)  # English: the running base
+            answer = service.patient_calendar(work, kb_in, patient, to_calendar, start=start)
     except RecordError as error:
         return record_errors(error)
     except InputError as error:
         return refused(error)
-    headers = {**ICS_HEADERS, "Content-Disposition": 'attachment; filename="treatment-roadmap.ics"'}
+    headers = {
+        **ICS_HEADERS,
+        "Content-Language": locale,
+        "Content-Disposition": 'attachment; filename="treatment-roadmap.ics"',
+    }
     return Response(answer.result, media_type=f"{CALENDAR_MEDIA_TYPE}; charset=utf-8", headers=headers)
 
 

@@ -328,11 +328,11 @@ def _calendar(roadmap: RoadmapView, patient_id: str) -> bytes:
 
 
 @router.get("/patients/{patient_id}/roadmap.ics")
-def roadmap_calendar(request: Request, patient_id: str, work: CareOrFamilyPage) -> Response:
+def roadmap_calendar(request: Request, patient_id: str, kb: KB, work: CareOrFamilyPage) -> Response:
     """The dated roadmap as an iCalendar file (no doses) in the page's language, for the care team and family."""
     patient = visible_patient(work, patient_id, family_allowed=True)
     locale = page_locale(request, Viewer.of(work.signed_in()))  # the page's language, and its knowledge texts
-    kb_in = request.app.state.kb_for(locale)
+    kb_in = kb if locale == kb.locale else request.app.state.kb_for(locale)  # English: the running base
     try:
         with use_locale(locale):
             data = service.patient_calendar(

@@ -104,6 +104,17 @@ def test_a_csv_json_cell_that_is_not_json_is_reported_with_the_other_problems_of
     assert [(p.row, p.field) for p in problems] == [(1, "relapses"), (1, "genetics[1]")]
 
 
+def test_a_csv_row_with_too_few_or_too_many_cells_is_a_reported_row_and_the_rest_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "cohort.csv"
+    path.write_text('id,sex\na,male\nb\nc,female,extra\n"d\nwith a line break",male\ne,female\n', encoding="utf-8")
+    table, problems = read_all(read_cohort(path, batch_rows=2))
+    assert table.column(ROW).to_pylist() == [1, 4, 5]
+    assert table.column("id").to_pylist() == ["a", "d\nwith a line break", "e"]
+    assert [(p.row, p.field) for p in problems] == [(2, "record"), (3, "record")]
+    assert "expected 2 cells" in problems[0].allowed and "has 1" in problems[0].allowed
+    assert "has 3" in problems[1].allowed
+
+
 def test_csv_cells_that_do_not_read_as_their_kind_are_refused_by_parse_record(tmp_path: Path) -> None:
     path = tmp_path / "cohort.csv"
     path.write_text("id,wbc_per_ul,down_syndrome,response.day8_blood_mrd_pct\na,NaN,yes,0.1\nb,1e3,TRUE,\n")
@@ -155,3 +166,15 @@ def test_the_format_comes_from_the_name(tmp_path: Path) -> None:
         cohort_format(tmp_path / "cohort.xlsx")
     with pytest.raises(ValueError, match="at least 1"):
         list(read_cohort(records, batch_rows=0))
+
+
+def test_a_long_exposures_cell_is_read_and_a_cell_past_the_csv_limit_is_a_reported_row(tmp_path: Path) -> None:
+    course = {"drug": "vincristine", "date": "2020-01-01", "dose_mg_per_m2": 1.5}
+    exposures = json.dumps({"courses": [course] * 3_000})  # about 200,000 characters, over csv's default limit
+    path = tmp_path / "cohort.csv"
+    with path.open("w", encoding="utf-8", newline="") as stream:
+        stream.write(f'id,exposures\na,"{exposures.replace(chr(34), chr(34) * 2)}"\nb,"{"x" * (5 << 20)}"\nc,\n')
+    table, problems = read_all(read_cohort(path))
+    assert table.column("id").to_pylist() == ["a", "c"]
+    assert len(table.column("exposures")[0].as_py()["courses"]) == 3_000
+    assert [(p.row, p.field) for p in problems] == [(2, "record")]

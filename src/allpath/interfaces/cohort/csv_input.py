@@ -1,5 +1,5 @@
 """Cohorts as CSV: the header names the record's fields, one record per row (row 1 = the first row under the
-header), read in blocks with pyarrow's streaming CSV reader.
+header), read row by row (memory holds one batch).
 
 The cells are text and become the JSON values ``parse_record`` reads: an empty cell is a missing value;
 numbers, ``true``/``false``, dates as written (YYYY-MM-DD); the token lists ``genetics`` and
@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.csv as pa_csv
 
 from allpath.domain.cohort_table import RECORD_SCHEMA
 from allpath.domain.record import parse_record
@@ -33,7 +32,8 @@ _JSON_CELLS = {
     "relapses": "expected JSON text in the cell: a list of relapse objects, oldest first",
     "exposures": "expected JSON text in the cell: an object with courses and radiation",
 }
-_BLOCK_BYTES = 1 << 22
+_CELL_MAX_CHARS = 4 << 20
+_UNREADABLE_ROW = "expected a row of CSV cells; this row could not be read (a quote left open or a cell far too long)"
 
 
 def _column_kinds() -> dict[str, str]:
@@ -88,22 +88,30 @@ def read_csv(path: Path, batch_rows: int) -> Iterator[CohortBatch]:
 
 
 def _records(path: Path, header: list[str]) -> Iterator[tuple[int, object]]:
-    reader = pa_csv.open_csv(
-        path,
-        read_options=pa_csv.ReadOptions(block_size=_BLOCK_BYTES),
-        # Every cell as text: the conversion to the record's values is ours, so that a bad cell is a bad row.
-        convert_options=pa_csv.ConvertOptions(
-            column_types={name: pa.string() for name in header},
-            strings_can_be_null=False,
-            quoted_strings_can_be_null=False,
-        ),
-    )
-    row = 0
-    for block in reader:
-        columns = [block.column(name).to_pylist() for name in header]
-        for cells in zip(*columns, strict=True):
+    """Each row under the header with its number. Python's csv reader, streaming line by line: unlike pyarrow's
+    streaming CSV reader, it says which row has too few or too many cells, so that row is reported, not skipped
+    or fatal. (Reading the cells costs little beside ``parse_record``.)"""
+    # The csv module refuses cells over 128 KiB by default; a valid record's exposures cell (up to 5,000 courses)
+    # can be longer. The limit is the module's, for the whole process: it is only ever raised here.
+    csv.field_size_limit(max(csv.field_size_limit(), _CELL_MAX_CHARS))
+    with path.open("r", encoding="utf-8-sig", errors="surrogateescape", newline="") as stream:
+        reader = csv.reader(stream)
+        next(reader, None)
+        row = 0
+        while True:
             row += 1
-            yield row, record_from_cells(row, header, cells)
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error:
+                yield row, RowProblems((RowProblem(row, "record", None, _UNREADABLE_ROW),))
+                continue
+            if len(cells) != len(header):
+                allowed = f"expected {len(header)} cells, one per column of the header; this row has {len(cells)}"
+                yield row, RowProblems((RowProblem(row, "record", ",".join(cells), allowed),))
+                continue
+            yield row, record_from_cells(row, header, tuple(cells))
 
 
 def record_from_cells(row: int, header: list[str], cells: tuple[str, ...]) -> object:

@@ -178,3 +178,10 @@ def test_a_long_exposures_cell_is_read_and_a_cell_past_the_csv_limit_is_a_report
     assert table.column("id").to_pylist() == ["a", "c"]
     assert len(table.column("exposures")[0].as_py()["courses"]) == 3_000
     assert [(p.row, p.field) for p in problems] == [(2, "record")]
+
+
+def test_a_file_that_is_not_parquet_is_a_file_problem(tmp_path: Path) -> None:
+    path = tmp_path / "cohort.parquet"
+    path.write_text("id,sex\na,male\n", encoding="utf-8")
+    with pytest.raises(CohortFileError, match="not a Parquet file"):
+        list(read_cohort(path))

@@ -29,7 +29,7 @@ _REPEATED = "a Patient id given once in the export (this id is on an earlier lin
 
 def _resource_type(path: Path) -> str | None:
     """The resource type of an NDJSON file, from its first resource (file names vary between servers)."""
-    with path.open("r", encoding="utf-8") as stream:
+    with path.open("r", encoding="utf-8", errors="replace") as stream:
         for line in stream:
             if line.strip():
                 try:
@@ -57,7 +57,7 @@ def bulk_files(source: Path | Sequence[Path]) -> dict[str, list[Path]]:
 def _patients(files: list[Path]) -> Iterator[tuple[int, object]]:
     row = 0
     for path in files:
-        with path.open("r", encoding="utf-8") as stream:
+        with path.open("r", encoding="utf-8", errors="replace") as stream:
             for line in stream:
                 if not line.strip():
                     continue
@@ -92,7 +92,7 @@ def _resources_about(ids: set[str], by_type: dict[str, list[Path]]) -> dict[str,
         if kind == "Patient":
             continue
         for path in by_type.get(kind, []):
-            with path.open("r", encoding="utf-8") as stream:
+            with path.open("r", encoding="utf-8", errors="replace") as stream:
                 for line in stream:
                     if not line.strip():
                         continue

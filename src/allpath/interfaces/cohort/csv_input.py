@@ -65,7 +65,7 @@ COLUMN_KINDS = _column_kinds()
 
 
 def _header(path: Path) -> list[str]:
-    with path.open("r", encoding="utf-8-sig", newline="") as stream:
+    with path.open("r", encoding="utf-8-sig", errors="surrogateescape", newline="") as stream:
         first = next(csv.reader(stream), None)
     if not first:
         raise CohortFileError("The CSV file is empty: its first line must name the record fields.")

@@ -54,7 +54,12 @@ def _in_record_shape(batch: pa.RecordBatch) -> pa.Table:
 
 def read_parquet(path: Path, batch_rows: int) -> Iterator[CohortBatch]:
     """The records of a Parquet file, in batches of ``batch_rows``."""
-    parquet = pq.ParquetFile(path)
+    try:
+        parquet = pq.ParquetFile(path)
+    except pa.ArrowException:
+        raise CohortFileError(
+            "The file is not a Parquet file that can be read (its format marks are missing)."
+        ) from None
     columns = _columns(parquet)
     first_row = 1
     for batch in parquet.iter_batches(batch_size=batch_rows, columns=columns):

@@ -160,6 +160,8 @@ def test_the_format_comes_from_the_name(tmp_path: Path) -> None:
     fhir = write_json_lines([{"resourceType": "Patient", "id": "p"}], tmp_path / "Patient.ndjson")
     assert cohort_format(records) == "jsonl"
     assert cohort_format(fhir) == "fhir-ndjson"
+    # One Patient file alone is an export too: a Patient with nothing the record holds is a reported row.
+    assert [(p.row, p.patient) for batch in read_cohort(fhir) for p in batch.problems] == [(1, "p")]
     assert cohort_format(tmp_path) == "fhir-ndjson"
     assert cohort_format(tmp_path / "c.PARQUET") == "parquet"
     with pytest.raises(CohortFileError, match="does not say its format"):

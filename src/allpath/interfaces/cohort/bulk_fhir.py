@@ -43,7 +43,10 @@ def _resource_type(path: Path) -> str | None:
 
 def bulk_files(source: Path | Sequence[Path]) -> dict[str, list[Path]]:
     """The NDJSON files of an export (a folder, or the list of files), by resource type."""
-    paths = sorted(source.glob("*.ndjson")) if isinstance(source, Path) else list(source)
+    if isinstance(source, Path):
+        paths = sorted(source.glob("*.ndjson")) if source.is_dir() else [source]
+    else:
+        paths = list(source)
     by_type: dict[str, list[Path]] = {}
     for path in paths:
         kind = _resource_type(path)

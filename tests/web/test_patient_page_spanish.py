@@ -7,10 +7,12 @@ own problems (an unknown place, a radius out of range) are Spanish; the source p
 from __future__ import annotations
 
 import re
+from datetime import date
 from decimal import Decimal
 from html.parser import HTMLParser
 
 import pytest
+from babel.dates import format_date
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
@@ -19,6 +21,7 @@ from allpath.interfaces import i18n
 from allpath.interfaces.i18n import catalog_path
 from tests.web.conftest import User, WebApp, sign_in
 from tests.web.test_pseudo_locale import PATIENT_TEMPLATES, template_pieces
+from tests.web.test_treatment import STARTED, _create, _section
 
 SPANISH = {"Accept-Language": "es"}
 
@@ -204,3 +207,20 @@ def test_i18n_local_number_keeps_english_and_every_digit() -> None:
             "abc",
         ]
     assert i18n.local_number("0.00001") == "0.00001" and i18n.local_number("12345") == "12345"
+
+
+def test_dates_on_the_patient_page_are_spanish_words(web: WebApp, clinician: User) -> None:
+    """The roadmap's, the response tests', the survivorship plan's and the doses' dates: Spanish words in the text,
+    the ISO date kept for machines in ``datetime``; English keeps the ISO date (a child with a start date)."""
+    child = _create(clinician, STARTED | {"display_name": "Dated child"})
+    roadmap = r'<time datetime="(\d{4}-\d{2}-\d{2})">([^<]*)</time>'
+    spanish_page = clinician.get(f"/patients/{child}?lang=es").text
+    english_page = clinician.get(f"/patients/{child}?lang=en").text
+    spanish = re.findall(roadmap, _section(spanish_page, "phases") + _section(spanish_page, "doses"))
+    english = re.findall(roadmap, _section(english_page, "phases") + _section(english_page, "doses"))
+    assert len(spanish) >= 10
+    assert [day for day, _ in spanish] == [day for day, _ in english]
+    assert all(shown == format_date(date.fromisoformat(day), "long", locale="es") for day, shown in spanish)
+    assert all(shown == day for day, shown in english)
+    start = '<time datetime="2026-01-05">5 de enero de 2026</time>'
+    assert f"Con fechas a partir del inicio del tratamiento, el {start}" in spanish_page

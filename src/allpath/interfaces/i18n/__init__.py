@@ -148,11 +148,20 @@ def language_name(locale: str) -> str:
     return name[:1].upper() + name[1:]
 
 
-def shown_date(moment: date | datetime | None) -> str:
-    """A date in the current locale's medium form (English pages keep their ISO dates)."""
-    if moment is None:
+def shown_date(moment: date | datetime | str | None) -> str:
+    """A date in the current locale's medium form (English pages keep their ISO dates). A date may come as its
+    ISO text (``2026-01-05``, as the roadmap and the survivorship plan carry it); English shows it as it is."""
+    if moment is None or moment == "":
         return ""
-    day = moment.date() if isinstance(moment, datetime) else moment
+    if isinstance(moment, str):
+        if current_locale() == DEFAULT_LOCALE:
+            return moment
+        try:
+            day = date.fromisoformat(moment)
+        except ValueError:
+            return moment
+    else:
+        day = moment.date() if isinstance(moment, datetime) else moment
     return day.isoformat() if current_locale() == DEFAULT_LOCALE else format_date(day, "long", locale=current_locale())
 
 

@@ -15,6 +15,7 @@ import polars as pl
 import pytest
 
 from allpath.domain.cohort_table import records_table
+from allpath.domain.record_model import PatientRecord
 from allpath.engine.columnar import compile_stratifier
 from allpath.knowledge.compiled import Scheme
 from allpath.knowledge.conditions import AnyOf, Equals
@@ -30,13 +31,13 @@ def _widened(scheme: Scheme) -> Scheme:
 
 
 @pytest.fixture(scope="module")
-def records(kb: KnowledgeBase) -> list:  # type: ignore[type-arg]
+def records(kb: KnowledgeBase) -> list[PatientRecord]:
     return parsed(RecordGenerator(kb, seed=11).records(600))
 
 
 def test_a_refused_relapse_rule_sends_only_the_relapsed_rows_to_the_per_patient_engine(
     kb: KnowledgeBase,
-    records: list,  # type: ignore[type-arg]
+    records: list[PatientRecord],
 ) -> None:
     fixture = replace(kb, relapse_risk_group=_widened(kb.relapse_risk_group))
     stratifier = compile_stratifier(fixture)
@@ -52,7 +53,7 @@ def test_a_refused_relapse_rule_sends_only_the_relapsed_rows_to_the_per_patient_
 
 def test_a_refused_risk_rule_sends_every_row_to_the_per_patient_engine(
     kb: KnowledgeBase,
-    records: list,  # type: ignore[type-arg]
+    records: list[PatientRecord],
 ) -> None:
     fixture = replace(kb, risk_group=_widened(kb.risk_group))
     stratifier = compile_stratifier(fixture)
@@ -62,7 +63,20 @@ def test_a_refused_risk_rule_sends_every_row_to_the_per_patient_engine(
     assert mismatches(result, records, fixture) == []
 
 
-def test_the_bundled_knowledge_compiles_whole(kb: KnowledgeBase, records: list) -> None:  # type: ignore[type-arg]
+def test_the_bundled_knowledge_compiles_whole(kb: KnowledgeBase, records: list[PatientRecord]) -> None:
     stratifier = compile_stratifier(kb)
     assert stratifier.refused == ()
     assert stratifier.stratify(records_table(records)).select(pl.col("fallback").any()).item() is False
+
+
+def test_a_refused_population_sends_every_row_to_the_per_patient_engine(
+    kb: KnowledgeBase, records: list[PatientRecord]
+) -> None:
+    first, *rest = kb.populations
+    widened = replace(first, condition=AnyOf((first.condition, REFUSED)))
+    fixture = replace(kb, populations=(widened, *rest))
+    stratifier = compile_stratifier(fixture)
+    assert [r.part for r in stratifier.refused] == ["populations"]
+    result = stratifier.stratify(records_table(records))
+    assert result["fallback"].all()
+    assert mismatches(result, records, fixture) == []

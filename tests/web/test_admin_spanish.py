@@ -6,13 +6,19 @@ from __future__ import annotations
 import inspect
 import re
 import uuid
+from typing import Any
+
+from fastapi.testclient import TestClient
 
 from allpath.accounts import passwords
 from allpath.accounts.passwords import MAX_LENGTH, MIN_LENGTH
 from allpath.interfaces.web import account_words
 from allpath.interfaces.web.account_words import AUDIT_ACTIONS, REASONS, refusal
 from allpath.storage import accounts as account_rules
-from tests.web.conftest import PASSWORDS, User, WebApp, sign_in
+from allpath.storage import invitations
+from tests.web.conftest import FORM_TOKEN, PASSWORDS, User, WebApp, sign_in
+
+CHOSEN = "a pass phrase of my own choosing"
 
 
 def _own_id(admin: User) -> str:
@@ -90,7 +96,7 @@ def test_english_is_as_before(web: WebApp) -> None:
 
 def test_the_reasons_are_the_account_rules_own_words() -> None:
     """Each reason marked for the pages is one the rules write (a reworded rule would otherwise show in English)."""
-    sources = inspect.getsource(account_rules) + inspect.getsource(passwords)
+    sources = inspect.getsource(account_rules) + inspect.getsource(invitations) + inspect.getsource(passwords)
     for reason in REASONS:
         acted = re.fullmatch(r"you cannot (.+) your own account; ask another administrator", reason)
         if acted:
@@ -133,3 +139,34 @@ def test_the_account_pages_problems_in_spanish(web: WebApp) -> None:
     assert "La duración es un número de días mayor que 0 y no mayor que la duración máxima permitida." in lifetime.text
     unnamed = person.post("/account/tokens", {"name": " ", "days": ""})
     assert unnamed.status_code == 422 and "Dé un nombre al token (hasta 100 caracteres)." in unnamed.text
+
+
+def test_activating_an_account_refuses_in_spanish(web: WebApp) -> None:
+    """The owner of a new account, choosing a password with the administrator's code in Spanish."""
+    admin = sign_in(web.app, "admin")
+    username = f"es.{uuid.uuid4().hex[:8]}"
+    made = admin.post("/admin/users", {"username": username, "display_name": "Luz Díaz", "role": "researcher"})
+    code = re.search(r"<code>([0-9A-F]{8}-[0-9A-F]{8}-[0-9A-F]{8})</code>", made.text)
+    assert code is not None
+    owner = TestClient(web.app)
+    page = owner.get("/activate?lang=es").text
+
+    def send(**fields: str) -> Any:
+        """The form as the page last shown gives it (each page carries its own form token)."""
+        token = FORM_TOKEN.search(page)
+        assert token is not None
+        data = {"username": username, "code": code.group(1), "csrf_token": token.group(1), "password": CHOSEN}
+        return owner.post("/activate", data=data | {"password_again": fields.get("password", CHOSEN)} | fields)
+
+    short = send(password="too short")
+    assert short.status_code == 422
+    assert "la contraseña es demasiado corta (unas cuantas palabras forman una buena contraseña)" in short.text
+    page = short.text
+    differ = send(password_again=CHOSEN + "x")
+    assert differ.status_code == 422 and "Las dos contraseñas no son iguales." in differ.text
+    page = differ.text
+    refused = send(code="00000000-00000000-00000000")
+    assert refused.status_code == 400
+    assert "el nombre de usuario o el código de activación no es válido (no existe, ya se usó o caducó)" in refused.text
+    expired = send(csrf_token="an old one")
+    assert expired.status_code == 400 and "El formulario había caducado. Inténtelo otra vez." in expired.text

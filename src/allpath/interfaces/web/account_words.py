@@ -1,10 +1,11 @@
 """The words of the account pages (the team's page, the administrator's accounts and audit log) that are kept in
 code: the account rules' reasons for a refusal, the roles, and the audit log's actions, resources and outcomes.
 
-The account rules (``allpath.storage.accounts``, ``allpath.accounts.passwords``) sit below the interfaces and
-say why they refuse an act in English, for the API and the command line; they cannot use the catalog. The pages
-mark each known reason here, in the rules' own words, and translate it where it is shown (``|translated``); a
-reason not listed is shown as the rules wrote it.
+The account rules (``allpath.storage.accounts`` and ``invitations``, ``allpath.accounts.passwords``) sit below
+the interfaces and say why they refuse an act in English, for the API and the command line; they cannot use the
+catalog. The pages (these, and joining, activation and your account) mark each known reason here, in the rules'
+own words, and translate it where it is shown (``|translated``); a reason not listed is shown as the rules wrote
+it.
 
 The audit log's codes are data (they stay as stored, and the API and exports show them); the page shows each
 known code in words, in the reader's language, and an unknown one as the code in words (``reset_password``:
@@ -18,7 +19,7 @@ from typing import Final
 from allpath.accounts.passwords import MAX_LENGTH, MIN_LENGTH
 from allpath.interfaces.i18n import marked
 
-# The account rules' reasons, in their own words (allpath.storage.accounts, allpath.accounts.passwords), marked
+# The account rules' reasons, in their own words (storage.accounts and invitations, accounts.passwords), marked
 # for the catalog: the page shows the reason and translates it. A test holds them to the rules' sources.
 REASONS: Final = (
     marked("this user name is taken"),
@@ -31,6 +32,8 @@ REASONS: Final = (
     marked("a family account keeps its role (it was made with an invitation code)"),
     marked("no such account waits for your team"),
     marked("the current password is wrong"),
+    marked("the user name or activation code is not valid (unknown, used or expired)"),
+    marked("this invitation code is not valid (unknown, used or expired)"),
     marked("the password must not be the user name, the name of the person or the name of this service"),
     marked("this password is on the list of common or breached passwords; choose another"),
     marked("the password must not be a run of repeated or consecutive characters"),

@@ -21,6 +21,8 @@ from allpath.accounts.passwords import MIN_LENGTH, WeakPassword
 from allpath.interfaces.http.deps import SESSION_COOKIE, AppSettings
 from allpath.interfaces.http.schemas import ActivateIn, InvitationAccept
 from allpath.interfaces.http.unit_of_work import AnonymousWork, KernelRoute
+from allpath.interfaces.i18n import marked
+from allpath.interfaces.web.account_words import refusal
 from allpath.interfaces.web.pages import (
     SECURITY_HEADERS,
     AnyUserPage,
@@ -33,6 +35,8 @@ from allpath.service import sessions, stored_patients
 from allpath.service.access import DATA_ROLES
 
 router = APIRouter(route_class=KernelRoute)
+# A form sent with a token of an earlier visit (shown beside the form, in the page's language).
+FORM_EXPIRED = marked("The form had expired. Please try again.")
 FORM_COOKIE = "allpath_form"
 
 
@@ -167,7 +171,7 @@ def join(
     """Create a family account linked to one child (the rules of ``POST /api/invitations/accept``)."""
     values = {"code": code, "username": username, "display_name": display_name}
     if not _form_token_ok(request, csrf_token):
-        return _join_page(request, 400, values, {"form": "The form had expired. Please try again."})
+        return _join_page(request, 400, values, {"form": FORM_EXPIRED})
     try:
         body = InvitationAccept(code=code.strip(), username=username, display_name=display_name, password=password)
     except ValidationError as error:
@@ -177,9 +181,9 @@ def join(
         sessions.accept_invitation(work, body.code, body.username, body.password, body.display_name, detail="web")
     except sessions.InvitationError as error:
         field = "username" if "user name" in str(error) else "code"
-        return _join_page(request, 400, values, {field: str(error)})
+        return _join_page(request, 400, values, {field: refusal(error)})
     except WeakPassword as error:
-        return _join_page(request, 422, values, {"password": f"password: {error}"})
+        return _join_page(request, 422, values, {"password": refusal(error)})
     return RedirectResponse("/signin?joined=1", status_code=303, headers=SECURITY_HEADERS)
 
 
@@ -211,7 +215,7 @@ def activate(
     """Choose the password of a new (or reset) account (the rules of ``POST /api/activate``)."""
     values = {"username": username, "code": code}
     if not _form_token_ok(request, csrf_token):
-        return _activate_page(request, 400, values, {"form": "The form had expired. Please try again."})
+        return _activate_page(request, 400, values, {"form": FORM_EXPIRED})
     try:
         body = ActivateIn(username=username.strip(), code=code.strip(), password=password)
     except ValidationError as error:
@@ -220,11 +224,11 @@ def activate(
         return _activate_page(request, 422, values, errors)
     if password != password_again:
         work.audit("activate", "user", outcome="invalid", detail="web")
-        return _activate_page(request, 422, values, {"password_again": "The two passwords differ."})
+        return _activate_page(request, 422, values, {"password_again": marked("The two passwords differ.")})
     try:
         sessions.activate(work, body.username, body.code, body.password, detail="web")
     except sessions.AccountError as error:
-        return _activate_page(request, 400, values, {"code": str(error)})
+        return _activate_page(request, 400, values, {"code": refusal(error)})
     except WeakPassword as error:
-        return _activate_page(request, 422, values, {"password": f"password: {error}"})
+        return _activate_page(request, 422, values, {"password": refusal(error)})
     return RedirectResponse("/signin?activated=1", status_code=303, headers=SECURITY_HEADERS)

@@ -132,4 +132,7 @@ def test_every_limit_of_the_record_is_said_in_spanish() -> None:
             said = local.local_allowed("expected " + limit.describe())
             assert said.startswith("se espera un número de ") and "expected" not in said, said
         assert local.local_allowed("expected true or false") == "se espera sí o no (true o false)"
+        assert local.local_allowed("expected a drug from: asparaginase, cytarabine") == (
+            "se espera un medicamento, elegido entre: asparaginase, cytarabine"
+        )
         assert local.local_allowed("a sentence nobody translated") == "a sentence nobody translated"

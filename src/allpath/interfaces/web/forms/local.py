@@ -63,6 +63,15 @@ _WITH_VALUES: tuple[tuple[str, dict[str, str]], ...] = (
     ),
     (DISPLAY_NAME_ALLOWED, {"most": str(DISPLAY_NAME_MAX)}),
 )
+# Sentences of the domain that end with the record's own words to choose from (kept as the record spells them).
+_FROM_CHOICES = (
+    marked("expected a list of tokens from: %(choices)s"),
+    marked("expected a non-empty list of sites from: %(choices)s"),
+    marked("expected a phenotype from: %(choices)s"),
+    marked("expected a drug from: %(choices)s"),
+    marked("expected a route from: %(choices)s"),
+    marked("expected a site from: %(choices)s"),
+)
 # Sentences of the domain without values: the catalog translates them as they are.
 FIXED_SENTENCES = (
     marked("expected true or false"),
@@ -116,6 +125,10 @@ def local_allowed(allowed: str) -> str:
     for sentence, values in _WITH_VALUES:
         if allowed == sentence % values:
             return gettext(sentence) % values
+    for sentence in _FROM_CHOICES:
+        head = sentence.split("%(choices)s", 1)[0]
+        if allowed.startswith(head):
+            return gettext(sentence) % {"choices": allowed[len(head) :]}
     return gettext(allowed)
 
 

@@ -20,7 +20,7 @@ from allpath.domain.geo import HALF_CIRCUMFERENCE_KM
 from allpath.interfaces import i18n
 from allpath.interfaces.i18n import catalog_path
 from tests.web.conftest import User, WebApp, sign_in
-from tests.web.test_pseudo_locale import PATIENT_TEMPLATES, template_pieces
+from tests.web.test_pseudo_locale import PATIENT_TEMPLATES, RECORD_VALUES, template_pieces
 from tests.web.test_treatment import STARTED, _create, _section
 
 SPANISH = {"Accept-Language": "es"}
@@ -52,8 +52,9 @@ class Runs(HTMLParser):
 
 
 def runs_of(html: str) -> set[str]:
+    """The runs of a page, the record's own values left out (codes such as a route: data, not words)."""
     reader = Runs()
-    reader.feed(html)
+    reader.feed(RECORD_VALUES.sub("", html))
     return reader.runs - {""}
 
 
@@ -224,3 +225,18 @@ def test_dates_on_the_patient_page_are_spanish_words(web: WebApp, clinician: Use
     assert all(shown == day for day, shown in english)
     start = '<time datetime="2026-01-05">5 de enero de 2026</time>'
     assert f"Con fechas a partir del inicio del tratamiento, el {start}" in spanish_page
+
+
+def test_routes_and_frequencies_of_the_doses_are_spanish(web: WebApp, clinician: User) -> None:
+    """The knowledge base's codes for a route and a frequency are said in Spanish; English keeps its words."""
+    child = _create(
+        clinician,
+        STARTED | {"display_name": "Route child", "pharmacogenomics.tpmt": "poor", "pharmacogenomics.nudt15": "normal"},
+    )
+    spanish = _section(clinician.get(f"/patients/{child}?lang=es").text, "doses")
+    english = _section(clinician.get(f"/patients/{child}?lang=en").text, "doses")
+    assert '<td data-label="Vía">intravenosa</td>' in spanish and '<td data-label="Vía">oral</td>' in spanish
+    assert '<td data-label="Vía">intratecal</td>' in spanish
+    assert "dada tres veces por semana" in spanish  # la dosis
+    assert '<td data-label="Route">intravenous</td>' in english and "given three times weekly" in english
+    assert "intravenous" not in spanish and "three times weekly" not in spanish

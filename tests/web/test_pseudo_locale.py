@@ -402,10 +402,15 @@ def template_pieces(*names: str) -> set[str]:
     return {piece for piece in found if re.search(r"[A-Za-z]{2,}", piece)}
 
 
+# The record's own values (codes such as a route, "intravenous") at the foot of the patient page: data, not words.
+RECORD_VALUES = re.compile(r'<summary>[^<]*</summary>\s*<dl class="facts">.*?</dl>', re.S)
+
+
 def unwrapped_runs(html: str) -> set[str]:
-    """Each run of text a reader sees that no translation wrapped, between markup and wrapped words."""
+    """Each run of text a reader sees that no translation wrapped, between markup and wrapped words (the record's
+    values left out)."""
     reader = VisibleText()
-    reader.feed(html)
+    reader.feed(RECORD_VALUES.sub("", html))
     runs = (run for part in reader.parts for run in _WRAPPED.split(part))
     return {" ".join(run.split()).strip(" ·›()|:.,;") for run in runs} - {""}
 

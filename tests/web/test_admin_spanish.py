@@ -36,6 +36,12 @@ def test_the_accounts_page_in_spanish(web: WebApp) -> None:
     assert "Add an account" not in page and "Reset password" not in page and ">clinician<" not in page
     notice = admin.get("/admin/users?done=deactivate&user=somebody").text  # the language is kept for the session
     assert "Cuenta somebody desactivada: sus sesiones terminaron y sus tokens de la API se anularon." in notice
+    again = admin.get("/admin/users?done=reactivate&user=somebody").text
+    assert (
+        "<p>Cuenta somebody reactivada: puede iniciar sesión otra vez. Su equipo debe confirmarla otra vez antes "
+        "de que vea datos de pacientes.</p>" in again
+    )
+    assert again.count("Usted crea las cuentas y las cuida") == 1
 
 
 def test_a_refusal_and_a_new_accounts_code_in_spanish(web: WebApp) -> None:

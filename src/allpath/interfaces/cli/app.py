@@ -15,6 +15,7 @@ import typer
 
 from allpath import __version__
 from allpath.interfaces.cli import assess, fhir, kb, serve, treatment
+from allpath.interfaces.cli.cohort import cohort_app
 from allpath.interfaces.cli.trials import trials_app
 from allpath.interfaces.cli.users import users_app
 
@@ -32,6 +33,7 @@ fhir_app = typer.Typer(
 app.add_typer(fhir_app, name="fhir")
 app.add_typer(users_app, name="users")
 app.add_typer(trials_app, name="trials")
+app.add_typer(cohort_app, name="cohort")
 
 app.command()(assess.assess)
 app.command()(treatment.roadmap)

@@ -1,0 +1,210 @@
+"""``allpath cohort``: registries at scale (issue 15). ``assess`` stratifies a cohort file into an answers file
+and a problems file; ``generate`` writes a synthetic cohort; ``outcomes`` gives survival by group.
+
+The input is read here (``interfaces.cohort.read_cohort``) and its batches handed to the use case
+(``service.cohort.assess``). Progress goes to standard error, only on a terminal and without ``--quiet``; the
+summary at the end goes to standard output. A bad option, an input that cannot be read or an output that cannot
+be written is one line naming the option, and exit status 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from allpath.interfaces.cli.console import fail_input
+
+if TYPE_CHECKING:
+    from allpath.knowledge.loader import KnowledgeBase
+    from allpath.service.cohort.assess import CohortAssessment, CohortCounts
+
+cohort_app = typer.Typer(
+    help="Cohorts and registries: stratify many records at once, make a synthetic cohort, outcomes by group.",
+    no_args_is_help=True,
+)
+
+
+class AnswerFormat(StrEnum):
+    parquet = "parquet"
+    csv = "csv"
+    jsonl = "jsonl"
+
+
+class Engine(StrEnum):
+    local = "local"
+
+
+class SyntheticFormat(StrEnum):
+    parquet = "parquet"
+    jsonl = "jsonl"
+
+
+_BY_SUFFIX = {".parquet": AnswerFormat.parquet, ".pq": AnswerFormat.parquet, ".csv": AnswerFormat.csv}
+_BY_SUFFIX |= {".jsonl": AnswerFormat.jsonl, ".ndjson": AnswerFormat.jsonl}
+
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+KnowledgeOption = Annotated[
+    Path | None,
+    typer.Option("--knowledge", metavar="DIR", help="A knowledge base folder (default: the bundled one)."),
+]
+BatchRowsOption = Annotated[
+    int, typer.Option("--batch-rows", min=1, help="Input rows per batch: memory holds about one batch.")
+]
+
+
+def load_kb(folder: Path | None) -> KnowledgeBase:
+    """The knowledge base of ``--knowledge`` (or the bundled one); exit 2 naming the option when it cannot load."""
+    from allpath.errors import KnowledgeError
+    from allpath.knowledge.loader import load_knowledge
+
+    if folder is not None and not folder.is_dir():
+        raise fail_input(f"--knowledge: {str(folder)!r} is not a folder; expected a knowledge base folder")
+    try:
+        return load_knowledge(folder)
+    except KnowledgeError as problem:
+        raise fail_input(f"--knowledge: {str(folder)!r} is not a valid knowledge base ({problem})") from None
+
+
+def answer_format(chosen: AnswerFormat | None, out: Path) -> AnswerFormat:
+    """The format ``--format`` names, else the one the name of ``--out`` says; exit 2 when neither says one."""
+    if chosen is not None:
+        return chosen
+    found = _BY_SUFFIX.get(out.suffix.lower())
+    if found is None:
+        raise fail_input(
+            f"--format: the name {out.name!r} does not say a format; name one (parquet, csv or jsonl) or end "
+            "--out in .parquet, .csv or .jsonl"
+        )
+    return found
+
+
+def default_problems_path(out: Path) -> Path:
+    """Where the problems go when ``--problems`` is not given: beside the answers, ``<name>.problems.csv``."""
+    return out.with_name(out.stem + ".problems.csv")
+
+
+def known_rows(source: Path) -> int | None:
+    """The number of rows when the input says it without being read (a Parquet file's footer), else None."""
+    if source.suffix.lower() not in (".parquet", ".pq") or not source.is_file():
+        return None
+    import pyarrow.parquet as pq
+
+    try:
+        return int(pq.ParquetFile(source).metadata.num_rows)
+    except (OSError, ValueError):
+        return None  # the reader says what is wrong with the file
+
+
+def show_progress(quiet: bool) -> bool:
+    """A progress bar only for a person watching: standard error is a terminal and ``--quiet`` is not given."""
+    return not quiet and sys.stderr.isatty()
+
+
+@contextmanager
+def progress_bar(shown: bool, what: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    """A rich progress bar on standard error (rows, rows/s, elapsed), or a callback that does nothing."""
+    if not shown:
+        yield lambda done: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,.0f} rows"),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=Console(stderr=True), transient=False) as progress:
+        task = progress.add_task(what, total=total, rate="")
+
+        def advance(done: int) -> None:
+            elapsed = progress.tasks[0].elapsed or 0.0
+            rate = f"{done / elapsed:,.0f} rows/s" if elapsed > 0 else ""
+            progress.update(task, completed=done, rate=rate)
+
+        yield advance
+
+
+def cohort_assess(
+    source: Annotated[
+        Path,
+        typer.Argument(
+            metavar="INPUT",
+            help="The cohort: .json, .jsonl, .csv, .parquet, or a folder of FHIR Bulk Data .ndjson files.",
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="The answers file (one row per valid record).")],
+    output_format: Annotated[
+        AnswerFormat | None,
+        typer.Option("--format", "-f", help="parquet, csv or jsonl (default: from the name of --out)."),
+    ] = None,
+    problems: Annotated[
+        Path | None,
+        typer.Option("--problems", help="The bad rows' problems, CSV (default: <out>.problems.csv beside --out)."),
+    ] = None,
+    batch_rows: BatchRowsOption = 65_536,
+    knowledge: KnowledgeOption = None,
+    engine: Annotated[Engine, typer.Option("--engine", help="Where the stratifier runs: local.")] = Engine.local,
+    quiet: QuietOption = False,
+) -> None:
+    """Stratify every record of a cohort (disease state, both risk groups, populations, relapse) into a file."""
+    chosen = answer_format(output_format, out)
+    problems_path = problems or default_problems_path(out)
+    kb = load_kb(knowledge)
+    with progress_bar(show_progress(quiet), "Assessing", known_rows(source)) as advance:
+        result = _run_local(source, out, chosen, problems_path, batch_rows, kb, advance)
+    typer.echo(assess_summary(result))
+
+
+def _run_local(
+    source: Path,
+    out: Path,
+    chosen: AnswerFormat,
+    problems_path: Path,
+    batch_rows: int,
+    kb: KnowledgeBase,
+    advance: Callable[[int], None],
+) -> CohortAssessment:
+    from allpath.interfaces.cohort import CohortFileError, read_cohort
+    from allpath.service.cohort.assess import assess_cohort
+
+    if not source.exists():
+        raise fail_input(f"INPUT: {str(source)!r} does not exist; expected a cohort file or folder")
+
+    def on_progress(counts: CohortCounts) -> None:
+        advance(counts.rows_read)
+
+    try:
+        batches = read_cohort(source, batch_rows=batch_rows)
+        return assess_cohort(batches, kb, out, chosen.value, problems_path, on_progress)
+    except CohortFileError as problem:
+        raise fail_input(f"INPUT: {problem}") from None
+    except OSError as error:
+        raise fail_input(
+            f"--out / --problems: a file cannot be written or read ({error.strerror or 'error'})"
+        ) from None
+
+
+def assess_summary(result: CohortAssessment) -> str:
+    """The end of a run in plain words: the counts, the knowledge version and the files."""
+    c = result.counts
+    lines = [
+        f"Read {c.rows_read:,} rows: {c.assessed:,} assessed, {c.refused:,} refused.",
+        f"Knowledge version: {result.knowledge_version}.",
+        f"Answers ({result.output_format}): {result.output}",
+        f"Problems of refused rows ({c.problems:,}): {result.problems_path}",
+    ]
+    if c.fallen_back:
+        lines.insert(1, f"{c.fallen_back:,} assessed by the per-patient engine (parts the columnar plan leaves to it).")
+    return "\n".join(lines)
+
+
+cohort_app.command("assess")(cohort_assess)

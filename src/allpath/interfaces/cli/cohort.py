@@ -10,19 +10,24 @@ be written is one line naming the option, and exit status 2.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
+from allpath.interfaces.cli.cohort_diff import cohort_diff
+from allpath.interfaces.cli.cohort_outcomes import cohort_outcomes
 from allpath.interfaces.cli.console import fail_input
 
 if TYPE_CHECKING:
+    from allpath.interfaces.cohort import CohortBatch
     from allpath.knowledge.loader import KnowledgeBase
     from allpath.service.cohort.assess import CohortAssessment, CohortCounts
+
+T = TypeVar("T")
 
 cohort_app = typer.Typer(
     help="Cohorts and registries: stratify many records at once, make a synthetic cohort, outcomes by group.",
@@ -38,6 +43,7 @@ class AnswerFormat(StrEnum):
 
 class Engine(StrEnum):
     local = "local"
+    spark = "spark"
 
 
 class SyntheticFormat(StrEnum):
@@ -152,10 +158,21 @@ def cohort_assess(
     ] = None,
     batch_rows: BatchRowsOption = 65_536,
     knowledge: KnowledgeOption = None,
-    engine: Annotated[Engine, typer.Option("--engine", help="Where the stratifier runs: local.")] = Engine.local,
+    engine: Annotated[
+        Engine,
+        typer.Option("--engine", help="Where the stratifier runs: local, or spark (--out is then a new folder)."),
+    ] = Engine.local,
+    spark_master: Annotated[
+        str, typer.Option("--spark-master", help="Spark's master with --engine spark (local[N], spark://...).")
+    ] = "local[2]",
     quiet: QuietOption = False,
 ) -> None:
     """Stratify every record of a cohort (disease state, both risk groups, populations, relapse) into a file."""
+    if engine is Engine.spark:
+        from allpath.interfaces.cli.cohort_spark import run_on_spark
+
+        run_on_spark(source, out, load_kb(knowledge), spark_master, output_format)
+        return
     chosen = answer_format(output_format, out)
     problems_path = problems or default_problems_path(out)
     kb = load_kb(knowledge)
@@ -173,18 +190,26 @@ def _run_local(
     kb: KnowledgeBase,
     advance: Callable[[int], None],
 ) -> CohortAssessment:
-    from allpath.interfaces.cohort import CohortFileError, read_cohort
     from allpath.service.cohort.assess import assess_cohort
-
-    if not source.exists():
-        raise fail_input(f"INPUT: {str(source)!r} does not exist; expected a cohort file or folder")
 
     def on_progress(counts: CohortCounts) -> None:
         advance(counts.rows_read)
 
-    try:
-        batches = read_cohort(source, batch_rows=batch_rows)
+    def run(batches: Iterable[CohortBatch]) -> CohortAssessment:
         return assess_cohort(batches, kb, out, chosen.value, problems_path, on_progress)
+
+    return cohort_batches(source, batch_rows, run)
+
+
+def cohort_batches(source: Path, batch_rows: int, use: Callable[[Iterable[CohortBatch]], T]) -> T:
+    """Read the cohort in ``source`` and hand its batches to ``use``; exit 2 naming INPUT when it cannot be read
+    as a cohort, or the output options when a file cannot be written."""
+    from allpath.interfaces.cohort import CohortFileError, read_cohort
+
+    if not source.exists():
+        raise fail_input(f"INPUT: {str(source)!r} does not exist; expected a cohort file or folder")
+    try:
+        return use(read_cohort(source, batch_rows=batch_rows))
     except CohortFileError as problem:
         raise fail_input(f"INPUT: {problem}") from None
     except OSError as error:
@@ -207,4 +232,32 @@ def assess_summary(result: CohortAssessment) -> str:
     return "\n".join(lines)
 
 
+def cohort_generate(
+    rows: Annotated[int, typer.Option("--rows", min=0, help="How many records.")],
+    out: Annotated[Path, typer.Option("--out", "-o", metavar="DIR", help="The folder to write the cohort into.")],
+    seed: Annotated[int, typer.Option("--seed", min=0, help="The same seed gives the same cohort.")] = 0,
+    file_format: Annotated[SyntheticFormat, typer.Option("--format", "-f", help="parquet or jsonl.")] = (
+        SyntheticFormat.parquet
+    ),
+    quiet: QuietOption = False,
+) -> None:
+    """Write a SYNTHETIC cohort (records and outcomes) for demonstrations and benchmarks: not real children."""
+    from allpath.service.cohort.files import write_synthetic
+
+    if out.exists() and not out.is_dir():
+        raise fail_input(f"--out: {str(out)!r} is a file; expected a folder to write the cohort into")
+    try:
+        with progress_bar(show_progress(quiet), "Generating (synthetic)", rows) as advance:
+            written = write_synthetic(rows, seed, out, file_format.value, advance)
+    except OSError as error:
+        raise fail_input(f"--out: {str(out)!r} cannot be written ({error.strerror or 'error'})") from None
+    typer.echo(
+        f"Wrote {written.rows:,} SYNTHETIC records (seed {seed}), labelled synthetic, not real patients.\n"
+        f"Records: {written.records_path}\nOutcomes: {written.outcomes_path}"
+    )
+
+
 cohort_app.command("assess")(cohort_assess)
+cohort_app.command("generate")(cohort_generate)
+cohort_app.command("outcomes")(cohort_outcomes)
+cohort_app.command("diff")(cohort_diff)

@@ -1,5 +1,5 @@
 """The files an assessed cohort is written to, one batch at a time: the answers (Parquet, CSV or JSON Lines) and
-the bad rows' problems (CSV).
+the bad rows' problems (CSV); and a synthetic cohort written block by block with its progress told.
 
 Every answer row carries the knowledge version in its ``knowledge_version`` column; a Parquet file also carries it
 in its key-value metadata (``allpath.knowledge_version``), so a reader can tell which rules answered without
@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Protocol
@@ -19,6 +20,16 @@ from typing import IO, TYPE_CHECKING, Protocol
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from allpath.domain.cohort_table import ROW, TABLE_SCHEMA
+from allpath.service.cohort.synthetic import OUTCOME_SCHEMA, SyntheticBlock, generate
+from allpath.service.cohort.synthetic_files import (
+    FileFormat,
+    WrittenCohort,
+    _outcome_line,  # the synthetic files' own line format, shared rather than copied
+    _record_line,
+    synthetic_metadata,
+)
 
 if TYPE_CHECKING:
     from allpath.service.cohort.assess import OutputFormat, RowProblemLike
@@ -130,3 +141,60 @@ class ProblemsWriter:
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
         self.stream.close()
+
+
+SYNTHETIC_RECORDS = "cohort"
+SYNTHETIC_OUTCOMES = "outcomes"
+
+
+def synthetic_paths(folder: Path, file_format: FileFormat) -> tuple[Path, Path]:
+    """Where ``write_synthetic`` puts the records and the outcomes in ``folder``."""
+    return folder / f"{SYNTHETIC_RECORDS}.{file_format}", folder / f"{SYNTHETIC_OUTCOMES}.{file_format}"
+
+
+def write_synthetic(
+    rows: int, seed: int, folder: Path, file_format: FileFormat, on_block: Callable[[int], None] | None = None
+) -> WrittenCohort:
+    """A synthetic cohort of ``rows`` records from ``seed`` written to ``folder`` (``cohort.<format>`` and
+    ``outcomes.<format>``), labelled synthetic as ``synthetic_files.write_cohort`` labels it; ``on_block`` is
+    told the rows written so far after each block (a progress bar)."""
+    records_path, outcomes_path = synthetic_paths(folder, file_format)
+    folder.mkdir(parents=True, exist_ok=True)
+    done = 0
+    with _synthetic_writers(rows, seed, records_path, outcomes_path, file_format) as write:
+        for block in generate(rows, seed):
+            write(block)
+            done += block.records.num_rows
+            if on_block is not None:
+                on_block(done)
+    return WrittenCohort(records_path=records_path, outcomes_path=outcomes_path, rows=rows)
+
+
+@contextmanager
+def _synthetic_writers(
+    rows: int, seed: int, records_path: Path, outcomes_path: Path, file_format: FileFormat
+) -> Iterator[Callable[[SyntheticBlock], None]]:
+    if file_format == "parquet":
+        metadata = synthetic_metadata(seed, rows)
+        with (
+            pq.ParquetWriter(records_path, TABLE_SCHEMA.with_metadata(metadata)) as records,
+            pq.ParquetWriter(outcomes_path, OUTCOME_SCHEMA.with_metadata(metadata)) as outcomes,
+        ):
+
+            def write_parquet(block: SyntheticBlock) -> None:
+                records.write_table(block.records)
+                outcomes.write_table(block.outcomes)
+
+            yield write_parquet
+        return
+    with (
+        records_path.open("w", encoding="utf-8") as record_lines,
+        outcomes_path.open("w", encoding="utf-8") as outcome_lines,
+    ):
+
+        def write_lines(block: SyntheticBlock) -> None:
+            # The same lines as synthetic_files.write_cohort writes (a record is exactly a patient record).
+            record_lines.writelines(_record_line(row) for row in block.records.drop_columns([ROW]).to_pylist())
+            outcome_lines.writelines(_outcome_line(row) for row in block.outcomes.to_pylist())
+
+        yield write_lines

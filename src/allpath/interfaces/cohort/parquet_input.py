@@ -24,7 +24,9 @@ _UNREADABLE = "expected a value this field can hold; the Parquet cell could not 
 
 
 def _columns(parquet: pq.ParquetFile) -> list[str]:
-    names = list(parquet.schema_arrow.names)
+    # A ``row`` column (the table's own numbering, as the synthetic cohort writes it) is left unread: rows are
+    # numbered by their position in the file, which is what such a column holds.
+    names = [name for name in parquet.schema_arrow.names if name != ROW]
     extra = [name for name in names if name not in RECORD_SCHEMA.names]
     if extra:
         raise CohortFileError(

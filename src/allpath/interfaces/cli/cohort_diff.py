@@ -1,0 +1,326 @@
+"""``allpath cohort diff COHORT --knowledge OLD --against NEW``: the impact of a knowledge change on one cohort
+(issue 15, item 3), the report a clinical reviewer reads before approving the change.
+
+The cohort is read here (``interfaces.cohort.read_cohort``) and its batches handed to the use case
+(``service.cohort.diff``). Text is for the reviewer: the cross-tables (old x new) of every group column, then the
+moved records grouped by their change, each with the rules and thresholds that moved it. JSON is for software;
+CSV has one line per moved record and group column. Either knowledge side defaults to the bundled knowledge base.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from allpath.interfaces.cli.console import emit, fail_input
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from allpath.interfaces.cohort import CohortBatch
+    from allpath.knowledge.loader import KnowledgeBase
+    from allpath.service.cohort.diff import CohortDiff, CrossTable, Move, MovedRecord
+    from allpath.service.cohort.diff_factors import DecidingRule, RuleChange
+
+
+class DiffFormat(StrEnum):
+    text = "text"
+    json = "json"
+    csv = "csv"
+
+
+class _Counted:
+    """The cohort's tables, counting the rows the reader refused (their problems are ``cohort assess``'s)."""
+
+    def __init__(self, batches: Iterator[CohortBatch]) -> None:
+        self.batches = batches
+        self.refused = 0
+
+    def __iter__(self) -> Iterator[pa.Table]:
+        for batch in self.batches:
+            self.refused += batch.rows_read - batch.table.num_rows
+            yield batch.table
+
+
+def cohort_diff(
+    source: Annotated[
+        Path,
+        typer.Argument(
+            metavar="COHORT",
+            help="The cohort: .json, .jsonl, .csv, .parquet, or a folder of FHIR Bulk Data .ndjson files.",
+        ),
+    ],
+    knowledge: Annotated[
+        Path | None,
+        typer.Option("--knowledge", metavar="OLD_DIR", help="The knowledge base in use (default: the bundled one)."),
+    ] = None,
+    against: Annotated[
+        Path | None,
+        typer.Option("--against", metavar="NEW_DIR", help="The changed knowledge base (default: the bundled one)."),
+    ] = None,
+    output_format: Annotated[
+        DiffFormat, typer.Option("--format", "-f", help="text for a reviewer, json, or csv of the moved records.")
+    ] = DiffFormat.text,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write here instead of standard output.")] = None,
+    batch_rows: Annotated[
+        int, typer.Option("--batch-rows", min=1, help="Input rows per batch: memory holds about one batch.")
+    ] = 65_536,
+) -> None:
+    """Which records a knowledge change moves to another group, and the rule and threshold that move each."""
+    from allpath.interfaces.cli.cohort import load_kb
+    from allpath.interfaces.cohort import CohortFileError, read_cohort
+    from allpath.service.cohort.diff import diff_cohort
+
+    old_kb = load_kb(knowledge)
+    new_kb = _load_against(against)
+    if not source.exists():
+        raise fail_input(f"COHORT: {str(source)!r} does not exist; expected a cohort file or folder")
+    try:
+        tables = _Counted(read_cohort(source, batch_rows=batch_rows))
+        result = diff_cohort(tables, old_kb, new_kb)
+    except CohortFileError as problem:
+        raise fail_input(f"COHORT: {problem}") from None
+    sides = (str(knowledge) if knowledge else "bundled", str(against) if against else "bundled")
+    renderers = {DiffFormat.text: render_text, DiffFormat.json: render_json, DiffFormat.csv: render_csv}
+    try:
+        emit(renderers[output_format](result, sides, tables.refused), out)
+    except OSError as error:
+        raise fail_input(f"--out: the file cannot be written ({error.strerror or 'error'})") from None
+
+
+def _load_against(folder: Path | None) -> KnowledgeBase:
+    """``--against`` loaded as ``--knowledge`` is, its problems naming ``--against``."""
+    from allpath.errors import KnowledgeError
+    from allpath.knowledge.loader import load_knowledge
+
+    if folder is not None and not folder.is_dir():
+        raise fail_input(f"--against: {str(folder)!r} is not a folder; expected a knowledge base folder")
+    try:
+        return load_knowledge(folder)
+    except KnowledgeError as problem:
+        raise fail_input(f"--against: {str(folder)!r} is not a valid knowledge base ({problem})") from None
+
+
+# --- text, for a reviewer ---
+
+
+def _table_lines(table: CrossTable) -> list[str]:
+    from allpath.service.cohort.diff import group_word
+
+    before = sorted({group_word(cell.before) for cell in table.cells})
+    after = sorted({group_word(cell.after) for cell in table.cells})
+    counts = {(group_word(cell.before), group_word(cell.after)): cell.count for cell in table.cells}
+    first = max([len("old \\ new"), *(len(b) for b in before)])
+    widths = [max(len(a), *(len(f"{counts.get((b, a), 0):,}") for b in before)) for a in after]
+    lines = [f"{table.label} ({table.moved:,} moved)" if table.cells else f"{table.label} (no records)"]
+    lines.append("  " + "old \\ new".ljust(first) + "".join(f"  {a:>{w}}" for a, w in zip(after, widths, strict=True)))
+    for b in before:
+        row = "".join(f"  {counts.get((b, a), 0):>{w},}" for a, w in zip(after, widths, strict=True))
+        lines.append("  " + b.ljust(first) + row)
+    return lines
+
+
+def _rule_lines(rule: RuleChange) -> list[str]:
+    verdicts = {True: "holds", False: "does not hold", None: "unknown"}
+    held = "absent" if rule.only_in == "new" else verdicts[rule.held_before]
+    holds = "absent" if rule.only_in == "old" else verdicts[rule.holds_after]
+    lines = [f"rule {rule.rule_id} ({rule.citation}): {held} before, {holds} now"]
+    for t in rule.thresholds:
+        lines.append(f"  threshold on the {t.fact_label}: {t.before} before, {t.after} now")
+    if rule.follows_from:
+        lines.append(f"  follows from the {', '.join(rule.follows_from)}, which changed")
+    if not rule.thresholds and not rule.follows_from and rule.only_in is None:
+        lines.append("  its condition differs between the versions")
+    return lines
+
+
+def _deciding(rules: tuple[DecidingRule, ...]) -> str:
+    if not rules:
+        return "no rule (no group)"
+    shown = []
+    for r in rules:
+        read = ", ".join(f"{label} {value}" for label, value in r.inputs) or "no inputs"
+        shown.append(f"{r.rule_id} ({r.confidence} confidence; {read})")
+    return "; ".join(shown)
+
+
+def _record_lines(record: MovedRecord) -> list[str]:
+    lines = [f"  Row {record.row:,}" + (f" ({record.id})" if record.id else "")]
+    for move in record.moves:
+        values = sorted({f"{t.fact_label} {t.value}" for rule in move.rules for t in rule.thresholds})
+        lines.append(f"    {_moved(move)}" + (f"; {', '.join(values)}" if values else ""))
+        if move.rules:
+            lines.append(f"      decided by {_deciding(move.deciding_before)} before")
+            lines.append(f"      decided by {_deciding(move.deciding_after)} now")
+        else:
+            lines.extend(f"      {reason}" for reason in move.reasons)
+    return lines
+
+
+def _moved(move: Move) -> str:
+    from allpath.service.cohort.diff import group_word
+
+    return f"{move.label}: {group_word(move.before)} -> {group_word(move.after)}"
+
+
+def _cause_lines(move: Move) -> list[str]:
+    lines = [f"  {_moved(move)}"]
+    for rule in move.rules:
+        lines.extend("    " + line for line in _rule_lines(rule))
+    return lines
+
+
+def render_text(result: CohortDiff, sides: tuple[str, str], refused: int) -> str:
+    """The report a reviewer reads: versions, cross-tables, then the moved records grouped by change."""
+    lines = [
+        f"Knowledge change impact on {result.records:,} records ({refused:,} {'row' if refused == 1 else 'rows'}"
+        " refused by the reader; allpath cohort assess lists their problems)",
+        f"Old knowledge: {result.old_version} ({sides[0]})",
+        f"New knowledge: {result.new_version} ({sides[1]})",
+        "",
+    ]
+    for table in result.tables:
+        lines += [*_table_lines(table), ""]
+    groups = result.groups()
+    lines.append(f"Moved records: {len(result.moved):,}, in {len(groups):,} change(s)")
+    for number, group in enumerate(groups, start=1):
+        lines += ["", f"Change {number} ({len(group.records):,} record(s)):"]
+        for move in group.records[0].moves:
+            lines.extend(_cause_lines(move))
+        lines.append("  Records:")
+        for record in group.records:
+            lines.extend("  " + line for line in _record_lines(record))
+    return "\n".join(lines) + "\n"
+
+
+# --- JSON and CSV, for software ---
+
+
+def _rule_json(rule: RuleChange) -> dict[str, object]:
+    return {
+        "rule": rule.rule_id,
+        "held_before": rule.held_before,
+        "holds_after": rule.holds_after,
+        "only_in": rule.only_in,
+        "citation": rule.citation,
+        "thresholds": [
+            {
+                "fact": t.fact,
+                "value": t.value,
+                "before": t.before,
+                "after": t.after,
+                "before_threshold": t.before_threshold,
+                "after_threshold": t.after_threshold,
+            }
+            for t in rule.thresholds
+        ],
+        "follows_from": list(rule.follows_from),
+        "reason": rule.reason,
+    }
+
+
+def _deciding_json(rules: tuple[DecidingRule, ...]) -> list[dict[str, object]]:
+    return [
+        {
+            "rule": r.rule_id,
+            "explanation": r.explanation,
+            "citation": r.citation,
+            "confidence": r.confidence,
+            "inputs": dict(r.inputs),
+        }
+        for r in rules
+    ]
+
+
+def _move_json(move: Move) -> dict[str, object]:
+    return {
+        "column": move.column,
+        "before": move.before,
+        "after": move.after,
+        "rules": [_rule_json(rule) for rule in move.rules],
+        "deciding_before": _deciding_json(move.deciding_before),
+        "deciding_after": _deciding_json(move.deciding_after),
+        "missing_before": list(move.missing_before),
+        "missing_after": list(move.missing_after),
+        "reasons": list(move.reasons),
+    }
+
+
+def render_json(result: CohortDiff, sides: tuple[str, str], refused: int) -> str:
+    document = {
+        "old": {"knowledge_version": result.old_version, "knowledge": sides[0]},
+        "new": {"knowledge_version": result.new_version, "knowledge": sides[1]},
+        "records": result.records,
+        "refused_rows": refused,
+        "cross_tables": [
+            {
+                "column": table.column,
+                "moved": table.moved,
+                "cells": [{"before": c.before, "after": c.after, "count": c.count} for c in table.cells],
+            }
+            for table in result.tables
+        ],
+        "moved": [
+            {
+                "row": record.row,
+                "id": record.id,
+                "moves": [_move_json(move) for move in record.moves],
+                "summary": list(record.summary),
+            }
+            for record in result.moved
+        ],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+CSV_COLUMNS = (
+    "row",
+    "id",
+    "column",
+    "before",
+    "after",
+    "because",
+    "changed_rules",
+    "deciding_before",
+    "deciding_after",
+    "old_knowledge_version",
+    "new_knowledge_version",
+)
+
+
+def _code(value: str | bool | None) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value or ""
+
+
+def render_csv(result: CohortDiff, sides: tuple[str, str], refused: int) -> str:
+    """One line per moved record and group column."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for record in result.moved:
+        for move in record.moves:
+            writer.writerow(
+                (
+                    record.row,
+                    record.id or "",
+                    move.column,
+                    _code(move.before),
+                    _code(move.after),
+                    " | ".join(move.reasons),
+                    " ".join(rule.rule_id for rule in move.rules),
+                    " ".join(r.rule_id for r in move.deciding_before),
+                    " ".join(r.rule_id for r in move.deciding_after),
+                    result.old_version,
+                    result.new_version,
+                )
+            )
+    return buffer.getvalue()

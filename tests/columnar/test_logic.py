@@ -13,7 +13,15 @@ import polars as pl
 import pytest
 
 from allpath.engine.columnar.facts import FACT_PREFIX, FactColumn
-from allpath.engine.columnar.logic import ConditionCompiler, FactBits, Population, Scope, Tri, Unsupported
+from allpath.engine.columnar.logic import (
+    ConditionCompiler,
+    FactBits,
+    Population,
+    Scope,
+    TokenTests,
+    Tri,
+    Unsupported,
+)
 from allpath.knowledge.conditions import (
     All,
     AnyOf,
@@ -110,7 +118,25 @@ def test_token_conditions_on_absent_empty_and_mixed_lists(condition: Condition) 
     rows: list[dict[str, Fact]] = [{"tokens": None if v is None else frozenset(v)} for v in lists]
     frame = pl.DataFrame({"tokens": lists}, schema={"tokens": pl.List(pl.String())})
     frame = frame.with_columns(pl.col("tokens").alias(FACT_PREFIX + "tokens"))
-    assert _evaluate(ConditionCompiler(_scope()).compile(condition), frame) == _expected(condition, rows)
+    compiler = ConditionCompiler(_scope())
+    assert _evaluate(compiler.compile(condition), frame, compiler) == _expected(condition, rows)
+
+
+def test_a_token_tested_by_several_conditions_and_compilers_is_searched_once() -> None:
+    """Token columns shared by two compilers: one column per token, the answers unchanged."""
+    lists: list[list[str] | None] = [None, [], ["x"], ["y"], ["x", "y"]]
+    rows: list[dict[str, Fact]] = [{"tokens": None if v is None else frozenset(v)} for v in lists]
+    frame = pl.DataFrame({"tokens": lists}, schema={"tokens": pl.List(pl.String())})
+    frame = frame.with_columns(pl.col("tokens").alias(FACT_PREFIX + "tokens"))
+    shared = TokenTests()
+    conditions = (HasAny("tokens", frozenset({"x", "y"})), HasNone("tokens", frozenset({"x"})))
+    compilers = [ConditionCompiler(_scope(), f"_part{i}.", shared) for i in range(len(conditions))]
+    tris = [c.compile(condition) for c, condition in zip(compilers, conditions, strict=True)]
+    assert [e.meta.output_name() for e in shared.stage()] == ["_token._fact.tokens.x", "_token._fact.tokens.y"]
+    assert all(c.stages() == () for c in compilers)  # the caller runs the shared token columns
+    frame = frame.with_columns(shared.stage())
+    for tri, condition in zip(tris, conditions, strict=True):
+        assert _evaluate(tri, frame) == _expected(condition, rows)
 
 
 def test_words_and_lists_of_words() -> None:

@@ -47,8 +47,10 @@ def _relapse_count() -> pl.Expr:
 
 
 def _genetics() -> pl.Expr:
-    # A known test with no finding is the empty set; an absent test stays null (not known).
-    return pl.col("genetics").list.set_difference(pl.lit([NO_GENETIC_FINDING], dtype=pl.List(pl.String)))
+    # A known test with no finding is the empty set; an absent test stays null (not known). The conditions read
+    # the list as a set (membership, and "nothing but"), so the word is filtered out without removing repeats:
+    # half the time of a set difference.
+    return pl.col("genetics").list.filter(pl.element() != NO_GENETIC_FINDING)
 
 
 def _testicular() -> pl.Expr:

@@ -73,6 +73,29 @@ class Population:
     missing: pl.Expr
 
 
+class TokenTests:
+    """One boolean column per (list fact, token) that a condition tests, computed once for the whole plan.
+
+    Many conditions test the same token (the genetics of several risk rules): a list search per use was the
+    costliest part of the plan. The columns read only the input facts, so they can run right after them; one
+    ``TokenTests`` can serve several compilers (the stratifier's parts).
+    """
+
+    def __init__(self) -> None:
+        self._columns: dict[tuple[str, str], pl.Expr] = {}
+
+    def contains(self, column: pl.Expr, token: str) -> pl.Expr:
+        """Whether the list ``column`` (an input fact's column) holds ``token``: null when the list is null."""
+        source = column.meta.output_name()
+        name = f"_token.{source}.{token}"
+        self._columns.setdefault((source, token), column.list.contains(token).alias(name))
+        return pl.col(name)
+
+    def stage(self) -> tuple[pl.Expr, ...]:
+        """The token columns asked for so far (run after the input facts, before any condition)."""
+        return tuple(self._columns.values())
+
+
 @dataclass(frozen=True)
 class Scope:
     """What compiled conditions can read: input facts, derived facts already computed, the populations."""
@@ -110,16 +133,21 @@ class ConditionCompiler:
     evaluated again at every use.
     """
 
-    def __init__(self, scope: Scope, prefix: str = "_condition.") -> None:
+    def __init__(self, scope: Scope, prefix: str = "_condition.", tokens: TokenTests | None = None) -> None:
         self.scope = scope
         self.prefix = prefix
+        # Token columns given by the caller are run by the caller (before ``stages``); its own come first in them.
+        self._own_tokens = tokens is None
+        self.tokens = TokenTests() if tokens is None else tokens
         self._memo: dict[int, tuple[Condition, Tri, int]] = {}
         self._levels: dict[int, list[pl.Expr]] = {}
 
     def stages(self) -> tuple[tuple[pl.Expr, ...], ...]:
         """The columns of the compiled ``all``/``any``/``not`` parts, innermost first: run them before using
-        what ``compile`` returned."""
-        return tuple(tuple(self._levels[level]) for level in sorted(self._levels))
+        what ``compile`` returned (the token columns first, unless the caller shares and runs them)."""
+        levels = tuple(tuple(self._levels[level]) for level in sorted(self._levels))
+        tokens = self.tokens.stage() if self._own_tokens else ()
+        return (tokens, *levels) if tokens else levels
 
     def compile(self, condition: Condition) -> Tri:
         return self._leveled(condition)[0]
@@ -184,16 +212,16 @@ class ConditionCompiler:
                 raise Unsupported(f"{condition.fact} is compared with a value of another kind")
             return column == allowed[0] if len(allowed) == 1 else column.is_in(allowed)
         if isinstance(condition, HasAny | HasNone | Only) and kind == "tokens":
-            return self._tokens(condition, column)
+            return self._tokens(condition, column, self.tokens)
         raise Unsupported(f"the condition on {getattr(condition, 'fact', '?')} has no columnar form")
 
     @staticmethod
-    def _tokens(condition: HasAny | HasNone | Only, column: pl.Expr) -> pl.Expr:
+    def _tokens(condition: HasAny | HasNone | Only, column: pl.Expr, tests: TokenTests) -> pl.Expr:
         tokens = sorted(condition.tokens)
         if isinstance(condition, Only):
             inside = column.list.eval(pl.element().is_in(tokens)).list.all()
             return (column.list.len() > 0) & inside
-        found = pl.any_horizontal([column.list.contains(t) for t in tokens])
+        found = pl.any_horizontal([tests.contains(column, t) for t in tokens])
         return found if isinstance(condition, HasAny) else found.not_()
 
     def _populations(self, condition: HasAny | HasNone | Only) -> Tri:

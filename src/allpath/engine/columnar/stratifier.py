@@ -25,6 +25,7 @@ from allpath.engine.columnar.logic import (
     FactBits,
     Population,
     Scope,
+    TokenTests,
     Unsupported,
     union,
 )
@@ -130,13 +131,17 @@ class _Builder:
         self.paths = PathDecoder(kb, self.bits)
         self.population_ids: tuple[str, ...] = tuple(p.spec.id for p in kb.populations)
         self.fallback: list[pl.Expr] = []
+        self.tokens = TokenTests()  # shared by every part: run once, right after the input facts
+
+    def compiler(self, prefix: str) -> ConditionCompiler:
+        return ConditionCompiler(self.scope, prefix, self.tokens)
 
     def refuse(self, part: str, problem: Unsupported, rows: pl.Expr) -> None:
         self.refused.append(Refusal(part, str(problem)))
         self.fallback.append(rows)
 
     def disease_state(self) -> pl.Expr:
-        compiler = ConditionCompiler(self.scope, "_disease_state.")
+        compiler = self.compiler("_disease_state.")
         try:
             verdicts = [(rule.value, compiler.compile(condition).value) for rule, condition in self.kb.disease_states]
         except Unsupported as problem:
@@ -147,7 +152,7 @@ class _Builder:
         return pl.col("disease_state")
 
     def populations(self) -> pl.Expr:
-        compiler = ConditionCompiler(self.scope, "_populations.")
+        compiler = self.compiler("_populations.")
         try:
             compiled = [(p.spec.id, compiler.compile(p.condition)) for p in self.kb.populations]
         except Unsupported as problem:
@@ -171,9 +176,7 @@ class _Builder:
 
     def scheme(self, part: str, rows: pl.Expr) -> CompiledScheme | None:
         try:
-            compiled = compile_scheme(
-                getattr(self.kb, part), ConditionCompiler(self.scope, f"_{part}."), self.bits, part
-            )
+            compiled = compile_scheme(getattr(self.kb, part), self.compiler(f"_{part}."), self.bits, part)
         except Unsupported as problem:
             self.refuse(part, problem, rows)
             return None
@@ -181,7 +184,7 @@ class _Builder:
         return compiled
 
     def timing(self, relapsed: pl.Expr) -> pl.Expr:
-        compiler = ConditionCompiler(self.scope, "_relapse_timing.")
+        compiler = self.compiler("_relapse_timing.")
         try:
             verdicts = [(rule.value, compiler.compile(c).value) for rule, c in self.kb.relapse_timing.rules]
         except Unsupported as problem:
@@ -230,9 +233,10 @@ def compile_stratifier(kb: KnowledgeBase) -> Stratifier:
     )
     reads = sorted({column for fact in input_facts() for column in fact.reads} | {"response", "relapses"})
     fallback = pl.any_horizontal(builder.fallback) if builder.fallback else pl.lit(False)
+    stages = (builder.stages[0], builder.tokens.stage(), *builder.stages[1:])  # the input facts, then the tokens
     return Stratifier(
         kb,
-        tuple(builder.stages),
+        tuple(s for s in stages if s),
         outputs,
         fallback,
         tuple(builder.refused),

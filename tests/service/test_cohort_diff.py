@@ -216,3 +216,29 @@ def test_on_a_generated_cohort_the_moved_records_are_those_the_per_patient_engin
     for record in result.moved:
         named = {t.fact for move in record.moves for rule in move.rules for t in rule.thresholds}
         assert named == {"wbc_per_ul"}
+
+
+def test_a_group_no_longer_waiting_for_an_input_says_which_inputs_it_waited_for(
+    kb: KnowledgeBase, wbc_kb: KnowledgeBase
+) -> None:
+    # Slow responder (end-of-induction MRD 0.05%) without the steroid and remission answers: under the old cut
+    # point the COG group waits for them; at 45,000 the new one makes the child NCI high risk, which with the MRD
+    # decides COG very high risk whatever the missing answers say.
+    record = complete_b_all(
+        id="waiting",
+        age_years=5.0,
+        wbc_per_ul=45000,
+        steroid_pretreatment=None,
+        end_of_induction_remission=None,
+        end_of_induction_marrow_mrd_pct=0.05,
+    )
+    (moved,) = diff_cohort([table_of([record])], kb, wbc_kb).moved
+    moves = {move.column: move for move in moved.moves}
+    assert (moves["cog_risk_group"].before, moves["cog_risk_group"].after) == (None, "very_high")
+    assert [r.rule_id for r in moves["cog_risk_group"].deciding_after] == ["cog.very_high.nci_high_mrd"]
+    provisional = moves["cog_risk_group_provisional"]
+    assert (provisional.before, provisional.after, provisional.missing_after) == (True, False, ())
+    assert set(provisional.missing_before) == {"steroid_pretreatment", "response.end_of_induction_remission"}
+    (reason,) = provisional.reasons
+    assert "steroids before the diagnostic tests" in reason and "now for nothing" not in reason
+    assert "steroid_pretreatment" not in reason  # a reviewer reads labels, not record paths

@@ -21,6 +21,7 @@ import polars as pl
 import pyarrow as pa
 
 from allpath.domain.cohort_table import ROW
+from allpath.domain.labels import field_label
 from allpath.engine.assess import assess
 from allpath.engine.columnar import compile_stratifier
 from allpath.engine.columnar.fallback import record_of
@@ -103,8 +104,8 @@ class Move:
     def reasons(self) -> tuple[str, ...]:
         """The causes in plain words."""
         if self.column in _MISSING_OF:
-            waits = ", ".join(self.missing_before) or "nothing"
-            now = ", ".join(self.missing_after) or "nothing"
+            waits = ", ".join(field_label(path) for path in self.missing_before) or "nothing"
+            now = ", ".join(field_label(path) for path in self.missing_after) or "nothing"
             return (f"the group waited for {waits} before, for {now} now",)
         return tuple(rule.reason for rule in self.rules) or ("no rule's verdict differs (see the deciding rules)",)
 

@@ -1,0 +1,124 @@
+"""``allpath cohort diff COHORT --knowledge OLD --against NEW``: the reviewer's report, JSON and CSV, and the
+refusals of bad options (issue 15, item 3).
+
+The new knowledge base is a copy of the bundled one with the NCI white-count cut point at 40,000 instead of
+50,000 per microliter (tests/service/test_cohort_diff.py has the same change and the use case's own tests).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from allpath.interfaces.cli import app
+from allpath.knowledge.loader import default_data_dir
+from tests.service.test_cohort_diff import MOVED_BY_WBC, WBC_CHANGE, WBC_COHORT
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """(cohort file, unchanged copy of the knowledge base, changed copy)."""
+    root = tmp_path_factory.mktemp("diff")
+    cohort = root / "cohort.json"
+    rows = [*WBC_COHORT, {"id": "refused", "age_years": -3}]  # a bad row is counted, not compared
+    cohort.write_text(json.dumps(rows), encoding="utf-8")
+    same, changed = root / "same", root / "changed"
+    shutil.copytree(default_data_dir(), same)
+    shutil.copytree(default_data_dir(), changed)
+    for name, pairs in WBC_CHANGE.items():
+        path = changed / name
+        text = path.read_text(encoding="utf-8")
+        for old, new in pairs:
+            text = text.replace(old, new)
+        path.write_text(text, encoding="utf-8")
+    return cohort, same, changed
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, ["cohort", "diff", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_text_report_gives_the_cross_tables_then_the_moved_records_and_their_cause(
+    folders: tuple[Path, Path, Path],
+) -> None:
+    cohort, same, changed = folders
+    code, out, err = invoke(str(cohort), "--knowledge", str(same), "--against", str(changed))
+    assert code == 0, err
+    assert f"Knowledge change impact on {len(WBC_COHORT)} records (1 row refused by the reader" in out
+    assert "NCI risk group (3 moved)" in out
+    assert "Moved records: 3, in 1 change(s)" in out
+    assert "rule risk.nci.high_wbc" in out and "does not hold before, holds now" in out
+    assert "at least 50,000 per microliter before, at least 40,000 per microliter now" in out
+    assert '"Risk groups for childhood acute lymphoblastic leukemia"' in out
+    rows = [line.strip() for line in out.splitlines() if line.strip().startswith("Row ")]
+    assert rows == [f"Row {row} ({record_id})" for record_id, row in MOVED_BY_WBC.items()]
+    assert out.index("NCI risk group (3 moved)") < out.index("Change 1")
+    assert "white blood cell count at diagnosis 40,000 per microliter" in out  # the record at the new cut point
+
+
+def test_json_names_both_knowledge_versions_and_exactly_the_moved_records(folders: tuple[Path, Path, Path]) -> None:
+    cohort, same, changed = folders
+    code, out, err = invoke(str(cohort), "--knowledge", str(same), "--against", str(changed), "--format", "json")
+    assert code == 0, err
+    document = json.loads(out)
+    assert document["old"]["knowledge_version"] != document["new"]["knowledge_version"]
+    assert (document["records"], document["refused_rows"]) == (len(WBC_COHORT), 1)
+    assert [(m["row"], m["id"]) for m in document["moved"]] == [(r, i) for i, r in MOVED_BY_WBC.items()]
+    nci = document["moved"][0]["moves"][0]
+    assert (nci["column"], nci["before"], nci["after"]) == ("risk_group", "standard", "high")
+    assert [t["after_threshold"] for rule in nci["rules"] for t in rule["thresholds"]] == [40000.0, 40000.0]
+    table = next(t for t in document["cross_tables"] if t["column"] == "risk_group")
+    assert {"before": "standard", "after": "high", "count": 3} in table["cells"]
+
+
+def test_csv_has_one_line_per_moved_record_and_column_written_to_out(
+    folders: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    cohort, same, changed = folders
+    target = tmp_path / "moved.csv"
+    code, out, err = invoke(
+        str(cohort), "--knowledge", str(same), "--against", str(changed), "--format", "csv", "--out", str(target)
+    )
+    assert (code, out) == (0, ""), err
+    lines = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8"))))
+    assert [(line["row"], line["column"]) for line in lines] == [
+        (str(row), column) for row in MOVED_BY_WBC.values() for column in ("risk_group", "cog_risk_group")
+    ]
+    assert {line["changed_rules"] for line in lines if line["column"] == "risk_group"} == {
+        "risk.nci.standard risk.nci.high_wbc"
+    }
+
+
+def test_identical_knowledge_moves_nothing_and_either_side_defaults_to_the_bundled_base(
+    folders: tuple[Path, Path, Path],
+) -> None:
+    cohort, same, _ = folders
+    for options in ((), ("--knowledge", str(same)), ("--against", str(same))):
+        code, out, err = invoke(str(cohort), *options)
+        assert code == 0, err
+        assert "Moved records: 0, in 0 change(s)" in out
+        assert "(0 moved)" in out and "(1 moved)" not in out
+
+
+def test_bad_options_are_refused_naming_the_option(folders: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    cohort, same, _ = folders
+    broken = tmp_path / "broken"
+    shutil.copytree(same, broken)
+    (broken / "risk_groups.yaml").write_text("scheme: [", encoding="utf-8")
+    cases = [
+        ((str(tmp_path / "nowhere.json"),), "COHORT:"),
+        ((str(cohort), "--against", str(tmp_path / "nowhere")), "--against:"),
+        ((str(cohort), "--against", str(broken)), "--against:"),
+        ((str(cohort), "--knowledge", str(tmp_path / "nowhere")), "--knowledge:"),
+    ]
+    for args, option in cases:
+        code, out, err = invoke(*args)
+        assert (code, out) == (2, ""), args
+        assert option in err and "Traceback" not in err

@@ -9,6 +9,7 @@ the whole curves.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
 
 DEFAULT_YEARS = (1.0, 3.0, 5.0)
 TIME_LABEL = "Years from diagnosis"
+OUTCOME_COLUMNS = ("row", "efs_years", "efs_event", "first_event", "os_years", "death")
+"""The outcome table's columns the estimates read: each must hold a value in every row."""
 
 
 class GroupBy(StrEnum):
@@ -66,7 +69,7 @@ def _test(test: LogRankTest) -> dict[str, object]:
         "groups": list(test.groups),
         "chi_square": test.chi_square,
         "degrees_of_freedom": test.degrees_of_freedom,
-        "p_value": test.p_value,
+        "p_value": None if math.isnan(test.p_value) else test.p_value,  # one group: nothing to compare
     }
 
 
@@ -137,6 +140,8 @@ def _test_line(label: str, test: object) -> str:
     assert isinstance(test, dict)
     groups = " vs ".join(test["groups"]) if label == "pair" else "all groups"
     p = test["p_value"]
+    if p is None:
+        return f"  Log-rank test, {groups}: not done (a single group)"
     return (
         f"  Log-rank test, {groups}: chi-square {test['chi_square']:.2f} on {test['degrees_of_freedom']} degree(s) "
         f"of freedom, p = {p:.3g}"
@@ -203,11 +208,14 @@ def _read_outcome_table(path: Path) -> tuple[pa.Table, bool]:
     try:
         table = read_outcomes(path)
         synthetic = path.suffix == ".parquet" and is_synthetic(path)
+        complete = all(table.column(name).null_count == 0 for name in OUTCOME_COLUMNS)
     except (OSError, ValueError, KeyError, TypeError):
+        complete = False
+    if not complete:
         raise fail_input(
             f"--outcomes: {str(path)!r} is not an outcome table (row, efs_years, efs_event, first_event, "
-            "os_years, death) in Parquet or JSON Lines"
-        ) from None
+            "os_years, death, each filled in every row) in Parquet or JSON Lines"
+        )
     return table, synthetic
 
 

@@ -23,9 +23,10 @@ from allpath.engine.columnar import Refusal, Stratifier, compile_stratifier
 from allpath.engine.columnar.fallback import OUTPUT_SCHEMA
 from allpath.knowledge.loader import KnowledgeBase
 from allpath.service.cohort.files import AnswerWriter, ProblemsWriter, open_answers
+from allpath.service.cohort.synthetic import EVENT_CENSORED, EVENT_DEATH_IN_REMISSION, EVENT_RELAPSE
 
 if TYPE_CHECKING:
-    from allpath.service.cohort.outcomes import OutcomesByGroup
+    from allpath.service.cohort.outcomes import IncidenceCurve, OutcomesByGroup
 
 OutputFormat = Literal["parquet", "csv", "jsonl"]
 OUTPUT_FORMATS: tuple[OutputFormat, ...] = ("parquet", "csv", "jsonl")
@@ -217,16 +218,26 @@ class GroupedOutcomes:
 
 def grouped_outcomes(groups: pl.DataFrame, outcomes: pa.Table) -> GroupedOutcomes:
     """Join each record's group to its outcome row (by ``row``) and compute outcomes by group."""
-    from allpath.service.cohort.outcomes import outcomes_by_group
+    from allpath.service.cohort import outcomes as estimate
 
     table = pl.DataFrame(pl.from_arrow(outcomes))
     joined = groups.join(table, on="row", how="inner")
-    result = outcomes_by_group(
-        joined["efs_years"].to_numpy(),
-        joined["efs_event"].to_numpy(),
-        joined["first_event"].to_numpy(),
-        joined["os_years"].to_numpy(),
-        joined["death"].to_numpy(),
-        joined["group"].to_numpy(),
+    efs, efs_event, group = joined["efs_years"].to_numpy(), joined["efs_event"].to_numpy(), joined["group"].to_numpy()
+    os_years, death, first = joined["os_years"].to_numpy(), joined["death"].to_numpy(), joined["first_event"].to_numpy()
+    seen = set(joined["first_event"].unique().to_list())
+
+    def incidence(cause: str) -> list[IncidenceCurve]:
+        if cause not in seen:  # no such event among these children: an incidence of 0 throughout in every group
+            return [estimate.IncidenceCurve(name, cause, ()) for name in sorted(set(group.astype(str)))]
+        return estimate.cumulative_incidence(efs, first, group, cause, EVENT_CENSORED)
+
+    result = estimate.OutcomesByGroup(
+        event_free=estimate.kaplan_meier(efs, efs_event, group),
+        overall=estimate.kaplan_meier(os_years, death, group),
+        event_free_test=estimate.logrank_all(efs, efs_event, group),
+        event_free_pairs=estimate.logrank_pairs(efs, efs_event, group),
+        overall_test=estimate.logrank_all(os_years, death, group),
+        relapse=incidence(EVENT_RELAPSE),
+        death_in_remission=incidence(EVENT_DEATH_IN_REMISSION),
     )
     return GroupedOutcomes(result, joined.height, groups.height - joined.height)

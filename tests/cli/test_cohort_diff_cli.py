@@ -100,7 +100,7 @@ def test_identical_knowledge_moves_nothing_and_either_side_defaults_to_the_bundl
     folders: tuple[Path, Path, Path],
 ) -> None:
     cohort, same, _ = folders
-    for options in ((), ("--knowledge", str(same)), ("--against", str(same))):
+    for options in ((), ("--knowledge", str(same)), ("--against", str(same), "--quiet")):
         code, out, err = invoke(str(cohort), *options)
         assert code == 0, err
         assert "Moved records: 0, in 0 change(s)" in out

@@ -242,3 +242,34 @@ def test_a_group_no_longer_waiting_for_an_input_says_which_inputs_it_waited_for(
     (reason,) = provisional.reasons
     assert "steroids before the diagnostic tests" in reason and "now for nothing" not in reason
     assert "steroid_pretreatment" not in reason  # a reviewer reads labels, not record paths
+
+
+def test_a_named_parameter_changed_in_definitions_names_the_relapse_timing_rules(
+    kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    # The early/late cut-off of a relapse involving the marrow, 36 -> 30 months (a {param: ...} of
+    # definitions.yaml, read by the relapse_early and relapse_late definitions).
+    param = "relapse_marrow_early_below_months: "
+    moved_kb = changed_knowledge(tmp_path, {"definitions.yaml": [(param + "36", param + "30")]})
+
+    def relapsed(record_id: str, months: float, sites: list[str]) -> dict[str, object]:
+        return complete_b_all(
+            id=record_id, relapses=[{"months_from_diagnosis": months, "sites": sites, "end_of_block1_mrd_pct": 0.0}]
+        )
+
+    cohort = [
+        relapsed("marrow-below-new", 29.9, ["bone_marrow"]),
+        relapsed("marrow-at-new", 30.0, ["bone_marrow"]),
+        relapsed("marrow-between", 33.0, ["bone_marrow"]),
+        relapsed("marrow-at-old", 36.0, ["bone_marrow"]),
+        relapsed("cns-between", 33.0, ["cns"]),  # isolated extramedullary: its own 18-month cut-off
+    ]
+    result = diff_cohort([table_of(cohort)], kb, moved_kb)
+    assert [(m.row, m.id) for m in result.moved] == [(2, "marrow-at-new"), (3, "marrow-between")]
+    for record in result.moved:
+        timing = next(move for move in record.moves if move.column == "relapse_timing")
+        assert (timing.before, timing.after) == ("early", "late")
+        assert [r.rule_id for r in timing.rules] == ["relapse.timing.early", "relapse.timing.late"]
+        thresholds = {(t.fact, t.before_threshold, t.after_threshold) for r in timing.rules for t in r.thresholds}
+        assert thresholds == {("relapse_months_from_diagnosis", 36.0, 30.0)}
+        assert [r.rule_id for r in timing.deciding_after] == ["relapse.timing.late"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -39,14 +39,18 @@ class DiffFormat(StrEnum):
 class _Counted:
     """The cohort's tables, counting the rows the reader refused (their problems are ``cohort assess``'s)."""
 
-    def __init__(self, batches: Iterator[CohortBatch]) -> None:
+    def __init__(self, batches: Iterator[CohortBatch], advance: Callable[[int], None]) -> None:
         self.batches = batches
+        self.advance = advance
         self.refused = 0
+        self.read = 0
 
     def __iter__(self) -> Iterator[pa.Table]:
         for batch in self.batches:
             self.refused += batch.rows_read - batch.table.num_rows
+            self.read += batch.rows_read
             yield batch.table
+            self.advance(self.read)
 
 
 def cohort_diff(
@@ -72,9 +76,10 @@ def cohort_diff(
     batch_rows: Annotated[
         int, typer.Option("--batch-rows", min=1, help="Input rows per batch: memory holds about one batch.")
     ] = 65_536,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Which records a knowledge change moves to another group, and the rule and threshold that move each."""
-    from allpath.interfaces.cli.cohort import load_kb
+    from allpath.interfaces.cli.cohort import known_rows, load_kb, progress_bar, show_progress
     from allpath.interfaces.cohort import CohortFileError, read_cohort
     from allpath.service.cohort.diff import diff_cohort
 
@@ -82,11 +87,12 @@ def cohort_diff(
     new_kb = _load_against(against)
     if not source.exists():
         raise fail_input(f"COHORT: {str(source)!r} does not exist; expected a cohort file or folder")
-    try:
-        tables = _Counted(read_cohort(source, batch_rows=batch_rows))
-        result = diff_cohort(tables, old_kb, new_kb)
-    except CohortFileError as problem:
-        raise fail_input(f"COHORT: {problem}") from None
+    with progress_bar(show_progress(quiet), "Comparing", known_rows(source)) as advance:
+        try:
+            tables = _Counted(read_cohort(source, batch_rows=batch_rows), advance)
+            result = diff_cohort(tables, old_kb, new_kb)
+        except CohortFileError as problem:
+            raise fail_input(f"COHORT: {problem}") from None
     sides = (str(knowledge) if knowledge else "bundled", str(against) if against else "bundled")
     renderers = {DiffFormat.text: render_text, DiffFormat.json: render_json, DiffFormat.csv: render_csv}
     try:

@@ -170,3 +170,30 @@ def test_the_demo_trial_registry_is_in_the_wheel(runtime_env: Path, tmp_path: Pa
     location, stored = done.stdout.splitlines()
     assert Path(location).is_relative_to(runtime_env), location
     assert int(stored) == 20
+
+
+def test_cohort_generate_and_assess_work_in_the_runtime_install(runtime_env: Path, tmp_path: Path) -> None:
+    """``allpath cohort generate`` and ``cohort assess`` (issue 15) need only the runtime dependencies: pyarrow,
+    polars and numpy, and the synthetic cohort's figures (package data) in the wheel."""
+    allpath = str(runtime_env / "bin" / "allpath")
+    env = clean_env(tmp_path / "data")
+    generated = subprocess.run(
+        [allpath, "cohort", "generate", "--rows", "1000", "--seed", "1", "--out", "cohort"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert generated.returncode == 0, generated.stderr[-2000:]
+    assessed = subprocess.run(
+        [allpath, "cohort", "assess", "cohort/cohort.parquet", "--out", "answers.csv"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert assessed.returncode == 0, assessed.stderr[-2000:]
+    assert "Read 1,000 rows: 1,000 assessed, 0 refused." in assessed.stdout
+    assert len((tmp_path / "answers.csv").read_text(encoding="utf-8").splitlines()) == 1_001

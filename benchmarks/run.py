@@ -8,6 +8,9 @@ Usage (from the repository root, with the project's virtual environment active):
     python benchmarks/run.py --check    # exit 1 when a target is missed
     python benchmarks/run.py --http     # also HTTP assessments through allpath serve --workers 2 and CDS Hooks
                                         # patient-view calls (about 45 s more)
+    python benchmarks/run.py --cohort   # also the cohort benchmarks (issue 15): reading 1,000,000 Parquet rows,
+                                        # the columnar stratifier (10,000,000 rows for memory), 10,000,000
+                                        # synthetic rows (several minutes; --quick: about a fifth of the rows)
     python -m benchmarks ...            # the same
 
 These are benchmarks, not tests: they report figures; only ``--check`` turns a missed target into a failure.
@@ -25,7 +28,10 @@ from typing import Any
 import bench_assess
 import bench_cds
 import bench_cli
+import bench_cohort_read
 import bench_http
+import bench_stratify
+import bench_synthetic
 import bench_treatment
 import bench_trials
 from common import RESULTS_DIR, machine, verdict, write_json
@@ -65,6 +71,72 @@ def trial_rows(t: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             "",
         ),
     ]
+
+
+def cohort_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """The cohort benchmarks' lines of the table (issue 15), when they ran."""
+    rows: list[tuple[str, str, str, str]] = []
+    if "cohort_read" in results:
+        r = results["cohort_read"]
+        rows.append(
+            (
+                f"cohort read from Parquet ({r['n']:,} rows)",
+                f"{r['cohort_rows_per_s']:,.0f} rows/s ({r['ratio_to_bare']:.1f}x a bare pyarrow read)",
+                f">= {bench_cohort_read.TARGET_ROWS_PER_S:,} rows/s",
+                verdict(all(r["passed"].values())),
+            )
+        )
+    if "stratify" in results:
+        s = results["stratify"]
+        rows.append(
+            (
+                f"columnar stratifier ({s['n']:,} rows)",
+                f"median {s['stratify']['median_per_s']:,} records/s, {s['ratio_median']}x a bare scan, "
+                f"{s['stratify_over_per_patient']}x the per-patient engine; "
+                f"{s['stream_child']['n']:,} rows in {s['stream_child']['peak_mib']} MiB",
+                f">= {bench_stratify.TARGET_PER_SECOND:,}/s, <= {bench_stratify.TARGET_RATIO:.0f}x, "
+                f"< {bench_stratify.TARGET_PEAK_MIB} MiB",
+                verdict(all(s["passed"].values())),
+            )
+        )
+    if "synthetic" in results:
+        g = results["synthetic"]
+        rows.append(
+            (
+                f"synthetic cohort to Parquet ({g['rows']:,.0f} rows)",
+                f"{g['rows_per_second']:,.0f} rows/s, peak memory {g['peak_mib']:.0f} MiB",
+                f"< {bench_synthetic.TARGET_PEAK_MIB} MiB",
+                verdict(g["peak_mib"] < bench_synthetic.TARGET_PEAK_MIB),
+            )
+        )
+    return rows
+
+
+def run_cohort(quick: bool, first_step: int, steps: int) -> tuple[dict[str, Any], bool]:
+    """The three cohort benchmarks (issue 15), each with its own defaults, a fifth of the rows with ``quick``."""
+    n_read = bench_cohort_read.QUICK_N if quick else bench_cohort_read.DEFAULT_N
+    print(f"[{first_step}/{steps}] cohort read from Parquet ({n_read:,} rows) ...", flush=True)
+    read = bench_cohort_read.run(n_read, bench_cohort_read.DEFAULT_SEED, bench_cohort_read.DEFAULT_REPEAT)
+    print(bench_cohort_read.report(read), flush=True)
+    n_stratify = bench_stratify.QUICK_N if quick else bench_stratify.DEFAULT_N
+    memory_n = bench_stratify.QUICK_MEMORY_N if quick else bench_stratify.DEFAULT_MEMORY_N
+    print(f"[{first_step + 1}/{steps}] columnar stratifier ({n_stratify:,} rows) ...", flush=True)
+    stratify = bench_stratify.run(
+        n_stratify,
+        bench_stratify.DEFAULT_DISTINCT,
+        bench_stratify.DEFAULT_BATCH,
+        3 if quick else bench_stratify.DEFAULT_REPEAT,
+        5_000,
+        bench_stratify.DEFAULT_SEED,
+        memory_n,
+    )
+    print(bench_stratify.report(stratify), flush=True)
+    rows = bench_synthetic.DEFAULT_ROWS // 5 if quick else bench_synthetic.DEFAULT_ROWS
+    print(f"[{first_step + 2}/{steps}] synthetic cohort to Parquet ({rows:,} rows) ...", flush=True)
+    synthetic = bench_synthetic.run(rows, 1)
+    passed = all(read["passed"].values()) and all(stratify["passed"].values())
+    passed = passed and synthetic["peak_mib"] < bench_synthetic.TARGET_PEAK_MIB
+    return {"cohort_read": read, "stratify": stratify, "synthetic": synthetic}, passed
 
 
 def table(results: dict[str, Any]) -> str:
@@ -120,6 +192,7 @@ def table(results: dict[str, Any]) -> str:
                 verdict(h["passed"]["p99"]),
             ),
         ]
+    rows += cohort_rows(results)
     if "cds_patient_view" in results:
         c = results["cds_patient_view"]
         rows.append(
@@ -143,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument("--profile", action="store_true", help="also print a cProfile of parse + assess")
     parser.add_argument("--http", action="store_true", help="also HTTP assessments through allpath serve (wrk)")
+    parser.add_argument("--cohort", action="store_true", help="also the cohort benchmarks (several minutes)")
     parser.add_argument("--seed", type=int, default=bench_assess.DEFAULT_SEED)
     parser.add_argument("--output", default=str(RESULTS_DIR / "latest.json"), help="result file")
     args = parser.parse_args(argv)
@@ -156,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     n_batch = bench_cli.QUICK_N if args.quick else bench_cli.DEFAULT_N
 
     n_treatment = bench_treatment.QUICK_N if args.quick else bench_treatment.DEFAULT_N
-    steps = 7 if args.http else 5
+    steps = (7 if args.http else 5) + (3 if args.cohort else 0)
     n_trials = bench_trials.QUICK_N if args.quick else bench_trials.DEFAULT_N
     print(f"[1/{steps}] in-process parse_record + assess ...", flush=True)
     assess = bench_assess.run(n_assess, args.seed)
@@ -185,7 +259,9 @@ def main(argv: list[str] | None = None) -> int:
     passed = passed and all(trials["passed"].values())
     if args.http:
         seconds = bench_http.QUICK_DURATION_S if args.quick else bench_http.DEFAULT_DURATION_S
-        print(f"[6/7] HTTP POST /api/assess, allpath serve --workers {bench_http.DEFAULT_WORKERS} ...", flush=True)
+        print(
+            f"[6/{steps}] HTTP POST /api/assess, allpath serve --workers {bench_http.DEFAULT_WORKERS} ...", flush=True
+        )
         http = bench_http.run(seconds)
         print(bench_http.report(http), flush=True)
         results["http_assess"] = http
@@ -196,11 +272,15 @@ def main(argv: list[str] | None = None) -> int:
             results["http_assess_postgresql"] = http_postgres
             passed = passed and all(http_postgres["passed"].values())
         calls = bench_cds.QUICK_CALLS if args.quick else bench_cds.DEFAULT_CALLS
-        print(f"[7/7] CDS Hooks patient-view with prefetch ({calls:,} calls) ...", flush=True)
+        print(f"[7/{steps}] CDS Hooks patient-view with prefetch ({calls:,} calls) ...", flush=True)
         cds = bench_cds.run(calls=calls)
         print(bench_cds.report(cds), flush=True)
         results["cds_patient_view"] = cds
         passed = passed and all(http["passed"].values()) and all(cds["passed"].values())
+    if args.cohort:
+        cohort, cohort_passed = run_cohort(args.quick, steps - 2, steps)
+        results.update(cohort)
+        passed = passed and cohort_passed
     elapsed = time.perf_counter() - started
     payload = {
         "machine": machine(),

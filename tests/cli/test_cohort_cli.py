@@ -136,6 +136,17 @@ def test_a_bad_option_or_unreadable_input_exits_2_naming_it(tmp_path: Path, args
     assert "Traceback" not in done.output
 
 
+def test_a_file_that_cannot_be_used_is_named_by_its_option(tmp_path: Path) -> None:
+    """Reading the input and writing the outputs fail the same way (OSError): the file named says which."""
+    source = tmp_path / "export"
+    unread = PermissionError(13, "Permission denied", str(source / "Patient.ndjson"))
+    assert cohort_cli._file_problem(unread, source) == (
+        f"INPUT: {str(source / 'Patient.ndjson')!r} cannot be read (Permission denied)"
+    )
+    full = OSError(28, "No space left on device", str(tmp_path / "a.parquet"))
+    assert cohort_cli._file_problem(full, source).startswith("--out / --problems: ")
+
+
 def test_the_smallest_batch_is_accepted(tmp_path: Path) -> None:
     args = ["cohort", "assess", str(EXAMPLES / "all.json"), "--out", str(tmp_path / "a.parquet"), "--batch-rows", "1"]
     assert runner.invoke(app, args).exit_code == 0
@@ -212,3 +223,30 @@ def test_outcomes_by_a_record_column_and_its_errors(generated: Path, tmp_path: P
     assert unrelated.exit_code == 0  # the examples' rows 1..27 have outcome rows: joined by row number
     wrong = runner.invoke(app, ["cohort", "outcomes", cohort, "--outcomes", cohort])
     assert wrong.exit_code == 2 and "--outcomes" in wrong.stderr
+
+
+@pytest.mark.slow
+def test_a_bad_row_in_a_million_rows_is_reported_and_the_run_completes(tmp_path: Path) -> None:
+    """Issue 15's acceptance through the command: one bad row among 1,000,000 generated ones."""
+    import pyarrow.compute as pc
+
+    from allpath.domain.cohort_table import TABLE_SCHEMA
+    from allpath.service.cohort.synthetic import generate
+
+    rows, bad_row = 1_000_000, 765_432
+    source = tmp_path / "cohort.parquet"
+    with pq.ParquetWriter(source, TABLE_SCHEMA) as writer:
+        for block in generate(rows, 3):
+            records = block.records
+            is_bad = pc.equal(records.column("row"), bad_row)
+            wbc = pc.if_else(is_bad, pa.scalar(-1.0), records.column("wbc_per_ul"))
+            writer.write_table(records.set_column(records.schema.get_field_index("wbc_per_ul"), "wbc_per_ul", wbc))
+    out = tmp_path / "answers.parquet"
+    done = runner.invoke(app, ["cohort", "assess", str(source), "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    assert f"Read {rows:,} rows: {rows - 1:,} assessed, 1 refused." in done.stdout
+    with (tmp_path / "answers.problems.csv").open(encoding="utf-8", newline="") as stream:
+        (problem,) = list(csv.DictReader(stream))
+    assert (int(problem["row"]), problem["field"]) == (bad_row, "wbc_per_ul")
+    answered = pq.read_table(out, columns=["row"]).column("row")
+    assert answered.length() == rows - 1 and bad_row not in set(answered.slice(bad_row - 2, 3).to_pylist())

@@ -213,9 +213,17 @@ def cohort_batches(source: Path, batch_rows: int, use: Callable[[Iterable[Cohort
     except CohortFileError as problem:
         raise fail_input(f"INPUT: {problem}") from None
     except OSError as error:
-        raise fail_input(
-            f"--out / --problems: a file cannot be written or read ({error.strerror or 'error'})"
-        ) from None
+        raise fail_input(_file_problem(error, source)) from None
+
+
+def _file_problem(error: OSError, source: Path) -> str:
+    """Which file could not be used, by its option: the input (INPUT) or an output (--out / --problems)."""
+    name = Path(error.filename) if error.filename else None
+    reason = error.strerror or "error"
+    if name is not None and (name == source or source in name.parents):
+        return f"INPUT: {str(name)!r} cannot be read ({reason})"
+    where = f"{str(name)!r} " if name is not None else "a file "
+    return f"--out / --problems: {where}cannot be written ({reason})"
 
 
 def assess_summary(result: CohortAssessment) -> str:

@@ -238,7 +238,7 @@ def test_a_bad_row_in_a_million_rows_is_reported_and_the_run_completes(tmp_path:
     with pq.ParquetWriter(source, TABLE_SCHEMA) as writer:
         for block in generate(rows, 3):
             records = block.records
-            is_bad = pc.equal(records.column("row"), bad_row)
+            is_bad = pc.equal(records.column("row"), pa.scalar(bad_row, pa.int64()))
             wbc = pc.if_else(is_bad, pa.scalar(-1.0), records.column("wbc_per_ul"))
             writer.write_table(records.set_column(records.schema.get_field_index("wbc_per_ul"), "wbc_per_ul", wbc))
     out = tmp_path / "answers.parquet"

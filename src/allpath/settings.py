@@ -29,6 +29,10 @@
                           without signing in); default 16384 (16 KiB).
 ``ALLPATH_MAX_FHIR_BODY_BYTES`` the same for FHIR Bundles (``/api/fhir/import``, the web app's
                           ``/patients/import``) and CDS Hooks calls with their prefetch; default 10485760 (10 MiB).
+``ALLPATH_RESEARCH_UPLOAD_BYTES`` the largest cohort file a researcher may upload to ``/research/outcomes``;
+                          default 20971520 (20 MiB). That page's requests may be 1 MiB larger (the form around it).
+``ALLPATH_RESEARCH_MAX_ROWS`` the most rows such a file may hold; default 100000.
+``ALLPATH_RESEARCH_MIN_GROUP_SIZE`` the smallest group the outcomes page shows (small-cell suppression); default 10.
 """
 
 from __future__ import annotations
@@ -63,6 +67,22 @@ class BodyLimits:
     default: int = 2 * 1024 * 1024
     account: int = 16 * 1024
     fhir: int = 10 * 1024 * 1024
+    research: int = 21 * 1024 * 1024  # ResearchLimits.upload_bytes and 1 MiB for the rest of the form
+
+
+_FORM_ROOM = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ResearchLimits:
+    """The researcher's outcomes page (``/research/outcomes``): an upload's size and rows, checked before the file
+    is parsed, and the smallest group shown. The size and row caps bound the work of one request (the page
+    answers while the researcher waits); the group size follows the common small-cell rule of suppressing
+    counts under 10."""
+
+    upload_bytes: int = 20 * 1024 * 1024
+    max_rows: int = 100_000
+    min_group_size: int = 10
 
 
 @dataclass(frozen=True)
@@ -83,11 +103,17 @@ class Settings:
     cds_cors_origins: tuple[str, ...] = ()
     body_limits: BodyLimits = BodyLimits()
     trials_outdated_days: int = 365  # see allpath.service.trial_search.DEFAULT_OUTDATED_AFTER_DAYS
+    research: ResearchLimits = ResearchLimits()
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if environ is None else environ)
     data_dir = Path(env.get("ALLPATH_DATA_DIR", "allpath-data")).resolve()
+    research = ResearchLimits(
+        upload_bytes=_bytes(env, "ALLPATH_RESEARCH_UPLOAD_BYTES", ResearchLimits.upload_bytes),
+        max_rows=int(_positive(env, "ALLPATH_RESEARCH_MAX_ROWS", ResearchLimits.max_rows)),
+        min_group_size=int(_positive(env, "ALLPATH_RESEARCH_MIN_GROUP_SIZE", ResearchLimits.min_group_size)),
+    )
     url = env.get("ALLPATH_DATABASE_URL") or f"sqlite:///{data_dir / 'allpath.db'}"
     return Settings(
         database_url=url,
@@ -108,7 +134,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             default=_bytes(env, "ALLPATH_MAX_BODY_BYTES", BodyLimits.default),
             account=_bytes(env, "ALLPATH_MAX_ACCOUNT_BODY_BYTES", BodyLimits.account),
             fhir=_bytes(env, "ALLPATH_MAX_FHIR_BODY_BYTES", BodyLimits.fhir),
+            research=research.upload_bytes + _FORM_ROOM,
         ),
+        research=research,
     )
 
 

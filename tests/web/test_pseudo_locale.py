@@ -62,6 +62,7 @@ MARKED = (
     "_import_summary.html",
     "fhir_import.html",
     "export.html",
+    "research_outcomes.html",
     "patient.html",
     "_survivorship.html",
     "_doses.html",
@@ -277,6 +278,11 @@ def test_the_record_form_import_and_export_pages_show_only_wrapped_words(
                 "/patients/import?lang=es", {"bundle_text": synthea.read_text(encoding="utf-8")}
             ).text,
             "/export": researcher.get("/export?lang=es").text,
+            "/research/outcomes": researcher.get("/research/outcomes?lang=es").text,
+            "/research/outcomes (demo)": researcher.post(
+                "/research/outcomes?lang=es", {"action": "demo", "grouping": "risk_group"}
+            ).text,
+            "/research/outcomes (refused)": researcher.post("/research/outcomes?lang=es", {"action": "upload"}).text,
         }
     assert pseudo("Relapse %(number)s").replace("%(number)s", "2") in rendered["/patients/relapse-row"]
     assert pseudo("%(label)s: %(value)s is not allowed; %(allowed)s")[:1] in rendered["/patients/new (refused)"]

@@ -48,6 +48,8 @@ ACCOUNT_PATHS = (
 )
 # FHIR Bundles and CDS Hooks calls (whose prefetch holds the patient's resources): the larger limit.
 FHIR_PATHS = ("/api/fhir/import", "/patients/import", "/cds-services")
+# A researcher's cohort file with its outcomes (``Settings.research``): the largest limit, on this page only.
+RESEARCH_PATHS = ("/research/outcomes",)
 # Paths answered in JSON; every other path belongs to the web app and gets a page.
 JSON_PATHS = ("/api", "/cds-services")
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -66,6 +68,7 @@ class Prefixes:
 
 ACCOUNT = Prefixes(*ACCOUNT_PATHS)
 FHIR = Prefixes(*FHIR_PATHS)
+RESEARCH = Prefixes(*RESEARCH_PATHS)
 JSON_ANSWERS = Prefixes(*JSON_PATHS)
 CDS = Prefixes("/cds-services")
 
@@ -74,6 +77,8 @@ def body_limit(limits: BodyLimits, path: str) -> int:
     """The largest body, in bytes, that a request to ``path`` may carry."""
     if FHIR.match(path):
         return limits.fhir
+    if RESEARCH.match(path):
+        return limits.research
     if ACCOUNT.match(path):
         return limits.account
     return limits.default

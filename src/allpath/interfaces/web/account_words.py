@@ -101,6 +101,7 @@ AUDIT_RESOURCES: Final[dict[str, str]] = {
     "patient": marked("patient"),
     "patient_versions": marked("patient versions"),
     "record": marked("record"),
+    "research_outcomes": marked("research outcomes"),
     "route": marked("route"),
     "session": marked("session"),
     "team_member": marked("team member"),

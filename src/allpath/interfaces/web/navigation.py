@@ -20,6 +20,7 @@ NAV: dict[str, tuple[tuple[str, str], ...]] = {
     ),
     "researcher": (
         ("/export", marked("Research export")),
+        ("/research/outcomes", marked("Outcomes by group")),
         ("/sources", marked("Sources")),
         ("/account", marked("Your account")),
     ),

@@ -173,6 +173,10 @@ def test_the_progress_bar_counts_rows_per_second_on_standard_error(
     assert quiet.exit_code == 0 and quiet.stderr == ""
 
 
+def _no_constant(name: str) -> object:
+    raise AssertionError(f"{name} is not JSON")
+
+
 def test_outcomes_as_text_and_plots(generated: Path, tmp_path: Path) -> None:
     args = ["cohort", "outcomes", str(generated / "cohort.parquet"), "--outcomes", str(generated / "outcomes.parquet")]
     done = runner.invoke(app, [*args, "--plots", str(tmp_path / "png"), "--at", "2", "--at", "5"])
@@ -189,7 +193,7 @@ def test_outcomes_as_text_and_plots(generated: Path, tmp_path: Path) -> None:
     svg = runner.invoke(app, [*args, "--plots", str(tmp_path / "svg"), "--plot-format", "svg", "--format", "json"])
     assert svg.exit_code == 0, svg.output
     assert (tmp_path / "svg" / "overall_survival.svg").read_text(encoding="utf-8").lstrip().startswith("<?xml")
-    document = json.loads(svg.stdout)
+    document = json.loads(svg.stdout, parse_constant=_no_constant)  # strict JSON: no NaN
     assert document["synthetic"] is True and document["group_by"] == "risk_group"
     assert sum(group["children"] for group in document["event_free_survival"]) == ROWS
     assert document["event_free_log_rank"]["degrees_of_freedom"] == len(document["event_free_survival"]) - 1

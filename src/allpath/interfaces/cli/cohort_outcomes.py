@@ -61,7 +61,12 @@ def _value_at(curve: SurvivalCurve | IncidenceCurve, years: float, start: float)
         found = step
     if found is None:
         return {"years": years, "estimate": start, "lower": None, "upper": None}
-    return {"years": years, "estimate": found.estimate, "lower": found.lower, "upper": found.upper}
+    return {"years": years, "estimate": found.estimate, "lower": _number(found.lower), "upper": _number(found.upper)}
+
+
+def _number(value: float) -> float | None:
+    """A figure, or None where the estimator gives none (NaN is not JSON, and says nothing to a reader)."""
+    return None if math.isnan(value) else value
 
 
 def _test(test: LogRankTest) -> dict[str, object]:

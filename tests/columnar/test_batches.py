@@ -58,3 +58,28 @@ def test_a_parquet_file_streamed_in_batches_gives_the_whole_tables_answer(
     streamed = list(stratifier.stratify_batches(pq.ParquetFile(path).iter_batches(batch_size=256, columns=columns)))
     assert [s.height for s in streamed] == [256, 256, 256, 232]
     assert pl.concat(streamed).equals(stratifier.stratify(table).drop("id"))
+
+
+def test_two_batches_in_flight_give_the_answers_of_one_in_the_batches_order(
+    kb: KnowledgeBase, stratifier: Stratifier
+) -> None:
+    table = _table(kb, 1_000)
+    batches = table.to_batches(max_chunksize=100)
+    one = list(stratifier.stratify_batches(batches))
+    for in_flight in (2, 3):
+        overlapped = list(stratifier.stratify_batches(iter(batches), in_flight=in_flight))
+        assert [a["row"].to_list() for a in overlapped] == [b["row"].to_list() for b in one]
+        assert pl.concat(overlapped).equals(pl.concat(one))
+
+
+def test_columns_left_out_of_reads_do_not_change_an_answer(kb: KnowledgeBase, stratifier: Stratifier) -> None:
+    """The Parquet read takes only ``reads``: a column outside it (weight, predisposition syndromes and the
+    others no compiled part reads) emptied in every row leaves every answer as it was."""
+    table = _table(kb, 1_000)
+    unread = [c for c in table.column_names if c not in {*stratifier.reads, "row", "id"}]
+    assert "weight_kg" in unread  # the bundled knowledge's stratification reads no weight
+    emptied = table
+    for name in unread:
+        position = emptied.schema.get_field_index(name)
+        emptied = emptied.set_column(position, name, pa.nulls(table.num_rows, type=table.schema.field(name).type))
+    assert stratifier.stratify(emptied).equals(stratifier.stratify(table))

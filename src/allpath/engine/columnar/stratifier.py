@@ -10,7 +10,9 @@ Spark ``mapInArrow`` can call it.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import polars as pl
@@ -34,6 +36,7 @@ from allpath.engine.columnar.schemes import CompiledScheme, compile_scheme
 from allpath.knowledge.loader import KnowledgeBase
 
 _INDEX = "_index"
+_PATH_COLUMNS = {"response", "relapses"}  # read by the path lists' keys (``paths``)
 _RELAPSED = "relapsed"
 KEPT_COLUMNS = ("row", "id")
 """Input columns copied to the result when present, so that an answer names its record."""
@@ -107,10 +110,26 @@ class Stratifier:
             else pa.RecordBatch.from_pylist([], schema=table.schema)
         )
 
-    def stratify_batches(self, batches: Iterable[pa.RecordBatch]) -> Iterator[pl.DataFrame]:
-        """Stream batches (e.g. ``ParquetFile.iter_batches``): memory stays within one batch."""
-        for batch in batches:
-            yield self.stratify(pl.DataFrame(pl.from_arrow(batch)))
+    def stratify_batches(self, batches: Iterable[pa.RecordBatch], in_flight: int = 1) -> Iterator[pl.DataFrame]:
+        """Stream batches (e.g. ``ParquetFile.iter_batches``), answers in the batches' order: memory stays within
+        ``in_flight`` batches. With ``in_flight`` 2 the next batch is read (by the caller's iterator) and
+        stratified while the previous one is still being stratified, in a second thread: polars and the
+        Parquet reader release the interpreter lock, so the serial parts of two batches overlap."""
+        if in_flight <= 1:
+            for batch in batches:
+                yield self.stratify(pl.DataFrame(pl.from_arrow(batch)))
+            return
+        with ThreadPoolExecutor(in_flight) as pool:
+            pending: deque[Future[pl.DataFrame]] = deque()
+            for batch in batches:
+                pending.append(pool.submit(self._stratify_arrow, batch))
+                if len(pending) >= in_flight:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+
+    def _stratify_arrow(self, batch: pa.RecordBatch) -> pl.DataFrame:
+        return self.stratify(pl.DataFrame(pl.from_arrow(batch)))
 
 
 def _first_true(verdicts: Sequence[tuple[str, pl.Expr]]) -> pl.Expr:
@@ -209,6 +228,11 @@ def _scheme_outputs(builder: _Builder, scheme: CompiledScheme | None, name: str)
     ]
 
 
+def _roots(stages: Sequence[Sequence[pl.Expr]]) -> set[str]:
+    """The columns the expressions read."""
+    return {name for stage in stages for e in stage for name in e.meta.root_names()}
+
+
 def compile_stratifier(kb: KnowledgeBase) -> Stratifier:
     """Compile ``kb`` into a columnar stratifier (parts that cannot be compiled are listed in ``refused``)."""
     builder = _Builder(kb)
@@ -231,9 +255,14 @@ def compile_stratifier(kb: KnowledgeBase) -> Stratifier:
         timing.alias("relapse_timing"),
         pl.when(relapsed).then(relapse_group).otherwise(pl.lit(None, dtype=pl.String)).alias("relapse_risk_group"),
     )
-    reads = sorted({column for fact in input_facts() for column in fact.reads} | {"response", "relapses"})
     fallback = pl.any_horizontal(builder.fallback) if builder.fallback else pl.lit(False)
-    stages = (builder.stages[0], builder.tokens.stage(), *builder.stages[1:])  # the input facts, then the tokens
+    read = _roots((builder.tokens.stage(), *builder.stages[1:], outputs, (fallback,)))
+    facts = tuple(e for e in builder.stages[0] if e.meta.output_name() in read)  # a fact no part reads is not made
+    # The record columns of those facts, and those the path lists read; the per-patient engine, when a part is
+    # refused, reads the whole record's inputs.
+    made = {FACT_PREFIX + f.name for f in input_facts() if builder.refused or FACT_PREFIX + f.name in read}
+    reads = sorted({c for f in input_facts() if FACT_PREFIX + f.name in made for c in f.reads} | _PATH_COLUMNS)
+    stages = (facts, builder.tokens.stage(), *builder.stages[1:])  # the input facts, then the tokens
     return Stratifier(
         kb,
         tuple(s for s in stages if s),

@@ -13,6 +13,7 @@ import dataclasses
 import io
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,11 +24,13 @@ from sqlalchemy import select
 
 from allpath.interfaces.web.routes import research
 from allpath.service.cohort.outcomes import OutcomesByGroup, outcomes_by_group
-from allpath.service.cohort.research_upload import OUTCOME_COLUMNS
+from allpath.service.cohort.research_outcomes import read_outcome_values
+from allpath.service.cohort.research_upload import OUTCOME_COLUMNS, OutcomeLimits, split_upload
 from allpath.service.cohort.synthetic import generate
 from allpath.settings import ResearchLimits
 from allpath.storage import tables as t
-from tests.web.conftest import User, WebApp
+from tests.web.conftest import LiveServer, User, WebApp
+from tests.web.test_browser import DESKTOP, PHONE, _no_sideways_scroll, _sign_in
 
 RECORD_COLUMNS = ("sex", "age_years", "immunophenotype", "wbc_per_ul", "cns_status")
 CSV_TYPE = "text/csv"
@@ -280,6 +283,37 @@ def test_files_that_cannot_be_used_are_refused_in_plain_words(researcher: User, 
     ]
 
 
+def test_outcome_values_that_disagree_leave_their_row_out() -> None:
+    """A row is analysed only when its outcome values read and agree: times not negative, overall survival not
+    shorter than event-free survival, an event exactly when the first event is not censoring."""
+    rows = [
+        ("2.5", "true", "relapse", "4", "false"),  # usable
+        ("3", "no", "censored", "3", "no"),  # usable: yes/no read as booleans
+        ("2.5", "true", "censored", "4", "false"),  # an event, yet censored
+        ("1", "false", "relapse", "2", "false"),  # no event, yet a relapse
+        ("5", "false", "censored", "4", "false"),  # alive for less time than event-free
+        ("-1", "false", "censored", "1", "false"),  # a negative time
+        ("1", "maybe", "censored", "1", "false"),  # not a boolean
+        ("1", "true", "progression", "1", "true"),  # not a first event of the table
+        ("", "false", "censored", "1", "false"),  # missing
+    ]
+    header = "age_years," + ",".join(OUTCOME_COLUMNS)
+    data = "\n".join([header, *("5," + ",".join(row) for row in rows)]).encode()
+    split = split_upload(data, "csv", OutcomeLimits(len(data), len(rows), 10))
+    assert split.records.decode().splitlines() == ["age_years"] + ["5"] * len(rows)
+    assert read_outcome_values(split.outcomes).usable.tolist() == [True, True] + [False] * 7
+
+
+def test_a_csv_row_with_too_few_cells_is_a_refused_row(researcher: User) -> None:
+    records, outcomes = _cohort(12, 12)
+    lines = _csv(records, outcomes).decode().splitlines()
+    lines[3] = lines[3].rsplit(",", 2)[0]  # row 3 loses two cells
+    answer = _upload(researcher, "cohort.csv", "\n".join(lines).encode())
+    text = _text(answer.text)
+    assert "24 rows read" in text and "1 row is not a valid record and was left out" in text
+    assert "23 children analysed in 2 groups" in text
+
+
 # ---- small-cell suppression -------------------------------------------------------------------------------
 
 
@@ -333,3 +367,38 @@ def test_the_page_and_its_refusals_in_spanish(researcher: User, limits: Any) -> 
     text = _text(answer.text)
     assert "Datos sintéticos." in text and "Supervivencia libre de eventos" in text
     assert re.search(r"\d+,\d %", text)  # the decimal comma
+
+
+# ---- in a browser ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_demo_in_a_browser(browser: Any, live_server: LiveServer, screenshots: Path) -> None:
+    """From the researcher's navigation to the demo's curves: the SVG is drawn under the pages' Content Security
+    Policy (the console reports no refusal), and at phone width the page does not scroll sideways (tables scroll)."""
+    from playwright.sync_api import expect
+
+    for viewport in (DESKTOP, PHONE):
+        context = browser.new_context(viewport=viewport)
+        page = context.new_page()
+        refused: list[str] = []
+
+        def watch(message: Any, seen: list[str] = refused) -> None:
+            if "Content Security Policy" in message.text:
+                seen.append(message.text)
+
+        page.on("console", watch)
+        try:
+            _sign_in(page, live_server, "researcher")
+            page.get_by_role("link", name="Outcomes by group").click()
+            page.get_by_label("Group the children by").select_option("risk_group")
+            page.get_by_role("button", name="Use a synthetic demo cohort").click()
+            expect(page.get_by_role("img", name="Event-free survival by group (Kaplan-Meier)")).to_be_visible()
+            assert page.locator("figure svg path").count() == 4 * 3  # four figures, three risk groups
+            suffix = "375" if viewport is PHONE else "desktop"
+            if viewport is PHONE:
+                _no_sideways_scroll(page)
+            page.screenshot(path=screenshots / f"research-outcomes-{suffix}.png", full_page=True)
+            assert not refused, refused
+        finally:
+            context.close()

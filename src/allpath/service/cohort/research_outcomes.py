@@ -115,7 +115,7 @@ class ResearchOutcomes:
 
 
 @dataclass(frozen=True)
-class _Outcomes:
+class OutcomeValues:
     """Readable outcome values by input row (row i at index i - 1) and which rows have them all."""
 
     efs_years: np.ndarray
@@ -147,7 +147,7 @@ def _flags(column: pa.ChunkedArray[Any]) -> np.ndarray:
     return np.array([-1 if w is None else int(w) for w in words], dtype=np.int8)
 
 
-def read_outcome_values(table: pa.Table) -> _Outcomes:
+def read_outcome_values(table: pa.Table) -> OutcomeValues:
     """The outcome columns as values; a row is usable when every value reads and they agree with each other
     (times not negative, death not before the event, an event exactly when the first event is not censoring)."""
     efs, os_years = _numbers(table["efs_years"]), _numbers(table["os_years"])
@@ -165,7 +165,7 @@ def read_outcome_values(table: pa.Table) -> _Outcomes:
             & known
             & ((event == 1) == (first != EVENT_CENSORED))
         )
-    return _Outcomes(efs, event == 1, first, os_years, death == 1, usable)
+    return OutcomeValues(efs, event == 1, first, os_years, death == 1, usable)
 
 
 # ---- the analysis ------------------------------------------------------------------------------------------
@@ -232,7 +232,7 @@ def research_outcomes(
     )
 
 
-def _analysis(values: _Outcomes, rows: np.ndarray, groups: np.ndarray) -> Analysis:
+def _analysis(values: OutcomeValues, rows: np.ndarray, groups: np.ndarray) -> Analysis:
     efs, event, first = values.efs_years[rows], values.efs_event[rows], values.first_event[rows]
     os_years, death = values.os_years[rows], values.death[rows]
     several = len(set(groups)) >= 2

@@ -31,6 +31,7 @@ from allpath.settings import ResearchLimits
 from allpath.storage import tables as t
 from tests.web.conftest import LiveServer, User, WebApp
 from tests.web.test_browser import DESKTOP, PHONE, _no_sideways_scroll, _sign_in
+from tests.web.test_plain_words import ALLOWED, _assert_plain
 
 RECORD_COLUMNS = ("sex", "age_years", "immunophenotype", "wbc_per_ul", "cns_status")
 CSV_TYPE = "text/csv"
@@ -119,6 +120,8 @@ def test_the_demo_says_it_is_synthetic_and_matches_outcomes_by_group(demo_page: 
     year_five = expected.event_free[0].at(5.0)
     assert f"<td>{_percent(year_five)}</td>" in demo_page
     assert "SYNTHETIC-" not in demo_page  # no record's id
+    # The file's column names and the first events' values are what a researcher types in the file: shown as such.
+    _assert_plain("the demo", demo_page, ALLOWED | set(OUTCOME_COLUMNS) | {"death_in_remission"})
 
 
 def test_the_demo_by_nci_risk_group_shows_the_groups_at_diagnosis(researcher: User) -> None:

@@ -208,13 +208,18 @@ def test_a_missing_road_ahead_check_up_trial_or_medicine_text_fails_the_lint(dat
 
 def test_the_texts_for_the_care_team_in_the_same_files_are_not_translatable() -> None:
     """Boundary: the dose tables' medicine names, a drug's schedule, the sources, ids, and the survivorship
-    explanations that the family report does not show (with a dose, or saying what is not covered) stay English."""
+    explanations that the family report does not show (with a dose, or of an item that is not covered) stay
+    English; those it shows (a covered item without a test) are translatable."""
     paths = {path for path, _, _, _ in translatable(_english_raw())}
     by_file = {name: {p for p in paths if p.startswith(name)} for name in ("regimens.yaml", "survivorship.yaml")}
     assert "drugs.yaml/drugs/[pegaspargase]/dosing/label" not in paths
     assert "drugs.yaml/drugs/[methotrexate]/dosing/label" not in paths
     assert "survivorship.yaml/screening/[surv.cardiac.recommended]/explanation" not in paths
-    assert "survivorship.yaml/screening/[surv.methotrexate]/explanation" not in paths
+    assert "survivorship.yaml/screening/[surv.total_body_irradiation]/explanation" not in paths
+    assert "survivorship.yaml/screening/[surv.cyclophosphamide_female]/explanation" not in paths
+    assert "survivorship.yaml/screening/[surv.cyclophosphamide_male]/explanation" not in paths  # has a test
+    assert "survivorship.yaml/screening/[surv.methotrexate]/explanation" in paths
+    assert "survivorship.yaml/screening/[surv.cranial_radiation]/explanation" in paths
     assert "survivorship.yaml/anthracyclines/alternatives/0/label" not in paths
     assert "trials.yaml/statuses/reason" not in paths
     assert not [
@@ -224,7 +229,7 @@ def test_the_texts_for_the_care_team_in_the_same_files_are_not_translatable() ->
 
 
 def test_a_translation_must_keep_the_fields_the_report_fills_in(data: Path) -> None:
-    _edit(data / "translations" / "es.yaml", "sigue {years} años más", "sigue unos años más")
+    _edit(data / "translations" / "es.yaml", "sigue {more_years}.", "sigue unos años más.")
     assert (
         "translations/es.yaml: text.yaml/treatment_length/with_regimen is translated with other {...} fields than the "
         "English text" in lint(_load(data)).errors

@@ -126,8 +126,7 @@ def _item(
         after = exposures.last_cardiotoxic
         start = {
             "no_later_than": add_years(after, years).isoformat() if after else None,
-            "rule": f"first echocardiogram no later than {years:g} years after the last anthracycline or chest "
-            "radiation",
+            "rule": kb.text.survivorship_start.after_exposure.format(years=f"{years:g}"),
             "after": after.isoformat() if after else None,
         }
     elif spec.start_age_years is not None:
@@ -136,7 +135,9 @@ def _item(
         start = {
             "not_before": earliest.isoformat() if earliest else None,
             "no_later_than": latest.isoformat() if latest else None,
-            "rule": f"start between age {spec.start_age_years.earliest:g} and age {spec.start_age_years.latest:g}",
+            "rule": kb.text.survivorship_start.between_ages.format(
+                earliest=f"{spec.start_age_years.earliest:g}", latest=f"{spec.start_age_years.latest:g}"
+            ),
             "after": None,
         }
     return {

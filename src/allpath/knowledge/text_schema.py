@@ -42,12 +42,23 @@ class CitedMeanings(BaseModel):
 
 class TreatmentLength(BaseModel):
     """How long treatment lasts, in the family report: ``with_regimen`` is filled with ``{total}`` (the
-    whole length in words), ``{first_weeks}`` and ``{years}``; ``without_regimen`` when no regimen applies."""
+    whole length in words), ``{first_weeks}`` and ``{more_years}`` (the years after the first parts, in words:
+    "2 more years", "1 more year"); ``without_regimen`` when no regimen applies."""
 
     model_config = _FROZEN
     cite: Cite
     with_regimen: str
     without_regimen: str
+
+
+class SurvivorshipStart(BaseModel):
+    """When a check-up after treatment starts, in words: ``after_exposure`` is filled with ``{years}`` (after the
+    last anthracycline or chest radiation), ``between_ages`` with ``{earliest}`` and ``{latest}`` (ages in
+    years); the survivorship engine writes them from survivorship.yaml's numbers."""
+
+    model_config = _FROZEN
+    after_exposure: str
+    between_ages: str
 
 
 class RelapseWords(BaseModel):
@@ -91,22 +102,17 @@ class TrialSection(BaseModel):
     status: str
     status_meaning: TrialStatusMeaning
     updated: str
-    outdated: str
     outdated_no_date: str
     fits: str
     fits_points: dict[str, str]
     unknown: str
     unknown_points: dict[str, str]
     link: str
-    more: str
-    more_one: str
     nothing_fits: str
     nothing_fits_ask: str
     registry_empty: str
     how_to_ask: str
     confirm: str
-    registry: str
-    registry_undated: str
 
     @model_validator(mode="after")
     def _other_point(self) -> TrialSection:
@@ -134,5 +140,6 @@ class TextFile(BaseModel):
     cog_risk_group_meaning: CitedMeanings
     genetic_results: CitedMeanings
     treatment_length: TreatmentLength
+    survivorship_start: SurvivorshipStart
     relapse: RelapseWords
     trials_section: TrialSection

@@ -60,13 +60,19 @@ _FAMILY_PATHS: dict[str, tuple[str, ...]] = {
     "survivorship.yaml": (  # the check-ups after treatment
         "screening/*/late_effect",
         "screening/*/test",
-        # The report shows an item's explanation only when it has no test and is no statement of what is not
-        # covered (it checks the English words "not covered", interfaces/report/treatment.py): this one.
+        # The report shows the explanation of a covered item without a test (interfaces/report/treatment.py;
+        # the explanations of the items with a test hold doses and are the care team's): these.
+        "screening/[surv.methotrexate]/explanation",
+        "screening/[surv.corticosteroids]/explanation",
         "screening/[surv.dexamethasone_age10_osteonecrosis]/explanation",
+        "screening/[surv.cranial_radiation]/explanation",
         "anthracyclines/not_covered/*",
         "not_covered/*/text",
     ),
     "trials.yaml": ("statuses/labels/*",),  # a study's status in the trial section
+    # The age bands of the intrathecal table, which a dose line's basis names (the care team's doses table in
+    # the page's language; interfaces/web/dose_words.py).
+    "intrathecal.yaml": ("bands/*/label",),
     "drugs.yaml": ("drugs/*/label",),  # a medicine's name in the plan (not the dose tables' names)
 }
 _PLAIN = frozenset({"plain"})

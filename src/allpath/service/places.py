@@ -32,6 +32,15 @@ ACCEPTED_FORMS = marked(
 
 _ZIP = re.compile(r"(\d{5})(?:-\d{4})?")
 _OTHERS_SHOWN = 5
+# The note of a name that several places share (Place.note).
+_SEVERAL = marked(
+    "Several places have this name. This search uses %(name)s, the one with the most people; the others are "
+    "%(others)s. Add the state or country to choose another."
+)
+_SEVERAL_AND_MORE = marked(
+    "Several places have this name. This search uses %(name)s, the one with the most people; the others are "
+    "%(others)s; and %(more)s more. Add the state or country to choose another."
+)
 
 # Everyday names of countries that GeoNames spells otherwise (its names are "United States", "United Kingdom").
 _COUNTRY_ALIASES = {
@@ -74,16 +83,29 @@ class Place:
 
     def note(self) -> str | None:
         """The plain sentence that says a choice was made among places of the same name, or None."""
+        parts = self.note_parts()
+        return parts[0] % parts[1] if parts else None
+
+    def note_parts(self) -> tuple[str, dict[str, str]] | None:
+        """``note`` before its values were put in (its template and values), for an interface that writes it in
+        another language; None when no choice was made."""
         if not self.others:
             return None
-        shown = "; ".join(self.others[:_OTHERS_SHOWN])
+        params = {"name": self.name, "others": "; ".join(self.others[:_OTHERS_SHOWN])}
         more = len(self.others) - _OTHERS_SHOWN
-        if more > 0:
-            shown += f"; and {more} more"
-        return (
-            f"Several places have this name. This search uses {self.name}, the one with the most people; "
-            f"the others are {shown}. Add the state or country to choose another."
-        )
+        if more <= 0:
+            return _SEVERAL, params
+        return _SEVERAL_AND_MORE, {**params, "more": str(more)}
+
+
+def place_note_parts(text: str) -> tuple[str, dict[str, str]] | None:
+    """The note's template and values of the place ``text`` names (``Place.note_parts``), or None when it names
+    no place or one without others of its name. A trial search's answer carries the note in English only (the
+    API's closed answer); a page in another language finds the place again to write its note."""
+    try:
+        return find_place(text).note_parts()
+    except PlaceNotFound:
+        return None
 
 
 def find_place(text: str) -> Place:

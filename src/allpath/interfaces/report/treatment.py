@@ -37,7 +37,10 @@ def length_blocks(roadmap: Roadmap | None, kb: KnowledgeBase) -> list[Block]:
             total = ngettext("{count} year", "{count} years", int(years)).format(count=int(years))
             if months:
                 total += " " + ngettext("and {count} month", "and {count} months", months).format(count=months)
-            text = words.with_regimen.format(total=total, first_weeks=f"{first_weeks:g}", years=f"{years:g}")
+            more_years = ngettext("{count} more year", "{count} more years", 1 if years == 1 else 2).format(
+                count=f"{years:g}"
+            )
+            text = words.with_regimen.format(total=total, first_weeks=f"{first_weeks:g}", more_years=more_years)
             text += f" {cite}"
     return [Block("heading", gettext("How long treatment lasts")), Block("paragraph", text)]
 
@@ -168,8 +171,8 @@ def _first_check(start: ScreeningStart | None) -> str:
         )
     if no_later_than:
         return gettext("the first one no later than {day}").format(day=day_in_words(no_later_than))
-    rule = str(start.get("rule") or "")
-    return rule.replace("start between", "starting between", 1)
+    # No date (no birth date, no date of the last exposure): the rule in the knowledge base's words.
+    return str(start.get("rule") or "")
 
 
 def survivorship_blocks(plan: SurvivorshipPlan) -> list[Block]:
@@ -220,9 +223,10 @@ def survivorship_blocks(plan: SurvivorshipPlan) -> list[Block]:
             parts += [interval, first] if item.get("interval_years") is not None else [first, interval]
             text += " " + gettext("Check: {checks}.").format(checks="; ".join(p for p in parts if p))
         else:
-            # The explanation only when it is advice (not a statement of what is not covered) and holds no dose.
+            # The explanation only when the item is covered (a not-covered item is said below, among the checks
+            # the clinic plans) and the explanation holds no dose.
             explanation = str(item.get("explanation") or "")
-            if explanation and "not covered" not in explanation and not _DOSE_TEXT.search(explanation):
+            if explanation and not item.get("not_covered") and not _DOSE_TEXT.search(explanation):
                 text += f" {explanation}"
             text += " " + gettext("Your survivorship clinic will plan the checks for this.")
         items.append(text)

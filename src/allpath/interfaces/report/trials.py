@@ -21,12 +21,13 @@ from datetime import date
 from babel.dates import format_date
 from babel.numbers import format_decimal
 
-from allpath.domain.results.trials import NearestSite, TrialResult, TrialSearch
+from allpath.domain.results.trials import NearestSite, Place, TrialResult, TrialSearch
 from allpath.interfaces.dates import MONTHS
 from allpath.interfaces.i18n import DEFAULT_LOCALE, current_locale, gettext, ngettext
 from allpath.interfaces.report.blocks import Block
 from allpath.knowledge.loader import KnowledgeBase
 from allpath.knowledge.text_schema import TrialSection
+from allpath.service.places import place_note_parts
 
 SHOWN_STUDIES = 5
 """A handful: a longer list is not read; the rest are counted ("N more studies may also fit")."""
@@ -65,13 +66,28 @@ def trial_blocks(search: TrialSearch, kb: KnowledgeBase) -> list[Block]:
     return blocks + _closing(search, words)
 
 
+def place_note(place: Place | None) -> str:
+    """The note of a place chosen among several of its name, in the current language: the search's answer
+    carries it in English (the API's words); another language writes it from its template and values."""
+    if place is None or not place["note"]:
+        return ""
+    if current_locale() == DEFAULT_LOCALE:
+        return place["note"]
+    parts = place_note_parts(place["query"])
+    if parts is None:
+        return place["note"]
+    template, params = parts
+    return gettext(template) % params
+
+
 def _place_blocks(search: TrialSearch, words: TrialSection) -> list[Block]:
     place = search["place"]
     if place is None:
         return [Block("paragraph", words.no_place)]
     said = words.place.format(place=place["name"])
-    if place["note"]:
-        said += f" {place['note']}"
+    note = place_note(place)
+    if note:
+        said += f" {note}"
     if search["radius_km"] is not None:
         km = search["radius_km"]
         said += " " + words.radius.format(km=_number(km), miles=_number(km / KM_PER_MILE))

@@ -30,6 +30,8 @@ from allpath.interfaces.http.deps import DB, Principal, audit_refusal, optional_
 from allpath.interfaces.http.unit_of_work import Work, work_of
 from allpath.interfaces.i18n import gettext, local_number, marked
 from allpath.interfaces.i18n.labels import local_field_label
+from allpath.interfaces.web import language as page_language
+from allpath.interfaces.web.dose_words import age_basis_words, basis_words, per_words
 from allpath.interfaces.web.forms import dom_id, shown_number
 from allpath.interfaces.web.language import install_i18n, language_context, remember_language, shown_moment, use_locale
 from allpath.interfaces.web.navigation import NAV, ROLE_LABELS
@@ -212,6 +214,7 @@ templates.env.filters.update(
     label=label_filter,
     effect=effect_words,
 )
+templates.env.filters.update(per_words=per_words, basis_words=basis_words, age_basis_words=age_basis_words)
 templates.env.globals.update(dom_id=dom_id)
 install_i18n(templates.env)
 
@@ -261,10 +264,12 @@ class BaseContext(TypedDict):
 
 
 def base_context(request: Request, principal: Work | Principal | Viewer | None) -> BaseContext:
-    kb: KnowledgeBase = request.app.state.kb
     if isinstance(principal, Work):
         principal = principal.principal
     viewer = Viewer.of(principal) if isinstance(principal, Principal) else principal
+    kb: KnowledgeBase = request.app.state.kb
+    locale = page_language.page_locale(request, viewer)  # the disclaimer and certainty words in its language
+    kb = kb if locale == kb.locale else request.app.state.kb_for(locale)  # English: the running knowledge base
     role = viewer.role if viewer else None
     return {
         "user": viewer,

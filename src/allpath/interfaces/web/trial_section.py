@@ -21,7 +21,7 @@ from babel.numbers import format_decimal
 from allpath.domain.results.trials import StatusFilter, TrialResult, TrialSearch
 from allpath.errors import InputError
 from allpath.interfaces.i18n import DEFAULT_LOCALE, current_locale, gettext, local_number, marked
-from allpath.interfaces.report.trials import KM_PER_MILE
+from allpath.interfaces.report.trials import KM_PER_MILE, place_note
 from allpath.service.trial_search import TrialSearchOptions, search_trials
 
 if TYPE_CHECKING:
@@ -133,6 +133,11 @@ class TrialSection:
     @property
     def status_choices(self) -> tuple[tuple[str, str], ...]:
         return STATUS_CHOICES
+
+    @property
+    def place_note(self) -> str:
+        """Which of several places of the typed name the search measured from, in the page's language."""
+        return place_note(self.search["place"])
 
     @staticmethod
     def distance(km: float) -> str:

@@ -298,7 +298,10 @@ def patient_page(request: Request, patient_id: str, kb: KB, work: CareOrFamilyPa
         # A family's page about their child is the plain-language report.
         return RedirectResponse(f"/patients/{patient.id}/report", status_code=303, headers=SECURITY_HEADERS)
     # The page shows a fresh assessment of the latest record version (the rule of allpath.service); the
-    # stored assessments are the history below it.
+    # stored assessments are the history below it. Its knowledge texts are in the page's language (English: the
+    # running knowledge base).
+    locale = page_locale(request, Viewer.of(work.signed_in()))
+    kb = kb if locale == kb.locale else request.app.state.kb_for(locale)
     try:
         answer = service.patient_care_overview(work, kb, patient, resource="patient", detail="web")
     except RecordError:

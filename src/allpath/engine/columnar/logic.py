@@ -199,7 +199,10 @@ class ConditionCompiler:
         kind, column = self._column(condition.fact)
         test = self._test(condition, kind, column)
         missing = pl.when(column.is_null()).then(pl.lit(self.scope.bits.bit(condition.fact), dtype=MASK))
-        return Tri(pl.when(column.is_not_null()).then(test), missing.otherwise(NO_MISSING))
+        # A comparison or an equality of a null is null already: the guard would only double its cost.
+        null_in_null_out = isinstance(condition, Compare | Equals)  # `<`, `==` ...; not `is_in` or a list test
+        value = test if null_in_null_out else pl.when(column.is_not_null()).then(test)
+        return Tri(value, missing.otherwise(NO_MISSING))
 
     def _test(self, condition: Condition, kind: str, column: pl.Expr) -> pl.Expr:
         if isinstance(condition, Compare):

@@ -48,6 +48,30 @@ def test_an_empty_table_gives_an_empty_answer_with_every_column(stratifier: Stra
     assert stratifier.stratify_batch(pa.RecordBatch.from_pylist([], schema=TABLE_SCHEMA)).num_rows == 0
 
 
+def test_every_kind_of_empty_table_gives_the_full_answer_schema_of_a_non_empty_one(
+    kb: KnowledgeBase, stratifier: Stratifier
+) -> None:
+    """The reported failure (a token's column not found on an empty table): an empty table, whatever it holds of
+    the table's columns, gives no rows and exactly the columns and types of a non-empty answer."""
+    table = _table(kb, 50)
+    full = stratifier.stratify(table)
+    read_only = table.select(["row", *stratifier.reads])
+    empties: list[pa.Table | pl.DataFrame] = [
+        TABLE_SCHEMA.empty_table(),
+        pa.Table.from_batches([], schema=TABLE_SCHEMA),  # no chunks at all
+        table.slice(0, 0),
+        pl.DataFrame(pl.from_arrow(table)).filter(pl.lit(False)),
+    ]
+    for empty in empties:
+        answer = stratifier.stratify(empty)
+        assert answer.height == 0
+        assert answer.schema == full.schema
+    assert stratifier.stratify(read_only.slice(0, 0)).schema == stratifier.stratify(read_only).schema
+    assert stratifier.stratify(pl.DataFrame(schema={"row": pl.Int64})).columns == ["row", *full.columns[2:]]
+    batch = stratifier.stratify_batch(pa.RecordBatch.from_pylist([], schema=TABLE_SCHEMA))
+    assert batch.num_rows == 0 and batch.schema == stratifier.stratify_batch(table.to_batches()[0]).schema
+
+
 def test_a_parquet_file_streamed_in_batches_gives_the_whole_tables_answer(
     kb: KnowledgeBase, stratifier: Stratifier, tmp_path: Path
 ) -> None:

@@ -72,6 +72,8 @@ class Stratifier:
         knowledge version)."""
         frame = table if isinstance(table, pl.DataFrame) else pl.DataFrame(pl.from_arrow(table))
         kept = [c for c in KEPT_COLUMNS if c in frame.columns]
+        if frame.height == 0:
+            return self._empty_answer(frame.select(kept))
         lazy = frame.lazy().with_row_index(_INDEX)
         for stage in self.stages:
             lazy = lazy.with_columns(stage)
@@ -82,6 +84,14 @@ class Stratifier:
         if self.refused:
             computed = self._per_patient(frame, computed)
         return computed.drop(_INDEX).with_columns(pl.lit(self.kb.version).alias("knowledge_version"))
+
+    def _empty_answer(self, kept: pl.DataFrame) -> pl.DataFrame:
+        """No rows: every answer column, typed and in the order a non-empty answer has them. The plan is not run:
+        on no rows polars may drop a column an earlier stage made (a token's column) and fail."""
+        computed = [e.meta.output_name() for e in self.outputs]
+        names = [*computed, "fallback", *(c for c in OUTPUT_SCHEMA if c not in computed), "knowledge_version"]
+        types = {**OUTPUT_SCHEMA, "fallback": pl.Boolean(), "knowledge_version": pl.String()}
+        return kept.clear().hstack(pl.DataFrame(schema={name: types[name] for name in names}).get_columns())
 
     def _decoded(self, computed: pl.DataFrame) -> pl.DataFrame:
         """The path and population lists of the rows' keys (see ``paths``)."""

@@ -34,9 +34,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from allpath.domain.cohort_checks import settled
 from allpath.domain.cohort_table import RECORD_SCHEMA
 from allpath.interfaces.cohort import read_cohort
-from allpath.interfaces.cohort.columnar_checks import settled
 from common import RESULTS_DIR, machine, verdict, write_json
 from records import generate
 

@@ -15,11 +15,11 @@ from hypothesis import strategies as st
 
 from allpath.domain import limits
 from allpath.domain.age import decimal_age_years
+from allpath.domain.cohort_checks import _birthday, _calendar, settled
 from allpath.domain.cohort_table import ROW, records_table
 from allpath.domain.record import parse_record
 from allpath.errors import RecordError
 from allpath.interfaces.cohort import read_cohort
-from allpath.interfaces.cohort.columnar_checks import _birthday, _calendar, settled
 from allpath.interfaces.cohort.parquet_input import checked_table
 from tests.cohort.helpers import parquet_table, read_all, write_parquet
 from tests.property.strategies import PROPERTY_SETTINGS, valid_records

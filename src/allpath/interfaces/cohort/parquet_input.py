@@ -2,7 +2,7 @@
 
 Read batch by batch (``ParquetFile.iter_batches``). A column the record does not have refuses the file by name;
 a record column the file lacks is missing in every row. Rows are checked column by column
-(``columnar_checks``); the rows those checks cannot settle go through ``parse_record``, so that a bad row is
+(``domain.cohort_checks``); the rows those checks cannot settle go through ``parse_record``, so that a bad row is
 reported exactly as ``parse_record`` reports it.
 """
 
@@ -13,14 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from allpath.domain.cohort_checks import Mask, rows_as_values, settled, with_ages
 from allpath.domain.cohort_table import RECORD_SCHEMA, ROW, TABLE_SCHEMA
-from allpath.interfaces.cohort.columnar_checks import Mask, settled
+from allpath.errors import FieldProblem
 from allpath.interfaces.cohort.reading import BatchBuilder, CohortBatch, CohortFileError, RowProblem
-
-_UNREADABLE = "expected a value this field can hold; the Parquet cell could not be read"
 
 
 def _columns(parquet: pq.ParquetFile) -> list[str]:
@@ -75,10 +73,7 @@ def checked_table(table: pa.Table, first_row: int) -> CohortBatch:
     through ``parse_record``."""
     ok, ages, dated = settled(table)
     rows = pa.array(np.arange(first_row, first_row + table.num_rows, dtype=np.int64))
-    age_column = table.column("age_years")
-    filled = pc.if_else(pa.array(dated), pa.array(ages, type=pa.float64()), age_column)
-    numbered = table.set_column(table.schema.get_field_index("age_years"), "age_years", filled)
-    numbered = numbered.add_column(0, TABLE_SCHEMA.field(ROW), rows)
+    numbered = with_ages(table, ages, dated).add_column(0, TABLE_SCHEMA.field(ROW), rows)
     valid = _kept(numbered, ok)
     if ok.all():
         return CohortBatch(valid)
@@ -103,29 +98,10 @@ def _through_parse_record(table: pa.Table, unsettled: Mask, first_row: int) -> C
     indices = np.flatnonzero(unsettled)
     builder = BatchBuilder(len(indices) or 1)
     subset = table.take(indices)
-    for index, data in zip(indices, _rows_as_values(subset), strict=True):
+    for index, data in zip(indices, rows_as_values(subset), strict=True):
         row = first_row + int(index)
-        if isinstance(data, RowProblem):
+        if isinstance(data, FieldProblem):
             builder.refuse([RowProblem(row, data.field, data.value, data.allowed)])
         else:
             builder.check(row, data)
     return builder.take()
-
-
-def _rows_as_values(subset: pa.Table) -> list[dict[str, object] | RowProblem]:
-    """Each row as the JSON-like value ``parse_record`` reads (a date a Python date cannot hold is a problem)."""
-    try:
-        return [dict(row) for row in subset.to_pylist()]
-    except (ValueError, OverflowError):
-        return [_one_row(subset.slice(i, 1)) for i in range(subset.num_rows)]
-
-
-def _one_row(row: pa.Table) -> dict[str, object] | RowProblem:
-    values: dict[str, object] = {}
-    for name in row.column_names:
-        try:
-            values[name] = row.column(name).to_pylist()[0]
-        except (ValueError, OverflowError):
-            # A date beyond the years a calendar date can hold (date32 reaches far past year 9999).
-            return RowProblem(0, name, None, _UNREADABLE)
-    return values

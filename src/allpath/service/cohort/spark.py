@@ -3,7 +3,8 @@
 ``stratify_on_spark`` reads Parquet in the table's shape (``domain.cohort_table``) or JSON Lines of patient
 records with Spark, runs the compiled stratifier over each Arrow batch with ``DataFrame.mapInArrow`` and writes
 the answers as Parquet partitions, each row with its ``row``, ``id``, the stratification columns, ``fallback``,
-the knowledge version and ``problem`` (why a JSON line was not assessed; null on assessed rows).
+the knowledge version and ``problem`` (why a row or JSON line was not assessed; null on assessed rows). A row of
+Parquet is checked as the local reader checks it (``spark_batches``), so a bad row is refused, not stratified.
 
 The knowledge base travels to the executors once, as a broadcast; each Python worker compiles it on its first
 batch and keeps the plan for every later batch and task (``_stratifier_for``). PySpark is imported only inside
@@ -12,26 +13,24 @@ the functions here, so the rest of allpath never needs it (``allpath[spark]`` in
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Literal
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from allpath.domain.cohort_table import ROW, TABLE_SCHEMA, records_table
-from allpath.domain.record import parse_record
-from allpath.domain.record_model import PatientRecord
+from allpath.domain.cohort_table import ROW, TABLE_SCHEMA
 from allpath.engine.columnar import Stratifier, compile_stratifier
-from allpath.errors import RecordError
 from allpath.knowledge.loader import KnowledgeBase
+from allpath.service.cohort.spark_batches import LINE, lines_table, parquet_table
+from allpath.service.cohort.spark_batches import OUTPUT_ARROW_SCHEMA as OUTPUT_ARROW_SCHEMA
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -40,35 +39,10 @@ SparkInput = Literal["parquet", "jsonl"]
 Location = Path | str
 """A local path, or a URI Spark reads and writes itself (``hdfs://...``, ``s3a://...``) on a cluster."""
 
-_LIST = pa.list_(pa.string())
-_OUTPUT_FIELDS: list[tuple[str, pa.DataType]] = [
-    (ROW, pa.int64()),
-    ("id", pa.string()),
-    ("disease_state", pa.string()),
-    ("risk_group", pa.string()),
-    ("risk_group_provisional", pa.bool_()),
-    ("risk_group_missing", _LIST),
-    ("risk_group_upcoming", _LIST),
-    ("cog_risk_group", pa.string()),
-    ("cog_risk_group_provisional", pa.bool_()),
-    ("cog_risk_group_missing", _LIST),
-    ("cog_risk_group_upcoming", _LIST),
-    ("populations", _LIST),
-    ("relapse_timing", pa.string()),
-    ("relapse_risk_group", pa.string()),
-    ("fallback", pa.bool_()),
-    ("knowledge_version", pa.string()),
-    ("problem", pa.string()),
-]
-OUTPUT_ARROW_SCHEMA = pa.schema(_OUTPUT_FIELDS)
-"""What the Spark path writes: the local stratifier's columns (plain Arrow types, as Spark declares them) and
-``problem``."""
-
 BATCH_ROWS = 65_536
 """Rows per Arrow batch handed to the stratifier (Spark's default of 10,000 pays the plan's cost more often)."""
 
-_LINE = "line"
-_JSON_LINES = (".jsonl", ".ndjson")
+_JSONLINES = (".jsonl", ".ndjson")
 _SCRATCH_PREFIX = "allpath-spark-"
 _QUIET_LOGS = """\
 rootLogger.level = error
@@ -167,62 +141,6 @@ def _stratifier_for(version: str, knowledge: Callable[[], KnowledgeBase]) -> Str
     return compiled
 
 
-def _answers(stratifier: Stratifier, table: pa.Table) -> pa.Table:
-    """The stratifier's answers of a table of valid records, in the written schema."""
-    frame = stratifier.stratify(table).to_arrow()
-    columns = [
-        frame.column(field.name).cast(field.type)
-        if field.name in frame.column_names
-        else pa.nulls(frame.num_rows, field.type)
-        for field in OUTPUT_ARROW_SCHEMA
-    ]
-    return pa.Table.from_arrays(columns, schema=OUTPUT_ARROW_SCHEMA)
-
-
-def _refused(rows: list[int], problems: list[str], version: str) -> pa.Table:
-    """Rows that are not valid records: their row number and problem, no answer."""
-    size = len(rows)
-    given: dict[str, pa.Array[Any]] = {
-        ROW: pa.array(rows, pa.int64()),
-        "problem": pa.array(problems, pa.string()),
-        "knowledge_version": pa.array([version] * size, pa.string()),
-    }
-    arrays: list[pa.Array[Any]] = [given.get(f.name, pa.nulls(size, f.type)) for f in OUTPUT_ARROW_SCHEMA]
-    return pa.Table.from_arrays(arrays, schema=OUTPUT_ARROW_SCHEMA)
-
-
-def _record_or_problem(line: str) -> PatientRecord | str:
-    """A JSON line's record, or why it is not one (plain words, as the cohort readers say it)."""
-    try:
-        return parse_record(json.loads(line))
-    except (ValueError, RecursionError) as error:
-        if isinstance(error, RecordError):
-            return "; ".join(problem.message(with_key=True) for problem in error.problems)
-        return "The line is not valid JSON."
-
-
-def _lines_table(stratifier: Stratifier, batch: pa.RecordBatch) -> pa.Table:
-    """A batch of numbered JSON lines: the valid records assessed, the others refused with their problem."""
-    records: list[PatientRecord] = []
-    numbers: list[int] = []
-    refused_rows: list[int] = []
-    problems: list[str] = []
-    lines = cast(list[str], batch.column(_LINE).to_pylist())
-    for line, row in zip(lines, batch.column(ROW).to_numpy().tolist(), strict=True):
-        found = _record_or_problem(line)
-        if isinstance(found, str):
-            refused_rows.append(row)
-            problems.append(found)
-        else:
-            records.append(found)
-            numbers.append(row)
-    table = records_table(records).set_column(0, ROW, pa.array(numbers, pa.int64()))
-    parts = [_answers(stratifier, table)] if records else []
-    if refused_rows:
-        parts.append(_refused(refused_rows, problems, stratifier.knowledge_version))
-    return pa.concat_tables(parts) if parts else OUTPUT_ARROW_SCHEMA.empty_table()
-
-
 def _stratify_partition(
     version: str, knowledge: Callable[[], KnowledgeBase], input_format: SparkInput
 ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
@@ -233,11 +151,7 @@ def _stratify_partition(
         for batch in batches:
             if batch.num_rows == 0:
                 continue
-            table = (
-                _lines_table(stratifier, batch)
-                if input_format == "jsonl"
-                else _answers(stratifier, pa.Table.from_batches([batch]))
-            )
+            table = lines_table(stratifier, batch) if input_format == "jsonl" else parquet_table(stratifier, batch)
             yield from table.to_batches()
 
     return stratify_partition
@@ -260,7 +174,7 @@ def _input_format(source: Location) -> SparkInput:
     suffixes = {Path(n).suffix.lower() for n in names if not n.startswith((".", "_"))}
     if suffixes and suffixes <= {".parquet", ".pq"}:
         return "parquet"
-    if suffixes and suffixes <= set(_JSON_LINES):
+    if suffixes and suffixes <= set(_JSONLINES):
         return "jsonl"
     raise ValueError(
         f"{names[0] if len(names) == 1 else 'the folder'} is neither Parquet (.parquet) nor JSON Lines (.jsonl) "
@@ -268,34 +182,25 @@ def _input_format(source: Location) -> SparkInput:
     )
 
 
-def _read(session: SparkSession, source: Location, input_format: SparkInput, needed: Sequence[str]) -> DataFrame:
-    """The input as a Spark DataFrame: the ``needed`` columns of the table (Parquet) or numbered lines."""
+def _read(session: SparkSession, source: Location, input_format: SparkInput) -> DataFrame:
+    """The input as a Spark DataFrame: the table's columns (Parquet) or numbered lines. Every record column the
+    file has leaves Spark, not only the ones the plan reads: each row is checked as the local reader checks it."""
     if input_format == "parquet":
         frame = session.read.parquet(str(source))
-        return frame.select(*[name for name in needed if name in frame.columns])
+        return frame.select(*[name for name in TABLE_SCHEMA.names if name in frame.columns])
     from pyspark.sql.types import LongType, StringType, StructField, StructType
 
     # Each line keeps its number, counted through the files in the order of their names as if they were one
     # file (1 = the first line; blank lines counted but skipped), as the local reader numbers a file's lines.
     local = _local(source)
     if local is not None and local.is_dir():
-        files = ",".join(str(p) for p in sorted(local.iterdir()) if p.suffix.lower() in _JSON_LINES)
+        files = ",".join(str(p) for p in sorted(local.iterdir()) if p.suffix.lower() in _JSONLINES)
     else:
         files = str(source)  # a file, or a folder on storage Spark lists itself (in the order of the names)
     lines = session.sparkContext.textFile(files).zipWithIndex()
     numbered = lines.map(lambda pair: (pair[0], pair[1] + 1)).filter(lambda pair: pair[0].strip() != "")
-    schema = StructType([StructField(_LINE, StringType()), StructField(ROW, LongType())])
+    schema = StructType([StructField(LINE, StringType()), StructField(ROW, LongType())])
     return session.createDataFrame(numbered, schema)
-
-
-def _needed_columns(kb: KnowledgeBase) -> list[str]:
-    """The input columns Spark hands to the stratifier: the ones its plan reads, with ``row`` and ``id``, or
-    every column of the record when a part of the plan is left to the per-patient engine (which reads whole
-    records). Leaving out the others (exposures above all) spares Spark converting them to Arrow."""
-    plan = compile_stratifier(kb)
-    if plan.refused:
-        return list(TABLE_SCHEMA.names)
-    return [name for name in TABLE_SCHEMA.names if name in (ROW, "id", *plan.reads)]
 
 
 def _written(destination: Path) -> tuple[int, int, int]:
@@ -338,7 +243,7 @@ def stratify_on_spark(
     try:
         chosen = input_format or _input_format(source)
         spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(BATCH_ROWS))
-        frame = _read(spark, source, chosen, _needed_columns(kb))
+        frame = _read(spark, source, chosen)
         if partitions and frame.rdd.getNumPartitions() < partitions:
             frame = frame.repartition(partitions)
         shared = spark.sparkContext.broadcast(kb)

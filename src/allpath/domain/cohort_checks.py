@@ -1,4 +1,7 @@
-"""The record checks of ``parse_record``, column by column, for the Parquet path (issue 15: a million rows a second).
+"""The record checks of ``parse_record``, column by column, for tables of ``RECORD_SCHEMA`` (issue 15: a million
+rows a second). Pure validation of the table contract (``cohort_table``) against the record contract's limits and
+vocabularies, so that every path that reads such a table checks it the same way: the local Parquet reader
+(``interfaces/cohort/parquet_input``) and the Spark path (``service/cohort/spark``), per Arrow batch.
 
 ``settled`` says which rows of a batch are valid beyond doubt: every check ``parse_record`` makes of them
 (ranges from ``domain/limits``, vocabularies from ``domain/vocabulary``, sizes, the consistency checks, the
@@ -20,6 +23,7 @@ import pyarrow.compute as pc
 from allpath.domain import limits
 from allpath.domain.limits import Limit
 from allpath.domain.vocabulary import GENETIC_TOKENS, PHENOTYPES, PREDISPOSITION_TOKENS, RELAPSE_SITES
+from allpath.errors import FieldProblem
 
 Mask = npt.NDArray[np.bool_]
 if TYPE_CHECKING:
@@ -249,3 +253,32 @@ def settled(table: pa.Table) -> tuple[Mask, npt.NDArray[np.float64], Mask]:
     too_old = ~((ages >= limits.AGE_YEARS.low) & (ages < limits.AGE_YEARS.high))
     ok &= ~(dated & (disagree | too_old))
     return ok, ages, dated
+
+
+def with_ages(table: pa.Table, ages: npt.NDArray[np.float64], dated: Mask) -> pa.Table:
+    """``table`` with ``age_years`` from the dates where both are given (``settled``'s ages), as ``parse_record``
+    fills it."""
+    filled = _f("if_else", pa.array(dated), pa.array(ages, type=pa.float64()), _column(table, "age_years"))
+    return table.set_column(table.schema.get_field_index("age_years"), "age_years", filled)
+
+
+UNREADABLE = "expected a value this field can hold; the Parquet cell could not be read"
+
+
+def rows_as_values(subset: pa.Table) -> list[dict[str, object] | FieldProblem]:
+    """Each row as the JSON-like value ``parse_record`` reads (a date a Python date cannot hold is a problem)."""
+    try:
+        return [dict(row) for row in subset.to_pylist()]
+    except (ValueError, OverflowError):
+        return [_one_row(subset.slice(i, 1)) for i in range(subset.num_rows)]
+
+
+def _one_row(row: pa.Table) -> dict[str, object] | FieldProblem:
+    values: dict[str, object] = {}
+    for name in row.column_names:
+        try:
+            values[name] = row.column(name).to_pylist()[0]
+        except (ValueError, OverflowError):
+            # A date beyond the years a calendar date can hold (date32 reaches far past year 9999).
+            return FieldProblem(name, None, UNREADABLE)
+    return values

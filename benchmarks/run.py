@@ -11,6 +11,8 @@ Usage (from the repository root, with the project's virtual environment active):
     python benchmarks/run.py --cohort   # also the cohort benchmarks (issue 15): reading 1,000,000 Parquet rows,
                                         # the columnar stratifier (10,000,000 rows for memory), 10,000,000
                                         # synthetic rows (several minutes; --quick: about a fifth of the rows)
+    python benchmarks/run.py --spark    # also the stratifier on Spark local mode (bench_spark.py: 1,000,000 rows,
+                                        # --quick 200,000; needs allpath[spark] and Java, else skipped saying why)
     python -m benchmarks ...            # the same
 
 These are benchmarks, not tests: they report figures; only ``--check`` turns a missed target into a failure.
@@ -30,10 +32,12 @@ import bench_cds
 import bench_cli
 import bench_cohort_read
 import bench_http
+import bench_spark
 import bench_stratify
 import bench_synthetic
 import bench_treatment
 import bench_trials
+from allpath.service.cohort.spark import spark_missing
 from common import RESULTS_DIR, machine, verdict, write_json
 
 
@@ -110,6 +114,37 @@ def cohort_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             )
         )
     return rows
+
+
+def spark_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """The Spark benchmark's line of the table (issue 15), when it ran: a figure, no target."""
+    if "spark" not in results:
+        return []
+    s = results["spark"]
+    return [
+        (
+            f"cohort stratification on Spark {s['master']} ({s['n']:,} rows)",
+            f"median {s['spark_stratify']['median_per_s']:,} records/s, {s['stratify_over_count_median']}x the time "
+            f"of a bare Spark read + count; the local stratifier {s['local_over_spark_median']}x faster here",
+            "reported",
+            "-",
+        )
+    ]
+
+
+def run_spark(quick: bool, step: int, steps: int) -> dict[str, Any]:
+    """The Spark benchmark (issue 15) in local mode, or nothing when PySpark or Java is missing (said why)."""
+    missing = spark_missing()
+    if missing is not None:
+        print(f"[{step}/{steps}] cohort stratification on Spark: skipped ({missing})", flush=True)
+        return {}
+    n = bench_spark.QUICK_N if quick else bench_spark.DEFAULT_N
+    print(f"[{step}/{steps}] cohort stratification on Spark local[2] ({n:,} rows) ...", flush=True)
+    result = bench_spark.run(
+        n, bench_spark.DEFAULT_REPEAT, "local[2]", bench_stratify.DEFAULT_DISTINCT, bench_stratify.DEFAULT_SEED
+    )
+    print(bench_spark.report(result), flush=True)
+    return {"spark": result}
 
 
 def run_cohort(quick: bool, first_step: int, steps: int) -> tuple[dict[str, Any], bool]:
@@ -193,6 +228,7 @@ def table(results: dict[str, Any]) -> str:
             ),
         ]
     rows += cohort_rows(results)
+    rows += spark_rows(results)
     if "cds_patient_view" in results:
         c = results["cds_patient_view"]
         rows.append(
@@ -217,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="also print a cProfile of parse + assess")
     parser.add_argument("--http", action="store_true", help="also HTTP assessments through allpath serve (wrk)")
     parser.add_argument("--cohort", action="store_true", help="also the cohort benchmarks (several minutes)")
+    parser.add_argument("--spark", action="store_true", help="also the stratifier on Spark local mode (minutes)")
     parser.add_argument("--seed", type=int, default=bench_assess.DEFAULT_SEED)
     parser.add_argument("--output", default=str(RESULTS_DIR / "latest.json"), help="result file")
     args = parser.parse_args(argv)
@@ -230,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     n_batch = bench_cli.QUICK_N if args.quick else bench_cli.DEFAULT_N
 
     n_treatment = bench_treatment.QUICK_N if args.quick else bench_treatment.DEFAULT_N
-    steps = (7 if args.http else 5) + (3 if args.cohort else 0)
+    steps = (7 if args.http else 5) + (3 if args.cohort else 0) + (1 if args.spark else 0)
     n_trials = bench_trials.QUICK_N if args.quick else bench_trials.DEFAULT_N
     print(f"[1/{steps}] in-process parse_record + assess ...", flush=True)
     assess = bench_assess.run(n_assess, args.seed)
@@ -278,9 +315,11 @@ def main(argv: list[str] | None = None) -> int:
         results["cds_patient_view"] = cds
         passed = passed and all(http["passed"].values()) and all(cds["passed"].values())
     if args.cohort:
-        cohort, cohort_passed = run_cohort(args.quick, steps - 2, steps)
+        cohort, cohort_passed = run_cohort(args.quick, steps - 2 - int(args.spark), steps)
         results.update(cohort)
         passed = passed and cohort_passed
+    if args.spark:
+        results.update(run_spark(args.quick, steps, steps))
     elapsed = time.perf_counter() - started
     payload = {
         "machine": machine(),

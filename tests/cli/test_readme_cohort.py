@@ -162,3 +162,18 @@ def test_the_options_named_are_the_commands_options(name: str) -> None:
     for span in spans:
         for option, listed in re.findall(r"(--[a-z][a-z-]*) \[?((?:[a-z_]+\|)+[a-z_]+)\b", span):
             assert set(listed.split("|")) == _enum_values(callback, options[option]), (name, option)
+
+
+def test_a_p_value_too_small_for_a_float_is_said_plainly() -> None:
+    """The README's 100,000-record walk gave "p = 0" for the risk groups' log-rank test: a p below the smallest
+    float is 0.0. It is said as below 1e-300; the smallest positive float is still shown as a number."""
+    from allpath.interfaces.cli.cohort_outcomes import _test_line
+
+    def line(p: float) -> str:
+        return _test_line(
+            "all", {"groups": ["high", "standard"], "chi_square": 1864.02, "degrees_of_freedom": 2, "p_value": p}
+        )
+
+    assert line(0.0).endswith("chi-square 1864.02 on 2 degree(s) of freedom, p < 1e-300")
+    assert line(5e-324).endswith("p = 4.94e-324")
+    assert line(4.71e-61).endswith("p = 4.71e-61")

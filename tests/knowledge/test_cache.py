@@ -219,6 +219,7 @@ def test_the_process_start_is_read_from_the_system() -> None:
 _STARTED_OLD = """
 import sys
 from allpath.knowledge import cache, loader
+print("ready", flush=True)
 sys.stdin.readline()  # the test changes the code on disk now: this process keeps running the old code
 print(loader.load_knowledge().version)
 print(cache._code_older_than_process())
@@ -276,7 +277,7 @@ def test_the_cache_never_serves_a_result_built_by_other_code(tmp_path: Path) -> 
     )
     assert len(list(entries.glob("knowledge-*.pickle"))) == 1
     old = _allpath(copy, home, _STARTED_OLD)
-    time.sleep(2)  # it has imported the old code
+    assert old.stdout is not None and old.stdout.readline().strip() == "ready"  # it has imported the old code
     loader.write_text(original + _NEW_CODE, encoding="utf-8")
     assert _answer(old) == [*first, "False"]  # its own code's result, not read from the cache
     assert len(list(entries.glob("knowledge-*.pickle"))) == 1  # and not stored under the new code's key

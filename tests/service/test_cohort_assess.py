@@ -16,17 +16,10 @@ from polars.testing import assert_frame_equal
 from allpath.engine.columnar import compile_stratifier
 from allpath.interfaces.cohort import CohortBatch, RowProblem, read_cohort
 from allpath.knowledge.loader import load_knowledge
-from allpath.service.cohort.assess import (
-    ANSWER_COLUMNS,
-    NOT_KNOWN,
-    assess_cohort,
-    cohort_groups,
-    grouped_outcomes,
-    stratifier_for,
-)
+from allpath.service.cohort.assess import ANSWER_COLUMNS, assess_cohort, stratifier_for
 from allpath.service.cohort.files import KNOWLEDGE_VERSION_KEY, PROBLEM_COLUMNS, write_synthetic
 from allpath.service.cohort.synthetic import ID_PREFIX
-from allpath.service.cohort.synthetic_files import is_synthetic, read_outcomes, write_cohort
+from allpath.service.cohort.synthetic_files import is_synthetic, write_cohort
 from tests.conftest import EXAMPLES
 
 KB = load_knowledge()
@@ -130,18 +123,3 @@ def test_the_synthetic_files_with_progress_are_the_generators_own(tmp_path: Path
     else:
         first = json.loads(written.records_path.read_text(encoding="utf-8").splitlines()[0])
         assert first["id"].startswith(ID_PREFIX)
-
-
-def test_groups_join_the_outcomes_by_row(tmp_path: Path) -> None:
-    written = write_synthetic(3_000, 11, tmp_path, "parquet")
-    groups = cohort_groups(read_cohort(written.records_path), KB, "risk_group")
-    answers = compile_stratifier(KB).stratify(pq.read_table(written.records_path))
-    assert groups.groups["group"].to_list() == answers["risk_group"].fill_null(NOT_KNOWN).to_list()
-    outcomes = read_outcomes(written.outcomes_path)
-    grouped = grouped_outcomes(groups.groups, outcomes.slice(0, 2_990))  # ten records without an outcome row
-    assert (grouped.records, grouped.without_outcome) == (2_990, 10)
-    assert sum(curve.subjects for curve in grouped.outcomes.event_free) == 2_990
-    by_record = cohort_groups(read_cohort(written.records_path), KB, "immunophenotype")
-    assert set(by_record.groups["group"].to_list()) == {"B", "T"}
-    with pytest.raises(ValueError, match="grouped by one of"):
-        cohort_groups([], KB, "weight_kg")

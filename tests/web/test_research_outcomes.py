@@ -124,6 +124,17 @@ def test_the_demo_says_it_is_synthetic_and_matches_outcomes_by_group(demo_page: 
     _assert_plain("the demo", demo_page, ALLOWED | set(OUTCOME_COLUMNS) | {"death_in_remission"})
 
 
+def test_each_curve_of_the_demo_has_its_interval_band_drawn_the_same_way_each_time(
+    researcher: User, demo_page: str
+) -> None:
+    bands = re.findall(r'<path d="(M[^"]*Z)" fill="(#[0-9A-F]{6})" fill-opacity="0.12" stroke="none"/>', demo_page)
+    assert len(bands) == 4 * 2  # four figures, groups B and T
+    again = researcher.post("/research/outcomes", {"action": "demo", "grouping": "immunophenotype"})
+    assert re.findall(r"<svg viewBox.*?</svg>", again.text, re.S) == re.findall(
+        r"<svg viewBox.*?</svg>", demo_page, re.S
+    )
+
+
 def test_the_demo_by_nci_risk_group_shows_the_groups_at_diagnosis(researcher: User) -> None:
     answer = researcher.post("/research/outcomes", {"action": "demo", "grouping": "risk_group"})
     text = _text(answer.text)
@@ -397,7 +408,9 @@ def test_the_demo_in_a_browser(browser: Any, live_server: LiveServer, screenshot
             page.get_by_label("Group the children by").select_option("risk_group")
             page.get_by_role("button", name="Use a synthetic demo cohort").click()
             expect(page.get_by_role("img", name="Event-free survival by group (Kaplan-Meier)")).to_be_visible()
-            assert page.locator("figure svg path").count() == 4 * 3  # four figures, three risk groups
+            # Four figures, three risk groups: each a line and its interval band.
+            assert page.locator("figure svg path").count() == 4 * 3 * 2
+            assert page.locator('figure svg path[fill-opacity="0.12"]').count() == 4 * 3
             suffix = "375" if viewport is PHONE else "desktop"
             if viewport is PHONE:
                 _no_sideways_scroll(page)

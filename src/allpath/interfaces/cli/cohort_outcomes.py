@@ -2,6 +2,10 @@
 event-free and overall survival, log-rank tests and the cumulative incidence of relapse and of death in remission
 by group, as text or JSON tables and as PNG or SVG plots.
 
+The groups are made by ``service.cohort.outcome_groups``, the same way as on the researcher's outcomes page: a
+risk group is the frontline group of the record as at diagnosis (its relapses and what followed removed), so a
+child who later relapsed is counted in the group they were treated in.
+
 The tables give each curve at a few times (``--at``, years from diagnosis) with its 95 % interval; the plots show
 the whole curves.
 """
@@ -22,7 +26,7 @@ from allpath.interfaces.cli.console import fail_input
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from allpath.service.cohort.assess import CohortGroups, GroupedOutcomes
+    from allpath.service.cohort.outcome_groups import CohortGroups, GroupedOutcomes
     from allpath.service.cohort.outcomes import IncidenceCurve, LogRankTest, SurvivalCurve
 
 DEFAULT_YEARS = (1.0, 3.0, 5.0)
@@ -32,11 +36,10 @@ OUTCOME_COLUMNS = ("row", "efs_years", "efs_event", "first_event", "os_years", "
 
 
 class GroupBy(StrEnum):
+    """``outcome_groups.GROUPINGS``: outcomes from diagnosis are not grouped by anything that happens later."""
+
     risk_group = "risk_group"
     cog_risk_group = "cog_risk_group"
-    disease_state = "disease_state"
-    relapse_risk_group = "relapse_risk_group"
-    relapse_timing = "relapse_timing"
     immunophenotype = "immunophenotype"
     sex = "sex"
     cns_status = "cns_status"
@@ -231,9 +234,9 @@ def cohort_outcomes(
     outcomes: Annotated[
         Path, typer.Option("--outcomes", help="The outcome table, keyed by row (Parquet or JSON Lines).")
     ],
-    group_by: Annotated[GroupBy, typer.Option("--group-by", help="The column that makes the groups.")] = (
-        GroupBy.risk_group
-    ),
+    group_by: Annotated[
+        GroupBy, typer.Option("--group-by", help="The groups: a risk group is the one at diagnosis.")
+    ] = GroupBy.risk_group,
     plots: Annotated[
         Path | None, typer.Option("--plots", metavar="DIR", help="Also draw the curves into this folder.")
     ] = None,
@@ -250,7 +253,8 @@ def cohort_outcomes(
 ) -> None:
     """Survival and relapse by group: Kaplan-Meier, log-rank, cumulative incidence (tables and plots)."""
     from allpath.interfaces.cli.cohort import cohort_batches, known_rows, load_kb, progress_bar, show_progress
-    from allpath.service.cohort.assess import CohortCounts, cohort_groups, grouped_outcomes
+    from allpath.service.cohort.assess import CohortCounts
+    from allpath.service.cohort.outcome_groups import cohort_groups, grouped_outcomes
 
     years = tuple(at) if at else DEFAULT_YEARS
     table, synthetic = _read_outcome_table(outcomes)

@@ -3,7 +3,10 @@ Policy allows neither inline styles nor inline scripts, so each line is drawn wi
 
 Each group has a colour of the Okabe-Ito palette (told apart with colour blindness) and a dash pattern of its
 own, so that the lines differ without colour too; the page names them in a legend and gives the same numbers
-in a table (``Chart.rows``: each group's value at each whole year).
+in a table (``Chart.rows``: each group's value at each whole year). Each line's 95% interval is drawn behind it
+as a light band of the same colour (``ChartLine.band``); where the estimator gives no interval (before the first
+event, or once an estimate is 0 or 1) the band narrows to the line. Coordinates are rounded to a tenth, so the
+same curves always give the same SVG.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ class ChartLine:
     path: str  # the SVG path's d attribute
     colour: str
     dash: str
+    band: str = ""  # the 95% interval's closed outline (a path's d attribute)
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,26 @@ def _path(times: Sequence[float], values: Sequence[float], start: float, span: f
     return "".join(parts)
 
 
+def _corners(times: Sequence[float], values: Sequence[float], start: float, span: float) -> list[str]:
+    """The corners of a step line, left to right, as ``x,y`` points."""
+    points = [(0.0, start)]
+    for time, value in zip(times, values, strict=True):
+        if time > span:
+            break
+        points += [(time, points[-1][1]), (time, value)]
+    points.append((span, points[-1][1]))
+    return [f"{_x(time, span):.1f},{_y(value):.1f}" for time, value in points]
+
+
+def _band(curve: SurvivalCurve | IncidenceCurve, start: float, span: float) -> str:
+    """The 95% interval as one closed outline: the upper limit left to right, then the lower one back."""
+    times = [step.time for step in curve.steps]
+    upper = [step.upper if math.isfinite(step.upper) else step.estimate for step in curve.steps]
+    lower = [step.lower if math.isfinite(step.lower) else step.estimate for step in curve.steps]
+    outline = _corners(times, upper, start, span) + _corners(times, lower, start, span)[::-1]
+    return "M" + "L".join(outline) + "Z"
+
+
 def chart(curves: Sequence[SurvivalCurve | IncidenceCurve], start: float) -> Chart:
     """The figure of ``curves`` (survival starts at 1, incidence at 0), over whole years up to ``MOST_YEARS``."""
     last = max((step.time for curve in curves for step in curve.steps), default=1.0)
@@ -76,7 +100,8 @@ def chart(curves: Sequence[SurvivalCurve | IncidenceCurve], start: float) -> Cha
         times = [step.time for step in curve.steps]
         values = [step.estimate for step in curve.steps]
         colour, dash = _COLOURS[index % len(_COLOURS)], _DASHES[index % len(_DASHES)]
-        lines.append(ChartLine(curve.group, _path(times, values, start, span), colour, dash))
+        band = _band(curve, start, span)
+        lines.append(ChartLine(curve.group, _path(times, values, start, span), colour, dash, band))
         rows.append((curve.group, tuple(curve.at(year) if year else start for year in years)))
     x_ticks = tuple((_x(year, span), year) for year in years)
     y_ticks = tuple((_y(percent / 100), percent) for percent in range(0, 101, 20))

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from threading import Lock
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import Literal, Protocol
 
 import polars as pl
 import pyarrow as pa
@@ -23,10 +23,6 @@ from allpath.engine.columnar import Refusal, Stratifier, compile_stratifier
 from allpath.engine.columnar.fallback import OUTPUT_SCHEMA
 from allpath.knowledge.loader import KnowledgeBase
 from allpath.service.cohort.files import AnswerWriter, ProblemsWriter, open_answers
-from allpath.service.cohort.synthetic import EVENT_CENSORED, EVENT_DEATH_IN_REMISSION, EVENT_RELAPSE
-
-if TYPE_CHECKING:
-    from allpath.service.cohort.outcomes import IncidenceCurve, OutcomesByGroup
 
 OutputFormat = Literal["parquet", "csv", "jsonl"]
 OUTPUT_FORMATS: tuple[OutputFormat, ...] = ("parquet", "csv", "jsonl")
@@ -162,82 +158,3 @@ def _one_batch(
         fallen_back = int(frame["fallback"].sum())
         answers.write(frame)
     counts.add(batch.table.num_rows, len(refused_rows), fallen_back, len(batch.problems))
-
-
-STRATIFIED_GROUPINGS = ("risk_group", "cog_risk_group", "disease_state", "relapse_risk_group", "relapse_timing")
-RECORD_GROUPINGS = ("immunophenotype", "sex", "cns_status")
-GROUPINGS = STRATIFIED_GROUPINGS + RECORD_GROUPINGS
-"""What ``cohort_groups`` can group a cohort by: a stratification column or a record column."""
-NOT_KNOWN = "no group"
-"""The group of a record whose column is empty (no relapse risk group for a child who has not relapsed, no
-frontline risk group for a relapsed one)."""
-
-
-@dataclass(frozen=True)
-class CohortGroups:
-    """Each valid record's group (``row``, ``group``) and the counts of the input."""
-
-    groups: pl.DataFrame
-    counts: CohortCounts
-    knowledge_version: str
-
-
-def cohort_groups(
-    batches: Iterable[BatchLike], kb: KnowledgeBase, group_by: str, on_progress: Progress | None = None
-) -> CohortGroups:
-    """The group of every valid record by ``group_by`` (one of ``GROUPINGS``); memory holds two columns."""
-    if group_by not in GROUPINGS:
-        raise ValueError(f"a cohort is grouped by one of {', '.join(GROUPINGS)}")
-    stratifier = stratifier_for(kb)
-    counts = CohortCounts()
-    parts: list[pl.DataFrame] = [pl.DataFrame(schema={"row": pl.Int64(), "group": pl.String()})]
-    for batch in batches:
-        table = batch.table
-        fallen_back = 0
-        if table.num_rows and group_by in RECORD_GROUPINGS:
-            parts.append(pl.DataFrame(pl.from_arrow(table.select(["row", group_by]))).rename({group_by: "group"}))
-        elif table.num_rows:
-            answers = stratifier.stratify(table)
-            fallen_back = int(answers["fallback"].sum())
-            parts.append(answers.select("row", pl.col(group_by).alias("group")))
-        counts.add(table.num_rows, len({p.row for p in batch.problems}), fallen_back, len(batch.problems))
-        if on_progress is not None:
-            on_progress(counts)
-    groups = pl.concat(parts).with_columns(pl.col("group").fill_null(NOT_KNOWN))
-    return CohortGroups(groups, counts, kb.version)
-
-
-@dataclass(frozen=True)
-class GroupedOutcomes:
-    """Outcomes by group of the records that have an outcome row, and how many records had none."""
-
-    outcomes: OutcomesByGroup
-    records: int
-    without_outcome: int
-
-
-def grouped_outcomes(groups: pl.DataFrame, outcomes: pa.Table) -> GroupedOutcomes:
-    """Join each record's group to its outcome row (by ``row``) and compute outcomes by group."""
-    from allpath.service.cohort import outcomes as estimate
-
-    table = pl.DataFrame(pl.from_arrow(outcomes))
-    joined = groups.join(table, on="row", how="inner")
-    efs, efs_event, group = joined["efs_years"].to_numpy(), joined["efs_event"].to_numpy(), joined["group"].to_numpy()
-    os_years, death, first = joined["os_years"].to_numpy(), joined["death"].to_numpy(), joined["first_event"].to_numpy()
-    seen = set(joined["first_event"].unique().to_list())
-
-    def incidence(cause: str) -> list[IncidenceCurve]:
-        if cause not in seen:  # no such event among these children: an incidence of 0 throughout in every group
-            return [estimate.IncidenceCurve(name, cause, ()) for name in sorted(set(group.astype(str)))]
-        return estimate.cumulative_incidence(efs, first, group, cause, EVENT_CENSORED)
-
-    result = estimate.OutcomesByGroup(
-        event_free=estimate.kaplan_meier(efs, efs_event, group),
-        overall=estimate.kaplan_meier(os_years, death, group),
-        event_free_test=estimate.logrank_all(efs, efs_event, group),
-        event_free_pairs=estimate.logrank_pairs(efs, efs_event, group),
-        overall_test=estimate.logrank_all(os_years, death, group),
-        relapse=incidence(EVENT_RELAPSE),
-        death_in_remission=incidence(EVENT_DEATH_IN_REMISSION),
-    )
-    return GroupedOutcomes(result, joined.height, groups.height - joined.height)

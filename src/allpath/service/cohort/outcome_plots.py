@@ -3,6 +3,7 @@ state shared between calls). matplotlib is imported on first use."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -33,8 +34,9 @@ def plot_curves(
     for curve in curves:
         times = [step.time for step in curve.steps]
         x, y = _steps(times, [step.estimate for step in curve.steps], start)
-        _, low = _steps(times, [step.lower for step in curve.steps], start)
-        _, high = _steps(times, [step.upper for step in curve.steps], start)
+        # No interval (NaN) before an estimate leaves 0 or 1: the band narrows to the line there, with no gap.
+        _, low = _steps(times, [_or(step.lower, step.estimate) for step in curve.steps], start)
+        _, high = _steps(times, [_or(step.upper, step.estimate) for step in curve.steps], start)
         line = axes.step(x, y, where="post", label=curve.group)[0]
         axes.fill_between(x, low, high, step="post", alpha=0.15, color=line.get_color(), linewidth=0)
     axes.set_ylim(0, 1.02)
@@ -47,6 +49,10 @@ def plot_curves(
     with rc_context({"svg.hashsalt": "allpath"}):
         figure.savefig(path, format=path.suffix.lstrip("."), metadata=_metadata(path))
     return path
+
+
+def _or(limit: float, estimate: float) -> float:
+    return limit if math.isfinite(limit) else estimate
 
 
 def _metadata(path: Path) -> dict[str, str | None]:

@@ -165,17 +165,21 @@ def cumulative_incidence(
     times: ArrayLike, causes: ArrayLike, groups: ArrayLike, cause: str, censored: str
 ) -> list[IncidenceCurve]:
     """Aalen-Johansen cumulative incidence of ``cause`` in each group; every other cause but ``censored``
-    competes (a child who died in remission can no longer relapse)."""
+    competes (a child who died in remission can no longer relapse). A group in which ``cause`` never occurs has
+    an incidence of 0 throughout: a curve without steps (lifelines cannot fit a cause it never sees)."""
     from lifelines import AalenJohansenFitter
 
     durations = np.asarray(times, dtype=float)
     labels = np.asarray(groups).astype(str)
     kinds = np.asarray(causes).astype(str)
-    names = sorted({str(kind) for kind in kinds if kind != censored})
-    codes = np.array([0 if kind == censored else 1 + names.index(str(kind)) for kind in kinds])
+    names = sorted({str(kind) for kind in kinds if kind != censored} | {cause})
+    codes = np.array([0 if kind == censored else 1 + names.index(str(kind)) for kind in kinds], dtype=int)
     curves: list[IncidenceCurve] = []
     for group in _groups_in(groups):
         chosen = labels == group
+        if not (kinds[chosen] == cause).any():
+            curves.append(IncidenceCurve(str(group), cause, ()))
+            continue
         # lifelines breaks tied times apart by a tiny jitter; the seed keeps that repeatable.
         fitter = AalenJohansenFitter(alpha=1 - CONFIDENCE_LEVEL, seed=0).fit(
             durations[chosen], codes[chosen], event_of_interest=1 + names.index(cause)

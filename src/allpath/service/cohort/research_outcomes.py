@@ -1,5 +1,7 @@
 """Outcomes by group for the researcher's web view (issue 15, item 4): a de-identified cohort with its follow-up,
-grouped by today's rules, summarised as Kaplan-Meier survival, log-rank tests and cumulative incidence.
+grouped as ``allpath cohort outcomes`` groups it (``outcome_groups``: each child in the frontline group of their
+record as at diagnosis, by today's rules), summarised as Kaplan-Meier survival, log-rank tests and cumulative
+incidence.
 
 The researcher's upload (one CSV or Parquet file of record and outcome columns) is checked and taken apart by
 ``research_upload.split_upload``; the records, read in batches by the interfaces' cohort reader, and the
@@ -20,9 +22,9 @@ from typing import Any, Literal
 import numpy as np
 import pyarrow as pa
 
-from allpath.domain.cohort_table import RECORD_SCHEMA, ROW
-from allpath.engine.columnar import compile_stratifier
+from allpath.domain.cohort_table import ROW
 from allpath.knowledge.loader import KnowledgeBase
+from allpath.service.cohort.outcome_groups import group_table
 from allpath.service.cohort.outcomes import (
     IncidenceCurve,
     LogRankTest,
@@ -42,15 +44,11 @@ from allpath.service.cohort.synthetic import (
 
 Grouping = Literal["risk_group", "cog_risk_group", "immunophenotype"]
 GROUPINGS: tuple[Grouping, ...] = ("risk_group", "cog_risk_group", "immunophenotype")
-"""What a researcher may group by: the NCI risk group and the COG risk group (today's rules, computed by the
-columnar stratifier), or the lineage as recorded."""
+"""What a researcher may group by: the NCI risk group and the COG risk group (today's rules applied to the
+record as at diagnosis, ``outcome_groups``), or the lineage as recorded."""
 
 _FIRST_EVENTS = (EVENT_RELAPSE, EVENT_DEATH_IN_REMISSION, EVENT_CENSORED)
 _BOOLEAN_TEXT = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
-
-_RELAPSES = "relapses"
-NO_GROUP = "not_given"
-"""The group of a child the grouping gives no value (no risk group assigned, lineage not recorded)."""
 
 LANDMARK_YEARS = 5.0
 """The time at which the page reports each group's survival and incidence (the customary 5-year figures)."""
@@ -171,22 +169,6 @@ def read_outcome_values(table: pa.Table) -> OutcomeValues:
 # ---- the analysis ------------------------------------------------------------------------------------------
 
 
-def _groups(records: pa.Table, grouping: Grouping, kb: KnowledgeBase) -> np.ndarray:
-    """Each record's group. A risk group is the one of the record without its relapses: a relapse is part of
-    the outcome, and a record that carries one would otherwise be classed as relapsed disease and leave the
-    group it was treated in (the groups compared are the groups at diagnosis and first response)."""
-    if grouping == "immunophenotype":
-        values: list[object] = records["immunophenotype"].to_pylist()
-    else:
-        at_diagnosis = records.select([ROW, *RECORD_SCHEMA.names])
-        at = at_diagnosis.schema.get_field_index(_RELAPSES)
-        at_diagnosis = at_diagnosis.set_column(
-            at, _RELAPSES, pa.nulls(records.num_rows, RECORD_SCHEMA.field(_RELAPSES).type)
-        )
-        values = compile_stratifier(kb).stratify(at_diagnosis)[grouping].to_list()
-    return np.array([NO_GROUP if value is None else str(value) for value in values], dtype=object)
-
-
 def research_outcomes(
     batches: Iterable[tuple[pa.Table, int]],
     outcome_table: pa.Table,
@@ -205,8 +187,9 @@ def research_outcomes(
     for table, refused_rows in batches:
         refused += refused_rows
         if table.num_rows:
-            rows.append(np.asarray(table[ROW].to_numpy(), dtype=np.int64) - 1)
-            groups.append(_groups(table, grouping, kb))
+            grouped = group_table(table, kb, grouping)
+            rows.append(grouped[ROW].to_numpy().astype(np.int64) - 1)
+            groups.append(grouped["group"].to_numpy().astype(object))
     index = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
     labels = np.concatenate(groups) if groups else np.zeros(0, dtype=object)
     inside = index < len(values.usable)
@@ -238,8 +221,8 @@ def _analysis(values: OutcomeValues, rows: np.ndarray, groups: np.ndarray) -> An
     several = len(set(groups)) >= 2
     event_free = kaplan_meier(efs, event, groups) if len(rows) else []
     overall = kaplan_meier(os_years, death, groups) if len(rows) else []
-    relapse = _incidence(efs, first, groups, EVENT_RELAPSE)
-    remission = _incidence(efs, first, groups, EVENT_DEATH_IN_REMISSION)
+    relapse = cumulative_incidence(efs, first, groups, EVENT_RELAPSE, EVENT_CENSORED)
+    remission = cumulative_incidence(efs, first, groups, EVENT_DEATH_IN_REMISSION, EVENT_CENSORED)
     return Analysis(
         groups=tuple(_summary(*curves) for curves in zip(event_free, overall, relapse, remission, strict=True)),
         event_free=tuple(event_free),
@@ -251,16 +234,6 @@ def _analysis(values: OutcomeValues, rows: np.ndarray, groups: np.ndarray) -> An
         relapse=tuple(relapse),
         death_in_remission=tuple(remission),
     )
-
-
-def _incidence(times: np.ndarray, first: np.ndarray, groups: np.ndarray, cause: str) -> list[IncidenceCurve]:
-    """The cumulative incidence of ``cause`` per group; flat at 0 in every group when no child had it (lifelines
-    cannot fit a cause that never occurs)."""
-    if not len(times):
-        return []
-    if not (first == cause).any():
-        return [IncidenceCurve(str(group), cause, ()) for group in sorted(set(groups))]
-    return cumulative_incidence(times, first, groups, cause, EVENT_CENSORED)
 
 
 def _landmark(curve: SurvivalCurve | IncidenceCurve, start: float) -> Landmark:

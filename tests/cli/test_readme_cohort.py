@@ -177,3 +177,19 @@ def test_a_p_value_too_small_for_a_float_is_said_plainly() -> None:
     assert line(0.0).endswith("chi-square 1864.02 on 2 degree(s) of freedom, p < 1e-300")
     assert line(5e-324).endswith("p = 4.94e-324")
     assert line(4.71e-61).endswith("p = 4.71e-61")
+
+
+def test_outcomes_shows_its_long_estimating_step(walked: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """After the stratifying bar, estimating the curves took half a minute of the README's 100,000-record walk with
+    nothing on the screen: a spinner with the time taken now says what is going on (standard error only)."""
+    from allpath.interfaces.cli import cohort as cohort_cli
+
+    monkeypatch.setattr(cohort_cli, "show_progress", lambda quiet: not quiet)  # as on a terminal
+    demo = Path(walked["folder"]) / "demo"
+    args = ["cohort", "outcomes", str(demo / "cohort.parquet"), "--outcomes", str(demo / "outcomes.parquet")]
+    done = runner.invoke(app, args)
+    assert done.exit_code == 0, done.output
+    assert "Stratifying" in done.stderr and "Estimating survival and relapse by group" in done.stderr
+    assert "Estimating" not in done.stdout
+    quiet = runner.invoke(app, [*args, "--quiet"])
+    assert quiet.exit_code == 0 and quiet.stderr == ""

@@ -139,6 +139,22 @@ def progress_bar(shown: bool, what: str, total: int | None) -> Iterator[Callable
         yield advance
 
 
+@contextmanager
+def working(shown: bool, what: str) -> Iterator[None]:
+    """A spinner with the time taken, on standard error, for a long step that counts no rows (estimating the
+    curves of 100,000 children takes half a minute); nothing when no progress is shown."""
+    if not shown:
+        yield
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=False) as progress:
+        progress.add_task(what, total=None)
+        yield
+
+
 def cohort_assess(
     source: Annotated[
         Path,

@@ -252,7 +252,7 @@ def cohort_outcomes(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Survival and relapse by group: Kaplan-Meier, log-rank, cumulative incidence (tables and plots)."""
-    from allpath.interfaces.cli.cohort import cohort_batches, known_rows, load_kb, progress_bar, show_progress
+    from allpath.interfaces.cli.cohort import cohort_batches, known_rows, load_kb, progress_bar, show_progress, working
     from allpath.service.cohort.assess import CohortCounts
     from allpath.service.cohort.outcome_groups import cohort_groups, grouped_outcomes
 
@@ -265,11 +265,12 @@ def cohort_outcomes(
             advance(counts.rows_read)
 
         groups = cohort_batches(source, batch_rows, lambda b: cohort_groups(b, kb, group_by.value, on_progress))
-    grouped = grouped_outcomes(groups.groups, table)
-    if grouped.records == 0:
-        raise fail_input("--outcomes: no record of the cohort has an outcome row (they are joined by row)")
-    document = outcomes_document(grouped, groups, group_by.value, years, synthetic)
-    drawn = [] if plots is None else write_plots(grouped, group_by.value, plots, plot_format.value)
+    with working(show_progress(quiet), "Estimating survival and relapse by group"):
+        grouped = grouped_outcomes(groups.groups, table)
+        if grouped.records == 0:
+            raise fail_input("--outcomes: no record of the cohort has an outcome row (they are joined by row)")
+        document = outcomes_document(grouped, groups, group_by.value, years, synthetic)
+        drawn = [] if plots is None else write_plots(grouped, group_by.value, plots, plot_format.value)
     document["plots"] = [str(path) for path in drawn]
     if table_format is TableFormat.json:
         typer.echo(json.dumps(document, indent=2))

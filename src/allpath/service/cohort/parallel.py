@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import multiprocessing
 import os
+import threading
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -35,6 +36,8 @@ from allpath.knowledge.loader import KnowledgeBase
 
 DEFAULT_BATCH_ROWS = 131_072  # the batch size that measured best on the 2-core machine (benchmarks/)
 
+_POLARS_THREADS = "POLARS_MAX_THREADS"
+_STARTING = threading.Lock()  # the environment is the process's: one pool starts its workers at a time
 _Task = TypeVar("_Task")
 _Result = TypeVar("_Result")
 
@@ -67,6 +70,11 @@ _worker_stratifier: Stratifier | None = None  # one per worker process, compiled
 def _start_worker(kb: KnowledgeBase) -> None:
     global _worker_stratifier
     _worker_stratifier = compile_stratifier(kb)
+
+
+def _ready() -> int:
+    """A task that does nothing: submitted once per worker so that every worker starts at once."""
+    return pl.thread_pool_size()
 
 
 def _answers(stratifier: Stratifier, part: _Part) -> pl.DataFrame:
@@ -148,6 +156,22 @@ class StratifierPool:
         # spawn, not fork: polars' thread pool does not survive a fork safely.
         context = multiprocessing.get_context("spawn")
         self._pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_start_worker, initargs=(kb,))
+        # Each worker gets its share of the cores for polars' threads (read once, when polars starts): with the
+        # default, every worker would run a thread per core and they would spin against each other. The workers
+        # are started here, all at once, while the variable is set (a spawned worker copies the environment).
+        threads = str(max(1, machine_cores() // self.workers))
+        with _STARTING:
+            previous = os.environ.get(_POLARS_THREADS)
+            os.environ[_POLARS_THREADS] = threads
+            try:
+                started = [self._pool.submit(_ready) for _ in range(self.workers)]
+            finally:
+                if previous is None:
+                    del os.environ[_POLARS_THREADS]
+                else:
+                    os.environ[_POLARS_THREADS] = previous
+        for future in started:
+            future.result()
         self.submitted = 0
 
     def __enter__(self) -> StratifierPool:

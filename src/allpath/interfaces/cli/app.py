@@ -16,6 +16,7 @@ import typer
 from allpath import __version__
 from allpath.interfaces.cli import assess, fhir, kb, serve, treatment
 from allpath.interfaces.cli.cohort import cohort_app
+from allpath.interfaces.cli.console import PlainRefusalGroup
 from allpath.interfaces.cli.trials import trials_app
 from allpath.interfaces.cli.users import users_app
 
@@ -24,6 +25,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=PlainRefusalGroup,  # a value outside an option's choices is refused in plain words, for every command
 )
 kb_app = typer.Typer(help="Inspect and check the knowledge base.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")

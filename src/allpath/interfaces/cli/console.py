@@ -1,18 +1,21 @@
 """What every command shares: reading a JSON input, checking a record, writing the output, saying a problem.
 
 A problem with the input is one line on standard error (``allpath: invalid input: ...``) and exit status 2;
-nothing is written to standard output then.
+nothing is written to standard output then. A value outside an option's choices is said the same way, for every
+command at once (``PlainRefusalGroup``), instead of typer's boxed library message.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from typer._click import Context as CommandContext  # typer 0.29 carries its own click
+from typer.core import TyperGroup
 
 if TYPE_CHECKING:
     from allpath.domain.record_model import PatientRecord
@@ -36,6 +39,48 @@ def fail_input(message: str) -> typer.Exit:
     """Say the problem and give the exit to raise (status 2)."""
     say_invalid(message)
     return typer.Exit(EXIT_INVALID_INPUT)
+
+
+def choice_refusal(option: str, value: object, choices: Iterable[str]) -> str:
+    """The refusal of a value outside an option's choices, in plain words: the option, the value as given (when
+    known) and the choices, e.g. "--format: 'xml' is not a format allpath writes; choose json or text." """
+    names = list(choices)
+    listed = ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else "".join(names)
+    what = "a format allpath writes" if option.endswith("format") else "one allpath offers"
+    given = f"'{value}' is not {what}" if isinstance(value, str) else f"this is not {what}"
+    return f"{option}: {given}; choose {listed}."
+
+
+class PlainRefusalGroup(TyperGroup):
+    """The root command group: a value outside a choice option's choices (an Enum or Literal option), in any
+    command below it, is refused in plain words naming the option (exit 2) rather than by typer's message, which
+    is a pydantic one ("Value error, 'xml' is not one of ...") in a box. One place for every command, so a new
+    choice option is covered without code of its own."""
+
+    def invoke(self, ctx: CommandContext) -> object:
+        try:
+            return super().invoke(ctx)
+        except typer.BadParameter as error:
+            refusal = _choice_refusal_of(error)
+            if refusal is None:
+                raise
+            raise fail_input(refusal) from None
+
+
+def _choice_refusal_of(error: typer.BadParameter) -> str | None:
+    """The plain refusal when ``error`` refuses a choice option's value; None for any other bad parameter. The
+    value given is the input of the validation error typer raised it from (pydantic, in typer 0.29)."""
+    descriptor = getattr(error.param, "type_descriptor", None)
+    choices = getattr(descriptor, "choices", None)
+    if error.param is None or not choices:
+        return None
+    from pydantic import ValidationError
+
+    option = max(error.param.opts, key=len)
+    cause = error.__cause__
+    problems = cause.errors() if isinstance(cause, ValidationError) else []
+    value = problems[0].get("input") if problems else None
+    return choice_refusal(option, value, [str(getattr(choice, "value", choice)) for choice in choices])
 
 
 def source_name(source: str) -> str:

@@ -178,3 +178,29 @@ def test_the_choices_are_listed_as_in_a_sentence(choices: list[str], listed: str
 
 def test_a_value_not_known_is_not_invented() -> None:
     assert choice_refusal("--kind", None, ["a", "b"]) == "--kind: this is not one allpath offers; choose a or b."
+
+
+@pytest.mark.parametrize("name", ["nope.csv", "it's.csv", "a\\b.csv"])
+def test_file_names_are_quoted_as_given_not_as_python_writes_them(name: str, tmp_path: Path) -> None:
+    """The cohort commands and the record commands say a missing file the same way: the name in single quotes as
+    typed, even with an apostrophe (Python would switch to double quotes) or a backslash (Python doubles it)."""
+    missing = tmp_path / name
+    shown = f"'{missing}'"
+    cohort = runner.invoke(app, ["cohort", "assess", str(missing), "--out", str(tmp_path / "answers.parquet")])
+    assert (cohort.exit_code, cohort.stderr) == (
+        2,
+        f"allpath: invalid input: INPUT: {shown} does not exist; expected a cohort file or folder\n",
+    )
+    diff = runner.invoke(app, ["cohort", "diff", str(EXAMPLE), "--against", str(missing)])
+    assert diff.exit_code == 2
+    assert f"--against: {shown} is not a folder" in diff.stderr
+    record = runner.invoke(app, ["assess", str(missing)])
+    assert (record.exit_code, record.stderr) == (
+        2,
+        f"allpath: invalid input: FILE: {shown} does not exist; expected a JSON file or '-' for standard input\n",
+    )
+    outcomes = runner.invoke(app, ["cohort", "outcomes", str(EXAMPLE), "--outcomes", str(missing)])
+    assert outcomes.exit_code == 2
+    assert f"--outcomes: {shown} is not a file" in outcomes.stderr
+    assert '"' not in cohort.stderr + diff.stderr + record.stderr + outcomes.stderr
+    assert "\\\\" not in cohort.stderr + diff.stderr + record.stderr + outcomes.stderr

@@ -20,7 +20,7 @@ import typer
 
 from allpath.interfaces.cli.cohort_diff import cohort_diff
 from allpath.interfaces.cli.cohort_outcomes import cohort_outcomes
-from allpath.interfaces.cli.console import fail_input
+from allpath.interfaces.cli.console import fail_input, shown_name
 
 if TYPE_CHECKING:
     from allpath.interfaces.cohort import CohortBatch
@@ -70,11 +70,11 @@ def load_kb(folder: Path | None) -> KnowledgeBase:
     from allpath.knowledge.loader import load_knowledge
 
     if folder is not None and not folder.is_dir():
-        raise fail_input(f"--knowledge: {str(folder)!r} is not a folder; expected a knowledge base folder")
+        raise fail_input(f"--knowledge: {shown_name(folder)} is not a folder; expected a knowledge base folder")
     try:
         return load_knowledge(folder)
     except KnowledgeError as problem:
-        raise fail_input(f"--knowledge: {str(folder)!r} is not a valid knowledge base ({problem})") from None
+        raise fail_input(f"--knowledge: {shown_name(folder)} is not a valid knowledge base ({problem})") from None
 
 
 def answer_format(chosen: AnswerFormat | None, out: Path) -> AnswerFormat:
@@ -84,7 +84,7 @@ def answer_format(chosen: AnswerFormat | None, out: Path) -> AnswerFormat:
     found = _BY_SUFFIX.get(out.suffix.lower())
     if found is None:
         raise fail_input(
-            f"--format: the name {out.name!r} does not say a format; name one (parquet, csv or jsonl) or end "
+            f"--format: the name {shown_name(out.name)} does not say a format; name one (parquet, csv or jsonl) or end "
             "--out in .parquet, .csv or .jsonl"
         )
     return found
@@ -223,7 +223,7 @@ def cohort_batches(source: Path, batch_rows: int, use: Callable[[Iterable[Cohort
     from allpath.interfaces.cohort import CohortFileError, read_cohort
 
     if not source.exists():
-        raise fail_input(f"INPUT: {str(source)!r} does not exist; expected a cohort file or folder")
+        raise fail_input(f"INPUT: {shown_name(source)} does not exist; expected a cohort file or folder")
     try:
         return use(read_cohort(source, batch_rows=batch_rows))
     except CohortFileError as problem:
@@ -237,8 +237,8 @@ def _file_problem(error: OSError, source: Path) -> str:
     name = Path(error.filename) if error.filename else None
     reason = error.strerror or "error"
     if name is not None and (name == source or source in name.parents):
-        return f"INPUT: {str(name)!r} cannot be read ({reason})"
-    where = f"{str(name)!r} " if name is not None else "a file "
+        return f"INPUT: {shown_name(name)} cannot be read ({reason})"
+    where = f"{shown_name(name)} " if name is not None else "a file "
     return f"--out / --problems: {where}cannot be written ({reason})"
 
 
@@ -269,12 +269,12 @@ def cohort_generate(
     from allpath.service.cohort.files import write_synthetic
 
     if out.exists() and not out.is_dir():
-        raise fail_input(f"--out: {str(out)!r} is a file; expected a folder to write the cohort into")
+        raise fail_input(f"--out: {shown_name(out)} is a file; expected a folder to write the cohort into")
     try:
         with progress_bar(show_progress(quiet), "Generating (synthetic)", rows) as advance:
             written = write_synthetic(rows, seed, out, file_format.value, advance)
     except OSError as error:
-        raise fail_input(f"--out: {str(out)!r} cannot be written ({error.strerror or 'error'})") from None
+        raise fail_input(f"--out: {shown_name(out)} cannot be written ({error.strerror or 'error'})") from None
     typer.echo(
         f"Wrote {written.rows:,} SYNTHETIC records (seed {seed}), labelled synthetic, not real patients.\n"
         f"Records: {written.records_path}\nOutcomes: {written.outcomes_path}"

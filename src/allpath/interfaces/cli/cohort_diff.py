@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from allpath.interfaces.cli.console import emit, fail_input
+from allpath.interfaces.cli.console import emit, fail_input, shown_name
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -86,7 +86,7 @@ def cohort_diff(
     old_kb = load_kb(knowledge)
     new_kb = _load_against(against)
     if not source.exists():
-        raise fail_input(f"COHORT: {str(source)!r} does not exist; expected a cohort file or folder")
+        raise fail_input(f"COHORT: {shown_name(source)} does not exist; expected a cohort file or folder")
     with progress_bar(show_progress(quiet), "Comparing", known_rows(source)) as advance:
         try:
             tables = _Counted(read_cohort(source, batch_rows=batch_rows), advance)
@@ -107,11 +107,11 @@ def _load_against(folder: Path | None) -> KnowledgeBase:
     from allpath.knowledge.loader import load_knowledge
 
     if folder is not None and not folder.is_dir():
-        raise fail_input(f"--against: {str(folder)!r} is not a folder; expected a knowledge base folder")
+        raise fail_input(f"--against: {shown_name(folder)} is not a folder; expected a knowledge base folder")
     try:
         return load_knowledge(folder)
     except KnowledgeError as problem:
-        raise fail_input(f"--against: {str(folder)!r} is not a valid knowledge base ({problem})") from None
+        raise fail_input(f"--against: {shown_name(folder)} is not a valid knowledge base ({problem})") from None
 
 
 # --- text, for a reviewer ---

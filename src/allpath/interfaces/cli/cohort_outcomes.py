@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from allpath.interfaces.cli.console import fail_input
+from allpath.interfaces.cli.console import fail_input, shown_name
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -214,7 +214,9 @@ def _read_outcome_table(path: Path) -> tuple[pa.Table, bool]:
     from allpath.service.cohort.synthetic_files import is_synthetic, read_outcomes
 
     if not path.is_file():
-        raise fail_input(f"--outcomes: {str(path)!r} is not a file; expected the outcome table (.parquet or .jsonl)")
+        raise fail_input(
+            f"--outcomes: {shown_name(path)} is not a file; expected the outcome table (.parquet or .jsonl)"
+        )
     try:
         table = read_outcomes(path)
         synthetic = path.suffix == ".parquet" and is_synthetic(path)
@@ -223,7 +225,7 @@ def _read_outcome_table(path: Path) -> tuple[pa.Table, bool]:
         complete = False
     if not complete:
         raise fail_input(
-            f"--outcomes: {str(path)!r} is not an outcome table (row, efs_years, efs_event, first_event, "
+            f"--outcomes: {shown_name(path)} is not an outcome table (row, efs_years, efs_event, first_event, "
             "os_years, death, each filled in every row) in Parquet or JSON Lines"
         )
     return table, synthetic

@@ -83,8 +83,15 @@ def _choice_refusal_of(error: typer.BadParameter) -> str | None:
     return choice_refusal(option, value, [str(getattr(choice, "value", choice)) for choice in choices])
 
 
+def shown_name(path: object) -> str:
+    """A file or folder name in a message, in single quotes as it was given: not Python's quoting, which turns
+    to double quotes around an apostrophe and doubles a backslash (control characters become "?" on the way
+    out, in ``say_invalid``)."""
+    return f"'{path}'"
+
+
 def source_name(source: str) -> str:
-    return "standard input" if source == "-" else repr(source)
+    return "standard input" if source == "-" else shown_name(source)
 
 
 def read_input(source: str, what: str = "record", expected: str | None = None) -> object:
@@ -96,15 +103,19 @@ def read_input(source: str, what: str = "record", expected: str | None = None) -
     try:
         data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
     except FileNotFoundError:
-        raise fail_input(f"FILE: {source!r} does not exist; expected a JSON file or '-' for standard input") from None
+        raise fail_input(
+            f"FILE: {shown_name(source)} does not exist; expected a JSON file or '-' for standard input"
+        ) from None
     except IsADirectoryError:
-        raise fail_input(f"FILE: {source!r} is a folder; expected a JSON file or '-' for standard input") from None
+        raise fail_input(
+            f"FILE: {shown_name(source)} is a folder; expected a JSON file or '-' for standard input"
+        ) from None
     except PermissionError:
         raise fail_input(
-            f"FILE: {source!r} cannot be read (permission denied); expected a readable JSON file"
+            f"FILE: {shown_name(source)} cannot be read (permission denied); expected a readable JSON file"
         ) from None
     except OSError:
-        raise fail_input(f"FILE: {source!r} cannot be read; expected a readable JSON file") from None
+        raise fail_input(f"FILE: {shown_name(source)} cannot be read; expected a readable JSON file") from None
     try:
         value: object = loads_strict(decode_utf8(data))
     except JSONTextError as error:
@@ -170,4 +181,4 @@ def emit(text: str | bytes, out: Path | None) -> None:
     try:
         out.write_bytes(data)
     except OSError as error:
-        raise fail_input(f"-o: {str(out)!r} cannot be written ({error.__class__.__name__})") from None
+        raise fail_input(f"-o: {shown_name(out)} cannot be written ({error.__class__.__name__})") from None

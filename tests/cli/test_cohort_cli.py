@@ -123,7 +123,10 @@ def test_the_format_comes_from_the_option_or_the_name(tmp_path: Path, name: str,
         (["{examples}", "--out", "{tmp}/no/such/folder/a.parquet"], "--out"),
     ],
 )
-def test_a_bad_option_or_unreadable_input_exits_2_naming_it(tmp_path: Path, args: list[str], named: str) -> None:
+def test_a_bad_option_or_unreadable_input_exits_2_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], named: str
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the relative --out names stay in this test's folder
     (tmp_path / "fake.parquet").write_text("not parquet", encoding="utf-8")
     values = {
         "examples": str(EXAMPLES / "all.json"),

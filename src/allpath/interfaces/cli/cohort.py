@@ -187,7 +187,7 @@ def cohort_assess(
     if engine is Engine.spark:
         from allpath.interfaces.cli.cohort_spark import run_on_spark
 
-        run_on_spark(source, out, load_kb(knowledge), spark_master, output_format)
+        run_on_spark(source, out, load_kb(knowledge), spark_master, output_format, quiet=quiet)
         return
     chosen = answer_format(output_format, out)
     problems_path = problems or default_problems_path(out)

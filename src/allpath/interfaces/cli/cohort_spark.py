@@ -20,9 +20,12 @@ if TYPE_CHECKING:
 DEFAULT_MASTER = "local[2]"
 
 
-def run_on_spark(source: Path, out: Path, kb: KnowledgeBase, master: str, output_format: str | None) -> None:
+def run_on_spark(
+    source: Path, out: Path, kb: KnowledgeBase, master: str, output_format: str | None, *, quiet: bool = False
+) -> None:
     """Stratify ``source`` on Spark into the folder ``out`` and print the summary; exit 2 on a bad option, an
-    input Spark cannot read, or a missing PySpark or Java."""
+    input Spark cannot read, or a missing PySpark or Java. ``quiet``: none of Spark's own log on standard error
+    (errors only otherwise); allpath's own messages still say what went wrong."""
     from allpath.service.cohort.spark import SparkUnavailable, spark_missing, stratify_on_spark
 
     if output_format not in (None, "parquet"):
@@ -35,7 +38,7 @@ def run_on_spark(source: Path, out: Path, kb: KnowledgeBase, master: str, output
     if missing:
         raise fail_input(f"--engine spark: {missing}")
     try:
-        run = stratify_on_spark(source, out, kb, master)
+        run = stratify_on_spark(source, out, kb, master, quiet=quiet)
     except SparkUnavailable as problem:
         raise fail_input(f"--engine spark: {problem}") from None
     except ValueError as problem:  # neither Parquet nor JSON Lines

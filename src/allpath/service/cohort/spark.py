@@ -29,11 +29,11 @@ import pyarrow.parquet as pq
 from allpath.domain.cohort_table import ROW, TABLE_SCHEMA
 from allpath.engine.columnar import Stratifier, compile_stratifier
 from allpath.knowledge.loader import KnowledgeBase
-from allpath.service.cohort.spark_batches import LINE, lines_table, parquet_table
+from allpath.service.cohort.spark_batches import AS_JSON, LINE, lines_table, parquet_table
 from allpath.service.cohort.spark_batches import OUTPUT_ARROW_SCHEMA as OUTPUT_ARROW_SCHEMA
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame, SparkSession
 
 SparkInput = Literal["parquet", "jsonl"]
 Location = Path | str
@@ -44,16 +44,20 @@ BATCH_ROWS = 65_536
 
 _JSONLINES = (".jsonl", ".ndjson")
 _SCRATCH_PREFIX = "allpath-spark-"
-_QUIET_LOGS = """\
-rootLogger.level = error
+_LOGS = """\
+rootLogger.level = warn
 rootLogger.appenderRef.stderr.ref = console
 appender.console.type = Console
 appender.console.name = console
 appender.console.target = SYSTEM_ERR
+appender.console.filter.threshold.type = ThresholdFilter
+appender.console.filter.threshold.level = {level}
 appender.console.layout.type = PatternLayout
 appender.console.layout.pattern = %d{HH:mm:ss} %p %c{1}: %m%n
 """
-"""Spark's own log (log4j 2) in local mode: errors only, so a run's output is allpath's summary."""
+"""Spark's own log (log4j 2) in local mode: errors only (none when quiet), so a run's output is allpath's summary.
+The level stays at warn and the console keeps errors only: PySpark prints "Setting default log level" on start-up
+when the level differs from warn."""
 
 
 class SparkUnavailable(RuntimeError):
@@ -84,10 +88,10 @@ def spark_missing() -> str | None:
     return None
 
 
-def start_spark(master: str | None = "local[2]", work_dir: Path | None = None) -> SparkSession:
+def start_spark(master: str | None = "local[2]", work_dir: Path | None = None, *, quiet: bool = False) -> SparkSession:
     """A Spark session. In local mode (``local[...]``): no web UI, no network beyond this machine, a temporary
-    warehouse and scratch space, few shuffle partitions and quiet logs. ``master=None`` takes the master and
-    settings ``spark-submit`` gave."""
+    warehouse and scratch space, few shuffle partitions and Spark's log at errors only (none at all when
+    ``quiet``). ``master=None`` takes the master and settings ``spark-submit`` gave."""
     problem = spark_missing()
     if problem:
         raise SparkUnavailable(problem)
@@ -97,15 +101,15 @@ def start_spark(master: str | None = "local[2]", work_dir: Path | None = None) -
     builder = builder.config("spark.sql.session.timeZone", "UTC")
     if master is not None:
         scratch = Path(tempfile.mkdtemp(prefix=_SCRATCH_PREFIX, dir=work_dir))
-        quiet = scratch / "log4j2.properties"
-        quiet.write_text(_QUIET_LOGS, encoding="utf-8")
+        logs = scratch / "log4j2.properties"
+        logs.write_text(_LOGS.replace("{level}", "off" if quiet else "error"), encoding="utf-8")
         settings = {
             "spark.driver.host": "127.0.0.1",
             "spark.driver.bindAddress": "127.0.0.1",
             "spark.local.dir": str(scratch / "local"),
             "spark.sql.warehouse.dir": str(scratch / "warehouse"),
             "spark.sql.shuffle.partitions": "4",
-            "spark.driver.extraJavaOptions": f"-Dlog4j.configurationFile={quiet} -Dderby.system.home={scratch}",
+            "spark.driver.extraJavaOptions": f"-Dlog4j.configurationFile={logs} -Dderby.system.home={scratch}",
             "spark.ui.showConsoleProgress": "false",
             # No _SUCCESS marker beside the written partitions (the checksum files are removed after writing).
             "spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs": "false",
@@ -113,11 +117,12 @@ def start_spark(master: str | None = "local[2]", work_dir: Path | None = None) -
         # The Python workers run this interpreter (PySpark takes it from the environment), which has allpath.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # this machine only, whatever its hostname says
+        os.environ.pop("SPARK_PRINT_LAUNCH_COMMAND", None)  # it would print the Java command line on stderr
         builder = builder.master(master)
         for key, value in settings.items():
             builder = builder.config(key, value)
     session = builder.getOrCreate()
-    session.sparkContext.setLogLevel("ERROR")
+    session.sparkContext.setLogLevel("OFF" if quiet and master is not None else "ERROR")
     return session
 
 
@@ -182,12 +187,21 @@ def _input_format(source: Location) -> SparkInput:
     )
 
 
+def record_columns(frame: DataFrame) -> list[Column | str]:
+    """The table's columns ``frame`` has, as they leave Spark for Python: the columns of ``AS_JSON`` as JSON
+    text (Spark converts them to Arrow slowly; the worker decodes them), the others as they are."""
+    from pyspark.sql import functions
+
+    present = [name for name in TABLE_SCHEMA.names if name in frame.columns]
+    return [functions.to_json(name).alias(name) if name in AS_JSON else name for name in present]
+
+
 def _read(session: SparkSession, source: Location, input_format: SparkInput) -> DataFrame:
     """The input as a Spark DataFrame: the table's columns (Parquet) or numbered lines. Every record column the
     file has leaves Spark, not only the ones the plan reads: each row is checked as the local reader checks it."""
     if input_format == "parquet":
         frame = session.read.parquet(str(source))
-        return frame.select(*[name for name in TABLE_SCHEMA.names if name in frame.columns])
+        return frame.select(*record_columns(frame))
     from pyspark.sql.types import LongType, StringType, StructField, StructType
 
     # Each line keeps its number, counted through the files in the order of their names as if they were one
@@ -233,13 +247,15 @@ def stratify_on_spark(
     session: SparkSession | None = None,
     input_format: SparkInput | None = None,
     partitions: int | None = None,
+    quiet: bool = False,
 ) -> SparkRun:
     """Stratify the cohort at ``source`` on Spark and write the answers to ``destination`` (a new folder of
     Parquet partitions). ``session``: a running session to use (left running); otherwise one is started on
-    ``master`` and stopped at the end. ``partitions``: spread the input over at least this many partitions."""
+    ``master`` and stopped at the end. ``partitions``: spread the input over at least this many partitions.
+    ``quiet``: none of Spark's own log in a session started here."""
     started = time.perf_counter()
     own = session is None
-    spark = start_spark(master) if session is None else session
+    spark = start_spark(master, quiet=quiet) if session is None else session
     try:
         chosen = input_format or _input_format(source)
         spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(BATCH_ROWS))

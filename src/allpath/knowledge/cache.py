@@ -17,14 +17,6 @@ copying or touching cannot set back, against the process's start; on a system wi
 taken as the time this module was first imported): otherwise the process validates the knowledge itself and
 neither reads nor writes an entry.
 
-The key is read from the files on disk, but a process runs the code it imported when it started. A process
-that started before a change of that code (a server left running through an edit, a ``git pull`` or an
-upgrade) would find the new code's key and store, under it, a result its old code built. So the cache is used
-only when no code file of the key was written since this process started (a file's change time, which
-copying or touching cannot set back, against the process's start; on a system without ``/proc`` the start is
-taken as the time this module was first imported): otherwise the process validates the knowledge itself and
-neither reads nor writes an entry.
-
 Safety: a pickle runs code when it is read, so only a file that this user alone can have written is read: the
 cache folder (``$XDG_CACHE_HOME/allpath`` or ``~/.cache/allpath``) is made with mode 0700, and a folder or file
 owned by another user, or writable by others, is ignored, as is anything unreadable or broken. Files are

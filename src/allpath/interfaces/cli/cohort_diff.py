@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from allpath.interfaces.cohort import CohortBatch
-    from allpath.knowledge.loader import KnowledgeBase
     from allpath.service.cohort.diff import CohortDiff, CrossTable, Move, MovedRecord
     from allpath.service.cohort.diff_factors import DecidingRule, RuleChange
 
@@ -84,7 +83,7 @@ def cohort_diff(
     from allpath.service.cohort.diff import diff_cohort
 
     old_kb = load_kb(knowledge)
-    new_kb = _load_against(against)
+    new_kb = load_kb(against, option="--against")
     if not source.exists():
         raise fail_input(f"COHORT: {shown_name(source)} does not exist; expected a cohort file or folder")
     with progress_bar(show_progress(quiet), "Comparing", known_rows(source)) as advance:
@@ -99,19 +98,6 @@ def cohort_diff(
         emit(renderers[output_format](result, sides, tables.refused), out)
     except OSError as error:
         raise fail_input(f"--out: the file cannot be written ({error.strerror or 'error'})") from None
-
-
-def _load_against(folder: Path | None) -> KnowledgeBase:
-    """``--against`` loaded as ``--knowledge`` is, its problems naming ``--against``."""
-    from allpath.errors import KnowledgeError
-    from allpath.knowledge.loader import load_knowledge
-
-    if folder is not None and not folder.is_dir():
-        raise fail_input(f"--against: {shown_name(folder)} is not a folder; expected a knowledge base folder")
-    try:
-        return load_knowledge(folder)
-    except KnowledgeError as problem:
-        raise fail_input(f"--against: {shown_name(folder)} is not a valid knowledge base ({problem})") from None
 
 
 # --- text, for a reviewer ---

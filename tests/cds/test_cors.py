@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from httpx import Response
 
 from allpath.interfaces.app import create_app
 from allpath.knowledge.loader import KnowledgeBase
-from allpath.settings import load_settings
+from allpath.settings import BodyLimits, load_settings
 from tests.cds.conftest import BASE, Keys, bearer, draft_orders, hook_request, settings_for, trusted
 
 SANDBOX = "https://sandbox.cds-hooks.org"
@@ -109,3 +110,37 @@ def test_cors_origins_from_the_environment(tmp_path: Path, kb: KnowledgeBase) ->
     for bad in ("sandbox.cds-hooks.org", "https://sandbox.cds-hooks.org/app", "file:///x", "https://a b"):
         with pytest.raises(ValueError, match="ALLPATH_CDS_CORS_ORIGINS"):
             create_app(settings_for(tmp_path, {}, cors_origins=(bad,)), kb=kb)
+
+
+def _refusals(browser: TestClient, keys: Keys, origin: str) -> list[Response]:
+    """The guard's refusals of a CDS call (before any route runs): a body over the limit (413) and a body
+    holding NaN (400)."""
+    headers = {"Origin": origin, "Content-Type": "application/json"} | bearer(keys, SERVICE)
+    too_large = b" " * (BodyLimits().fhir + 1)
+    not_finite = b'{"hook": "order-sign", "context": {"dose": NaN}}'
+    return [browser.post(SERVICE, content=body, headers=headers) for body in (too_large, not_finite)]
+
+
+def test_the_guards_refusals_carry_the_cors_headers(browser: TestClient, keys: Keys) -> None:
+    """A browser-based client reads why its call was refused, not an opaque CORS failure."""
+    too_large, not_finite = _refusals(browser, keys, SANDBOX)
+    assert too_large.status_code == 413 and not_finite.status_code == 400, (too_large.text, not_finite.text)
+    assert "too large" in too_large.json()["detail"]
+    assert not_finite.json()["resourceType"] == "OperationOutcome"
+    for refused in (too_large, not_finite):
+        assert refused.headers["access-control-allow-origin"] == SANDBOX
+        assert "www-authenticate" in refused.headers["access-control-expose-headers"].lower()
+        assert "Origin" in refused.headers["vary"]
+
+
+def test_the_guards_refusals_carry_no_cors_headers_for_another_origin(browser: TestClient, keys: Keys) -> None:
+    """No origin allowed: as for the service's own answers to that origin (starlette names the exposed header
+    to any origin, which grants nothing without Access-Control-Allow-Origin)."""
+    evil = "https://evil.example"
+    unauthenticated = browser.post(SERVICE, json={}, headers={"Origin": evil})
+    assert unauthenticated.status_code == 401
+    expected = {name for name in unauthenticated.headers if name.startswith("access-control-")}
+    assert "access-control-allow-origin" not in expected
+    for refused in _refusals(browser, keys, evil):
+        assert refused.status_code in (400, 413)
+        assert {name for name in refused.headers if name.startswith("access-control-")} == expected

@@ -81,10 +81,11 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
 
     mount_api(app)
     app.include_router(cds_router(settings))  # CDS Hooks 2.0: /cds-services
-    app.add_middleware(CdsCors, origins=cors_origins(settings.cds_cors_origins))  # CORS on /cds-services only
     mount_web(app)
     app.add_middleware(NoStore)  # no response but the static assets may be cached anywhere
-    # Last, so outermost: body limits and strict JSON numbers before any other work (authentication
-    # included), and the 500 that logs nothing of the request (allpath.interfaces.http).
+    # Body limits and strict JSON numbers before any other work (authentication included), and the 500 that
+    # logs nothing of the request (allpath.interfaces.http); only CORS on /cds-services is outside it, so the
+    # guard's refusals of a CDS call (413, 400) carry CORS headers too. CdsCors reads no body: other paths pass.
     install_http_kernel(app, settings.body_limits)
+    app.add_middleware(CdsCors, origins=cors_origins(settings.cds_cors_origins))  # CORS on /cds-services only
     return app

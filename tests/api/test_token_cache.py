@@ -30,8 +30,7 @@ from tests.conftest import complete_b_all
 
 @pytest.fixture
 def sqlite_service(tmp_path: Path, kb: KnowledgeBase) -> Iterator[Service]:
-    """The service of the API tests on SQLite, whose tokens are cached (PostgreSQL's are not: see
-    ``test_postgresql_has_no_token_cache``)."""
+    """The service of the API tests on SQLite (PostgreSQL's cache: ``test_token_cache_postgres.py``)."""
     yield from _service(f"sqlite:///{tmp_path / 'allpath.db'}", tmp_path, kb)
 
 
@@ -193,10 +192,14 @@ def test_the_account_of_each_request_is_its_own_copy(sqlite_service: Service) ->
         assert second[0].display_name != "changed in one request"
 
 
-def test_postgresql_has_no_token_cache() -> None:
-    engine = make_engine("postgresql://allpath@127.0.0.1:1/none")  # never connected
+def test_postgresql_keeps_its_generation_in_the_database() -> None:
+    engine = make_engine("postgresql://allpath@127.0.0.1:1/none")  # never connected: made without I/O
     try:
-        assert token_cache.generation_of(engine) is None and token_cache.cache_for(engine) is None
+        generation = token_cache.generation_of(engine)
+        assert isinstance(generation, token_cache.DatabaseGeneration) and not generation.in_memory
+        cache = token_cache.cache_for(engine)
+        assert cache is not None and cache.generation is generation
+        assert generation.current() != generation.current()  # no server: a value that matches nothing
     finally:
         engine.dispose()
 

@@ -194,8 +194,9 @@ def token_account(s: Session, raw: str) -> tuple[t.User, bool] | None:
 
 def checked_token_account(s: Session, raw: str) -> tuple[t.User, bool] | None:
     """``token_account``, answered from this process's token cache when an entry is still exact
-    (``allpath.storage.token_cache``: no SQL, no I/O), else looked up and kept. The generation is read
-    before the look-up, so that a change committed meanwhile makes the kept entry stale at once."""
+    (``allpath.storage.token_cache``: no SQL on SQLite, one statement reading the generation on PostgreSQL),
+    else looked up and kept. The generation is read before the look-up, so that a change committed meanwhile
+    makes the kept entry stale at once."""
     cache = token_cache.cache_for(engine_of(s))
     token_hash = digest(raw)
     if cache is not None:
@@ -214,9 +215,12 @@ def checked_token_account(s: Session, raw: str) -> tuple[t.User, bool] | None:
 
 def cached_token_account(s: Session, raw: str) -> tuple[t.User, bool] | None:
     """The account of an API token from this process's token cache when its entry is still exact (no SQL,
-    no I/O: safe on the event loop); None when it must be looked up (``checked_token_account``)."""
+    no I/O: safe on the event loop); None when it must be looked up (``checked_token_account``), and always
+    None where reading the generation is I/O itself (PostgreSQL: the sign-in thread asks)."""
     cache = token_cache.cache_for(engine_of(s))
-    return None if cache is None else cache.found(s, digest(raw))
+    if cache is None or not cache.generation.in_memory:
+        return None
+    return cache.found(s, digest(raw))
 
 
 def token_user(s: Session, raw: str) -> t.User | None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -229,3 +230,14 @@ class TrialRegistryRefresh(Base):
     updated: Mapped[int] = mapped_column(Integer)
     unchanged: Mapped[int] = mapped_column(Integer)
     refused: Mapped[int] = mapped_column(Integer)
+
+
+class SignInGeneration(Base):
+    """One row whose ``value`` changes, on PostgreSQL, in the very transaction of every change to the tables
+    that decide sign-in (``users``, ``api_tokens``, ``access_grants``): triggers of the database write it
+    (migration 0006), so that a server's token cache can check in one statement that nothing changed
+    (``allpath.storage.token_cache``). Present but unused on SQLite, whose generation is a file."""
+
+    __tablename__ = "sign_in_generation"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)

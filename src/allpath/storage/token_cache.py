@@ -17,21 +17,32 @@ an entry only while nothing that decides sign-in has changed since it was read, 
 - **At most ``MAX_AGE_SECONDS`` old**: a change made outside allpath (a database edited by hand, a backup
   put back) writes no new generation; it is seen within this time, or at once after a restart.
 
-Only a SQLite database in a file has a generation (its processes share the machine and the file's folder by
-construction). PostgreSQL may be shared by servers on several machines, which no file could tell of a
-revocation, so its tokens are looked up on every request, as before.
+On PostgreSQL, which servers on several machines may share (no file could tell them of a revocation), the
+generation is a row in the database (``sign_in_generation``) that PostgreSQL's own triggers change in the very
+transaction of every change to those tables, whoever makes it (migration 0006: a hand edit too). A request
+with a kept token reads it in one statement, in its sign-in thread, on a connection the process keeps for that
+(``DatabaseGeneration``: autocommit, prepared by psycopg, no pool, no ORM, no transaction to end): a statement
+sees every commit made before it began, so a request that arrives after a revocation, a deactivation or a
+withdrawn grant has committed reads the new value and looks its token up again. That replaces the look-up's
+join, its ORM rows and its transaction (two round trips) with one trivial round trip. Chosen over reading the
+generation in the audit group writer's batch (no round trip of its own, but every answer would need holding
+back and re-checking in the kernel) and over LISTEN/NOTIFY (delivered later: not immediate). A SQLite
+database in memory has no generation and no cache.
 """
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
+import queue
 import threading
 import weakref
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from time import monotonic
+from typing import Any
 
 from sqlalchemy import Engine, event, inspect
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction, make_transient_to_detached
@@ -49,6 +60,8 @@ GENERATION_BYTES = 8
 
 class Generation:
     """The sign-in generation of one SQLite database file, shared through a memory map of a file beside it."""
+
+    in_memory = True  # ``current`` does no I/O: the event loop may ask
 
     def __init__(self, path: Path) -> None:
         self._path = path
@@ -91,21 +104,76 @@ class Generation:
         self._shared()[:GENERATION_BYTES] = os.urandom(GENERATION_BYTES)
 
 
-_GENERATIONS: weakref.WeakKeyDictionary[Engine, Generation | None] = weakref.WeakKeyDictionary()
+class DatabaseGeneration:
+    """The sign-in generation kept in the database (PostgreSQL): read in one statement per use.
+
+    ``current`` does I/O, so a request asks it in its sign-in thread, never on the event loop
+    (``in_memory`` is False). It is read on connections of this process's own, made outside the engine's
+    pool (the pool's connections stay for the sessions) and kept between requests, at most
+    ``MAX_CONNECTIONS`` of them; a read that fails drops its connection and gives a value that matches
+    nothing, so the token is looked up as without a cache (and that look-up reports the database's error).
+    """
+
+    in_memory = False
+    MAX_CONNECTIONS = 4
+    SQL = "SELECT value FROM sign_in_generation WHERE id = 1"
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._idle: queue.SimpleQueue[Any] = queue.SimpleQueue()  # DBAPI connections not in use
+        self._slots = threading.BoundedSemaphore(self.MAX_CONNECTIONS)
+        self._pid = os.getpid()
+
+    def _connect(self) -> Any:
+        dialect = self._engine.dialect
+        args, params = dialect.create_connect_args(self._engine.url)
+        connection = dialect.connect(*args, **params)
+        connection.autocommit = True  # one statement, no transaction to end
+        return connection
+
+    def current(self) -> bytes:
+        """The generation now, read from the database in one statement that began after this call did."""
+        if self._pid != os.getpid():  # a forked copy: its parent's connections are not its own
+            self._idle, self._pid = queue.SimpleQueue(), os.getpid()
+        with self._slots:
+            try:
+                connection = self._idle.get_nowait()
+            except queue.Empty:
+                connection = None
+            try:
+                connection = connection or self._connect()
+                cursor = connection.execute(self.SQL, prepare=True)
+                row = cursor.fetchone()
+            except Exception:  # noqa: BLE001 - a broken connection: look the token up as without a cache
+                if connection is not None:
+                    with contextlib.suppress(Exception):
+                        connection.close()
+                return os.urandom(GENERATION_BYTES + 1)  # never equal to a value read
+            self._idle.put(connection)
+        return os.urandom(GENERATION_BYTES + 1) if row is None else int(row[0]).to_bytes(8, "big", signed=True)
+
+    def advance(self) -> None:
+        """Nothing to do: the database's triggers changed the value in the committed transaction itself."""
+
+
+_GENERATIONS: weakref.WeakKeyDictionary[Engine, Generation | DatabaseGeneration | None] = weakref.WeakKeyDictionary()
 _GENERATIONS_LOCK = threading.Lock()
 
 
-def generation_of(engine: Engine) -> Generation | None:
-    """The sign-in generation of ``engine``'s database; None when it has none (PostgreSQL, SQLite in memory)."""
+def generation_of(engine: Engine) -> Generation | DatabaseGeneration | None:
+    """The sign-in generation of ``engine``'s database; None when it has none (SQLite in memory)."""
     try:
         return _GENERATIONS[engine]
     except KeyError:
         pass
     with _GENERATIONS_LOCK:
         if engine not in _GENERATIONS:
-            database = engine.url.database if engine.url.get_backend_name() == "sqlite" else None
-            found = None
-            if database and database != ":memory:" and not database.startswith("file:"):
+            backend = engine.url.get_backend_name()
+            database = engine.url.database if backend == "sqlite" else None
+            found: Generation | DatabaseGeneration | None = None
+            if backend == "postgresql":
+                found = DatabaseGeneration(engine)
+            elif database and database != ":memory:" and not database.startswith("file:"):
                 found = Generation(Path(database + ".sign-in"))
             _GENERATIONS[engine] = found
         return _GENERATIONS[engine]
@@ -162,7 +230,7 @@ class Checked:
 class TokenCache:
     """The accounts of the tokens this process has checked for one database, by the token's digest."""
 
-    def __init__(self, generation: Generation) -> None:
+    def __init__(self, generation: Generation | DatabaseGeneration) -> None:
         self.generation = generation
         self._entries: dict[str, Checked] = {}
 

@@ -5,21 +5,23 @@ both applications through raw ASGI calls (no sockets, no HTTP parser) on uvloop,
 in flight, the 200 bodies of the HTTP benchmark (seed 20240802), and divides the process's CPU time (every
 thread: the sign-in look-ups and the audit writer count) by the number of requests. allpath runs the real
 thing on a fresh SQLite database (``synchronous=FULL``): token look-up, validation, assessment, an audit
-entry made durable before the answer. The bare endpoint is ``bare_app.py`` (same body, same pydantic record
-model, a JSON answer). The floor is ``bare_app.create_floor()``: the bare endpoint plus allpath's own work on
-the record (validation, assessment, the answer's encoding), with no authentication, audit or guard -- what
-no request path can go below. Rounds alternate bare, floor and allpath; the figure is each one's best round
-and the ratios.
+entry made durable before the answer. ``--postgres`` runs it on a throwaway PostgreSQL server instead (as
+``bench_http.py --postgres``; the server's own CPU is not in the figure, only allpath's). The bare endpoint is
+``bare_app.py`` (same body, same pydantic record model, a JSON answer). The floor is
+``bare_app.create_floor()``: the bare endpoint plus allpath's own work on the record (validation, assessment,
+the answer's encoding), with no authentication, audit or guard -- what no request path can go below. Rounds
+alternate bare, floor and allpath; the figure is each one's best round and the ratios.
 
 Usage::
 
-    python benchmarks/bench_request_cpu.py [--requests 2000] [--rounds 5] [--concurrency 8] [--profile]
+    python benchmarks/bench_request_cpu.py [--requests 2000] [--rounds 5] [--concurrency 8] [--postgres] [--profile]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 import tempfile
@@ -30,7 +32,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message
 
-from bench_http import BODIES, DEFAULT_SEED, _prepare
+from bench_http import BODIES, DEFAULT_SEED, _prepare, throwaway_postgres
 from records import generate
 
 ASGI = ASGIApp
@@ -111,7 +113,7 @@ async def _lifespan(app: ASGI) -> Callable[[], Awaitable[None]]:
     return stop
 
 
-def run(requests: int, rounds: int, concurrency: int, profile: bool = False) -> dict[str, Any]:
+def run(requests: int, rounds: int, concurrency: int, profile: bool = False, postgres: bool = False) -> dict[str, Any]:
     import uvloop
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -120,8 +122,9 @@ def run(requests: int, rounds: int, concurrency: int, profile: bool = False) -> 
     from allpath.settings import load_settings
 
     bodies = [json.dumps(record).encode() for record in generate(BODIES, DEFAULT_SEED)]
-    with tempfile.TemporaryDirectory(prefix="allpath-bench-cpu-") as folder:
-        url = f"sqlite:///{Path(folder) / 'allpath.db'}"
+    with contextlib.ExitStack() as stack:
+        folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="allpath-bench-cpu-"))
+        url = stack.enter_context(throwaway_postgres()) if postgres else f"sqlite:///{Path(folder) / 'allpath.db'}"
         token = _prepare(url)
         settings = load_settings({"ALLPATH_DATA_DIR": folder, "ALLPATH_DATABASE_URL": url})
         allpath_app = create_app(settings)
@@ -188,8 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--profile", action="store_true", help="also print a cProfile of one more allpath round")
+    parser.add_argument("--postgres", action="store_true", help="allpath on a throwaway PostgreSQL server")
     args = parser.parse_args(argv)
-    print(report(run(args.requests, args.rounds, args.concurrency, args.profile)))
+    print(report(run(args.requests, args.rounds, args.concurrency, args.profile, args.postgres)))
     return 0
 
 

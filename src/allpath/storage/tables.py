@@ -205,6 +205,17 @@ class AuditEntry(Base):
     detail: Mapped[str] = mapped_column(Text, default="")
 
 
+class CdsTokenUse(Base):
+    """A CDS client's JWT already accepted, by its issuer and ``jti`` (both as SHA-256 digests: a ``jti`` may be
+    any length), until it expires: inserting it is its first use, in every server process on the database
+    (``allpath.storage.replay``). Rows past ``expires_at`` are deleted."""
+
+    __tablename__ = "cds_token_uses"
+    issuer_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    jti_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
 class TrialStudy(Base):
     """One study of the local trial registry: the study object exactly as ClinicalTrials.gov API v2 gave it,
     with its ``lastUpdatePostDate`` (a newer one replaces the study; None when the study gives none) and

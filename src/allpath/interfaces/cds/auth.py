@@ -15,10 +15,12 @@ CDS client with an asymmetric key. The token is accepted only when
 - ``exp``, ``iat`` and ``jti`` are present; ``exp`` and ``iat`` are numbers; it has not expired, was not issued
   in the future (``LEEWAY_S`` for clock skew), and lives no longer than the configured maximum
   (``exp - iat``; default 300 s);
-- its ``jti`` was not seen before from the same issuer (replay): each process remembers the ``jti`` of the
-  accepted tokens until they expire, at most ``REPLAY_CAPACITY`` of them (the soonest to expire are forgotten
-  first). Several worker processes do not share this memory. The lifetime limit is what keeps this memory
-  short: a token valid for years would have to be remembered for years.
+- its ``jti`` was not seen before from the same issuer (replay), in any process: the routes pass ``first_use``,
+  which records it in the database until it expires (``allpath.service.cds_tokens``), so a token replayed to
+  another worker or server is refused too. Each process also remembers the ``jti`` it accepted
+  (``ReplayGuard``, at most ``REPLAY_CAPACITY``, the soonest to expire forgotten first): a replay to the same
+  process is refused without asking the database, which is asked about every other token. The lifetime limit
+  is what keeps both memories short: a token valid for years would have to be remembered for years.
 
 Any failure is ``CdsAuthError`` (401). Nothing about the token is logged.
 """
@@ -168,6 +170,10 @@ def _number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool) and -1e15 < value < 1e15
 
 
+FirstUse = Callable[[str, str, float], bool]
+"""``first_use(issuer, jti, expires)``: records a token's use; False when it was used before (a replay)."""
+
+
 class Authenticator:
     """Verifies the bearer JWT of a CDS client against the configured trusted issuers."""
 
@@ -190,10 +196,15 @@ class Authenticator:
         self._clock = clock
 
     def verify(
-        self, authorization: str | None, audiences: list[str], transport: httpx.BaseTransport | None = None
+        self,
+        authorization: str | None,
+        audiences: list[str],
+        transport: httpx.BaseTransport | None = None,
+        first_use: FirstUse | None = None,
     ) -> CdsClient:
         """The client behind ``Authorization: Bearer <JWT>`` for a call of the endpoint ``audiences[0]``
         (other entries: the same endpoint written differently). ``transport``: for fetching a ``jku`` (tests).
+        ``first_use``: the replay memory shared by every process (the database), asked after this process's.
         Raises ``CdsAuthError``."""
         if not authorization or not authorization[:7].lower() == "bearer ":
             raise CdsAuthError("a CDS client must send Authorization: Bearer <JWT> signed with its key")
@@ -209,7 +220,7 @@ class Authenticator:
             if claim in unverified and not _number(unverified[claim]):
                 raise CdsAuthError(f"the JWT {claim} claim must be a number of seconds since 1970")
         claims = self._decode(token, key, algorithm, audiences, issuer)
-        self._check_lifetime_and_replay(claims, issuer)
+        self._check_lifetime_and_replay(claims, issuer, first_use)
         tenant = claims.get("tenant")
         if tenant is not None and not isinstance(tenant, str):
             raise CdsAuthError("the JWT tenant claim must be a string")
@@ -263,8 +274,9 @@ class Authenticator:
             raise CdsAuthError("the JWT is not valid") from None
         return claims
 
-    def _check_lifetime_and_replay(self, claims: Claims, issuer: str) -> None:
-        """A short-lived token, used once (its ``jti`` is remembered until it expires)."""
+    def _check_lifetime_and_replay(self, claims: Claims, issuer: str, first_use: FirstUse | None) -> None:
+        """A short-lived token, used once (its ``jti`` is remembered until it expires, here and in
+        ``first_use``)."""
         expires, issued = claims["exp"], claims["iat"]
         if not _number(expires) or not _number(issued):  # checked before decoding (``verify``)
             raise CdsAuthError("the JWT exp and iat claims must be numbers of seconds since 1970")
@@ -277,7 +289,10 @@ class Authenticator:
         jti = claims.get("jti")
         if not isinstance(jti, str) or not jti:
             raise CdsAuthError("the JWT jti must be a non-empty string")
-        if not self.replay.first_use(issuer, jti, float(expires) + self.leeway_s):
+        until = float(expires) + self.leeway_s
+        if not self.replay.first_use(issuer, jti, until) or (
+            first_use is not None and not first_use(issuer, jti, until)
+        ):
             raise CdsAuthError("the JWT was already used (jti seen before): send a new token with every call")
 
     def _key(self, config: Issuer, header: Claims, transport: httpx.BaseTransport | None) -> Key:

@@ -47,6 +47,7 @@ from allpath.interfaces.cds.services import ORDER_SELECT, PATIENT_VIEW, SERVICES
 from allpath.interfaces.http.deps import KB, route_of
 from allpath.interfaces.http.unit_of_work import AnonymousWork, KernelRoute, Work
 from allpath.knowledge.loader import KnowledgeBase
+from allpath.service.cds_tokens import token_first_use
 from allpath.service.order_checks import check_orders
 from allpath.settings import Settings
 
@@ -97,8 +98,9 @@ def cds_router(settings: Settings) -> APIRouter:
     base_url = settings.cds_base_url
     router = APIRouter(prefix="/cds-services", tags=["cds-hooks"], include_in_schema=False, route_class=KernelRoute)
 
-    def authenticate(request: Request, *paths: str) -> CdsClient:
-        """The CDS client; ``CdsAuthError`` (401), or ``RequestRefused`` (503) when no base URL is configured."""
+    def authenticate(request: Request, work: Work, *paths: str) -> CdsClient:
+        """The CDS client; ``CdsAuthError`` (401), or ``RequestRefused`` (503) when no base URL is configured.
+        The token's ``jti`` is recorded in the database (``token_first_use``): no process accepts it again."""
         if authenticator.issuers and base_url is None:
             raise RequestRefused(
                 503,
@@ -109,10 +111,15 @@ def cds_router(settings: Settings) -> APIRouter:
         audiences = [f"{base_url}{path}" for path in paths]
         audiences += [url + "/" for url in audiences]
         transport = getattr(request.app.state, "cds_jwks_transport", None)
-        return authenticator.verify(request.headers.get("authorization"), audiences, transport)
+        return authenticator.verify(
+            request.headers.get("authorization"),
+            audiences,
+            transport,
+            lambda issuer, jti, expires: token_first_use(work, issuer, jti, expires),
+        )
 
     def serve(request: Request, service: Service, raw: bytes, work: Work, kb: KnowledgeBase) -> JSONResponse:
-        client = authenticate(request, f"/cds-services/{service.id}")
+        client = authenticate(request, work, f"/cds-services/{service.id}")
         body = check_shape(parse_body(raw), service.hook, service.prefetch)
         access = fhir_access(body.body, client.config)
         cards = Cards(kb, base_url)
@@ -132,7 +139,7 @@ def cds_router(settings: Settings) -> APIRouter:
         return JSONResponse({"cards": result})
 
     def record_feedback(request: Request, service_id: str, raw: bytes, work: Work) -> Response:
-        client = authenticate(request, f"/cds-services/{service_id}/feedback", f"/cds-services/{service_id}")
+        client = authenticate(request, work, f"/cds-services/{service_id}/feedback", f"/cds-services/{service_id}")
         body = parse_body(raw)
         for item in feedback_items(body):
             work.audit(

@@ -102,8 +102,9 @@ def log_unhandled(scope: Scope, error: BaseException) -> None:
 
 
 class RequestGuard:
-    """Body limits, strict JSON numbers and the last-resort 500 (see the module docstring). Add it last, so that
-    it is the outermost middleware (``create_app`` does; a test checks)."""
+    """Body limits, strict JSON numbers and the last-resort 500 (see the module docstring). The outermost
+    middleware but for CDS Hooks' CORS, which reads no body and adds its headers to this layer's refusals of a
+    ``/cds-services`` call (``create_app`` adds them so; a test checks)."""
 
     def __init__(self, app: ASGIApp, limits: BodyLimits) -> None:
         self.app = app

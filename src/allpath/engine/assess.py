@@ -106,8 +106,8 @@ def _populations(kb: KnowledgeBase, facts: Facts) -> tuple[PartialSet, list[Fact
     factors: list[Factor] = []
     missing: frozenset[str] = NO_FACTS
     for pop in kb.populations:
-        verdict = pop.condition.evaluate(facts)
-        if verdict.value is True:
+        outcome = pop.condition.check(facts)
+        if outcome is True:
             members.append(pop.spec.id)
             factors.append(
                 factor(
@@ -123,9 +123,9 @@ def _populations(kb: KnowledgeBase, facts: Facts) -> tuple[PartialSet, list[Fact
                     inputs=inputs_seen(pop.condition, facts),
                 )
             )
-        elif verdict.value is None:
-            unknown[pop.spec.id] = verdict.missing
-            missing = missing | verdict.missing
+        elif outcome is not False:
+            unknown[pop.spec.id] = outcome
+            missing = missing | outcome
     return PartialSet(frozenset(members), unknown), factors, missing
 
 
@@ -159,7 +159,7 @@ def _relapse(kb: KnowledgeBase, facts: Facts, dx_risk: SchemeResult) -> tuple[Re
     timing_value = None
     factors: list[Factor] = []
     for rule, condition in kb.relapse_timing.rules:
-        if condition.evaluate(facts).value is True:
+        if condition.check(facts) is True:
             timing_value = rule.value
             factors.append(
                 factor(
@@ -178,7 +178,7 @@ def _relapse(kb: KnowledgeBase, facts: Facts, dx_risk: SchemeResult) -> tuple[Re
             break
     basis: TimingBasis | None = None
     for cutoff in kb.relapse_timing.cutoffs:
-        if cutoff.condition.evaluate(facts).value is True:
+        if cutoff.condition.check(facts) is True:
             basis = {
                 "basis": cutoff.spec.basis,
                 "label": cutoff.spec.label,
@@ -211,7 +211,7 @@ def _relapse(kb: KnowledgeBase, facts: Facts, dx_risk: SchemeResult) -> tuple[Re
 
 
 def _counseling(kb: KnowledgeBase, facts: Facts) -> tuple[bool, list[Factor]]:
-    applied = [note for note in kb.counseling if note.condition.evaluate(facts).value is True]
+    applied = [note for note in kb.counseling if note.condition.check(facts) is True]
     recommending = [n for n in applied if isinstance(n.spec, CounselingRule) and n.spec.recommends]
     # A statement that counselling is not flagged is shown only when no rule recommends it.
     shown_notes = tuple(recommending or applied)
@@ -232,7 +232,7 @@ def _input_fields(kb: KnowledgeBase, record: PatientRecord) -> dict[str, str]:
 
 def _disease_state(kb: KnowledgeBase, facts: dict[str, Fact]) -> tuple[DiseaseState, Factor]:
     for rule, condition in kb.disease_states:
-        if condition.evaluate(facts).value is True:
+        if condition.check(facts) is True:
             explained = factor(
                 kb,
                 id=rule.id,

@@ -45,7 +45,7 @@ def follow_up(kb: KnowledgeBase, facts: Facts) -> FollowUp:
     def items(entries: Sequence[TextItem]) -> list[FollowUpItem]:
         return [{"id": e.id, "text": e.text, "source": source_of(kb, e.cite)} for e in entries]
 
-    cautions = [c.spec for c in kb.cautions if c.condition.evaluate(facts).value is True]
+    cautions = [c.spec for c in kb.cautions if c.condition.check(facts) is True]
     return {
         "follow_up": items(kb.follow_up.follow_up),
         "late_effects": items(kb.follow_up.late_effects),

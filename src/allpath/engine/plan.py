@@ -64,8 +64,8 @@ def build_plan(kb: KnowledgeBase, facts: Facts, input_fields: dict[str, str]) ->
     pending: list[PendingElement] = []
     applied: list[AppliedElement] = []
     for element in kb.plan:
-        verdict = element.condition.evaluate(facts)
-        if verdict.value is True:
+        outcome = element.condition.check(facts)
+        if outcome is True:
             if element.spec.therapies or element.spec.drugs:
                 applied.append(_element(kb, element))
             for code, certainty in element.spec.therapies.items():
@@ -80,8 +80,8 @@ def build_plan(kb: KnowledgeBase, facts: Facts, input_fields: dict[str, str]) ->
                         "source": source_of(kb, element.spec.cite),
                     }
                 )
-        elif verdict.value is None:
-            waiting = sorted({input_fields[m] for m in verdict.missing if m in input_fields})
+        elif outcome is not False:
+            waiting = sorted({input_fields[m] for m in outcome if m in input_fields})
             if waiting and (element.spec.therapies or element.spec.drugs):
                 pending.append(
                     {
@@ -144,8 +144,8 @@ def _apply_guards(
     """
     withheld: list[WithheldTherapy] = []
     for guard in kb.plan_guards:
-        verdict = guard.requires.evaluate(facts)
-        if verdict.value is True:
+        outcome = guard.requires.check(facts)
+        if outcome is True:
             continue
         for code in guard.spec.therapies:
             reasons = therapies.pop(code, None)
@@ -163,8 +163,8 @@ def _apply_guards(
                     "evidence": evidence_of(kb, guard.spec.evidence),
                 }
             )
-            waiting = sorted({input_fields[m] for m in verdict.missing if m in input_fields})
-            if verdict.value is None and waiting:
+            waiting = sorted({input_fields[m] for m in outcome or () if m in input_fields})
+            if outcome is not False and waiting:
                 pending.append(
                     {
                         "id": guard.spec.id,

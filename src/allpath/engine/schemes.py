@@ -37,26 +37,26 @@ NOT_APPLICABLE = SchemeResult(False, None, (), (), (), (), NO_FACTS)
 
 def evaluate_scheme(scheme: Scheme, facts: Facts) -> SchemeResult:
     """Classify one child under ``scheme``."""
-    notes = tuple(n for n in scheme.notes if n.condition.evaluate(facts).value is True)
-    applies = scheme.applies.evaluate(facts)
-    if applies.value is False:
+    notes = tuple(n for n in scheme.notes if n.condition.check(facts) is True)
+    applies = scheme.applies.check(facts)
+    if applies is False:
         return SchemeResult(False, None, (), (), (), notes, NO_FACTS)
 
     applied: list[Rule] = []
     unknown: list[tuple[Rule, frozenset[str]]] = []
     for rule in scheme.rules:
-        verdict = rule.condition.evaluate(facts)
-        if verdict.value is True:
+        outcome = rule.condition.check(facts)
+        if outcome is True:
             applied.append(rule)
-        elif verdict.value is None:
-            unknown.append((rule, verdict.missing))
+        elif outcome is not False:
+            unknown.append((rule, outcome))
     floor = max((r.rank for r in applied), default=-1)
     pending = tuple((r, m) for r, m in unknown if r.rank > floor)
     missing = frozenset().union(*(m for _, m in pending)) if pending else NO_FACTS
 
-    if applies.value is None:
+    if applies is not True:
         # Whether the scheme applies at all is open (e.g. lineage unknown for the COG scheme).
-        return SchemeResult(None, None, tuple(applied), (), pending, notes, missing | applies.missing)
+        return SchemeResult(None, None, tuple(applied), (), pending, notes, missing | applies)
 
     if scheme.decisive is None:
         blocked = bool(pending)

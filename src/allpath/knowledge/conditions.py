@@ -13,15 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import Any
 
 from allpath.errors import KnowledgeError
-
-# One fact's value as a condition reads it: a number, a word, a yes/no, a set of tokens (a ``PartialSet`` for
-# the populations) or None when the input is absent.
-Fact: TypeAlias = bool | int | float | str | frozenset[str] | None
-Facts: TypeAlias = Mapping[str, Fact]
-NO_FACTS: frozenset[str] = frozenset()
+from allpath.knowledge import checks
+from allpath.knowledge.checks import NO_FACTS as NO_FACTS
+from allpath.knowledge.checks import Check
+from allpath.knowledge.checks import Fact as Fact
+from allpath.knowledge.checks import Facts as Facts
+from allpath.knowledge.checks import PartialSet as PartialSet
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,38 +36,23 @@ TRUE = Verdict(True)
 FALSE = Verdict(False)
 
 
-class PartialSet(frozenset[str]):
-    """A set fact whose membership is only partly known.
-
-    The set itself holds the members that are certain; ``unknown`` maps each member that may or may not
-    belong to the input facts whose absence leaves it open. The engine uses it for ``populations``: a
-    child with no genetics result is not known to be Ph-positive, nor known not to be.
-    """
-
-    unknown: Mapping[str, frozenset[str]]
-
-    def __new__(cls, members: frozenset[str], unknown: Mapping[str, frozenset[str]]) -> PartialSet:
-        self = super().__new__(cls, members)
-        self.unknown = unknown
-        return self
-
-    def open_among(self, tokens: frozenset[str]) -> frozenset[str]:
-        """The facts that would settle whether any of ``tokens`` belongs."""
-        missing: frozenset[str] = NO_FACTS
-        for token in tokens:
-            if token in self.unknown:
-                missing = missing | self.unknown[token]
-        return missing
-
-
 def _partial(value: Any, tokens: frozenset[str]) -> frozenset[str]:
     return value.open_among(tokens) if isinstance(value, PartialSet) else NO_FACTS
 
 
 class Condition:
-    """Base class of all condition kinds."""
+    """Base class of all condition kinds. ``check``: the compiled form (knowledge/checks.py), set by ``compiled``."""
 
-    __slots__ = ()
+    __slots__ = ("check",)
+    check: Check
+
+    def __getstate__(self) -> dict[str, object]:
+        return {n: getattr(self, n) for c in type(self).__mro__ for n in getattr(c, "__slots__", ()) if n != "check"}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+        compiled(self)
 
     def evaluate(self, facts: Facts) -> Verdict:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -260,17 +245,33 @@ class Not(Condition):
         return self.part.facts_used()
 
 
-CONDITION_KINDS: tuple[type[Condition], ...] = (
-    Compare,
-    Equals,
-    OneOf,
-    HasAny,
-    HasNone,
-    Only,
-    All,
-    AnyOf,
-    Not,
-)
+def compiled(condition: Condition) -> Condition:
+    """``condition`` with its compiled form set (when compiled or read back from a pickle)."""
+    condition.check = compile_check(condition)
+    return condition
+
+
+def compile_check(condition: Condition) -> Check:  # noqa: C901 - one branch per kind
+    """The compiled form of ``condition`` (knowledge/checks.py), its parts compiled with it."""
+    if isinstance(condition, All | AnyOf):
+        parts = tuple(compile_check(p) for p in condition.parts)
+        return checks.all_of(parts) if isinstance(condition, All) else checks.any_of(parts)
+    if isinstance(condition, Not):
+        return checks.not_(compile_check(condition.part))
+    if isinstance(condition, Compare):
+        return checks.compare(condition.fact, condition.op, condition.threshold)
+    if isinstance(condition, Equals):
+        return checks.equals(condition.fact, condition.expected)
+    if isinstance(condition, OneOf):
+        return checks.one_of(condition.fact, condition.allowed)
+    if isinstance(condition, HasAny | HasNone):
+        return checks.has_tokens(condition.fact, condition.tokens, has_any=isinstance(condition, HasAny))
+    if isinstance(condition, Only):
+        return checks.only(condition.fact, condition.tokens)
+    raise TypeError(f"no compiled form for {type(condition).__name__}")  # pragma: no cover
+
+
+CONDITION_KINDS: tuple[type[Condition], ...] = (Compare, Equals, OneOf, HasAny, HasNone, Only, All, AnyOf, Not)
 """Every kind of condition, in the order the authoring guide documents them. ``{ref: name}`` is not a
 kind of its own: it is replaced at load time by the named condition of ``definitions.yaml``."""
 
@@ -298,6 +299,9 @@ class ConditionCompiler:
         self.used_parameters: set[str] = set()
 
     def compile(self, spec: Any, where: str) -> Condition:
+        return compiled(self._compile(spec, where))
+
+    def _compile(self, spec: Any, where: str) -> Condition:
         if not isinstance(spec, Mapping):
             raise KnowledgeError(f"{where}: a condition must be a mapping, got {spec!r}")
         if "all" in spec or "any" in spec:

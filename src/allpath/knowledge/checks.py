@@ -1,0 +1,173 @@
+"""The facts a condition reads, and the compiled form of a condition: one Python closure per condition.
+
+``Condition.evaluate`` walks the condition tree and answers with a ``Verdict``; it stays the reference (the
+authoring guide, the lint and the columnar engine read it). The per-patient engine calls ``Condition.check``
+instead: a closure made from the builders below when the knowledge is compiled (``conditions.compile_check``),
+which gives the same answer without the tree walk and without a ``Verdict`` per node: ``True``, ``False``, or,
+for unknown, the frozenset of the facts whose absence leaves it open (the reference's ``Verdict.missing``).
+tests/unit/test_checks.py proves the two equal on generated conditions and facts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, TypeAlias
+
+# One fact's value as a condition reads it: a number, a word, a yes/no, a set of tokens (a ``PartialSet`` for
+# the populations) or None when the input is absent.
+Fact: TypeAlias = bool | int | float | str | frozenset[str] | None
+Facts: TypeAlias = Mapping[str, Fact]
+NO_FACTS: frozenset[str] = frozenset()
+
+
+class PartialSet(frozenset[str]):
+    """A set fact whose membership is only partly known.
+
+    The set itself holds the members that are certain; ``unknown`` maps each member that may or may not
+    belong to the input facts whose absence leaves it open. The engine uses it for ``populations``: a
+    child with no genetics result is not known to be Ph-positive, nor known not to be.
+    """
+
+    unknown: Mapping[str, frozenset[str]]
+
+    def __new__(cls, members: frozenset[str], unknown: Mapping[str, frozenset[str]]) -> PartialSet:
+        self = super().__new__(cls, members)
+        self.unknown = unknown
+        return self
+
+    def open_among(self, tokens: frozenset[str]) -> frozenset[str]:
+        """The facts that would settle whether any of ``tokens`` belongs."""
+        missing: frozenset[str] = NO_FACTS
+        for token in tokens:
+            if token in self.unknown:
+                missing = missing | self.unknown[token]
+        return missing
+
+
+Outcome: TypeAlias = bool | frozenset[str]  # True, False, or unknown: the facts whose absence leaves it open
+Check: TypeAlias = Callable[[Facts], Outcome]
+
+
+def equals(fact: str, expected: Any) -> Check:
+    absent = frozenset((fact,))
+
+    def check(facts: Facts) -> Outcome:
+        value = facts.get(fact)
+        if value is None:
+            return absent
+        return True if value == expected else False
+
+    return check
+
+
+def one_of(fact: str, allowed: frozenset[Any]) -> Check:
+    absent = frozenset((fact,))
+
+    def check(facts: Facts) -> Outcome:
+        value = facts.get(fact)
+        if value is None:
+            return absent
+        return True if value in allowed else False
+
+    return check
+
+
+def only(fact: str, tokens: frozenset[str]) -> Check:
+    absent = frozenset((fact,))
+
+    def check(facts: Facts) -> Outcome:
+        value: Any = facts.get(fact)
+        if value is None:
+            return absent
+        return True if value and tokens.issuperset(value) else False
+
+    return check
+
+
+def compare(fact: str, op: str, threshold: float) -> Check:
+    absent = frozenset((fact,))
+    t = threshold
+    # One closure per operator, so that the comparison itself is not a dispatch.
+    if op == "lt":
+
+        def check(facts: Facts) -> Outcome:
+            value: Any = facts.get(fact)
+            return absent if value is None else (True if value < t else False)
+
+    elif op == "le":
+
+        def check(facts: Facts) -> Outcome:
+            value: Any = facts.get(fact)
+            return absent if value is None else (True if value <= t else False)
+
+    elif op == "gt":
+
+        def check(facts: Facts) -> Outcome:
+            value: Any = facts.get(fact)
+            return absent if value is None else (True if value > t else False)
+
+    else:
+
+        def check(facts: Facts) -> Outcome:
+            value: Any = facts.get(fact)
+            return absent if value is None else (True if value >= t else False)
+
+    return check
+
+
+def has_tokens(fact: str, tokens: frozenset[str], *, has_any: bool) -> Check:
+    absent = frozenset((fact,))
+    found, not_found = (True, False) if has_any else (False, True)
+
+    def check(facts: Facts) -> Outcome:
+        value = facts.get(fact)
+        if value is None:
+            return absent
+        if not tokens.isdisjoint(value):  # type: ignore[arg-type]
+            return found
+        if isinstance(value, PartialSet):
+            open_facts = value.open_among(tokens)
+            if open_facts:
+                return open_facts
+        return not_found
+
+    return check
+
+
+def all_of(parts: tuple[Check, ...]) -> Check:
+    def check(facts: Facts) -> Outcome:
+        missing: frozenset[str] | None = None
+        for part in parts:
+            outcome = part(facts)
+            if outcome is False:
+                return False
+            if outcome is not True:
+                missing = outcome if missing is None else missing | outcome
+        return True if missing is None else missing
+
+    return check
+
+
+def any_of(parts: tuple[Check, ...]) -> Check:
+    def check(facts: Facts) -> Outcome:
+        missing: frozenset[str] | None = None
+        for part in parts:
+            outcome = part(facts)
+            if outcome is True:
+                return True
+            if outcome is not False:
+                missing = outcome if missing is None else missing | outcome
+        return False if missing is None else missing
+
+    return check
+
+
+def not_(part: Check) -> Check:
+    def check(facts: Facts) -> Outcome:
+        outcome = part(facts)
+        if outcome is True:
+            return False
+        if outcome is False:
+            return True
+        return outcome
+
+    return check

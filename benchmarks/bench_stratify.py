@@ -19,15 +19,11 @@ reported, with the ratio stratify/scan of each pair (measured back to back, unde
   same run.
 
 ``stratify`` runs one batch at a time and again with two batches in flight (``stratify_batches(...,
-in_flight=2)``: the next batch read and stratified in a second thread while the previous one finishes), and
-``processes``: ``service.cohort.parallel.stratify_parquet`` on the machine's cores (worker processes spawned
-for the pass, their start-up included, each reading its own row groups; CPU seconds count the workers too).
+in_flight=2)``: the next batch read and stratified in a second thread while the previous one finishes).
 
 Peak memory: a separate file of ``--memory-n`` rows (10,000,000 by default) is streamed through the stratifier
 once in a fresh process, two batches in flight, whose peak resident memory (``resource.getrusage``) is
-reported, with that pass's throughput; and once more with the worker processes, whose peak is the process's
-own plus each worker's (every worker counted at the largest worker's peak: an upper bound). The machine's load
-average is recorded before and after.
+reported, with that pass's throughput. The machine's load average is recorded before and after.
 
 Targets (issue 15): >= 1,000,000 records per second for ``stratify``, ``stratify`` within 10x of ``scan``, and
 under 2 GiB of peak memory for 10 million records.
@@ -61,7 +57,6 @@ from allpath.domain.record import parse_record
 from allpath.engine.columnar import Stratifier, compile_stratifier
 from allpath.engine.columnar.fallback import per_patient
 from allpath.knowledge.loader import load_knowledge
-from allpath.service.cohort.parallel import machine_cores, stratify_parquet
 from common import RESULTS_DIR, machine, verdict, write_json
 from records import generate
 
@@ -112,14 +107,6 @@ def stratify(path: Path, stratifier: Stratifier, batch: int, in_flight: int = 1)
     return rows
 
 
-def processes(path: Path, batch: int) -> int:
-    """The multi-process pass: worker processes on the machine's cores, started for this pass."""
-    rows = 0
-    for answer in stratify_parquet(path, load_knowledge(), batch_rows=batch, kept=(ROW,)):
-        rows += answer.height
-    return rows
-
-
 def _timed(function: Any, *args: Any) -> tuple[float, int]:
     start = time.perf_counter()
     rows = function(*args)
@@ -135,10 +122,10 @@ def per_patient_rate(sample: int, seed: int) -> float:
     return sample / (time.perf_counter() - start)
 
 
-def child_peak(path: Path, batch: int, workers: bool = False) -> dict[str, Any]:
+def child_peak(path: Path, batch: int) -> dict[str, Any]:
     """The streamed stratification alone, in a fresh child process: its rows, time and peak memory."""
     output = subprocess.run(
-        [sys.executable, __file__, "--stream", str(path), "--batch", str(batch), *(["--workers"] if workers else [])],
+        [sys.executable, __file__, "--stream", str(path), "--batch", str(batch)],
         check=True,
         capture_output=True,
         text=True,
@@ -147,23 +134,16 @@ def child_peak(path: Path, batch: int, workers: bool = False) -> dict[str, Any]:
     return figures
 
 
-def stream_main(path: Path, batch: int, workers: bool) -> int:
-    if workers:
-        seconds, rows = _timed(processes, path, batch)
-    else:
-        stratifier = compile_stratifier(load_knowledge())
-        seconds, rows = _timed(stratify, path, stratifier, batch, 2)  # two batches in flight: the larger footprint
+def stream_main(path: Path, batch: int) -> int:
+    stratifier = compile_stratifier(load_knowledge())
+    seconds, rows = _timed(stratify, path, stratifier, batch, 2)  # two batches in flight: the larger footprint
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)  # the workers, once they have stopped
-    count = min(machine_cores(), -(-rows // batch)) if workers else 0
     figures = {
         "rows": rows,
         "seconds": seconds,
         "per_s": round(rows / seconds),
-        # the whole process and its workers, start-up included
-        "cpu_seconds": round(usage.ru_utime + usage.ru_stime + children.ru_utime + children.ru_stime, 2),
-        "peak_mib": round((usage.ru_maxrss + count * children.ru_maxrss) / 1024, 1),
-        "workers": count,
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),  # the whole process, start-up included
+        "peak_mib": round(usage.ru_maxrss / 1024, 1),
     }
     print(json.dumps(figures))
     return 0
@@ -179,16 +159,10 @@ def _figures(n: int, seconds: list[float]) -> dict[str, int]:
 
 
 def _cpu_timed(function: Any, *args: Any) -> tuple[float, float]:
-    """Wall and CPU seconds (every thread of this process, and of the worker processes the pass started and
-    stopped) of one pass."""
-    wall, cpu, children = time.perf_counter(), time.process_time(), _children_cpu()
+    """Wall and CPU seconds (every thread of this process) of one pass."""
+    wall, cpu = time.perf_counter(), time.process_time()
     function(*args)
-    return time.perf_counter() - wall, time.process_time() - cpu + _children_cpu() - children
-
-
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
 def alternated(path: Path, stratifier: Stratifier, n: int, batch: int, repeat: int) -> dict[str, Any]:
@@ -199,17 +173,14 @@ def alternated(path: Path, stratifier: Stratifier, n: int, batch: int, repeat: i
         "scan": [],
         "stratify": [],
         "stratify_in_flight_2": [],
-        "processes": [],
     }
     for _ in range(repeat):
         passes["scan"].append(_cpu_timed(scan, path, stratifier, batch))
         passes["stratify"].append(_cpu_timed(stratify, path, stratifier, batch))
         passes["stratify_in_flight_2"].append(_cpu_timed(stratify, path, stratifier, batch, 2))
-        passes["processes"].append(_cpu_timed(processes, path, batch))
     wall = {name: [w for w, _ in figures] for name, figures in passes.items()}
     ratios = [s / b for s, b in zip(wall["stratify"], wall["scan"], strict=True)]
     ratios_2 = [s / b for s, b in zip(wall["stratify_in_flight_2"], wall["scan"], strict=True)]
-    ratios_processes = [s / b for s, b in zip(wall["processes"], wall["scan"], strict=True)]
     return {
         **{
             name: {
@@ -221,7 +192,6 @@ def alternated(path: Path, stratifier: Stratifier, n: int, batch: int, repeat: i
         "ratio_median": round(statistics.median(ratios), 2),
         "ratio_worst": round(max(ratios), 2),
         "ratio_in_flight_2_median": round(statistics.median(ratios_2), 2),
-        "ratio_processes_median": round(statistics.median(ratios_processes), 2),
         "passes": {f"{name}_s": [round(w, 3) for w in seconds] for name, seconds in wall.items()},
     }
 
@@ -239,7 +209,6 @@ def run(n: int, distinct: int, batch: int, repeat: int, sample: int, seed: int, 
         large = Path(folder) / "cohort-memory.parquet"
         write_cohort(large, memory_n, distinct, seed, batch)
         child = child_peak(large, batch)
-        child_workers = child_peak(large, batch, workers=True)
     stratify_median = max(passes["stratify"]["median_per_s"], passes["stratify_in_flight_2"]["median_per_s"])
     result: dict[str, Any] = {
         "n": n,
@@ -252,7 +221,6 @@ def run(n: int, distinct: int, batch: int, repeat: int, sample: int, seed: int, 
         "per_patient_per_s": round(patient_rate),
         "stratify_over_per_patient": round(stratify_median / patient_rate, 1),
         "stream_child": {"n": memory_n, **child},
-        "stream_child_processes": {"n": memory_n, **child_workers},
         "load_average_1min": {"before": load_before, "after": _load()},
     }
     result["passed"] = {
@@ -261,10 +229,6 @@ def run(n: int, distinct: int, batch: int, repeat: int, sample: int, seed: int, 
         >= TARGET_PER_SECOND,
         "ratio": passes["ratio_median"] <= TARGET_RATIO,
         "memory": child["peak_mib"] < TARGET_PEAK_MIB,
-        "processes_throughput_median": passes["processes"]["median_per_s"] >= TARGET_PER_SECOND,
-        "processes_throughput_best": passes["processes"]["best_per_s"] >= TARGET_PER_SECOND,
-        "processes_ratio": passes["ratio_processes_median"] <= TARGET_RATIO,
-        "processes_memory": child_workers["peak_mib"] < TARGET_PEAK_MIB,
     }
     return result
 
@@ -273,7 +237,6 @@ def report(result: dict[str, Any]) -> str:
     passed = result["passed"]
     child = result["stream_child"]
     scan_, strat, two = result["scan"], result["stratify"], result["stratify_in_flight_2"]
-    many, child_many = result["processes"], result["stream_child_processes"]
     load = result["load_average_1min"]
     return "\n".join(
         [
@@ -296,14 +259,6 @@ def report(result: dict[str, Any]) -> str:
             f"  streamed alone in a fresh process: {child['rows']:,} rows in {child['seconds']:.2f} s "
             f"({child['per_s']:,} records/s, {child['cpu_seconds']} CPU s), peak memory {child['peak_mib']} MiB "
             f"(target < {TARGET_PEAK_MIB} MiB: {verdict(passed['memory'])})",
-            f"  processes:    median {many['median_per_s']:>12,}  best {many['best_per_s']:>12,} records/s "
-            f"({many['per_cpu_s']:,} per CPU second, workers' start-up included); against "
-            f"{TARGET_PER_SECOND:,}: median {verdict(passed['processes_throughput_median'])}, best "
-            f"{verdict(passed['processes_throughput_best'])}; / scan {result['ratio_processes_median']}x",
-            f"  processes, streamed in a fresh process: {child_many['rows']:,} rows in {child_many['seconds']:.2f} s "
-            f"({child_many['per_s']:,} records/s, {child_many['cpu_seconds']} CPU s with {child_many['workers']} "
-            f"workers), peak memory with the workers' {child_many['peak_mib']} MiB "
-            f"({verdict(passed['processes_memory'])})",
         ]
     )
 
@@ -323,10 +278,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument("--json", default=str(RESULTS_DIR / "stratify.json"), help="result file")
     parser.add_argument("--stream", type=Path, help=argparse.SUPPRESS)  # the child process of the memory figure
-    parser.add_argument("--workers", action="store_true", help=argparse.SUPPRESS)  # that child with processes
     args = parser.parse_args(argv)
     if args.stream:
-        return stream_main(args.stream, args.batch, args.workers)
+        return stream_main(args.stream, args.batch)
     n = args.n or (QUICK_N if args.quick else DEFAULT_N)
     memory_n = args.memory_n or (QUICK_MEMORY_N if args.quick else DEFAULT_MEMORY_N)
     result = run(n, args.distinct, args.batch, args.repeat, args.sample, args.seed, memory_n)

@@ -172,3 +172,21 @@ def test_a_deleted_generation_row_is_made_again_by_the_next_change(pg_service: S
     with session_factory(pg_service.engine)() as s:
         assert s.scalar(select(t.SignInGeneration.value)) is not None
     assert _assess(client, token) == 401
+
+
+def test_a_broken_generation_connection_is_made_again(pg_service: Service) -> None:
+    client = pg_service.client()
+    token = pg_service.tokens["clinician"]
+    assert _assess(client, token) == 200 and _assess(client, token) == 200
+    with session_factory(pg_service.engine)() as s:  # the database ends the generation's connection
+        ended = s.scalar(
+            text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = :name"),
+            {"name": token_cache.APPLICATION_NAME},
+        )
+        assert ended == 1
+    assert _assess(client, token) == 200  # the read failed: looked up instead, and answered
+    seen = _statements(pg_service.engine)
+    assert _assess(client, token) == 200 and seen == []  # a new connection reads it again
+    with session_factory(pg_service.engine)() as s, s.begin():
+        s.execute(update(t.ApiToken).values(revoked=True))
+    assert _assess(client, token) == 401

@@ -104,6 +104,9 @@ class Generation:
         self._shared()[:GENERATION_BYTES] = os.urandom(GENERATION_BYTES)
 
 
+APPLICATION_NAME = "allpath sign-in generation"
+
+
 class DatabaseGeneration:
     """The sign-in generation kept in the database (PostgreSQL): read in one statement per use.
 
@@ -115,7 +118,7 @@ class DatabaseGeneration:
     """
 
     in_memory = False
-    MAX_CONNECTIONS = 4
+    MAX_CONNECTIONS = 2  # a read takes a fraction of a request's time: more would only hold connections
     SQL = "SELECT value FROM sign_in_generation WHERE id = 1"
 
     def __init__(self, engine: Engine) -> None:
@@ -127,14 +130,16 @@ class DatabaseGeneration:
     def _connect(self) -> Any:
         dialect = self._engine.dialect
         args, params = dialect.create_connect_args(self._engine.url)
+        params.setdefault("application_name", APPLICATION_NAME)  # pg_stat_activity says what it is
         connection = dialect.connect(*args, **params)
         connection.autocommit = True  # one statement, no transaction to end
         return connection
 
     def current(self) -> bytes:
         """The generation now, read from the database in one statement that began after this call did."""
-        if self._pid != os.getpid():  # a forked copy: its parent's connections are not its own
-            self._idle, self._pid = queue.SimpleQueue(), os.getpid()
+        if self._pid != os.getpid():  # a forked copy: its parent's connections and slots are not its own
+            self._idle, self._slots = queue.SimpleQueue(), threading.BoundedSemaphore(self.MAX_CONNECTIONS)
+            self._pid = os.getpid()
         with self._slots:
             try:
                 connection = self._idle.get_nowait()
@@ -142,8 +147,10 @@ class DatabaseGeneration:
                 connection = None
             try:
                 connection = connection or self._connect()
-                cursor = connection.execute(self.SQL, prepare=True)
+                cursor = connection.cursor()  # psycopg prepares a statement it has run 5 times on a connection
+                cursor.execute(self.SQL)
                 row = cursor.fetchone()
+                cursor.close()
             except Exception:  # noqa: BLE001 - a broken connection: look the token up as without a cache
                 if connection is not None:
                     with contextlib.suppress(Exception):

@@ -96,6 +96,23 @@ def test_a_json_lines_line_that_is_not_json_is_a_reported_row(tmp_path: Path) ->
     assert "expected a JSON object" in problems[1].allowed
 
 
+def test_a_json_lines_number_json_cannot_carry_is_refused_with_the_strict_readers_words(tmp_path: Path) -> None:
+    """The lines are read by ``interfaces.strict_json`` (as the API and the record commands read JSON): NaN,
+    Infinity and a number beyond a float are refused naming the field, with the same words."""
+    path = tmp_path / "cohort.jsonl"
+    path.write_text(
+        '{"id": "a", "wbc_per_ul": NaN}\n{"id": "b", "wbc_per_ul": 1e309}\n{"id": "c", "age_years": -Infinity}\n'
+        '{"id": "d"}\n',
+        encoding="utf-8",
+    )
+    table, problems = read_all(read_cohort(path))
+    assert table.column("id").to_pylist() == ["d"]
+    assert [(p.row, p.field) for p in problems] == [(1, "record"), (2, "record"), (3, "record")]
+    assert "NaN is not a number JSON can carry (at wbc_per_ul)" in problems[0].allowed
+    assert "1e309 is not a number JSON can carry (at wbc_per_ul)" in problems[1].allowed
+    assert "-Infinity is not a number JSON can carry (at age_years)" in problems[2].allowed
+
+
 def test_a_csv_json_cell_that_is_not_json_is_reported_with_the_other_problems_of_its_row(tmp_path: Path) -> None:
     path = tmp_path / "cohort.csv"
     path.write_text('id,sex,relapses,genetics\na,female,"[{oops",iAMP21;nope\nb,male,,\n', encoding="utf-8")

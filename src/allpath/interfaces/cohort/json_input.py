@@ -1,7 +1,9 @@
 """Cohorts as JSON: an array of records (read record by record with ijson, never whole) and JSON Lines (one
 record per line; the row is the line number, so a person finds it in an editor).
 
-Each record is validated with ``parse_record``, exactly as one record sent alone.
+Each record is validated with ``parse_record``, exactly as one record sent alone; a line is read by
+``interfaces.strict_json`` as the HTTP API and the record commands read JSON (NaN, Infinity and numbers beyond a
+float refused with the same words, naming the field).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 import ijson
 
 from allpath.interfaces.cohort.reading import CohortBatch, CohortFileError, RowProblem, RowProblems, checked_batches
+from allpath.interfaces.strict_json import NotFiniteNumber, loads
 
 _NOT_JSON = "expected one patient record as a JSON object on this line; this line is "
 
@@ -49,22 +52,9 @@ def read_json_lines(path: Path, batch_rows: int) -> Iterator[CohortBatch]:
     return checked_batches(_lines(path), batch_rows)
 
 
-class _NotANumber(ValueError):
-    """NaN or Infinity: Python's json module reads them, JSON does not have them."""
-
-
-def _refuse_constant(token: str) -> object:
-    raise _NotANumber(token)
-
-
-def _decoded(line: str) -> object:
-    """One line's JSON value (numbers beyond a float become infinity, which ``parse_record`` refuses by field)."""
-    return json.loads(line, parse_constant=_refuse_constant)
-
-
 def _not_json(row: int, line: str, error: Exception) -> RowProblems:
-    if isinstance(error, _NotANumber):
-        why = f"{error} is not a JSON number"
+    if isinstance(error, NotFiniteNumber):
+        why = str(error)
     elif isinstance(error, json.JSONDecodeError):
         why = f"it breaks off or is malformed at column {error.colno}"
     else:
@@ -78,6 +68,6 @@ def _lines(path: Path) -> Iterator[tuple[int, object]]:
             if not line.strip():
                 continue
             try:
-                yield row, _decoded(line)
+                yield row, loads(line)
             except (ValueError, RecursionError) as error:
                 yield row, _not_json(row, line, error)

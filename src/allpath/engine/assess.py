@@ -17,9 +17,10 @@ from allpath.domain.results import (
     TimingBasis,
 )
 from allpath.engine.explain import factor, inputs_seen, source_of
-from allpath.engine.facts import build_facts, record_field
+from allpath.engine.facts import build_facts
 from allpath.engine.guidance import diagnostic_tests, follow_up, prognostic_factors, workup
 from allpath.engine.plan import build_plan
+from allpath.engine.prepared import prepared
 from allpath.engine.schemes import SchemeResult, evaluate_scheme
 from allpath.engine.warnings import input_warnings
 from allpath.knowledge.compiled import Note, Scheme
@@ -223,10 +224,10 @@ def _counseling(kb: KnowledgeBase, facts: Facts) -> tuple[bool, list[Factor]]:
 
 def _input_fields(kb: KnowledgeBase, record: PatientRecord) -> dict[str, str]:
     """Input facts whose absence is reported, mapped to their record paths."""
+    index = f"relapses[{max(len(record.relapses or ()) - 1, 0)}]"  # the latest relapse, as record_field says
     return {
-        name: field
-        for name in kb.inputs
-        if kb.inputs[name].absent == "missing" and (field := record_field(kb, name, record)) is not None
+        name: field.replace("relapses[]", index) if field.startswith("relapses[]") else field
+        for name, field in prepared(kb).reported_inputs
     }
 
 

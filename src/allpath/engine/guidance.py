@@ -4,53 +4,43 @@ factors on record, and the follow-up, late effects and cautions to know about.""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from allpath.domain.results import (
     DiagnosticTest,
     DiseaseState,
     FollowUp,
-    FollowUpItem,
     PrognosticFactor,
     TestStatus,
     WorkupTest,
 )
 from allpath.engine.explain import source_of
 from allpath.engine.facts import shown
+from allpath.engine.prepared import fresh_items, prepared
 from allpath.knowledge.conditions import Facts
 from allpath.knowledge.loader import KnowledgeBase
-from allpath.knowledge.schema import TextItem
 
 
 def prognostic_factors(kb: KnowledgeBase, facts: Facts, state: DiseaseState) -> list[PrognosticFactor]:
     relapsed = state == "relapsed"
     items = kb.prognosis.relapsed if relapsed else kb.prognosis.newly_diagnosed
-    cite = kb.prognosis.cite_relapsed if relapsed else kb.prognosis.cite_newly_diagnosed
+    prep = prepared(kb)
+    source = prep.prognosis_relapsed if relapsed else prep.prognosis_newly_diagnosed
     out: list[PrognosticFactor] = []
     for item in items:
-        values = {n: shown(facts.get(n)) for n in item.inputs if facts.get(n) is not None}
+        values = {n: shown(value) for n in item.inputs if (value := facts.get(n)) is not None}
         out.append(
-            {
-                "id": item.id,
-                "label": item.label,
-                "values": values,
-                "recorded": bool(values),
-                "source": source_of(kb, cite),
-            }
+            {"id": item.id, "label": item.label, "values": values, "recorded": bool(values), "source": source.copy()}
         )
     return out
 
 
 def follow_up(kb: KnowledgeBase, facts: Facts) -> FollowUp:
-    def items(entries: Sequence[TextItem]) -> list[FollowUpItem]:
-        return [{"id": e.id, "text": e.text, "source": source_of(kb, e.cite)} for e in entries]
-
-    cautions = [c.spec for c in kb.cautions if c.condition.check(facts) is True]
+    prep = prepared(kb)
+    cautions = tuple(item for condition, item in prep.cautions if condition.check(facts) is True)
     return {
-        "follow_up": items(kb.follow_up.follow_up),
-        "late_effects": items(kb.follow_up.late_effects),
-        "cautions": items(cautions),
-        "not_covered": items(kb.follow_up.not_covered),
+        "follow_up": fresh_items(prep.follow_up),
+        "late_effects": fresh_items(prep.late_effects),
+        "cautions": fresh_items(cautions),
+        "not_covered": fresh_items(prep.not_covered),
     }
 
 
@@ -77,20 +67,22 @@ def diagnostic_tests(
 ) -> list[DiagnosticTest]:
     """Every test the knowledge base knows, with what it is for and where this child stands with it."""
     out: list[DiagnosticTest] = []
-    for test in kb.tests.values():
-        tested = [i.id for i in kb.inputs.values() if i.test == test.id]
+    missing_paths, upcoming_paths = set(missing), set(upcoming)
+    for parts in prepared(kb).tests:
+        tested = parts.tested
         provides = [fields[i] for i in tested if i in fields]
         status: TestStatus
         if not tested:
             status = "not part of the record"
-        elif any(f in missing for f in provides):
+        elif not missing_paths.isdisjoint(provides):
             status = "missing"
-        elif any(f in upcoming for f in provides):
+        elif not upcoming_paths.isdisjoint(provides):
             status = "upcoming"
         elif provides and all(facts.get(i) is not None for i in tested if i in fields):
             status = "recorded"
         else:
             status = "not needed now"
+        test = parts.spec
         out.append(
             {
                 "test": test.id,
@@ -98,7 +90,7 @@ def diagnostic_tests(
                 "purpose": test.purpose,
                 "provides": provides,
                 "status": status,
-                "source": source_of(kb, test.cite),
+                "source": parts.source.copy(),
             }
         )
     return out

@@ -20,28 +20,18 @@ from allpath.domain.results import (
 )
 from allpath.domain.results import PlanElement as AppliedElement
 from allpath.engine.explain import CONFIDENCE_WORDS, evidence_of, source_of
+from allpath.engine.prepared import Prepared, fresh_element, prepared
 from allpath.knowledge.compiled import PlanElement
 from allpath.knowledge.conditions import Facts
 from allpath.knowledge.loader import KnowledgeBase
 from allpath.knowledge.schema import Certainty, Confidence
 
 
-def _element(kb: KnowledgeBase, element: PlanElement) -> AppliedElement:
-    """A plan element that applied, stated once; therapies and drugs refer to it by id."""
-    item: AppliedElement = {
-        "id": element.spec.id,
-        "explanation": element.spec.explanation,
-        "confidence": CONFIDENCE_WORDS[element.confidence],
-        "source": source_of(kb, element.spec.cite),
-    }
-    if element.spec.evidence:
-        item["evidence"] = evidence_of(kb, element.spec.evidence)
-    return item
-
-
-def _merge(kb: KnowledgeBase, entries: dict[str, list[tuple[PlanElement, Certainty]]]) -> dict[str, MergedEntry]:
+def _merge(
+    prep: Prepared, kb: KnowledgeBase, entries: dict[str, list[tuple[PlanElement, Certainty]]]
+) -> dict[str, MergedEntry]:
     merged: dict[str, MergedEntry] = {}
-    rank = {c: i for i, c in enumerate(kb.certainty_order)}
+    rank = prep.certainty_rank
     for key, reasons in entries.items():
         # The strongest certainty leads; ties keep knowledge-file order, so output is deterministic.
         lead_element, lead_certainty = min(reasons, key=lambda r: rank[r[1]])
@@ -50,7 +40,7 @@ def _merge(kb: KnowledgeBase, entries: dict[str, list[tuple[PlanElement, Certain
             "certainty": lead_certainty,
             "certainty_meaning": kb.certainty_meaning[lead_certainty],
             "confidence": CONFIDENCE_WORDS[best_confidence],
-            "source": source_of(kb, lead_element.spec.cite),
+            "source": prep.element_sources[lead_element.spec.id].copy(),
             "reasons": [{"element": e.spec.id, "certainty": c} for e, c in reasons],
         }
     return merged
@@ -58,35 +48,33 @@ def _merge(kb: KnowledgeBase, entries: dict[str, list[tuple[PlanElement, Certain
 
 def build_plan(kb: KnowledgeBase, facts: Facts, input_fields: dict[str, str]) -> Plan:
     """The plan for one child. ``input_fields`` maps input facts to record paths (for ``waiting_for``)."""
+    prep = prepared(kb)
     therapies: dict[str, list[tuple[PlanElement, Certainty]]] = {}
     drugs: dict[str, list[tuple[PlanElement, Certainty]]] = {}
     not_covered: list[NotCoveredNote] = []
     pending: list[PendingElement] = []
     applied: list[AppliedElement] = []
-    for element in kb.plan:
+    for parts in prep.plan:
+        element = parts.element
         outcome = element.condition.check(facts)
         if outcome is True:
-            if element.spec.therapies or element.spec.drugs:
-                applied.append(_element(kb, element))
-            for code, certainty in element.spec.therapies.items():
+            if parts.item is not None:
+                applied.append(parts.item)
+            for code, certainty in parts.therapies:
                 therapies.setdefault(code, []).append((element, certainty))
-            for name, certainty in element.spec.drugs.items():
+            for name, certainty in parts.drugs:
                 drugs.setdefault(name, []).append((element, certainty))
             if element.spec.not_covered:
                 not_covered.append(
-                    {
-                        "id": element.spec.id,
-                        "explanation": element.spec.explanation,
-                        "source": source_of(kb, element.spec.cite),
-                    }
+                    {"id": element.spec.id, "explanation": element.spec.explanation, "source": parts.source.copy()}
                 )
-        elif outcome is not False:
+        elif outcome is not False and parts.would_add:
             waiting = sorted({input_fields[m] for m in outcome if m in input_fields})
-            if waiting and (element.spec.therapies or element.spec.drugs):
+            if waiting:
                 pending.append(
                     {
                         "id": element.spec.id,
-                        "would_add": sorted(element.spec.therapies) + sorted(element.spec.drugs),
+                        "would_add": list(parts.would_add),
                         "waiting_for": waiting,
                         "explanation": element.spec.explanation,
                     }
@@ -94,22 +82,19 @@ def build_plan(kb: KnowledgeBase, facts: Facts, input_fields: dict[str, str]) ->
 
     withheld = _apply_guards(kb, facts, therapies, input_fields, pending)
     contributing = {element.spec.id for reasons in (*therapies.values(), *drugs.values()) for element, _ in reasons}
-    applied = [item for item in applied if item["id"] in contributing]
-    merged_therapies = _merge(kb, therapies)
-    merged_drugs = _merge(kb, drugs)
+    elements = [fresh_element(item) for item in applied if item["id"] in contributing]
+    merged_therapies = _merge(prep, kb, therapies)
+    merged_drugs = _merge(prep, kb, drugs)
     therapy_list = [_therapy(kb, code, merged_therapies[code]) for code in kb.therapies if code in merged_therapies]
     drug_list = [_drug(kb, name, merged_drugs[name]) for name in kb.drugs if name in merged_drugs]
     phases: list[PlanPhase] = []
     if facts.get("disease_state") == "newly_diagnosed":
-        phases = [
-            {"id": p.id, "name": p.label, "order": p.order, "goal": p.goal, "source": source_of(kb, p.cite)}
-            for p in kb.phases
-        ]
+        phases = [{**p, "source": p["source"].copy()} for p in prep.phases]
     return {
         "phases": phases,
         "therapies": therapy_list,
         "drugs": drug_list,
-        "elements": applied,
+        "elements": elements,
         "not_covered": not_covered,
         "pending": pending,
         "withheld": withheld,

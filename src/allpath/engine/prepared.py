@@ -1,0 +1,136 @@
+"""What an assessment reads of the knowledge base for every patient, worked out once per knowledge base.
+
+The citations of the plan elements, tests, phases and follow-up texts, which input facts each test provides,
+the record paths of the inputs whose absence is reported, the facts each condition reads: none of it depends
+on the patient. ``prepared(kb)`` works it out at a knowledge base's first assessment and keeps it while that
+knowledge base lives (nothing is keyed on a record). The pieces are templates: the engine hands out fresh
+copies (``fresh``), never the templates, so a caller that changes an assessment changes only its own.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from dataclasses import dataclass
+
+from allpath.domain.results import FollowUpItem, PlanPhase, Source
+from allpath.domain.results import PlanElement as AppliedElement
+from allpath.engine.explain import CONFIDENCE_WORDS, evidence_of, source_of
+from allpath.knowledge import schema as s
+from allpath.knowledge.compiled import PlanElement
+from allpath.knowledge.conditions import Condition
+from allpath.knowledge.loader import KnowledgeBase
+
+
+@dataclass(frozen=True, slots=True)
+class ElementParts:
+    """A plan element and its parts that hold for every patient."""
+
+    element: PlanElement
+    item: AppliedElement | None  # its entry under plan.elements; None when it adds no therapy nor drug
+    source: Source
+    would_add: tuple[str, ...]  # its therapies, then its drugs, each sorted
+    therapies: tuple[tuple[str, s.Certainty], ...]
+    drugs: tuple[tuple[str, s.Certainty], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TestParts:
+    spec: s.TestSpec
+    tested: tuple[str, ...]  # the input facts the test provides, in the inputs' order
+    source: Source
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    plan: tuple[ElementParts, ...]
+    element_sources: dict[str, Source]  # by plan element id
+    certainty_rank: dict[str, int]
+    phases: tuple[PlanPhase, ...]
+    tests: tuple[TestParts, ...]
+    reported_inputs: tuple[tuple[str, str], ...]  # (fact, record path) of the inputs whose absence is reported
+    follow_up: tuple[FollowUpItem, ...]
+    late_effects: tuple[FollowUpItem, ...]
+    not_covered: tuple[FollowUpItem, ...]
+    cautions: tuple[tuple[Condition, FollowUpItem], ...]
+    prognosis_newly_diagnosed: Source
+    prognosis_relapsed: Source
+
+
+def fresh_element(item: AppliedElement) -> AppliedElement:
+    """A copy of a plan element's entry that shares nothing with the template."""
+    copy: AppliedElement = {**item, "source": item["source"].copy()}
+    if "evidence" in item:
+        copy["evidence"] = [e.copy() for e in item["evidence"]]
+    return copy
+
+
+def fresh_items(items: tuple[FollowUpItem, ...]) -> list[FollowUpItem]:
+    return [{**i, "source": i["source"].copy()} for i in items]
+
+
+def _element(kb: KnowledgeBase, element: PlanElement) -> ElementParts:
+    spec = element.spec
+    source = source_of(kb, spec.cite)
+    item: AppliedElement | None = None
+    if spec.therapies or spec.drugs:
+        item = {
+            "id": spec.id,
+            "explanation": spec.explanation,
+            "confidence": CONFIDENCE_WORDS[element.confidence],
+            "source": source,
+        }
+        if spec.evidence:
+            item["evidence"] = evidence_of(kb, spec.evidence)
+    return ElementParts(
+        element,
+        item,
+        source,
+        tuple(sorted(spec.therapies)) + tuple(sorted(spec.drugs)),
+        tuple(spec.therapies.items()),
+        tuple(spec.drugs.items()),
+    )
+
+
+def _items(kb: KnowledgeBase, entries: list[s.TextItem]) -> tuple[FollowUpItem, ...]:
+    return tuple({"id": e.id, "text": e.text, "source": source_of(kb, e.cite)} for e in entries)
+
+
+def _prepare(kb: KnowledgeBase) -> Prepared:
+    plan = tuple(_element(kb, element) for element in kb.plan)
+    return Prepared(
+        plan=plan,
+        element_sources={parts.element.spec.id: parts.source for parts in plan},
+        certainty_rank={c: i for i, c in enumerate(kb.certainty_order)},
+        phases=tuple(
+            {"id": p.id, "name": p.label, "order": p.order, "goal": p.goal, "source": source_of(kb, p.cite)}
+            for p in kb.phases
+        ),
+        tests=tuple(
+            TestParts(test, tuple(i.id for i in kb.inputs.values() if i.test == test.id), source_of(kb, test.cite))
+            for test in kb.tests.values()
+        ),
+        reported_inputs=tuple((name, spec.field) for name, spec in kb.inputs.items() if spec.absent == "missing"),
+        follow_up=_items(kb, kb.follow_up.follow_up),
+        late_effects=_items(kb, kb.follow_up.late_effects),
+        not_covered=_items(kb, kb.follow_up.not_covered),
+        cautions=tuple((c.condition, _items(kb, [c.spec])[0]) for c in kb.cautions),
+        prognosis_newly_diagnosed=source_of(kb, kb.prognosis.cite_newly_diagnosed),
+        prognosis_relapsed=source_of(kb, kb.prognosis.cite_relapsed),
+    )
+
+
+_PREPARED: dict[int, tuple[weakref.ref[KnowledgeBase], Prepared]] = {}
+_LOCK = threading.Lock()
+
+
+def prepared(kb: KnowledgeBase) -> Prepared:
+    """The prepared parts of ``kb``: worked out at its first assessment, dropped when it is."""
+    found = _PREPARED.get(id(kb))
+    if found is not None and found[0]() is kb:
+        return found[1]
+    with _LOCK:
+        made = _prepare(kb)
+        _PREPARED[id(kb)] = (weakref.ref(kb), made)
+        weakref.finalize(kb, _PREPARED.pop, id(kb), None)
+    return made

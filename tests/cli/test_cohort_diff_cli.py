@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from allpath.interfaces.cli import app
 from allpath.knowledge.loader import default_data_dir
-from tests.service.test_cohort_diff import MOVED_BY_WBC, WBC_CHANGE, WBC_COHORT
+from tests.service.test_cohort_diff import AYA_CHANGE, AYA_COHORT, MOVED_BY_WBC, WBC_CHANGE, WBC_COHORT
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +38,26 @@ def folders(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]
             text = text.replace(old, new)
         path.write_text(text, encoding="utf-8")
     return cohort, same, changed
+
+
+def _changed_copy(target: Path, replacements: dict[str, list[tuple[str, str]]]) -> Path:
+    shutil.copytree(default_data_dir(), target)
+    for name, pairs in replacements.items():
+        path = target / name
+        text = path.read_text(encoding="utf-8")
+        for old, new in pairs:
+            text = text.replace(old, new)
+        path.write_text(text, encoding="utf-8")
+    return target
+
+
+@pytest.fixture(scope="module")
+def aya_folders(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(cohort file, the knowledge base with adolescents and young adults from 13 years instead of 15)."""
+    root = tmp_path_factory.mktemp("aya")
+    cohort = root / "cohort.json"
+    cohort.write_text(json.dumps(AYA_COHORT), encoding="utf-8")
+    return cohort, _changed_copy(root / "aya", AYA_CHANGE)
 
 
 def invoke(*args: str) -> tuple[int, str, str]:
@@ -122,3 +142,39 @@ def test_bad_options_are_refused_naming_the_option(folders: tuple[Path, Path, Pa
         code, out, err = invoke(*args)
         assert (code, out) == (2, ""), args
         assert option in err and "Traceback" not in err
+
+
+def test_the_populations_entered_or_left_are_counted_and_each_record_named_in_every_format(
+    aya_folders: tuple[Path, Path], tmp_path: Path
+) -> None:
+    cohort, changed = aya_folders
+    code, out, err = invoke(str(cohort), "--against", str(changed), "--quiet")
+    assert code == 0, err
+    assert "Populations (2 entered or left)" in out
+    aya_line = next(line for line in out.splitlines() if line.strip().startswith("adolescent or young adult"))
+    assert aya_line.split()[-4:] == ["1", "3", "2", "0"]  # old, new, entered, left
+    assert "Moved records: 2, in 1 change(s)" in out
+    assert "  enters the population adolescent or young adult (15 to 39 years)\n    rule adolescent_young_adult" in out
+    assert "threshold on the age at diagnosis: at least 15 years before, at least 13 years now" in out
+    code, out, err = invoke(str(cohort), "--knowledge", str(changed), "--format", "json")
+    assert code == 0, err
+    document = json.loads(out)
+    aya = next(p for p in document["populations"] if p["population"] == "adolescent_young_adult")
+    assert (aya["before"], aya["after"], aya["entered"], aya["left"]) == (3, 1, 0, 2)
+    moves = [
+        (m["id"], move["column"], move["population"], move["before"], move["after"])
+        for m in document["moved"]
+        for move in m["moves"]
+    ]
+    assert moves == [
+        ("aged-13", "populations", "adolescent_young_adult", True, False),
+        ("aged-14", "populations", "adolescent_young_adult", True, False),
+    ]
+    target = tmp_path / "moved.csv"
+    code, _, err = invoke(str(cohort), "--against", str(changed), "--format", "csv", "--out", str(target))
+    assert code == 0, err
+    lines = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8"))))
+    assert [(line["id"], line["column"], line["before"], line["after"]) for line in lines] == [
+        ("aged-13", "populations", "", "adolescent_young_adult"),
+        ("aged-14", "populations", "", "adolescent_young_adult"),
+    ]

@@ -273,3 +273,54 @@ def test_a_named_parameter_changed_in_definitions_names_the_relapse_timing_rules
         thresholds = {(t.fact, t.before_threshold, t.after_threshold) for r in timing.rules for t in r.thresholds}
         assert thresholds == {("relapse_months_from_diagnosis", 36.0, 30.0)}
         assert [r.rule_id for r in timing.deciding_after] == ["relapse.timing.late"]
+
+
+AYA_CHANGE = {"populations.yaml": [("{fact: age_years, ge: 15}", "{fact: age_years, ge: 13}")]}
+AYA_COHORT = [
+    child("aged-12", age_years=12.0),
+    child("aged-13", age_years=13.0),
+    child("aged-14", age_years=14.5),
+    child("aged-15", age_years=15.0),
+    child("aged-5-ph", genetics=["BCR::ABL1"]),
+]
+
+
+@pytest.fixture(scope="module")
+def aya_kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
+    return changed_knowledge(tmp_path_factory.mktemp("aya"), AYA_CHANGE)
+
+
+def test_a_changed_population_rule_names_the_records_that_enter_it_and_counts_each_population(
+    kb: KnowledgeBase, aya_kb: KnowledgeBase
+) -> None:
+    result = diff_cohort([table_of(AYA_COHORT)], kb, aya_kb)
+    assert [(m.row, m.id) for m in result.moved] == [(2, "aged-13"), (3, "aged-14")]
+    for record in result.moved:
+        (move,) = record.moves  # no risk group moved: the population alone
+        assert (move.column, move.population, move.before, move.after) == (
+            "populations",
+            "adolescent_young_adult",
+            False,
+            True,
+        )
+        (rule,) = move.rules
+        assert rule.rule_id == "adolescent_young_adult"
+        (threshold,) = rule.thresholds
+        assert (threshold.fact, threshold.before_threshold, threshold.after_threshold) == ("age_years", 15, 13)
+    counts = {p.population: p for p in result.populations}
+    assert set(counts) == {p.spec.id for p in kb.populations}
+    aya = counts["adolescent_young_adult"]
+    assert (aya.before, aya.after, aya.entered, aya.left) == (1, 3, 2, 0)
+    ph = counts["ph_positive"]
+    assert (ph.before, ph.after, ph.entered, ph.left) == (1, 1, 0, 0)
+    assert len(result.groups()) == 1
+
+
+def test_records_leaving_a_population_are_named_the_other_way_round(kb: KnowledgeBase, aya_kb: KnowledgeBase) -> None:
+    result = diff_cohort([table_of(AYA_COHORT)], aya_kb, kb)
+    assert [(m.id, m.moves[0].before, m.moves[0].after) for m in result.moved] == [
+        ("aged-13", True, False),
+        ("aged-14", True, False),
+    ]
+    aya = next(p for p in result.populations if p.population == "adolescent_young_adult")
+    assert (aya.before, aya.after, aya.entered, aya.left) == (3, 1, 0, 2)

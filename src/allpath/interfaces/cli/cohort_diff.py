@@ -3,7 +3,8 @@
 
 The cohort is read here (``interfaces.cohort.read_cohort``) and its batches handed to the use case
 (``service.cohort.diff``). Text is for the reviewer: the cross-tables (old x new) of every group column, then the
-moved records grouped by their change, each with the rules and thresholds that moved it. JSON is for software;
+moved records grouped by their change, each with the rules and thresholds that moved it; the populations (records
+in each under either version, entered, left) come after the group columns' tables. JSON is for software;
 CSV has one line per moved record and group column. Either knowledge side defaults to the bundled knowledge base.
 """
 
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from allpath.interfaces.cohort import CohortBatch
-    from allpath.service.cohort.diff import CohortDiff, CrossTable, Move, MovedRecord
+    from allpath.service.cohort.diff import CohortDiff, CrossTable, Move, MovedRecord, PopulationCount
     from allpath.service.cohort.diff_factors import DecidingRule, RuleChange
 
 
@@ -119,6 +120,18 @@ def _table_lines(table: CrossTable) -> list[str]:
     return lines
 
 
+def _population_lines(populations: tuple[PopulationCount, ...]) -> list[str]:
+    moved = sum(p.entered + p.left for p in populations)
+    header = ("population", "old", "new", "entered", "left")
+    rows = [(p.label, f"{p.before:,}", f"{p.after:,}", f"{p.entered:,}", f"{p.left:,}") for p in populations]
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
+    lines = [f"Populations ({moved:,} entered or left)"]
+    for row in (header, *rows):
+        cells = "".join(f"  {c:>{w}}" for c, w in zip(row[1:], widths[1:], strict=True))
+        lines.append("  " + row[0].ljust(widths[0]) + cells)
+    return lines
+
+
 def _rule_lines(rule: RuleChange) -> list[str]:
     verdicts = {True: "holds", False: "does not hold", None: "unknown"}
     held = "absent" if rule.only_in == "new" else verdicts[rule.held_before]
@@ -148,6 +161,8 @@ def _record_lines(record: MovedRecord) -> list[str]:
     for move in record.moves:
         values = sorted({f"{t.fact_label} {t.value}" for rule in move.rules for t in rule.thresholds})
         lines.append(f"    {_moved(move)}" + (f"; {', '.join(values)}" if values else ""))
+        if move.population is not None:
+            continue  # the population's rule is the change's cause, shown above the records
         if move.rules:
             lines.append(f"      decided by {_deciding(move.deciding_before)} before")
             lines.append(f"      decided by {_deciding(move.deciding_after)} now")
@@ -159,6 +174,8 @@ def _record_lines(record: MovedRecord) -> list[str]:
 def _moved(move: Move) -> str:
     from allpath.service.cohort.diff import group_word
 
+    if move.population is not None:
+        return f"{'enters' if move.after else 'leaves'} the population {move.label}"
     return f"{move.label}: {group_word(move.before)} -> {group_word(move.after)}"
 
 
@@ -180,6 +197,8 @@ def render_text(result: CohortDiff, sides: tuple[str, str], refused: int) -> str
     ]
     for table in result.tables:
         lines += [*_table_lines(table), ""]
+    if result.populations:
+        lines += [*_population_lines(result.populations), ""]
     groups = result.groups()
     lines.append(f"Moved records: {len(result.moved):,}, in {len(groups):,} change(s)")
     for number, group in enumerate(groups, start=1):
@@ -234,6 +253,7 @@ def _deciding_json(rules: tuple[DecidingRule, ...]) -> list[dict[str, object]]:
 def _move_json(move: Move) -> dict[str, object]:
     return {
         "column": move.column,
+        "population": move.population,
         "before": move.before,
         "after": move.after,
         "rules": [_rule_json(rule) for rule in move.rules],
@@ -258,6 +278,17 @@ def render_json(result: CohortDiff, sides: tuple[str, str], refused: int) -> str
                 "cells": [{"before": c.before, "after": c.after, "count": c.count} for c in table.cells],
             }
             for table in result.tables
+        ],
+        "populations": [
+            {
+                "population": p.population,
+                "label": p.label,
+                "before": p.before,
+                "after": p.after,
+                "entered": p.entered,
+                "left": p.left,
+            }
+            for p in result.populations
         ],
         "moved": [
             {
@@ -287,6 +318,13 @@ CSV_COLUMNS = (
 )
 
 
+def _csv_groups(move: Move) -> tuple[str, str]:
+    """A population's move as the population's id after (entered) or before (left), else the groups' codes."""
+    if move.population is not None:
+        return (move.population if move.before else "", move.population if move.after else "")
+    return _code(move.before), _code(move.after)
+
+
 def _code(value: str | bool | None) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -294,7 +332,8 @@ def _code(value: str | bool | None) -> str:
 
 
 def render_csv(result: CohortDiff, sides: tuple[str, str], refused: int) -> str:
-    """One line per moved record and group column."""
+    """One line per moved record and group column (and population entered or left: column ``populations``, the
+    population's id in ``after`` when the record enters it, in ``before`` when it leaves)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -305,8 +344,7 @@ def render_csv(result: CohortDiff, sides: tuple[str, str], refused: int) -> str:
                     record.row,
                     record.id or "",
                     move.column,
-                    _code(move.before),
-                    _code(move.after),
+                    *_csv_groups(move),
                     " | ".join(move.reasons),
                     " ".join(rule.rule_id for rule in move.rules),
                     " ".join(r.rule_id for r in move.deciding_before),

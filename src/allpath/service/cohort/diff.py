@@ -2,7 +2,9 @@
 
 Before a knowledge update goes live, a clinical reviewer sees how many records fall in each pair of groups (old x
 new) for every group column, and for each record that moved, the change and the factor that moved it: the rule
-that decides the group in each version, the fact and its value, and the threshold that changed.
+that decides the group in each version, the fact and its value, and the threshold that changed. Populations
+(Ph+, Down syndrome, infant, CNS disease ...) are compared too: how many records each version puts in each, which
+records enter or leave one, and the population's rule (its condition) whose verdict changed.
 
 Both versions stratify the cohort with the columnar stratifier, batch by batch, so memory stays within one batch
 (plus the moved records' reports). Only the moved rows are re-assessed with the per-patient engine, under both
@@ -31,6 +33,7 @@ from allpath.service.cohort.diff_factors import (
     RULE_COLUMNS,
     DecidingRule,
     RuleChange,
+    Version,
     deciding_rules,
     rule_changes,
     version_of,
@@ -99,6 +102,7 @@ class Move:
     deciding_after: tuple[DecidingRule, ...]
     missing_before: tuple[str, ...] = ()  # a provisional column: the record fields the group waits for
     missing_after: tuple[str, ...] = ()
+    population: str | None = None  # column "populations": the population entered (after True) or left
 
     @property
     def reasons(self) -> tuple[str, ...]:
@@ -127,7 +131,7 @@ class MovedRecord:
         """What the records of one change share: the columns, the groups and the causes without the values."""
         return tuple(
             (
-                move.column,
+                move.column if move.population is None else f"populations:{move.population}",
                 move.before,
                 move.after,
                 tuple(
@@ -150,6 +154,18 @@ class ChangeGroup:
 
 
 @dataclass(frozen=True)
+class PopulationCount:
+    """One population: its records under each version, and how many entered or left it."""
+
+    population: str
+    label: str
+    before: int
+    after: int
+    entered: int
+    left: int
+
+
+@dataclass(frozen=True)
 class CohortDiff:
     """The impact of a knowledge change on one cohort."""
 
@@ -158,6 +174,7 @@ class CohortDiff:
     records: int
     tables: tuple[CrossTable, ...]
     moved: tuple[MovedRecord, ...]  # sorted by row
+    populations: tuple[PopulationCount, ...] = ()  # every population of either version, in knowledge order
 
     def groups(self) -> tuple[ChangeGroup, ...]:
         """The moved records grouped by their change, the groups in the order of their first row."""
@@ -172,9 +189,58 @@ def _counts(before: pl.Series, after: pl.Series) -> Counter[tuple[GroupValue, Gr
     return Counter({(b, a): int(n) for b, a, n in pairs.iter_rows()})  # a few pairs per batch
 
 
-def _moved_rows(old: pl.DataFrame, new: pl.DataFrame) -> pl.Series:
+def _members(frame: pl.DataFrame, population: str) -> pl.Series:
+    return frame["populations"].list.contains(population).fill_null(False)
+
+
+class _PopulationCounter:
+    """The populations of both versions, counted batch by batch."""
+
+    def __init__(self, old_kb: KnowledgeBase, new_kb: KnowledgeBase) -> None:
+        labels = {p.spec.id: p.spec.label for p in (*old_kb.populations, *new_kb.populations)}
+        self.labels = labels  # the new version's label where both have the population
+        self.counts: dict[str, list[int]] = {population: [0, 0, 0, 0] for population in labels}
+
+    def update(self, old: pl.DataFrame, new: pl.DataFrame) -> pl.Series:
+        """Count one batch; the rows whose populations differ."""
+        differs = pl.Series([False] * old.height)
+        for population, count in self.counts.items():
+            before, after = _members(old, population), _members(new, population)
+            for index, series in enumerate((before, after, after & ~before, before & ~after)):
+                count[index] += int(series.sum())
+            differs = differs | (before != after)
+        return differs
+
+    def result(self) -> tuple[PopulationCount, ...]:
+        return tuple(PopulationCount(p, self.labels[p], *count) for p, count in self.counts.items())
+
+
+def _moved_rows(old: pl.DataFrame, new: pl.DataFrame, populations_differ: pl.Series) -> pl.Series:
     differs = [old[column].ne_missing(new[column]) for column, _ in GROUP_COLUMNS]
-    return reduce(lambda a, b: a | b, differs).arg_true()
+    return reduce(lambda a, b: a | b, differs, populations_differ).arg_true()
+
+
+def _population_moves(
+    old: Version, new: Version, old_row: Mapping[str, object], new_row: Mapping[str, object], labels: dict[str, str]
+) -> list[Move]:
+    before, after = set(_paths(old_row["populations"])), set(_paths(new_row["populations"]))
+    if before == after:
+        return []
+    rules = rule_changes(old, new, "populations")
+    return [
+        Move(
+            "populations",
+            label,
+            population in before,
+            population in after,
+            tuple(rule for rule in rules if rule.rule_id == population),
+            (),
+            (),
+            population=population,
+        )
+        for population, label in labels.items()
+        if (population in before) != (population in after)
+    ]
 
 
 def _record_moves(
@@ -183,6 +249,7 @@ def _record_moves(
     new_row: Mapping[str, object],
     old_kb: KnowledgeBase,
     new_kb: KnowledgeBase,
+    labels: dict[str, str],
 ) -> MovedRecord:
     record = record_of(row)
     before_assessment, after_assessment = assess(record, old_kb), assess(record, new_kb)
@@ -202,6 +269,7 @@ def _record_moves(
             moves.append(
                 Move(column, label, before, after, (), (), (), _paths(old_row[missing]), _paths(new_row[missing]))
             )
+    moves.extend(_population_moves(old, new, old_row, new_row, labels))
     data = record.model_dump(mode="json")
     summary = explain_changes(new_kb, data, before_assessment, data, after_assessment)
     return MovedRecord(_row_number(row), record.id, tuple(moves), tuple(change["message"] for change in summary))
@@ -235,6 +303,7 @@ def diff_cohort(tables: Iterable[pa.Table], old_kb: KnowledgeBase, new_kb: Knowl
     old_stratifier, new_stratifier = compile_stratifier(old_kb), compile_stratifier(new_kb)
     counts: dict[str, Counter[tuple[GroupValue, GroupValue]]] = {column: Counter() for column, _ in GROUP_COLUMNS}
     moved: list[MovedRecord] = []
+    populations = _PopulationCounter(old_kb, new_kb)
     records = 0
     for table in tables:
         if table.num_rows == 0:
@@ -243,16 +312,17 @@ def diff_cohort(tables: Iterable[pa.Table], old_kb: KnowledgeBase, new_kb: Knowl
         old, new = old_stratifier.stratify(table), new_stratifier.stratify(table)
         for column, _ in GROUP_COLUMNS:
             counts[column].update(_counts(old[column], new[column]))
-        indices = _moved_rows(old, new)
+        indices = _moved_rows(old, new, populations.update(old, new))
         if indices.len() == 0:
             continue
         rows = table.take(pa.array(indices.to_list(), type=pa.int64())).to_pylist()
         chosen = indices.to_list()
         old_rows, new_rows = old[chosen].to_dicts(), new[chosen].to_dicts()
         for row, old_row, new_row in zip(rows, old_rows, new_rows, strict=True):
-            moved.append(_record_moves(row, old_row, new_row, old_kb, new_kb))
+            moved.append(_record_moves(row, old_row, new_row, old_kb, new_kb, populations.labels))
     tables_out = tuple(
         CrossTable(column, label, tuple(Cell(b, a, n) for (b, a), n in sorted(counts[column].items(), key=_by_words)))
         for column, label in GROUP_COLUMNS
     )
-    return CohortDiff(old_kb.version, new_kb.version, records, tables_out, tuple(sorted(moved, key=lambda m: m.row)))
+    ordered = tuple(sorted(moved, key=lambda m: m.row))
+    return CohortDiff(old_kb.version, new_kb.version, records, tables_out, ordered, populations.result())

@@ -110,6 +110,8 @@ def _rules(kb: KnowledgeBase, column: str) -> dict[str, _Rule]:
         return {spec.id: _Rule(spec.id, condition, spec.cite) for spec, condition in kb.disease_states}
     if column == "relapse_timing":
         return {spec.id: _Rule(spec.id, condition, spec.cite) for spec, condition in kb.relapse_timing.rules}
+    if column == "populations":  # each population's condition is the rule that puts a record in it
+        return {p.spec.id: _Rule(p.spec.id, p.condition, p.spec.cite) for p in kb.populations}
     scheme = getattr(kb, column)
     return {rule.spec.id: _Rule(rule.spec.id, rule.condition, rule.spec.cite) for rule in scheme.rules}
 

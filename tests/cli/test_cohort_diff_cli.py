@@ -178,3 +178,25 @@ def test_the_populations_entered_or_left_are_counted_and_each_record_named_in_ev
         ("aged-13", "populations", "", "adolescent_young_adult"),
         ("aged-14", "populations", "", "adolescent_young_adult"),
     ]
+
+
+def test_lang_writes_the_reviewers_report_in_that_language_and_leaves_json_as_it_is(
+    aya_folders: tuple[Path, Path],
+) -> None:
+    cohort, changed = aya_folders
+    code, out, err = invoke(str(cohort), "--against", str(changed), "--quiet", "--lang", "es")
+    assert code == 0, err
+    assert out.startswith("Efecto del cambio de conocimiento en 5 expedientes (0 filas rechazadas por el lector")
+    assert "Grupo de riesgo del NCI (0 cambian)" in out
+    assert "Poblaciones (2 entradas o salidas)" in out
+    assert "Expedientes que cambian: 2, en 1 cambio(s)" in out
+    assert "  entra en la población " in out
+    assert "antes no se cumple, ahora se cumple" in out
+    assert "antes al menos 15 " in out and "ahora al menos 13 " in out
+    assert "    Fila 2 (aged-13)" in out
+    assert "Populations" not in out and "Moved records" not in out
+    english = invoke(str(cohort), "--against", str(changed), "--format", "json")
+    spanish = invoke(str(cohort), "--against", str(changed), "--format", "json", "--lang", "es")
+    assert spanish == english and english[0] == 0
+    code, _, err = invoke(str(cohort), "--lang", "xx")
+    assert code == 2 and "'xx' is not a language of allpath" in err

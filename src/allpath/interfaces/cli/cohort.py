@@ -64,15 +64,16 @@ BatchRowsOption = Annotated[
 ]
 
 
-def load_kb(folder: Path | None, option: str = "--knowledge") -> KnowledgeBase:
-    """The knowledge base of ``option`` (or the bundled one); exit 2 naming the option when it cannot load."""
+def load_kb(folder: Path | None, option: str = "--knowledge", locale: str = "en") -> KnowledgeBase:
+    """The knowledge base of ``option`` (or the bundled one), its texts in ``locale``; exit 2 naming the option
+    when it cannot load."""
     from allpath.errors import KnowledgeError
     from allpath.knowledge.loader import load_knowledge
 
     if folder is not None and not folder.is_dir():
         raise fail_input(f"{option}: {shown_name(folder)} is not a folder; expected a knowledge base folder")
     try:
-        return load_knowledge(folder)
+        return load_knowledge(folder, locale=locale)
     except KnowledgeError as problem:
         raise fail_input(f"{option}: {shown_name(folder)} is not a valid knowledge base ({problem})") from None
 

@@ -4,7 +4,8 @@
 The cohort is read here (``interfaces.cohort.read_cohort``) and its batches handed to the use case
 (``service.cohort.diff``). Text is for the reviewer: the cross-tables (old x new) of every group column, then the
 moved records grouped by their change, each with the rules and thresholds that moved it; the populations (records
-in each under either version, entered, left) come after the group columns' tables. JSON is for software;
+in each under either version, entered, left) come after the group columns' tables. The text is in the language of
+``--lang`` (``cohort_diff_text``). JSON is for software;
 CSV has one line per moved record and group column. Either knowledge side defaults to the bundled knowledge base.
 """
 
@@ -20,13 +21,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from allpath.interfaces.cli.assess import DEFAULT_LANGUAGE, LanguageOption
 from allpath.interfaces.cli.console import emit, fail_input, shown_name
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
     from allpath.interfaces.cohort import CohortBatch
-    from allpath.service.cohort.diff import CohortDiff, CrossTable, Move, MovedRecord, PopulationCount
+    from allpath.service.cohort.diff import CohortDiff, Move
     from allpath.service.cohort.diff_factors import DecidingRule, RuleChange
 
 
@@ -77,14 +79,18 @@ def cohort_diff(
         int, typer.Option("--batch-rows", min=1, help="Input rows per batch: memory holds about one batch.")
     ] = 65_536,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    lang: LanguageOption = DEFAULT_LANGUAGE,
 ) -> None:
     """Which records a knowledge change moves to another group, and the rule and threshold that move each."""
     from allpath.interfaces.cli.cohort import known_rows, load_kb, progress_bar, show_progress
+    from allpath.interfaces.cli.cohort_diff_text import render_text
     from allpath.interfaces.cohort import CohortFileError, read_cohort
+    from allpath.interfaces.i18n import use_locale
     from allpath.service.cohort.diff import diff_cohort
 
-    old_kb = load_kb(knowledge)
-    new_kb = load_kb(against, option="--against")
+    locale = lang if output_format is DiffFormat.text else DEFAULT_LANGUAGE  # JSON and CSV stay as they are
+    old_kb = load_kb(knowledge, locale=locale)
+    new_kb = load_kb(against, option="--against", locale=locale)
     if not source.exists():
         raise fail_input(f"COHORT: {shown_name(source)} does not exist; expected a cohort file or folder")
     with progress_bar(show_progress(quiet), "Comparing", known_rows(source)) as advance:
@@ -95,120 +101,12 @@ def cohort_diff(
             raise fail_input(f"COHORT: {problem}") from None
     sides = (str(knowledge) if knowledge else "bundled", str(against) if against else "bundled")
     renderers = {DiffFormat.text: render_text, DiffFormat.json: render_json, DiffFormat.csv: render_csv}
+    with use_locale(locale):
+        written = renderers[output_format](result, sides, tables.refused)
     try:
-        emit(renderers[output_format](result, sides, tables.refused), out)
+        emit(written, out)
     except OSError as error:
         raise fail_input(f"--out: the file cannot be written ({error.strerror or 'error'})") from None
-
-
-# --- text, for a reviewer ---
-
-
-def _table_lines(table: CrossTable) -> list[str]:
-    from allpath.service.cohort.diff import group_word
-
-    before = sorted({group_word(cell.before) for cell in table.cells})
-    after = sorted({group_word(cell.after) for cell in table.cells})
-    counts = {(group_word(cell.before), group_word(cell.after)): cell.count for cell in table.cells}
-    first = max([len("old \\ new"), *(len(b) for b in before)])
-    widths = [max(len(a), *(len(f"{counts.get((b, a), 0):,}") for b in before)) for a in after]
-    lines = [f"{table.label} ({table.moved:,} moved)" if table.cells else f"{table.label} (no records)"]
-    lines.append("  " + "old \\ new".ljust(first) + "".join(f"  {a:>{w}}" for a, w in zip(after, widths, strict=True)))
-    for b in before:
-        row = "".join(f"  {counts.get((b, a), 0):>{w},}" for a, w in zip(after, widths, strict=True))
-        lines.append("  " + b.ljust(first) + row)
-    return lines
-
-
-def _population_lines(populations: tuple[PopulationCount, ...]) -> list[str]:
-    moved = sum(p.entered + p.left for p in populations)
-    header = ("population", "old", "new", "entered", "left")
-    rows = [(p.label, f"{p.before:,}", f"{p.after:,}", f"{p.entered:,}", f"{p.left:,}") for p in populations]
-    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
-    lines = [f"Populations ({moved:,} entered or left)"]
-    for row in (header, *rows):
-        cells = "".join(f"  {c:>{w}}" for c, w in zip(row[1:], widths[1:], strict=True))
-        lines.append("  " + row[0].ljust(widths[0]) + cells)
-    return lines
-
-
-def _rule_lines(rule: RuleChange) -> list[str]:
-    verdicts = {True: "holds", False: "does not hold", None: "unknown"}
-    held = "absent" if rule.only_in == "new" else verdicts[rule.held_before]
-    holds = "absent" if rule.only_in == "old" else verdicts[rule.holds_after]
-    lines = [f"rule {rule.rule_id} ({rule.citation}): {held} before, {holds} now"]
-    for t in rule.thresholds:
-        lines.append(f"  threshold on the {t.fact_label}: {t.before} before, {t.after} now")
-    if rule.follows_from:
-        lines.append(f"  follows from the {', '.join(rule.follows_from)}, which changed")
-    if not rule.thresholds and not rule.follows_from and rule.only_in is None:
-        lines.append("  its condition differs between the versions")
-    return lines
-
-
-def _deciding(rules: tuple[DecidingRule, ...]) -> str:
-    if not rules:
-        return "no rule (no group)"
-    shown = []
-    for r in rules:
-        read = ", ".join(f"{label} {value}" for label, value in r.inputs) or "no inputs"
-        shown.append(f"{r.rule_id} ({r.confidence} confidence; {read})")
-    return "; ".join(shown)
-
-
-def _record_lines(record: MovedRecord) -> list[str]:
-    lines = [f"  Row {record.row:,}" + (f" ({record.id})" if record.id else "")]
-    for move in record.moves:
-        values = sorted({f"{t.fact_label} {t.value}" for rule in move.rules for t in rule.thresholds})
-        lines.append(f"    {_moved(move)}" + (f"; {', '.join(values)}" if values else ""))
-        if move.population is not None:
-            continue  # the population's rule is the change's cause, shown above the records
-        if move.rules:
-            lines.append(f"      decided by {_deciding(move.deciding_before)} before")
-            lines.append(f"      decided by {_deciding(move.deciding_after)} now")
-        else:
-            lines.extend(f"      {reason}" for reason in move.reasons)
-    return lines
-
-
-def _moved(move: Move) -> str:
-    from allpath.service.cohort.diff import group_word
-
-    if move.population is not None:
-        return f"{'enters' if move.after else 'leaves'} the population {move.label}"
-    return f"{move.label}: {group_word(move.before)} -> {group_word(move.after)}"
-
-
-def _cause_lines(move: Move) -> list[str]:
-    lines = [f"  {_moved(move)}"]
-    for rule in move.rules:
-        lines.extend("    " + line for line in _rule_lines(rule))
-    return lines
-
-
-def render_text(result: CohortDiff, sides: tuple[str, str], refused: int) -> str:
-    """The report a reviewer reads: versions, cross-tables, then the moved records grouped by change."""
-    lines = [
-        f"Knowledge change impact on {result.records:,} records ({refused:,} {'row' if refused == 1 else 'rows'}"
-        " refused by the reader; allpath cohort assess lists their problems)",
-        f"Old knowledge: {result.old_version} ({sides[0]})",
-        f"New knowledge: {result.new_version} ({sides[1]})",
-        "",
-    ]
-    for table in result.tables:
-        lines += [*_table_lines(table), ""]
-    if result.populations:
-        lines += [*_population_lines(result.populations), ""]
-    groups = result.groups()
-    lines.append(f"Moved records: {len(result.moved):,}, in {len(groups):,} change(s)")
-    for number, group in enumerate(groups, start=1):
-        lines += ["", f"Change {number} ({len(group.records):,} record(s)):"]
-        for move in group.records[0].moves:
-            lines.extend(_cause_lines(move))
-        lines.append("  Records:")
-        for record in group.records:
-            lines.extend("  " + line for line in _record_lines(record))
-    return "\n".join(lines) + "\n"
 
 
 # --- JSON and CSV, for software ---

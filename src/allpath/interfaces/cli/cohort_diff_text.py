@@ -1,0 +1,199 @@
+"""The text report of ``allpath cohort diff`` for a clinical reviewer, in the language of ``--lang``.
+
+It only formats the use case's result (``service.cohort.diff.CohortDiff``): the cross-tables (old x new) of every
+group column, the populations, then the moved records grouped by their change. Its own words come from the
+catalogs (``use_locale``, set by the command); the knowledge texts (population labels, fact labels) are the
+knowledge base's, loaded in that language by the command. Rule ids, citations, knowledge versions and the groups'
+codes without a catalog entry stay as they are: they are what a reviewer looks up in the knowledge files.
+"""
+
+from __future__ import annotations
+
+from allpath.interfaces.i18n import gettext, marked, ngettext
+from allpath.interfaces.i18n.labels import local_field_label
+from allpath.service.cohort.diff import (
+    CohortDiff,
+    CrossTable,
+    Move,
+    MovedRecord,
+    PopulationCount,
+    group_word,
+)
+from allpath.service.cohort.diff_factors import DecidingRule, RuleChange
+
+# The group columns as the reviewer reads them (the use case's labels, marked here for the catalog).
+_COLUMN_LABELS = {
+    "disease_state": marked("disease state"),
+    "risk_group": marked("NCI risk group"),
+    "cog_risk_group": marked("COG risk group"),
+    "relapse_timing": marked("relapse timing"),
+    "relapse_risk_group": marked("relapse risk group"),
+    "risk_group_provisional": marked("NCI risk group provisional"),
+    "cog_risk_group_provisional": marked("COG risk group provisional"),
+}
+# The comparison words of a threshold ("at least 50,000 per microliter"), as the use case writes them.
+_OPERATORS = (marked("at least"), marked("at most"), marked("below"), marked("above"))
+_CORNER = marked("old \\ new")
+
+
+def _group(value: str | bool | None) -> str:
+    """A group as a reviewer reads it: the catalog's word when it has one ('none', 'yes', 'high'), else its code."""
+    return gettext(group_word(value))
+
+
+def _threshold(text: str) -> str:
+    for operator in _OPERATORS:
+        if text.startswith(operator + " "):
+            return gettext(operator) + text[len(operator) :]
+    return text
+
+
+def _table_lines(table: CrossTable) -> list[str]:
+    before = sorted({_group(cell.before) for cell in table.cells})
+    after = sorted({_group(cell.after) for cell in table.cells})
+    counts = {(_group(cell.before), _group(cell.after)): cell.count for cell in table.cells}
+    corner = gettext(_CORNER)
+    first = max([len(corner), *(len(b) for b in before)])
+    widths = [max(len(a), *(len(f"{counts.get((b, a), 0):,}") for b in before)) for a in after]
+    label = gettext(_COLUMN_LABELS.get(table.column, table.label))
+    if table.cells:
+        title = ngettext("{label} ({count} moved)", "{label} ({count} moved)", table.moved)
+        lines = [title.format(label=label, count=f"{table.moved:,}")]
+    else:
+        lines = [gettext("{label} (no records)").format(label=label)]
+    lines.append("  " + corner.ljust(first) + "".join(f"  {a:>{w}}" for a, w in zip(after, widths, strict=True)))
+    for b in before:
+        row = "".join(f"  {counts.get((b, a), 0):>{w},}" for a, w in zip(after, widths, strict=True))
+        lines.append("  " + b.ljust(first) + row)
+    return lines
+
+
+def _population_lines(populations: tuple[PopulationCount, ...]) -> list[str]:
+    moved = sum(p.entered + p.left for p in populations)
+    header = (gettext("population"), gettext("old"), gettext("new"), gettext("entered"), gettext("left"))
+    rows = [(p.label, f"{p.before:,}", f"{p.after:,}", f"{p.entered:,}", f"{p.left:,}") for p in populations]
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
+    lines = [gettext("Populations ({count} entered or left)").format(count=f"{moved:,}")]
+    for row in (header, *rows):
+        cells = "".join(f"  {c:>{w}}" for c, w in zip(row[1:], widths[1:], strict=True))
+        lines.append("  " + row[0].ljust(widths[0]) + cells)
+    return lines
+
+
+def _verdict(only_in: str | None, absent_in: str, held: bool | None) -> str:
+    if only_in == absent_in:
+        return gettext("absent")
+    return {True: gettext("holds"), False: gettext("does not hold"), None: gettext("unknown")}[held]
+
+
+def _rule_lines(rule: RuleChange) -> list[str]:
+    held, holds = _verdict(rule.only_in, "new", rule.held_before), _verdict(rule.only_in, "old", rule.holds_after)
+    lines = [
+        gettext("rule {rule} ({citation}): {held} before, {holds} now").format(
+            rule=rule.rule_id, citation=rule.citation, held=held, holds=holds
+        )
+    ]
+    for t in rule.thresholds:
+        lines.append(
+            "  "
+            + gettext("threshold on the {fact}: {before} before, {after} now").format(
+                fact=t.fact_label, before=_threshold(t.before), after=_threshold(t.after)
+            )
+        )
+    if rule.follows_from:
+        lines.append(
+            "  " + gettext("follows from the {groups}, which changed").format(groups=", ".join(rule.follows_from))
+        )
+    if not rule.thresholds and not rule.follows_from and rule.only_in is None:
+        lines.append("  " + gettext("its condition differs between the versions"))
+    return lines
+
+
+def _deciding(rules: tuple[DecidingRule, ...]) -> str:
+    if not rules:
+        return gettext("no rule (no group)")
+    shown = []
+    for r in rules:
+        read = ", ".join(f"{label} {value}" for label, value in r.inputs) or gettext("no inputs")
+        confidence = gettext("{confidence} confidence").format(confidence=gettext(r.confidence))
+        shown.append(f"{r.rule_id} ({confidence}; {read})")
+    return "; ".join(shown)
+
+
+def _reasons(move: Move) -> list[str]:
+    """Why a move without a changed rule happened: what a provisional group waited for, or no rule at all."""
+    if move.rules:
+        return []
+    if move.column.endswith("_provisional"):
+        waits = ", ".join(local_field_label(path) for path in move.missing_before) or gettext("nothing")
+        now = ", ".join(local_field_label(path) for path in move.missing_after) or gettext("nothing")
+        return [gettext("the group waited for {before} before, for {now} now").format(before=waits, now=now)]
+    return [gettext("no rule's verdict differs (see the deciding rules)")]
+
+
+def _record_lines(record: MovedRecord) -> list[str]:
+    row = gettext("Row {row}").format(row=f"{record.row:,}")
+    lines = [f"  {row}" + (f" ({record.id})" if record.id else "")]
+    for move in record.moves:
+        values = sorted({f"{t.fact_label} {t.value}" for rule in move.rules for t in rule.thresholds})
+        lines.append(f"    {_moved(move)}" + (f"; {', '.join(values)}" if values else ""))
+        if move.population is not None:
+            continue  # the population's rule is the change's cause, shown above the records
+        if move.rules:
+            lines.append("      " + gettext("decided by {rules} before").format(rules=_deciding(move.deciding_before)))
+            lines.append("      " + gettext("decided by {rules} now").format(rules=_deciding(move.deciding_after)))
+        lines.extend(f"      {reason}" for reason in _reasons(move))
+    return lines
+
+
+def _moved(move: Move) -> str:
+    if move.population is not None:
+        moved = gettext("enters the population {label}") if move.after else gettext("leaves the population {label}")
+        return moved.format(label=move.label)
+    label = gettext(_COLUMN_LABELS.get(move.column, move.label))
+    return f"{label}: {_group(move.before)} -> {_group(move.after)}"
+
+
+def _cause_lines(move: Move) -> list[str]:
+    lines = [f"  {_moved(move)}"]
+    for rule in move.rules:
+        lines.extend("    " + line for line in _rule_lines(rule))
+    return lines
+
+
+def render_text(result: CohortDiff, sides: tuple[str, str], refused: int) -> str:
+    """The report a reviewer reads: versions, cross-tables, populations, then the moved records grouped by change."""
+    impact = ngettext(
+        "Knowledge change impact on {records} records ({refused} row refused by the reader; allpath cohort assess "
+        "lists their problems)",
+        "Knowledge change impact on {records} records ({refused} rows refused by the reader; allpath cohort "
+        "assess lists their problems)",
+        refused,
+    )
+    lines = [
+        impact.format(records=f"{result.records:,}", refused=f"{refused:,}"),
+        gettext("Old knowledge: {version} ({folder})").format(version=result.old_version, folder=sides[0]),
+        gettext("New knowledge: {version} ({folder})").format(version=result.new_version, folder=sides[1]),
+        "",
+    ]
+    for table in result.tables:
+        lines += [*_table_lines(table), ""]
+    if result.populations:
+        lines += [*_population_lines(result.populations), ""]
+    groups = result.groups()
+    lines.append(
+        gettext("Moved records: {records}, in {changes} change(s)").format(
+            records=f"{len(result.moved):,}", changes=f"{len(groups):,}"
+        )
+    )
+    for number, group in enumerate(groups, start=1):
+        lines += [
+            "",
+            gettext("Change {number} ({count} record(s)):").format(number=number, count=f"{len(group.records):,}"),
+        ]
+        for move in group.records[0].moves:
+            lines.extend(_cause_lines(move))
+        lines.append("  " + gettext("Records:"))
+        for record in group.records:
+            lines.extend("  " + line for line in _record_lines(record))
+    return "\n".join(lines) + "\n"

@@ -224,7 +224,10 @@ def _counseling(kb: KnowledgeBase, facts: Facts) -> tuple[bool, list[Factor]]:
 
 def _input_fields(kb: KnowledgeBase, record: PatientRecord) -> dict[str, str]:
     """Input facts whose absence is reported, mapped to their record paths."""
-    index = f"relapses[{max(len(record.relapses or ()) - 1, 0)}]"  # the latest relapse, as record_field says
+    latest = len(record.relapses or ()) - 1  # a relapse field is of the latest relapse, as record_field says
+    if latest <= 0:
+        return dict(prepared(kb).reported_fields)
+    index = f"relapses[{latest}]"
     return {
         name: field.replace("relapses[]", index) if field.startswith("relapses[]") else field
         for name, field in prepared(kb).reported_inputs

@@ -63,7 +63,7 @@ def factor(
 def inputs_seen(condition: Condition, facts: Facts) -> dict[str, FactValue]:
     """The known input values a condition looked at."""
     out: dict[str, FactValue] = {}
-    for name in sorted(condition.facts_used()):
+    for name in condition.reads:
         value = facts.get(name)
         if value is not None:
             out[name] = sorted(value) if isinstance(value, frozenset) else value

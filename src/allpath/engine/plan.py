@@ -34,8 +34,13 @@ def _merge(
     rank = prep.certainty_rank
     for key, reasons in entries.items():
         # The strongest certainty leads; ties keep knowledge-file order, so output is deterministic.
-        lead_element, lead_certainty = min(reasons, key=lambda r: rank[r[1]])
-        best_confidence: Confidence = "H" if any(e.confidence == "H" for e, _ in reasons) else "M"
+        best_confidence: Confidence
+        if len(reasons) == 1:
+            lead_element, lead_certainty = reasons[0]
+            best_confidence = lead_element.confidence
+        else:
+            lead_element, lead_certainty = min(reasons, key=lambda r: rank[r[1]])
+            best_confidence = "H" if any(e.confidence == "H" for e, _ in reasons) else "M"
         merged[key] = {
             "certainty": lead_certainty,
             "certainty_meaning": kb.certainty_meaning[lead_certainty],
@@ -85,8 +90,13 @@ def build_plan(kb: KnowledgeBase, facts: Facts, input_fields: dict[str, str]) ->
     elements = [fresh_element(item) for item in applied if item["id"] in contributing]
     merged_therapies = _merge(prep, kb, therapies)
     merged_drugs = _merge(prep, kb, drugs)
-    therapy_list = [_therapy(kb, code, merged_therapies[code]) for code in kb.therapies if code in merged_therapies]
-    drug_list = [_drug(kb, name, merged_drugs[name]) for name in kb.drugs if name in merged_drugs]
+    therapy_list: list[PlanTherapy] = [
+        {**prep.therapy_heads[code], **merged_therapies[code]}
+        for code in sorted(merged_therapies, key=prep.therapy_rank.__getitem__)
+    ]
+    drug_list: list[PlanDrug] = [
+        {**prep.drug_heads[name], **merged_drugs[name]} for name in sorted(merged_drugs, key=prep.drug_rank.__getitem__)
+    ]
     phases: list[PlanPhase] = []
     if facts.get("disease_state") == "newly_diagnosed":
         phases = [{**p, "source": p["source"].copy()} for p in prep.phases]
@@ -99,20 +109,6 @@ def build_plan(kb: KnowledgeBase, facts: Facts, input_fields: dict[str, str]) ->
         "pending": pending,
         "withheld": withheld,
     }
-
-
-def _therapy(kb: KnowledgeBase, code: str, merged: MergedEntry) -> PlanTherapy:
-    therapy = kb.therapies[code]
-    return {"code": code, "label": therapy.label, "plain": therapy.plain, **merged}
-
-
-def _drug(kb: KnowledgeBase, name: str, merged: MergedEntry) -> PlanDrug:
-    drug = kb.drugs[name]
-    label = drug.label or name
-    item: PlanDrug = {"name": name, "label": label, "class": drug.drug_class, "note": drug.note or "", **merged}
-    if not drug.note:
-        del item["note"]  # a note only where the knowledge base has one
-    return item
 
 
 def _apply_guards(

@@ -12,14 +12,25 @@ from __future__ import annotations
 import threading
 import weakref
 from dataclasses import dataclass
+from typing import NotRequired, TypedDict
 
-from allpath.domain.results import FollowUpItem, PlanPhase, Source
+from allpath.domain.results import DrugClass, FollowUpItem, PlanPhase, Source
 from allpath.domain.results import PlanElement as AppliedElement
 from allpath.engine.explain import CONFIDENCE_WORDS, evidence_of, source_of
 from allpath.knowledge import schema as s
 from allpath.knowledge.compiled import PlanElement
 from allpath.knowledge.conditions import Condition
 from allpath.knowledge.loader import KnowledgeBase
+from allpath.knowledge.therapy_schema import DrugEntry
+
+
+class PlanTherapyHead(TypedDict):
+    code: str
+    label: str
+    plain: str
+
+
+PlanDrugHead = TypedDict("PlanDrugHead", {"name": str, "label": str, "class": DrugClass, "note": NotRequired[str]})
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +60,12 @@ class Prepared:
     phases: tuple[PlanPhase, ...]
     tests: tuple[TestParts, ...]
     reported_inputs: tuple[tuple[str, str], ...]  # (fact, record path) of the inputs whose absence is reported
+    reported_fields: dict[str, str]  # the same as a mapping, where a relapse field is of the first relapse
+    fact_of_field: dict[str, str]  # the input fact of each record path
+    therapy_heads: dict[str, PlanTherapyHead]  # the start of a plan therapy's entry, by code
+    drug_heads: dict[str, PlanDrugHead]  # the start of a plan drug's entry (a note only where there is one)
+    therapy_rank: dict[str, int]  # the knowledge's order of therapies and of drugs
+    drug_rank: dict[str, int]
     follow_up: tuple[FollowUpItem, ...]
     late_effects: tuple[FollowUpItem, ...]
     not_covered: tuple[FollowUpItem, ...]
@@ -96,8 +113,16 @@ def _items(kb: KnowledgeBase, entries: list[s.TextItem]) -> tuple[FollowUpItem, 
     return tuple({"id": e.id, "text": e.text, "source": source_of(kb, e.cite)} for e in entries)
 
 
+def _drug_head(name: str, drug: DrugEntry) -> PlanDrugHead:
+    head: PlanDrugHead = {"name": name, "label": drug.label or name, "class": drug.drug_class}
+    if drug.note:
+        head["note"] = drug.note  # a note only where the knowledge base has one
+    return head
+
+
 def _prepare(kb: KnowledgeBase) -> Prepared:
     plan = tuple(_element(kb, element) for element in kb.plan)
+    reported = tuple((name, spec.field) for name, spec in kb.inputs.items() if spec.absent == "missing")
     return Prepared(
         plan=plan,
         element_sources={parts.element.spec.id: parts.source for parts in plan},
@@ -110,7 +135,18 @@ def _prepare(kb: KnowledgeBase) -> Prepared:
             TestParts(test, tuple(i.id for i in kb.inputs.values() if i.test == test.id), source_of(kb, test.cite))
             for test in kb.tests.values()
         ),
-        reported_inputs=tuple((name, spec.field) for name, spec in kb.inputs.items() if spec.absent == "missing"),
+        reported_inputs=reported,
+        reported_fields={
+            n: f.replace("relapses[]", "relapses[0]") if f.startswith("relapses[]") else f for n, f in reported
+        },
+        fact_of_field={spec.field: name for name, spec in kb.inputs.items()},
+        therapy_heads={
+            code: {"code": code, "label": therapy.label, "plain": therapy.plain}
+            for code, therapy in kb.therapies.items()
+        },
+        drug_heads={name: _drug_head(name, drug) for name, drug in kb.drugs.items()},
+        therapy_rank={code: i for i, code in enumerate(kb.therapies)},
+        drug_rank={name: i for i, name in enumerate(kb.drugs)},
         follow_up=_items(kb, kb.follow_up.follow_up),
         late_effects=_items(kb, kb.follow_up.late_effects),
         not_covered=_items(kb, kb.follow_up.not_covered),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from allpath.domain.limits import number
 from allpath.domain.results import InputWarning
+from allpath.engine.prepared import prepared
 from allpath.knowledge.conditions import Facts
 from allpath.knowledge.loader import KnowledgeBase
 
@@ -20,11 +21,10 @@ def _filled(message: str, value: object) -> str:
 
 def input_warnings(kb: KnowledgeBase, facts: Facts) -> list[InputWarning]:
     """The warnings whose condition holds for these facts, as ``{code, field, message}`` (design.md)."""
-    fact_of_field = {spec.field: name for name, spec in kb.inputs.items()}
     found: list[InputWarning] = []
     for warning in kb.warnings:
-        if warning.condition.evaluate(facts).value is True:
+        if warning.condition.check(facts) is True:
             spec = warning.spec
-            value = facts.get(fact_of_field.get(spec.field, spec.field))
+            value = facts.get(prepared(kb).fact_of_field.get(spec.field, spec.field))
             found.append({"code": spec.code, "field": spec.field, "message": _filled(spec.message, value)})
     return found

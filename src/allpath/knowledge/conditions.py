@@ -41,13 +41,20 @@ def _partial(value: Any, tokens: frozenset[str]) -> frozenset[str]:
 
 
 class Condition:
-    """Base class of all condition kinds. ``check``: the compiled form (knowledge/checks.py), set by ``compiled``."""
+    """Base class of all condition kinds. ``check`` (the compiled form, knowledge/checks.py) and ``reads`` are
+    set by ``compiled``."""
 
-    __slots__ = ("check",)
+    __slots__ = ("check", "reads")
     check: Check
+    reads: tuple[str, ...]  # facts_used(), sorted (what an explanation lists)
 
     def __getstate__(self) -> dict[str, object]:
-        return {n: getattr(self, n) for c in type(self).__mro__ for n in getattr(c, "__slots__", ()) if n != "check"}
+        return {
+            n: getattr(self, n)
+            for c in type(self).__mro__
+            for n in getattr(c, "__slots__", ())
+            if n not in ("check", "reads")
+        }
 
     def __setstate__(self, state: dict[str, object]) -> None:
         for name, value in state.items():
@@ -248,26 +255,30 @@ class Not(Condition):
 def compiled(condition: Condition) -> Condition:
     """``condition`` with its compiled form set (when compiled or read back from a pickle)."""
     condition.check = compile_check(condition)
+    condition.reads = tuple(sorted(condition.facts_used()))
     return condition
 
 
-def compile_check(condition: Condition) -> Check:  # noqa: C901 - one branch per kind
-    """The compiled form of ``condition`` (knowledge/checks.py), its parts compiled with it."""
+def compile_check(condition: Condition) -> Check:
+    """The compiled form of ``condition`` (knowledge/checks.py)."""
+    return checks.compile_node(_node(condition))
+
+
+def _node(condition: Condition) -> checks.Node:  # noqa: C901 - one branch per kind
     if isinstance(condition, All | AnyOf):
-        parts = tuple(compile_check(p) for p in condition.parts)
-        return checks.all_of(parts) if isinstance(condition, All) else checks.any_of(parts)
+        return ("all" if isinstance(condition, All) else "any", tuple(_node(p) for p in condition.parts), None)
     if isinstance(condition, Not):
-        return checks.not_(compile_check(condition.part))
+        return ("not", _node(condition.part), None)
     if isinstance(condition, Compare):
-        return checks.compare(condition.fact, condition.op, condition.threshold)
+        return (condition.op, condition.fact, condition.threshold)
     if isinstance(condition, Equals):
-        return checks.equals(condition.fact, condition.expected)
+        return ("eq", condition.fact, condition.expected)
     if isinstance(condition, OneOf):
-        return checks.one_of(condition.fact, condition.allowed)
+        return ("in", condition.fact, condition.allowed)
     if isinstance(condition, HasAny | HasNone):
-        return checks.has_tokens(condition.fact, condition.tokens, has_any=isinstance(condition, HasAny))
+        return ("has_any" if isinstance(condition, HasAny) else "has_none", condition.fact, condition.tokens)
     if isinstance(condition, Only):
-        return checks.only(condition.fact, condition.tokens)
+        return ("only", condition.fact, condition.tokens)
     raise TypeError(f"no compiled form for {type(condition).__name__}")  # pragma: no cover
 
 

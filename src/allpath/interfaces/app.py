@@ -38,7 +38,6 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
     from allpath.interfaces.cds import CdsCors, cds_router, cors_origins
     from allpath.interfaces.fhir.units import warm as warm_units
     from allpath.interfaces.http import install as install_http_kernel
-    from allpath.interfaces.http.nostore import NoStore
     from allpath.interfaces.web import mount_web
     from allpath.service import unit_of_work
     from allpath.service.trial_search import warm_registry
@@ -82,10 +81,10 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
     mount_api(app)
     app.include_router(cds_router(settings))  # CDS Hooks 2.0: /cds-services
     mount_web(app)
-    app.add_middleware(NoStore)  # no response but the static assets may be cached anywhere
-    # Body limits and strict JSON numbers before any other work (authentication included), and the 500 that
-    # logs nothing of the request (allpath.interfaces.http); only CORS on /cds-services is outside it, so the
-    # guard's refusals of a CDS call (413, 400) carry CORS headers too. CdsCors reads no body: other paths pass.
+    # Body limits and strict JSON numbers before any other work (authentication included), no-store on every
+    # answer but the static assets', and the 500 that logs nothing of the request (allpath.interfaces.http);
+    # only CORS on /cds-services is outside it, so the guard's refusals of a CDS call (413, 400) carry CORS
+    # headers too. CdsCors reads no body: other paths pass.
     install_http_kernel(app, settings.body_limits)
     app.add_middleware(CdsCors, origins=cors_origins(settings.cds_cors_origins))  # CORS on /cds-services only
     return app

@@ -24,7 +24,9 @@ def mount_api(app: FastAPI) -> None:
         trials,
     )
 
-    for module in (health, session, patients, assess, treatment, trials, fhir, admin, team):
+    # The assessment first: FastAPI tries the routes in order, and POST /api/assess, the hot path, was
+    # matched after some twenty others (issue 11). No path of these routers matches another's.
+    for module in (assess, health, session, patients, treatment, trials, fhir, admin, team):
         app.include_router(module.router)
     mount_api_docs(app)
 

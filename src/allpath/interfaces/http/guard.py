@@ -11,7 +11,8 @@ the body is parsed, before authentication):
    beyond the range of a 64-bit float (``1e309``) is refused with a 4xx naming the place
    (``allpath.interfaces.strict_json``), for every endpoint: the API, FHIR (``application/fhir+json``) and
    CDS Hooks alike.
-3. **Unhandled errors.** An exception that reaches this layer is answered with a generic 500 (JSON, or a
+3. **No copies.** Every answer but the static assets' carries ``Cache-Control: no-store`` (``nostore.py``).
+4. **Unhandled errors.** An exception that reaches this layer is answered with a generic 500 (JSON, or a
    page for the web app) and logged as its type and the route template only: never its message, its
    arguments or the request, which may hold patient data. It is not re-raised, so neither Starlette nor the
    server logs a traceback either.
@@ -24,6 +25,7 @@ import logging
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from allpath.interfaces.http.nostore import cached_anywhere, no_store
 from allpath.interfaces.strict_json import NotFiniteNumber, loads, might_hold_unfinite_numbers
 from allpath.settings import BodyLimits
 
@@ -115,11 +117,14 @@ class RequestGuard:
             await self.app(scope, receive, send)
             return
         started = False
+        no_copies = not cached_anywhere(scope["path"])
 
         async def send_watched(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
+                if no_copies:
+                    message = no_store(message)  # nothing but the static assets kept anywhere (nostore.py)
             await send(message)
 
         try:

@@ -18,9 +18,10 @@ entries are stored all the same (``db_session``), so that no refusal and no atte
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from typing import Annotated, Any
@@ -31,7 +32,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from allpath.interfaces.http import ending
-from allpath.interfaces.http.deps import DB, Principal, Refusal, admitted, patient_for
+from allpath.interfaces.http.deps import DB, Principal, Refusal, admitted, patient_for, storable_body
 from allpath.service.stored import Patient, User
 from allpath.service.unit_of_work import UnitOfWork
 
@@ -88,6 +89,36 @@ def acting(*roles: str) -> Callable[..., Awaitable[Work]]:
     async def work(request: Request, s: DB) -> Work:
         principal = await admitted(request, s, roles)
         return Work(s, principal.user, principal)
+
+    return work
+
+
+def admitting(*roles: str) -> Callable[[Request], AsyncIterator[Work]]:
+    """The dependency of a hot route that admits only ``roles`` and takes a JSON body (``POST /api/assess``):
+    ``storable_body``, ``db_session`` and ``acting`` in one. Declare it with ``scope="function"``, as
+    ``DB`` is, so that the work is ended before the answer is sent::
+
+        Annotated[Work, Depends(admitting("clinician"), scope="function")]
+
+    The same checks in the same order (text that cannot be stored refused before anything else, then the
+    principal, refusals audited and durable before their answer), for the cost of one dependency: FastAPI's
+    work to resolve the four cost more than the checks (benchmarks/README.md, issue 11)."""
+
+    async def work(request: Request) -> AsyncIterator[Work]:
+        await storable_body(request)
+        session: Session = request.app.state.sessions()
+        ended = UnitOfWork(session, None)
+        try:
+            try:
+                principal = await admitted(request, session, roles)
+                yield Work(session, principal.user, principal)
+            except BaseException:
+                with contextlib.suppress(Exception):  # the request's own error is the one to report
+                    await ending.fail(ended)  # refusals and failed acts stay in the audit log
+                raise
+            await ending.finish(ended)  # what the route left (a KernelRoute has ended its work already)
+        finally:
+            session.close()  # no I/O: the transaction has ended
 
     return work
 
@@ -176,6 +207,7 @@ __all__ = [
     "SignedInWork",
     "Work",
     "acting",
+    "admitting",
     "committing",
     "visible_patient",
     "work_of",

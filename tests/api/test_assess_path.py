@@ -1,0 +1,104 @@
+"""The request path of ``POST /api/assess`` made cheaper (issue 11) with every check still made, in order.
+
+One dependency (``admitting``) checks the body's text, opens the session and admits the caller, ending the
+work before the answer (``scope="function"``); the assessment's router is tried first; ``Cache-Control:
+no-store`` is added by the request guard itself. The refusals stay as they were: text that cannot be stored
+before sign-in (422, nothing audited), then 401 / 403, each audited and stored before its answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.routing import APIRoute
+from starlette.types import Message
+
+from allpath.interfaces.http.guard import RequestGuard
+from allpath.settings import load_settings
+from allpath.storage import tables as t
+from tests.api.conftest import Service
+from tests.coroutines import run_coroutine
+
+
+def _assess_route(service: Service) -> APIRoute:
+    for included in service.app.router.routes:  # FastAPI keeps each included router as a group of its routes
+        for route in getattr(getattr(included, "original_router", None), "routes", ()):
+            if isinstance(route, APIRoute) and route.path == "/api/assess":
+                return route
+    raise AssertionError("no POST /api/assess")
+
+
+def test_the_assessment_resolves_one_dependency_ended_before_the_answer(service: Service) -> None:
+    dependencies = _assess_route(service).dependant.dependencies
+    assert len(dependencies) == 1  # the body's text, the session and the caller: one dependency, not four
+    assert dependencies[0].scope == "function"  # its work is stored before the answer is sent
+    assert dependencies[0].dependencies == []
+
+
+def test_the_assessment_is_the_first_api_route_tried(service: Service) -> None:
+    first = next(route for route in service.app.router.routes if getattr(route, "path", None) != "/api/openapi.json")
+    original = getattr(first, "original_router", None)
+    assert original is not None and [route.path for route in original.routes][0] == "/api/assess"
+
+
+def _last_outcome(service: Service) -> tuple[str, str, str]:
+    entry = service.audit()[-1]  # stored before the answer: the group writer's future was awaited
+    return entry.action, entry.outcome, entry.detail
+
+
+def test_refusals_of_the_assessment_are_made_in_order_and_audited(service: Service) -> None:
+    client = service.client()
+    json_type = {"content-type": "application/json"}
+    before = len(service.audit())
+    # Text that could not be stored is refused before anything else: no sign-in asked, nothing audited.
+    unstorable = client.post("/api/assess", content='{"id": "\\ud800"}', headers=json_type)
+    assert unstorable.status_code == 422 and unstorable.json()["detail"][0]["type"] == "string_unstorable"
+    assert len(service.audit()) == before
+    # Then the caller, before the body's shape: a list is not a record, but the 401 comes first, audited.
+    nobody = client.post("/api/assess", json=[1, 2], headers=json_type)
+    assert nobody.status_code == 401 and _last_outcome(service) == ("access", "unauthenticated", "POST /api/assess")
+    wrong = client.post("/api/assess", json={}, headers={"Authorization": "Bearer not-a-token"})
+    assert wrong.status_code == 401 and _last_outcome(service) == ("access", "invalid_token", "POST /api/assess")
+    family = client.post("/api/assess", json={}, headers=service.bearer("family"))
+    assert family.status_code == 403 and _last_outcome(service) == ("access", "forbidden", "POST /api/assess")
+    browser, _csrf = service.sign_in("clinician")
+    no_csrf = browser.post("/api/assess", json={})
+    assert no_csrf.status_code == 403 and _last_outcome(service) == ("access", "csrf", "POST /api/assess")
+    # An admitted caller with a body that is no record: the body's own 422, after admission.
+    shapeless = client.post("/api/assess", json=[1, 2], headers=service.bearer("clinician"))
+    assert shapeless.status_code == 422
+    assert service.count(t.Patient) >= 1  # nothing written by any of them but audit entries
+
+
+def test_an_admitted_assessment_is_answered_and_audited(service: Service) -> None:
+    record = {"age_years": 5, "wbc_per_ul": 12000, "immunophenotype": "B", "sex": "female"}
+    answer = service.client().post("/api/assess", json=record, headers=service.bearer("researcher"))
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["cache-control"] == "no-store"
+    assert _last_outcome(service)[1] == "ok"
+
+
+async def _answered(path: str, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    started: list[tuple[bytes, bytes]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            started.extend(message["headers"])
+
+    guard = RequestGuard(app, load_settings({}).body_limits)
+    await guard({"type": "http", "method": "GET", "path": path, "headers": []}, receive, send)
+    return started
+
+
+def test_the_guard_adds_no_store_except_to_static_assets_and_own_cache_headers() -> None:
+    assert (b"cache-control", b"no-store") in run_coroutine(_answered("/api/assess", []))
+    assert run_coroutine(_answered("/static/app.css", [])) == []
+    own = [(b"Cache-Control", b"max-age=60")]
+    assert run_coroutine(_answered("/api/x", own)) == own

@@ -69,16 +69,16 @@ def diagnostic_tests(
     out: list[DiagnosticTest] = []
     missing_paths, upcoming_paths = set(missing), set(upcoming)
     for parts in prepared(kb).tests:
-        tested = parts.tested
-        provides = [fields[i] for i in tested if i in fields]
+        reported = [i for i in parts.tested if i in fields]
+        provides = [fields[i] for i in reported]
         status: TestStatus
-        if not tested:
+        if not parts.tested:
             status = "not part of the record"
         elif not missing_paths.isdisjoint(provides):
             status = "missing"
         elif not upcoming_paths.isdisjoint(provides):
             status = "upcoming"
-        elif provides and all(facts.get(i) is not None for i in tested if i in fields):
+        elif provides and None not in [facts.get(i) for i in reported]:
             status = "recorded"
         else:
             status = "not needed now"

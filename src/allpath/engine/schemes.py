@@ -37,20 +37,22 @@ NOT_APPLICABLE = SchemeResult(False, None, (), (), (), (), NO_FACTS)
 
 def evaluate_scheme(scheme: Scheme, facts: Facts) -> SchemeResult:
     """Classify one child under ``scheme``."""
-    notes = tuple(n for n in scheme.notes if n.condition.check(facts) is True)
+    notes = tuple(n for n in scheme.notes if n.condition.check(facts) is True) if scheme.notes else ()
     applies = scheme.applies.check(facts)
     if applies is False:
         return SchemeResult(False, None, (), (), (), notes, NO_FACTS)
 
     applied: list[Rule] = []
     unknown: list[tuple[Rule, frozenset[str]]] = []
+    floor = -1
     for rule in scheme.rules:
         outcome = rule.condition.check(facts)
         if outcome is True:
             applied.append(rule)
+            if rule.rank > floor:
+                floor = rule.rank
         elif outcome is not False:
             unknown.append((rule, outcome))
-    floor = max((r.rank for r in applied), default=-1)
     pending = tuple((r, m) for r, m in unknown if r.rank > floor)
     missing = frozenset().union(*(m for _, m in pending)) if pending else NO_FACTS
 

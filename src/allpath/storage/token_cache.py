@@ -24,7 +24,8 @@ with a kept token reads it in one statement, in its sign-in thread, on a connect
 (``DatabaseGeneration``: autocommit, prepared by psycopg, no pool, no ORM, no transaction to end): a statement
 sees every commit made before it began, so a request that arrives after a revocation, a deactivation or a
 withdrawn grant has committed reads the new value and looks its token up again. That replaces the look-up's
-join, its ORM rows and its transaction (two round trips) with one trivial round trip. Chosen over reading the
+pool checkout and pre-ping, its join, its ORM rows, BEGIN and COMMIT with one trivial round trip (the sign-in
+costs a quarter of the CPU: benchmarks/README.md). Chosen over reading the
 generation in the audit group writer's batch (no round trip of its own, but every answer would need holding
 back and re-checking in the kernel) and over LISTEN/NOTIFY (delivered later: not immediate). A SQLite
 database in memory has no generation and no cache.

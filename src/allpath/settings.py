@@ -6,6 +6,10 @@
 ``ALLPATH_SESSION_IDLE_MINUTES`` a sign-in ends after this long without a request (the idle timeout); default 30.
 ``ALLPATH_TOKEN_DAYS``    how long an API token lives (a token may ask for less); default 90.
 ``ALLPATH_ACTIVATION_HOURS`` how long an account's one-time activation code stays valid; default 72.
+``ALLPATH_FAILED_ATTEMPTS_PER_NAME`` failed sign-ins and activations allowed for one user name from one client
+                          within the window; default 5 (then 429 with ``Retry-After``, before any check).
+``ALLPATH_FAILED_ATTEMPTS_PER_CLIENT`` the same from one client over all user names; default 20.
+``ALLPATH_FAILED_ATTEMPTS_WINDOW_S`` the window, in seconds (1 to 86400); default 300.
 ``ALLPATH_SECURE_COOKIES`` ``1`` to mark cookies Secure (behind HTTPS); default ``0`` for local use.
 ``ALLPATH_TRUSTED_PROXIES`` the addresses of reverse proxies whose ``X-Forwarded-For`` names the client
                           (comma-separated IPs or networks); default: none — the client is the socket's peer and
@@ -45,7 +49,8 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class SignInLimits:
-    """Failed sign-ins allowed per window: for one user name from one client, and from one client in all."""
+    """Failed attempts (sign-ins and activations together, ``allpath.storage.attempts``) allowed per window: for
+    one user name from one client, and from one client in all."""
 
     per_name_and_client: int = 5
     per_client: int = 20
@@ -120,6 +125,11 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         data_dir=data_dir,
         session_hours=float(env.get("ALLPATH_SESSION_HOURS", "12")),
         secure_cookies=env.get("ALLPATH_SECURE_COOKIES", "0") == "1",
+        sign_in_limits=SignInLimits(
+            per_name_and_client=_count(env, "ALLPATH_FAILED_ATTEMPTS_PER_NAME", SignInLimits.per_name_and_client),
+            per_client=_count(env, "ALLPATH_FAILED_ATTEMPTS_PER_CLIENT", SignInLimits.per_client),
+            window_seconds=_seconds(env, "ALLPATH_FAILED_ATTEMPTS_WINDOW_S", SignInLimits.window_seconds),
+        ),
         session_idle_minutes=_positive(env, "ALLPATH_SESSION_IDLE_MINUTES", 30.0),
         token_days=_positive(env, "ALLPATH_TOKEN_DAYS", 90.0),
         activation_hours=_positive(env, "ALLPATH_ACTIVATION_HOURS", 72.0),
@@ -161,6 +171,16 @@ def _seconds(env: dict[str, str], name: str, default: int) -> int:
         return default
     if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 86_400:
         raise ValueError(f"{name} must be a whole number of seconds from 1 to 86400")
+    return int(text)
+
+
+def _count(env: dict[str, str], name: str, default: int) -> int:
+    """A number of attempts: a whole number from 1 to 10000."""
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 10_000:
+        raise ValueError(f"{name} must be a whole number from 1 to 10000")
     return int(text)
 
 

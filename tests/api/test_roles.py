@@ -22,6 +22,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from allpath.interfaces.fhir import record_to_bundle
+from allpath.storage import clock
 from allpath.storage import signin as signin_store
 from allpath.storage import tables as t
 from tests.api.conftest import PASSWORDS, ROLES, Service
@@ -58,6 +59,7 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     # The care team's accounts (src/allpath/interfaces/api/routes/team.py): a clinician with the team's data.
     ("GET", "/api/team/members"): Rule(CLINICIAN, 200),
     ("POST", "/api/team/members/{user_id}/confirm"): Rule(CLINICIAN, 200),
+    ("POST", "/api/team/members/{user_id}/withdraw"): Rule(CLINICIAN, 204),
     ("POST", "/api/invitations/accept"): Rule(EVERYONE, 201),
     ("GET", "/api/patients"): Rule(CLINICIAN, 200),
     ("POST", "/api/patients"): Rule(CLINICIAN, 201),
@@ -181,7 +183,13 @@ def _request(service: Service, method: str, path: str, caller: str) -> tuple[str
     url = path.replace("{patient_id}", service.patient_id) + QUERIES.get((method, path), "")
     unique = uuid.uuid4().hex[:10]
     if "{user_id}" in path:  # a fresh account for each call (the confirmation: one waiting for Team A)
-        url = url.replace("{user_id}", str(service.new_account("researcher").id))
+        account = service.new_account("researcher").id
+        if path.endswith("/withdraw"):  # one Team A has granted, for its clinician to withdraw
+            with service.sessions() as s, s.begin():
+                researcher, team = s.get(t.User, account), s.get(t.User, service.users["clinician"])
+                assert researcher is not None and team is not None and team.team_id is not None
+                s.add(t.AccessGrant(user_id=account, team_id=team.team_id, how="colleague", granted_at=clock.now()))
+        url = url.replace("{user_id}", str(account))
     if "{token_id}" in path:  # a fresh token of the caller (a made-up id for an anonymous caller)
         url = url.replace("{token_id}", str(_fresh_token(service, caller)))
     bodies: dict[tuple[str, str], Any] = {

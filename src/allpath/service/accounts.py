@@ -180,6 +180,12 @@ def confirm(uow: UnitOfWork, user_id: int, *, channel: str = "") -> tuple[User, 
     return user, grant
 
 
+def withdraw(uow: UnitOfWork, user_id: int, *, channel: str = "") -> User:
+    """Withdraw the actor's team's grant from another account (``NotFound`` or ``NotAllowed``, audited,
+    otherwise); the account, which now waits for a confirmation again."""
+    return accounts.withdraw(uow.session, _acting(uow), user_id, channel)
+
+
 # ---- your own account ---------------------------------------------------------------------------------------
 
 

@@ -15,10 +15,10 @@ from datetime import datetime
 from allpath.accounts.passwords import WeakPassword
 from allpath.service.unit_of_work import UnitOfWork
 from allpath.settings import SignInLimits
-from allpath.storage import accounts, clock, invitations, signin
+from allpath.storage import accounts, attempts, clock, invitations, signin
 from allpath.storage.accounts import AccountError
+from allpath.storage.attempts import TooManyAttempts
 from allpath.storage.invitations import InvitationError
-from allpath.storage.signin import TooManyAttempts
 from allpath.storage.tables import ApiToken, User
 
 
@@ -100,16 +100,28 @@ def change_password(uow: UnitOfWork, current: str, new: str, keep_session: str |
         raise
 
 
-def activate(uow: UnitOfWork, username: str, code: str, password: str, *, detail: str = "") -> User:
-    """Choose the password of a new (or reset) account with its one-time activation code (used up)."""
+def activate(
+    uow: UnitOfWork, username: str, code: str, password: str, client: str, limits: SignInLimits, *, detail: str = ""
+) -> User:
+    """Choose the password of a new (or reset) account with its one-time activation code (used up). Failed
+    attempts are limited with sign-in's (``TooManyAttempts``, audited as ``rate_limited``); the attempt is
+    kept even though the answer is a refusal: the interface commits the work."""
     try:
-        return accounts.activate(uow.session, username, code, password)
+        attempt_id = attempts.limited_attempt(uow.session, username, client, limits)
+    except TooManyAttempts:
+        uow.audit("activate", "user", outcome="rate_limited", detail=detail)
+        raise
+    try:
+        user = accounts.activate(uow.session, username, code, password)
     except AccountError:
         uow.audit("activate", "user", outcome="denied", detail=detail)
         raise
-    except WeakPassword:
+    except WeakPassword:  # the code was right: no failed attempt, whatever the password
+        attempts.succeeded(uow.session, attempt_id)
         uow.audit("activate", "user", outcome="invalid", detail=detail)
         raise
+    attempts.succeeded(uow.session, attempt_id)
+    return user
 
 
 def accept_invitation(

@@ -131,7 +131,9 @@ def _regrant_if_nothing_to_see(s: Session, user: t.User) -> None:
 
 
 def activate(s: Session, username: str, code: str, password: str) -> t.User:
-    """Set the password of an account with its one-time activation code (the code is used up)."""
+    """Set the password of an account with its one-time activation code (the code is used up). The code is
+    checked before the password policy: ``AccountError`` for a wrong code, ``WeakPassword`` only after a right
+    one. (Requests limit their attempts first: ``allpath.service.sessions.activate``.)"""
     user = users.get_user(s, username)
     row = s.get(t.ActivationCode, _digest(_canonical(code)))
     if (
@@ -293,6 +295,32 @@ def confirm(s: Session, custodian: t.User, user_id: int, channel: str = "") -> t
         raise NotFound("no such account waits for your team")
     users.grant_access(s, user, custodian.team_id, custodian, "colleague")
     _audit(s, custodian, "confirm", user, f"{user.role} granted team {custodian.team_id} {channel}".strip())
+    return user
+
+
+def withdraw(s: Session, custodian: t.User, user_id: int, channel: str = "") -> t.User:
+    """Withdraw the grant of the custodian's team from another account (a colleague, a researcher, a family),
+    which then waits for a confirmation again. Never the custodian's own: so the clinician who withdraws still
+    holds the team's data after it, and no withdrawal leaves a team without a custodian. The team's grants
+    are locked first (``FOR UPDATE`` on PostgreSQL; SQLite lets one writer at a time), so that two clinicians
+    withdrawing each other at once cannot both succeed: the second finds their own grant gone. Takes effect
+    on the account's next request in every process (the deleted grant moves the sign-in generation,
+    ``allpath.storage.token_cache``). ``NotAllowed`` or ``NotFound``, audited, otherwise."""
+    team_id = custodian.team_id
+    if user_id == custodian.id:
+        audit.record(s, custodian, "withdraw", "user", str(user_id), outcome="denied", detail=channel)
+        raise NotAllowed("you cannot withdraw your own access; another clinician of your team can")
+    locked = select(t.AccessGrant).where(t.AccessGrant.team_id == team_id).with_for_update()
+    grants = {grant.user_id: grant for grant in s.scalars(locked)} if team_id is not None else {}
+    grant = grants.get(user_id)
+    if custodian.id not in grants or grant is None:
+        audit.record(s, custodian, "withdraw", "user", str(user_id), outcome="denied", detail=channel)
+        raise NotFound("no such account reads your team's data")
+    user = s.get(t.User, user_id)
+    assert user is not None  # a grant's account (foreign key)
+    s.delete(grant)
+    s.flush()
+    _audit(s, custodian, "withdraw", user, f"{user.role} no longer granted team {team_id} {channel}".strip())
     return user
 
 

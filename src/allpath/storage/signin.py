@@ -1,4 +1,5 @@
-"""Signing in: password checks limited per client, browser sessions (with their CSRF token) and API tokens.
+"""Signing in: password checks limited per client (``allpath.storage.attempts``), browser sessions (with their
+CSRF token) and API tokens.
 
 Session ids and API tokens are stored only as SHA-256 digests; the raw value is handed out once.
 """
@@ -8,20 +9,16 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import and_, bindparam, delete, exists, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from allpath.settings import SignInLimits
+from allpath.storage import attempts, token_cache
 from allpath.storage import tables as t
-from allpath.storage import token_cache
 from allpath.storage.clock import aware, digest, engine_of, now
 from allpath.storage.users import DATA_ROLES, dummy_hash, get_user, password_matches
 
-LOGIN_ATTEMPTS = t.Base.metadata.tables[t.LoginAttempt.__tablename__]
-
-
-class TooManyAttempts(Exception):
-    """Sign-in is paused for this user name from this client, or for this client, after too many failures."""
+TooManyAttempts = attempts.TooManyAttempts  # where the service layer has always found it
 
 
 def authenticate(
@@ -31,48 +28,20 @@ def authenticate(
     client: str,
     limits: SignInLimits,
 ) -> t.User | None:
-    """The user if the password is right. Failures are limited per user name *and client*, so that nobody
-    can lock a colleague out by mistyping their name on purpose, and per client over all names, so that one
-    client cannot try passwords across many accounts.
-
-    The limit holds under concurrency: each attempt is first written as a failure and committed on a
-    connection of its own, and only then are the failures counted. A statement sees every attempt committed
-    before it starts, so of many parallel guesses at most ``limit`` see a count within the limit and get
-    their password checked; the rest are refused unchecked. A right password turns its row into a success.
+    """The user if the password is right. The attempt is limited first (``allpath.storage.attempts``: per user
+    name and client, and per client, together with activation codes; ``TooManyAttempts`` unchecked).
 
     Every attempt costs one password check, whether the user exists, is inactive or has no password yet
     (it is checked against a dummy hash): the answer time does not tell which user names exist.
     """
-    client = client[:100]
-    username = username[:100]
-    attempt_id = _record_attempt(s, username, client)
-    since = now() - timedelta(seconds=limits.window_seconds)
-    recent_failures = (
-        select(func.count())
-        .select_from(t.LoginAttempt)
-        .where(t.LoginAttempt.client == client, t.LoginAttempt.at >= since, t.LoginAttempt.success.is_(False))
-    )
-    for_name = s.scalar(recent_failures.where(t.LoginAttempt.username == username)) or 0
-    if for_name > limits.per_name_and_client or (s.scalar(recent_failures) or 0) > limits.per_client:
-        raise TooManyAttempts
-    user = get_user(s, username)
+    attempt_id = attempts.limited_attempt(s, username, client, limits)
+    user = get_user(s, username[: attempts.LONGEST])
     usable = user is not None and user.active and bool(user.password_hash)
     ok = password_matches(user.password_hash if usable and user is not None else dummy_hash(), password)
     if not (usable and ok):
         return None
-    s.execute(update(t.LoginAttempt).where(t.LoginAttempt.id == attempt_id).values(success=True))
+    attempts.succeeded(s, attempt_id)
     return user
-
-
-def _record_attempt(s: Session, username: str, client: str) -> int:
-    """Write a sign-in attempt as a failure and commit it at once, outside the request's transaction."""
-    with engine_of(s).connect() as connection:
-        row = connection.execute(
-            insert(LOGIN_ATTEMPTS).values(username=username, client=client, at=now(), success=False)
-        ).inserted_primary_key
-        connection.commit()
-    assert row is not None
-    return int(row[0])
 
 
 # ---- browser sessions --------------------------------------------------------------------------------

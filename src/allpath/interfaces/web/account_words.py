@@ -31,6 +31,8 @@ REASONS: Final = (
     marked("you cannot change the role of your own account; ask another administrator"),
     marked("a family account keeps its role (it was made with an invitation code)"),
     marked("no such account waits for your team"),
+    marked("no such account reads your team's data"),
+    marked("you cannot withdraw your own access; another clinician of your team can"),
     marked("the current password is wrong"),
     marked("the user name or activation code is not valid (unknown, used or expired)"),
     marked("this invitation code is not valid (unknown, used or expired)"),
@@ -89,6 +91,7 @@ AUDIT_ACTIONS: Final[dict[str, str]] = {
     "survivorship": marked("survivorship"),
     "sync": marked("sync"),
     "update": marked("update"),
+    "withdraw": marked("withdraw"),
 }
 AUDIT_RESOURCES: Final[dict[str, str]] = {
     "api_token": marked("api token"),

@@ -43,8 +43,8 @@ def sign_in(
         signed_in = sessions.sign_in(
             work, body.username, body.password, client, settings.sign_in_limits, settings.session_hours
         )
-    except sessions.TooManyAttempts:
-        raise Refusal(429, "too many failed sign-ins; wait a few minutes and try again") from None
+    except sessions.TooManyAttempts as error:
+        raise _too_many(error) from None
     except sessions.WrongCredentials:
         raise Refusal(401, "user name or password is wrong") from None  # kept: the failed attempt counts
     response.set_cookie(
@@ -84,16 +84,26 @@ def change_password(body: PasswordChange, request: Request, work: SignedInWork) 
         raise HTTPException(422, str(error)) from None
 
 
-@router.post("/activate", response_model=UserOut, responses={**error_responses(400), **WEAK_PASSWORD})
-def activate(body: ActivateIn, work: AnonymousWork) -> UserOut:
+def _too_many(error: sessions.TooManyAttempts) -> Refusal:
+    """429 with ``Retry-After``: the attempt, counted as a failure, and the refusal's audit entry are kept."""
+    return Refusal(429, "too many failed attempts; wait and try again", headers={"Retry-After": str(error.retry_after)})
+
+
+@router.post("/activate", response_model=UserOut, responses={**error_responses(400, 429), **WEAK_PASSWORD})
+def activate(body: ActivateIn, request: Request, work: AnonymousWork, settings: AppSettings) -> UserOut:
     """Choose the password of a new (or reset) account with the one-time activation code an administrator
-    handed over; then sign in. The account reads patient data once a clinician of its team confirms it."""
+    handed over; then sign in. The account reads patient data once a clinician of its team confirms it.
+    Failed attempts are limited with sign-in's (per user name and client, and per client): 429 with
+    ``Retry-After``."""
+    client = request.client.host if request.client else "unknown"
     try:
-        user = sessions.activate(work, body.username, body.code, body.password)
+        user = sessions.activate(work, body.username, body.code, body.password, client, settings.sign_in_limits)
+    except sessions.TooManyAttempts as error:
+        raise _too_many(error) from None
     except sessions.AccountError as error:
-        raise HTTPException(400, str(error)) from None
+        raise Refusal(400, str(error)) from None  # kept: the failed attempt counts
     except WeakPassword as error:
-        raise HTTPException(422, str(error)) from None
+        raise Refusal(422, str(error)) from None  # kept: the right code is no failed attempt
     return user_out(work.session, user)
 
 

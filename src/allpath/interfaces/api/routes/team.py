@@ -1,4 +1,4 @@
-"""The care team's own page of accounts: who reads the team's data, who waits, and confirming them.
+"""The care team's own page of accounts: who reads the team's data, who waits, confirming and withdrawing.
 
 Access to patient data is granted by the data's owners, never by an administrator: a clinician of the
 team (who holds its data) confirms a colleague, a researcher (who then receives the team's de-identified
@@ -60,3 +60,23 @@ def confirm(user_id: Annotated[int, Path(ge=1, le=2_147_483_647)], work: Custodi
     except accounts.NotFound as error:
         raise HTTPException(404, str(error)) from None
     return _member(user, grant)
+
+
+@router.post(
+    "/members/{user_id}/withdraw",
+    status_code=204,
+    responses={
+        404: {"model": ErrorOut, "description": "no such account reads your team's data"},
+        409: {"model": ErrorOut, "description": "your own access: another clinician of your team withdraws it"},
+    },
+)
+def withdraw(user_id: Annotated[int, Path(ge=1, le=2_147_483_647)], work: Custodian) -> None:
+    """Withdraw your team's data from an account you or a colleague confirmed (a colleague, a researcher or a
+    family account): refused from its very next request, in every server process; it waits for a
+    confirmation again. Never your own access, so that a team always keeps a clinician who holds its data."""
+    try:
+        accounts.withdraw(work, user_id)
+    except accounts.NotFound as error:
+        raise HTTPException(404, str(error)) from None
+    except accounts.NotAllowed as error:
+        raise HTTPException(409, str(error)) from None

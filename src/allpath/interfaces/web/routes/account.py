@@ -1,4 +1,5 @@
-"""Your account (its state, your password, your API tokens) and the care team's page of who reads its data.
+"""Your account (its state, your password, your API tokens) and the care team's page of who reads its data
+(confirming the accounts that wait, and withdrawing a grant).
 
 A secret (a new API token) is shown once, in the answer to the form that made it, never in an address.
 """
@@ -142,7 +143,7 @@ def revoke_token(request: Request, token_id: Id, work: AnyUserPage) -> Response:
 
 
 @router.get("/team")
-def team(request: Request, work: ClinicianPage, confirmed: str = "") -> Response:
+def team(request: Request, work: ClinicianPage, confirmed: str = "", withdrawn: str = "") -> Response:
     """Who reads your team's data (and who granted it), and the accounts that wait for your confirmation."""
     user = work.user
     assert user.team_id is not None  # a clinician with access has a team
@@ -154,6 +155,8 @@ def team(request: Request, work: ClinicianPage, confirmed: str = "") -> Response
         "waiting": team.waiting,
         "names": names,
         "confirmed": confirmed[:100],
+        "withdrawn": withdrawn[:100],
+        "me": user.id,
         "role_names": ROLE_NAMES,
     }
     return page(request, "team.html", context, work)
@@ -168,3 +171,15 @@ def confirm(request: Request, user_id: Id, work: ClinicianPage) -> Response:
         context = {"title": marked("Not confirmed"), "message": refusal(error)}
         return page(request, "error.html", context, work, 404)
     return RedirectResponse(f"/team?confirmed={confirmed.username}", status_code=303, headers=SECURITY_HEADERS)
+
+
+@router.post("/team/{user_id}/withdraw")
+def withdraw(request: Request, user_id: Id, work: ClinicianPage) -> Response:
+    """Withdraw your team's data from another account (it waits for a confirmation again)."""
+    try:
+        withdrawn = accounts.withdraw(work, user_id, channel="web")
+    except accounts.AccountError as error:
+        status = 409 if isinstance(error, accounts.NotAllowed) else 404
+        context = {"title": marked("Not withdrawn"), "message": refusal(error)}
+        return page(request, "error.html", context, work, status)
+    return RedirectResponse(f"/team?withdrawn={withdrawn.username}", status_code=303, headers=SECURITY_HEADERS)

@@ -38,12 +38,21 @@ router = APIRouter(route_class=KernelRoute)
 # A form sent with a token of an earlier visit (shown beside the form, in the page's language).
 FORM_EXPIRED = marked("The form had expired. Please try again.")
 FORM_COOKIE = "allpath_form"
+TOO_MANY_ACTIVATIONS = marked(
+    "Too many failed attempts with this user name from here; wait a few minutes and try again."
+)
 
 
-def _anonymous_form(request: Request, template: str, context: Mapping[str, object], status: int = 200) -> HTMLResponse:
+def _anonymous_form(
+    request: Request,
+    template: str,
+    context: Mapping[str, object],
+    status: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> HTMLResponse:
     """A form page for a visitor who is not signed in, with a fresh one-time form token (and its cookie)."""
     token = secrets.token_urlsafe(32)
-    response = page(request, template, {**context, "form_token": token}, None, status)
+    response = page(request, template, {**context, "form_token": token}, None, status, headers)
     response.set_cookie(
         FORM_COOKIE,
         token,
@@ -61,10 +70,20 @@ def _form_token_ok(request: Request, sent: str) -> bool:
 
 
 def _signin_page(
-    request: Request, status: int = 200, error: str = "", username: str = "", next_path: str = "/", notice: str = ""
+    request: Request,
+    status: int = 200,
+    error: str = "",
+    username: str = "",
+    next_path: str = "/",
+    notice: str = "",
+    headers: Mapping[str, str] | None = None,
 ) -> HTMLResponse:
     context = {"error": error, "username": username, "next": next_path, "notice": notice}
-    return _anonymous_form(request, "signin.html", context, status)
+    return _anonymous_form(request, "signin.html", context, status, headers)
+
+
+def _retry_after(error: sessions.TooManyAttempts) -> dict[str, str]:
+    return {"Retry-After": str(error.retry_after)}
 
 
 @router.get("/")
@@ -116,10 +135,9 @@ def signin(
         signed_in = sessions.sign_in(
             work, username, password, client, settings.sign_in_limits, settings.session_hours, detail="web"
         )
-    except sessions.TooManyAttempts:
-        return _signin_page(
-            request, 429, "Too many failed sign-ins; wait a few minutes and try again.", username, target
-        )
+    except sessions.TooManyAttempts as error:
+        message = "Too many failed sign-ins; wait a few minutes and try again."
+        return _signin_page(request, 429, message, username, target, headers=_retry_after(error))
     except sessions.WrongCredentials:
         return _signin_page(request, 401, "The user name or password is wrong.", username, target)
     response = RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
@@ -191,10 +209,14 @@ def join(
 
 
 def _activate_page(
-    request: Request, status: int = 200, values: dict[str, str] | None = None, errors: dict[str, str] | None = None
+    request: Request,
+    status: int = 200,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> HTMLResponse:
     context = {"values": values or {}, "errors": errors or {}, "min_length": MIN_LENGTH}
-    return _anonymous_form(request, "activate.html", context, status)
+    return _anonymous_form(request, "activate.html", context, status, headers)
 
 
 @router.get("/activate")
@@ -206,6 +228,7 @@ def activate_form(request: Request) -> Response:
 def activate(
     request: Request,
     work: AnonymousWork,
+    settings: AppSettings,
     username: Annotated[str, Form(max_length=200)] = "",
     code: Annotated[str, Form(max_length=100)] = "",
     password: Annotated[str, Form(max_length=1000)] = "",
@@ -225,8 +248,11 @@ def activate(
     if password != password_again:
         work.audit("activate", "user", outcome="invalid", detail="web")
         return _activate_page(request, 422, values, {"password_again": marked("The two passwords differ.")})
+    client = request.client.host if request.client else "unknown"
     try:
-        sessions.activate(work, body.username, body.code, body.password, detail="web")
+        sessions.activate(work, body.username, body.code, body.password, client, settings.sign_in_limits, detail="web")
+    except sessions.TooManyAttempts as error:
+        return _activate_page(request, 429, values, {"form": TOO_MANY_ACTIVATIONS}, _retry_after(error))
     except sessions.AccountError as error:
         return _activate_page(request, 400, values, {"code": refusal(error)})
     except WeakPassword as error:

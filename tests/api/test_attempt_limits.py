@@ -1,0 +1,128 @@
+"""Failed activations are limited like failed sign-ins, by the same mechanism (``allpath.storage.attempts``), on
+both backends: 429 with ``Retry-After`` before any check, audited as ``rate_limited`` (never the code), and the
+limits are settings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from allpath.settings import SignInLimits, load_settings
+from allpath.storage import attempts, users
+from allpath.storage import tables as t
+from tests.api.conftest import PASSWORDS, Service
+
+NEW_PASSWORD = "a new and private pass phrase"
+WRONG_CODE = "00000000-0000-0000"
+
+
+def _activate(client: TestClient, username: str, code: str, password: str = NEW_PASSWORD) -> int:
+    response = client.post("/api/activate", json={"username": username, "code": code, "password": password})
+    status: int = response.status_code
+    return status
+
+
+def test_failed_activations_are_limited_per_user_name_and_client(service: Service) -> None:
+    limit = service.app.state.settings.sign_in_limits.per_name_and_client
+    account = service.new_account("clinician", "Team A", activated=False)
+    client = service.client()
+    assert [_activate(client, account.username, WRONG_CODE) for _ in range(limit)] == [400] * limit
+    blocked = client.post(
+        "/api/activate", json={"username": account.username, "code": account.code, "password": NEW_PASSWORD}
+    )
+    assert blocked.status_code == 429  # the right code too: refused before it is looked up
+    window = service.app.state.settings.sign_in_limits.window_seconds
+    assert 1 <= int(blocked.headers["retry-after"]) <= window + 1
+    with service.sessions() as s:
+        user = users.get_user(s, account.username)
+        assert user is not None and user.password_hash == ""  # nothing was done
+    outcomes = [e.outcome for e in service.audit() if e.action == "activate"]
+    assert outcomes[-limit - 1 :] == ["denied"] * limit + ["rate_limited"]
+    assert not any(account.code in (e.detail or "") + (e.resource_id or "") for e in service.audit())
+    # Another client is not paused: nobody locks a colleague out from elsewhere.
+    elsewhere = TestClient(service.app, raise_server_exceptions=False, client=("192.0.2.9", 50000))
+    assert _activate(elsewhere, account.username, account.code) == 200
+
+
+def test_a_right_code_with_a_weak_password_is_no_failed_attempt(service: Service) -> None:
+    limit = service.app.state.settings.sign_in_limits.per_name_and_client
+    account = service.new_account("researcher", activated=False)
+    client = service.client()
+    weak = [_activate(client, account.username, account.code, "password") for _ in range(limit + 2)]
+    assert weak == [422] * (limit + 2)
+    assert _activate(client, account.username, account.code) == 200
+
+
+def test_failed_sign_ins_and_activations_count_together(service: Service) -> None:
+    limit = service.app.state.settings.sign_in_limits.per_name_and_client
+    account = service.new_account("researcher", activated=False)
+    client = service.client()
+    for _ in range(limit - 1):
+        wrong = {"username": account.username, "password": "wrong"}
+        assert client.post("/api/session", json=wrong).status_code == 401
+    assert _activate(client, account.username, WRONG_CODE) == 400  # the limit-th failure
+    assert _activate(client, account.username, account.code) == 429
+    signing_in = client.post("/api/session", json={"username": account.username, "password": "wrong"})
+    assert signing_in.status_code == 429 and int(signing_in.headers["retry-after"]) >= 1
+
+
+def test_the_per_client_limit_covers_activations_across_user_names(service: Service) -> None:
+    limits = service.app.state.settings.sign_in_limits
+    client = TestClient(service.app, raise_server_exceptions=False, client=("198.51.100.8", 40000))
+    statuses = [_activate(client, f"guess{i}", WRONG_CODE) for i in range(limits.per_client)]
+    assert statuses == [400] * limits.per_client
+    assert _activate(client, "guess-next", WRONG_CODE) == 429
+    assert client.post("/api/session", json={"username": "clin", "password": PASSWORDS["clinician"]}).status_code == 429
+
+
+@pytest.fixture
+def clock_at(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[datetime]]:
+    """The attempts' clock, moved by the test (``moments[0]``)."""
+    moments = [datetime(2026, 12, 2, 12, 0, tzinfo=UTC)]
+    monkeypatch.setattr(attempts, "now", lambda: moments[0])
+    yield moments
+
+
+def test_retry_after_is_when_the_next_attempt_is_within_the_limit(service: Service, clock_at: list[datetime]) -> None:
+    limits = SignInLimits(per_name_and_client=2, per_client=100, window_seconds=60)
+    start = clock_at[0]
+
+    def attempt(seconds: float, username: str = "someone") -> int | None:
+        clock_at[0] = start + timedelta(seconds=seconds)
+        with service.sessions() as s:
+            try:
+                attempts.limited_attempt(s, username, "203.0.113.5", limits)
+            except attempts.TooManyAttempts as error:
+                return error.retry_after
+            return None
+
+    assert attempt(0) is None and attempt(10) is None
+    assert attempt(20) == 51  # the failure of second 10 leaves the window after second 70 (it counts at 70)
+    assert attempt(20 + 51) is None  # with the failures of 20 and 71: two, the limit
+    # A client that keeps trying keeps itself paused: each refused attempt counts too.
+    assert attempt(0, "other") is None and attempt(1, "other") is None
+    assert attempt(2, "other") == 60
+    assert attempt(30, "other") == 33  # the refused attempt of second 2 now keeps it paused
+    assert attempt(62, "other") == 29  # 2, 30 and 62 in the window: refused at the first Retry-After
+    with service.sessions() as s:
+        assert s.query(t.LoginAttempt).filter(t.LoginAttempt.success.is_(False)).count() == 9
+
+
+def test_the_limits_are_settings() -> None:
+    assert load_settings({}).sign_in_limits == SignInLimits(per_name_and_client=5, per_client=20, window_seconds=300)
+    env = {
+        "ALLPATH_FAILED_ATTEMPTS_PER_NAME": "3",
+        "ALLPATH_FAILED_ATTEMPTS_PER_CLIENT": "10000",
+        "ALLPATH_FAILED_ATTEMPTS_WINDOW_S": "86400",
+    }
+    assert load_settings(env).sign_in_limits == SignInLimits(3, 10_000, 86_400)
+    for name, bad in (
+        ("ALLPATH_FAILED_ATTEMPTS_PER_NAME", "0"),
+        ("ALLPATH_FAILED_ATTEMPTS_PER_CLIENT", "10001"),
+        ("ALLPATH_FAILED_ATTEMPTS_WINDOW_S", "1.5"),
+    ):
+        with pytest.raises(ValueError, match=name):
+            load_settings({name: bad})

@@ -4,7 +4,9 @@
 records with Spark, runs the compiled stratifier over each Arrow batch with ``DataFrame.mapInArrow`` and writes
 the answers as Parquet partitions, each row with its ``row``, ``id``, the stratification columns, ``fallback``,
 the knowledge version and ``problem`` (why a row or JSON line was not assessed; null on assessed rows). A row of
-Parquet is checked as the local reader checks it (``spark_batches``), so a bad row is refused, not stratified.
+Parquet is checked as the local reader checks it (``spark_batches``), so a bad row is refused, not stratified;
+a file the local reader refuses (a column that is no record field, or of a type the record's cannot be read from)
+is refused in the same words (``spark_input.SparkInputError``), and rows without a ``row`` column are numbered.
 
 The knowledge base travels to the executors once, as a broadcast; each Python worker compiles it on its first
 batch and keeps the plan for every later batch and task (``_stratifier_for``). PySpark is imported only inside
@@ -31,6 +33,7 @@ from allpath.engine.columnar import Stratifier, compile_stratifier
 from allpath.knowledge.loader import KnowledgeBase
 from allpath.service.cohort.spark_batches import AS_JSON, LINE, lines_table, parquet_table
 from allpath.service.cohort.spark_batches import OUTPUT_ARROW_SCHEMA as OUTPUT_ARROW_SCHEMA
+from allpath.service.cohort.spark_input import SparkInputError, check_columns, refusal_in, with_row_numbers
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -201,6 +204,8 @@ def _read(session: SparkSession, source: Location, input_format: SparkInput) -> 
     file has leaves Spark, not only the ones the plan reads: each row is checked as the local reader checks it."""
     if input_format == "parquet":
         frame = session.read.parquet(str(source))
+        check_columns(frame)  # refused as the local reader refuses the file, before any row runs
+        frame = with_row_numbers(frame)
         return frame.select(*record_columns(frame))
     from pyspark.sql.types import LongType, StringType, StructField, StructType
 
@@ -268,7 +273,13 @@ def stratify_on_spark(
         answers = frame.mapInArrow(
             _stratify_partition(kb.version, lambda: shared.value, chosen), from_arrow_schema(OUTPUT_ARROW_SCHEMA)
         )
-        answers.write.mode("errorifexists").parquet(str(destination))
+        try:
+            answers.write.mode("errorifexists").parquet(str(destination))
+        except Exception as error:  # a worker's refusal of a column comes back inside Spark's own error
+            refusal = refusal_in(error)
+            if refusal is None:
+                raise
+            raise SparkInputError(refusal) from None
         shared.unpersist()
         local = _local(destination)
         rows, refused, written = _written(local) if local is not None else _written_on_spark(spark, str(destination))

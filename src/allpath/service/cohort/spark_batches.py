@@ -23,6 +23,7 @@ from allpath.domain.record import parse_record
 from allpath.domain.record_model import PatientRecord
 from allpath.engine.columnar import Stratifier
 from allpath.errors import FieldProblem, RecordError
+from allpath.service.cohort.spark_input import type_refusal
 
 LINE = "line"
 """The column of a JSON line's text, beside its ``row``."""
@@ -169,6 +170,10 @@ def json_column(texts: pa.Array[Any], kind: pa.DataType) -> pa.Array[Any]:
     return column.cast(kind)
 
 
+class ColumnTypeError(ValueError):
+    """A column's values cannot be read as the record's type (the local reader's words; the driver reports it)."""
+
+
 def _record_shape(batch: pa.RecordBatch) -> pa.Table:
     """A batch of the table as Spark hands it over, in the record's columns and types (a column the file lacks is
     missing in every row, as the local reader reads it; a column of ``AS_JSON`` comes as text and is decoded)."""
@@ -180,7 +185,11 @@ def _record_shape(batch: pa.RecordBatch) -> pa.Table:
         elif field.name in AS_JSON and pa.types.is_string(batch.schema.field(field.name).type):
             columns.append(json_column(batch.column(field.name), field.type))
         else:
-            columns.append(batch.column(field.name).cast(field.type))
+            column = batch.column(field.name)
+            try:
+                columns.append(column.cast(field.type))
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                raise ColumnTypeError(type_refusal(field.name, column.type, field.type)) from None
     return pa.Table.from_arrays(columns, schema=RECORD_SCHEMA)
 
 

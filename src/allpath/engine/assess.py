@@ -45,7 +45,7 @@ def _scheme_factors(kb: KnowledgeBase, scheme: Scheme, result: SchemeResult, fac
                 evidence=rule.spec.evidence,
                 confidence=rule.confidence,
                 inputs=inputs_seen(rule.condition, facts),
-                decides=rule in result.decisive_rules,
+                decides=any(rule is d for d in result.decisive_rules),  # identity: a Rule compares by value
             )
         )
     out.extend(_note_factors(kb, name, result.notes, facts))

@@ -20,6 +20,7 @@ from allpath.engine.columnar import Stratifier
 from allpath.interfaces.cli import app
 from allpath.knowledge.loader import KnowledgeBase
 from allpath.service.cohort import spark as spark_service
+from allpath.service.cohort.spark_input import SparkInputError
 from allpath.service.cohort.synthetic_files import WrittenCohort, write_cohort
 from tests.spark.conftest import require_spark
 from tests.spark.spark_answers import differences, written
@@ -99,6 +100,23 @@ def test_the_spark_engine_writes_parquet_only(cohort: WrittenCohort, tmp_path: P
 def test_the_job_module_without_spark_exits_2(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setitem(sys.modules, "pyspark", None)
     assert spark_job.main([str(tmp_path / "in.parquet"), str(tmp_path / "out")]) == spark_job.MISSING_EXIT
+
+
+def test_the_job_module_says_why_an_input_is_refused_and_exits_2(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    words = "The Parquet file has columns that are not record fields: ward. The allowed columns are: id."
+
+    def refuse(*_: object, **__: object) -> None:
+        raise SparkInputError(words)
+
+    stopped: list[object] = []
+    monkeypatch.setattr(spark_job, "start_spark", lambda master: "session")
+    monkeypatch.setattr(spark_job, "stop_spark", stopped.append)
+    monkeypatch.setattr(spark_job, "stratify_on_spark", refuse)
+    assert spark_job.main([str(tmp_path / "in.parquet"), str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err == f"allpath: {words}\n"
+    assert stopped == ["session"]
 
 
 def test_a_process_compiles_the_knowledge_base_once_whatever_the_batches(kb: KnowledgeBase) -> None:

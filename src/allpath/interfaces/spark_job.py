@@ -43,6 +43,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             input_format=options.format,
             partitions=options.partitions,
         )
+    except ValueError as refused:  # an input the local reader refuses too (SparkInputError), or of no known format
+        print(f"allpath: {refused}", file=sys.stderr)  # noqa: T201 - a script's message to the person running it
+        return MISSING_EXIT
     finally:
         stop_spark(session)
     print(  # noqa: T201 - the job's summary for the person running it

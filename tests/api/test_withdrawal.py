@@ -4,6 +4,7 @@ refused on the account's very next request, also with a token another worker has
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -83,18 +84,34 @@ def test_nobody_withdraws_their_own_access_nor_another_teams(service: Service) -
 
 
 def test_two_clinicians_withdrawing_each_other_leave_one_custodian(service: Service) -> None:
-    """The second finds their own grant gone (under the lock of the team's grants) and is refused."""
+    """Two withdrawals of one team at once: the second waits for the first (the team's row), then finds its own
+    clinician's grant gone and is refused."""
     colleague, _client = _confirmed_colleague(service)
-    with service.sessions() as s:
-        stale = s.get(t.User, colleague)  # read before the other's withdrawal, as a request running alongside
-        assert stale is not None
-        with service.sessions() as other, other.begin():
-            first = other.get(t.User, service.users["clinician"])
-            assert first is not None
-            accounts.withdraw(other, first, colleague)
-        with pytest.raises(accounts.NotFound):
-            accounts.withdraw(s, stale, service.users["clinician"])
-        s.rollback()
+    clinician = service.users["clinician"]
+    outcome: list[object] = []
+
+    def the_colleague_withdraws_the_clinician() -> None:
+        with service.sessions() as s:
+            stale = s.get(t.User, colleague)  # read before the first withdrawal commits
+            assert stale is not None
+            try:
+                accounts.withdraw(s, stale, clinician)
+                s.commit()
+                outcome.append("withdrawn")
+            except accounts.AccountError as error:
+                s.rollback()
+                outcome.append(error)
+
+    with service.sessions() as first, first.begin():
+        withdrawing = first.get(t.User, clinician)
+        assert withdrawing is not None
+        accounts.withdraw(first, withdrawing, colleague)  # written, not yet committed
+        second = threading.Thread(target=the_colleague_withdraws_the_clinician)
+        second.start()
+        second.join(timeout=1.0)
+        assert second.is_alive()  # it waits for the first withdrawal of the team
+    second.join(timeout=30)
+    assert len(outcome) == 1 and isinstance(outcome[0], accounts.NotFound)
     me = service.client().get("/api/me", headers=service.bearer("clinician")).json()
     assert me["data_access"] is True
 

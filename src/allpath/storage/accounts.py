@@ -16,7 +16,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from allpath.accounts import passwords
@@ -301,17 +301,19 @@ def confirm(s: Session, custodian: t.User, user_id: int, channel: str = "") -> t
 def withdraw(s: Session, custodian: t.User, user_id: int, channel: str = "") -> t.User:
     """Withdraw the grant of the custodian's team from another account (a colleague, a researcher, a family),
     which then waits for a confirmation again. Never the custodian's own: so the clinician who withdraws still
-    holds the team's data after it, and no withdrawal leaves a team without a custodian. The team's grants
-    are locked first (``FOR UPDATE`` on PostgreSQL; SQLite lets one writer at a time), so that two clinicians
-    withdrawing each other at once cannot both succeed: the second finds their own grant gone. Takes effect
+    holds the team's data after it, and no withdrawal leaves a team without a custodian. One withdrawal of a
+    team at a time: a write to the team's row comes first (PostgreSQL locks the row; SQLite takes its one
+    writer's lock), so the grants read after it are those committed by then, and of two clinicians
+    withdrawing each other at once the second finds their own grant gone. Takes effect
     on the account's next request in every process (the deleted grant moves the sign-in generation,
     ``allpath.storage.token_cache``). ``NotAllowed`` or ``NotFound``, audited, otherwise."""
     team_id = custodian.team_id
     if user_id == custodian.id:
         audit.record(s, custodian, "withdraw", "user", str(user_id), outcome="denied", detail=channel)
         raise NotAllowed("you cannot withdraw your own access; another clinician of your team can")
-    locked = select(t.AccessGrant).where(t.AccessGrant.team_id == team_id).with_for_update()
-    grants = {grant.user_id: grant for grant in s.scalars(locked)} if team_id is not None else {}
+    s.execute(update(t.Team).where(t.Team.id == team_id).values(name=t.Team.name))
+    granted = select(t.AccessGrant).where(t.AccessGrant.team_id == team_id)
+    grants = {grant.user_id: grant for grant in s.scalars(granted.execution_options(populate_existing=True))}
     grant = grants.get(user_id)
     if custodian.id not in grants or grant is None:
         audit.record(s, custodian, "withdraw", "user", str(user_id), outcome="denied", detail=channel)

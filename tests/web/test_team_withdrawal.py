@@ -57,3 +57,19 @@ def test_the_activation_page_pauses_after_too_many_failures(web: WebApp, admin: 
     assert "Too many failed attempts with this user name from here" in text
     status, text, _ = attempt(code, "?lang=es")
     assert status == 429 and "Demasiados intentos fallidos" in text
+
+
+def test_the_sign_in_page_says_when_to_try_again(web: WebApp) -> None:
+    limit = web.app.state.settings.sign_in_limits.per_name_and_client
+    client = TestClient(web.app, follow_redirects=False, client=("203.0.113.78", 41000))
+
+    def attempt() -> tuple[int, str | None]:
+        token = FORM_TOKEN.search(client.get("/signin").text)
+        assert token is not None
+        data = {"username": "dr.rivera", "password": "not the password", "csrf_token": token[1]}
+        response = client.post("/signin", data=data)
+        return response.status_code, response.headers.get("retry-after")
+
+    assert [attempt()[0] for _ in range(limit)] == [401] * limit
+    status, retry_after = attempt()
+    assert status == 429 and retry_after is not None and 1 <= int(retry_after) <= 301

@@ -49,12 +49,8 @@ class Condition:
     reads: tuple[str, ...]  # facts_used(), sorted (what an explanation lists)
 
     def __getstate__(self) -> dict[str, object]:
-        return {
-            n: getattr(self, n)
-            for c in type(self).__mro__
-            for n in getattr(c, "__slots__", ())
-            if n not in ("check", "reads")
-        }
+        slots = (n for c in type(self).__mro__ for n in getattr(c, "__slots__", ()))
+        return {n: getattr(self, n) for n in slots if n not in ("check", "reads")}
 
     def __setstate__(self, state: dict[str, object]) -> None:
         for name, value in state.items():
@@ -260,26 +256,28 @@ def compiled(condition: Condition) -> Condition:
 
 
 def compile_check(condition: Condition) -> Check:
-    """The compiled form of ``condition`` (knowledge/checks.py)."""
-    return checks.compile_node(_node(condition))
-
-
-def _node(condition: Condition) -> checks.Node:  # noqa: C901 - one branch per kind
+    """The compiled form of ``condition`` (knowledge/checks.py); a part already compiled is reused."""
     if isinstance(condition, All | AnyOf):
-        return ("all" if isinstance(condition, All) else "any", tuple(_node(p) for p in condition.parts), None)
+        parts = tuple(_part(p) for p in condition.parts)
+        return checks.all_of(parts) if isinstance(condition, All) else checks.any_of(parts)
     if isinstance(condition, Not):
-        return ("not", _node(condition.part), None)
+        return checks.not_(_part(condition.part))
     if isinstance(condition, Compare):
-        return (condition.op, condition.fact, condition.threshold)
+        return checks.compare(condition.fact, condition.op, condition.threshold)
     if isinstance(condition, Equals):
-        return ("eq", condition.fact, condition.expected)
+        return checks.equals(condition.fact, condition.expected)
     if isinstance(condition, OneOf):
-        return ("in", condition.fact, condition.allowed)
+        return checks.one_of(condition.fact, condition.allowed)
     if isinstance(condition, HasAny | HasNone):
-        return ("has_any" if isinstance(condition, HasAny) else "has_none", condition.fact, condition.tokens)
+        return checks.has_tokens(condition.fact, condition.tokens, has_any=isinstance(condition, HasAny))
     if isinstance(condition, Only):
-        return ("only", condition.fact, condition.tokens)
+        return checks.only(condition.fact, condition.tokens)
     raise TypeError(f"no compiled form for {type(condition).__name__}")  # pragma: no cover
+
+
+def _part(condition: Condition) -> Check:
+    found: Check | None = getattr(condition, "check", None)
+    return found if found is not None else compile_check(condition)
 
 
 CONDITION_KINDS: tuple[type[Condition], ...] = (Compare, Equals, OneOf, HasAny, HasNone, Only, All, AnyOf, Not)

@@ -94,4 +94,4 @@ def test_every_knowledge_condition_is_compiled_and_survives_a_pickle() -> None:
         facts: dict[str, Fact] = {"disease_state": "newly_diagnosed", "age_years": 5.0}
         assert verdict_of(original.condition.check(facts)) == original.condition.evaluate(facts)
         assert restored.condition.check(facts) == original.condition.check(facts)
-    assert "check" not in kb.plan[0].condition.__getstate__()
+    assert "check" not in kb.plan[0].condition.__getstate__()[1]

@@ -42,20 +42,21 @@ def _partial(value: Any, tokens: frozenset[str]) -> frozenset[str]:
 
 class Condition:
     """Base class of all condition kinds. ``check`` (the compiled form, knowledge/checks.py) and ``reads`` are
-    set by ``compiled``."""
+    set by ``compiled``, at the latest when first read."""
 
     __slots__ = ("check", "reads")
     check: Check
     reads: tuple[str, ...]  # facts_used(), sorted (what an explanation lists)
 
-    def __getstate__(self) -> dict[str, object]:
-        slots = (n for c in type(self).__mro__ for n in getattr(c, "__slots__", ()))
-        return {n: getattr(self, n) for n in slots if n not in ("check", "reads")}
+    def __getattr__(self, name: str) -> Check | tuple[str, ...]:
+        # Only for a condition not compiled yet: built by hand, or read back from a pickle (which leaves both out).
+        if name not in ("check", "reads"):
+            raise AttributeError(name)
+        return getattr(compiled(self), name)  # type: ignore[no-any-return]
 
-    def __setstate__(self, state: dict[str, object]) -> None:
-        for name, value in state.items():
-            object.__setattr__(self, name, value)
-        compiled(self)
+    def __getstate__(self) -> tuple[None, dict[str, object]]:
+        slots = (n for c in type(self).__mro__ for n in getattr(c, "__slots__", ()))
+        return None, {n: getattr(self, n) for n in slots if n not in ("check", "reads")}
 
     def evaluate(self, facts: Facts) -> Verdict:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -249,7 +250,7 @@ class Not(Condition):
 
 
 def compiled(condition: Condition) -> Condition:
-    """``condition`` with its compiled form set (when compiled or read back from a pickle)."""
+    """``condition`` with its compiled form and the facts it reads set."""
     condition.check = compile_check(condition)
     condition.reads = tuple(sorted(condition.facts_used()))
     return condition

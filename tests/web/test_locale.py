@@ -150,6 +150,27 @@ def test_each_thread_keeps_its_own_language() -> None:
     assert results == [("es", "Entrar") if i % 2 else ("en", "Sign in") for i in range(8)]
 
 
+def test_a_phrase_is_translated_whole_with_its_field_name() -> None:
+    """A sentence made in code with a value (a form's problem) is English as text and Spanish where shown."""
+    problem = i18n.Phrase("%(label)s: use at least %(count)s characters.", label="User name", count=3)
+    assert problem == "User name: use at least 3 characters." and gettext(problem) == problem
+    with use_locale("es"):
+        assert gettext(problem) == "Nombre de usuario: use al menos 3 caracteres."
+
+
+def test_the_sign_in_and_activation_pages_refuse_in_spanish(web: WebApp) -> None:
+    """A wrong password, an expired form and a field's problem, after the POST, in the page's language."""
+    visitor = TestClient(web.app, client=("192.0.2.18", 50000))
+    visitor.get("/signin?lang=es")
+    wrong = {"username": "dr.rivera", "password": "not the password", "csrf_token": visitor.cookies["allpath_form"]}
+    assert "El nombre de usuario o la contraseña no son correctos." in visitor.post("/signin", data=wrong).text
+    expired = visitor.post("/activate", data={"username": "x", "csrf_token": "stale"}).text
+    assert "El formulario había caducado. Inténtelo otra vez." in expired
+    visitor.get("/activate")
+    short = {"username": "x", "code": "C", "password": "p", "csrf_token": visitor.cookies["allpath_form"]}
+    assert "Código: use al menos 4 caracteres." in visitor.post("/activate", data=short).text
+
+
 # ---- choosing: pages -----------------------------------------------------------------------------------
 
 

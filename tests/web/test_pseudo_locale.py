@@ -22,6 +22,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 from fastapi.testclient import TestClient
+from httpx import Response
 
 from allpath.interfaces import i18n
 from allpath.interfaces.web import pages
@@ -454,3 +455,95 @@ def test_the_patient_page_says_its_sections_through_the_catalog(web: WebApp, mon
         page = person.get(f"/patients/{web.ids['family_child']}").text
     for words in ("Cumulative anthracycline (doxorubicin equivalent)", "Create an invitation code", "Drug", "Therapy"):
         assert pseudo(words) in page, words
+
+
+# ---- the refusals of the sign-in, activation and password pages -----------------------------------------------
+
+
+def _posted(visitor: TestClient, path: str, data: dict[str, str]) -> Response:
+    """A form sent with the one-time token of the last page (each page of the form sets a new one)."""
+    if "allpath_form" not in visitor.cookies:
+        visitor.get(path)
+    answer: Response = visitor.post(path, data={"csrf_token": visitor.cookies["allpath_form"], **data})
+    return answer
+
+
+def _signin_refusals(web: WebApp) -> dict[str, str]:
+    """The sign-in page with each notice and after each failed POST (a client of its own, so that its failed
+    attempts count against nobody else's)."""
+    visitor = TestClient(web.app, client=("192.0.2.16", 50000))
+    rendered = {path: visitor.get(path).text for path in ("/signin?joined=1", "/signin?activated=1")}
+    wrong = {"username": f"nobody.{uuid.uuid4().hex[:8]}", "password": "not the password"}
+    rendered["signin (expired)"] = visitor.post("/signin", data={**wrong, "csrf_token": "stale"}).text
+    rendered["signin (empty)"] = _posted(visitor, "/signin", {"username": wrong["username"]}).text
+    answers = [_posted(visitor, "/signin", wrong) for _ in range(6)]
+    assert answers[0].status_code == 401 and answers[-1].status_code == 429
+    rendered["signin (wrong)"], rendered["signin (too many)"] = answers[0].text, answers[-1].text
+    return rendered
+
+
+def _activation_and_joining_refusals(web: WebApp) -> dict[str, str]:
+    """The activation and joining pages after each kind of refusal."""
+    visitor = TestClient(web.app, client=("192.0.2.17", 50000))
+    weak = {"password": "a" * 20, "password_again": "a" * 20}
+    chosen = {"password": "a pass phrase of my own choosing", "password_again": "a pass phrase of my own choosing"}
+    activate = {"username": f"nobody.{uuid.uuid4().hex[:8]}", "code": "1A2B3C4D-5E6F7A8B-9C0D1E2F", **chosen}
+    rendered = {
+        "activate (expired)": visitor.post("/activate", data={**activate, "csrf_token": "stale"}).text,
+        "activate (too short)": _posted(visitor, "/activate", {**activate, "username": "x"}).text,
+        "activate (empty)": _posted(visitor, "/activate", {}).text,
+        "activate (differ)": _posted(visitor, "/activate", {**activate, "password_again": "x"}).text,
+        "activate (weak)": _posted(visitor, "/activate", {**activate, **weak}).text,
+        "activate (bad code)": _posted(visitor, "/activate", activate).text,
+    }
+    answers = [_posted(visitor, "/activate", activate) for _ in range(6)]
+    assert answers[0].status_code == 400 and answers[-1].status_code == 429
+    rendered["activate (too many)"] = answers[-1].text
+    join = {"code": "NOT-A-CODE", "username": f"f.{uuid.uuid4().hex[:8]}", "display_name": "A Parent"}
+    rendered |= {
+        "join (expired)": visitor.post("/join", data={**join, "password": chosen["password"]}).text,
+        "join (invalid)": _posted(visitor, "/join", {**join, "username": "a b"}).text,
+        "join (bad code)": _posted(visitor, "/join", {**join, "password": chosen["password"]}).text,
+        "join (weak)": _posted(visitor, "/join", {**join, "password": "short"}).text,
+    }
+    return rendered
+
+
+def _password_refusals(web: WebApp) -> dict[str, str]:
+    person = sign_in(web.app, "family.demo")
+    new = {"new_password": "another pass phrase of mine", "new_password_again": "another pass phrase of mine"}
+    return {
+        "password (wrong)": person.post("/account/password", {"current_password": "wrong", **new}).text,
+        "password (differ)": person.post(
+            "/account/password", {"current_password": "wrong", **new, "new_password_again": "x"}
+        ).text,
+        "password (weak)": person.post(
+            "/account/password", {"current_password": "wrong", "new_password": "x", "new_password_again": "x"}
+        ).text,
+    }
+
+
+def _left_unwrapped(web: WebApp, html: str) -> set[str]:
+    """The visible text of a page that no translation wrapped, as runs of words (the disclaimer is data). A
+    translated sentence may hold a translated word (a field's name in its problem): wrapped words are taken out
+    from the innermost."""
+    reader = VisibleText()
+    reader.feed(html)
+    left, shorter = "", "".join(reader.parts).replace(web.app.state.kb.text.disclaimer, " ")
+    while shorter != left:
+        left, shorter = shorter, _WRAPPED.sub(" ", shorter)
+    runs = {" ".join(run.split()) for run in re.split(r"\s{2,}|\n", left)}
+    return {run for run in runs if re.search(r"[A-Za-z]{2,}", run)} - NAMES
+
+
+def test_the_sign_in_activation_and_password_pages_refuse_in_the_readers_language(
+    web: WebApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every notice and refusal of the sign-in, joining, activation and password pages, after a failed POST too,
+    is a catalog word: in the pseudo-locale no English is left on these pages, marked or not (a refusal written in
+    code and never marked is not in the catalog, so the checks by catalog words above cannot see it)."""
+    with pseudo_pages(monkeypatch):
+        rendered = {**_signin_refusals(web), **_activation_and_joining_refusals(web), **_password_refusals(web)}
+    for path, html in rendered.items():
+        assert "⟦" in html, path
+        assert _left_unwrapped(web, html) - {"family.demo", "A demo family ( )"} == set(), path  # data: who signed in

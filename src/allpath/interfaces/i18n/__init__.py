@@ -94,8 +94,26 @@ def marked(message: str) -> str:
     return message
 
 
+class Phrase(str):
+    """A sentence made in code with values in it ("User name: use at least 3 characters."): the English as the
+    text itself, and the catalog's sentence (``words``, marked) with its values, so that ``gettext`` translates
+    it whole where it is shown. A value that is text is a marked word too (a field's label) and is translated."""
+
+    words: str
+    values: dict[str, str | int]
+
+    def __new__(cls, words: str, **values: str | int) -> Phrase:
+        made = super().__new__(cls, words % values)
+        made.words = words
+        made.values = values
+        return made
+
+
 def gettext(message: str) -> str:
     # gettext("") is a catalog's header, never a word of a page.
+    if isinstance(message, Phrase):
+        words = _translations.get().gettext(message.words)
+        return words % {name: gettext(v) if isinstance(v, str) else v for name, v in message.values.items()}
     return _translations.get().gettext(message) if message else message
 
 

@@ -28,7 +28,7 @@ from allpath import __version__
 from allpath.domain.labels import known_paths
 from allpath.interfaces.http.deps import DB, Principal, audit_refusal, optional_principal
 from allpath.interfaces.http.unit_of_work import Work, work_of
-from allpath.interfaces.i18n import gettext, local_number, marked
+from allpath.interfaces.i18n import Phrase, gettext, local_number, marked
 from allpath.interfaces.i18n.labels import local_field_label
 from allpath.interfaces.web import language as page_language
 from allpath.interfaces.web.dose_words import age_basis_words, basis_words, per_words
@@ -162,24 +162,21 @@ def effect_words(effect: str) -> str:
 
 # Form field names of the account pages, as the person filling in the form reads them.
 ACCOUNT_FIELD_LABELS = {
-    "username": "User name",
-    "display_name": "Name",
-    "password": "Password",
-    "new_password": "New password",
-    "current_password": "Current password",
-    "code": "Code",
-    "role": "Role",
-    "team": "Team",
+    "username": marked("User name"),
+    "display_name": marked("Name"),
+    "password": marked("Password"),
+    "new_password": marked("New password"),
+    "current_password": marked("Current password"),
+    "code": marked("Code"),
+    "role": marked("Role"),
+    "team": marked("Team"),
 }
-
-
-def _characters(count: Any) -> str:
-    return f"{count} character" + ("" if count == 1 else "s")
 
 
 def plain_form_errors(error: ValidationError) -> dict[str, str]:
     """The problems of an account form in plain words, by field name: pydantic's messages ("String should
-    have at least 3 characters") are for software and never reach a page."""
+    have at least 3 characters") are for software and never reach a page. Each is a ``Phrase``: the page
+    translates it whole, the field's name with it (``|translated``)."""
     errors: dict[str, str] = {}
     for problem in error.errors():
         name = str(problem["loc"][0]) if problem["loc"] else "form"
@@ -187,17 +184,20 @@ def plain_form_errors(error: ValidationError) -> dict[str, str]:
         context = problem.get("ctx") or {}
         kind = problem["type"]
         if kind == "missing" or (kind == "string_too_short" and context.get("min_length") == 1):
-            message = f"{label}: please fill this in."
+            message = Phrase(marked("%(label)s: please fill this in."), label=label)
         elif kind == "string_too_short":
-            message = f"{label}: use at least {_characters(context.get('min_length'))}."
+            count = int(context.get("min_length", 0))
+            message = Phrase(marked("%(label)s: use at least %(count)s characters."), label=label, count=count)
         elif kind == "string_too_long":
-            message = f"{label}: use at most {_characters(context.get('max_length'))}."
+            count = int(context.get("max_length", 0))
+            message = Phrase(marked("%(label)s: use at most %(count)s characters."), label=label, count=count)
         elif kind == "string_pattern_mismatch":
-            message = f"{label}: use only letters, digits and the signs . @ - and the underscore."
+            words = marked("%(label)s: use only letters, digits and the signs . @ - and the underscore.")
+            message = Phrase(words, label=label)
         elif kind in ("literal_error", "enum"):
-            message = f"{label}: choose one of the options."
+            message = Phrase(marked("%(label)s: choose one of the options."), label=label)
         else:
-            message = f"{label}: this value cannot be used."
+            message = Phrase(marked("%(label)s: this value cannot be used."), label=label)
         errors.setdefault(name, message)
     return errors
 

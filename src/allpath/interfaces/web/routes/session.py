@@ -41,6 +41,13 @@ FORM_COOKIE = "allpath_form"
 TOO_MANY_ACTIVATIONS = marked(
     "Too many failed attempts with this user name from here; wait a few minutes and try again."
 )
+# The sign-in page's notices and refusals (shown through |translated, in the page's language).
+JOINED = marked("Your family account is ready. Sign in with the user name and password you chose.")
+ACTIVATED = marked("Your password is set. Sign in with your user name and the password you chose.")
+SIGNIN_EXPIRED = marked("The sign-in form had expired. Please try again.")
+SIGNIN_EMPTY = marked("Enter your user name and password.")
+TOO_MANY_SIGNINS = marked("Too many failed sign-ins; wait a few minutes and try again.")
+WRONG_CREDENTIALS = marked("The user name or password is wrong.")
 
 
 def _anonymous_form(
@@ -108,9 +115,7 @@ def signin_form(
 ) -> Response:
     if principal is not None:
         return RedirectResponse(safe_next(next), status_code=303, headers=SECURITY_HEADERS)
-    notice = "Your family account is ready. Sign in with the user name and password you chose." if joined else ""
-    if activated:
-        notice = "Your password is set. Sign in with your user name and the password you chose."
+    notice = ACTIVATED if activated else (JOINED if joined else "")
     return _signin_page(request, next_path=safe_next(next), notice=notice)
 
 
@@ -127,19 +132,18 @@ def signin(
     """Check the password (the same rules and rate limit as ``POST /api/session``) and set the session cookie."""
     target = safe_next(next)
     if not _form_token_ok(request, csrf_token):
-        return _signin_page(request, 400, "The sign-in form had expired. Please try again.", username, target)
+        return _signin_page(request, 400, SIGNIN_EXPIRED, username, target)
     if not username or not password:
-        return _signin_page(request, 422, "Enter your user name and password.", username, target)
+        return _signin_page(request, 422, SIGNIN_EMPTY, username, target)
     client = request.client.host if request.client else "unknown"
     try:
         signed_in = sessions.sign_in(
             work, username, password, client, settings.sign_in_limits, settings.session_hours, detail="web"
         )
     except sessions.TooManyAttempts as error:
-        message = "Too many failed sign-ins; wait a few minutes and try again."
-        return _signin_page(request, 429, message, username, target, headers=_retry_after(error))
+        return _signin_page(request, 429, TOO_MANY_SIGNINS, username, target, headers=_retry_after(error))
     except sessions.WrongCredentials:
-        return _signin_page(request, 401, "The user name or password is wrong.", username, target)
+        return _signin_page(request, 401, WRONG_CREDENTIALS, username, target)
     response = RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
     response.set_cookie(
         SESSION_COOKIE,

@@ -195,6 +195,10 @@ def test_lang_writes_the_reviewers_report_in_that_language_and_leaves_json_as_it
     assert "antes al menos 15 " in out and "ahora al menos 13 " in out
     assert "    Fila 2 (aged-13)" in out
     assert "Populations" not in out and "Moved records" not in out
+    # The populations by their Spanish names (the knowledge base's translations), in the table and the moves.
+    assert "  adolescente o adulto joven (de 15 a 39 años)  " in out
+    assert "entra en la población adolescente o adulto joven (de 15 a 39 años)" in out
+    assert "adolescent or young adult" not in out and "Philadelphia" not in out
     english = invoke(str(cohort), "--against", str(changed), "--format", "json")
     spanish = invoke(str(cohort), "--against", str(changed), "--format", "json", "--lang", "es")
     assert spanish == english and english[0] == 0

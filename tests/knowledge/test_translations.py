@@ -206,6 +206,22 @@ def test_a_missing_road_ahead_check_up_trial_or_medicine_text_fails_the_lint(dat
     assert f"translations/es.yaml: {path} has no translation" in lint(_load(data)).errors
 
 
+def test_every_population_label_is_translatable_and_a_missing_one_fails_the_lint(data: Path) -> None:
+    """A population's name is read in the reader's language (the assessment, the cohort diff's report): each one
+    is a text to translate, so a population added, or a label changed, without its Spanish name fails the lint."""
+    populations = yaml.safe_load((default_data_dir() / "populations.yaml").read_text(encoding="utf-8"))
+    labels = {f"populations.yaml/populations/[{p['id']}]/label" for p in populations["populations"]}
+    assert len(labels) >= 7 and labels <= {path for path, _, _, _ in translatable(_english_raw())}
+    assert labels <= set(_spanish().texts)
+    _edit(data / "populations.yaml", 'label: "leukemia in the testicles"', 'label: "leukemia in a testicle"')
+    path = "populations.yaml/populations/[testicular_disease]/label"
+    assert f"translations/es.yaml: {path} has a translation of an older English text" in lint(_load(data)).errors
+    _edit(data / "translations" / "es.yaml", '  "populations.yaml/populations/[infant]/label":', '  "gone":')
+    assert "translations/es.yaml: populations.yaml/populations/[infant]/label has no translation" in (
+        lint(_load(data)).errors
+    )
+
+
 def test_the_texts_for_the_care_team_in_the_same_files_are_not_translatable() -> None:
     """Boundary: the dose tables' medicine names, a drug's schedule, the sources, ids, and the survivorship
     explanations that the family report does not show (with a dose, or of an item that is not covered) stay

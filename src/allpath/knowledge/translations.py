@@ -10,9 +10,9 @@ the knowledge base reads the translated texts with no change of its own.
 
 Which texts are translatable: every text of ``text.yaml`` (the family report's pieces) except ids, citations and
 code mappings, and in the other files the fields written for families (``plain``, ``goal``, ``purpose``,
-``label`` of a phase, test or therapy, ``text`` of a follow-up item, the certainty words and the names of the
-risk groups), and the texts at the paths of ``_FAMILY_PATHS`` (the road ahead, the check-ups after treatment,
-the trial statuses and the medicine names the family report reads).
+``label`` of a phase, test, therapy or population, ``text`` of a follow-up item, the certainty words and the
+names of the risk groups), and the texts at the paths of ``_FAMILY_PATHS`` (the road ahead, the check-ups after
+treatment, the trial statuses and the medicine names the family report reads).
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ _FAMILY_FIELDS: dict[str, frozenset[str]] = {
     "risk_groups.yaml": frozenset({"labels"}),  # the group names a family reads ("high risk")
     "cog_risk_groups.yaml": frozenset({"labels"}),
     "relapse.yaml": frozenset({"labels"}),
+    "populations.yaml": frozenset({"label"}),  # a population's name (the assessment, the cohort diff's report)
 }
 # Texts a family reads that a field name alone cannot pick out (the same field holds a clinician's text, or an
 # ``id`` and the sources sit beside it): their paths, ``*`` standing for one key or list item.

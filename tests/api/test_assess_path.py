@@ -11,10 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.routing import APIRoute
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 from starlette.types import Message
 
 from allpath.interfaces.http.guard import RequestGuard
 from allpath.settings import load_settings
+from allpath.storage import signin
 from allpath.storage import tables as t
 from tests.api.conftest import Service
 from tests.coroutines import run_coroutine
@@ -76,6 +79,45 @@ def test_an_admitted_assessment_is_answered_and_audited(service: Service) -> Non
     assert answer.status_code == 200, answer.text
     assert answer.headers["cache-control"] == "no-store"
     assert _last_outcome(service)[1] == "ok"
+
+
+RECORD = {"age_years": 5, "wbc_per_ul": 12000, "immunophenotype": "B", "sex": "female"}
+
+
+def test_a_kept_token_admits_the_assessment_without_a_transaction(service: Service) -> None:
+    client = service.client()
+    assert client.post("/api/assess", json=RECORD, headers=service.bearer("clinician")).status_code == 200  # kept
+    begun: list[object] = []
+
+    def _begun(*_args: object) -> None:
+        begun.append(_args)
+
+    event.listen(Session, "after_transaction_create", _begun)
+    try:
+        answer = client.post("/api/assess", json=RECORD, headers=service.bearer("clinician"))
+    finally:
+        event.remove(Session, "after_transaction_create", _begun)
+    assert answer.status_code == 200, answer.text
+    assert begun == []  # the account read from the token cache: no merge into a session, no transaction to end
+    assert _last_outcome(service) == ("assess", "ok", "stateless")
+    assert service.audit()[-1].user_id == service.users["clinician"]
+
+
+def test_kept_tokens_that_the_assessment_refuses_are_refused_and_audited(service: Service) -> None:
+    client = service.client()
+    waiting = service.new_account("researcher")  # no team has granted it data yet
+    with service.sessions() as s, s.begin():
+        user = s.get(t.User, waiting.id)
+        assert user is not None
+        unconfirmed = {"Authorization": f"Bearer {signin.create_api_token(s, user, 'tests')}"}
+    for headers, outcome in (
+        (service.bearer("family"), "forbidden"),
+        (service.bearer("admin"), "forbidden"),
+        (unconfirmed, "unconfirmed"),
+    ):
+        assert client.get("/api/me", headers=headers).status_code == 200  # looked up and kept
+        refused = client.post("/api/assess", json=RECORD, headers=headers)
+        assert refused.status_code == 403 and _last_outcome(service) == ("access", outcome, "POST /api/assess")
 
 
 async def _answered(path: str, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:

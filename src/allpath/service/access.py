@@ -8,6 +8,7 @@ the route's unit of work is made (and, for a refusal, instead of it).
 
 from __future__ import annotations
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from allpath.storage import audit, signin, users
@@ -34,6 +35,18 @@ def cached_token_account(s: Session, raw: str) -> tuple[User, bool] | None:
     """``token_account`` from the token cache alone, without SQL or I/O (the event loop may ask); None when
     the token must be looked up."""
     return signin.cached_token_account(s, raw)
+
+
+def kept_token_account(engine: Engine, raw: str) -> tuple[User, bool] | None:
+    """``token_account`` from the token cache alone and without a session: the account is the cache's shared,
+    detached copy (read it only); None when the token must be looked up. Does I/O where ``kept_in_memory``
+    is False (PostgreSQL reads its generation): call it from a thread there."""
+    return signin.kept_token_account(engine, raw)
+
+
+def kept_in_memory(engine: Engine) -> bool:
+    """Whether ``kept_token_account`` does no I/O for ``engine`` (the event loop may ask it)."""
+    return signin.kept_in_memory(engine)
 
 
 def session_user(s: Session, raw: str, idle_minutes: float) -> tuple[User, str] | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import and_, bindparam, delete, exists, or_, select, update
+from sqlalchemy import Engine, and_, bindparam, delete, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from allpath.settings import SignInLimits
@@ -190,6 +190,22 @@ def cached_token_account(s: Session, raw: str) -> tuple[t.User, bool] | None:
     if cache is None or not cache.generation.in_memory:
         return None
     return cache.found(s, digest(raw))
+
+
+def kept_token_account(engine: Engine, raw: str) -> tuple[t.User, bool] | None:
+    """The account of an API token and whether it was granted patient data, from this process's token cache
+    alone while its entry is exact; None when it must be looked up. No session: the account is the cache's
+    detached template, shared by every request that reads it, so read it and never attach or change it. Reads
+    the generation from the database where it is kept there (``kept_in_memory`` False): ask from a thread."""
+    cache = token_cache.cache_for(engine)
+    entry = None if cache is None else cache.exact(digest(raw))
+    return None if entry is None else (entry.user, entry.granted)
+
+
+def kept_in_memory(engine: Engine) -> bool:
+    """Whether ``kept_token_account`` does no I/O for ``engine`` (the event loop may ask it)."""
+    cache = token_cache.cache_for(engine)
+    return cache is None or cache.generation.in_memory
 
 
 def token_user(s: Session, raw: str) -> t.User | None:

@@ -226,9 +226,10 @@ def _rolled_back(s: Session) -> None:
 
 @dataclass(frozen=True)
 class Checked:
-    """A token's account as looked up under ``generation``: never handed out itself (``attached`` copies it)."""
+    """A token's account as looked up under ``generation``: copied into a request's session (``found``), or
+    read as it is, never attached nor changed, by a route that needs only its id and role (``exact``)."""
 
-    user: t.User  # detached: a template, copied into each request's session
+    user: t.User  # detached: a template
     granted: bool
     expires_at: datetime
     generation: bytes
@@ -245,6 +246,13 @@ class TokenCache:
     def found(self, s: Session, token_hash: str) -> tuple[t.User, bool] | None:
         """The account of the token (attached to ``s``, no SQL) and whether it was granted patient data, when
         an entry is still exact; None when it must be looked up."""
+        entry = self.exact(token_hash)
+        return None if entry is None else (s.merge(entry.user, load=False), entry.granted)
+
+    def exact(self, token_hash: str) -> Checked | None:
+        """The token's entry while it is still exact (see the module docstring); None when it must be looked
+        up. Its ``user`` is the detached template shared by every request: read it, never attach or change
+        it (``found`` gives a copy in a session)."""
         entry = self._entries.get(token_hash)
         if entry is None:
             return None
@@ -255,7 +263,7 @@ class TokenCache:
         ):
             self._entries.pop(token_hash, None)
             return None
-        return s.merge(entry.user, load=False), entry.granted
+        return entry
 
     def keep(self, token_hash: str, user: t.User, granted: bool, expires_at: datetime, generation: bytes) -> None:
         """Keep what a look-up found, read under ``generation`` (read *before* the look-up began)."""

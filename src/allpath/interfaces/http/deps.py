@@ -273,6 +273,29 @@ async def admitted(request: Request, s: Session, roles: tuple[str, ...] | None) 
     return principal
 
 
+async def kept_admission(request: Request, roles: tuple[str, ...]) -> Principal | None:
+    """The principal ``admitted`` would admit with ``roles``, when the request signs in with an API token whose
+    entry in the token cache is exact: without a session, a merge or a transaction (``POST /api/assess``).
+    Its account is the cache's detached copy, shared by every request: read it only. None in every other case
+    (no token, a token to look up, a role or grant that would be refused): ``admitted`` then decides, refuses
+    and audits, exactly as without this."""
+    header = request.headers.get("authorization", "")
+    engine = getattr(request.app.state, "engine", None)
+    if engine is None or not header.lower().startswith("bearer "):
+        return None
+    raw = header[7:].strip()
+    if access.kept_in_memory(engine):
+        found = access.kept_token_account(engine, raw)  # no I/O: the event loop asks
+    else:
+        found = await _looked_up_in_thread(access.kept_token_account, engine, raw)  # reads the generation
+    if found is None:
+        return None
+    user, granted = found
+    if user.role not in roles or (user.role in access.DATA_ROLES and not granted):
+        return None  # refused: by ``admitted``, which audits the refusal
+    return Principal(user, "token", granted=granted)
+
+
 def require(*roles: str) -> Callable[[Principal, Request, Session], Awaitable[Principal]]:
     """A dependency that admits only the given roles (least privilege: each endpoint names its roles)."""
 

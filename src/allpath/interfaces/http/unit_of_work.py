@@ -32,7 +32,15 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from allpath.interfaces.http import ending
-from allpath.interfaces.http.deps import DB, Principal, Refusal, admitted, patient_for, storable_body
+from allpath.interfaces.http.deps import (
+    DB,
+    Principal,
+    Refusal,
+    admitted,
+    kept_admission,
+    patient_for,
+    storable_body,
+)
 from allpath.service.stored import Patient, User
 from allpath.service.unit_of_work import UnitOfWork
 
@@ -102,7 +110,10 @@ def admitting(*roles: str) -> Callable[[Request], AsyncIterator[Work]]:
 
     The same checks in the same order (text that cannot be stored refused before anything else, then the
     principal, refusals audited and durable before their answer), for the cost of one dependency: FastAPI's
-    work to resolve the four cost more than the checks (benchmarks/README.md, issue 11)."""
+    work to resolve the four cost more than the checks (benchmarks/README.md, issue 11). A caller whose API
+    token is kept in the token cache and would be admitted is admitted from the cache alone
+    (``kept_admission``): its account is the cache's shared, detached copy, read only (for the audit), and
+    the session begins no transaction."""
 
     async def work(request: Request) -> AsyncIterator[Work]:
         await storable_body(request)
@@ -110,7 +121,8 @@ def admitting(*roles: str) -> Callable[[Request], AsyncIterator[Work]]:
         ended = UnitOfWork(session, None)
         try:
             try:
-                principal = await admitted(request, session, roles)
+                # A kept token admitted from the token cache alone: no merge, no transaction to end.
+                principal = await kept_admission(request, roles) or await admitted(request, session, roles)
                 yield Work(session, principal.user, principal)
             except BaseException:
                 with contextlib.suppress(Exception):  # the request's own error is the one to report

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from starlette.responses import JSONResponse
 
 from allpath import service
-from allpath.interfaces.http.json_answer import JSONAnswer, encode
+from allpath.interfaces.http.json_answer import JSONAnswer, _marked, encode
 from allpath.knowledge.loader import KnowledgeBase
 from tests.api.conftest import Service
 from tests.conftest import complete_b_all
@@ -95,11 +95,45 @@ def test_the_numbers_and_texts_pydantic_core_writes_differently_are_left_to_the_
 
 
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
-def test_a_number_json_cannot_carry_is_refused_as_before(value: float) -> None:
+@pytest.mark.parametrize("before", ["", "No Irish Ice " * 40])  # more capitals than are checked one by one
+def test_a_number_json_cannot_carry_is_refused_as_before(value: float, before: str) -> None:
     with pytest.raises(ValueError, match="not JSON compliant"):
-        starlette({"value": [value]})
+        starlette({"text": before, "value": [value]})
     with pytest.raises(ValueError, match="not JSON compliant"):
-        encode({"value": [value]})
+        encode({"text": before, "value": [value]})
+
+
+def _four_scans(encoded: bytes) -> bool:
+    return any(mark in encoded for mark in (b"0.0000", b"NaN", b"Infinity")) or any(
+        f"e-{digit}".encode() in encoded for digit in range(10)
+    )
+
+
+MARK_PARTS = st.sampled_from(["N", "Na", "NaN", "I", "Infinit", "Infinity", "e", "e-", "e-x", "e-7", "0.000", "0.0000"])
+
+
+@PROPERTY_SETTINGS
+@given(st.lists(MARK_PARTS | st.text(max_size=3), max_size=80))
+def test_the_marks_are_found_as_four_scans_of_the_text_would(parts: list[str]) -> None:
+    encoded = "".join(parts).encode()
+    assert _marked(encoded) == _four_scans(encoded)
+
+
+@pytest.mark.parametrize(
+    ("text", "marked"),
+    [
+        ("", False),
+        ("e-", False),
+        ("one-two e-x e-", False),
+        ("e-x then e-5", True),
+        ("N" * 100 + "NaN", True),
+        ("I" * 100 + "Infinit", False),
+        ("I" * 100 + "Infinity", True),
+        ("Na " * 50, False),
+    ],
+)
+def test_the_marks_at_the_edges(text: str, marked: bool) -> None:
+    assert _marked(text.encode()) is marked
 
 
 def test_a_value_that_is_not_json_is_refused_as_before() -> None:

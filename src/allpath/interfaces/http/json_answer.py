@@ -15,7 +15,9 @@ module looks for, and then the answer is encoded by the standard library instead
   before), pydantic-core would write ``NaN`` / ``Infinity`` (marked by those words).
 
 The marks are looked for in the whole text, strings included, so a text that happens to hold one only costs
-the slower encoding, never a different answer. A value pydantic-core cannot encode goes to the standard
+the slower encoding, never a different answer. ``NaN`` and ``Infinity`` are found from their capital letter
+(each found by ``memchr``; few in an answer), ``e-`` by one scan whose few hits are checked for a digit: about
+35 us less than four scans of a 22 kB assessment. A value pydantic-core cannot encode goes to the standard
 library too, which refuses it as before. Meant for results typed as JSON (the TypedDicts of
 ``allpath.domain.results``, whose values mypy checks): pydantic-core would also write a few Python types that
 are not JSON (a date, a set), which such a result cannot hold. ``tests/api/test_json_answer.py`` proves the
@@ -25,12 +27,11 @@ bytes equal over the examples' assessments, generated records and generated JSON
 from __future__ import annotations
 
 import json
-import re
 
 from pydantic_core import PydanticSerializationError, to_json
 from starlette.responses import JSONResponse
 
-_SHORT_NEGATIVE_EXPONENT = re.compile(rb"e-[0-9]")  # starts with a literal: a fast scan of the whole answer
+_CAPITALS_CHECKED = 32  # past this many capitals, the word is looked for by one scan of the rest
 
 
 def encode(content: object) -> bytes:
@@ -39,9 +40,33 @@ def encode(content: object) -> bytes:
         encoded = to_json(content, inf_nan_mode="constants")
     except PydanticSerializationError:
         return _standard(content)  # refused there too, in the standard library's words
-    if b"0.0000" in encoded or b"NaN" in encoded or b"Infinity" in encoded or _SHORT_NEGATIVE_EXPONENT.search(encoded):
+    if _marked(encoded):
         return _standard(content)
     return encoded
+
+
+def _marked(encoded: bytes) -> bool:
+    """Whether ``encoded`` holds ``0.0000``, ``e-`` and a digit, ``NaN`` or ``Infinity`` anywhere."""
+    if b"0.0000" in encoded:
+        return True
+    at = encoded.find(b"e-")
+    while at >= 0:
+        if encoded[at + 2 : at + 3].isdigit():  # ASCII digits only; False at the end
+            return True
+        at = encoded.find(b"e-", at + 2)
+    return _holds(encoded, b"NaN") or _holds(encoded, b"Infinity")
+
+
+def _holds(encoded: bytes, word: bytes) -> bool:
+    """``word in encoded``, found from the occurrences of its first letter (a ``memchr`` each)."""
+    at = encoded.find(word[:1])
+    for _ in range(_CAPITALS_CHECKED):
+        if at < 0:
+            return False
+        if encoded.startswith(word, at):
+            return True
+        at = encoded.find(word[:1], at + 1)
+    return at >= 0 and word in encoded[at:]
 
 
 def _standard(content: object) -> bytes:

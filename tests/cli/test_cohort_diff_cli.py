@@ -199,6 +199,9 @@ def test_lang_writes_the_reviewers_report_in_that_language_and_leaves_json_as_it
     assert "  adolescente o adulto joven (de 15 a 39 años)  " in out
     assert "entra en la población adolescente o adulto joven (de 15 a 39 años)" in out
     assert "adolescent or young adult" not in out and "Philadelphia" not in out
+    # The groups in words, said as groups ("alto": a risk group, where "high" confidence is "alta").
+    assert "  en uso \\ nuevo  alto  muy alto" in out and "\n  recién diagnosticada   " in out
+    assert "very high" not in out and "newly diagnosed" not in out and "alta" not in out
     english = invoke(str(cohort), "--against", str(changed), "--format", "json")
     spanish = invoke(str(cohort), "--against", str(changed), "--format", "json", "--lang", "es")
     assert spanish == english and english[0] == 0

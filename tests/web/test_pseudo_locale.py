@@ -95,7 +95,7 @@ def pseudo_translations() -> Translations:
         if isinstance(message.id, tuple):  # singular and plural
             catalog.add(message.id, tuple(pseudo(form) for form in message.id))
         elif message.id:
-            catalog.add(message.id, pseudo(str(message.id)))
+            catalog.add(message.id, pseudo(str(message.id)), context=message.context)
     compiled = BytesIO()
     write_mo(compiled, catalog)
     compiled.seek(0)
@@ -107,9 +107,10 @@ PSEUDO = pseudo_translations()
 
 def catalog_pieces() -> set[str]:
     """The catalog's English as a page shows it: each text between markup and placeholders, of some length
-    (a single short word may also be a word of the data)."""
+    (a single short word may also be a word of the data). Not the words of a context (a group's code in words,
+    "very high"): the same English is part of the knowledge base's texts ("COG very high risk")."""
     with POT.open("rb") as pot:
-        messages = [message.id for message in read_po(pot) if message.id]
+        messages = [message.id for message in read_po(pot) if message.id and not message.context]
     ids = [
         str(form) for message_id in messages for form in (message_id if isinstance(message_id, tuple) else [message_id])
     ]

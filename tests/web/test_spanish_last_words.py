@@ -235,3 +235,37 @@ def test_an_intrathecal_dose_says_its_age_band_and_day_in_spanish(clinician: Use
     assert "for age" not in spanish and "from the birth date" not in spanish
     english = _words(_section(clinician.get(f"/patients/{pid}").text, "doses"))
     assert re.search(r"\d+ mg for age 3 to 8 years \(age on 2026-\d\d-\d\d from the birth date\)", english)
+
+
+def test_the_disease_state_and_risk_groups_are_spanish_on_the_pages_and_english_stays(
+    web: WebApp, clinician: User
+) -> None:
+    """A group's code in words ("newly diagnosed", "very high") in the reader's language: the patient list, the
+    patient page's heading and the research export's table; English keeps the code with spaces."""
+    spanish, english = clinician.get("/patients", headers=SPANISH).text, clinician.get("/patients?lang=en").text
+    assert ">recién diagnosticada</td>" in spanish and ">newly diagnosed</td>" not in spanish
+    assert ">newly diagnosed</td>" in english
+    child = web.ids["family_child"]
+    assert "· recién diagnosticada</p>" in clinician.get(f"/patients/{child}?lang=es").text
+    researcher = sign_in(web.app, "researcher")
+    export = researcher.get("/export?lang=es").text
+    assert "recién diagnosticada" in export and "newly diagnosed" not in export
+    assert re.search(r">(estándar|alto|muy alto)</td>", export)
+
+
+def test_group_words_say_each_code_as_a_group() -> None:
+    from allpath.interfaces.i18n.groups import group_words
+
+    assert [group_words(code) for code in ("very_high", "newly_diagnosed", None, "unknown_code")] == [
+        "very high",
+        "newly diagnosed",
+        "none",
+        "unknown code",
+    ]
+    with use_locale("es"):
+        assert [group_words(code) for code in ("high", "very_high", "early", None)] == [
+            "alto",
+            "muy alto",
+            "temprana",
+            "ninguno",
+        ]

@@ -10,6 +10,7 @@ codes without a catalog entry stay as they are: they are what a reviewer looks u
 from __future__ import annotations
 
 from allpath.interfaces.i18n import gettext, marked, ngettext
+from allpath.interfaces.i18n.groups import WORDS, group_words
 from allpath.interfaces.i18n.labels import local_field_label
 from allpath.service.cohort.diff import (
     CohortDiff,
@@ -38,7 +39,8 @@ _CORNER = marked("old \\ new")
 
 def _group(value: str | bool | None) -> str:
     """A group as a reviewer reads it: the catalog's word when it has one ('none', 'yes', 'high'), else its code."""
-    return gettext(group_word(value))
+    word = group_word(value)
+    return group_words(word) if word in WORDS else gettext(word)
 
 
 def _threshold(text: str) -> str:

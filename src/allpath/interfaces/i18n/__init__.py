@@ -94,6 +94,16 @@ def marked(message: str) -> str:
     return message
 
 
+def marked_in(context: str, message: str) -> str:
+    """Marks a word kept in code for the catalog in a context (``pgettext``): the same English word said
+    otherwise there ("high" of a risk group is "alto" in Spanish, "high" confidence "alta")."""
+    return message
+
+
+def pgettext(context: str, message: str) -> str:
+    return _translations.get().pgettext(context, message)
+
+
 class Phrase(str):
     """A sentence made in code with values in it ("User name: use at least 3 characters."): the English as the
     text itself, and the catalog's sentence (``words``, marked) with its values, so that ``gettext`` translates
@@ -212,5 +222,7 @@ def install(env: Environment) -> None:
     env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
     # ``translated``: a word kept in code (a navigation label, a notice), translated and still escaped as text
     # (``_()`` marks its answer safe, right for the templates' own words only).
-    env.filters.update(translated=gettext, local_date=shown_date, local_decimal=shown_decimal)
+    from allpath.interfaces.i18n.groups import group_words  # it uses this module's words
+
+    env.filters.update(translated=gettext, local_date=shown_date, local_decimal=shown_decimal, group_words=group_words)
     env.globals.update(language_name=language_name)

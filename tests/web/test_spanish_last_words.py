@@ -253,6 +253,20 @@ def test_the_disease_state_and_risk_groups_are_spanish_on_the_pages_and_english_
     assert re.search(r">(estándar|alto|muy alto)</td>", export)
 
 
+def test_the_stored_risk_groups_are_named_in_the_pages_language(web: WebApp, clinician: User) -> None:
+    """The patient list and a patient's history show stored assessments: their group labels (stored in English)
+    are the knowledge base's names of the groups in the page's language; English keeps the stored labels."""
+    spanish, english = clinician.get("/patients", headers=SPANISH).text, clinician.get("/patients?lang=en").text
+    assert "riesgo estándar</span>" in spanish and "riesgo muy alto del COG</span>" in spanish
+    assert "standard risk</span>" not in spanish and "COG very high risk" not in spanish
+    assert "standard risk</span>" in english and "riesgo" not in english
+    family = sign_in(web.app, "family.demo").get("/patients?lang=es").text
+    assert "riesgo" in family and " risk</span>" not in family
+    history = _section(clinician.get(f"/patients/{web.ids['family_child']}?lang=es").text, "history")
+    assert re.search(r"grupo de riesgo: riesgo (estándar|alto|muy alto)", history), history
+    assert " risk ·" not in history and "COG: COG" not in history
+
+
 def test_group_words_say_each_code_as_a_group() -> None:
     from allpath.interfaces.i18n.groups import group_words
 

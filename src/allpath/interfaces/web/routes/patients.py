@@ -35,6 +35,7 @@ from allpath.interfaces.web.pages import (
 )
 from allpath.interfaces.web.routes.record_form import form_page, in_page_language
 from allpath.interfaces.web.trial_section import page_trials
+from allpath.knowledge.loader import KnowledgeBase
 from allpath.service import stored_patients
 from allpath.service.records import RoadmapView
 from allpath.service.stored import Patient
@@ -90,20 +91,41 @@ def _label(found: object, key: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _summary_row(row: stored_patients.PatientRow) -> ListedPatient:
+def _group_label(kb: KnowledgeBase | None, scheme: str, code: object, stored: str | None) -> str | None:
+    """A stored assessment's group label in the page's language (``kb``: that language's knowledge base, None for
+    English): the knowledge base's name of the group's code, else the label as stored."""
+    if kb is None or not isinstance(code, str):
+        return stored
+    labels: Mapping[str, str] = getattr(kb, scheme).spec.labels
+    return labels.get(code, stored)
+
+
+def _page_kb(request: Request, work: Work) -> KnowledgeBase | None:
+    """The knowledge base in the page's language, or None when the page is English (stored labels as they are)."""
+    locale = page_locale(request, Viewer.of(work.signed_in()))
+    kb: KnowledgeBase = request.app.state.kb
+    return None if locale == kb.locale else request.app.state.kb_for(locale)
+
+
+def _summary_row(row: stored_patients.PatientRow, kb: KnowledgeBase | None) -> ListedPatient:
     patient, a = row.patient, row.assessment
-    result = a.result
+    result, relapse = a.result, a.result.get("relapse")
+    relapse_group = relapse.get("risk_group") if isinstance(relapse, Mapping) else None
     return {
         "id": patient.id,
         "display_name": patient.display_name,
         "version": patient.current_version,
         "disease_state": a.disease_state,
         "risk_group": a.risk_group,
-        "risk_group_label": _label(result, "risk_group_label"),
+        "risk_group_label": _group_label(kb, "risk_group", a.risk_group, _label(result, "risk_group_label")),
         "cog_risk_group": a.cog_risk_group,
-        "cog_risk_group_label": _label(result, "cog_risk_group_label"),
+        "cog_risk_group_label": _group_label(
+            kb, "cog_risk_group", a.cog_risk_group, _label(result, "cog_risk_group_label")
+        ),
         "provisional": a.provisional,
-        "relapse_risk_group_label": _label(result.get("relapse"), "risk_group_label"),
+        "relapse_risk_group_label": _group_label(
+            kb, "relapse_risk_group", relapse_group, _label(relapse, "risk_group_label")
+        ),
         "assessed_at": a.created_at,
     }
 
@@ -112,7 +134,8 @@ def _summary_row(row: stored_patients.PatientRow) -> ListedPatient:
 def patient_list(request: Request, work: CareOrFamilyPage, q: str = "") -> Response:
     """A clinician's team's patients (searchable by name or id); a family's own children."""
     q = q.strip()[:100]
-    rows = [_summary_row(row) for row in stored_patients.patient_list(work, q, channel="web")]
+    kb = _page_kb(request, work)
+    rows = [_summary_row(row, kb) for row in stored_patients.patient_list(work, q, channel="web")]
     context = {"rows": rows, "q": q, "htmx": is_htmx(request)}
     if is_htmx(request):
         return page(request, "_patient_rows.html", context, work, headers={"Vary": "HX-Request"})
@@ -252,8 +275,8 @@ async def update_patient(request: Request, patient_id: str, kb: KB, work: Clinic
 # ---- the assessment ----------------------------------------------------------------------------------
 
 
-def _history(work: Work, patient: Patient) -> list[HistoryRow]:
-    """Every assessment, newest first, with who stored the version it assessed."""
+def _history(work: Work, patient: Patient, kb: KnowledgeBase | None) -> list[HistoryRow]:
+    """Every assessment, newest first, with who stored the version it assessed (``kb``: see ``_group_label``)."""
     rows: list[HistoryRow] = []
     for entry in stored_patients.history(work, patient):
         a = entry.assessment
@@ -262,8 +285,10 @@ def _history(work: Work, patient: Patient) -> list[HistoryRow]:
                 "version": a.patient_version,
                 "at": a.created_at,
                 "by": entry.stored_by,
-                "risk_group_label": _label(a.result, "risk_group_label"),
-                "cog_risk_group_label": _label(a.result, "cog_risk_group_label"),
+                "risk_group_label": _group_label(kb, "risk_group", a.risk_group, _label(a.result, "risk_group_label")),
+                "cog_risk_group_label": _group_label(
+                    kb, "cog_risk_group", a.cog_risk_group, _label(a.result, "cog_risk_group_label")
+                ),
                 "disease_state": a.disease_state,
                 "provisional": a.provisional,
                 "changes": a.changes,
@@ -317,7 +342,7 @@ def patient_page(request: Request, patient_id: str, kb: KB, work: CareOrFamilyPa
         "stored_knowledge_version": now.stored.knowledge_version if now.knowledge_changed else None,
         "treatment": answer.result,
         "record_rows": _record_rows(record),
-        "history": _history(work, patient),
+        "history": _history(work, patient, None if locale == request.app.state.kb.locale else kb),
         "elements": {e["id"]: e for e in result["plan"].get("elements", [])},
         "population_labels": {p.spec.id: p.spec.label for p in kb.populations},
         "unchanged": bool(unchanged),

@@ -16,11 +16,11 @@ from allpath.domain.results import (
     Relapse,
     TimingBasis,
 )
-from allpath.engine.explain import factor, inputs_seen, source_of
+from allpath.engine.explain import inputs_seen, source_of
 from allpath.engine.facts import build_facts
 from allpath.engine.guidance import diagnostic_tests, follow_up, prognostic_factors, workup
 from allpath.engine.plan import build_plan
-from allpath.engine.prepared import prepared
+from allpath.engine.prepared import fresh_factor, prepared
 from allpath.engine.schemes import SchemeResult, evaluate_scheme
 from allpath.engine.warnings import input_warnings
 from allpath.knowledge.compiled import Note, Scheme
@@ -30,44 +30,24 @@ from allpath.knowledge.schema import CounselingRule
 
 
 def _scheme_factors(kb: KnowledgeBase, scheme: Scheme, result: SchemeResult, facts: Facts) -> list[Factor]:
-    out = []
+    heads = prepared(kb).factors
     name = scheme.spec.id
-    for rule in result.applied:
-        out.append(
-            factor(
-                kb,
-                id=rule.spec.id,
-                scheme=name,
-                effect=f"{name}={rule.spec.group}",
-                explanation=rule.spec.explanation,
-                plain=rule.spec.plain,
-                cite=rule.spec.cite,
-                evidence=rule.spec.evidence,
-                confidence=rule.confidence,
-                inputs=inputs_seen(rule.condition, facts),
-                decides=any(rule is d for d in result.decisive_rules),  # identity: a Rule compares by value
-            )
+    decisive = result.decisive_rules
+    out = [
+        fresh_factor(
+            heads[name, id(rule)],
+            inputs_seen(rule.condition, facts),
+            any(rule is d for d in decisive),  # identity: a Rule compares by value
         )
+        for rule in result.applied
+    ]
     out.extend(_note_factors(kb, name, result.notes, facts))
     return out
 
 
 def _note_factors(kb: KnowledgeBase, scheme: str, notes: tuple[Note, ...], facts: Facts) -> list[Factor]:
-    return [
-        factor(
-            kb,
-            id=note.spec.id,
-            scheme=scheme,
-            effect="not covered" if note.spec.not_covered else "note",
-            explanation=note.spec.explanation,
-            plain=note.spec.plain,
-            cite=note.spec.cite,
-            evidence=note.spec.evidence,
-            confidence=note.confidence,
-            inputs=inputs_seen(note.condition, facts),
-        )
-        for note in notes
-    ]
+    heads = prepared(kb).factors
+    return [fresh_factor(heads[scheme, id(note)], inputs_seen(note.condition, facts)) for note in notes]
 
 
 def _comparison(kb: KnowledgeBase, risk: SchemeResult, cog: SchemeResult) -> Factor | None:
@@ -106,24 +86,12 @@ def _populations(kb: KnowledgeBase, facts: Facts) -> tuple[PartialSet, list[Fact
     unknown: dict[str, frozenset[str]] = {}
     factors: list[Factor] = []
     missing: frozenset[str] = NO_FACTS
+    heads = prepared(kb).factors
     for pop in kb.populations:
         outcome = pop.condition.check(facts)
         if outcome is True:
             members.append(pop.spec.id)
-            factors.append(
-                factor(
-                    kb,
-                    id=f"population.{pop.spec.id}",
-                    scheme="populations",
-                    effect=f"population={pop.spec.id}",
-                    explanation=pop.spec.explanation,
-                    plain=pop.spec.plain,
-                    cite=pop.spec.cite,
-                    evidence=pop.spec.evidence,
-                    confidence=pop.confidence,
-                    inputs=inputs_seen(pop.condition, facts),
-                )
-            )
+            factors.append(fresh_factor(heads["populations", id(pop)], inputs_seen(pop.condition, facts)))
         elif outcome is not False:
             unknown[pop.spec.id] = outcome
             missing = missing | outcome
@@ -162,20 +130,8 @@ def _relapse(kb: KnowledgeBase, facts: Facts, dx_risk: SchemeResult) -> tuple[Re
     for rule, condition in kb.relapse_timing.rules:
         if condition.check(facts) is True:
             timing_value = rule.value
-            factors.append(
-                factor(
-                    kb,
-                    id=rule.id,
-                    scheme="relapse_timing",
-                    effect=f"relapse_timing={rule.value}",
-                    explanation=rule.explanation,
-                    plain=rule.plain,
-                    cite=rule.cite,
-                    evidence=rule.evidence,
-                    confidence=kb.relapse_timing.spec.confidence,
-                    inputs=inputs_seen(condition, facts),
-                )
-            )
+            head = prepared(kb).factors["relapse_timing", id(rule)]
+            factors.append(fresh_factor(head, inputs_seen(condition, facts)))
             break
     basis: TimingBasis | None = None
     for cutoff in kb.relapse_timing.cutoffs:
@@ -237,18 +193,7 @@ def _input_fields(kb: KnowledgeBase, record: PatientRecord) -> dict[str, str]:
 def _disease_state(kb: KnowledgeBase, facts: dict[str, Fact]) -> tuple[DiseaseState, Factor]:
     for rule, condition in kb.disease_states:
         if condition.check(facts) is True:
-            explained = factor(
-                kb,
-                id=rule.id,
-                scheme="disease_state",
-                effect=f"disease_state={rule.value}",
-                explanation=rule.explanation,
-                plain=rule.plain,
-                cite=rule.cite,
-                evidence=rule.evidence,
-                confidence="H",
-                inputs=inputs_seen(condition, facts),
-            )
+            explained = fresh_factor(prepared(kb).factors["disease_state", id(rule)], inputs_seen(condition, facts))
             facts["disease_state"] = rule.value
             return rule.value, explained
     raise AssertionError("disease_state.yaml must cover every record")  # pragma: no cover

@@ -14,11 +14,11 @@ import weakref
 from dataclasses import dataclass
 from typing import NotRequired, TypedDict
 
-from allpath.domain.results import DrugClass, FollowUpItem, PlanPhase, Source
+from allpath.domain.results import DrugClass, Factor, FactValue, FollowUpItem, PlanPhase, Source
 from allpath.domain.results import PlanElement as AppliedElement
-from allpath.engine.explain import CONFIDENCE_WORDS, evidence_of, source_of
+from allpath.engine.explain import CONFIDENCE_WORDS, evidence_of, factor, source_of
 from allpath.knowledge import schema as s
-from allpath.knowledge.compiled import PlanElement
+from allpath.knowledge.compiled import Note, PlanElement, Scheme
 from allpath.knowledge.conditions import Condition
 from allpath.knowledge.loader import KnowledgeBase
 from allpath.knowledge.therapy_schema import DrugEntry
@@ -72,6 +72,96 @@ class Prepared:
     cautions: tuple[tuple[Condition, FollowUpItem], ...]
     prognosis_newly_diagnosed: Source
     prognosis_relapsed: Source
+    # The factor a rule, note, population or state rule explains, but for its inputs (and whether it decides):
+    # by (scheme, id() of the knowledge object), objects that live as long as the knowledge base.
+    factors: dict[tuple[str, int], Factor]
+
+
+def fresh_factor(head: Factor, inputs: dict[str, FactValue], decides: bool | None = None) -> Factor:
+    """A factor made from its prepared head, sharing nothing with it (``explain.factor``'s dict, key for key)."""
+    item = head.copy()
+    item["inputs"] = inputs  # in its place: the head holds every key but "decides"
+    item["source"] = head["source"].copy()
+    if "evidence" in head:
+        item["evidence"] = [e.copy() for e in head["evidence"]]
+    if decides is not None:
+        item["decides"] = decides
+    return item
+
+
+def _note_heads(kb: KnowledgeBase, scheme: str, notes: tuple[Note, ...]) -> dict[tuple[str, int], Factor]:
+    return {
+        (scheme, id(note)): factor(
+            kb,
+            id=note.spec.id,
+            scheme=scheme,
+            effect="not covered" if note.spec.not_covered else "note",
+            explanation=note.spec.explanation,
+            plain=note.spec.plain,
+            cite=note.spec.cite,
+            evidence=note.spec.evidence,
+            confidence=note.confidence,
+            inputs={},
+        )
+        for note in notes
+    }
+
+
+def _scheme_heads(kb: KnowledgeBase, scheme: Scheme) -> dict[tuple[str, int], Factor]:
+    name = scheme.spec.id
+    heads = {
+        (name, id(rule)): factor(
+            kb,
+            id=rule.spec.id,
+            scheme=name,
+            effect=f"{name}={rule.spec.group}",
+            explanation=rule.spec.explanation,
+            plain=rule.spec.plain,
+            cite=rule.spec.cite,
+            evidence=rule.spec.evidence,
+            confidence=rule.confidence,
+            inputs={},
+        )
+        for rule in scheme.rules
+    }
+    return heads | _note_heads(kb, name, scheme.notes)
+
+
+def _factor_heads(kb: KnowledgeBase) -> dict[tuple[str, int], Factor]:
+    heads = _note_heads(kb, "genetic_counseling", kb.counseling)
+    for scheme in (kb.risk_group, kb.cog_risk_group, kb.relapse_risk_group):
+        heads |= _scheme_heads(kb, scheme)
+    for pop in kb.populations:
+        heads["populations", id(pop)] = factor(
+            kb,
+            id=f"population.{pop.spec.id}",
+            scheme="populations",
+            effect=f"population={pop.spec.id}",
+            explanation=pop.spec.explanation,
+            plain=pop.spec.plain,
+            cite=pop.spec.cite,
+            evidence=pop.spec.evidence,
+            confidence=pop.confidence,
+            inputs={},
+        )
+    rules: list[tuple[str, s.TimingRule | s.StateRule, s.Confidence]] = [
+        ("relapse_timing", r, kb.relapse_timing.spec.confidence) for r, _ in kb.relapse_timing.rules
+    ]
+    rules += [("disease_state", r, "H") for r, _ in kb.disease_states]
+    for name, rule, confidence in rules:
+        heads[name, id(rule)] = factor(
+            kb,
+            id=rule.id,
+            scheme=name,
+            effect=f"{name}={rule.value}",
+            explanation=rule.explanation,
+            plain=rule.plain,
+            cite=rule.cite,
+            evidence=rule.evidence,
+            confidence=confidence,
+            inputs={},
+        )
+    return heads
 
 
 def fresh_element(item: AppliedElement) -> AppliedElement:
@@ -153,6 +243,7 @@ def _prepare(kb: KnowledgeBase) -> Prepared:
         cautions=tuple((c.condition, _items(kb, [c.spec])[0]) for c in kb.cautions),
         prognosis_newly_diagnosed=source_of(kb, kb.prognosis.cite_newly_diagnosed),
         prognosis_relapsed=source_of(kb, kb.prognosis.cite_relapsed),
+        factors=_factor_heads(kb),
     )
 
 

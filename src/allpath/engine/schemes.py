@@ -9,15 +9,15 @@ inputs it waits for are *pending*. Whether a pending input blocks the answer dep
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from allpath.knowledge.compiled import Note, Rule, Scheme
 from allpath.knowledge.conditions import NO_FACTS, Facts
 
 
-@dataclass(frozen=True)
-class SchemeResult:
-    """The outcome of one scheme for one child."""
+class SchemeResult(NamedTuple):
+    """The outcome of one scheme for one child (a named tuple: made several times an assessment, where a frozen
+    dataclass sets each field through ``object.__setattr__``)."""
 
     applicable: bool | None  # None: whether the scheme applies is itself unknown
     group: str | None

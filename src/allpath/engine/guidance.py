@@ -7,13 +7,13 @@ from __future__ import annotations
 from allpath.domain.results import (
     DiagnosticTest,
     DiseaseState,
+    FactValue,
     FollowUp,
     PrognosticFactor,
     TestStatus,
     WorkupTest,
 )
 from allpath.engine.explain import source_of
-from allpath.engine.facts import shown
 from allpath.engine.prepared import fresh_items, prepared
 from allpath.knowledge.conditions import Facts
 from allpath.knowledge.loader import KnowledgeBase
@@ -25,8 +25,13 @@ def prognostic_factors(kb: KnowledgeBase, facts: Facts, state: DiseaseState) -> 
     prep = prepared(kb)
     source = prep.prognosis_relapsed if relapsed else prep.prognosis_newly_diagnosed
     out: list[PrognosticFactor] = []
+    get = facts.get
     for item in items:
-        values = {n: shown(value) for n in item.inputs if (value := facts.get(n)) is not None}
+        values: dict[str, FactValue] = {}
+        for n in item.inputs:
+            value = get(n)
+            if value is not None:
+                values[n] = sorted(value) if isinstance(value, frozenset) else value  # as facts.shown, inline
         out.append(
             {"id": item.id, "label": item.label, "values": values, "recorded": bool(values), "source": source.copy()}
         )
@@ -68,9 +73,14 @@ def diagnostic_tests(
     """Every test the knowledge base knows, with what it is for and where this child stands with it."""
     out: list[DiagnosticTest] = []
     missing_paths, upcoming_paths = set(missing), set(upcoming)
-    for parts in prepared(kb).tests:
-        reported = [i for i in parts.tested if i in fields]
-        provides = [fields[i] for i in reported]
+    prep = prepared(kb)
+    usual = fields == prep.reported_fields  # no relapse after the first: each test's inputs as prepared
+    for parts in prep.tests:
+        if usual:
+            reported, provides = parts.reported, list(parts.provides)
+        else:
+            reported = tuple(i for i in parts.tested if i in fields)
+            provides = [fields[i] for i in reported]
         status: TestStatus
         if not parts.tested:
             status = "not part of the record"

@@ -50,6 +50,8 @@ class TestParts:
     spec: s.TestSpec
     tested: tuple[str, ...]  # the input facts the test provides, in the inputs' order
     source: Source
+    reported: tuple[str, ...]  # those whose absence is reported, and their record paths (of the first relapse):
+    provides: tuple[str, ...]  # for diagnostic_tests
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,9 +212,16 @@ def _drug_head(name: str, drug: DrugEntry) -> PlanDrugHead:
     return head
 
 
+def _test(kb: KnowledgeBase, test: s.TestSpec, fields: dict[str, str]) -> TestParts:
+    tested = tuple(i.id for i in kb.inputs.values() if i.test == test.id)
+    reported = tuple(i for i in tested if i in fields)
+    return TestParts(test, tested, source_of(kb, test.cite), reported, tuple(fields[i] for i in reported))
+
+
 def _prepare(kb: KnowledgeBase) -> Prepared:
     plan = tuple(_element(kb, element) for element in kb.plan)
     reported = tuple((name, spec.field) for name, spec in kb.inputs.items() if spec.absent == "missing")
+    fields = {n: f.replace("relapses[]", "relapses[0]") if f.startswith("relapses[]") else f for n, f in reported}
     return Prepared(
         plan=plan,
         element_sources={parts.element.spec.id: parts.source for parts in plan},
@@ -221,14 +230,9 @@ def _prepare(kb: KnowledgeBase) -> Prepared:
             {"id": p.id, "name": p.label, "order": p.order, "goal": p.goal, "source": source_of(kb, p.cite)}
             for p in kb.phases
         ),
-        tests=tuple(
-            TestParts(test, tuple(i.id for i in kb.inputs.values() if i.test == test.id), source_of(kb, test.cite))
-            for test in kb.tests.values()
-        ),
+        tests=tuple(_test(kb, test, fields) for test in kb.tests.values()),
         reported_inputs=reported,
-        reported_fields={
-            n: f.replace("relapses[]", "relapses[0]") if f.startswith("relapses[]") else f for n, f in reported
-        },
+        reported_fields=fields,
         fact_of_field={spec.field: name for name, spec in kb.inputs.items()},
         therapy_heads={
             code: {"code": code, "label": therapy.label, "plain": therapy.plain}

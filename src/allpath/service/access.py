@@ -8,10 +8,12 @@ the route's unit of work is made (and, for a refusal, instead of it).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from allpath.storage import audit, signin, users
+from allpath.storage import audit, audit_writer, signin, users
 from allpath.storage import patients as patient_store
 from allpath.storage.tables import Patient, User
 
@@ -47,6 +49,13 @@ def kept_token_account(engine: Engine, raw: str) -> tuple[User, bool] | None:
 def kept_in_memory(engine: Engine) -> bool:
     """Whether ``kept_token_account`` does no I/O for ``engine`` (the event loop may ask it)."""
     return signin.kept_in_memory(engine)
+
+
+def expecting_audit(engine: Engine) -> Callable[[], None]:
+    """Tell the group writer of ``engine`` that a request in flight will submit audit entries, so that a batch
+    may wait a moment for them (``allpath.storage.audit_writer``); call what this returns, once, when the
+    request has been answered."""
+    return audit_writer.writer_for(engine).expecting()
 
 
 def session_user(s: Session, raw: str, idle_minutes: float) -> tuple[User, str] | None:

@@ -8,14 +8,18 @@ before sign-in (422, nothing audited), then 401 / 403, each audited and stored b
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
+import pytest
 from fastapi.routing import APIRoute
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 from starlette.types import Message
 
+import allpath.service
 from allpath.interfaces.http.guard import RequestGuard
+from allpath.service.unit_of_work import UnitOfWork
 from allpath.settings import load_settings
 from allpath.storage import signin
 from allpath.storage import tables as t
@@ -34,8 +38,10 @@ def _assess_route(service: Service) -> APIRoute:
 def test_the_assessment_resolves_one_dependency_ended_before_the_answer(service: Service) -> None:
     dependencies = _assess_route(service).dependant.dependencies
     assert len(dependencies) == 1  # the body's text, the session and the caller: one dependency, not four
-    assert dependencies[0].scope == "function"  # its work is stored before the answer is sent
     assert dependencies[0].dependencies == []
+    # A coroutine, not a generator (FastAPI's machinery for one cost more than the rest of the dependency):
+    # the kernel route ends its work and stores it before the answer (test_unit_of_work, test_durability).
+    assert inspect.iscoroutinefunction(dependencies[0].call)
 
 
 def test_the_assessment_is_the_first_api_route_tried(service: Service) -> None:
@@ -144,3 +150,25 @@ def test_the_guard_adds_no_store_except_to_static_assets_and_own_cache_headers()
     assert run_coroutine(_answered("/static/app.css", [])) == []
     own = [(b"Cache-Control", b"max-age=60")]
     assert run_coroutine(_answered("/api/x", own)) == own
+
+
+def test_an_assessment_that_fails_keeps_its_audit_entry_as_failed(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing(_kb: object, _record: object, work: UnitOfWork) -> None:
+        work.audit("assess", "record", detail="stateless")
+        raise RuntimeError("the engine failed")
+
+    closed: list[Session] = []
+    real_close = Session.close
+
+    def close(s: Session) -> None:
+        closed.append(s)
+        real_close(s)
+
+    monkeypatch.setattr(Session, "close", close)
+    monkeypatch.setattr(allpath.service, "assess_record", failing)
+    answer = service.client().post("/api/assess", json=RECORD, headers=service.bearer("clinician"))
+    assert answer.status_code == 500
+    assert _last_outcome(service) == ("assess", "failed", "stateless")  # rolled back, its entry kept
+    assert closed  # the route ended the work and closed its session

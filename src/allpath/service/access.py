@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from allpath.storage import audit, audit_writer, signin, users
 from allpath.storage import patients as patient_store
+from allpath.storage.clock import engine_of
 from allpath.storage.tables import Patient, User
 
 DATA_ROLES = users.DATA_ROLES
@@ -51,11 +52,11 @@ def kept_in_memory(engine: Engine) -> bool:
     return signin.kept_in_memory(engine)
 
 
-def expecting_audit(engine: Engine) -> Callable[[], None]:
-    """Tell the group writer of ``engine`` that a request in flight will submit audit entries, so that a batch
-    may wait a moment for them (``allpath.storage.audit_writer``); call what this returns, once, when the
-    request has been answered."""
-    return audit_writer.writer_for(engine).expecting()
+def expecting_audit(s: Session) -> Callable[[], None]:
+    """Tell the group writer of the database of ``s`` that a request in flight will submit audit entries, so
+    that a batch may wait a moment for them (``allpath.storage.audit_writer``); call what this returns, once,
+    when the request has been answered."""
+    return audit_writer.writer_for(engine_of(s)).expecting()
 
 
 def session_user(s: Session, raw: str, idle_minutes: float) -> tuple[User, str] | None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from typing import Annotated, Any
@@ -52,6 +52,7 @@ class Work(UnitOfWork):
     principal it signed in as."""
 
     principal: Principal | None = None
+    ended_by_route: bool = False  # made by ``admitting``: the kernel route ends it and closes its session
 
     def as_actor(self, user: User) -> Work:
         """This work, acting as ``user`` from now on (the account that has just signed in or joined)."""
@@ -102,45 +103,38 @@ def acting(*roles: str) -> Callable[..., Awaitable[Work]]:
     return work
 
 
-def admitting(*roles: str) -> Callable[[Request], AsyncIterator[Work]]:
+def admitting(*roles: str) -> Callable[[Request], Awaitable[Work]]:
     """The dependency of a hot route that admits only ``roles`` and takes a JSON body (``POST /api/assess``):
-    ``storable_body``, ``db_session`` and ``acting`` in one. Declare it with ``scope="function"``, as
-    ``DB`` is, so that the work is ended before the answer is sent::
+    ``storable_body``, ``db_session`` and ``acting`` in one, and a plain coroutine, not a generator (FastAPI's
+    machinery for a generator dependency cost more than the rest of the dependency)::
 
-        Annotated[Work, Depends(admitting("clinician"), scope="function")]
+        Annotated[Work, Depends(admitting("clinician"))]
 
     The same checks in the same order (text that cannot be stored refused before anything else, then the
-    principal, refusals audited and durable before their answer), for the cost of one dependency: FastAPI's
-    work to resolve the four cost more than the checks (benchmarks/README.md, issue 11). A caller whose API
-    token is kept in the token cache and would be admitted is admitted from the cache alone
-    (``kept_admission``): its account is the cache's shared, detached copy, read only (for the audit), and
-    the session begins no transaction."""
+    principal, refusals audited and durable before their answer), for the cost of one dependency
+    (benchmarks/README.md, issue 11). The work it makes is ended by the route (``KernelRoute``: committed,
+    or failed with its audit entries kept, durable before the answer, its session closed); a request refused
+    after it, before the route (a body that is no record), leaves a session that holds no transaction.
+    A caller whose API token is kept in the token cache and would be admitted is admitted from the cache
+    alone (``kept_admission``): its account is the cache's shared, detached copy, read only (for the
+    audit), and the session begins no transaction."""
 
-    async def work(request: Request) -> AsyncIterator[Work]:
+    async def work(request: Request) -> Work:
         await storable_body(request)
-        engine = getattr(request.app.state, "engine", None)
-        answered = access.expecting_audit(engine) if engine is not None else _nothing  # the writer may wait for it
         session: Session = request.app.state.sessions()
-        ended = UnitOfWork(session, None)
         try:
+            # A kept token admitted from the token cache alone: no merge, no transaction to end.
+            principal = await kept_admission(request, roles) or await admitted(request, session, roles)
+        except BaseException:
             try:
-                # A kept token admitted from the token cache alone: no merge, no transaction to end.
-                principal = await kept_admission(request, roles) or await admitted(request, session, roles)
-                yield Work(session, principal.user, principal)
-            except BaseException:
                 with contextlib.suppress(Exception):  # the request's own error is the one to report
-                    await ending.fail(ended)  # refusals and failed acts stay in the audit log
-                raise
-            await ending.finish(ended)  # what the route left (a KernelRoute has ended its work already)
-        finally:
-            answered()
-            session.close()  # no I/O: the transaction has ended
+                    await ending.fail(UnitOfWork(session, None))  # the refusal stays in the audit log
+            finally:
+                session.close()  # no I/O: the transaction has ended
+            raise
+        return Work(session, principal.user, principal, ended_by_route=True)
 
     return work
-
-
-def _nothing() -> None:
-    """Nothing to tell the group writer (an application without an engine of its own, in tests)."""
 
 
 async def _signed_in_work(request: Request, s: DB) -> Work:
@@ -181,6 +175,8 @@ def committing(endpoint: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(endpoint)
         async def run_async(*args: Any, **kwargs: Any) -> Any:
             work = _work_among(kwargs.values())
+            if isinstance(work, Work) and work.ended_by_route:
+                return await _run_and_end(endpoint, work, args, kwargs)
             try:
                 result = await endpoint(*args, **kwargs)
             except Refusal:
@@ -210,6 +206,29 @@ def committing(endpoint: Callable[..., Any]) -> Callable[..., Any]:
         return result
 
     return run
+
+
+async def _run_and_end(endpoint: Callable[..., Any], work: Work, args: Any, kwargs: Any) -> Any:
+    """Run a coroutine route whose work its dependency left to it (``admitting``), then end the work as
+    ``db_session`` would: committed when the route returns or refuses with ``Refusal``, rolled back with its
+    audit entries kept on any other error, durable before the answer; the session closed either way. Until
+    it is answered, the group writer expects its audit entries (``allpath.storage.audit_writer``)."""
+    answered = access.expecting_audit(work.session)
+    try:
+        try:
+            result = await endpoint(*args, **kwargs)
+        except Refusal:
+            await ending.finish(work)
+            raise
+        except BaseException:
+            with contextlib.suppress(Exception):  # the route's own error is the one to report
+                await ending.fail(work)  # refusals and failed acts stay in the audit log
+            raise
+        await ending.finish(work)
+        return result
+    finally:
+        answered()
+        work.session.close()  # no I/O: the transaction has ended
 
 
 class KernelRoute(APIRoute):

@@ -20,8 +20,9 @@ from allpath.service import export
 
 router = APIRouter(prefix="/api", tags=["assess"], responses=error_responses(401, 403), route_class=KernelRoute)
 # The assessment's one dependency checks the body's text, opens the session and admits the caller
-# (``admitting``): a chain of four cost more of FastAPI's work than the checks. The export is a GET: no body.
-Stateless = Annotated[Work, Depends(admitting("clinician", "researcher"), scope="function")]
+# (``admitting``): a chain of four cost more of FastAPI's work than the checks; the route ends the work
+# (``KernelRoute``). The export is a GET: no body.
+Stateless = Annotated[Work, Depends(admitting("clinician", "researcher"))]
 Researcher = Annotated[Work, Depends(acting("researcher"))]
 
 

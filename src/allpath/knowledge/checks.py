@@ -11,6 +11,7 @@ faster per assessment, but compiling a thousand functions at every start cost 20
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping
 from typing import Any, TypeAlias
 
@@ -47,6 +48,11 @@ class PartialSet(frozenset[str]):
 
 Outcome: TypeAlias = bool | frozenset[str]  # True, False, or unknown: the facts whose absence leaves it open
 Check: TypeAlias = Callable[[Facts], Outcome]
+# An ``equals`` or ``compare`` check carries what it tests under LEAF, for ``all_of`` to test it inline:
+# (fact, the outcome when it is absent, the comparison, the value compared with).
+LEAF = "leaf"
+Leaf: TypeAlias = tuple[str, frozenset[str], Callable[[Any, Any], Any], Any]
+_OPERATORS = {"lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge}
 
 
 def equals(fact: str, expected: Any) -> Check:
@@ -58,6 +64,7 @@ def equals(fact: str, expected: Any) -> Check:
             return absent
         return True if value == expected else False
 
+    setattr(check, LEAF, (fact, absent, operator.eq, expected))
     return check
 
 
@@ -113,6 +120,7 @@ def compare(fact: str, op: str, threshold: float) -> Check:
             value: Any = facts.get(fact)
             return absent if value is None else (True if value >= t else False)
 
+    setattr(check, LEAF, (fact, absent, _OPERATORS[op], t))
     return check
 
 
@@ -136,8 +144,37 @@ def has_tokens(fact: str, tokens: frozenset[str], *, has_any: bool) -> Check:
 
 
 def all_of(parts: tuple[Check, ...]) -> Check:
+    leaves: tuple[Leaf, ...] = tuple(leaf for part in parts if (leaf := getattr(part, LEAF, None)) is not None)
+    if len(leaves) > 1:
+        return _all_of_leaves(leaves, tuple(part for part in parts if not hasattr(part, LEAF)))
+
     def check(facts: Facts) -> Outcome:
         missing: frozenset[str] | None = None
+        for part in parts:
+            outcome = part(facts)
+            if outcome is False:
+                return False
+            if outcome is not True:
+                missing = outcome if missing is None else missing | outcome
+        return True if missing is None else missing
+
+    return check
+
+
+def _all_of_leaves(leaves: tuple[Leaf, ...], parts: tuple[Check, ...]) -> Check:
+    """``all_of`` whose comparisons of one fact are tested inline, before its other parts, without a call each:
+    the answer of an "all" does not depend on the order of its parts (false if one is, true if all are, else
+    unknown on every missing fact), and no part has an effect."""
+
+    def check(facts: Facts) -> Outcome:
+        missing: frozenset[str] | None = None
+        get = facts.get
+        for fact, absent, test, expected in leaves:
+            value = get(fact)
+            if value is None:
+                missing = absent if missing is None else missing | absent
+            elif not test(value, expected):
+                return False
         for part in parts:
             outcome = part(facts)
             if outcome is False:

@@ -259,10 +259,10 @@ def compiled(condition: Condition) -> Condition:
 def compile_check(condition: Condition) -> Check:
     """The compiled form of ``condition`` (knowledge/checks.py); a part already compiled is reused."""
     if isinstance(condition, All | AnyOf):
-        parts = tuple(_part(p) for p in condition.parts)
+        parts = tuple(check for part in condition.parts for check in _parts(part, type(condition)))
         return checks.all_of(parts) if isinstance(condition, All) else checks.any_of(parts)
     if isinstance(condition, Not):
-        return checks.not_(_part(condition.part))
+        return checks.not_(*_parts(condition.part))
     if isinstance(condition, Compare):
         return checks.compare(condition.fact, condition.op, condition.threshold)
     if isinstance(condition, Equals):
@@ -276,9 +276,11 @@ def compile_check(condition: Condition) -> Check:
     raise TypeError(f"no compiled form for {type(condition).__name__}")  # pragma: no cover
 
 
-def _part(condition: Condition) -> Check:
+def _parts(condition: Condition, kind: type[Condition] | None = None) -> tuple[Check, ...]:
+    if isinstance(condition, All | AnyOf) and type(condition) is kind:  # an "all" in an "all": its parts in its place
+        return tuple(check for part in condition.parts for check in _parts(part, kind))  # the same answer, a call less
     found: Check | None = getattr(condition, "check", None)
-    return found if found is not None else compile_check(condition)
+    return (found if found is not None else compile_check(condition),)
 
 
 CONDITION_KINDS: tuple[type[Condition], ...] = (Compare, Equals, OneOf, HasAny, HasNone, Only, All, AnyOf, Not)

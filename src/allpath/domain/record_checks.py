@@ -236,7 +236,9 @@ def _token_problems(record: PatientRecord) -> list[FieldProblem]:
     problems: list[FieldProblem] = []
     for name in ("genetics", "predisposition_syndromes"):
         tokens: tuple[str, ...] | None = getattr(record, name)
-        dups = _duplicates(tokens or ())
+        if not tokens or len(tokens) == 1:
+            continue  # nothing repeated (the usual case, found without a set)
+        dups = _duplicates(tokens)
         if dups:
             problems.append(FieldProblem(name, list(tokens or ()), f"each token at most once (repeated: {dups[0]})"))
     if record.genetics is not None and not record.genetics:
@@ -273,7 +275,8 @@ def _identity_problems(record: PatientRecord) -> list[FieldProblem]:
 def _date_problems(record: PatientRecord) -> list[FieldProblem]:
     """Dates within the allowed span, none before the birth, and treatment in the order it happens."""
     problems: list[FieldProblem] = []
-    for name, day in _dates(record):
+    dates = _dates(record)
+    for name, day in dates:
         if day is not None and not limits.EARLIEST_DATE <= day <= limits.LATEST_DATE:
             key = re.sub(r"\[\d+\]", "[]", name)
             problems.append(FieldProblem(name, day.isoformat(), _ALLOWED[key]))
@@ -281,7 +284,7 @@ def _date_problems(record: PatientRecord) -> list[FieldProblem]:
         birth = record.birth_date
         problems += [
             FieldProblem(name, day.isoformat(), "a date on or after the date of birth")
-            for name, day in _dates(record)
+            for name, day in dates
             if name != "birth_date" and day is not None and day < birth
         ]
     start, end = record.treatment_start_date, record.end_of_therapy_date

@@ -9,7 +9,6 @@ citation, evidence) are stated once under ``plan.elements``.
 from __future__ import annotations
 
 from allpath.domain.results import (
-    MergedEntry,
     NotCoveredNote,
     PendingElement,
     Plan,
@@ -27,28 +26,58 @@ from allpath.knowledge.loader import KnowledgeBase
 from allpath.knowledge.schema import Certainty, Confidence
 
 
-def _merge(
+def _lead(
+    rank: dict[str, int], reasons: list[tuple[PlanElement, Certainty]]
+) -> tuple[PlanElement, Certainty, Confidence]:
+    """The element and certainty that lead a merged entry, and the entry's confidence."""
+    if len(reasons) == 1:
+        element, certainty = reasons[0]
+        return element, certainty, element.confidence
+    # The strongest certainty leads; ties keep knowledge-file order, so output is deterministic.
+    element, certainty = min(reasons, key=lambda r: rank[r[1]])
+    return element, certainty, "H" if any(e.confidence == "H" for e, _ in reasons) else "M"
+
+
+def _therapies(
     prep: Prepared, kb: KnowledgeBase, entries: dict[str, list[tuple[PlanElement, Certainty]]]
-) -> dict[str, MergedEntry]:
-    merged: dict[str, MergedEntry] = {}
-    rank = prep.certainty_rank
-    for key, reasons in entries.items():
-        # The strongest certainty leads; ties keep knowledge-file order, so output is deterministic.
-        best_confidence: Confidence
-        if len(reasons) == 1:
-            lead_element, lead_certainty = reasons[0]
-            best_confidence = lead_element.confidence
-        else:
-            lead_element, lead_certainty = min(reasons, key=lambda r: rank[r[1]])
-            best_confidence = "H" if any(e.confidence == "H" for e, _ in reasons) else "M"
-        merged[key] = {
-            "certainty": lead_certainty,
-            "certainty_meaning": kb.certainty_meaning[lead_certainty],
-            "confidence": CONFIDENCE_WORDS[best_confidence],
-            "source": prep.element_sources[lead_element.spec.id].copy(),
-            "reasons": [{"element": e.spec.id, "certainty": c} for e, c in reasons],
-        }
-    return merged
+) -> list[PlanTherapy]:
+    """Each therapy's entry, built in one step from its prepared head, in the knowledge's order."""
+    out: list[PlanTherapy] = []
+    for code in sorted(entries, key=prep.therapy_rank.__getitem__):
+        reasons = entries[code]
+        element, certainty, confidence = _lead(prep.certainty_rank, reasons)
+        out.append(
+            {
+                **prep.therapy_heads[code],
+                "certainty": certainty,
+                "certainty_meaning": kb.certainty_meaning[certainty],
+                "confidence": CONFIDENCE_WORDS[confidence],
+                "source": prep.element_sources[element.spec.id].copy(),
+                "reasons": [{"element": e.spec.id, "certainty": c} for e, c in reasons],
+            }
+        )
+    return out
+
+
+def _drugs(
+    prep: Prepared, kb: KnowledgeBase, entries: dict[str, list[tuple[PlanElement, Certainty]]]
+) -> list[PlanDrug]:
+    """Each drug's entry, as ``_therapies``."""
+    out: list[PlanDrug] = []
+    for name in sorted(entries, key=prep.drug_rank.__getitem__):
+        reasons = entries[name]
+        element, certainty, confidence = _lead(prep.certainty_rank, reasons)
+        out.append(
+            {
+                **prep.drug_heads[name],
+                "certainty": certainty,
+                "certainty_meaning": kb.certainty_meaning[certainty],
+                "confidence": CONFIDENCE_WORDS[confidence],
+                "source": prep.element_sources[element.spec.id].copy(),
+                "reasons": [{"element": e.spec.id, "certainty": c} for e, c in reasons],
+            }
+        )
+    return out
 
 
 def build_plan(kb: KnowledgeBase, facts: Facts, input_fields: dict[str, str]) -> Plan:
@@ -60,8 +89,8 @@ def build_plan(kb: KnowledgeBase, facts: Facts, input_fields: dict[str, str]) ->
     pending: list[PendingElement] = []
     applied: list[AppliedElement] = []
     for parts in prep.plan:
+        outcome = parts.check(facts)
         element = parts.element
-        outcome = element.condition.check(facts)
         if outcome is True:
             if parts.item is not None:
                 applied.append(parts.item)
@@ -88,15 +117,8 @@ def build_plan(kb: KnowledgeBase, facts: Facts, input_fields: dict[str, str]) ->
     withheld = _apply_guards(kb, facts, therapies, input_fields, pending)
     contributing = {element.spec.id for reasons in (*therapies.values(), *drugs.values()) for element, _ in reasons}
     elements = [fresh_element(item) for item in applied if item["id"] in contributing]
-    merged_therapies = _merge(prep, kb, therapies)
-    merged_drugs = _merge(prep, kb, drugs)
-    therapy_list: list[PlanTherapy] = [
-        {**prep.therapy_heads[code], **merged_therapies[code]}
-        for code in sorted(merged_therapies, key=prep.therapy_rank.__getitem__)
-    ]
-    drug_list: list[PlanDrug] = [
-        {**prep.drug_heads[name], **merged_drugs[name]} for name in sorted(merged_drugs, key=prep.drug_rank.__getitem__)
-    ]
+    therapy_list = _therapies(prep, kb, therapies)
+    drug_list = _drugs(prep, kb, drugs)
     phases: list[PlanPhase] = []
     if facts.get("disease_state") == "newly_diagnosed":
         phases = [{**p, "source": p["source"].copy()} for p in prep.phases]

@@ -18,6 +18,7 @@ from allpath.domain.results import DrugClass, Factor, FactValue, FollowUpItem, P
 from allpath.domain.results import PlanElement as AppliedElement
 from allpath.engine.explain import CONFIDENCE_WORDS, evidence_of, factor, source_of
 from allpath.knowledge import schema as s
+from allpath.knowledge.checks import Check
 from allpath.knowledge.compiled import Note, PlanElement, Scheme
 from allpath.knowledge.conditions import Condition
 from allpath.knowledge.loader import KnowledgeBase
@@ -38,6 +39,7 @@ class ElementParts:
     """A plan element and its parts that hold for every patient."""
 
     element: PlanElement
+    check: Check  # its condition's compiled check
     item: AppliedElement | None  # its entry under plan.elements; None when it adds no therapy nor drug
     source: Source
     would_add: tuple[str, ...]  # its therapies, then its drugs, each sorted
@@ -193,6 +195,7 @@ def _element(kb: KnowledgeBase, element: PlanElement) -> ElementParts:
             item["evidence"] = evidence_of(kb, spec.evidence)
     return ElementParts(
         element,
+        element.condition.check,
         item,
         source,
         tuple(sorted(spec.therapies)) + tuple(sorted(spec.drugs)),

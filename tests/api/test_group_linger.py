@@ -32,6 +32,8 @@ class CountingWriter(audit.AuditWriter):
 @pytest.fixture
 def writer(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CountingWriter]:
     monkeypatch.setattr(audit_writer, "LINGER_SECONDS", 30.0)  # longer than any test: only its ends count
+    if not database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL's batches do not wait (test_postgresql_batches_do_not_wait)")
     engine = make_engine(database_url)
     migrate(engine)
     made = CountingWriter(engine)
@@ -98,3 +100,22 @@ def test_every_assessment_in_flight_is_expected_until_it_is_answered(service: Se
     assert client.post("/api/assess", content='{"id": "\\ud800"}', headers=unstorable).status_code == 422
     assert seen == [1, 0]  # the admitted assessment, expected while its route ran; the refusal never was
     assert writer._expected == 0  # every one of them, answered, is no longer expected
+
+
+def test_postgresql_batches_do_not_wait(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL flushes in the server and its commits group by themselves: a batch waiting would only cost
+    CPU (benchmarks/README.md), so it commits at once even while other requests are expected."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite's batches wait: the tests above")
+    monkeypatch.setattr(audit_writer, "LINGER_SECONDS", 30.0)
+    engine = make_engine(database_url)
+    migrate(engine)
+    made = CountingWriter(engine)
+    try:
+        first_done, other_done = made.expecting(), made.expecting()
+        assert made.submit([_entry("first")]).result(10) is None  # not after 30 s
+        first_done(), other_done()
+        assert made.batches == [1]
+    finally:
+        made.close()
+        engine.dispose()

@@ -35,7 +35,9 @@ Entry = dict[str, object]  # one audit row: the AuditEntry columns by name
 BATCH_ROWS = 1000  # at most this many entries in one transaction
 IDLE_SECONDS = 2.0  # a writer thread with nothing to do for this long ends (the next entry starts another)
 # How long a batch may wait for the entries of the other requests in flight (``expecting``) before it commits,
-# and how often it looks again whether they are still in flight meanwhile.
+# and how often it looks again whether they are still in flight meanwhile. SQLite only: its commit's disk
+# flush is this process's own CPU (most of the writer's); PostgreSQL flushes in the server, its commits take
+# a round trip during which the next batch queues up anyway, and waiting only cost CPU (benchmarks/README.md).
 LINGER_SECONDS = 0.002
 LINGER_STEP_SECONDS = 0.00025
 
@@ -54,12 +56,12 @@ class AuditWriter:
 
     ``submit`` queues a unit's entries and returns a future. The thread takes everything queued, inserts it
     in one transaction, commits, and resolves each future; while it commits, new entries queue up for the
-    next batch, so under load one commit (one disk flush) serves many requests. A batch also waits a moment
-    (``LINGER_SECONDS`` at most) while other requests that will submit entries are in flight (``expecting``):
-    on a busy event loop their entries come one request's CPU time apart, each sooner than a disk flush,
-    and without the wait most batches held one entry. If a batch fails, each unit
-    of it is tried again alone, so that one unit's bad entry fails only that unit. The thread is started on
-    the first entry, in the process that submits it (never inherited by a fork), and ends when idle.
+    next batch, so under load one commit (one disk flush) serves many requests. On SQLite a batch also waits
+    a moment (``LINGER_SECONDS`` at most) while other requests that will submit entries are in flight
+    (``expecting``): on a busy event loop their entries come one request's CPU time apart, each sooner than
+    a disk flush, and without the wait most batches held one entry. If a batch fails, each unit of it is
+    tried again alone, so that one unit's bad entry fails only that unit. The thread is started on the
+    first entry, in the process that submits it (never inherited by a fork), and ends when idle.
     """
 
     def __init__(self, engine: Engine) -> None:
@@ -71,6 +73,7 @@ class AuditWriter:
         self._closed = False
         self._prepared: _Prepared | None = None  # the writer's connection, made on the first batch
         self._expected = 0  # requests in flight that will submit entries (``expecting``)
+        self._lingers = engine.url.get_backend_name() == "sqlite"
         self._expected_lock = threading.Lock()
 
     def submit(self, entries: list[Entry]) -> Future[None]:
@@ -144,7 +147,7 @@ class AuditWriter:
             batch: list[_Unit] = [] if item is None else list(item)
             stop = item is None
             rows = sum(len(unit.entries) for unit in batch)
-            linger_until = monotonic() + LINGER_SECONDS
+            linger_until = monotonic() + (LINGER_SECONDS if self._lingers else 0.0)
             while rows < BATCH_ROWS:
                 try:
                     item = self._next_of_batch(len(batch), linger_until)

@@ -7,13 +7,14 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
 from allpath.storage import audit, audit_writer
 from allpath.storage.db import make_engine, migrate
-from tests.api.conftest import Service
+from tests.api.conftest import Service, _database
 from tests.api.test_group_commit import _entry, _stored
 
 
@@ -29,12 +30,21 @@ class CountingWriter(audit.AuditWriter):
         super()._insert(rows)
 
 
+# Each backend only where its rule holds (SQLite's batches wait, PostgreSQL's do not): no test is skipped.
 @pytest.fixture
-def writer(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CountingWriter]:
+def sqlite_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    yield from _database(request, "sqlite", tmp_path)
+
+
+@pytest.fixture
+def postgresql_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    yield from _database(request, "postgresql", tmp_path)
+
+
+@pytest.fixture
+def writer(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CountingWriter]:
     monkeypatch.setattr(audit_writer, "LINGER_SECONDS", 30.0)  # longer than any test: only its ends count
-    if not database_url.startswith("sqlite"):
-        pytest.skip("PostgreSQL's batches do not wait (test_postgresql_batches_do_not_wait)")
-    engine = make_engine(database_url)
+    engine = make_engine(sqlite_url)
     migrate(engine)
     made = CountingWriter(engine)
     try:
@@ -102,13 +112,11 @@ def test_every_assessment_in_flight_is_expected_until_it_is_answered(service: Se
     assert writer._expected == 0  # every one of them, answered, is no longer expected
 
 
-def test_postgresql_batches_do_not_wait(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_postgresql_batches_do_not_wait(postgresql_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """PostgreSQL flushes in the server and its commits group by themselves: a batch waiting would only cost
     CPU (benchmarks/README.md), so it commits at once even while other requests are expected."""
-    if database_url.startswith("sqlite"):
-        pytest.skip("SQLite's batches wait: the tests above")
     monkeypatch.setattr(audit_writer, "LINGER_SECONDS", 30.0)
-    engine = make_engine(database_url)
+    engine = make_engine(postgresql_url)
     migrate(engine)
     made = CountingWriter(engine)
     try:

@@ -222,6 +222,25 @@ def test_every_population_label_is_translatable_and_a_missing_one_fails_the_lint
     )
 
 
+def test_every_input_label_is_translatable_and_the_derived_facts_are_not(data: Path) -> None:
+    """An input's name is read beside its value in the reader's language (the cohort diff's report): each one is
+    a text to translate, so an input added, or a label changed, without its Spanish name fails the lint. The
+    derived facts' descriptions are no reader's words and stay out."""
+    inputs = yaml.safe_load((default_data_dir() / "inputs.yaml").read_text(encoding="utf-8"))
+    labels = {f"inputs.yaml/inputs/[{i['id']}]/label" for i in inputs["inputs"]}
+    paths = {path for path, _, _, _ in translatable(_english_raw())}
+    assert len(labels) >= 19 and labels <= paths and labels <= set(_spanish().texts)
+    assert not {path for path in paths if path.startswith("inputs.yaml/") and path not in labels}
+    spanish = load_knowledge(locale="es")
+    assert spanish.inputs["wbc_per_ul"].label == "recuento de glóbulos blancos al diagnóstico"
+    assert spanish.inputs["wbc_per_ul"].unit == load_knowledge().inputs["wbc_per_ul"].unit  # units: the catalog's
+    _edit(data / "inputs.yaml", 'label: "day 8 blood MRD"', 'label: "day-8 blood MRD"')
+    path = "inputs.yaml/inputs/[day8_blood_mrd_pct]/label"
+    assert f"translations/es.yaml: {path} has a translation of an older English text" in lint(_load(data)).errors
+    _edit(data / "translations" / "es.yaml", '  "inputs.yaml/inputs/[sex]/label":', '  "gone":')
+    assert "translations/es.yaml: inputs.yaml/inputs/[sex]/label has no translation" in lint(_load(data)).errors
+
+
 def test_the_texts_for_the_care_team_in_the_same_files_are_not_translatable() -> None:
     """Boundary: the dose tables' medicine names, a drug's schedule, the sources, ids, and the survivorship
     explanations that the family report does not show (with a dose, or of an item that is not covered) stay

@@ -12,7 +12,7 @@ Which texts are translatable: every text of ``text.yaml`` (the family report's p
 code mappings, and in the other files the fields written for families (``plain``, ``goal``, ``purpose``,
 ``label`` of a phase, test, therapy or population, ``text`` of a follow-up item, the certainty words and the
 names of the risk groups), and the texts at the paths of ``_FAMILY_PATHS`` (the road ahead, the check-ups after
-treatment, the trial statuses and the medicine names the family report reads).
+treatment, the trial statuses and the medicine names the family report reads, the inputs' names).
 """
 
 from __future__ import annotations
@@ -75,6 +75,9 @@ _FAMILY_PATHS: dict[str, tuple[str, ...]] = {
     # the page's language; interfaces/web/dose_words.py).
     "intrathecal.yaml": ("bands/*/label",),
     "drugs.yaml": ("drugs/*/label",),  # a medicine's name in the plan (not the dose tables' names)
+    # An input's name, read beside its value (the cohort diff's report: the threshold that moved a record and
+    # the values each deciding rule read); not the derived facts' descriptions.
+    "inputs.yaml": ("inputs/*/label",),
 }
 _PLAIN = frozenset({"plain"})
 _FIELD = re.compile(r"\{[a-z_]*\}")  # a field that the report fills in, such as {total}

@@ -3,13 +3,16 @@
 It only formats the use case's result (``service.cohort.diff.CohortDiff``): the cross-tables (old x new) of every
 group column, the populations, then the moved records grouped by their change. Its own words come from the
 catalogs (``use_locale``, set by the command); the knowledge texts (population labels, fact labels) are the
-knowledge base's, loaded in that language by the command. Rule ids, citations, knowledge versions and the groups'
-codes without a catalog entry stay as they are: they are what a reviewer looks up in the knowledge files.
+knowledge base's, loaded in that language by the command. Numbers are written in the language's way (Spanish
+``49.999,5``, every digit kept: ``i18n.local_number``), the inputs' units and values (yes, no, not recorded) in
+its words. Rule ids, citations, knowledge versions and the codes without a catalog entry (the groups', a genetic
+change's) stay as they are: they are what a reviewer looks up in the knowledge files.
 """
 
 from __future__ import annotations
 
-from allpath.interfaces.i18n import gettext, marked, ngettext
+from allpath.domain import limits
+from allpath.interfaces.i18n import DEFAULT_LOCALE, current_locale, gettext, local_number, marked, ngettext
 from allpath.interfaces.i18n.groups import WORDS, group_words
 from allpath.interfaces.i18n.labels import local_field_label
 from allpath.service.cohort.diff import (
@@ -20,7 +23,7 @@ from allpath.service.cohort.diff import (
     PopulationCount,
     group_word,
 )
-from allpath.service.cohort.diff_factors import DecidingRule, RuleChange
+from allpath.service.cohort.diff_factors import OPERATOR_WORDS, DecidingRule, RuleChange, ThresholdChange
 
 # The group columns as the reviewer reads them (the use case's labels, marked here for the catalog).
 _COLUMN_LABELS = {
@@ -34,7 +37,43 @@ _COLUMN_LABELS = {
 }
 # The comparison words of a threshold ("at least 50,000 per microliter"), as the use case writes them.
 _OPERATORS = (marked("at least"), marked("at most"), marked("below"), marked("above"))
+# The inputs' units (inputs.yaml ``unit``; "%" is said the same) and the words of a value that is a code; a test
+# keeps the units in step with the knowledge base.
+UNITS = (marked("years"), marked("months"), marked("per microliter"))
+_VALUE_WORDS = frozenset({marked("female"), marked("male")})
 _CORNER = marked("old \\ new")
+
+
+def _number(value: float) -> str:
+    """A number as the reader writes it: English ``49,999.5`` (``limits.number``), Spanish ``49.999,5``."""
+    written = limits.number(value)
+    return written if current_locale() == DEFAULT_LOCALE else local_number(written.replace(",", ""))
+
+
+def _unit(unit: str | None) -> str:
+    return f" {gettext(unit)}" if unit else ""
+
+
+def _value(value: object, unit: str | None) -> str:
+    """A fact's value as the reader reads it, with its unit; codes (a genetic change, CNS2) as they are."""
+    if value is None:
+        return gettext("not recorded")
+    if isinstance(value, bool):
+        return gettext("yes") if value else gettext("no")
+    if isinstance(value, int | float):
+        return _number(value) + _unit(unit)
+    if isinstance(value, frozenset | list | tuple):
+        return ", ".join(sorted(str(item) for item in value)) or gettext("none")
+    word = str(value).replace("_", " ")
+    return gettext(word) if word in _VALUE_WORDS else word
+
+
+def _limit(operator: str, threshold: float, unit: str | None) -> str:
+    return f"{gettext(OPERATOR_WORDS[operator])} {_number(threshold)}{_unit(unit)}"
+
+
+def _reading(change: ThresholdChange) -> str:
+    return f"{change.fact_label} {_value(change.reading, change.unit)}"
 
 
 def _group(value: str | bool | None) -> str:
@@ -43,29 +82,22 @@ def _group(value: str | bool | None) -> str:
     return group_words(word) if word in WORDS else gettext(word)
 
 
-def _threshold(text: str) -> str:
-    for operator in _OPERATORS:
-        if text.startswith(operator + " "):
-            return gettext(operator) + text[len(operator) :]
-    return text
-
-
 def _table_lines(table: CrossTable) -> list[str]:
     before = sorted({_group(cell.before) for cell in table.cells})
     after = sorted({_group(cell.after) for cell in table.cells})
     counts = {(_group(cell.before), _group(cell.after)): cell.count for cell in table.cells}
     corner = gettext(_CORNER)
     first = max([len(corner), *(len(b) for b in before)])
-    widths = [max(len(a), *(len(f"{counts.get((b, a), 0):,}") for b in before)) for a in after]
+    widths = [max(len(a), *(len(_number(counts.get((b, a), 0))) for b in before)) for a in after]
     label = gettext(_COLUMN_LABELS.get(table.column, table.label))
     if table.cells:
         title = ngettext("{label} ({count} moved)", "{label} ({count} moved)", table.moved)
-        lines = [title.format(label=label, count=f"{table.moved:,}")]
+        lines = [title.format(label=label, count=_number(table.moved))]
     else:
         lines = [gettext("{label} (no records)").format(label=label)]
     lines.append("  " + corner.ljust(first) + "".join(f"  {a:>{w}}" for a, w in zip(after, widths, strict=True)))
     for b in before:
-        row = "".join(f"  {counts.get((b, a), 0):>{w},}" for a, w in zip(after, widths, strict=True))
+        row = "".join(f"  {_number(counts.get((b, a), 0)):>{w}}" for a, w in zip(after, widths, strict=True))
         lines.append("  " + b.ljust(first) + row)
     return lines
 
@@ -73,9 +105,9 @@ def _table_lines(table: CrossTable) -> list[str]:
 def _population_lines(populations: tuple[PopulationCount, ...]) -> list[str]:
     moved = sum(p.entered + p.left for p in populations)
     header = (gettext("population"), gettext("old"), gettext("new"), gettext("entered"), gettext("left"))
-    rows = [(p.label, f"{p.before:,}", f"{p.after:,}", f"{p.entered:,}", f"{p.left:,}") for p in populations]
+    rows = [(p.label, *(_number(n) for n in (p.before, p.after, p.entered, p.left))) for p in populations]
     widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
-    lines = [gettext("Populations ({count} entered or left)").format(count=f"{moved:,}")]
+    lines = [gettext("Populations ({count} entered or left)").format(count=_number(moved))]
     for row in (header, *rows):
         cells = "".join(f"  {c:>{w}}" for c, w in zip(row[1:], widths[1:], strict=True))
         lines.append("  " + row[0].ljust(widths[0]) + cells)
@@ -99,7 +131,9 @@ def _rule_lines(rule: RuleChange) -> list[str]:
         lines.append(
             "  "
             + gettext("threshold on the {fact}: {before} before, {after} now").format(
-                fact=t.fact_label, before=_threshold(t.before), after=_threshold(t.after)
+                fact=t.fact_label,
+                before=_limit(t.before_operator, t.before_threshold, t.unit),
+                after=_limit(t.after_operator, t.after_threshold, t.unit),
             )
         )
     if rule.follows_from:
@@ -116,7 +150,7 @@ def _deciding(rules: tuple[DecidingRule, ...]) -> str:
         return gettext("no rule (no group)")
     shown = []
     for r in rules:
-        read = ", ".join(f"{label} {value}" for label, value in r.inputs) or gettext("no inputs")
+        read = ", ".join(f"{label} {_value(value, unit)}" for label, value, unit in r.readings) or gettext("no inputs")
         confidence = gettext("{confidence} confidence").format(confidence=gettext(r.confidence))
         shown.append(f"{r.rule_id} ({confidence}; {read})")
     return "; ".join(shown)
@@ -134,10 +168,10 @@ def _reasons(move: Move) -> list[str]:
 
 
 def _record_lines(record: MovedRecord) -> list[str]:
-    row = gettext("Row {row}").format(row=f"{record.row:,}")
+    row = gettext("Row {row}").format(row=_number(record.row))
     lines = [f"  {row}" + (f" ({record.id})" if record.id else "")]
     for move in record.moves:
-        values = sorted({f"{t.fact_label} {t.value}" for rule in move.rules for t in rule.thresholds})
+        values = sorted({_reading(t) for rule in move.rules for t in rule.thresholds})
         lines.append(f"    {_moved(move)}" + (f"; {', '.join(values)}" if values else ""))
         if move.population is not None:
             continue  # the population's rule is the change's cause, shown above the records
@@ -173,7 +207,7 @@ def render_text(result: CohortDiff, sides: tuple[str, str], refused: int) -> str
         refused,
     )
     lines = [
-        impact.format(records=f"{result.records:,}", refused=f"{refused:,}"),
+        impact.format(records=_number(result.records), refused=_number(refused)),
         gettext("Old knowledge: {version} ({folder})").format(version=result.old_version, folder=sides[0]),
         gettext("New knowledge: {version} ({folder})").format(version=result.new_version, folder=sides[1]),
         "",
@@ -185,13 +219,13 @@ def render_text(result: CohortDiff, sides: tuple[str, str], refused: int) -> str
     groups = result.groups()
     lines.append(
         gettext("Moved records: {records}, in {changes} change(s)").format(
-            records=f"{len(result.moved):,}", changes=f"{len(groups):,}"
+            records=_number(len(result.moved)), changes=_number(len(groups))
         )
     )
     for number, group in enumerate(groups, start=1):
         lines += [
             "",
-            gettext("Change {number} ({count} record(s)):").format(number=number, count=f"{len(group.records):,}"),
+            gettext("Change {number} ({count} record(s)):").format(number=number, count=_number(len(group.records))),
         ]
         for move in group.records[0].moves:
             lines.extend(_cause_lines(move))

@@ -22,7 +22,8 @@ from allpath.knowledge.cite import Cite
 from allpath.knowledge.conditions import All, AnyOf, Compare, Condition, Fact, Not
 from allpath.knowledge.loader import KnowledgeBase
 
-_OPERATOR_WORDS = {"lt": "below", "le": "at most", "gt": "above", "ge": "at least"}
+OPERATOR_WORDS = {"lt": "below", "le": "at most", "gt": "above", "ge": "at least"}
+"""A comparison in the words of a threshold ("at least 50,000 per microliter")."""
 _SCHEME_COLUMNS = ("risk_group", "cog_risk_group", "relapse_risk_group")
 RULE_COLUMNS = ("disease_state", *_SCHEME_COLUMNS, "relapse_timing")
 """The group columns decided by rules of the knowledge base (the provisional columns follow missing inputs)."""
@@ -39,6 +40,10 @@ class ThresholdChange:
     after: str
     before_threshold: float
     after_threshold: float
+    before_operator: str  # lt, le, gt or ge (OPERATOR_WORDS)
+    after_operator: str
+    unit: str | None  # the input's unit, as the knowledge base writes it
+    reading: object  # the record's value itself (a number, yes/no, codes), for a report in another language
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,7 @@ class DecidingRule:
     citation: str
     confidence: str
     inputs: tuple[tuple[str, str], ...]  # (fact label, value) pairs
+    readings: tuple[tuple[str, object, str | None], ...]  # (fact label, the value itself, its unit), the same facts
 
 
 @dataclass(frozen=True)
@@ -135,6 +141,11 @@ def _shown(kb: KnowledgeBase, fact: str, value: object) -> str:
     return str(value).replace("_", " ")
 
 
+def _unit(kb: KnowledgeBase, fact: str) -> str | None:
+    spec = kb.inputs.get(fact)
+    return spec.unit if spec is not None and spec.unit else None
+
+
 def _label(kb: KnowledgeBase, fact: str) -> str:
     spec = kb.inputs.get(fact)
     return spec.label if spec is not None else fact.replace("_", " ")
@@ -161,17 +172,21 @@ def _threshold_changes(old: Version, new: Version, before: Condition, after: Con
             continue
         if was.evaluate(old.facts).value == now.evaluate(new.facts).value:
             continue  # the record's value is on the same side of both thresholds: not what moved it
-        unit = new.kb.inputs[was.fact].unit if was.fact in new.kb.inputs else None
+        unit = _unit(new.kb, was.fact)
         suffix = f" {unit}" if unit else ""
         found.append(
             ThresholdChange(
                 fact=was.fact,
                 fact_label=_label(new.kb, was.fact),
                 value=_shown(new.kb, was.fact, new.facts.get(was.fact)),
-                before=f"{_OPERATOR_WORDS[was.op]} {number(was.threshold)}{suffix}",
-                after=f"{_OPERATOR_WORDS[now.op]} {number(now.threshold)}{suffix}",
+                before=f"{OPERATOR_WORDS[was.op]} {number(was.threshold)}{suffix}",
+                after=f"{OPERATOR_WORDS[now.op]} {number(now.threshold)}{suffix}",
                 before_threshold=was.threshold,
                 after_threshold=now.threshold,
+                before_operator=was.op,
+                after_operator=now.op,
+                unit=unit,
+                reading=new.facts.get(was.fact),
             )
         )
     return tuple(found)
@@ -234,6 +249,9 @@ def deciding_rules(version: Version, column: str) -> tuple[DecidingRule, ...]:
             confidence=f["confidence"],
             inputs=tuple(
                 (_label(version.kb, name), _shown(version.kb, name, value)) for name, value in f["inputs"].items()
+            ),
+            readings=tuple(
+                (_label(version.kb, name), value, _unit(version.kb, name)) for name, value in f["inputs"].items()
             ),
         )
         for f in _deciding_factors(version.assessment, column)

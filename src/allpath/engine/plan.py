@@ -9,26 +9,28 @@ citation, evidence) are stated once under ``plan.elements``.
 from __future__ import annotations
 
 from allpath.domain.results import (
+    MergedEntry,
     NotCoveredNote,
     PendingElement,
     Plan,
     PlanDrug,
-    PlanPhase,
     PlanTherapy,
     WithheldTherapy,
 )
 from allpath.domain.results import PlanElement as AppliedElement
 from allpath.engine.explain import CONFIDENCE_WORDS, evidence_of, source_of
-from allpath.engine.prepared import Prepared, fresh_element, prepared
+from allpath.engine.prepared import ElementParts, Prepared, fresh_element, prepared
+from allpath.knowledge.checks import Outcome
 from allpath.knowledge.compiled import PlanElement
 from allpath.knowledge.conditions import Facts
 from allpath.knowledge.loader import KnowledgeBase
 from allpath.knowledge.schema import Certainty, Confidence
 
+Reasons = list[tuple[PlanElement, Certainty]]
+_LIMIT = 1024  # plans kept per knowledge base; beyond it a plan is built each time (never wrong)
 
-def _lead(
-    rank: dict[str, int], reasons: list[tuple[PlanElement, Certainty]]
-) -> tuple[PlanElement, Certainty, Confidence]:
+
+def _lead(rank: dict[str, int], reasons: Reasons) -> tuple[PlanElement, Certainty, Confidence]:
     """The element and certainty that lead a merged entry, and the entry's confidence."""
     if len(reasons) == 1:
         element, certainty = reasons[0]
@@ -38,58 +40,98 @@ def _lead(
     return element, certainty, "H" if any(e.confidence == "H" for e, _ in reasons) else "M"
 
 
-def _therapies(
-    prep: Prepared, kb: KnowledgeBase, entries: dict[str, list[tuple[PlanElement, Certainty]]]
-) -> list[PlanTherapy]:
-    """Each therapy's entry, built in one step from its prepared head, in the knowledge's order."""
-    out: list[PlanTherapy] = []
-    for code in sorted(entries, key=prep.therapy_rank.__getitem__):
+def _merged(
+    prep: Prepared, kb: KnowledgeBase, entries: dict[str, Reasons], rank: dict[str, int]
+) -> list[tuple[str, MergedEntry]]:
+    """Each therapy's or drug's code and what its merged entry carries besides its head, in the knowledge's order
+    (``rank``): the one builder of therapies and of drugs."""
+    out: list[tuple[str, MergedEntry]] = []
+    for code in sorted(entries, key=rank.__getitem__):
         reasons = entries[code]
         element, certainty, confidence = _lead(prep.certainty_rank, reasons)
         out.append(
-            {
-                **prep.therapy_heads[code],
-                "certainty": certainty,
-                "certainty_meaning": kb.certainty_meaning[certainty],
-                "confidence": CONFIDENCE_WORDS[confidence],
-                "source": prep.element_sources[element.spec.id].copy(),
-                "reasons": [{"element": e.spec.id, "certainty": c} for e, c in reasons],
-            }
-        )
-    return out
-
-
-def _drugs(
-    prep: Prepared, kb: KnowledgeBase, entries: dict[str, list[tuple[PlanElement, Certainty]]]
-) -> list[PlanDrug]:
-    """Each drug's entry, as ``_therapies``."""
-    out: list[PlanDrug] = []
-    for name in sorted(entries, key=prep.drug_rank.__getitem__):
-        reasons = entries[name]
-        element, certainty, confidence = _lead(prep.certainty_rank, reasons)
-        out.append(
-            {
-                **prep.drug_heads[name],
-                "certainty": certainty,
-                "certainty_meaning": kb.certainty_meaning[certainty],
-                "confidence": CONFIDENCE_WORDS[confidence],
-                "source": prep.element_sources[element.spec.id].copy(),
-                "reasons": [{"element": e.spec.id, "certainty": c} for e, c in reasons],
-            }
+            (
+                code,
+                {
+                    "certainty": certainty,
+                    "certainty_meaning": kb.certainty_meaning[certainty],
+                    "confidence": CONFIDENCE_WORDS[confidence],
+                    "source": prep.element_sources[element.spec.id],
+                    "reasons": [{"element": e.spec.id, "certainty": c} for e, c in reasons],
+                },
+            )
         )
     return out
 
 
 def build_plan(kb: KnowledgeBase, facts: Facts, input_fields: dict[str, str]) -> Plan:
-    """The plan for one child. ``input_fields`` maps input facts to record paths (for ``waiting_for``)."""
+    """The plan for one child. ``input_fields`` maps input facts to record paths (for ``waiting_for``).
+
+    The plan follows from which elements hold or wait (and on what), which guards hold and whether the child is
+    newly diagnosed: the plan of each such combination is built once, and every child gets a fresh copy of it.
+    """
     prep = prepared(kb)
-    therapies: dict[str, list[tuple[PlanElement, Certainty]]] = {}
-    drugs: dict[str, list[tuple[PlanElement, Certainty]]] = {}
+    found: list[tuple[ElementParts, Outcome]] = []
+    for parts, check in prep.plan_gated.select(facts):
+        outcome = True if check is None else check(facts)
+        if outcome is not False:
+            found.append((parts, outcome))
+    guards = tuple(guard.requires.check(facts) for guard in kb.plan_guards)
+    newly = facts.get("disease_state") == "newly_diagnosed"
+    if input_fields != prep.reported_fields:  # a later relapse's record paths: built for this child alone
+        return fresh_plan(_build(prep, kb, found, guards, input_fields, newly))
+    key = (newly, guards, tuple([(parts.index, outcome) for parts, outcome in found]))
+    plan = prep.plans.get(key)
+    if plan is None:
+        plan = _build(prep, kb, found, guards, input_fields, newly)
+        if len(prep.plans) < _LIMIT:
+            prep.plans[key] = plan
+    return fresh_plan(plan)
+
+
+def fresh_plan(plan: Plan) -> Plan:
+    """A copy of a plan that shares nothing with it."""
+    return {
+        "phases": [{**p, "source": p["source"].copy()} for p in plan["phases"]],
+        "therapies": [
+            {**t, "source": t["source"].copy(), "reasons": [r.copy() for r in t["reasons"]]} for t in plan["therapies"]
+        ],
+        "drugs": [
+            {**d, "source": d["source"].copy(), "reasons": [r.copy() for r in d["reasons"]]} for d in plan["drugs"]
+        ],
+        "elements": [fresh_element(e) for e in plan["elements"]],
+        "not_covered": [{**n, "source": n["source"].copy()} for n in plan["not_covered"]],
+        "pending": [
+            {**p, "would_add": p["would_add"].copy(), "waiting_for": p["waiting_for"].copy()} for p in plan["pending"]
+        ],
+        "withheld": [
+            {
+                **w,
+                "elements": w["elements"].copy(),
+                "source": w["source"].copy(),
+                "evidence": [e.copy() for e in w["evidence"]],
+            }
+            for w in plan["withheld"]
+        ],
+    }
+
+
+def _build(
+    prep: Prepared,
+    kb: KnowledgeBase,
+    found: list[tuple[ElementParts, Outcome]],
+    guards: tuple[Outcome, ...],
+    input_fields: dict[str, str],
+    newly: bool,
+) -> Plan:
+    """The plan of the elements that hold or wait (``found``) and of the guards' outcomes; it may share parts with
+    the prepared knowledge (``fresh_plan`` copies it)."""
+    therapies: dict[str, Reasons] = {}
+    drugs: dict[str, Reasons] = {}
     not_covered: list[NotCoveredNote] = []
     pending: list[PendingElement] = []
     applied: list[AppliedElement] = []
-    for parts in prep.plan:
-        outcome = parts.check(facts)
+    for parts, outcome in found:
         element = parts.element
         if outcome is True:
             if parts.item is not None:
@@ -100,9 +142,9 @@ def build_plan(kb: KnowledgeBase, facts: Facts, input_fields: dict[str, str]) ->
                 drugs.setdefault(name, []).append((element, certainty))
             if element.spec.not_covered:
                 not_covered.append(
-                    {"id": element.spec.id, "explanation": element.spec.explanation, "source": parts.source.copy()}
+                    {"id": element.spec.id, "explanation": element.spec.explanation, "source": parts.source}
                 )
-        elif outcome is not False and parts.would_add:
+        elif parts.would_add and outcome is not False:  # (never false here: for the type checker)
             waiting = sorted({input_fields[m] for m in outcome if m in input_fields})
             if waiting:
                 pending.append(
@@ -114,19 +156,20 @@ def build_plan(kb: KnowledgeBase, facts: Facts, input_fields: dict[str, str]) ->
                     }
                 )
 
-    withheld = _apply_guards(kb, facts, therapies, input_fields, pending)
+    withheld = _apply_guards(kb, guards, therapies, input_fields, pending)
     contributing = {element.spec.id for reasons in (*therapies.values(), *drugs.values()) for element, _ in reasons}
-    elements = [fresh_element(item) for item in applied if item["id"] in contributing]
-    therapy_list = _therapies(prep, kb, therapies)
-    drug_list = _drugs(prep, kb, drugs)
-    phases: list[PlanPhase] = []
-    if facts.get("disease_state") == "newly_diagnosed":
-        phases = [{**p, "source": p["source"].copy()} for p in prep.phases]
+    therapy_heads, drug_heads = prep.therapy_heads, prep.drug_heads
+    therapy_list: list[PlanTherapy] = [
+        {**therapy_heads[code], **entry} for code, entry in _merged(prep, kb, therapies, prep.therapy_rank)
+    ]
+    drug_list: list[PlanDrug] = [
+        {**drug_heads[name], **entry} for name, entry in _merged(prep, kb, drugs, prep.drug_rank)
+    ]
     return {
-        "phases": phases,
+        "phases": list(prep.phases) if newly else [],
         "therapies": therapy_list,
         "drugs": drug_list,
-        "elements": elements,
+        "elements": [item for item in applied if item["id"] in contributing],
         "not_covered": not_covered,
         "pending": pending,
         "withheld": withheld,
@@ -135,8 +178,8 @@ def build_plan(kb: KnowledgeBase, facts: Facts, input_fields: dict[str, str]) ->
 
 def _apply_guards(
     kb: KnowledgeBase,
-    facts: Facts,
-    therapies: dict[str, list[tuple[PlanElement, Certainty]]],
+    guards: tuple[Outcome, ...],
+    therapies: dict[str, Reasons],
     input_fields: dict[str, str],
     pending: list[PendingElement],
 ) -> list[WithheldTherapy]:
@@ -146,8 +189,7 @@ def _apply_guards(
     plan waits for the input.
     """
     withheld: list[WithheldTherapy] = []
-    for guard in kb.plan_guards:
-        outcome = guard.requires.check(facts)
+    for guard, outcome in zip(kb.plan_guards, guards, strict=True):
         if outcome is True:
             continue
         for code in guard.spec.therapies:

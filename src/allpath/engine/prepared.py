@@ -14,11 +14,11 @@ import weakref
 from dataclasses import dataclass
 from typing import NotRequired, TypedDict
 
-from allpath.domain.results import DrugClass, Factor, FactValue, FollowUpItem, PlanPhase, Source
+from allpath.domain.results import DrugClass, Factor, FactValue, FollowUpItem, Plan, PlanPhase, Source
 from allpath.domain.results import PlanElement as AppliedElement
 from allpath.engine.explain import CONFIDENCE_WORDS, evidence_of, factor, source_of
+from allpath.engine.gates import Gated
 from allpath.knowledge import schema as s
-from allpath.knowledge.checks import Check
 from allpath.knowledge.compiled import Note, PlanElement, Scheme
 from allpath.knowledge.conditions import Condition
 from allpath.knowledge.loader import KnowledgeBase
@@ -38,8 +38,8 @@ PlanDrugHead = TypedDict("PlanDrugHead", {"name": str, "label": str, "class": Dr
 class ElementParts:
     """A plan element and its parts that hold for every patient."""
 
+    index: int  # its place in the plan
     element: PlanElement
-    check: Check  # its condition's compiled check
     item: AppliedElement | None  # its entry under plan.elements; None when it adds no therapy nor drug
     source: Source
     would_add: tuple[str, ...]  # its therapies, then its drugs, each sorted
@@ -59,6 +59,9 @@ class TestParts:
 @dataclass(frozen=True, slots=True)
 class Prepared:
     plan: tuple[ElementParts, ...]
+    plan_gated: Gated[ElementParts]  # the plan elements selected by disease state, risk group, ...
+    # The plan of each combination of elements that hold or wait, guards and disease state met so far (engine/plan.py)
+    plans: dict[tuple[object, ...], Plan]
     element_sources: dict[str, Source]  # by plan element id
     certainty_rank: dict[str, int]
     phases: tuple[PlanPhase, ...]
@@ -180,7 +183,7 @@ def fresh_items(items: tuple[FollowUpItem, ...]) -> list[FollowUpItem]:
     return [{**i, "source": i["source"].copy()} for i in items]
 
 
-def _element(kb: KnowledgeBase, element: PlanElement) -> ElementParts:
+def _element(kb: KnowledgeBase, index: int, element: PlanElement) -> ElementParts:
     spec = element.spec
     source = source_of(kb, spec.cite)
     item: AppliedElement | None = None
@@ -194,8 +197,8 @@ def _element(kb: KnowledgeBase, element: PlanElement) -> ElementParts:
         if spec.evidence:
             item["evidence"] = evidence_of(kb, spec.evidence)
     return ElementParts(
+        index,
         element,
-        element.condition.check,
         item,
         source,
         tuple(sorted(spec.therapies)) + tuple(sorted(spec.drugs)),
@@ -222,11 +225,13 @@ def _test(kb: KnowledgeBase, test: s.TestSpec, fields: dict[str, str]) -> TestPa
 
 
 def _prepare(kb: KnowledgeBase) -> Prepared:
-    plan = tuple(_element(kb, element) for element in kb.plan)
+    plan = tuple(_element(kb, i, element) for i, element in enumerate(kb.plan))
     reported = tuple((name, spec.field) for name, spec in kb.inputs.items() if spec.absent == "missing")
     fields = {n: f.replace("relapses[]", "relapses[0]") if f.startswith("relapses[]") else f for n, f in reported}
     return Prepared(
         plan=plan,
+        plan_gated=Gated(plan, [parts.element.condition for parts in plan]),
+        plans={},
         element_sources={parts.element.spec.id: parts.source for parts in plan},
         certainty_rank={c: i for i, c in enumerate(kb.certainty_order)},
         phases=tuple(

@@ -15,7 +15,7 @@ import yaml
 from typer.testing import CliRunner
 
 from allpath.interfaces.cli import app
-from allpath.interfaces.cli.cohort_diff_text import UNITS, _value, render_text
+from allpath.interfaces.cli.cohort_diff_text import DERIVED, UNITS, _derived, _input, _side, _value, render_text
 from allpath.interfaces.i18n import gettext, use_locale
 from allpath.knowledge.loader import default_data_dir, load_knowledge
 from allpath.service.cohort.diff import diff_cohort
@@ -60,6 +60,7 @@ def test_the_spanish_report_names_every_fact_value_and_unit_in_spanish(wbc_root:
     assert "edad al diagnóstico 5 años" in spanish and "ERM en sangre del día 8 0,001 %" in spanish
     assert "esteroides dados antes de las pruebas de diagnóstico no," in spanish
     assert " none" not in spanish and "50,000" not in spanish and "0.001" not in spanish
+    assert "Conocimiento en uso: kb-" in spanish and " (incluido en allpath)\n" in spanish and "bundled" not in spanish
 
 
 def test_a_decimal_value_is_written_the_spanish_way(tmp_path: Path) -> None:
@@ -107,3 +108,39 @@ def test_every_unit_of_the_inputs_is_a_catalog_word() -> None:
     assert units == set(UNITS)
     with use_locale("es"):
         assert all(gettext(unit) != unit for unit in units)
+
+
+def test_derived_facts_and_their_groups_in_each_language() -> None:
+    """A deciding rule that read a derived fact (a COG rule reads the disease state, a relapse rule the relapse
+    number), and a rule that follows from another group: English as the use case writes them, Spanish in words."""
+    cases = [
+        (("disease_state", "disease state", "newly_diagnosed", None), "disease state newly diagnosed"),
+        (("risk_group", "risk group", "very_high", None), "risk group very high"),
+        (("relapse_number", "relapse number", 1, None), "relapse number 1"),
+        (("age_at_latest_event_years", "age at latest event years", 12.5, None), "age at latest event years 12.5"),
+        (("wbc_per_ul", "white blood cell count at diagnosis", 52000, "per microliter"), None),
+    ]
+    spanish = [
+        "etapa de la enfermedad recién diagnosticada",
+        "grupo de riesgo muy alto",
+        "número de recaídas 1",
+        "edad en la última recaída o al diagnóstico (años) 12,5",
+        "recuento de glóbulos blancos al diagnóstico 52.000 por microlitro",
+    ]
+    for (reading, english), words in zip(cases, spanish, strict=True):
+        if english is not None:
+            assert _input(*reading) == english
+        with use_locale("es"):
+            label = "recuento de glóbulos blancos al diagnóstico" if reading[0] == "wbc_per_ul" else reading[1]
+            assert _input(reading[0], label, *reading[2:]) == words
+    assert (_derived("risk group"), _side("bundled"), _side("kb/new")) == ("risk group", "bundled", "kb/new")
+    with use_locale("es"):
+        assert (_derived("risk group"), _derived("populations")) == ("grupo de riesgo", "poblaciones")
+        assert (_side("bundled"), _side("kb/new")) == ("incluido en allpath", "kb/new")
+
+
+def test_every_derived_fact_has_its_words() -> None:
+    assert set(DERIVED) == load_knowledge().derived_facts
+    assert all(words == fact.replace("_", " ") for fact, words in DERIVED.items())  # the use case's English
+    with use_locale("es"):
+        assert all(gettext(words) != words for words in DERIVED.values())

@@ -41,6 +41,20 @@ _OPERATORS = (marked("at least"), marked("at most"), marked("below"), marked("ab
 # keeps the units in step with the knowledge base.
 UNITS = (marked("years"), marked("months"), marked("per microliter"))
 _VALUE_WORDS = frozenset({marked("female"), marked("male")})
+# The facts the engine derives, named as the use case names them (the id in words; a test keeps them in step with
+# the knowledge base), and those whose value is a group's code.
+DERIVED = {
+    "age_at_latest_event_years": marked("age at latest event years"),
+    "disease_state": marked("disease state"),
+    "plan_therapies": marked("plan therapies"),
+    "populations": marked("populations"),
+    "relapse_number": marked("relapse number"),
+    "risk_group": marked("risk group"),
+    "risk_group_at_diagnosis": marked("risk group at diagnosis"),
+    "weight_kg": marked("weight kg"),
+}
+_GROUP_FACTS = frozenset({"disease_state", "risk_group", "risk_group_at_diagnosis"})
+_BUNDLED = marked("bundled")
 _CORNER = marked("old \\ new")
 
 
@@ -74,6 +88,19 @@ def _limit(operator: str, threshold: float, unit: str | None) -> str:
 
 def _reading(change: ThresholdChange) -> str:
     return f"{change.fact_label} {_value(change.reading, change.unit)}"
+
+
+def _input(fact: str, label: str, value: object, unit: str | None) -> str:
+    """A value a deciding rule read: an input by its knowledge base's name, a derived fact by the catalog's."""
+    if fact not in DERIVED:
+        return f"{label} {_value(value, unit)}"
+    shown = group_words(value) if fact in _GROUP_FACTS and isinstance(value, str) else _value(value, unit)
+    return f"{gettext(DERIVED[fact])} {shown}"
+
+
+def _derived(words: str) -> str:
+    """A derived fact as the use case names it ("risk group"), in the reader's words."""
+    return gettext(words) if words.replace(" ", "_") in DERIVED else words
 
 
 def _group(value: str | bool | None) -> str:
@@ -138,7 +165,10 @@ def _rule_lines(rule: RuleChange) -> list[str]:
         )
     if rule.follows_from:
         lines.append(
-            "  " + gettext("follows from the {groups}, which changed").format(groups=", ".join(rule.follows_from))
+            "  "
+            + gettext("follows from the {groups}, which changed").format(
+                groups=", ".join(_derived(words) for words in rule.follows_from)
+            )
         )
     if not rule.thresholds and not rule.follows_from and rule.only_in is None:
         lines.append("  " + gettext("its condition differs between the versions"))
@@ -150,7 +180,7 @@ def _deciding(rules: tuple[DecidingRule, ...]) -> str:
         return gettext("no rule (no group)")
     shown = []
     for r in rules:
-        read = ", ".join(f"{label} {_value(value, unit)}" for label, value, unit in r.readings) or gettext("no inputs")
+        read = ", ".join(_input(*reading) for reading in r.readings) or gettext("no inputs")
         confidence = gettext("{confidence} confidence").format(confidence=gettext(r.confidence))
         shown.append(f"{r.rule_id} ({confidence}; {read})")
     return "; ".join(shown)
@@ -197,6 +227,11 @@ def _cause_lines(move: Move) -> list[str]:
     return lines
 
 
+def _side(folder: str) -> str:
+    """A knowledge folder as the command names it; the bundled knowledge base in the reader's words."""
+    return gettext(_BUNDLED) if folder == _BUNDLED else folder
+
+
 def render_text(result: CohortDiff, sides: tuple[str, str], refused: int) -> str:
     """The report a reviewer reads: versions, cross-tables, populations, then the moved records grouped by change."""
     impact = ngettext(
@@ -208,8 +243,8 @@ def render_text(result: CohortDiff, sides: tuple[str, str], refused: int) -> str
     )
     lines = [
         impact.format(records=_number(result.records), refused=_number(refused)),
-        gettext("Old knowledge: {version} ({folder})").format(version=result.old_version, folder=sides[0]),
-        gettext("New knowledge: {version} ({folder})").format(version=result.new_version, folder=sides[1]),
+        gettext("Old knowledge: {version} ({folder})").format(version=result.old_version, folder=_side(sides[0])),
+        gettext("New knowledge: {version} ({folder})").format(version=result.new_version, folder=_side(sides[1])),
         "",
     ]
     for table in result.tables:

@@ -84,7 +84,7 @@ class DecidingRule:
     citation: str
     confidence: str
     inputs: tuple[tuple[str, str], ...]  # (fact label, value) pairs
-    readings: tuple[tuple[str, object, str | None], ...]  # (fact label, the value itself, its unit), the same facts
+    readings: tuple[tuple[str, str, object, str | None], ...]  # (fact, its label, the value itself, its unit)
 
 
 @dataclass(frozen=True)
@@ -251,7 +251,7 @@ def deciding_rules(version: Version, column: str) -> tuple[DecidingRule, ...]:
                 (_label(version.kb, name), _shown(version.kb, name, value)) for name, value in f["inputs"].items()
             ),
             readings=tuple(
-                (_label(version.kb, name), value, _unit(version.kb, name)) for name, value in f["inputs"].items()
+                (name, _label(version.kb, name), value, _unit(version.kb, name)) for name, value in f["inputs"].items()
             ),
         )
         for f in _deciding_factors(version.assessment, column)

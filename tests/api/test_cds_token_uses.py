@@ -8,9 +8,11 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, create_engine, func, make_url, select
 from sqlalchemy.orm import Session
 
+from allpath.service.cds_tokens import ReplayStoreUnavailable, token_first_use
+from allpath.service.unit_of_work import UnitOfWork
 from allpath.storage import replay
 from allpath.storage import tables as t
 from allpath.storage.clock import digest
@@ -80,3 +82,18 @@ def test_concurrent_uses_of_one_token_accept_it_once(engine: Engine) -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         answers = list(pool.map(use, range(8)))
     assert answers.count(True) == 1
+
+
+def test_an_unreachable_store_is_neither_a_first_use_nor_a_replay(database_url: str) -> None:
+    """A database that cannot be reached (a PostgreSQL database or a SQLite folder that does not exist):
+    ``ReplayStoreUnavailable``, which the CDS routes answer with 503, never True or False; the error's text
+    (its statement and parameters) is not carried on."""
+    url = make_url(database_url)
+    gone = url.set(database=f"{url.database}-gone" if url.get_backend_name() == "postgresql" else "/no/such/dir/x.db")
+    engine = create_engine(gone)
+    try:
+        with session_factory(engine)() as s, pytest.raises(ReplayStoreUnavailable) as raised:
+            token_first_use(UnitOfWork(s, None), ISSUER, "jti-unknown", T0.timestamp() + 300)
+    finally:
+        engine.dispose()
+    assert str(raised.value) == "OperationalError" and raised.value.__cause__ is None

@@ -21,12 +21,12 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -134,7 +134,11 @@ def admitting(*roles: str) -> Callable[[Request], Awaitable[Work]]:
             raise
         return Work(session, principal.user, principal, ended_by_route=True)
 
+    _ADMITTING.add(work)
     return work
+
+
+_ADMITTING: set[Callable[..., Any]] = set()  # the dependencies made by ``admitting`` (``lean_route``)
 
 
 async def _signed_in_work(request: Request, s: DB) -> Work:
@@ -239,9 +243,24 @@ class KernelRoute(APIRoute):
         super().__init__(path, committing(endpoint), **kwargs)
 
 
+class LeanRoute(KernelRoute):
+    """A ``KernelRoute`` for a hot route shaped ``(record: dict[str, object], request: Request, work:
+    Annotated[Work, Depends(admitting(...))])`` (``POST /api/assess``): a request whose body is a JSON object
+    sent as ``application/json`` is dispatched by ``allpath.interfaces.http.lean_route`` without FastAPI's
+    dependency machinery (the same dependency, the same order, the same answers); every other request, and
+    every route of another shape, is FastAPI's own. The route is declared and documented as any other."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        from allpath.interfaces.http.lean_route import lean_handler
+
+        general = super().get_route_handler()
+        return lean_handler(self, general, _ADMITTING) or general
+
+
 __all__ = [
     "AnonymousWork",
     "KernelRoute",
+    "LeanRoute",
     "Refusal",
     "SignedInWork",
     "Work",

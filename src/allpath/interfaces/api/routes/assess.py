@@ -14,14 +14,15 @@ from allpath.interfaces.api.answers import RECORD_INVALID, record_errors
 from allpath.interfaces.api.schemas import DeidentifiedRow
 from allpath.interfaces.http.json_answer import JSONAnswer
 from allpath.interfaces.http.schemas import error_responses
-from allpath.interfaces.http.unit_of_work import KernelRoute, Work, acting, admitting
+from allpath.interfaces.http.unit_of_work import LeanRoute, Work, acting, admitting
 from allpath.knowledge.loader import KnowledgeBase
 from allpath.service import export
 
-router = APIRouter(prefix="/api", tags=["assess"], responses=error_responses(401, 403), route_class=KernelRoute)
+router = APIRouter(prefix="/api", tags=["assess"], responses=error_responses(401, 403), route_class=LeanRoute)
 # The assessment's one dependency checks the body's text, opens the session and admits the caller
 # (``admitting``): a chain of four cost more of FastAPI's work than the checks; the route ends the work
-# (``KernelRoute``). The export is a GET: no body.
+# (``KernelRoute``). A JSON object sent as application/json skips FastAPI's dependency machinery for the
+# same dependency and endpoint (``LeanRoute``); the export, of another shape, is an ordinary KernelRoute.
 Stateless = Annotated[Work, Depends(admitting("clinician", "researcher"))]
 Researcher = Annotated[Work, Depends(acting("researcher"))]
 

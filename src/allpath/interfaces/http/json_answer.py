@@ -1,72 +1,74 @@
-"""A JSON answer written by pydantic-core's encoder: the same bytes as Starlette's ``JSONResponse``, faster.
+"""A JSON answer written by orjson: the same bytes as Starlette's ``JSONResponse``, in about half the time.
 
 ``JSONResponse`` encodes with the standard library (``json.dumps(ensure_ascii=False, allow_nan=False,
-separators=(",", ":"))``). For an assessment (14-25 kB) that was about 0.15 ms of a request's CPU, the
-largest single cost of ``POST /api/assess`` after the engine itself (benchmarks/README.md). pydantic-core,
-which FastAPI uses already, writes JSON values in a quarter of that time and, for nearly every value, byte for
-byte the same: keys in their order, text as UTF-8 with the same escapes, integers of any size, floats in their
-shortest form. Three kinds of number it writes differently; each leaves a mark in its output that this
-module looks for, and then the answer is encoded by the standard library instead:
+separators=(",", ":"))``). For an assessment (14-25 kB) that is about 0.2 ms of a request's CPU. orjson writes
+JSON values in under a tenth of that and, for the values a result typed as JSON holds, byte for byte the same:
+keys in their order, text as UTF-8 with the same escapes (``\\"``, ``\\\\``, ``\\n``, ``\\u001f``; U+007F,
+U+2028 and U+2029 as they are), integers, ``true``/``false``/``null`` and finite floats of magnitude 1e-4 or
+more in their shortest form (``1e+16`` as ``repr`` writes it). Where it would differ, the answer is encoded by
+the standard library instead, which answers or refuses exactly as ``JSONResponse`` does:
 
-- a float below 1e-4 in magnitude: the standard library writes ``1e-05``, pydantic-core ``0.00001``
-  (marked by ``0.0000``);
-- a float with a negative exponent of one digit: ``1.5e-07`` against ``1.5e-7`` (marked by ``e-`` and a digit);
-- NaN and the infinities: the standard library refuses them (``ValueError``: the request answers 500, as
-  before), pydantic-core would write ``NaN`` / ``Infinity`` (marked by those words).
+- NaN and the infinities: orjson writes ``null``, the standard library refuses them (``ValueError``: the
+  request answers 500, as before);
+- a non-zero float below 1e-4 in magnitude: ``0.00001`` or ``1.5e-7`` against ``1e-05`` and ``1.5e-07``;
+- what orjson refuses (an integer beyond 64 bits, a key that is not text, a lone surrogate, nesting deeper
+  than 254, a value that is not JSON): the standard library answers or refuses it in its own words;
+- what orjson writes where the standard library would write it otherwise or refuse it: subclasses of
+  ``str``/``int``/``dict``/``list`` (an ``IntEnum``, a ``str`` enum), tuples, enums, UUIDs, dates, dataclasses.
 
-The marks are looked for in the whole text, strings included, so a text that happens to hold one only costs
-the slower encoding, never a different answer. ``NaN`` and ``Infinity`` are found from their capital letter
-(each found by ``memchr``; few in an answer), ``e-`` by one scan whose few hits are checked for a digit: about
-35 us less than four scans of a 22 kB assessment. A value pydantic-core cannot encode goes to the standard
-library too, which refuses it as before. Meant for results typed as JSON (the TypedDicts of
-``allpath.domain.results``, whose values mypy checks): pydantic-core would also write a few Python types that
-are not JSON (a date, a set), which such a result cannot hold. ``tests/api/test_json_answer.py`` proves the
-bytes equal over the examples' assessments, generated records and generated JSON values.
+orjson's output cannot show the first and last kinds (a NaN is a ``null`` like ``None``), so they are found in
+the value: after orjson has written it (so it holds no cycle), the value is walked level by level with
+``gc.get_referents`` (the values of each dict, the items of each list, in C), and each level's types are
+checked in C against the six plain ones (``dict``, ``list``, ``str``, ``int``, ``bool``, ``None``); only a
+level with another type (in an assessment, the one level that holds its few floats) is looked at item by
+item. An assessment's walk costs about as much as orjson's writing: both together are about half of the
+former pydantic-core encoding and its search of the output for marks (benchmarks/README.md). Another way
+measured was a full Python walk of the value (4-5 times slower) and orjson's output read back and compared
+(about 6 times slower). ``tests/api/test_json_answer.py`` proves the bytes equal over the examples'
+assessments, generated records, generated JSON values and every float orjson writes.
 """
 
 from __future__ import annotations
 
+import gc
 import json
+import math
 
-from pydantic_core import PydanticSerializationError, to_json
+import orjson
 from starlette.responses import JSONResponse
 
-_CAPITALS_CHECKED = 32  # past this many capitals, the word is looked for by one scan of the rest
+_PLAIN = frozenset({dict, list, str, int, bool, type(None)})
+_plain_types = _PLAIN.issuperset
+_children = gc.get_referents  # a dict's values (and its keys, unless all are exactly str), a list's items
+_SMALLEST_PLAIN_FLOAT = 1e-4  # below this (except 0), orjson writes a float otherwise than repr does
 
 
 def encode(content: object) -> bytes:
     """``content`` as Starlette's ``JSONResponse`` writes it (see the module docstring)."""
     try:
-        encoded = to_json(content, inf_nan_mode="constants")
-    except PydanticSerializationError:
-        return _standard(content)  # refused there too, in the standard library's words
-    if _marked(encoded):
-        return _standard(content)
-    return encoded
+        encoded = orjson.dumps(content)
+    except orjson.JSONEncodeError:
+        return _standard(content)  # answered or refused there too, in the standard library's words
+    if _written_alike(content):
+        return encoded
+    return _standard(content)
 
 
-def _marked(encoded: bytes) -> bool:
-    """Whether ``encoded`` holds ``0.0000``, ``e-`` and a digit, ``NaN`` or ``Infinity`` anywhere."""
-    if b"0.0000" in encoded:
-        return True
-    at = encoded.find(b"e-")
-    while at >= 0:
-        if encoded[at + 2 : at + 3].isdigit():  # ASCII digits only; False at the end
-            return True
-        at = encoded.find(b"e-", at + 2)
-    return _holds(encoded, b"NaN") or _holds(encoded, b"Infinity")
+def _written_alike(content: object) -> bool:
+    """Whether orjson wrote ``content`` as the standard library would: all of it plain JSON, floats finite and
+    0 or at least 1e-4 in magnitude. ``content`` is one orjson wrote, so it holds no cycle."""
+    level: list[object] = [content]
+    while level:
+        if not _plain_types(map(type, level)):
+            for value in level:
+                if type(value) not in _PLAIN and not (type(value) is float and _plain_float(value)):
+                    return False  # before its children are walked: they may be anything
+        level = _children(*level)
+    return True
 
 
-def _holds(encoded: bytes, word: bytes) -> bool:
-    """``word in encoded``, found from the occurrences of its first letter (a ``memchr`` each)."""
-    at = encoded.find(word[:1])
-    for _ in range(_CAPITALS_CHECKED):
-        if at < 0:
-            return False
-        if encoded.startswith(word, at):
-            return True
-        at = encoded.find(word[:1], at + 1)
-    return at >= 0 and word in encoded[at:]
+def _plain_float(value: float) -> bool:
+    return value == 0.0 or _SMALLEST_PLAIN_FLOAT <= abs(value) < math.inf  # False for NaN
 
 
 def _standard(content: object) -> bytes:

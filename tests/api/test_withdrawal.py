@@ -138,3 +138,51 @@ def test_a_withdrawn_account_is_refused_with_a_token_another_worker_cached(
         assert worker.get(mine, headers=family).status_code == 403
     finally:
         second.state.engine.dispose()
+
+
+def test_the_withdrawn_account_is_told_which_team_withdrew_it_and_when(service: Service) -> None:
+    family = service.bearer("family")
+    assert service.client().get("/api/me", headers=family).json()["access_withdrawn"] == []
+    assert _withdraw(service, service.users["family"]) == 204
+    me = service.client().get("/api/me", headers=family)
+    assert me.status_code == 200 and me.json()["data_access"] is False
+    [withdrawal] = me.json()["access_withdrawn"]
+    day = withdrawal["withdrawn_at"][:10]
+    assert (withdrawal["team"], withdrawal["by"]) == ("Team A", "team")
+    assert withdrawal["message"] == (
+        f"The care team \u201cTeam A\u201d withdrew your access to its patient data on {day}. A clinician of that team"
+        " can grant it again."
+    )
+    words = me.text.replace("clinician", "")
+    assert "clin" not in words and "Dr. A" not in words  # the team, never the clinician who withdrew it
+    spanish = service.client().get("/api/me?lang=es", headers=family).json()["access_withdrawn"][0]["message"]
+    assert spanish.startswith("El equipo médico \u201cTeam A\u201d retiró su acceso")
+    assert day not in spanish  # its date in words
+    reader = service.client().get("/api/me", headers=service.bearer("researcher")).json()
+    assert reader["access_withdrawn"] == []  # only the account it was withdrawn from
+    confirmed = service.client().post(
+        f"/api/team/members/{service.users['family']}/confirm", headers=service.bearer("clinician")
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    again = service.client().get("/api/me", headers=family).json()
+    assert again["data_access"] is True and again["access_withdrawn"] == []  # granted again: nothing to say
+
+
+def test_a_session_and_a_token_opened_before_the_withdrawal_read_no_patient_data_after_it(
+    sqlite_service: Service,
+) -> None:
+    """In the same process and through its token cache: the account's session and API token stay valid for its
+    own pages (a withdrawal takes the team's data, not the account), and read none of the team's data from the
+    very next request."""
+    service = sqlite_service
+    session, _csrf = service.sign_in("family")
+    token = service.bearer("family")
+    mine = f"/api/patients/{service.patient_id}"
+    for _ in range(2):  # the second answer to the token comes from the process's cache
+        assert session.get(mine).status_code == 200
+        assert service.client().get(mine, headers=token).status_code == 200
+    assert _withdraw(service, service.users["family"]) == 204
+    assert session.get(mine).status_code == 403
+    assert service.client().get(mine, headers=token).status_code == 403
+    for me in (session.get("/api/me"), service.client().get("/api/me", headers=token)):
+        assert me.status_code == 200 and [w["team"] for w in me.json()["access_withdrawn"]] == ["Team A"]

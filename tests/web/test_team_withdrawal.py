@@ -1,5 +1,6 @@
-"""The team page withdraws a grant (never the clinician's own), and the activation page answers 429 with
-``Retry-After`` after too many failed attempts, in the reader's language."""
+"""The team page withdraws a grant (never the clinician's own) and the account's own page says which team did and
+when; the activation page answers 429 with ``Retry-After`` after too many failed attempts, in the reader's
+language."""
 
 from __future__ import annotations
 
@@ -25,6 +26,13 @@ def test_a_clinician_withdraws_a_colleague_on_the_team_page(web: WebApp, admin: 
     assert f"Access of <code>{username}</code> withdrawn" in after
     assert f'action="/team/{user_id}/confirm"' in after  # it waits again
     assert clinician.post(f"/team/{user_id}/withdraw").status_code == 404
+    told = colleague.get("/account?lang=en").text  # the same session: it still opens its own page
+    assert 'id="withdrawn"' in told and 'id="waiting"' not in told
+    assert "The care team \u201cDemo oncology team\u201d withdrew your access to its patient data on " in told
+    assert "A clinician of that team can grant it again." in told and "dr.rivera" not in told
+    assert "El equipo médico \u201cDemo oncology team\u201d retiró su acceso" in colleague.get("/account?lang=es").text
+    _confirm(clinician, user_id)
+    assert 'id="withdrawn"' not in colleague.get("/account?lang=en").text  # granted again: nothing to say
 
 
 def test_the_team_page_offers_no_withdrawal_of_your_own_access(web: WebApp, clinician: User) -> None:

@@ -13,7 +13,7 @@ written (``web``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
@@ -182,7 +182,15 @@ def confirm(uow: UnitOfWork, user_id: int, *, channel: str = "") -> tuple[User, 
 
 def withdraw(uow: UnitOfWork, user_id: int, *, channel: str = "") -> User:
     """Withdraw the actor's team's grant from another account (``NotFound`` or ``NotAllowed``, audited,
-    otherwise); the account, which now waits for a confirmation again."""
+    otherwise); the account, which now waits for a confirmation again, and whose own page says that the team
+    withdrew its access, and when (``AccountState.withdrawn``; the team's name, never the clinician's).
+
+    The account's web sessions and API tokens are not ended: a withdrawal takes a team's data from the
+    account, not the account from its owner (a researcher may still hold other teams' data, and the account
+    page is where its owner learns what happened). They read no patient data of the team from the account's
+    very next request, in every process: access is checked on each request, and the deleted grant moves the
+    sign-in generation that the token cache compares first (``allpath.storage.token_cache``). Ending them is
+    an administrator's deactivation or password reset."""
     return accounts.withdraw(uow.session, _acting(uow), user_id, channel)
 
 
@@ -200,6 +208,17 @@ class AccountState:
     granted_team_names: list[str]
     tokens: list[ApiToken]
     now: datetime
+    withdrawn: list[Withdrawal] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    """A team that withdrew its grant from the account (and has not granted it again): its name, when, and
+    ``how`` (``colleague``: a clinician of the team; ``operator``: the server's operator). Never who."""
+
+    team_name: str
+    withdrawn_at: datetime
+    how: str
 
 
 def _team_names(uow: UnitOfWork, team_ids: frozenset[int]) -> list[str]:
@@ -218,7 +237,13 @@ def account_state(uow: UnitOfWork) -> AccountState:
         granted_team_names=_team_names(uow, granted),
         tokens=signin.api_tokens(uow.session, user),
         now=clock.now(),
+        withdrawn=withdrawals(uow, user),
     )
+
+
+def withdrawals(uow: UnitOfWork, user: User) -> list[Withdrawal]:
+    """The teams that withdrew their grant from ``user``, newest first (not audited: the account's own)."""
+    return [Withdrawal(name, row.withdrawn_at, row.how) for name, row in users.withdrawals(uow.session, user.id)]
 
 
 def team_name(uow: UnitOfWork, team_id: int) -> list[str]:
@@ -239,6 +264,17 @@ def operator_create_admin(uow: UnitOfWork, username: str, display_name: str, act
     return activation
 
 
+def operator_withdraw(uow: UnitOfWork, username: str, team: str) -> None:
+    """Withdraw a team's grant from an account on the server's shell (audited as the operator); its own page
+    then says so, as after a clinician's withdrawal. ``NotFound`` when there is no such account,
+    ``AccountError`` when there is no such team or the account does not hold its data. A refusal is not
+    audited: the operator is told on the shell, and nothing was done."""
+    user = users.get_user(uow.session, username)
+    if user is None:
+        raise NotFound(f"there is no account named {username[:100]!r}")
+    accounts.operator_withdraw(uow.session, user, team)
+
+
 def operator_confirm(uow: UnitOfWork, username: str, team_names: list[str]) -> list[str]:
     """Grant an account its patient data when no colleague remains to confirm it (a clinician their team, a
     family their children's teams, a researcher the teams named); the names of the teams granted.
@@ -257,6 +293,7 @@ __all__ = [
     "NotAllowed",
     "NotFound",
     "TeamMembers",
+    "Withdrawal",
     "account_names",
     "account_state",
     "account_to_act_on",
@@ -269,6 +306,7 @@ __all__ = [
     "list_accounts",
     "operator_confirm",
     "operator_create_admin",
+    "operator_withdraw",
     "pending_activation",
     "reactivate",
     "refusal_outcome",
@@ -277,4 +315,5 @@ __all__ = [
     "team_members",
     "team_name",
     "teams",
+    "withdrawals",
 ]

@@ -321,9 +321,26 @@ def withdraw(s: Session, custodian: t.User, user_id: int, channel: str = "") -> 
     user = s.get(t.User, user_id)
     assert user is not None  # a grant's account (foreign key)
     s.delete(grant)
-    s.flush()
+    assert team_id is not None  # the custodian holds a grant of their team
+    users.record_withdrawal(s, user, team_id, "colleague")
     _audit(s, custodian, "withdraw", user, f"{user.role} no longer granted team {team_id} {channel}".strip())
     return user
+
+
+def operator_withdraw(s: Session, user: t.User, team: str) -> None:
+    """Break-glass on the server: withdraw a team's grant from an account (any account, the team's last
+    clinician too: ``allpath users confirm`` grants it again). ``AccountError`` when there is no such team or
+    the account does not hold its grant."""
+    team_id = s.scalar(select(t.Team.id).where(t.Team.name == team))
+    if team_id is None:
+        raise AccountError(f"there is no team named {team[:100]!r}")
+    s.execute(update(t.Team).where(t.Team.id == team_id).values(name=t.Team.name))  # as ``withdraw``: one at a time
+    grant = s.get(t.AccessGrant, (user.id, team_id), populate_existing=True)
+    if grant is None:
+        raise AccountError(f"{user.username} does not hold the patient data of {team[:100]!r}")
+    s.delete(grant)
+    users.record_withdrawal(s, user, team_id, "operator")
+    _audit(s, None, "withdraw", user, f"{user.role} no longer granted team {team_id}")
 
 
 def operator_confirm(s: Session, user: t.User, teams: list[str]) -> list[str]:

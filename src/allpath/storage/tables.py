@@ -181,6 +181,19 @@ class AccessGrant(Base):
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class AccessWithdrawal(Base):
+    """A team's grant withdrawn from an account -- by a clinician of the team (``how``: ``colleague``) or the
+    server's operator (``operator``) -- kept so that the account's own page says which team withdrew it and
+    when; deleted when the team grants it again. Who withdrew it is in the audit log only: the account is told
+    the team, never the clinician."""
+
+    __tablename__ = "access_withdrawals"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), primary_key=True)
+    how: Mapped[str] = mapped_column(String(20))
+    withdrawn_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class LoginAttempt(Base):
     __tablename__ = "login_attempts"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

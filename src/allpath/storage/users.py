@@ -11,7 +11,7 @@ from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from allpath.accounts import passwords
@@ -94,8 +94,30 @@ def grant_access(s: Session, user: t.User, team_id: int, by: t.User | None, how:
     if s.get(t.AccessGrant, (user.id, team_id)) is not None:
         return False
     s.add(t.AccessGrant(user_id=user.id, team_id=team_id, granted_by=by.id if by else None, how=how, granted_at=now()))
+    s.execute(
+        delete(t.AccessWithdrawal).where(t.AccessWithdrawal.user_id == user.id, t.AccessWithdrawal.team_id == team_id)
+    )
     s.flush()
     return True
+
+
+def record_withdrawal(s: Session, user: t.User, team_id: int, how: str) -> None:
+    """Keep that the grant of a team was withdrawn from ``user`` (``how``: colleague or operator), and when, for
+    the account's own page (the newest withdrawal of a team replaces an older one)."""
+    s.merge(t.AccessWithdrawal(user_id=user.id, team_id=team_id, how=how, withdrawn_at=now()))
+    s.flush()
+
+
+def withdrawals(s: Session, user_id: int) -> list[tuple[str, t.AccessWithdrawal]]:
+    """The teams that withdrew their grant from an account and have not granted it again (the team's name
+    and the withdrawal), newest first."""
+    rows = s.execute(
+        select(t.Team.name, t.AccessWithdrawal)
+        .join(t.AccessWithdrawal, t.AccessWithdrawal.team_id == t.Team.id)
+        .where(t.AccessWithdrawal.user_id == user_id)
+        .order_by(t.AccessWithdrawal.withdrawn_at.desc(), t.Team.name)
+    )
+    return [(name, withdrawal) for name, withdrawal in rows]
 
 
 def drop_access(s: Session, user: t.User) -> int:

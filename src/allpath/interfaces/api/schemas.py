@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, NotRequired
+from typing import Any, Literal, NotRequired
 
 from pydantic import BaseModel, Field, with_config
 from typing_extensions import TypedDict
@@ -37,6 +37,21 @@ class UserOut(BaseModel):
     active: bool
     activated: bool = Field(description="the owner has chosen a password (with the activation code)")
     data_access: bool = Field(description="the data's owners have granted this account patient data")
+
+
+class WithdrawalOut(BaseModel):
+    """A team that withdrew its grant from this account and has not granted it again (never who withdrew it)."""
+
+    team: str
+    withdrawn_at: datetime
+    by: Literal["team", "operator"] = Field(description="a clinician of the team, or the server's operator")
+    message: str = Field(description="in plain words, in the language of ?lang=, the account's or Accept-Language")
+
+
+class MeOut(UserOut):
+    access_withdrawn: list[WithdrawalOut] = Field(
+        description="the teams that withdrew this account's access to their patient data, newest first"
+    )
 
 
 class ActivationOut(BaseModel):

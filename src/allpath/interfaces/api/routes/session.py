@@ -11,17 +11,21 @@ from allpath.accounts.passwords import WeakPassword
 from allpath.interfaces.api.answers import user_out
 from allpath.interfaces.api.schemas import (
     Credentials,
+    MeOut,
     PasswordChange,
     SessionOut,
     TokenIn,
     TokenInfo,
     TokenOut,
     UserOut,
+    WithdrawalOut,
 )
 from allpath.interfaces.http.deps import SESSION_COOKIE, AppSettings, Refusal, storable_body
 from allpath.interfaces.http.schemas import ActivateIn, ErrorOut, InvitationAccept, ValidationErrorOut, error_responses
 from allpath.interfaces.http.unit_of_work import AnonymousWork, KernelRoute, SignedInWork
-from allpath.service import sessions
+from allpath.interfaces.i18n import LANG_PARAM, choose_locale, use_locale
+from allpath.interfaces.i18n.account_notices import withdrawal_notice
+from allpath.service import accounts, sessions
 
 router = APIRouter(prefix="/api", tags=["session"], dependencies=[Depends(storable_body)], route_class=KernelRoute)
 WEAK_PASSWORD: dict[int | str, dict[str, object]] = {
@@ -66,10 +70,26 @@ def sign_out(request: Request, response: Response, work: SignedInWork) -> None:
     response.delete_cookie(SESSION_COOKIE)
 
 
-@router.get("/me", response_model=UserOut, responses=error_responses(401))
-def me(work: SignedInWork) -> UserOut:
-    """The signed-in user (``data_access`` is false while the account waits for its team's confirmation)."""
-    return user_out(work.session, work.signed_in().user)
+@router.get("/me", response_model=MeOut, responses=error_responses(401))
+def me(request: Request, work: SignedInWork) -> MeOut:
+    """The signed-in user (``data_access`` is false while the account waits for its team's confirmation), and
+    the teams that withdrew its access (``access_withdrawn``: which team, when, and who can grant it again, in
+    the language of ``?lang=``, the account's or ``Accept-Language``). Not audited: it is the account's own."""
+    user = work.signed_in().user
+    locale = choose_locale(
+        request.query_params.get(LANG_PARAM), None, user.preferred_language, request.headers.get("accept-language")
+    )
+    with use_locale(locale):
+        withdrawn = [
+            WithdrawalOut(
+                team=w.team_name,
+                withdrawn_at=w.withdrawn_at,
+                by="operator" if w.how == "operator" else "team",
+                message=withdrawal_notice(w.team_name, w.withdrawn_at, w.how),
+            )
+            for w in accounts.withdrawals(work, user)
+        ]
+    return MeOut(**user_out(work.session, user).model_dump(), access_withdrawn=withdrawn)
 
 
 @router.put("/me/password", status_code=204, responses={**error_responses(400, 401, 403), **WEAK_PASSWORD})

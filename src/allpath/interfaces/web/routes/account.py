@@ -17,6 +17,7 @@ from allpath.accounts.passwords import MIN_LENGTH, WeakPassword
 from allpath.interfaces.http.deps import SESSION_COOKIE, AppSettings
 from allpath.interfaces.http.unit_of_work import KernelRoute, Work
 from allpath.interfaces.i18n import LANG_COOKIE, language_name, marked, supported_locales
+from allpath.interfaces.i18n.account_notices import withdrawal_notice
 from allpath.interfaces.web.account_words import ROLE_NAMES, refusal
 from allpath.interfaces.web.pages import SECURITY_HEADERS, AnyUserPage, ClinicianPage, page
 from allpath.service import accounts, sessions
@@ -48,6 +49,8 @@ def _account_page(
         "data_role": state.data_role,
         "has_access": state.has_access,
         "granted_teams": state.granted_team_names,
+        "withdrawn": state.withdrawn,
+        "withdrawal_notice": withdrawal_notice,  # called as the page is drawn, in its language
         "tokens": state.tokens,
         "now": state.now,
         "errors": errors or {},

@@ -75,3 +75,43 @@ def test_confirm_grants_a_clinician_their_team_when_no_colleague_remains(data_di
         operator = [e for e in audit_store.entries(s) if e.action == "confirm"]
     engine.dispose()
     assert len(operator) == 2 and all(e.user_id is None and e.detail.startswith("operator") for e in operator)
+
+
+def test_withdraw_takes_a_teams_data_from_an_account_and_its_page_says_so(data_dir: Path) -> None:
+    engine = make_engine(load_settings().database_url)
+    migrate(engine)
+    with session_factory(engine)() as s, s.begin():
+        team = user_store.ensure_team(s, "Team A")
+        user_store.ensure_team(s, "Team B")
+        clinician = user_store.create_user(s, "first", "first clinician's phrase", "clinician", "First", team.id)
+        patient = create_patient(UnitOfWork(s, clinician), load_knowledge(), "A child", {"age_years": 5})
+        res = user_store.create_user(s, "res", "a researcher's pass phrase", "researcher", "Res")
+        user_store.grant_access(s, res, team.id, clinician, "colleague")
+    result = runner.invoke(app, ["users", "withdraw", "--user", "res", "--team", "Team A"])
+    assert result.exit_code == 0, result.output
+    assert "res no longer reads the patient data of Team A" in result.stdout and patient.patient.id not in result.stdout
+    again = runner.invoke(app, ["users", "withdraw", "res", "--team", "Team A"])  # NAME as `confirm` takes it
+    assert again.exit_code == 2 and "does not hold the patient data of 'Team A'" in again.stderr
+    for args, words in (
+        (["--user", "nobody", "--team", "Team A"], "there is no account named 'nobody'"),
+        (["--user", "first", "--team", "Nope"], "there is no team named 'Nope'"),
+        (["--user", "first", "--team", "Team B"], "does not hold"),
+        (["--team", "Team A"], "name the account"),
+        (["first", "--user", "res", "--team", "Team A"], "name the account once"),
+    ):
+        refused = runner.invoke(app, ["users", "withdraw", *args])
+        assert refused.exit_code == 2 and words in refused.stderr and refused.stdout == "", args
+    with session_factory(engine)() as s:
+        account = user_store.get_user(s, "res")
+        assert account is not None and user_store.granted_teams(s, account.id) == frozenset()
+        [(name, withdrawal)] = user_store.withdrawals(s, account.id)
+        operator = [e for e in audit_store.entries(s) if e.action == "withdraw"]
+    engine.dispose()
+    assert (name, withdrawal.how) == ("Team A", "operator")
+    assert len(operator) == 1 and operator[0].user_id is None and operator[0].detail.startswith("operator")
+    assert operator[0].resource_id == str(account.id) and operator[0].outcome == "ok"
+    client = TestClient(create_app(load_settings()))
+    assert client.post("/api/session", json={"username": "res", "password": "a researcher's pass phrase"}).is_success
+    [told] = client.get("/api/me").json()["access_withdrawn"]
+    assert told["by"] == "operator"
+    assert told["message"].startswith("Your access to the patient data of the care team \u201cTeam A\u201d")

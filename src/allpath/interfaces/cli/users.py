@@ -2,7 +2,9 @@
 
 ``create-admin NAME`` makes an administrator account and prints its one-time activation code: the only way
 to make the first administrator outside the demo. ``confirm NAME`` grants a clinician, researcher or family
-account its patient data when no colleague remains to confirm it. Both are audited as the operator.
+account its patient data when no colleague remains to confirm it. ``withdraw --user NAME --team TEAM`` (or
+``withdraw NAME --team TEAM``) withdraws a team's grant from an account when no clinician of the team can (the
+account's own page then says so). All are audited as the operator; none prints patient data.
 Exit status: 0 on success; 2 on a name or team that does not fit (the message on standard error).
 """
 
@@ -15,7 +17,8 @@ import typer
 EXIT_INVALID_INPUT = 2
 
 users_app = typer.Typer(
-    help="Operator break-glass: make the first administrator, confirm an account when no colleague can.",
+    help="Operator break-glass: make the first administrator, confirm or withdraw an account's access when no "
+    "colleague can.",
     no_args_is_help=True,
 )
 
@@ -78,3 +81,30 @@ def confirm(
     except accounts.AccountError as error:
         raise _fail(str(error)) from None
     typer.echo(f"{username} may read the patient data of: {', '.join(names) if names else 'no team yet'}")
+
+
+@users_app.command("withdraw")
+def withdraw(
+    team: Annotated[str, typer.Option("--team", help="The team whose patient data the account no longer reads.")],
+    username: Annotated[str | None, typer.Argument(help="The account (or --user).", show_default=False)] = None,
+    user: Annotated[str | None, typer.Option("--user", help="The account whose access to withdraw.")] = None,
+) -> None:
+    """Withdraw a team's grant from an account when no clinician of the team can (the account's page then says
+    that the team withdrew its access, and when); its sessions and tokens read none of the team's data from
+    their next request."""
+    from allpath.service import accounts
+    from allpath.service.database import operator_work
+    from allpath.settings import load_settings
+
+    if username and user and username != user:
+        raise _fail("name the account once (NAME or --user)")
+    name = username or user
+    if not name:
+        raise _fail("name the account (--user NAME)")
+    settings = load_settings()
+    try:
+        with operator_work(settings.database_url) as work:
+            accounts.operator_withdraw(work, name, team)
+    except accounts.AccountError as error:
+        raise _fail(str(error)) from None
+    typer.echo(f"{name} no longer reads the patient data of {team}; a clinician of that team can grant it again.")

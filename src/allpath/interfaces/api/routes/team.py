@@ -73,7 +73,9 @@ def confirm(user_id: Annotated[int, Path(ge=1, le=2_147_483_647)], work: Custodi
 def withdraw(user_id: Annotated[int, Path(ge=1, le=2_147_483_647)], work: Custodian) -> None:
     """Withdraw your team's data from an account you or a colleague confirmed (a colleague, a researcher or a
     family account): refused from its very next request, in every server process; it waits for a
-    confirmation again. Never your own access, so that a team always keeps a clinician who holds its data."""
+    confirmation again, and its own page (``GET /api/me``: ``access_withdrawn``) says that your team withdrew
+    its access and when, never by whom. Never your own access, so that a team always keeps a clinician who
+    holds its data."""
     try:
         accounts.withdraw(work, user_id)
     except accounts.NotFound as error:

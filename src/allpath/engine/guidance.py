@@ -14,9 +14,11 @@ from allpath.domain.results import (
     WorkupTest,
 )
 from allpath.engine.explain import source_of
-from allpath.engine.prepared import fresh_items, prepared
+from allpath.engine.prepared import Prepared, fresh_items, prepared
 from allpath.knowledge.conditions import Facts
 from allpath.knowledge.loader import KnowledgeBase
+
+_LIMIT = 1024  # test lists kept per knowledge base; beyond it a list is made each time (never wrong)
 
 
 def prognostic_factors(kb: KnowledgeBase, facts: Facts, state: DiseaseState) -> list[PrognosticFactor]:
@@ -70,10 +72,33 @@ def workup(kb: KnowledgeBase, missing_facts: list[str], fields: dict[str, str]) 
 def diagnostic_tests(
     kb: KnowledgeBase, facts: Facts, fields: dict[str, str], missing: list[str], upcoming: list[str]
 ) -> list[DiagnosticTest]:
-    """Every test the knowledge base knows, with what it is for and where this child stands with it."""
+    """Every test the knowledge base knows, with what it is for and where this child stands with it.
+
+    The list follows from what is missing and upcoming and from which reported inputs are known: it is made once
+    for each such combination (unless a later relapse's record paths are in play), and every child gets a fresh copy.
+    """
+    prep = prepared(kb)
+    if fields != prep.reported_fields:  # a later relapse's record paths: made for this child alone
+        return _fresh(_diagnostic_tests(prep, facts, fields, missing, upcoming))
+    get = facts.get
+    key = (tuple(missing), tuple(upcoming), tuple([get(i) is None for i in prep.reported_tested]))
+    found = prep.test_lists.get(key)
+    if found is None:
+        found = _diagnostic_tests(prep, facts, fields, missing, upcoming)
+        if len(prep.test_lists) < _LIMIT:
+            prep.test_lists[key] = found
+    return _fresh(found)
+
+
+def _fresh(tests: list[DiagnosticTest]) -> list[DiagnosticTest]:
+    return [{**t, "provides": t["provides"].copy(), "source": t["source"].copy()} for t in tests]
+
+
+def _diagnostic_tests(
+    prep: Prepared, facts: Facts, fields: dict[str, str], missing: list[str], upcoming: list[str]
+) -> list[DiagnosticTest]:
     out: list[DiagnosticTest] = []
     missing_paths, upcoming_paths = set(missing), set(upcoming)
-    prep = prepared(kb)
     usual = fields == prep.reported_fields  # no relapse after the first: each test's inputs as prepared
     for parts in prep.tests:
         if usual:
@@ -100,7 +125,7 @@ def diagnostic_tests(
                 "purpose": test.purpose,
                 "provides": provides,
                 "status": status,
-                "source": parts.source.copy(),
+                "source": parts.source,
             }
         )
     return out

@@ -12,14 +12,14 @@ from __future__ import annotations
 import threading
 import weakref
 from dataclasses import dataclass
-from typing import NotRequired, TypedDict
+from typing import NotRequired, Protocol, TypedDict
 
-from allpath.domain.results import DrugClass, Factor, FactValue, FollowUpItem, Plan, PlanPhase, Source
+from allpath.domain.results import DiagnosticTest, DrugClass, Factor, FactValue, FollowUpItem, Plan, PlanPhase, Source
 from allpath.domain.results import PlanElement as AppliedElement
 from allpath.engine.explain import CONFIDENCE_WORDS, evidence_of, factor, source_of
 from allpath.engine.gates import Gated
 from allpath.knowledge import schema as s
-from allpath.knowledge.compiled import Note, PlanElement, Scheme
+from allpath.knowledge.compiled import Note, PlanElement
 from allpath.knowledge.conditions import Condition
 from allpath.knowledge.loader import KnowledgeBase
 from allpath.knowledge.therapy_schema import DrugEntry
@@ -66,6 +66,9 @@ class Prepared:
     certainty_rank: dict[str, int]
     phases: tuple[PlanPhase, ...]
     tests: tuple[TestParts, ...]
+    reported_tested: tuple[str, ...]  # the inputs of every test whose absence is reported (of the first relapse)
+    # The tests' list of each combination of missing, upcoming and known inputs met so far (engine/guidance.py)
+    test_lists: dict[tuple[object, ...], list[DiagnosticTest]]
     reported_inputs: tuple[tuple[str, str], ...]  # (fact, record path) of the inputs whose absence is reported
     reported_fields: dict[str, str]  # the same as a mapping, where a relapse field is of the first relapse
     fact_of_field: dict[str, str]  # the input fact of each record path
@@ -96,77 +99,61 @@ def fresh_factor(head: Factor, inputs: dict[str, FactValue], decides: bool | Non
     return item
 
 
-def _note_heads(kb: KnowledgeBase, scheme: str, notes: tuple[Note, ...]) -> dict[tuple[str, int], Factor]:
-    return {
-        (scheme, id(note)): factor(
-            kb,
-            id=note.spec.id,
-            scheme=scheme,
-            effect="not covered" if note.spec.not_covered else "note",
-            explanation=note.spec.explanation,
-            plain=note.spec.plain,
-            cite=note.spec.cite,
-            evidence=note.spec.evidence,
-            confidence=note.confidence,
-            inputs={},
-        )
-        for note in notes
-    }
+class _Explained(Protocol):
+    """What a rule, note, population or state rule says of itself (each is its own model)."""
+
+    @property
+    def explanation(self) -> str: ...
+    @property
+    def plain(self) -> str | None: ...
+    @property
+    def cite(self) -> s.Cite: ...
+    @property
+    def evidence(self) -> list[s.Evidence]: ...
 
 
-def _scheme_heads(kb: KnowledgeBase, scheme: Scheme) -> dict[tuple[str, int], Factor]:
-    name = scheme.spec.id
-    heads = {
-        (name, id(rule)): factor(
-            kb,
-            id=rule.spec.id,
-            scheme=name,
-            effect=f"{name}={rule.spec.group}",
-            explanation=rule.spec.explanation,
-            plain=rule.spec.plain,
-            cite=rule.spec.cite,
-            evidence=rule.spec.evidence,
-            confidence=rule.confidence,
-            inputs={},
-        )
-        for rule in scheme.rules
-    }
-    return heads | _note_heads(kb, name, scheme.notes)
+def _head(kb: KnowledgeBase, scheme: str, id: str, effect: str, spec: _Explained, confidence: s.Confidence) -> Factor:
+    return factor(
+        kb,
+        id=id,
+        scheme=scheme,
+        effect=effect,
+        explanation=spec.explanation,
+        plain=spec.plain,
+        cite=spec.cite,
+        evidence=spec.evidence,
+        confidence=confidence,
+        inputs={},
+    )
 
 
 def _factor_heads(kb: KnowledgeBase) -> dict[tuple[str, int], Factor]:
-    heads = _note_heads(kb, "genetic_counseling", kb.counseling)
+    """The factor heads of every rule, note, population and state rule, by (scheme, id() of the object)."""
+    notes: list[tuple[str, tuple[Note, ...]]] = [("genetic_counseling", kb.counseling)]
+    heads: dict[tuple[str, int], Factor] = {}
     for scheme in (kb.risk_group, kb.cog_risk_group, kb.relapse_risk_group):
-        heads |= _scheme_heads(kb, scheme)
+        name = scheme.spec.id
+        for rule in scheme.rules:
+            heads[name, id(rule)] = _head(
+                kb, name, rule.spec.id, f"{name}={rule.spec.group}", rule.spec, rule.confidence
+            )
+        notes.append((name, scheme.notes))
+    for name, group in notes:
+        for note in group:
+            effect = "not covered" if note.spec.not_covered else "note"
+            heads[name, id(note)] = _head(kb, name, note.spec.id, effect, note.spec, note.confidence)
     for pop in kb.populations:
-        heads["populations", id(pop)] = factor(
-            kb,
-            id=f"population.{pop.spec.id}",
-            scheme="populations",
-            effect=f"population={pop.spec.id}",
-            explanation=pop.spec.explanation,
-            plain=pop.spec.plain,
-            cite=pop.spec.cite,
-            evidence=pop.spec.evidence,
-            confidence=pop.confidence,
-            inputs={},
+        pid = pop.spec.id
+        heads["populations", id(pop)] = _head(
+            kb, "populations", f"population.{pid}", f"population={pid}", pop.spec, pop.confidence
         )
     rules: list[tuple[str, s.TimingRule | s.StateRule, s.Confidence]] = [
         ("relapse_timing", r, kb.relapse_timing.spec.confidence) for r, _ in kb.relapse_timing.rules
     ]
     rules += [("disease_state", r, "H") for r, _ in kb.disease_states]
-    for name, rule, confidence in rules:
-        heads[name, id(rule)] = factor(
-            kb,
-            id=rule.id,
-            scheme=name,
-            effect=f"{name}={rule.value}",
-            explanation=rule.explanation,
-            plain=rule.plain,
-            cite=rule.cite,
-            evidence=rule.evidence,
-            confidence=confidence,
-            inputs={},
+    for name, value_rule, confidence in rules:
+        heads[name, id(value_rule)] = _head(
+            kb, name, value_rule.id, f"{name}={value_rule.value}", value_rule, confidence
         )
     return heads
 
@@ -228,6 +215,7 @@ def _prepare(kb: KnowledgeBase) -> Prepared:
     plan = tuple(_element(kb, i, element) for i, element in enumerate(kb.plan))
     reported = tuple((name, spec.field) for name, spec in kb.inputs.items() if spec.absent == "missing")
     fields = {n: f.replace("relapses[]", "relapses[0]") if f.startswith("relapses[]") else f for n, f in reported}
+    tests = tuple(_test(kb, test, fields) for test in kb.tests.values())
     return Prepared(
         plan=plan,
         plan_gated=Gated(plan, [parts.element.condition for parts in plan]),
@@ -238,7 +226,9 @@ def _prepare(kb: KnowledgeBase) -> Prepared:
             {"id": p.id, "name": p.label, "order": p.order, "goal": p.goal, "source": source_of(kb, p.cite)}
             for p in kb.phases
         ),
-        tests=tuple(_test(kb, test, fields) for test in kb.tests.values()),
+        tests=tests,
+        reported_tested=tuple(dict.fromkeys(i for parts in tests for i in parts.reported)),
+        test_lists={},
         reported_inputs=reported,
         reported_fields=fields,
         fact_of_field={spec.field: name for name, spec in kb.inputs.items()},

@@ -9,8 +9,10 @@ inputs it waits for are *pending*. Whether a pending input blocks the answer dep
 
 from __future__ import annotations
 
+import weakref
 from typing import NamedTuple
 
+from allpath.knowledge.checks import Check
 from allpath.knowledge.compiled import Note, Rule, Scheme
 from allpath.knowledge.conditions import NO_FACTS, Facts
 
@@ -35,9 +37,34 @@ class SchemeResult(NamedTuple):
 NOT_APPLICABLE = SchemeResult(False, None, (), (), (), (), NO_FACTS)
 
 
+class _Checks(NamedTuple):
+    """A scheme's compiled checks beside what they decide, read without an attribute lookup each."""
+
+    rules: tuple[tuple[Check, int, Rule], ...]
+    notes: tuple[tuple[Check, Note], ...]
+
+
+_CHECKS: dict[int, tuple[weakref.ref[Scheme], _Checks]] = {}
+
+
+def _checks(scheme: Scheme) -> _Checks:
+    """The checks of ``scheme``, worked out at its first evaluation and dropped with it."""
+    found = _CHECKS.get(id(scheme))
+    if found is not None and found[0]() is scheme:
+        return found[1]
+    made = _Checks(
+        tuple((rule.condition.check, rule.rank, rule) for rule in scheme.rules),
+        tuple((note.condition.check, note) for note in scheme.notes),
+    )
+    _CHECKS[id(scheme)] = (weakref.ref(scheme), made)
+    weakref.finalize(scheme, _CHECKS.pop, id(scheme), None)
+    return made
+
+
 def evaluate_scheme(scheme: Scheme, facts: Facts) -> SchemeResult:
     """Classify one child under ``scheme``."""
-    notes = tuple(n for n in scheme.notes if n.condition.check(facts) is True) if scheme.notes else ()
+    checks = _checks(scheme)
+    notes = tuple([n for check, n in checks.notes if check(facts) is True]) if checks.notes else ()
     applies = scheme.applies.check(facts)
     if applies is False:
         return SchemeResult(False, None, (), (), (), notes, NO_FACTS)
@@ -45,12 +72,12 @@ def evaluate_scheme(scheme: Scheme, facts: Facts) -> SchemeResult:
     applied: list[Rule] = []
     unknown: list[tuple[Rule, frozenset[str]]] = []
     floor = -1
-    for rule in scheme.rules:
-        outcome = rule.condition.check(facts)
+    for check, rank, rule in checks.rules:
+        outcome = check(facts)
         if outcome is True:
             applied.append(rule)
-            if rule.rank > floor:
-                floor = rule.rank
+            if rank > floor:
+                floor = rank
         elif outcome is not False:
             unknown.append((rule, outcome))
     pending = tuple((r, m) for r, m in unknown if r.rank > floor)

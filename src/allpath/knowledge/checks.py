@@ -146,56 +146,39 @@ def has_tokens(fact: str, tokens: frozenset[str], *, has_any: bool) -> Check:
 def all_of(parts: tuple[Check, ...]) -> Check:
     leaves: tuple[Leaf, ...] = tuple(leaf for part in parts if (leaf := getattr(part, LEAF, None)) is not None)
     if len(leaves) > 1:
-        return _all_of_leaves(leaves, tuple(part for part in parts if not hasattr(part, LEAF)))
-
-    def check(facts: Facts) -> Outcome:
-        missing: frozenset[str] | None = None
-        for part in parts:
-            outcome = part(facts)
-            if outcome is False:
-                return False
-            if outcome is not True:
-                missing = outcome if missing is None else missing | outcome
-        return True if missing is None else missing
-
-    return check
-
-
-def _all_of_leaves(leaves: tuple[Leaf, ...], parts: tuple[Check, ...]) -> Check:
-    """``all_of`` whose comparisons of one fact are tested inline, before its other parts, without a call each:
-    the answer of an "all" does not depend on the order of its parts (false if one is, true if all are, else
-    unknown on every missing fact), and no part has an effect."""
-
-    def check(facts: Facts) -> Outcome:
-        missing: frozenset[str] | None = None
-        get = facts.get
-        for fact, absent, test, expected in leaves:
-            value = get(fact)
-            if value is None:
-                missing = absent if missing is None else missing | absent
-            elif not test(value, expected):
-                return False
-        for part in parts:
-            outcome = part(facts)
-            if outcome is False:
-                return False
-            if outcome is not True:
-                missing = outcome if missing is None else missing | outcome
-        return True if missing is None else missing
-
-    return check
+        # Comparisons of one fact are tested inline, before the other parts, without a call each: the answer of an
+        # "all" does not depend on the order of its parts (false if one is, true if all are, else unknown on every
+        # missing fact), and no part has an effect.
+        return _junction(tuple(part for part in parts if not hasattr(part, LEAF)), False, leaves)
+    return _junction(parts, False)
 
 
 def any_of(parts: tuple[Check, ...]) -> Check:
+    return _junction(parts, True)
+
+
+def _junction(parts: tuple[Check, ...], stop: bool, leaves: tuple[Leaf, ...] = ()) -> Check:
+    """An "all" (``stop`` False: the first false part decides) or an "any" (``stop`` True: the first true part
+    decides); unknown on every missing fact when no part decides and one is unknown. ``leaves``: only for an "all"."""
+    settled = not stop  # the answer when every part gives it
+
     def check(facts: Facts) -> Outcome:
         missing: frozenset[str] | None = None
+        if leaves:
+            get = facts.get
+            for fact, absent, test, expected in leaves:
+                value = get(fact)
+                if value is None:
+                    missing = absent if missing is None else missing | absent
+                elif not test(value, expected):
+                    return False
         for part in parts:
             outcome = part(facts)
-            if outcome is True:
-                return True
-            if outcome is not False:
+            if outcome is stop:
+                return stop
+            if outcome is not True and outcome is not False:  # unknown (the other answer goes on)
                 missing = outcome if missing is None else missing | outcome
-        return False if missing is None else missing
+        return settled if missing is None else missing
 
     return check
 

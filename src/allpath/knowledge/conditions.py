@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from allpath.errors import KnowledgeError
 from allpath.knowledge import checks
@@ -183,52 +183,45 @@ class Only(TokenCondition):
         return TRUE if value and self.tokens.issuperset(value) else FALSE
 
 
-class All(Condition):
+class _Junction(Condition):
+    """An "all" or an "any": the first part whose verdict is ``decided_by`` decides; otherwise unknown on every
+    missing fact when a part is unknown, else the other answer."""
+
+    __slots__ = ("parts",)
+    decided_by: ClassVar[bool]
+
+    def __init__(self, parts: tuple[Condition, ...]) -> None:
+        self.parts = parts
+
+    def evaluate(self, facts: Facts) -> Verdict:
+        missing: frozenset[str] = NO_FACTS
+        unknown = False
+        decided_by = self.decided_by
+        for part in self.parts:
+            verdict = part.evaluate(facts)
+            if verdict.value is decided_by:
+                return TRUE if decided_by else FALSE
+            if verdict.value is None:
+                unknown = True
+                missing = missing | verdict.missing
+        return Verdict(None, missing) if unknown else (FALSE if decided_by else TRUE)
+
+    def facts_used(self) -> frozenset[str]:
+        return frozenset().union(*(p.facts_used() for p in self.parts))
+
+
+class All(_Junction):
     """``{all: [C1, C2, ...]}`` - every part holds. False as soon as one part is false."""
 
-    __slots__ = ("parts",)
-
-    def __init__(self, parts: tuple[Condition, ...]) -> None:
-        self.parts = parts
-
-    def evaluate(self, facts: Facts) -> Verdict:
-        missing: frozenset[str] = NO_FACTS
-        unknown = False
-        for part in self.parts:
-            verdict = part.evaluate(facts)
-            if verdict.value is False:
-                return FALSE
-            if verdict.value is None:
-                unknown = True
-                missing = missing | verdict.missing
-        return Verdict(None, missing) if unknown else TRUE
-
-    def facts_used(self) -> frozenset[str]:
-        return frozenset().union(*(p.facts_used() for p in self.parts))
+    __slots__ = ()
+    decided_by = False
 
 
-class AnyOf(Condition):
+class AnyOf(_Junction):
     """``{any: [C1, C2, ...]}`` - at least one part holds. True as soon as one part is true."""
 
-    __slots__ = ("parts",)
-
-    def __init__(self, parts: tuple[Condition, ...]) -> None:
-        self.parts = parts
-
-    def evaluate(self, facts: Facts) -> Verdict:
-        missing: frozenset[str] = NO_FACTS
-        unknown = False
-        for part in self.parts:
-            verdict = part.evaluate(facts)
-            if verdict.value is True:
-                return TRUE
-            if verdict.value is None:
-                unknown = True
-                missing = missing | verdict.missing
-        return Verdict(None, missing) if unknown else FALSE
-
-    def facts_used(self) -> frozenset[str]:
-        return frozenset().union(*(p.facts_used() for p in self.parts))
+    __slots__ = ()
+    decided_by = True
 
 
 class Not(Condition):

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from allpath.interfaces.app import create_app
 from allpath.knowledge.loader import KnowledgeBase
-from allpath.storage import accounts
+from allpath.storage import accounts, clock, token_cache
 from allpath.storage import tables as t
 from tests.api.conftest import Service, _service, settings_for
 
@@ -168,19 +168,20 @@ def test_the_withdrawn_account_is_told_which_team_withdrew_it_and_when(service: 
     assert again["data_access"] is True and again["access_withdrawn"] == []  # granted again: nothing to say
 
 
-def test_a_session_and_a_token_opened_before_the_withdrawal_read_no_patient_data_after_it(
-    sqlite_service: Service,
-) -> None:
-    """In the same process and through its token cache: the account's session and API token stay valid for its
-    own pages (a withdrawal takes the team's data, not the account), and read none of the team's data from the
-    very next request."""
-    service = sqlite_service
+def test_a_session_and_a_token_opened_before_the_withdrawal_read_no_patient_data_after_it(service: Service) -> None:
+    """In the same process and through its token cache (both backends): the account's session and API token stay
+    valid for its own pages (a withdrawal takes the team's data, not the account), and read none of the team's
+    data from the very next request."""
     session, _csrf = service.sign_in("family")
     token = service.bearer("family")
     mine = f"/api/patients/{service.patient_id}"
     for _ in range(2):  # the second answer to the token comes from the process's cache
         assert session.get(mine).status_code == 200
         assert service.client().get(mine, headers=token).status_code == 200
+    cache = token_cache.cache_for(service.engine)
+    assert cache is not None
+    cached = cache.exact(clock.digest(service.tokens["family"]))
+    assert cached is not None and cached.granted  # the token's account, granted, kept by this process
     assert _withdraw(service, service.users["family"]) == 204
     assert session.get(mine).status_code == 403
     assert service.client().get(mine, headers=token).status_code == 403

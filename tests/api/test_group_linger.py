@@ -127,3 +127,32 @@ def test_postgresql_batches_do_not_wait(postgresql_url: str, monkeypatch: pytest
     finally:
         made.close()
         engine.dispose()
+
+
+class _CountedQueue:
+    """The writer's queue, counting its waits (each one ends in a wake-up of the writer's thread)."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner = inner
+        self.waits = 0
+
+    def get(self, block: bool = True, timeout: float | None = None) -> object:
+        self.waits += 1
+        return self.inner.get(block, timeout)  # type: ignore[attr-defined]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+
+def test_a_waiting_batch_is_woken_by_changes_not_by_polling(writer: CountingWriter) -> None:
+    counted = _CountedQueue(writer._queue)
+    writer._queue = counted  # type: ignore[assignment]
+    first_done, other_done = writer.expecting(), writer.expecting()
+    first = writer.submit([_entry("first")])
+    time.sleep(0.3)  # the batch waits for the other request: asleep, not looking again every 0.25 ms
+    assert not first.done()
+    assert counted.waits <= 2  # its first entry (and at most one wake-up that changed nothing)
+    other_done()  # answered without an entry: the batch is woken and committed at once
+    assert first.result(10) is None
+    first_done()
+    assert writer.batches == [1]

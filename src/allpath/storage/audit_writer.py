@@ -34,12 +34,12 @@ Entry = dict[str, object]  # one audit row: the AuditEntry columns by name
 
 BATCH_ROWS = 1000  # at most this many entries in one transaction
 IDLE_SECONDS = 2.0  # a writer thread with nothing to do for this long ends (the next entry starts another)
-# How long a batch may wait for the entries of the other requests in flight (``expecting``) before it commits,
-# and how often it looks again whether they are still in flight meanwhile. SQLite only: its commit's disk
-# flush is this process's own CPU (most of the writer's); PostgreSQL flushes in the server, its commits take
-# a round trip during which the next batch queues up anyway, and waiting only cost CPU (benchmarks/README.md).
+# How long a batch may wait for the entries of the other requests in flight (``expecting``) before it commits.
+# SQLite only: its commit's disk flush is this process's own CPU (most of the writer's); PostgreSQL flushes in
+# the server, its commits take a round trip during which the next batch queues up anyway, and waiting only
+# cost CPU (benchmarks/README.md). The batch is woken when what it waits for changes (an entry queued, a
+# request answered without one), not by polling: each wake-up of the thread cost the event loop CPU too.
 LINGER_SECONDS = 0.002
-LINGER_STEP_SECONDS = 0.00025
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,10 @@ class _Unit:
 
     entries: list[Entry]
     done: Callable[[BaseException | None], None]
+
+
+_WAKE: list[_Unit] = []  # queued to wake a waiting batch (``expecting``): no entries, never stored
+NOT_WAITING = -1
 
 
 class AuditWriter:
@@ -73,6 +77,7 @@ class AuditWriter:
         self._closed = False
         self._prepared: _Prepared | None = None  # the writer's connection, made on the first batch
         self._expected = 0  # requests in flight that will submit entries (``expecting``)
+        self._waiting_with = NOT_WAITING  # the units of the batch waiting for the others' entries, if one is
         self._lingers = engine.url.get_backend_name() == "sqlite"
         self._expected_lock = threading.Lock()
 
@@ -105,6 +110,9 @@ class AuditWriter:
                 pending = False
                 with self._expected_lock:
                     self._expected -= 1
+                    complete = self._expected <= self._waiting_with
+                if complete:  # the waiting batch has all it waits for: wake it (once per batch, not per poll)
+                    self._queue.put(_WAKE)
 
         return done
 
@@ -112,7 +120,7 @@ class AuditWriter:
         with self._lock:
             if self._pid != os.getpid():  # a forked copy: its parent's thread, queue and connection are not its own
                 self._queue, self._thread, self._pid, self._prepared = queue.SimpleQueue(), None, os.getpid(), None
-                self._expected = 0
+                self._expected, self._waiting_with = 0, NOT_WAITING
             if self._closed:  # after shutdown: stored at once, by the caller
                 self._store(units)
                 self._disconnect()
@@ -144,6 +152,8 @@ class AuditWriter:
                         self._thread = None
                         return
                 continue
+            if item is _WAKE:
+                continue  # a wake-up for a batch already committed
             batch: list[_Unit] = [] if item is None else list(item)
             stop = item is None
             rows = sum(len(unit.entries) for unit in batch)
@@ -170,18 +180,26 @@ class AuditWriter:
     def _next_of_batch(self, units: int, linger_until: float) -> list[_Unit] | None:
         """The next item queued for this batch of ``units``: waited for, until ``linger_until`` at most, while
         more requests that will submit entries are in flight than the batch holds; ``queue.Empty`` when the
-        batch is complete."""
+        batch is complete. A request answered without entries meanwhile wakes the wait (``expecting``)."""
         while True:
             try:
-                return self._queue.get_nowait()
+                item = self._queue.get_nowait()
             except queue.Empty:
-                left = linger_until - monotonic()
-                if left <= 0 or self._expected <= units:
-                    raise
+                item = _WAKE
+            if item is not _WAKE:
+                return item
+            left = linger_until - monotonic()
+            with self._expected_lock:  # published before the check: a request answered after it wakes the wait
+                self._waiting_with = units
+                complete = self._expected <= units
             try:
-                return self._queue.get(timeout=min(left, LINGER_STEP_SECONDS))
-            except queue.Empty:
-                continue  # still in flight? (a request answered meanwhile no longer counts)
+                if left <= 0 or complete:
+                    raise queue.Empty
+                item = self._queue.get(timeout=left)
+            finally:
+                self._waiting_with = NOT_WAITING
+            if item is not _WAKE:
+                return item
 
     def _store(self, batch: list[_Unit]) -> None:
         try:

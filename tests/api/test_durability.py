@@ -37,6 +37,8 @@ from tests.conftest import complete_b_all
 ROUNDS = 3
 WRITERS = 4
 WRITE_SECONDS = (0.6, 1.2)  # how long the writers run before the kill, drawn per round
+MIN_ACKS = 10  # acknowledgements each round waits for before its random delay (the kill needs writes in flight)
+ACKS_TIMEOUT_S = 30.0
 START_TIMEOUT_S = 30.0
 
 
@@ -211,6 +213,11 @@ def test_acknowledged_writes_survive_a_killed_server(durable_database: str, tmp_
             ]
             for writer in writers:
                 writer.start()
+            # A loaded machine serves fewer writes per second: wait for enough of them (a bound, not a
+            # duration), then kill at a random moment mid-flight.
+            deadline = time.monotonic() + ACKS_TIMEOUT_S
+            while len(tally.acks) - acknowledged_before < MIN_ACKS and time.monotonic() < deadline:
+                time.sleep(0.05)
             time.sleep(rng.uniform(*WRITE_SECONDS))
         finally:
             server.kill()  # SIGKILL, mid-flight
@@ -218,7 +225,7 @@ def test_acknowledged_writes_survive_a_killed_server(durable_database: str, tmp_
         for writer in writers:
             writer.join(timeout=15)
             assert not writer.is_alive()
-        assert len(tally.acks) - acknowledged_before >= 10, "the writers got almost nothing done"
+        assert len(tally.acks) - acknowledged_before >= MIN_ACKS, "the writers got almost nothing done"
         _check_database(url, tally.acks)
     final = Server(env, log)
     try:

@@ -28,7 +28,12 @@ DEFAULT_LANGUAGE = "en"
 
 def _supported_language(value: str) -> str:
     """The language ``--lang`` names, spelled as allpath's catalog folder: English, or any language with a folder
-    in ``allpath/locale`` (a third language is a folder, no code); exit 2 naming the languages otherwise."""
+    in ``allpath/locale`` (a third language is a folder, no code); exit 2 naming the languages otherwise.
+
+    The default, English, is taken as it is: the catalogs (Babel, Jinja2) are not imported to check it, which is
+    a tenth of a command's start (tests/cli/test_cold_start_imports.py)."""
+    if value == DEFAULT_LANGUAGE:  # what ``supported`` answers for it: English is always first of the locales
+        return value
     from allpath.interfaces.i18n import supported, supported_locales
 
     found = supported(value)
@@ -75,7 +80,6 @@ def assess(
     lang: LanguageOption = DEFAULT_LANGUAGE,
 ) -> None:
     """Assess patient records: disease state, risk groups, populations, plan, each with its source."""
-    from allpath.interfaces.i18n import use_locale
     from allpath.knowledge.loader import load_knowledge
     from allpath.service import assess_record
 
@@ -90,6 +94,8 @@ def assess(
     elif output_format is OutputFormat.summary:
         _write_summary(results)
     else:
+        from allpath.interfaces.i18n import use_locale  # only a report is in a language (JSON stays as is)
+
         with use_locale(lang):
             _write_reports(records, results, kb, markdown=output_format is OutputFormat.markdown)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from allpath.domain import limits
 from allpath.interfaces.i18n import DEFAULT_LOCALE, current_locale, gettext, local_number, marked, ngettext
+from allpath.interfaces.i18n.derived_facts import follows_from
 from allpath.interfaces.i18n.groups import WORDS, group_words
 from allpath.interfaces.i18n.labels import local_field_label
 from allpath.service.cohort.diff import (
@@ -164,12 +165,7 @@ def _rule_lines(rule: RuleChange) -> list[str]:
             )
         )
     if rule.follows_from:
-        lines.append(
-            "  "
-            + gettext("follows from the {groups}, which changed").format(
-                groups=", ".join(_derived(words) for words in rule.follows_from)
-            )
-        )
+        lines.append("  " + follows_from(rule.follows_from))
     if not rule.thresholds and not rule.follows_from and rule.only_in is None:
         lines.append("  " + gettext("its condition differs between the versions"))
     return lines

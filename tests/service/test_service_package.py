@@ -58,3 +58,17 @@ def test_the_stateless_use_cases_do_not_import_the_database() -> None:
     )
     done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_a_use_case_is_resolved_once_then_read_as_the_module_s_own_name() -> None:
+    """``POST /api/assess`` reads ``service.assess_record`` on every request: only the first look-up goes through
+    ``__getattr__`` (and ``import_module``)."""
+    program = (
+        "from allpath import service\n"
+        "assert 'assess_record' not in vars(service)\n"
+        "first = service.assess_record\n"
+        "from allpath.service import records\n"
+        "print(vars(service).get('assess_record') is first is records.assess_record)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "True"

@@ -20,7 +20,7 @@ from allpath.engine.explain import inputs_seen, source_of
 from allpath.engine.facts import build_facts
 from allpath.engine.guidance import diagnostic_tests, follow_up, prognostic_factors, workup
 from allpath.engine.plan import build_plan
-from allpath.engine.prepared import fresh_factor, prepared
+from allpath.engine.prepared import Prepared, fresh_factor, prepared
 from allpath.engine.schemes import SchemeResult, evaluate_scheme
 from allpath.engine.warnings import input_warnings
 from allpath.knowledge.compiled import Note, Scheme
@@ -29,8 +29,8 @@ from allpath.knowledge.loader import KnowledgeBase
 from allpath.knowledge.schema import CounselingRule
 
 
-def _scheme_factors(kb: KnowledgeBase, scheme: Scheme, result: SchemeResult, facts: Facts) -> list[Factor]:
-    heads = prepared(kb).factors
+def _scheme_factors(prep: Prepared, scheme: Scheme, result: SchemeResult, facts: Facts) -> list[Factor]:
+    heads = prep.factors
     name = scheme.spec.id
     decisive = result.decisive_rules
     out = [
@@ -41,12 +41,12 @@ def _scheme_factors(kb: KnowledgeBase, scheme: Scheme, result: SchemeResult, fac
         )
         for rule in result.applied
     ]
-    out.extend(_note_factors(kb, name, result.notes, facts))
+    out.extend(_note_factors(prep, name, result.notes, facts))
     return out
 
 
-def _note_factors(kb: KnowledgeBase, scheme: str, notes: tuple[Note, ...], facts: Facts) -> list[Factor]:
-    heads = prepared(kb).factors
+def _note_factors(prep: Prepared, scheme: str, notes: tuple[Note, ...], facts: Facts) -> list[Factor]:
+    heads = prep.factors
     return [fresh_factor(heads[scheme, id(note)], inputs_seen(note.condition, facts)) for note in notes]
 
 
@@ -81,12 +81,15 @@ def _comparison(kb: KnowledgeBase, risk: SchemeResult, cog: SchemeResult) -> Fac
     }
 
 
-def _populations(kb: KnowledgeBase, facts: Facts) -> tuple[PartialSet, list[Factor], frozenset[str]]:
+def _populations(
+    kb: KnowledgeBase, prep: Prepared, facts: Facts
+) -> tuple[PartialSet, list[str], list[Factor], frozenset[str]]:
+    """The populations fact, the child's populations in the knowledge's order, their factors and what is open."""
     members: list[str] = []
     unknown: dict[str, frozenset[str]] = {}
     factors: list[Factor] = []
     missing: frozenset[str] = NO_FACTS
-    heads = prepared(kb).factors
+    heads = prep.factors
     for pop in kb.populations:
         outcome = pop.condition.check(facts)
         if outcome is True:
@@ -95,7 +98,7 @@ def _populations(kb: KnowledgeBase, facts: Facts) -> tuple[PartialSet, list[Fact
         elif outcome is not False:
             unknown[pop.spec.id] = outcome
             missing = missing | outcome
-    return PartialSet(frozenset(members), unknown), factors, missing
+    return PartialSet(frozenset(members), unknown), members, factors, missing
 
 
 def _tokens(facts: Facts, name: str) -> frozenset[str]:
@@ -124,13 +127,15 @@ def _count(facts: Facts, name: str) -> int:
     raise TypeError(f"the fact {name} is not a whole number")
 
 
-def _relapse(kb: KnowledgeBase, facts: Facts, dx_risk: SchemeResult) -> tuple[Relapse, list[Factor], SchemeResult]:
+def _relapse(
+    kb: KnowledgeBase, prep: Prepared, facts: Facts, dx_risk: SchemeResult
+) -> tuple[Relapse, list[Factor], SchemeResult]:
     timing_value = None
     factors: list[Factor] = []
     for rule, condition in kb.relapse_timing.rules:
         if condition.check(facts) is True:
             timing_value = rule.value
-            head = prepared(kb).factors["relapse_timing", id(rule)]
+            head = prep.factors["relapse_timing", id(rule)]
             factors.append(fresh_factor(head, inputs_seen(condition, facts)))
             break
     basis: TimingBasis | None = None
@@ -145,7 +150,7 @@ def _relapse(kb: KnowledgeBase, facts: Facts, dx_risk: SchemeResult) -> tuple[Re
             }
             break
     result = evaluate_scheme(kb.relapse_risk_group, facts)
-    factors.extend(_scheme_factors(kb, kb.relapse_risk_group, result, facts))
+    factors.extend(_scheme_factors(prep, kb.relapse_risk_group, result, facts))
     # A relapse read from an EHR's diagnosis may lack its sites or time: they stay unknown (never guessed).
     known_sites = facts["relapse_sites"] is not None
     sites = _tokens(facts, "relapse_sites") if known_sites else frozenset()
@@ -167,33 +172,33 @@ def _relapse(kb: KnowledgeBase, facts: Facts, dx_risk: SchemeResult) -> tuple[Re
     return section, factors, result
 
 
-def _counseling(kb: KnowledgeBase, facts: Facts) -> tuple[bool, list[Factor]]:
+def _counseling(kb: KnowledgeBase, prep: Prepared, facts: Facts) -> tuple[bool, list[Factor]]:
     applied = [note for note in kb.counseling if note.condition.check(facts) is True]
     recommending = [n for n in applied if isinstance(n.spec, CounselingRule) and n.spec.recommends]
     # A statement that counselling is not flagged is shown only when no rule recommends it.
     shown_notes = tuple(recommending or applied)
-    factors = _note_factors(kb, "genetic_counseling", shown_notes, facts)
+    factors = _note_factors(prep, "genetic_counseling", shown_notes, facts)
     for item in factors:
         item["effect"] = "genetic_counseling=" + ("recommended" if recommending else "not flagged")
     return bool(recommending), factors
 
 
-def _input_fields(kb: KnowledgeBase, record: PatientRecord) -> dict[str, str]:
+def _input_fields(prep: Prepared, record: PatientRecord) -> dict[str, str]:
     """Input facts whose absence is reported, mapped to their record paths."""
     latest = len(record.relapses or ()) - 1  # a relapse field is of the latest relapse, as record_field says
     if latest <= 0:
-        return dict(prepared(kb).reported_fields)
+        return dict(prep.reported_fields)
     index = f"relapses[{latest}]"
     return {
         name: field.replace("relapses[]", index) if field.startswith("relapses[]") else field
-        for name, field in prepared(kb).reported_inputs
+        for name, field in prep.reported_inputs
     }
 
 
-def _disease_state(kb: KnowledgeBase, facts: dict[str, Fact]) -> tuple[DiseaseState, Factor]:
+def _disease_state(kb: KnowledgeBase, prep: Prepared, facts: dict[str, Fact]) -> tuple[DiseaseState, Factor]:
     for rule, condition in kb.disease_states:
         if condition.check(facts) is True:
-            explained = fresh_factor(prepared(kb).factors["disease_state", id(rule)], inputs_seen(condition, facts))
+            explained = fresh_factor(prep.factors["disease_state", id(rule)], inputs_seen(condition, facts))
             facts["disease_state"] = rule.value
             return rule.value, explained
     raise AssertionError("disease_state.yaml must cover every record")  # pragma: no cover
@@ -202,11 +207,12 @@ def _disease_state(kb: KnowledgeBase, facts: dict[str, Fact]) -> tuple[DiseaseSt
 def classify(record: PatientRecord, kb: KnowledgeBase) -> tuple[SchemeResult, SchemeResult, list[str]]:
     """Only the two risk classifications and the record fields that could still change them."""
     facts = build_facts(record)
-    _disease_state(kb, facts)
+    prep = prepared(kb)
+    _disease_state(kb, prep, facts)
     risk = evaluate_scheme(kb.risk_group, facts)
     facts["risk_group"] = risk.group
     cog = evaluate_scheme(kb.cog_risk_group, facts)
-    fields = _input_fields(kb, record)
+    fields = _input_fields(prep, record)
     open_facts = risk.missing | cog.missing
     return risk, cog, [fields[n] for n in fields if n in open_facts]
 
@@ -214,11 +220,12 @@ def classify(record: PatientRecord, kb: KnowledgeBase) -> tuple[SchemeResult, Sc
 def assess(record: PatientRecord, kb: KnowledgeBase) -> Assessment:
     """Assess one validated patient record against the knowledge base ``kb``."""
     facts = build_facts(record)
-    fields = _input_fields(kb, record)
-    state, state_factor = _disease_state(kb, facts)
+    prep = prepared(kb)  # read once: each helper is given it
+    fields = _input_fields(prep, record)
+    state, state_factor = _disease_state(kb, prep, facts)
     factors: list[Factor] = [state_factor]
 
-    populations, population_factors, population_missing = _populations(kb, facts)
+    populations, members, population_factors, population_missing = _populations(kb, prep, facts)
     facts["populations"] = populations
 
     risk = evaluate_scheme(kb.risk_group, facts)
@@ -231,8 +238,8 @@ def assess(record: PatientRecord, kb: KnowledgeBase) -> Assessment:
     facts["risk_group_at_diagnosis"] = dx_risk.group
     cog = evaluate_scheme(kb.cog_risk_group, facts)
 
-    factors.extend(_scheme_factors(kb, kb.risk_group, risk, facts))
-    factors.extend(_scheme_factors(kb, kb.cog_risk_group, cog, facts))
+    factors.extend(_scheme_factors(prep, kb.risk_group, risk, facts))
+    factors.extend(_scheme_factors(prep, kb.cog_risk_group, cog, facts))
     comparison = _comparison(kb, risk, cog)
     if comparison:
         factors.append(comparison)
@@ -241,13 +248,13 @@ def assess(record: PatientRecord, kb: KnowledgeBase) -> Assessment:
     relapse = None
     relapse_missing: frozenset[str] = NO_FACTS
     if state == "relapsed":
-        relapse, relapse_factors, relapse_result = _relapse(kb, facts, dx_risk)
+        relapse, relapse_factors, relapse_result = _relapse(kb, prep, facts, dx_risk)
         factors.extend(relapse_factors)
         relapse_missing = relapse_result.missing
 
     plan = build_plan(kb, facts, fields)
     facts["plan_therapies"] = frozenset(t["code"] for t in plan["therapies"])
-    counseling, counseling_factors = _counseling(kb, facts)
+    counseling, counseling_factors = _counseling(kb, prep, facts)
     factors.extend(counseling_factors)
 
     plan_missing = {m for p in plan["pending"] for m in p["waiting_for"]}
@@ -276,7 +283,7 @@ def assess(record: PatientRecord, kb: KnowledgeBase) -> Assessment:
         "upcoming": upcoming,
         "workup": workup(kb, [n for n in missing_facts if fields[n] in missing], fields),
         "diagnostic_tests": diagnostic_tests(kb, facts, fields, missing, upcoming),
-        "populations": sorted(populations, key=[p.spec.id for p in kb.populations].index),
+        "populations": members,  # in the knowledge's order
         "factors": factors,
         "plan": plan,
         "relapse": relapse,

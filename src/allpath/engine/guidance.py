@@ -42,13 +42,11 @@ def prognostic_factors(kb: KnowledgeBase, facts: Facts, state: DiseaseState) -> 
 
 def follow_up(kb: KnowledgeBase, facts: Facts) -> FollowUp:
     prep = prepared(kb)
+    section = prep.fresh_follow_up()
     cautions = tuple(item for condition, item in prep.cautions if condition.check(facts) is True)
-    return {
-        "follow_up": fresh_items(prep.follow_up),
-        "late_effects": fresh_items(prep.late_effects),
-        "cautions": fresh_items(cautions),
-        "not_covered": fresh_items(prep.not_covered),
-    }
+    if cautions:
+        section["cautions"] = fresh_items(cautions)
+    return section
 
 
 def workup(kb: KnowledgeBase, missing_facts: list[str], fields: dict[str, str]) -> list[WorkupTest]:
@@ -91,7 +89,13 @@ def diagnostic_tests(
 
 
 def _fresh(tests: list[DiagnosticTest]) -> list[DiagnosticTest]:
-    return [{**t, "provides": t["provides"].copy(), "source": t["source"].copy()} for t in tests]
+    out = []
+    for test in tests:
+        copy = test.copy()  # then its inner parts in their place: faster than {**test, ...}
+        copy["provides"] = test["provides"].copy()
+        copy["source"] = test["source"].copy()
+        out.append(copy)
+    return out
 
 
 def _diagnostic_tests(

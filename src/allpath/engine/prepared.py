@@ -11,13 +11,25 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NotRequired, Protocol, TypedDict
 
-from allpath.domain.results import DiagnosticTest, DrugClass, Factor, FactValue, FollowUpItem, Plan, PlanPhase, Source
+from allpath.domain.results import (
+    DiagnosticTest,
+    DrugClass,
+    Factor,
+    FactValue,
+    FollowUp,
+    FollowUpItem,
+    Plan,
+    PlanPhase,
+    Source,
+)
 from allpath.domain.results import PlanElement as AppliedElement
 from allpath.engine.explain import CONFIDENCE_WORDS, evidence_of, factor, source_of
 from allpath.engine.gates import Gated
+from allpath.engine.templates import maker
 from allpath.knowledge import schema as s
 from allpath.knowledge.compiled import Note, PlanElement
 from allpath.knowledge.conditions import Condition
@@ -76,10 +88,8 @@ class Prepared:
     drug_heads: dict[str, PlanDrugHead]  # the start of a plan drug's entry (a note only where there is one)
     therapy_rank: dict[str, int]  # the knowledge's order of therapies and of drugs
     drug_rank: dict[str, int]
-    follow_up: tuple[FollowUpItem, ...]
-    late_effects: tuple[FollowUpItem, ...]
-    not_covered: tuple[FollowUpItem, ...]
     cautions: tuple[tuple[Condition, FollowUpItem], ...]
+    fresh_follow_up: Callable[[], FollowUp]  # the follow-up section with no caution: a fresh copy each call
     prognosis_newly_diagnosed: Source
     prognosis_relapsed: Source
     # The factor a rule, note, population or state rule explains, but for its inputs (and whether it decides):
@@ -160,14 +170,20 @@ def _factor_heads(kb: KnowledgeBase) -> dict[tuple[str, int], Factor]:
 
 def fresh_element(item: AppliedElement) -> AppliedElement:
     """A copy of a plan element's entry that shares nothing with the template."""
-    copy: AppliedElement = {**item, "source": item["source"].copy()}
+    copy = item.copy()
+    copy["source"] = item["source"].copy()
     if "evidence" in item:
         copy["evidence"] = [e.copy() for e in item["evidence"]]
     return copy
 
 
 def fresh_items(items: tuple[FollowUpItem, ...]) -> list[FollowUpItem]:
-    return [{**i, "source": i["source"].copy()} for i in items]
+    out = []
+    for item in items:
+        copy = item.copy()
+        copy["source"] = item["source"].copy()
+        out.append(copy)
+    return out
 
 
 def _element(kb: KnowledgeBase, index: int, element: PlanElement) -> ElementParts:
@@ -239,10 +255,15 @@ def _prepare(kb: KnowledgeBase) -> Prepared:
         drug_heads={name: _drug_head(name, drug) for name, drug in kb.drugs.items()},
         therapy_rank={code: i for i, code in enumerate(kb.therapies)},
         drug_rank={name: i for i, name in enumerate(kb.drugs)},
-        follow_up=_items(kb, kb.follow_up.follow_up),
-        late_effects=_items(kb, kb.follow_up.late_effects),
-        not_covered=_items(kb, kb.follow_up.not_covered),
         cautions=tuple((c.condition, _items(kb, [c.spec])[0]) for c in kb.cautions),
+        fresh_follow_up=maker(
+            {
+                "follow_up": fresh_items(_items(kb, kb.follow_up.follow_up)),
+                "late_effects": fresh_items(_items(kb, kb.follow_up.late_effects)),
+                "cautions": [],
+                "not_covered": fresh_items(_items(kb, kb.follow_up.not_covered)),
+            }
+        ),
         prognosis_newly_diagnosed=source_of(kb, kb.prognosis.cite_newly_diagnosed),
         prognosis_relapsed=source_of(kb, kb.prognosis.cite_relapsed),
         factors=_factor_heads(kb),

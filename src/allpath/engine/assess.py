@@ -32,13 +32,9 @@ from allpath.knowledge.schema import CounselingRule
 def _scheme_factors(prep: Prepared, scheme: Scheme, result: SchemeResult, facts: Facts) -> list[Factor]:
     heads = prep.factors
     name = scheme.spec.id
-    decisive = result.decisive_rules
+    decisive = {id(rule) for rule in result.decisive_rules}  # by identity: a Rule compares by value
     out = [
-        fresh_factor(
-            heads[name, id(rule)],
-            inputs_seen(rule.condition, facts),
-            any(rule is d for d in decisive),  # identity: a Rule compares by value
-        )
+        fresh_factor(heads[name, id(rule)], inputs_seen(rule.condition, facts), id(rule) in decisive)
         for rule in result.applied
     ]
     out.extend(_note_factors(prep, name, result.notes, facts))

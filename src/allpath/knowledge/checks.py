@@ -134,7 +134,7 @@ def has_tokens(fact: str, tokens: frozenset[str], *, has_any: bool) -> Check:
             return absent
         if not tokens.isdisjoint(value):  # type: ignore[arg-type]
             return found
-        if isinstance(value, PartialSet):
+        if isinstance(value, PartialSet) and value.unknown:  # nothing open: nothing to look up
             open_facts = value.open_among(tokens)
             if open_facts:
                 return open_facts

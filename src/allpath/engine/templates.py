@@ -5,8 +5,8 @@ and every answer gets its own copy, so that a caller that changes its answer in 
 dict by dict and list by list costs a call and a lookup per container; ``maker`` writes the template once as the
 source of one expression (``{"id": "x", "source": {...}, ...}``: every word and number a literal) and compiles it,
 so that a copy is that expression evaluated: new dicts and lists, the same immutable leaves (the follow-up section,
-19 items: 7.5 -> 3.6 us a copy). Compiling costs about 1.2 ms per 8 kB of template, so it pays only for a part
-copied hundreds of times: the plan of a combination (100 combinations in 200 generated records) is copied piece
+7 items: 7.5 -> 3.6 us a copy). Compiling costs about 1.2 ms per 8 kB of template, so it pays only for a part
+copied hundreds of times: the plan of a combination (101 combinations in 200 generated records) is copied piece
 by piece instead. A template with anything else in it (a float that is not finite, a tuple, a set, a dict
 subclass) is copied by ``copy.deepcopy``. Only knowledge-made templates are compiled: they hold no record values.
 """

@@ -76,3 +76,13 @@ def test_the_outcomes_page_shows_the_groups_in_words_in_english_and_spanish(web:
         assert text.count(OUTCOMES_NOTE[lang]) == 1, lang
     spanish = _text(_researcher(web, "es").post("/research/outcomes?lang=es", {"action": "demo"}).text)
     assert "very high" not in spanish and "standard" not in spanish
+
+
+def test_the_outcomes_page_writes_its_counts_in_the_readers_way(web: WebApp) -> None:
+    """The rows read and the children analysed, as the demo's own size is written: Spanish 5.000, English 5,000."""
+    for lang, rows, children in (
+        ("en", "5,000 rows read", "5,000 children analysed"),
+        ("es", "5.000 filas leídas", "5.000 niños analizados"),
+    ):
+        text = _text(_researcher(web, lang).post(f"/research/outcomes?lang={lang}", {"action": "demo"}).text)
+        assert rows in text and children in text, lang

@@ -108,7 +108,7 @@ def test_the_demo_says_it_is_synthetic_and_matches_outcomes_by_group(demo_page: 
     expected = _expected(records, outcomes)
     text = _text(demo_page)
     assert "Synthetic data." in text and "describe no real child" in text
-    assert f"{research.DEMO_ROWS} rows read" in text
+    assert f"{research.DEMO_ROWS:,} rows read" in text and f"{research.DEMO_ROWS:,} children analysed" in text
     assert [curve.group for curve in expected.event_free] == ["B", "T"]
     for index in range(2):
         _shows_group(text, expected, index)

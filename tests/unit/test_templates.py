@@ -1,4 +1,4 @@
-"""engine/templates.py: a compiled copy equals its template, shares no dict nor list with it or with another
+"""engine/templates.py: a copy equals its template, shares no dict nor list with it or with another
 copy, and keeps every leaf exactly (key order, types, floats); what cannot be written as a literal is copied."""
 
 from __future__ import annotations

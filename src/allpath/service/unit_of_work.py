@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the command line imports the service without a database: no SQLAlchemy at import time
+    import asyncio
     from concurrent.futures import Future  # (nor concurrent.futures, which imports logging: 3-5 ms of a start)
 
     from sqlalchemy import Engine
@@ -80,6 +81,15 @@ class UnitOfWork:
         durable = self.fail()
         if durable is not None:
             durable.result()
+
+
+def resolve_on(durable: Future[None], loop: asyncio.AbstractEventLoop) -> None:
+    """Ask that ``durable`` (from ``finish`` or ``fail``), awaited on ``loop`` without blocking it, be
+    resolved on that loop's thread: the group writer then wakes the loop once per batch, not once per unit."""
+    from allpath.storage.audit_writer import Durable
+
+    if isinstance(durable, Durable):
+        durable.resolve_on(loop)
 
 
 def shut_down(engine: Engine) -> None:

@@ -7,6 +7,7 @@ acknowledged entry is durable.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import os
 import queue
@@ -48,6 +49,20 @@ class _Unit:
 
     entries: list[Entry]
     done: Callable[[BaseException | None], None]
+    future: Durable
+
+
+class Durable(Future[None]):
+    """The future of a unit's entries (``AuditWriter.submit``): resolved once they are committed."""
+
+    loop: asyncio.AbstractEventLoop | None = None  # resolve on this loop's thread (``resolve_on``)
+
+    def resolve_on(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Have the writer resolve this future on ``loop``'s thread, with the batch's other futures of that
+        loop in one callback; asked by an ``async`` waiter on that loop, which never blocks it meanwhile (a
+        ``result()`` on the loop's thread would then wait for itself). Asked too late, it is resolved on
+        the writer's thread, as any other."""
+        self.loop = loop
 
 
 _WAKE: list[_Unit] = []  # queued to wake a waiting batch (``expecting``): no entries, never stored
@@ -82,16 +97,22 @@ class AuditWriter:
         self._expected_lock = threading.Lock()
 
     def submit(self, entries: list[Entry]) -> Future[None]:
-        """Queue ``entries`` for the next batch; the future resolves when they are committed (or fails)."""
-        future: Future[None] = Future()
+        """Queue ``entries`` for the next batch; the future resolves when they are committed (or fails).
+
+        A future whose waiter asked for it (``Durable.resolve_on``) is resolved on that event loop's thread,
+        the batch's futures of each loop all in one callback: one wake-up of the loop per batch, not one per
+        request, and no further hand-off for the waiter (``allpath.interfaces.http.ending``)."""
+        future = Durable()
 
         def done(error: BaseException | None) -> None:
+            if future.cancelled():  # nobody waits for it any more (the entries are stored all the same)
+                return
             if error is None:
                 future.set_result(None)
             else:
                 future.set_exception(error)
 
-        self._enqueue([_Unit(entries, done)])
+        self._enqueue([_Unit(entries, done, future)])
         return future
 
     def expecting(self) -> Callable[[], None]:
@@ -202,17 +223,21 @@ class AuditWriter:
                 return item
 
     def _store(self, batch: list[_Unit]) -> None:
+        outcomes: list[tuple[_Unit, BaseException | None]] = []
+        self._store_into(batch, outcomes)
+        _resolve(outcomes)
+
+    def _store_into(self, batch: list[_Unit], outcomes: list[tuple[_Unit, BaseException | None]]) -> None:
         try:
             self._insert([row for unit in batch for row in unit.entries])
         except Exception as error:  # noqa: BLE001 - handed to the waiting requests, which answer 500
             if len(batch) == 1:
-                batch[0].done(error)
+                outcomes.append((batch[0], error))
                 return
             for unit in batch:  # one unit's bad entry must not fail the others
-                self._store([unit])
+                self._store_into([unit], outcomes)
             return
-        for unit in batch:
-            unit.done(None)
+        outcomes.extend((unit, None) for unit in batch)
 
     def _insert(self, rows: list[Entry]) -> None:
         """Insert ``rows`` in one transaction and commit, on the writer's own DBAPI connection.
@@ -240,6 +265,28 @@ class AuditWriter:
         prepared, self._prepared = self._prepared, None
         if prepared is not None:
             prepared.close()
+
+
+def _resolve(outcomes: list[tuple[_Unit, BaseException | None]]) -> None:
+    """Resolve the futures of a stored batch: each event loop's on its own thread, in one callback (one
+    wake-up of that loop), the others (a command, a worker thread) here."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Unit, BaseException | None]]] = {}
+    for unit, error in outcomes:
+        loop = unit.future.loop
+        if loop is None or loop is asyncio._get_running_loop():
+            unit.done(error)
+        else:
+            by_loop.setdefault(loop, []).append((unit, error))
+    for loop, theirs in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_resolve_now, theirs)
+        except RuntimeError:  # the loop is closed: nobody waits there any more, resolve the futures here
+            _resolve_now(theirs)
+
+
+def _resolve_now(outcomes: list[tuple[_Unit, BaseException | None]]) -> None:
+    for unit, error in outcomes:
+        unit.done(error)
 
 
 class _Prepared:

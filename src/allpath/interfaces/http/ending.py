@@ -16,7 +16,7 @@ from concurrent.futures import Future
 
 from starlette.concurrency import run_in_threadpool
 
-from allpath.service.unit_of_work import UnitOfWork
+from allpath.service.unit_of_work import UnitOfWork, resolve_on
 
 
 async def finish(work: UnitOfWork) -> None:
@@ -30,12 +30,43 @@ async def fail(work: UnitOfWork) -> None:
 
 
 async def _end(work: UnitOfWork, end: Callable[[], Future[None] | None]) -> None:
-    durable = await run_in_threadpool(end) if work.holds_work() else end()
-    if durable is not None:
-        await asyncio.wrap_future(durable)
+    await wait_durable(await run_in_threadpool(end) if work.holds_work() else end())
 
 
 async def wait_durable(durable: Future[None] | None) -> None:
-    """Wait, on the event loop, for the future of a unit ended in a worker thread (``UnitOfWork.finish``)."""
-    if durable is not None:
-        await asyncio.wrap_future(durable)
+    """Wait, on the event loop, for the future of a unit's audit entries (``UnitOfWork.finish``).
+
+    Not ``asyncio.wrap_future``, whose callback hands every future over with ``call_soon_threadsafe``: the
+    group writer is asked to resolve the future on this loop's thread, a batch's all in one callback
+    (``resolve_on``, ``allpath.storage.audit_writer``), and it is copied here at once; only a future
+    resolved on another thread (asked too late) takes the thread-safe hand-off."""
+    if durable is None:
+        return
+    if durable.done():
+        durable.result()  # raises the batch's error
+        return
+    loop = asyncio.get_running_loop()
+    waiter: asyncio.Future[None] = loop.create_future()
+    resolve_on(durable, loop)
+
+    def resolved(source: Future[None]) -> None:
+        if asyncio._get_running_loop() is loop:
+            _copy(source, waiter)
+        else:
+            loop.call_soon_threadsafe(_copy, source, waiter)
+
+    durable.add_done_callback(resolved)
+    await waiter
+
+
+def _copy(source: Future[None], waiter: asyncio.Future[None]) -> None:
+    if waiter.done():  # the request was cancelled meanwhile
+        return
+    if source.cancelled():
+        waiter.cancel()
+        return
+    error = source.exception()
+    if error is None:
+        waiter.set_result(None)
+    else:
+        waiter.set_exception(error)

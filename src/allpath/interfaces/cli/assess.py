@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import json
-import os
-import sys
-from collections.abc import Iterable, Iterator
-from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from allpath.interfaces.cli.assess_output import DEFAULT_LANGUAGE, OutputFormat, write_assessments
 from allpath.interfaces.cli.console import EXIT_INVALID_INPUT, read_input, say_invalid
 
 if TYPE_CHECKING:
     from allpath.domain.record_model import PatientRecord
-    from allpath.domain.results import Assessment
-    from allpath.knowledge.loader import KnowledgeBase
 
-# The rule between two family reports of a cohort, in plain text (the Markdown one is a thematic break).
-TEXT_SEPARATOR = "\n" + "=" * 88 + "\n\n"
-MARKDOWN_SEPARATOR = "\n---\n\n"
-
-
-DEFAULT_LANGUAGE = "en"
+__all__ = ["DEFAULT_LANGUAGE", "LanguageOption", "OutputFormat", "assess"]
 
 
 def _supported_language(value: str) -> str:
@@ -54,13 +43,6 @@ LanguageOption = Annotated[
 ]
 
 
-class OutputFormat(StrEnum):
-    json = "json"
-    text = "text"
-    markdown = "markdown"
-    summary = "summary"
-
-
 def assess(
     file: Annotated[
         str,
@@ -80,24 +62,9 @@ def assess(
     lang: LanguageOption = DEFAULT_LANGUAGE,
 ) -> None:
     """Assess patient records: disease state, risk groups, populations, plan, each with its source."""
-    from allpath.knowledge.loader import load_knowledge
-    from allpath.service import assess_record
-
     data = read_input(file)
     many = isinstance(data, list)
-    records = _parsed_records(data if isinstance(data, list) else [data], many)
-    kb = load_knowledge(locale=lang)
-    results = (assess_record(kb, r) for r in _with_progress(records))
-    # Each assessment is written as soon as it is made: a cohort never sits in memory as a whole.
-    if output_format is OutputFormat.json:
-        _write_json(results, many)
-    elif output_format is OutputFormat.summary:
-        _write_summary(results)
-    else:
-        from allpath.interfaces.i18n import use_locale  # only a report is in a language (JSON stays as is)
-
-        with use_locale(lang):
-            _write_reports(records, results, kb, markdown=output_format is OutputFormat.markdown)
+    write_assessments(_parsed_records(data if isinstance(data, list) else [data], many), output_format, lang, many=many)
 
 
 def _parsed_records(raw_records: list[object], many: bool) -> list[PatientRecord]:
@@ -118,55 +85,3 @@ def _parsed_records(raw_records: list[object], many: bool) -> list[PatientRecord
             say_invalid(line)
         raise typer.Exit(EXIT_INVALID_INPUT)
     return records
-
-
-def _write_summary(results: Iterable[Assessment]) -> None:
-    from allpath.interfaces.summary import summary_row, summary_table
-
-    rows, disclaimer = [], ""
-    for index, result in enumerate(results):
-        rows.append(summary_row(index, result))
-        disclaimer = result["disclaimer"]
-    sys.stdout.write(summary_table(rows, disclaimer))
-
-
-def _write_reports(
-    records: list[PatientRecord], results: Iterable[Assessment], kb: KnowledgeBase, *, markdown: bool
-) -> None:
-    """The family report of each record, in text or Markdown, one after the other."""
-    from allpath.interfaces.report import build_blocks, render_markdown, render_text
-    from allpath.service.records import roadmap_of
-
-    render = render_markdown if markdown else render_text
-    separator = MARKDOWN_SEPARATOR if markdown else TEXT_SEPARATOR
-    for index, (record, result) in enumerate(zip(records, results, strict=True)):
-        # The roadmap gives the report how long treatment lasts (the report shows no dates).
-        roadmap = roadmap_of(record, kb, result)
-        sys.stdout.write((separator if index else "") + render(build_blocks(result, kb, roadmap=roadmap)))
-
-
-def _progress_wanted(count: int) -> bool:
-    return count > 1 and sys.stderr.isatty() and os.environ.get("CI") != "true"
-
-
-def _with_progress(records: list[PatientRecord]) -> Iterator[PatientRecord]:
-    if not _progress_wanted(len(records)):
-        return iter(records)
-    from rich.console import Console
-    from rich.progress import track
-
-    return iter(track(records, description="Assessing", console=Console(stderr=True)))
-
-
-def _write_json(results: Iterator[Assessment], many: bool) -> None:
-    """One record: indented JSON. An array: a JSON array with one compact assessment per line, which
-    keeps a cohort's output small and line-oriented (each line is one patient) while staying one JSON value."""
-    out = sys.stdout
-    if not many:
-        out.write(json.dumps(next(results), indent=2, ensure_ascii=False) + "\n")
-        return
-    first = True
-    for result in results:
-        out.write(("[\n" if first else ",\n") + json.dumps(result, ensure_ascii=False, separators=(",", ":")))
-        first = False
-    out.write("[]\n" if first else "\n]\n")

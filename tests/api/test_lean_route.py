@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 from fastapi.dependencies.utils import solve_dependencies
+from fastapi.routing import APIRoute
 
-from allpath.interfaces.api.routes import assess
 from allpath.interfaces.http.unit_of_work import admitting
 from tests.api.conftest import Service
 
@@ -81,7 +81,9 @@ def test_refusals_on_the_lean_path_are_audited(service: Service, solved: list[ob
 
 
 def test_an_overridden_dependency_is_fastapis(service: Service, solved: list[object]) -> None:
-    dependency = next(d.call for d in assess.router.routes[0].dependant.dependencies)  # type: ignore[attr-defined]
+    route = next(r for r in service.app.router.routes if isinstance(r, APIRoute) and r.path == "/api/assess")
+    dependency = route.dependant.dependencies[0].call
+    assert dependency is not None
     service.app.dependency_overrides[dependency] = admitting("clinician", "researcher", "family")
     try:
         answer = service.client().post("/api/assess", json=RECORD, headers=service.bearer("family"))

@@ -24,8 +24,10 @@ def mount_api(app: FastAPI) -> None:
         trials,
     )
 
-    # The assessment first: FastAPI tries the routes in order, and POST /api/assess, the hot path, was
-    # matched after some twenty others (issue 11). No path of these routers matches another's.
+    # The assessment first, as a route of the application itself: FastAPI tries the routes in order, and
+    # POST /api/assess, the hot path, was matched after some twenty others and through the inclusion machinery
+    # of its router (issue 11; ``assess.add_assessment``). No path of these routers matches another's.
+    assess.add_assessment(app)
     for module in (assess, health, session, patients, treatment, trials, fhir, admin, team):
         app.include_router(module.router)
     mount_api_docs(app)

@@ -82,12 +82,23 @@ class WriterLock:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._thread = threading.Lock()
+        # The lock file stays open between writes: opening and closing it for each one cost two system calls
+        # per commit, and each released the interpreter's lock to the event loop and back (benchmarks/README.md).
+        # A forked process opens its own (an inherited descriptor shares its parent's lock).
+        self._fd: int | None = None
+        self._pid = os.getpid()
+
+    def _descriptor(self) -> int:
+        if self._fd is None or self._pid != os.getpid():
+            self._fd, self._pid = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600), os.getpid()
+            weakref.finalize(self, os.close, self._fd)  # closed with the lock (an engine disposed and dropped)
+        return self._fd
 
     def acquire(self) -> int:
         if not self._thread.acquire(timeout=BUSY_TIMEOUT_S):
             raise sqlite3.OperationalError("database is locked (another writer of this process)")
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            fd = self._descriptor()
             deadline = time.monotonic() + BUSY_TIMEOUT_S
             while True:
                 try:
@@ -95,7 +106,6 @@ class WriterLock:
                     return fd
                 except BlockingIOError:
                     if time.monotonic() > deadline:
-                        os.close(fd)
                         raise sqlite3.OperationalError("database is locked (another process)") from None
                     time.sleep(0.0002)
         except BaseException:
@@ -104,7 +114,7 @@ class WriterLock:
 
     def release(self, fd: int) -> None:
         try:
-            os.close(fd)  # closing the descriptor drops the flock
+            fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             self._thread.release()
 

@@ -8,6 +8,9 @@ citation, evidence) are stated once under ``plan.elements``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
 from allpath.domain.results import (
     MergedEntry,
     NotCoveredNote,
@@ -19,7 +22,7 @@ from allpath.domain.results import (
 )
 from allpath.domain.results import PlanElement as AppliedElement
 from allpath.engine.explain import CONFIDENCE_WORDS, evidence_of, source_of
-from allpath.engine.prepared import ElementParts, Prepared, fresh_element, prepared
+from allpath.engine.prepared import ElementParts, Prepared, prepared
 from allpath.knowledge.checks import Outcome
 from allpath.knowledge.compiled import PlanElement
 from allpath.knowledge.conditions import Facts
@@ -28,6 +31,7 @@ from allpath.knowledge.schema import Certainty, Confidence
 
 Reasons = list[tuple[PlanElement, Certainty]]
 _LIMIT = 1024  # plans kept per knowledge base; beyond it a plan is built each time (never wrong)
+E = TypeVar("E", bound=Mapping[str, object])  # an entry of a plan (a TypedDict)
 
 
 def _lead(rank: dict[str, int], reasons: Reasons) -> tuple[PlanElement, Certainty, Confidence]:
@@ -90,52 +94,36 @@ def build_plan(kb: KnowledgeBase, facts: Facts, input_fields: dict[str, str]) ->
 
 
 def fresh_plan(plan: Plan) -> Plan:
-    """A copy of a plan that shares nothing with it. (Each dict is copied and its inner parts set in their place:
-    about half the time of ``{**item, "source": ...}`` on CPython 3.11.)"""
-    phases = []
-    for phase in plan["phases"]:
-        phase = phase.copy()
-        phase["source"] = phase["source"].copy()
-        phases.append(phase)
-    therapies = []
-    for therapy in plan["therapies"]:
-        therapy = therapy.copy()
-        therapy["source"] = therapy["source"].copy()
-        therapy["reasons"] = [r.copy() for r in therapy["reasons"]]
-        therapies.append(therapy)
-    drugs = []
-    for drug in plan["drugs"]:
-        drug = drug.copy()
-        drug["source"] = drug["source"].copy()
-        drug["reasons"] = [r.copy() for r in drug["reasons"]]
-        drugs.append(drug)
-    not_covered = []
-    for note in plan["not_covered"]:
-        note = note.copy()
-        note["source"] = note["source"].copy()
-        not_covered.append(note)
-    pending = []
-    for waiting in plan["pending"]:
-        waiting = waiting.copy()
-        waiting["would_add"] = waiting["would_add"].copy()
-        waiting["waiting_for"] = waiting["waiting_for"].copy()
-        pending.append(waiting)
-    withheld = []
-    for held in plan["withheld"]:
-        held = held.copy()
-        held["elements"] = held["elements"].copy()
-        held["source"] = held["source"].copy()
-        held["evidence"] = [e.copy() for e in held["evidence"]]
-        withheld.append(held)
+    """A copy of a plan that shares nothing with it."""
     return {
-        "phases": phases,
-        "therapies": therapies,
-        "drugs": drugs,
-        "elements": [fresh_element(e) for e in plan["elements"]],
-        "not_covered": not_covered,
-        "pending": pending,
-        "withheld": withheld,
+        "phases": _fresh(plan["phases"], "source"),
+        "therapies": _fresh(plan["therapies"], "source", listed="reasons"),
+        "drugs": _fresh(plan["drugs"], "source", listed="reasons"),
+        "elements": _fresh(plan["elements"], "source", listed="evidence"),
+        "not_covered": _fresh(plan["not_covered"], "source"),
+        "pending": _fresh(plan["pending"], "would_add", "waiting_for"),
+        "withheld": _fresh(plan["withheld"], "elements", "source", listed="evidence"),
     }
+
+
+def _fresh(entries: list[E], part: str, also: str | None = None, listed: str | None = None) -> list[E]:
+    """Copies of a plan's entries that share nothing with them: each entry copied, then put in their places copies
+    of its ``part`` and ``also`` (each a dict or a list of words) and of each dict of its list ``listed`` (where
+    it has one). Each dict is copied and its inner parts set in their places: about half the time of
+    ``{**entry, "source": ...}`` on CPython 3.11. The parts are named one by one rather than as a tuple to loop
+    over in each entry: with that loop, copying the 101 plans of the HTTP benchmark's records took about 20 % more
+    instructions than with a loop written out for each list, with the parts named about 6 % (callgrind)."""
+    out = []
+    typed_dicts: list[Any] = entries  # each with those parts
+    for entry in typed_dicts:
+        copy = entry.copy()
+        copy[part] = copy[part].copy()
+        if also is not None:
+            copy[also] = copy[also].copy()
+        if listed in copy:
+            copy[listed] = [item.copy() for item in copy[listed]]
+        out.append(copy)
+    return out
 
 
 def _build(

@@ -168,15 +168,6 @@ def _factor_heads(kb: KnowledgeBase) -> dict[tuple[str, int], Factor]:
     return heads
 
 
-def fresh_element(item: AppliedElement) -> AppliedElement:
-    """A copy of a plan element's entry that shares nothing with the template."""
-    copy = item.copy()
-    copy["source"] = item["source"].copy()
-    if "evidence" in item:
-        copy["evidence"] = [e.copy() for e in item["evidence"]]
-    return copy
-
-
 def fresh_items(items: tuple[FollowUpItem, ...]) -> list[FollowUpItem]:
     out = []
     for item in items:

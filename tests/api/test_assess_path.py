@@ -18,7 +18,9 @@ from sqlalchemy.orm import Session
 from starlette.types import Message
 
 import allpath.service
+from allpath.interfaces.http import unit_of_work as kernel
 from allpath.interfaces.http.guard import RequestGuard
+from allpath.interfaces.http.unit_of_work import KeptSessions
 from allpath.service.unit_of_work import UnitOfWork
 from allpath.settings import load_settings
 from allpath.storage import signin
@@ -106,6 +108,46 @@ def test_a_kept_token_admits_the_assessment_without_a_transaction(service: Servi
     assert begun == []  # the account read from the token cache: no merge into a session, no transaction to end
     assert _last_outcome(service) == ("assess", "ok", "stateless")
     assert service.audit()[-1].user_id == service.users["clinician"]
+
+
+def test_an_untouched_session_is_handed_to_the_next_assessment_and_a_used_one_closed(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept = KeptSessions()
+    monkeypatch.setattr(kernel, "_kept_sessions", kept)
+    given: list[Session] = []
+    real_take = kept.take
+
+    def take(sessions: Any) -> Session:
+        session = real_take(sessions)
+        given.append(session)
+        return session
+
+    monkeypatch.setattr(kept, "take", take)
+    ended: list[Session] = []
+
+    def transaction_ended(session: Session, _transaction: object) -> None:
+        ended.append(session)
+
+    event.listen(Session, "after_transaction_end", transaction_ended)
+    client = service.client()
+    try:
+        answers = [
+            client.post("/api/assess", json=RECORD, headers=service.bearer("researcher")),  # looked up
+            client.post("/api/assess", json=RECORD, headers=service.bearer("clinician")),  # looked up
+            client.post("/api/assess", json=RECORD, headers=service.bearer("clinician")),  # kept: untouched
+            client.post("/api/assess", json=RECORD, headers=service.bearer("clinician")),  # kept: untouched
+            client.post("/api/assess", json=RECORD, headers=service.bearer("family")),  # looked up, refused
+        ]
+    finally:
+        event.remove(Session, "after_transaction_end", transaction_ended)
+    assert [answer.status_code for answer in answers] == [200, 200, 200, 200, 403]
+    assert given[0] in ended and given[1] in ended  # their look-ups began a transaction: closed, not kept
+    assert len({id(session) for session in given[:3]}) == 3
+    assert given[3] is given[2]  # the kept token's untouched session served the next request
+    assert given[4] is given[2] and ended[-1] is given[2]  # and the next, whose look-up used and ended it
+    assert given[2] not in kept._kept[service.app.state.sessions]  # so it was closed, not kept again
+    assert [entry.outcome for entry in service.audit()[-3:]] == ["ok", "ok", "forbidden"]  # audited as before
 
 
 def test_kept_tokens_that_the_assessment_refuses_are_refused_and_audited(service: Service) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import weakref
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
@@ -28,7 +29,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
 from fastapi.routing import APIRoute
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from allpath.interfaces.http import ending
@@ -53,6 +54,7 @@ class Work(UnitOfWork):
 
     principal: Principal | None = None
     ended_by_route: bool = False  # made by ``admitting``: the kernel route ends it and closes its session
+    sessions: sessionmaker[Session] | None = None  # where its session came from (``admitting``: kept sessions)
 
     def as_actor(self, user: User) -> Work:
         """This work, acting as ``user`` from now on (the account that has just signed in or joined)."""
@@ -121,7 +123,7 @@ def admitting(*roles: str) -> Callable[[Request], Awaitable[Work]]:
 
     async def work(request: Request) -> Work:
         await storable_body(request)
-        session: Session = request.app.state.sessions()
+        session = _kept_sessions.take(request.app.state.sessions)
         try:
             # A kept token admitted from the token cache alone: no merge, no transaction to end.
             principal = await kept_admission(request, roles) or await admitted(request, session, roles)
@@ -130,15 +132,45 @@ def admitting(*roles: str) -> Callable[[Request], Awaitable[Work]]:
                 with contextlib.suppress(Exception):  # the request's own error is the one to report
                     await ending.fail(UnitOfWork(session, None))  # the refusal stays in the audit log
             finally:
-                session.close()  # no I/O: the transaction has ended
+                _kept_sessions.give_back(request.app.state.sessions, session)  # no I/O: the transaction has ended
             raise
-        return Work(session, principal.user, principal, ended_by_route=True)
+        return Work(session, principal.user, principal, ended_by_route=True, sessions=request.app.state.sessions)
 
     _ADMITTING.add(work)
     return work
 
 
 _ADMITTING: set[Callable[..., Any]] = set()  # the dependencies made by ``admitting`` (``lean_route``)
+
+
+class KeptSessions:
+    """Sessions of the hot route kept for its next requests, when a request leaves its session as it found it.
+
+    Most assessments are admitted from the token cache and write only their audit entry through the group
+    writer: their session never begins a transaction, loads nothing and ends with nothing noted. Making a
+    ``Session`` and closing it cost about 12 us of such a request's CPU (benchmarks/README.md, issue 11);
+    handing the same untouched session to the next request costs nothing and changes nothing it could see.
+    A session that began a transaction, holds an object or keeps a note is closed, as before."""
+
+    MOST = 64  # kept per session factory: more than the requests a worker has in flight
+
+    def __init__(self) -> None:
+        self._kept: weakref.WeakKeyDictionary[sessionmaker[Session], list[Session]] = weakref.WeakKeyDictionary()
+
+    def take(self, sessions: sessionmaker[Session]) -> Session:
+        kept = self._kept.get(sessions)
+        return kept.pop() if kept else sessions()
+
+    def give_back(self, sessions: sessionmaker[Session], session: Session) -> None:
+        if session.in_transaction() or session.info or len(session.identity_map) or session.new or session.deleted:
+            session.close()
+            return
+        kept = self._kept.setdefault(sessions, [])
+        if len(kept) < self.MOST:
+            kept.append(session)
+
+
+_kept_sessions = KeptSessions()
 
 
 async def _signed_in_work(request: Request, s: DB) -> Work:
@@ -232,7 +264,10 @@ async def _run_and_end(endpoint: Callable[..., Any], work: Work, args: Any, kwar
         return result
     finally:
         answered()
-        work.session.close()  # no I/O: the transaction has ended
+        if work.sessions is not None:
+            _kept_sessions.give_back(work.sessions, work.session)  # no I/O: the transaction has ended
+        else:
+            work.session.close()
 
 
 class KernelRoute(APIRoute):

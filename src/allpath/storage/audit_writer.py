@@ -247,9 +247,19 @@ def _resolve_now(outcomes: list[tuple[Unit, BaseException | None]]) -> None:
         unit.settle(error)
 
 
+ROWS_PER_STATEMENT = 100  # SQLite: a batch of up to this many rows is one multi-row INSERT (see ``_Prepared``)
+
+
 class _Prepared:
     """A DBAPI connection of the group writer's own with its insert statement and the conversions of the
-    audit columns, as SQLAlchemy compiles them for the engine's dialect."""
+    audit columns, as SQLAlchemy compiles them for the engine's dialect.
+
+    On SQLite a batch of up to ``ROWS_PER_STATEMENT`` rows is stored by one multi-row ``INSERT`` on a
+    connection in autocommit mode: the statement is its own transaction, stored and flushed to disk in one
+    step. The driver lets go of the interpreter's lock for each step (``BEGIN``, each row's insert, ``COMMIT``)
+    and the writer's thread had to take it back from the busy event loop after each; one step a batch
+    instead of two more than its rows. A larger batch is several statements in one explicit transaction.
+    PostgreSQL keeps ``executemany`` (the driver sends a batch's rows in one round trip) and its commit."""
 
     def __init__(self, engine: Engine) -> None:
         dialect = engine.dialect
@@ -263,6 +273,12 @@ class _Prepared:
                 self.convert.append((name, process))
         self.pooled = engine.raw_connection()  # kept out of the pool while the writer lives
         self.connection: DBAPIConnection = self.pooled.dbapi_connection  # type: ignore[assignment]
+        self.one_statement = dialect.name == "sqlite" and self.order is not None and " VALUES " in self.sql
+        self._isolation: object = None
+        self._statements: dict[int, str] = {}  # the multi-row INSERT by its number of rows
+        if self.one_statement:
+            self._isolation = getattr(self.connection, "isolation_level", "")
+            self.connection.isolation_level = None  # autocommit (given back on close)
 
     def store(self, rows: list[Entry]) -> None:
         named: list[Mapping[str, object]] = []
@@ -276,11 +292,28 @@ class _Prepared:
         try:
             if order is None:
                 cursor.executemany(self.sql, named)
-            else:
+            elif not self.one_statement:
                 cursor.executemany(self.sql, [tuple(values[name] for name in order) for values in named])
+            elif len(named) <= ROWS_PER_STATEMENT:
+                cursor.execute(self._statement(len(named)), [values[name] for values in named for name in order])
+                return  # stored: the statement was its own transaction
+            else:
+                cursor.execute("BEGIN")
+                for start in range(0, len(named), ROWS_PER_STATEMENT):
+                    chunk = named[start : start + ROWS_PER_STATEMENT]
+                    cursor.execute(self._statement(len(chunk)), [values[name] for values in chunk for name in order])
+                cursor.execute("COMMIT")  # a failure before it leaves the transaction to ``discard``
+                return
         finally:
             cursor.close()
         self.connection.commit()
+
+    def _statement(self, rows: int) -> str:
+        found = self._statements.get(rows)
+        if found is None:
+            head, _, one_row = self.sql.partition(" VALUES ")
+            found = self._statements[rows] = f"{head} VALUES {', '.join([one_row] * rows)}"
+        return found
 
     def discard(self) -> None:
         """Drop the connection after a failed batch (rolled back by the pool; a broken one is not reused)."""
@@ -290,6 +323,8 @@ class _Prepared:
             return
 
     def close(self) -> None:
+        if self.one_statement:  # the pool's other users expect the driver's own transactions
+            self.connection.isolation_level = self._isolation
         self.pooled.close()  # back to the pool
 
 

@@ -2,10 +2,10 @@
 
 pytest runs one test at a time on one core, and a whole-grid check assesses over 100,000 records one after
 the other, so the other cores sit idle for minutes. ``over_grid_shards`` gives each core one shard of the grid
-(every n-th record, so each shard holds every kind of row) in a fresh interpreter (spawned, not forked: a test
-session may hold threads and servers that a fork would copy half-way), and returns every shard's answer. The
-shards together hold every record of the grid exactly once; each shard counts its records so that a test can
-check that.
+(every n-th record, so each shard holds every kind of row), this process one and each of the others a fresh
+interpreter (spawned, not forked: a test session may hold threads and servers that a fork would copy
+half-way), and returns every shard's answer. The shards together hold every record of the grid exactly
+once; each shard counts its records so that a test can check that.
 """
 
 from __future__ import annotations
@@ -40,12 +40,14 @@ def shard_count() -> int:
 
 
 def over_grid_shards(check: Callable[[KnowledgeBase, int, int], T], kb: KnowledgeBase) -> list[T]:
-    """``check(kb, shard, shards)`` for every shard of the grid, one process per core (in this process when
-    there is one core). ``check`` must be a module-level function, for the other processes to import it."""
+    """``check(kb, shard, shards)`` for every shard of the grid, one shard per core: the first in this
+    process, each of the others in a process of its own. ``check`` must be a module-level function, for the
+    other processes to import it."""
     shards = shard_count()
     if shards == 1:
         return [check(kb, 0, 1)]
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=shards, mp_context=context) as pool:
-        futures = [pool.submit(_run, check, shard, shards) for shard in range(shards)]
-        return [future.result() for future in futures]
+    with ProcessPoolExecutor(max_workers=shards - 1, mp_context=context) as pool:
+        others = [pool.submit(_run, check, shard, shards) for shard in range(1, shards)]
+        first = check(kb, 0, shards)
+        return [first, *(future.result() for future in others)]

@@ -36,7 +36,12 @@ def _run(check: Callable[[KnowledgeBase, int, int], T], shard: int, shards: int)
 
 
 def shard_count() -> int:
-    return max(1, min(len(os.sched_getaffinity(0)), MAX_SHARDS))
+    """The cores this process may run on (``taskset -c 0`` gives one shard), at most ``MAX_SHARDS``."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS and Windows have no affinity call
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, MAX_SHARDS))
 
 
 def over_grid_shards(check: Callable[[KnowledgeBase, int, int], T], kb: KnowledgeBase) -> list[T]:

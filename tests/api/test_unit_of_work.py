@@ -38,10 +38,6 @@ class RecordingWork(UnitOfWork):
         self.commits.append(threading.get_ident())
         return self.durable
 
-    def finish_here(self) -> asyncio.Future[None] | None:  # a unit without database work, on the loop
-        self.commits.append(threading.get_ident())
-        return None if self.durable is None else asyncio.wrap_future(self.durable)
-
 
 def _work(durable: Future[None] | None = None, *, holding: bool = True) -> RecordingWork:
     return RecordingWork(None, None, durable=durable, holding=holding)  # type: ignore[arg-type]  # no session used

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from allpath.storage import audit, audit_gathering, audit_writer, signin, users
+from allpath.storage import audit, audit_writer, signin, users
 from allpath.storage import patients as patient_store
 from allpath.storage.clock import engine_of
 from allpath.storage.tables import Patient, User
@@ -65,10 +65,10 @@ def kept_in_memory(engine: Engine) -> bool:
 
 
 def expecting_audit(s: Session) -> Callable[[], None]:
-    """Note, on the running event loop, that a request in flight there will submit audit entries to the
-    database of ``s``, so that the loop's batch may wait a moment for them
-    (``allpath.storage.audit_gathering``); call what this returns, once, when the request has been answered."""
-    return audit_gathering.gathering(audit_writer.writer_for(engine_of(s))).expecting()
+    """Tell the group writer of the database of ``s`` that a request in flight will submit audit entries, so
+    that a batch may wait a moment for them (``allpath.storage.audit_writer``); call what this returns, once,
+    when the request has been answered."""
+    return audit_writer.writer_for(engine_of(s)).expecting()
 
 
 def session_user(s: Session, raw: str, idle_minutes: float) -> tuple[User, str] | None:

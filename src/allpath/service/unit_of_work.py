@@ -70,20 +70,6 @@ class UnitOfWork:
 
         return audit.fail(self.session)
 
-    def finish_here(self) -> asyncio.Future[None] | None:
-        """``finish`` on the running event loop, for a unit that holds no database work (``holds_work`` is
-        False): its entries join the loop's next batch for the group writer; await the future on the loop."""
-        from allpath.storage import audit
-
-        return audit.finish_here(self.session)
-
-    def fail_here(self) -> asyncio.Future[None] | None:
-        """``fail`` on the running event loop, for a unit that holds no database work; await the future on
-        the loop."""
-        from allpath.storage import audit
-
-        return audit.fail_here(self.session)
-
     def commit(self) -> None:
         """``finish``, and wait until the audit entries are stored too (a command line, a script)."""
         durable = self.finish()

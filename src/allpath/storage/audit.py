@@ -17,7 +17,6 @@ If the work is rolled back instead, ``fail`` stores the entries all the same (an
 
 from __future__ import annotations
 
-import asyncio
 from concurrent.futures import Future
 
 from sqlalchemy import insert, select
@@ -25,7 +24,6 @@ from sqlalchemy.event import listens_for
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction
 
 from allpath.storage import tables as t
-from allpath.storage.audit_gathering import gathering
 from allpath.storage.audit_writer import AUDIT_TABLE, COLUMNS, AuditWriter, Entry, close_writer, writer_for
 from allpath.storage.clock import engine_of, now
 
@@ -116,20 +114,6 @@ def holds_work(s: Session) -> bool:
 def finish(s: Session) -> Future[None] | None:
     """Commit the unit of work of ``s``. Its audit entries commit with its writes; a unit that wrote nothing
     else hands them to the group writer instead: the future resolves once they are stored (None: stored)."""
-    entries = _ended(s)
-    return None if entries is None else writer_for(engine_of(s)).submit(entries)
-
-
-def finish_here(s: Session) -> asyncio.Future[None] | None:
-    """``finish`` on the running event loop, for a unit that holds no database work (``holds_work``): its
-    entries join the loop's next batch (``allpath.storage.audit_gathering``); await the future there."""
-    entries = _ended(s)
-    return None if entries is None else gathering(writer_for(engine_of(s))).submit(entries)
-
-
-def _ended(s: Session) -> list[Entry] | None:
-    """Commit the unit of work of ``s``; the audit entries left for the group writer (a unit that wrote
-    nothing else), or None when all is stored."""
     if not s.info.get(_PENDING_AUDIT) and not holds_work(s):
         return None  # nothing to store, nothing to end
     if s.new or s.dirty or s.deleted:
@@ -140,29 +124,19 @@ def _ended(s: Session) -> list[Entry] | None:
     entries: list[Entry] = s.info.pop(_PENDING_AUDIT)
     if s.in_transaction():
         s.commit()  # ends the unit's reads (nothing written): the connection goes back to the pool
-    return entries
+    return writer_for(engine_of(s)).submit(entries)
 
 
 def fail(s: Session) -> Future[None] | None:
     """Roll the unit of work of ``s`` back, then store its audit entries all the same, through the group
     writer: an entry whose act had succeeded (``ok``) as ``failed`` (the act was rolled back); refusals and
     denials keep their outcome. The future resolves once they are stored (None: there were none)."""
-    entries = _failed(s)
-    return None if entries is None else writer_for(engine_of(s)).submit(entries)
-
-
-def fail_here(s: Session) -> asyncio.Future[None] | None:
-    """``fail`` on the running event loop, for a unit that holds no database work: its entries join the
-    loop's next batch; await the future there."""
-    entries = _failed(s)
-    return None if entries is None else gathering(writer_for(engine_of(s))).submit(entries)
-
-
-def _failed(s: Session) -> list[Entry] | None:
     if holds_work(s):
         s.rollback()
     entries = s.info.pop(_PENDING_AUDIT, None)
-    return _as_failed(entries) if entries else None
+    if not entries:
+        return None
+    return writer_for(engine_of(s)).submit(_as_failed(entries))
 
 
 def _as_failed(entries: list[Entry]) -> list[Entry]:
@@ -190,9 +164,7 @@ __all__ = [
     "close_writer",
     "entries",
     "fail",
-    "fail_here",
     "finish",
-    "finish_here",
     "holds_work",
     "keep_audit_after_failure",
     "record",

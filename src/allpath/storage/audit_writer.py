@@ -16,16 +16,14 @@ import weakref
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from time import monotonic
+from typing import Any
 
 from sqlalchemy import Engine, insert
 from sqlalchemy.engine.interfaces import DBAPIConnection
 
 from allpath.storage import tables as t
 from allpath.storage.db import writer_lock
-
-if TYPE_CHECKING:
-    from allpath.storage.audit_gathering import LoopGathering
 
 AUDIT_TABLE = t.Base.metadata.tables[t.AuditEntry.__tablename__]  # the Core table (typed as a Table)
 COLUMNS = ("at", "user_id", "role", "action", "resource", "resource_id", "outcome", "detail")  # of an entry
@@ -37,22 +35,21 @@ Entry = dict[str, object]  # one audit row: the AuditEntry columns by name
 
 BATCH_ROWS = 1000  # at most this many entries in one transaction
 IDLE_SECONDS = 2.0  # a writer thread with nothing to do for this long ends (the next entry starts another)
+# How long a batch may wait for the entries of the other requests in flight (``expecting``) before it commits.
+# SQLite only: its commit's disk flush is this process's own CPU (most of the writer's); PostgreSQL flushes in
+# the server, its commits take a round trip during which the next batch queues up anyway, and waiting only
+# cost CPU (benchmarks/README.md). The batch is woken when what it waits for changes (an entry queued, a
+# request answered without one), not by polling: each wake-up of the thread cost the event loop CPU too.
+LINGER_SECONDS = 0.002
 
 
 @dataclass(frozen=True)
-class Unit:
-    """One unit of work's entries in the writer's queue, and what to call once they are stored or refused:
-    ``settle``, on the thread of ``loop`` when it has one (gathered on that loop: ``audit_gathering``), else
-    on the thread of the loop its ``future`` was asked to be resolved on (``Durable.resolve_on``), else on
-    the writer's own thread."""
+class _Unit:
+    """One unit of work's entries in the writer's queue, and what to call once they are stored or refused."""
 
     entries: list[Entry]
-    settle: Callable[[BaseException | None], None]
-    future: Durable | None = None
-    loop: asyncio.AbstractEventLoop | None = None
-
-    def resolved_on(self) -> asyncio.AbstractEventLoop | None:
-        return self.loop if self.loop is not None else self.future.loop if self.future is not None else None
+    done: Callable[[BaseException | None], None]
+    future: Durable
 
 
 class Durable(Future[None]):
@@ -68,37 +65,36 @@ class Durable(Future[None]):
         self.loop = loop
 
 
+_WAKE: list[_Unit] = []  # queued to wake a waiting batch (``expecting``): no entries, never stored
+NOT_WAITING = -1
+
+
 class AuditWriter:
     """Stores the audit entries of many units of work in one transaction (group commit), in a thread of its
     own, one per database engine and process.
 
     ``submit`` queues a unit's entries and returns a future. The thread takes everything queued, inserts it
     in one transaction, commits, and resolves each future; while it commits, new entries queue up for the
-    next batch, so under load one commit (one disk flush) serves many requests. The requests of an event
-    loop hand it their entries gathered, a batch at a time (``allpath.storage.audit_gathering``): the loop
-    knows which of its requests will still submit entries, and the thread is woken once per batch, not
-    once per entry. If a batch fails, each unit of it is tried again alone, so that one unit's bad entry
-    fails only that unit. The thread is started on the first entry, in the process that submits it (never
-    inherited by a fork), and ends when idle.
+    next batch, so under load one commit (one disk flush) serves many requests. On SQLite a batch also waits
+    a moment (``LINGER_SECONDS`` at most) while other requests that will submit entries are in flight
+    (``expecting``): on a busy event loop their entries come one request's CPU time apart, each sooner than
+    a disk flush, and without the wait most batches held one entry. If a batch fails, each unit of it is
+    tried again alone, so that one unit's bad entry fails only that unit. The thread is started on the
+    first entry, in the process that submits it (never inherited by a fork), and ends when idle.
     """
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._lock = threading.Lock()
-        self._queue: queue.SimpleQueue[list[Unit] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[list[_Unit] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
         self._closed = False
         self._prepared: _Prepared | None = None  # the writer's connection, made on the first batch
-        # SQLite only: its commit's disk flush is this process's own CPU (most of the writer's), so a loop's
-        # batch waits for the entries of its other requests in flight (``audit_gathering``). PostgreSQL
-        # flushes in the server, its commits take a round trip during which the next batch queues up anyway,
-        # and waiting only cost CPU (benchmarks/README.md).
-        self.gathers = engine.url.get_backend_name() == "sqlite"
-        # The batches being gathered on each event loop of this process (``audit_gathering.gathering``).
-        self.gatherings: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopGathering] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._expected = 0  # requests in flight that will submit entries (``expecting``)
+        self._waiting_with = NOT_WAITING  # the units of the batch waiting for the others' entries, if one is
+        self._lingers = engine.url.get_backend_name() == "sqlite"
+        self._expected_lock = threading.Lock()
 
     def submit(self, entries: list[Entry]) -> Future[None]:
         """Queue ``entries`` for the next batch; the future resolves when they are committed (or fails).
@@ -108,7 +104,7 @@ class AuditWriter:
         request, and no further hand-off for the waiter (``allpath.interfaces.http.ending``)."""
         future = Durable()
 
-        def settle(error: BaseException | None) -> None:
+        def done(error: BaseException | None) -> None:
             if future.cancelled():  # nobody waits for it any more (the entries are stored all the same)
                 return
             if error is None:
@@ -116,17 +112,36 @@ class AuditWriter:
             else:
                 future.set_exception(error)
 
-        self.hand([Unit(entries, settle, future)])
+        self._enqueue([_Unit(entries, done, future)])
         return future
 
-    def hand(self, units: list[Unit]) -> None:
-        """Queue ``units`` (gathered by an event loop, or one submitted) for the next batch, in one put."""
-        self._enqueue(units)
+    def expecting(self) -> Callable[[], None]:
+        """Note a request in flight that will submit entries (an assessment, admitted or refused); call what
+        this returns, once, when it has been answered. While more such requests are in flight than units in
+        a batch, the batch waits for their entries, ``LINGER_SECONDS`` at most: under load one commit (most
+        of the writer's CPU is its disk flush) then serves several requests; a request alone is committed
+        at once."""
+        with self._expected_lock:
+            self._expected += 1
+        pending = True
 
-    def _enqueue(self, units: list[Unit]) -> None:
+        def done() -> None:
+            nonlocal pending
+            if pending:
+                pending = False
+                with self._expected_lock:
+                    self._expected -= 1
+                    complete = self._expected <= self._waiting_with
+                if complete:  # the waiting batch has all it waits for: wake it (once per batch, not per poll)
+                    self._queue.put(_WAKE)
+
+        return done
+
+    def _enqueue(self, units: list[_Unit]) -> None:
         with self._lock:
             if self._pid != os.getpid():  # a forked copy: its parent's thread, queue and connection are not its own
                 self._queue, self._thread, self._pid, self._prepared = queue.SimpleQueue(), None, os.getpid(), None
+                self._expected, self._waiting_with = 0, NOT_WAITING
             if self._closed:  # after shutdown: stored at once, by the caller
                 self._store(units)
                 self._disconnect()
@@ -158,12 +173,15 @@ class AuditWriter:
                         self._thread = None
                         return
                 continue
-            batch: list[Unit] = [] if item is None else list(item)
+            if item is _WAKE:
+                continue  # a wake-up for a batch already committed
+            batch: list[_Unit] = [] if item is None else list(item)
             stop = item is None
             rows = sum(len(unit.entries) for unit in batch)
-            while rows < BATCH_ROWS:  # everything queued meanwhile joins this batch
+            linger_until = monotonic() + (LINGER_SECONDS if self._lingers else 0.0)
+            while rows < BATCH_ROWS:
                 try:
-                    item = self._queue.get_nowait()
+                    item = self._next_of_batch(len(batch), linger_until)
                 except queue.Empty:
                     break
                 if item is None:
@@ -180,12 +198,36 @@ class AuditWriter:
                 # anything queued after the stop is stored by close()'s callers (the writer is closed)
                 return
 
-    def _store(self, batch: list[Unit]) -> None:
-        outcomes: list[tuple[Unit, BaseException | None]] = []
+    def _next_of_batch(self, units: int, linger_until: float) -> list[_Unit] | None:
+        """The next item queued for this batch of ``units``: waited for, until ``linger_until`` at most, while
+        more requests that will submit entries are in flight than the batch holds; ``queue.Empty`` when the
+        batch is complete. A request answered without entries meanwhile wakes the wait (``expecting``)."""
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                item = _WAKE
+            if item is not _WAKE:
+                return item
+            left = linger_until - monotonic()
+            with self._expected_lock:  # published before the check: a request answered after it wakes the wait
+                self._waiting_with = units
+                complete = self._expected <= units
+            try:
+                if left <= 0 or complete:
+                    raise queue.Empty
+                item = self._queue.get(timeout=left)
+            finally:
+                self._waiting_with = NOT_WAITING
+            if item is not _WAKE:
+                return item
+
+    def _store(self, batch: list[_Unit]) -> None:
+        outcomes: list[tuple[_Unit, BaseException | None]] = []
         self._store_into(batch, outcomes)
         _resolve(outcomes)
 
-    def _store_into(self, batch: list[Unit], outcomes: list[tuple[Unit, BaseException | None]]) -> None:
+    def _store_into(self, batch: list[_Unit], outcomes: list[tuple[_Unit, BaseException | None]]) -> None:
         try:
             self._insert([row for unit in batch for row in unit.entries])
         except Exception as error:  # noqa: BLE001 - handed to the waiting requests, which answer 500
@@ -225,14 +267,14 @@ class AuditWriter:
             prepared.close()
 
 
-def _resolve(outcomes: list[tuple[Unit, BaseException | None]]) -> None:
+def _resolve(outcomes: list[tuple[_Unit, BaseException | None]]) -> None:
     """Resolve the futures of a stored batch: each event loop's on its own thread, in one callback (one
     wake-up of that loop), the others (a command, a worker thread) here."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Unit, BaseException | None]]] = {}
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Unit, BaseException | None]]] = {}
     for unit, error in outcomes:
-        loop = unit.resolved_on()
+        loop = unit.future.loop
         if loop is None or loop is asyncio._get_running_loop():
-            unit.settle(error)
+            unit.done(error)
         else:
             by_loop.setdefault(loop, []).append((unit, error))
     for loop, theirs in by_loop.items():
@@ -242,9 +284,9 @@ def _resolve(outcomes: list[tuple[Unit, BaseException | None]]) -> None:
             _resolve_now(theirs)
 
 
-def _resolve_now(outcomes: list[tuple[Unit, BaseException | None]]) -> None:
+def _resolve_now(outcomes: list[tuple[_Unit, BaseException | None]]) -> None:
     for unit, error in outcomes:
-        unit.settle(error)
+        unit.done(error)
 
 
 ROWS_PER_STATEMENT = 100  # SQLite: a batch of up to this many rows is one multi-row INSERT (see ``_Prepared``)

@@ -99,11 +99,14 @@ def test_entries_queued_while_a_batch_commits_go_in_one_transaction(engine: Engi
     writer.close()
 
 
-def test_a_failed_batch_fails_every_waiting_unit(engine: Engine) -> None:
-    class BrokenWriter(audit.AuditWriter):
-        def _insert(self, rows: list[dict[str, object]]) -> None:
-            raise OSError("the disk is full")
+class BrokenWriter(audit.AuditWriter):
+    """A group writer whose every batch fails, as on a full disk."""
 
+    def _insert(self, rows: list[dict[str, object]]) -> None:
+        raise OSError("the disk is full")
+
+
+def test_a_failed_batch_fails_every_waiting_unit(engine: Engine) -> None:
     writer = BrokenWriter(engine)
     futures = [writer.submit([_entry(f"unit {n}")]) for n in range(10)]
     for future in futures:

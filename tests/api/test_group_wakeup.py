@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from allpath.interfaces.http import ending
 from allpath.storage import audit
 from allpath.storage.db import make_engine, migrate
-from tests.api.test_group_commit import HeldWriter, _entry, _stored
+from tests.api.test_group_commit import BrokenWriter, HeldWriter, _entry, _stored
 from tests.coroutines import run_coroutine
 
 
@@ -87,10 +87,6 @@ def test_a_future_waited_for_by_blocking_the_loop_is_resolved_by_the_writer(engi
 
 
 def test_a_failed_batch_fails_each_waiting_request_on_its_loop(engine: Engine) -> None:
-    class BrokenWriter(audit.AuditWriter):
-        def _insert(self, rows: list[dict[str, object]]) -> None:
-            raise OSError("the disk is full")
-
     writer = BrokenWriter(engine)
 
     async def three_requests() -> list[BaseException | None]:

@@ -47,18 +47,6 @@ def kept_token_account(engine: Engine, raw: str) -> tuple[User, bool] | None:
     return signin.kept_token_account(engine, raw)
 
 
-def kept_token_account_under(engine: Engine, raw: str, generation: bytes) -> tuple[User, bool] | None:
-    """``kept_token_account`` under a sign-in generation the caller has read for this request
-    (``read_generation``: a read that began after the request arrived), without I/O."""
-    return signin.kept_token_account(engine, raw, generation)
-
-
-def read_generation(engine: Engine) -> bytes:
-    """The sign-in generation of ``engine``'s database now: one statement on PostgreSQL (call it from a
-    thread), a look at shared memory on SQLite."""
-    return signin.read_generation(engine)
-
-
 def kept_in_memory(engine: Engine) -> bool:
     """Whether ``kept_token_account`` does no I/O for ``engine`` (the event loop may ask it)."""
     return signin.kept_in_memory(engine)

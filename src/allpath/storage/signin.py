@@ -192,23 +192,14 @@ def cached_token_account(s: Session, raw: str) -> tuple[t.User, bool] | None:
     return cache.found(s, digest(raw))
 
 
-def kept_token_account(engine: Engine, raw: str, generation: bytes | None = None) -> tuple[t.User, bool] | None:
+def kept_token_account(engine: Engine, raw: str) -> tuple[t.User, bool] | None:
     """The account of an API token and whether it was granted patient data, from this process's token cache
     alone while its entry is exact; None when it must be looked up. No session: the account is the cache's
-    detached template, shared by every request that reads it, so read it and never attach or change it.
-    ``generation``: the sign-in generation as read for this request (``read_generation``, by a read that
-    began after the request arrived); without it, it is read here, from the database where it is kept there
-    (``kept_in_memory`` False): then ask from a thread."""
+    detached template, shared by every request that reads it, so read it and never attach or change it. Reads
+    the generation from the database where it is kept there (``kept_in_memory`` False): ask from a thread."""
     cache = token_cache.cache_for(engine)
-    entry = None if cache is None else cache.exact(digest(raw), generation)
+    entry = None if cache is None else cache.exact(digest(raw))
     return None if entry is None else (entry.user, entry.granted)
-
-
-def read_generation(engine: Engine) -> bytes:
-    """The sign-in generation of ``engine``'s database now (I/O where it is kept in the database: from a
-    thread); empty where there is none (no token is kept then)."""
-    cache = token_cache.cache_for(engine)
-    return b"" if cache is None else cache.generation.current()
 
 
 def kept_in_memory(engine: Engine) -> bool:

@@ -251,16 +251,15 @@ class TokenCache:
         entry = self.exact(token_hash)
         return None if entry is None else (s.merge(entry.user, load=False), entry.granted)
 
-    def exact(self, token_hash: str, generation: bytes | None = None) -> Checked | None:
+    def exact(self, token_hash: str) -> Checked | None:
         """The token's entry while it is still exact (see the module docstring); None when it must be looked
         up. Its ``user`` is the detached template shared by every request: read it, never attach or change
-        it (``found`` gives a copy in a session). ``generation``: the generation read for this request by the
-        caller (a read that began after the request arrived), else read here."""
+        it (``found`` gives a copy in a session)."""
         entry = self._entries.get(token_hash)
         if entry is None:
             return None
         if (
-            entry.generation != (self.generation.current() if generation is None else generation)
+            entry.generation != self.generation.current()
             or monotonic() - entry.read_at > MAX_AGE_SECONDS
             or now() >= entry.expires_at
         ):

@@ -20,7 +20,6 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy.orm import Session
 
 from allpath.interfaces.http import ending
-from allpath.interfaces.http.generation_reads import read_after_arrival
 from allpath.knowledge.loader import KnowledgeBase
 from allpath.service import access
 from allpath.service.stored import Patient, User
@@ -287,9 +286,8 @@ async def kept_admission(request: Request, roles: tuple[str, ...]) -> Principal 
     raw = header[7:].strip()
     if access.kept_in_memory(engine):
         found = access.kept_token_account(engine, raw)  # no I/O: the event loop asks
-    else:  # the generation read in a sign-in thread, one read shared by the requests that wait meanwhile
-        generation = await read_after_arrival(engine, access.read_generation, _LOOKUPS)
-        found = access.kept_token_account_under(engine, raw, generation)
+    else:
+        found = await _looked_up_in_thread(access.kept_token_account, engine, raw)  # reads the generation
     if found is None:
         return None
     user, granted = found

@@ -23,9 +23,7 @@ transaction of every change to those tables, whoever makes it (migration 0006: a
 with a kept token has it read in one statement, in a sign-in thread, on a connection the process keeps for that
 (``DatabaseGeneration``: autocommit, prepared by psycopg, no pool, no ORM, no transaction to end): a statement
 sees every commit made before it began, so a request that arrives after a revocation, a deactivation or a
-withdrawn grant has committed reads the new value and looks its token up again. The requests of an event loop
-that arrive while such a read runs share the next one, which begins after all of them arrived
-(``allpath.interfaces.http.generation_reads``). That replaces the look-up's
+withdrawn grant has committed reads the new value and looks its token up again. That replaces the look-up's
 pool checkout and pre-ping, its join, its ORM rows, BEGIN and COMMIT with one trivial round trip (the sign-in
 costs a quarter of the CPU: benchmarks/README.md). Chosen over reading the
 generation in the audit group writer's batch (no round trip of its own, but every answer would need holding

@@ -5,25 +5,14 @@ pool in the driver's own transaction mode."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import Engine
 
 from allpath.storage import audit_writer
-from allpath.storage.db import make_engine, migrate
+from tests.api import test_group_wakeup
 from tests.api.test_group_commit import _entry, _stored
 
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    made = make_engine(f"sqlite:///{tmp_path / 'statement.db'}")
-    migrate(made)
-    try:
-        yield made
-    finally:
-        made.dispose()
+engine = test_group_wakeup.engine  # the fixture: a migrated SQLite file (its group writer closed after)
 
 
 def _statements(prepared: audit_writer._Prepared) -> list[str]:

@@ -53,8 +53,9 @@ class Work(UnitOfWork):
     principal it signed in as."""
 
     principal: Principal | None = None
-    ended_by_route: bool = False  # made by ``admitting``: the kernel route ends it and closes its session
-    sessions: sessionmaker[Session] | None = None  # where its session came from (``admitting``: kept sessions)
+    # Made by ``admitting``: where its session came from. The kernel route then ends the work and gives its
+    # session back (``KeptSessions``); None for every other work, ended by its dependency.
+    sessions: sessionmaker[Session] | None = None
 
     def as_actor(self, user: User) -> Work:
         """This work, acting as ``user`` from now on (the account that has just signed in or joined)."""
@@ -134,7 +135,7 @@ def admitting(*roles: str) -> Callable[[Request], Awaitable[Work]]:
             finally:
                 _kept_sessions.give_back(request.app.state.sessions, session)  # no I/O: the transaction has ended
             raise
-        return Work(session, principal.user, principal, ended_by_route=True, sessions=request.app.state.sessions)
+        return Work(session, principal.user, principal, sessions=request.app.state.sessions)
 
     _ADMITTING.add(work)
     return work
@@ -211,7 +212,7 @@ def committing(endpoint: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(endpoint)
         async def run_async(*args: Any, **kwargs: Any) -> Any:
             work = _work_among(kwargs.values())
-            if isinstance(work, Work) and work.ended_by_route:
+            if isinstance(work, Work) and work.sessions is not None:
                 return await _run_and_end(endpoint, work, args, kwargs)
             try:
                 result = await endpoint(*args, **kwargs)
@@ -264,10 +265,8 @@ async def _run_and_end(endpoint: Callable[..., Any], work: Work, args: Any, kwar
         return result
     finally:
         answered()
-        if work.sessions is not None:
+        if work.sessions is not None:  # always, for a work made by ``admitting``
             _kept_sessions.give_back(work.sessions, work.session)  # no I/O: the transaction has ended
-        else:
-            work.session.close()
 
 
 class KernelRoute(APIRoute):

@@ -169,12 +169,13 @@ def test_a_p_value_too_small_for_a_float_is_said_plainly() -> None:
     float is 0.0. It is said as below 1e-300; the smallest positive float is still shown as a number."""
     from allpath.interfaces.cli.cohort_outcomes import _test_line
 
-    def line(p: float) -> str:
+    def line(p: float, df: int = 2) -> str:
         return _test_line(
-            "all", {"groups": ["high", "standard"], "chi_square": 1864.02, "degrees_of_freedom": 2, "p_value": p}
+            "all", {"groups": ["high", "standard"], "chi_square": 1864.02, "degrees_of_freedom": df, "p_value": p}
         )
 
-    assert line(0.0).endswith("chi-square 1864.02 on 2 degree(s) of freedom, p < 1e-300")
+    assert line(0.0).endswith("chi-square 1864.02 on 2 degrees of freedom, p < 1e-300")
+    assert line(0.0, df=1).endswith("chi-square 1864.02 on 1 degree of freedom, p < 1e-300")
     assert line(5e-324).endswith("p = 4.94e-324")
     assert line(4.71e-61).endswith("p = 4.71e-61")
 

@@ -113,7 +113,7 @@ def test_the_demo_says_it_is_synthetic_and_matches_outcomes_by_group(demo_page: 
     for index in range(2):
         _shows_group(text, expected, index)
     test = expected.event_free_test
-    assert f"chi-square {round(test.chi_square, 2):g} with 1 degrees of freedom" in text
+    assert f"chi-square {round(test.chi_square, 2):g} with 1 degree of freedom" in text
     # Four figures, each an image with a title and a description, and the curves' yearly values in a table.
     assert demo_page.count('role="img"') == 4
     assert demo_page.count("<desc id=") == 4

@@ -152,8 +152,9 @@ def _test_line(label: str, test: object) -> str:
         return f"  Log-rank test, {groups}: not done (a single group)"
     # a p too small for a float (the chi-square of a large cohort) is 0.0: say it is below the smallest we can show
     shown = f"p = {p:.3g}" if p > 0 else "p < 1e-300"
+    df = test["degrees_of_freedom"]
     return (
-        f"  Log-rank test, {groups}: chi-square {test['chi_square']:.2f} on {test['degrees_of_freedom']} degree(s) "
+        f"  Log-rank test, {groups}: chi-square {test['chi_square']:.2f} on {df} degree{'' if df == 1 else 's'} "
         f"of freedom, {shown}"
     )
 

@@ -30,7 +30,10 @@ ALLOWED_ENGLISH = {
     # Leukemia (PDQ®)–Health Professional Version" (a title, not a sentence a family reads as advice).
     "Childhood Acute Lymphoblastic Leukemia (PDQ®)",
 }
-_SOURCE_NOTE = re.compile(r"\((?:Source|Fuente): \u201c[^\u201d]*\u201d\)")
+# A source note: "(Source: “…”)" in English; in Spanish "(Fuente en inglés: resumen del NCI, sección «…»)".
+_SOURCE_NOTE = re.compile(
+    r"\((?:Source: \u201c[^\u201d]*\u201d|Fuente en inglés: [^()\u00ab]*\u00ab[^\u00bb]*\u00bb)\)"
+)
 _SENTENCE_END = re.compile(r"(?<=[.!?:])\s+")
 _PLACEHOLDER = re.compile(r"\{[a-z_]*\}|%\([a-z_]+\)s")
 

@@ -29,7 +29,9 @@ def _length(years: float, locale: str) -> str:
     rule = SimpleNamespace(phase="consolidation", years_from_phase_start=years)
     with_rule = cast(
         KnowledgeBase,
-        SimpleNamespace(text=kb.text, therapy=SimpleNamespace(regimens=SimpleNamespace(total_duration=rule))),
+        SimpleNamespace(
+            text=kb.text, document=kb.document, therapy=SimpleNamespace(regimens=SimpleNamespace(total_duration=rule))
+        ),
     )
     with use_locale(locale):
         return str(length_blocks(_ROADMAP, with_rule)[1].text)

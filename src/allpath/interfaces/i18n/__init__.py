@@ -13,7 +13,8 @@ thread or task.
 from __future__ import annotations
 
 import gettext as gettext_module
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime
@@ -29,9 +30,13 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from babel.support import Translations
 from jinja2 import Environment
+from markupsafe import Markup, escape
 
 LOCALE_DIR = Path(__file__).resolve().parents[2] / "locale"
 DEFAULT_LOCALE = "en"
+SOURCES_LANGUAGE = "en"
+"""The language of the sources allpath cites (the NCI summary, its clinical facts, the trial registry): their
+headings and titles are quoted as they are written, and a page in another language marks them as English."""
 DOMAIN = "messages"
 LANG_COOKIE = "allpath_lang"
 LANG_PARAM = "lang"
@@ -216,6 +221,26 @@ def local_number(typed: str) -> str:
     return format_decimal(number, locale=current_locale(), decimal_quantization=False)
 
 
+def in_sources_language(text: str, words: Sequence[str] = ()) -> Markup:
+    """``text`` escaped for HTML, each of ``words`` in it (words of a source, quoted as the source writes them)
+    marked with the sources' language, so that a screen reader of a page in another language reads them
+    right. Without ``words`` the text is only escaped, as a template escapes it."""
+    if not words:
+        return escape(text)
+    # The longest first: a heading quoted inside a study's title stays within the title's mark.
+    pattern = re.compile("|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True) if w))
+    parts: list[Markup] = []
+    last = 0
+    for found in pattern.finditer(text):
+        parts += [
+            escape(text[last : found.start()]),
+            Markup('<span lang="%s">%s</span>') % (SOURCES_LANGUAGE, found.group()),
+        ]
+        last = found.end()
+    parts.append(escape(text[last:]))
+    return Markup("").join(parts)
+
+
 def install(env: Environment) -> None:
     """Jinja2's i18n extension with new-style gettext whose words come from the current request's locale."""
     env.add_extension("jinja2.ext.i18n")
@@ -225,4 +250,5 @@ def install(env: Environment) -> None:
     from allpath.interfaces.i18n.groups import group_words  # it uses this module's words
 
     env.filters.update(translated=gettext, local_date=shown_date, local_decimal=shown_decimal, group_words=group_words)
+    env.filters.update(in_sources_language=in_sources_language)
     env.globals.update(language_name=language_name)

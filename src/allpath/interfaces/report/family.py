@@ -13,13 +13,11 @@ import re
 from allpath.domain.results import Assessment, CareOverview, Factor, Roadmap
 from allpath.domain.results.trials import TrialSearch
 from allpath.interfaces.i18n import gettext, marked
-from allpath.interfaces.report.blocks import Block, cited, section
+from allpath.interfaces.report.blocks import Block, cited, english, section, with_english, without_source_notes
 from allpath.interfaces.report.treatment import length_blocks, roadmap_blocks, survivorship_blocks
 from allpath.interfaces.report.trials import trial_blocks
 from allpath.knowledge.loader import KnowledgeBase
 
-# A source note in any language: "(Source: “…”)", "(Fuente: “…”)".
-_SOURCE_NOTE = re.compile(r"\(\w+: \u201c[^\u201d]*\u201d\)")
 # The words of a relapse's timing (the assessment's ``timing``), for the catalog.
 _TIMING_WORDS = {"early": marked("early"), "late": marked("late")}
 
@@ -68,7 +66,7 @@ def _risk_blocks(a: Assessment, kb: KnowledgeBase) -> list[Block]:
     # Each genetic finding behind a group, favourable or not, in plain words.
     genetics = kb.text.genetic_results
     reasons += [
-        f"{genetics.meanings[token]} {cited(genetics.cite)}"
+        f"{genetics.meanings[token]} {cited(genetics.cite, kb)}"
         for token in _genetics_seen(a["factors"])
         if token in genetics.meanings
     ]
@@ -86,7 +84,7 @@ def _risk_blocks(a: Assessment, kb: KnowledgeBase) -> list[Block]:
         differ = gettext(
             "The two groupings use different rules, so they do not always match. The team can explain any difference."
         )
-        blocks.append(Block("paragraph", f"{finer} {cog_meaning.meanings[cog]} {differ} {cited(cog_meaning.cite)}"))
+        blocks.append(Block("paragraph", f"{finer} {cog_meaning.meanings[cog]} {differ} {cited(cog_meaning.cite, kb)}"))
         cog_reasons = [
             f"{f['plain']} {section(f['source'])}"
             for f in a["factors"]
@@ -124,14 +122,15 @@ def _relapse_blocks(a: Assessment, kb: KnowledgeBase) -> list[Block]:
     else:
         paragraphs.append(words.group_unknown)
     if any(t["code"] == "combination_chemotherapy" for t in a["plan"]["therapies"]):
-        paragraphs.append(f"{words.chemotherapy} {cited(words.cite)}")
+        paragraphs.append(f"{words.chemotherapy} {cited(words.cite, kb)}")
     return [Block("heading", gettext("The relapse")), *(Block("paragraph", p) for p in paragraphs)]
 
 
 def _glossary(blocks: list[Block], kb: KnowledgeBase) -> list[str]:
     """The glossary terms this report uses, each with its meaning: a term is explained where it is used."""
     # Source notes name documents (their titles may hold a term) and are not the report's own words.
-    text = _SOURCE_NOTE.sub("", " ".join([b.text for b in blocks] + [i for b in blocks for i in b.items]))
+    said = [b.text for b in blocks] + [i for b in blocks for i in b.items]
+    text = " ".join(without_source_notes(part) for part in said)
     return [
         f"{g.term}: {g.meaning}"
         for g in kb.text.glossary
@@ -149,7 +148,7 @@ def _opening(a: Assessment, kb: KnowledgeBase, who: str) -> list[Block]:
         *([Block("paragraph", t.review_notice)] if (t := kb.translation) and not t.reviewed_by_clinician else []),
         # First, before anything else: during treatment any fever is an emergency.
         Block("heading", fever.title),
-        Block("bullets", items=(*fever.items[:-1], f"{fever.items[-1]} {cited(fever.cite)}")),
+        Block("bullets", items=(*fever.items[:-1], f"{fever.items[-1]} {cited(fever.cite, kb)}")),
         Block("heading", gettext("Where things stand")),
         Block("paragraph", kb.text.disease_state_meaning[a["disease_state"]]),
     ]
@@ -257,7 +256,7 @@ def _support_blocks(a: Assessment, kb: KnowledgeBase, treatment: CareOverview | 
         Block("heading", gettext("Who is on the care team")),
         Block("bullets", items=tuple(kb.text.care_team.items)),
         Block("heading", gettext("Support for your family")),
-        Block("paragraph", f"{kb.text.support.text} {cited(kb.text.support.cite)}"),
+        Block("paragraph", f"{kb.text.support.text} {cited(kb.text.support.cite, kb)}"),
         Block("heading", gettext("Questions you may want to ask")),
         Block("bullets", items=tuple(kb.text.questions_to_ask)),
         Block("heading", gettext("After treatment")),
@@ -270,6 +269,7 @@ def _support_blocks(a: Assessment, kb: KnowledgeBase, treatment: CareOverview | 
 
 
 def _closing(a: Assessment, kb: KnowledgeBase) -> list[Block]:
+    summary = kb.sources["pdq"]
     return [
         Block("rule"),
         Block("paragraph", a["disclaimer"]),
@@ -279,11 +279,12 @@ def _closing(a: Assessment, kb: KnowledgeBase) -> list[Block]:
                 "Based on: {title}, revised {revised}, and the allpath clinical facts. Knowledge version "
                 "{knowledge_version}, engine version {engine_version}."
             ).format(
-                title=kb.sources["pdq"].title,
-                revised=kb.sources["pdq"].revised,
+                title=summary.title,
+                revised=summary.revised,
                 knowledge_version=a["knowledge_version"],
                 engine_version=a["engine_version"],
             ),
+            english=english(summary.title),
         ),
     ]
 
@@ -310,4 +311,4 @@ def build_blocks(
     glossary = _glossary(blocks, kb)
     if glossary:
         blocks += [Block("heading", gettext("Words used in this report")), Block("bullets", items=tuple(glossary))]
-    return blocks + _closing(a, kb)
+    return [with_english(block) for block in blocks] + _closing(a, kb)

@@ -20,7 +20,7 @@ def length_blocks(roadmap: Roadmap | None, kb: KnowledgeBase) -> list[Block]:
     """How long treatment lasts: the length of the child's regimen (its first parts, then the total-duration
     rule), or that it depends on the plan when no regimen applies."""
     words = kb.text.treatment_length
-    cite = cited(words.cite)
+    cite = cited(words.cite, kb)
     text = words.without_regimen
     rule = kb.therapy.regimens.total_duration
     if roadmap and roadmap.get("regimen") is not None:

@@ -12,7 +12,7 @@ import re
 
 from allpath.domain.results import Assessment, CareOverview, Factor, Roadmap
 from allpath.domain.results.trials import TrialSearch
-from allpath.interfaces.i18n import gettext, marked
+from allpath.interfaces.i18n import gettext, marked, shown_date
 from allpath.interfaces.report.blocks import Block, cited, english, section, with_english, without_source_notes
 from allpath.interfaces.report.treatment import length_blocks, roadmap_blocks, survivorship_blocks
 from allpath.interfaces.report.trials import trial_blocks
@@ -280,7 +280,7 @@ def _closing(a: Assessment, kb: KnowledgeBase) -> list[Block]:
                 "{knowledge_version}, engine version {engine_version}."
             ).format(
                 title=summary.title,
-                revised=summary.revised,
+                revised=shown_date(summary.revised),
                 knowledge_version=a["knowledge_version"],
                 engine_version=a["engine_version"],
             ),

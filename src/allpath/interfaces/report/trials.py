@@ -18,12 +18,11 @@ import re
 from collections.abc import Iterable
 from datetime import date
 
-from babel.dates import format_date
 from babel.numbers import format_decimal
 
 from allpath.domain.results.trials import NearestSite, Place, TrialResult, TrialSearch
 from allpath.interfaces.dates import MONTHS
-from allpath.interfaces.i18n import DEFAULT_LOCALE, current_locale, gettext, ngettext
+from allpath.interfaces.i18n import DEFAULT_LOCALE, current_locale, gettext, ngettext, shown_date
 from allpath.interfaces.report.blocks import Block
 from allpath.knowledge.loader import KnowledgeBase
 from allpath.knowledge.text_schema import TrialSection
@@ -244,8 +243,9 @@ def _number(value: float) -> str:
 
 
 def _day_in_words(iso: str) -> str:
-    """A registry date in words, "2 December 2026" (no weekday: a registry date, not an appointment)."""
+    """A registry date in words, "2 December 2026" (no weekday: a registry date, not an appointment); in another
+    language the one way the report writes a date ("2 de diciembre de 2026")."""
     day = date.fromisoformat(iso)
     if current_locale() != DEFAULT_LOCALE:
-        return format_date(day, "long", locale=current_locale())
+        return shown_date(day)
     return f"{day.day} {MONTHS[day.month - 1]} {day.year}"

@@ -9,7 +9,9 @@ promises a place in a study: a study "may fit", and only the care team and the s
 registry's snapshot date and the disclaimer are always said. Every fixed sentence is ``text.yaml``'s
 ``trials_section`` but the sentences with a count in them (how many more studies, how many in the registry, how
 many days make an entry old), which are plural messages of the catalogs (ngettext: "1 study", "2 studies", and
-each language's own plural forms); the status labels are ``trials.yaml``'s.
+each language's own plural forms), and the sentence that only another language than English says: that the
+titles and the quoted sentences are the registry's English (each marked so in HTML, ``Block.english``). The
+status labels are ``trials.yaml``'s.
 """
 
 from __future__ import annotations
@@ -22,8 +24,16 @@ from babel.numbers import format_decimal
 
 from allpath.domain.results.trials import NearestSite, Place, TrialResult, TrialSearch
 from allpath.interfaces.dates import MONTHS
-from allpath.interfaces.i18n import DEFAULT_LOCALE, current_locale, gettext, ngettext, shown_date
-from allpath.interfaces.report.blocks import Block
+from allpath.interfaces.i18n import (
+    DEFAULT_LOCALE,
+    SOURCES_LANGUAGE,
+    current_locale,
+    gettext,
+    marked,
+    ngettext,
+    shown_date,
+)
+from allpath.interfaces.report.blocks import Block, english
 from allpath.knowledge.loader import KnowledgeBase
 from allpath.knowledge.text_schema import TrialSection
 from allpath.service.places import place_note_parts
@@ -35,6 +45,9 @@ SUMMARY_CHARACTERS = 300
 """The summary's first sentence is shown up to this length (cut at a word): a family reads a sentence, not a
 paragraph."""
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+_REGISTRY_LANGUAGE = marked(
+    "The studies' titles, and the sentences quoted from their summaries, are in English, as they are registered."
+)
 
 
 def trial_blocks(search: TrialSearch, kb: KnowledgeBase) -> list[Block]:
@@ -51,6 +64,10 @@ def trial_blocks(search: TrialSearch, kb: KnowledgeBase) -> list[Block]:
         blocks += _place_blocks(search, words) if search["place"] is not None else []
         return blocks + _closing(search, words)
     blocks += [Block("paragraph", words.intro), *_place_blocks(search, words)]
+    if current_locale() != SOURCES_LANGUAGE:
+        # The registry's words are quoted as it gives them (a translated title would name no registered study):
+        # a reader of another language is told once, before the list.
+        blocks.append(Block("paragraph", gettext(_REGISTRY_LANGUAGE)))
     for number, result in enumerate(fitting[:SHOWN_STUDIES], start=1):
         blocks += _study_blocks(number, result, search, kb)
     hidden = len(fitting) - SHOWN_STUDIES
@@ -96,18 +113,20 @@ def _place_blocks(search: TrialSearch, words: TrialSection) -> list[Block]:
 def _study_blocks(number: int, result: TrialResult, search: TrialSearch, kb: KnowledgeBase) -> list[Block]:
     words = kb.text.trials_section
     title = result["title"] or result["nct_id"] or ""
-    items = [_summary(result, words), _where(result, search, words), _status(result, kb)]
-    items.append(_freshness(result, search, words))
+    sentence = _summary_sentence(result)
+    items = [words.summary.format(sentence=sentence) if sentence else "", _where(result, search, words)]
+    items += [_status(result, kb), _freshness(result, search, words)]
     items += [_fits(result, words), _unknowns(result, words)]
     if result["nct_id"] and result["registry_url"]:
         items.append(words.link.format(nct_id=result["nct_id"], url=result["registry_url"]))
     return [
-        Block("paragraph", words.study.format(number=number, title=title)),
-        Block("bullets", items=tuple(item for item in items if item)),
+        # The title and the summary's sentence are the registry's English, marked so in another language.
+        Block("paragraph", words.study.format(number=number, title=title), english=english(result["title"])),
+        Block("bullets", items=tuple(item for item in items if item), english=english(sentence)),
     ]
 
 
-def _summary(result: TrialResult, words: TrialSection) -> str:
+def _summary_sentence(result: TrialResult) -> str:
     """The first sentence of the registry's summary, cut at a word when it is long; nothing without one."""
     text = " ".join((result["brief_summary"] or "").split())
     if not text:
@@ -115,7 +134,7 @@ def _summary(result: TrialResult, words: TrialSection) -> str:
     sentence = _SENTENCE_END.split(text, maxsplit=1)[0]
     if len(sentence) > SUMMARY_CHARACTERS:
         sentence = sentence[:SUMMARY_CHARACTERS].rsplit(" ", 1)[0].rstrip(",;:") + "\u2026"
-    return words.summary.format(sentence=sentence)
+    return sentence
 
 
 def _where(result: TrialResult, search: TrialSearch, words: TrialSection) -> str:

@@ -4,6 +4,11 @@ group of its own, on a throwaway data directory and a free port, and wait until 
 They cost a minute or two (they install into new virtual environments, through pip's usual cache): marked
 ``slow``, and part of the normal ``scripts/test`` run. When pip cannot reach the package registry they are
 skipped, except in CI (``CI=true``), where that is a failure.
+
+Two installs are the cost: ``scripts/run`` installs into its clean clone, and the wheel installs without extras
+into a new environment. The runtime dependencies are resolved from the registry once (``runtime_install``'s
+wheelhouse), and both installs take them from there; the wheel's environment installs in a thread of its own while
+``scripts/run`` installs (each install is mostly one process: two cores run both).
 """
 
 from __future__ import annotations
@@ -12,13 +17,19 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
+import tomllib
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 import httpx
 import pytest
+
+from tests.conftest import ROOT
 
 RUNNING = "allpath is running at "
 # pip's words when the registry cannot be reached (then a developer offline skips; CI fails).
@@ -34,7 +45,7 @@ def in_ci() -> bool:
     return os.environ.get("CI") == "true"
 
 
-def unavailable(reason: str) -> None:
+def unavailable(reason: str) -> NoReturn:
     """Skip the test, or fail it in CI, where everything it needs must be there."""
     if in_ci():
         pytest.fail(f"{reason}; CI must provide it")
@@ -63,7 +74,7 @@ def clean_env(data_dir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def pip_problem(output: str) -> None:
+def pip_problem(output: str) -> NoReturn:
     """Skip (fail in CI) when pip could not reach the registry; fail with pip's last lines otherwise."""
     tail = "\n".join(output.strip().splitlines()[-15:])
     if any(sign in output for sign in OFFLINE_SIGNS):
@@ -150,3 +161,85 @@ def assert_serves_health_and_signin(url: str) -> None:
         assert signin.status_code == 200
         assert signin.headers["content-type"].startswith("text/html")
         assert '<form method="post" action="/signin"' in signin.text
+
+
+@dataclass(frozen=True)
+class Wheelhouse:
+    """The allpath wheel built from this checkout, and beside it, in ``folder``, every package a runtime-only
+    install of it takes (no extras), as pip resolved them from the package registry for this Python, with what
+    ``scripts/setup`` installs besides: pip itself, and the build backend of ``pip install -e .``."""
+
+    folder: Path
+    wheel: Path
+
+    def pip_env(self) -> dict[str, str]:
+        """pip's settings to install from the wheelhouse alone: the resolution is done, and no sdist is rebuilt.
+        (pip still byte-compiles what it installs, as for a user: without it every later command of the tests
+        compiles what it imports again when PYTHONDONTWRITEBYTECODE is set, which costs more than it saves.)"""
+        return {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(self.folder)}
+
+
+# Asked by hatchling (build-system.requires) for `pip install -e .` (its get_requires_for_build_editable).
+EDITABLE_BUILD_EXTRA = "editables"
+
+
+def make_wheelhouse(folder: Path, env: dict[str, str]) -> Wheelhouse:
+    """Build the wheel, then resolve its runtime dependencies from the registry once (``pip wheel``, which
+    builds the few sdists into wheels, through pip's cache) for every install of the session."""
+    wheels = folder / "wheelhouse"
+
+    def pip(*args: str) -> None:
+        done = subprocess.run(
+            [sys.executable, "-m", "pip", *args], cwd=folder, capture_output=True, text=True, timeout=900, env=env
+        )
+        if done.returncode != 0:
+            pip_problem(done.stdout + done.stderr)
+
+    pip("wheel", "--no-deps", "--wheel-dir", "dist", str(ROOT))
+    (wheel,) = (folder / "dist").glob("allpath-*.whl")
+    pip("wheel", "--wheel-dir", str(wheels), str(wheel))
+    build_system = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["build-system"]
+    pip("download", "--dest", str(wheels), "pip", *build_system["requires"], EDITABLE_BUILD_EXTRA)
+    return Wheelhouse(wheels, wheel)
+
+
+def install_runtime_env(wheelhouse: Future[Wheelhouse], folder: Path, env: dict[str, str]) -> Path:
+    """The wheel installed with its runtime dependencies only (no extras) into a new virtual environment in
+    ``folder``, from the wheelhouse: what ``pip install allpath-*.whl`` gives a user."""
+    house = wheelhouse.result()
+    venv = folder / "venv"
+    created = subprocess.run(
+        [sys.executable, "-m", "venv", str(venv)], cwd=folder, capture_output=True, text=True, timeout=300, env=env
+    )
+    if created.returncode != 0:
+        unavailable(f"python -m venv failed (Debian: apt-get install python3-venv): {created.stderr[-500:]}")
+    installed = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", str(house.wheel)],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=env | house.pip_env(),
+    )
+    if installed.returncode != 0:
+        pip_problem(installed.stdout + installed.stderr)
+    return venv
+
+
+@dataclass(frozen=True)
+class RuntimeInstall:
+    """The session's wheelhouse, then its runtime environment, made one after the other in a thread; their
+    ``.result()`` waits for them and raises their failure or skip."""
+
+    wheelhouse: Future[Wheelhouse]
+    venv: Future[Path]
+
+
+@pytest.fixture(scope="session")
+def runtime_install(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RuntimeInstall]:
+    """Started by the first test that asks for it; the session's end waits for the thread."""
+    folder = tmp_path_factory.mktemp("runtime-install")
+    env = clean_env(folder / "unused")  # read here: a later test may change os.environ while the thread runs
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="runtime-install") as pool:
+        wheelhouse = pool.submit(make_wheelhouse, folder, env)
+        yield RuntimeInstall(wheelhouse, pool.submit(install_runtime_env, wheelhouse, folder, env))

@@ -1,13 +1,18 @@
 """The README's main command, ``scripts/run``, from a clean clone of the repository (its HEAD) until it
 serves: it installs a virtual environment in the clone, assesses the examples, starts the web application
 with the demo accounts on ``ALLPATH_PORT`` and a throwaway ``ALLPATH_DATA_DIR``, and a demo account can
-sign in and see the example patients."""
+sign in and see the example patients.
+
+The clone's ``scripts/setup`` installs, without extras, from the session's wheelhouse (tests/install/conftest.py):
+the runtime dependencies of the same pyproject.toml as pip resolved them from the registry for this Python, and pip
+and the build backend. The registry's answer is the same, resolved once instead of once per install."""
 
 from __future__ import annotations
 
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -15,6 +20,7 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.install.conftest import (
+    RuntimeInstall,
     Served,
     assert_serves_health_and_signin,
     clean_env,
@@ -40,17 +46,30 @@ def _clone(target: Path) -> None:
     assert done.returncode == 0, done.stderr
 
 
-def test_scripts_run_from_a_clean_clone_serves_the_demo(tmp_path: Path, served_commands: list[Served]) -> None:
+def _pip_settings(env: dict[str, str], runtime_install: RuntimeInstall) -> dict[str, str]:
+    """pip's settings for the clone's ``scripts/setup``: the wheelhouse, whose wheels are for this Python, when
+    scripts/setup's Python (``$PYTHON`` or ``python3``) is the same; otherwise the registry, as a person's pip."""
+    python = shutil.which(env.get("PYTHON", "python3"), path=env["PATH"])
+    if python is None:
+        unavailable("python3 is not on the PATH")
+    probe = [python, "-c", "import sys; print(sys.implementation.cache_tag, sys.platform)"]
+    theirs = subprocess.run(probe, capture_output=True, text=True, env=env).stdout.split()
+    if theirs != [sys.implementation.cache_tag, sys.platform]:
+        return {}
+    return runtime_install.wheelhouse.result().pip_env()
+
+
+# The wheel's runtime environment (test_runtime_install.py) installs in a thread meanwhile: each install is
+# mostly one process, and two cores run both.
+def test_scripts_run_from_a_clean_clone_serves_the_demo(
+    tmp_path: Path, served_commands: list[Served], runtime_install: RuntimeInstall
+) -> None:
     clone = tmp_path / "allpath"
     _clone(clone)
     assert not (clone / ".venv").exists()
     port = free_port()
-    served = serve(
-        [str(clone / "scripts" / "run")],
-        clean_env(tmp_path / "data", ALLPATH_PORT=str(port)),
-        tmp_path,
-        cwd=clone,
-    )
+    env = clean_env(tmp_path / "data", ALLPATH_PORT=str(port))
+    served = serve([str(clone / "scripts" / "run")], env | _pip_settings(env, runtime_install), tmp_path, cwd=clone)
     served_commands.append(served)
     try:
         served.wait_until_running(timeout=INSTALL_TIMEOUT)

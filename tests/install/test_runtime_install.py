@@ -11,20 +11,17 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
 from tests.install.conftest import (
+    RuntimeInstall,
     Served,
     assert_serves_health_and_signin,
     clean_env,
     free_port,
-    pip_problem,
     serve,
-    unavailable,
 )
 
 pytestmark = pytest.mark.slow
@@ -60,28 +57,11 @@ with session_factory(engine)() as s, s.begin():
 """
 
 
-def _run(command: list[str], cwd: Path, timeout: float) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        command, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=clean_env(cwd / "unused")
-    )
-
-
 @pytest.fixture(scope="module")
-def runtime_env(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A new virtual environment holding the allpath wheel and its runtime dependencies only."""
-    folder = tmp_path_factory.mktemp("runtime-install")
-    built = _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--wheel-dir", "dist", str(ROOT)], folder, 600)
-    if built.returncode != 0:
-        pip_problem(built.stdout + built.stderr)
-    (wheel,) = (folder / "dist").glob("allpath-*.whl")
-    venv = folder / "venv"
-    created = _run([sys.executable, "-m", "venv", str(venv)], folder, 300)
-    if created.returncode != 0:
-        unavailable(f"python -m venv failed (Debian: apt-get install python3-venv): {created.stderr[-500:]}")
-    installed = _run([str(venv / "bin" / "python"), "-m", "pip", "install", str(wheel)], folder, 900)
-    if installed.returncode != 0:
-        pip_problem(installed.stdout + installed.stderr)
-    return venv
+def runtime_env(runtime_install: RuntimeInstall) -> Path:
+    """A new virtual environment holding the allpath wheel and its runtime dependencies only (installed in the
+    background while tests/install/test_main_command.py runs, when both run)."""
+    return runtime_install.venv.result()
 
 
 def test_the_runtime_install_has_no_development_tools(runtime_env: Path) -> None:

@@ -16,15 +16,17 @@ import copy
 import json
 import re
 from pathlib import Path
+from typing import cast
 
 import pytest
 import textstat  # type: ignore[import-untyped]  # the package ships no type information
 from typer.testing import CliRunner
 
-from allpath.domain.results.trials import TrialSearch
+from allpath.domain.results.trials import TrialResult, TrialSearch
 from allpath.interfaces.cli import app
+from allpath.interfaces.i18n import use_locale
 from allpath.interfaces.report.blocks import render_markdown, render_text
-from allpath.interfaces.report.trials import SHOWN_STUDIES, SUMMARY_CHARACTERS, trial_blocks
+from allpath.interfaces.report.trials import SHOWN_STUDIES, SUMMARY_CHARACTERS, _where, trial_blocks
 from allpath.knowledge.loader import load_knowledge
 from tests.builders import record
 from tests.cli.test_family_report_reading import GRADE_AT_MOST, prose
@@ -251,3 +253,27 @@ def test_markdown_says_the_same(registry: Path) -> None:
     markdown = render_markdown(blocks)
     assert markdown.startswith("## Trials to ask about\n")
     assert " ".join(render_text(blocks).split()).count("Study number:") == markdown.count("Study number:") == 5
+
+
+@pytest.mark.parametrize(
+    ("locale", "one", "three"),
+    [
+        ("en", "Where: the study lists 1 site. Your care team can tell you where it is.", "lists 3 sites."),
+        (
+            "es",
+            "Dónde: el estudio tiene 1 centro. El equipo médico de su hijo le puede decir dónde está.",
+            "3 centros.",
+        ),
+    ],
+)
+def test_a_study_of_one_site_is_not_said_in_the_plural(locale: str, one: str, three: str) -> None:
+    words = load_knowledge(locale=locale).text.trials_section
+    search = cast(TrialSearch, {"place": None})
+
+    def where(sites: int) -> str:
+        with use_locale(locale):
+            return _where(cast(TrialResult, {"sites": sites, "nearest_site": None}), search, words)
+
+    assert where(1) == one
+    assert three in where(3) and where(3) != where(1).replace("1", "3")  # the plural says "the nearest"
+    assert where(0) == ""  # no site listed: nothing to say

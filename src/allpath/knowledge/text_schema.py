@@ -98,7 +98,6 @@ class TrialSection(BaseModel):
     summary: str
     site: str
     no_site_near: str
-    sites_without_place: str
     status: str
     status_meaning: TrialStatusMeaning
     updated: str

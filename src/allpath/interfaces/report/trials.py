@@ -8,10 +8,10 @@ status and how fresh its entry is, its NCT number and page, why it may fit and w
 promises a place in a study: a study "may fit", and only the care team and the study team can confirm. The
 registry's snapshot date and the disclaimer are always said. Every fixed sentence is ``text.yaml``'s
 ``trials_section`` but the sentences with a count in them (how many more studies, how many in the registry, how
-many days make an entry old), which are plural messages of the catalogs (ngettext: "1 study", "2 studies", and
-each language's own plural forms), and the sentence that only another language than English says: that the
-titles and the quoted sentences are the registry's English (each marked so in HTML, ``Block.english``). The
-status labels are ``trials.yaml``'s.
+many days make an entry old, how many sites a study lists), which are plural messages of the catalogs
+(ngettext: "1 study", "2 studies", and each language's own plural forms), and the sentence that only another
+language than English says: that the titles and the quoted sentences are the registry's English (each marked so
+in HTML, ``Block.english``). The status labels are ``trials.yaml``'s.
 """
 
 from __future__ import annotations
@@ -141,7 +141,13 @@ def _where(result: TrialResult, search: TrialSearch, words: TrialSection) -> str
     place = search["place"]
     site = result["nearest_site"]
     if place is None:
-        return words.sites_without_place.format(sites=result["sites"]) if result["sites"] else ""
+        sites = result["sites"]
+        where = ngettext(
+            "Where: the study lists {sites} site. Your care team can tell you where it is.",
+            "Where: the study lists {sites} sites. Your care team can tell you which one is nearest.",
+            sites,
+        )
+        return where.format(sites=sites) if sites else ""
     if site is None or site["distance_km"] is None:
         return words.no_site_near.format(place=place["name"])
     km = site["distance_km"]

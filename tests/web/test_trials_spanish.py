@@ -110,3 +110,14 @@ def test_a_patient_the_family_cannot_see_is_said_in_spanish(web: WebApp) -> None
     assert "No hay ningún paciente con esta dirección que su cuenta pueda ver." in page.text
     english = family.get("/patients/no-such-child/report")
     assert "<h1>No such patient</h1>" in english.text
+
+
+def test_the_registrys_english_titles_are_marked_on_a_spanish_page_only(web: WebApp, clinician: User) -> None:
+    child = web.ids["family_child"]
+    spanish = _section(clinician.get(f"/patients/{child}?status=any", headers=SPANISH).text)
+    english = _section(clinician.get(f"/patients/{child}?status=any&lang=en").text)
+    titles_es = re.findall(r'<li class="trial"[^>]*>\s*<h3([^>]*)>', spanish)
+    titles_en = re.findall(r'<li class="trial"[^>]*>\s*<h3([^>]*)>', english)
+    assert titles_es and len(titles_es) == len(titles_en)  # the same studies, both pages
+    assert all(attributes == ' lang="en"' for attributes in titles_es)
+    assert all(attributes == "" for attributes in titles_en)

@@ -224,22 +224,57 @@ def test_on_sqlite_a_change_made_outside_allpath_is_seen_after_the_maximum_age(
     assert _assess(client, token) == 401
 
 
+def _revoke_family_tokens(service: Service) -> None:
+    engine = make_engine(_url(service))  # another process's engine
+    try:
+        with session_factory(engine)() as s, s.begin():
+            s.execute(update(t.ApiToken).where(t.ApiToken.user_id == service.users["family"]).values(revoked=True))
+    finally:
+        engine.dispose()
+
+
 def test_on_sqlite_a_removed_generation_file_is_made_again_and_every_process_follows_it(
-    sqlite_service: Service,
+    sqlite_service: Service, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A process that made the new file revokes: the others, which map the removed one, look at the folder
+    again within ``RECHECK_SECONDS`` (not on every request: benchmarks/README.md) and then refuse the token."""
     token = sqlite_service.tokens["family"]
     client = sqlite_service.client()
     me = {"Authorization": f"Bearer {token}"}
-    assert client.get("/api/me", headers=me).status_code == 200  # cached
+    start = time.monotonic() + 1.0  # past any look the set-up made: the file is looked at now
+    monkeypatch.setattr(token_cache, "monotonic", lambda: start)
+    assert client.get("/api/me", headers=me).status_code == 200  # cached, the file looked at
     Path(str(sqlite_service.engine.url.database) + ".sign-in").unlink()  # an operator tidies the folder
-    engine = make_engine(_url(sqlite_service))  # another process's engine: it makes a new file
+    _revoke_family_tokens(sqlite_service)  # another process: it makes a new file and changes that one
+    half = start + token_cache.RECHECK_SECONDS / 2
+    monkeypatch.setattr(token_cache, "monotonic", lambda: half)
+    assert client.get("/api/me", headers=me).status_code == 200  # not looked at again yet: the old file
+    later = start + token_cache.RECHECK_SECONDS + 0.001
+    monkeypatch.setattr(token_cache, "monotonic", lambda: later)
+    assert client.get("/api/me", headers=me).status_code == 401
+
+
+def test_on_sqlite_a_revocation_reaches_the_processes_that_still_map_a_removed_file_at_once(
+    sqlite_service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The revoking process mapped the removed file too (it opened the database before the operator tidied):
+    it writes the new generation to that one as well, so nobody waits for ``RECHECK_SECONDS``."""
+    token = sqlite_service.tokens["family"]
+    client = sqlite_service.client()
+    me = {"Authorization": f"Bearer {token}"}
+    start = time.monotonic() + 1.0  # looked at once, on the first request, then never again
+    monkeypatch.setattr(token_cache, "monotonic", lambda: start)
+    assert client.get("/api/me", headers=me).status_code == 200  # cached
+    revoking = make_engine(_url(sqlite_service))  # another process, its file mapped before the removal
     try:
-        with session_factory(engine)() as s, s.begin():
+        assert token_cache.generation_of(revoking) is not None
+        Path(str(sqlite_service.engine.url.database) + ".sign-in").unlink()
+        with session_factory(revoking)() as s, s.begin():
             s.execute(
                 update(t.ApiToken).where(t.ApiToken.user_id == sqlite_service.users["family"]).values(revoked=True)
             )
     finally:
-        engine.dispose()
+        revoking.dispose()
     assert client.get("/api/me", headers=me).status_code == 401
 
 

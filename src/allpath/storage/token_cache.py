@@ -6,8 +6,11 @@ transaction and a worker-thread trip: more CPU than the rest of the request path
 an entry only while nothing that decides sign-in has changed since it was read, in any process:
 
 - **The sign-in generation.** Eight bytes in a file beside the SQLite database (``allpath.db.sign-in``),
-  mapped into the memory of every process that opens the database (servers, workers, the command line); a
-  file removed or replaced meanwhile is noticed (one ``stat`` per request) and mapped again.
+  mapped into the memory of every process that opens the database (servers, workers, the command line). A
+  file removed or replaced by hand (an operator tidying the folder, a backup put back) is noticed and mapped
+  again within ``RECHECK_SECONDS``: a ``stat`` at most that often, not on every request (on the event loop each
+  one handed the interpreter's lock to the audit writer's thread and back: about 1.8 thread switches and 0.1 ms
+  of CPU per request over HTTP, benchmarks/README.md).
   Any session that writes the ``users``, ``api_tokens`` or ``access_grants`` tables -- a revocation, a
   deactivated account, a changed role or team, a grant given or withdrawn -- writes new random bytes there
   right after its commit, before its request is answered or its command ends. A process compares the bytes
@@ -54,6 +57,7 @@ from allpath.storage.clock import engine_of, now
 SIGN_IN_TABLES = frozenset({t.User.__tablename__, t.ApiToken.__tablename__, t.AccessGrant.__tablename__})
 SIGN_IN_CLASSES = (t.User, t.ApiToken, t.AccessGrant)
 MAX_AGE_SECONDS = 30.0
+RECHECK_SECONDS = 0.05  # how often a process looks whether the sign-in file is still the one it maps
 MAX_ENTRIES = 1024  # tokens kept per process; when full, the cache starts again empty
 _CHANGED = "allpath_sign_in_changed"  # the session's transaction wrote a table that decides sign-in
 GENERATION_BYTES = 8
@@ -69,6 +73,7 @@ class Generation:
         self._lock = threading.Lock()
         self._remapped = 0  # how often this process mapped the file again: part of the generation it reads
         self._map, self._file = self._mapped_file()
+        self._recheck_at = monotonic() + RECHECK_SECONDS
 
     def _mapped_file(self) -> tuple[mmap.mmap, tuple[int, int]]:
         descriptor = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -81,9 +86,10 @@ class Generation:
             os.close(descriptor)  # the map keeps the file
 
     def _shared(self) -> mmap.mmap:
-        """The map of the file that is beside the database now. One ``stat`` (about a microsecond): a file
-        removed or replaced is mapped again, since the processes that open the database later read and write
-        the new one; the generation read then differs from every one read before (``_remapped``)."""
+        """The map of the file that is beside the database now. One ``stat``: a file removed or replaced is
+        mapped again, since the processes that open the database later read and write the new one; the
+        generation read then differs from every one read before (``_remapped``)."""
+        self._recheck_at = monotonic() + RECHECK_SECONDS
         try:
             info = os.stat(self._path)
             same = (info.st_dev, info.st_ino) == self._file
@@ -96,13 +102,18 @@ class Generation:
         return self._map
 
     def current(self) -> bytes:
-        """The generation now: read from memory shared with every other process of the database."""
-        shared = self._shared()
+        """The generation now: read from memory shared with every other process of the database (the file
+        looked at again once ``RECHECK_SECONDS`` have passed)."""
+        shared = self._map if monotonic() < self._recheck_at else self._shared()
         return self._remapped.to_bytes(8, "big") + shared[:GENERATION_BYTES]
 
     def advance(self) -> None:
-        """A new generation (random bytes: no counter to read, increment and lose between processes)."""
-        self._shared()[:GENERATION_BYTES] = os.urandom(GENERATION_BYTES)
+        """A new generation (random bytes: no counter to read, increment and lose between processes), written
+        to the file this process mapped and, if that one was removed or replaced, to the file there now: the
+        processes that still map the old one see the change at once too, not only after ``RECHECK_SECONDS``."""
+        generation = os.urandom(GENERATION_BYTES)
+        self._map[:GENERATION_BYTES] = generation
+        self._shared()[:GENERATION_BYTES] = generation
 
 
 APPLICATION_NAME = "allpath sign-in generation"

@@ -10,7 +10,7 @@ service, the client's issuer and the number of cards, never patient data), and s
 once ``feedback.py`` has checked it against the specification (``cds_feedback``: the card uuid, the outcome,
 the override reason's code and the accepted suggestions; never the user's comment). The audit entries are
 written in the request's unit of work, which the HTTP kernel makes and commits (``KernelRoute``): the routes
-neither commit nor call the audit store, but for one refusal below.
+neither commit nor call the audit store.
 
 **When the store of used tokens fails** (the database down, locked past its busy timeout, out of connections:
 ``ReplayStoreUnavailable``), whether the token was used before is unknown, so the call is refused, fail-safe:
@@ -19,9 +19,10 @@ every answer under ``/cds-services`` (``cors.py``). CDS Hooks 2.0, "CDS Service 
 200 and 412 are named, and "CDS Services MAY return other HTTP statuses, specifically 4xx and 5xx HTTP error
 codes"; 503 with ``Retry-After`` is HTTP's own word for a condition that should pass (RFC 9110, 15.6.4 and
 10.2.3). A retry needs a new JWT, as every call does ("Trusting CDS Clients"). The refusal is audited in a unit
-of work of its own, waited for in the route's thread: stored when the audit store answers, and when it fails
-too (the same database, most often) the 503 is answered all the same, with a warning in the log that names
-nothing of the request (a refusal left in the request's work would turn a failed audit write into a 500).
+of work of its own, which the kernel makes and waits for (``audit_refusal_apart``): stored when the audit store
+answers, and when it fails too (the same database, most often) the 503 is answered all the same, with a warning
+in the log that names nothing of the request (a refusal left in the request's work would turn a failed audit
+write into a 500).
 
 The FHIR server of a CDS client and a ``jku`` JWK Set are reached through ``httpx``; tests set
 ``app.state.cds_fhir_transport`` and ``app.state.cds_jwks_transport`` to ``httpx`` transports of their own.
@@ -29,7 +30,6 @@ The FHIR server of a CDS client and a ``jku`` JWK Set are reached through ``http
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -57,16 +57,14 @@ from allpath.interfaces.cds.orders import BODY_FIELDS, OrderCheck
 from allpath.interfaces.cds.patient_view import patient_view_cards
 from allpath.interfaces.cds.services import ORDER_SELECT, PATIENT_VIEW, SERVICES, Service, discovery
 from allpath.interfaces.http.deps import KB, route_of
-from allpath.interfaces.http.unit_of_work import AnonymousWork, KernelRoute, Work
+from allpath.interfaces.http.unit_of_work import AnonymousWork, KernelRoute, Work, audit_refusal_apart
 from allpath.knowledge.loader import KnowledgeBase
 from allpath.service.cds_tokens import ReplayStoreUnavailable, token_first_use
 from allpath.service.order_checks import check_orders
-from allpath.service.unit_of_work import UnitOfWork, unit_of_work
+from allpath.service.unit_of_work import UnitOfWork
 from allpath.settings import Settings
 
 RETRY_AFTER_S = 10  # how long a CDS client is asked to wait when the store of used tokens has failed
-
-_log = logging.getLogger(__name__)
 
 
 def outcome(status: int, code: str, text: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -98,7 +96,7 @@ def answer(handle: Callable[[], Response], request: Request, work: Work) -> Resp
         _audit_refusal(work, request, f"refused_{refused.status}")
         return outcome(refused.status, refused.code, refused.text)
     except ReplayStoreUnavailable:
-        _audit_refusal_apart(request, "unavailable_503")
+        audit_refusal_apart(request, "unavailable_503")
         return outcome(
             503,
             "transient",
@@ -111,18 +109,6 @@ def answer(handle: Callable[[], Response], request: Request, work: Work) -> Resp
 def _audit_refusal(work: UnitOfWork, request: Request, outcome: str) -> None:
     """The audit entry of a refused call: the route template and the outcome, as for every refused route."""
     work.audit("access", "route", outcome=outcome, detail=route_of(request))
-
-
-def _audit_refusal_apart(request: Request, outcome: str) -> None:
-    """The audit entry of a refused call, stored in a unit of work of its own and waited for here; when the
-    audit store fails too, a warning (the route template only) and nothing else: the refusal is answered."""
-    try:
-        with unit_of_work(request.app.state.sessions, None) as apart:
-            _audit_refusal(apart, request, outcome)
-    except Exception as error:  # noqa: BLE001 - the answer must not depend on the audit store
-        _log.warning(
-            "CDS Hooks: a 503 refusal of %s could not be audited (%s)", route_of(request), type(error).__name__
-        )
 
 
 def cds_router(settings: Settings) -> APIRouter:

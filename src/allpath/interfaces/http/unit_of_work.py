@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import logging
 import weakref
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from concurrent.futures import Future
@@ -40,11 +41,14 @@ from allpath.interfaces.http.deps import (
     admitted,
     kept_admission,
     patient_for,
+    route_of,
     storable_body,
 )
 from allpath.service import access
 from allpath.service.stored import Patient, User
-from allpath.service.unit_of_work import UnitOfWork
+from allpath.service.unit_of_work import UnitOfWork, unit_of_work
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -194,6 +198,19 @@ AnonymousWork = Annotated[Work, Depends(_anonymous_work)]
 """The work of a route that needs no sign-in (signing in, activating an account, joining by invitation)."""
 
 
+def audit_refusal_apart(request: Request, outcome: str) -> None:
+    """The audit entry of a refused call (the route template and the outcome, as for every refused route),
+    stored in a unit of work of its own and waited for in this thread: for a refusal that must be answered
+    whatever became of the request's own work (a store it needed has failed), where a failed audit write left in
+    that work would turn the refusal into a 500. When the audit store fails too: a warning (the route template,
+    the outcome and the error's type; nothing of the request) and nothing else."""
+    try:
+        with unit_of_work(request.app.state.sessions, None) as apart:
+            apart.audit("access", "route", outcome=outcome, detail=route_of(request))
+    except Exception as error:  # noqa: BLE001 - the answer must not depend on the audit store
+        _log.warning("a refusal (%s) of %s could not be audited (%s)", outcome, route_of(request), type(error).__name__)
+
+
 def _work_among(arguments: Iterable[object]) -> UnitOfWork | None:
     for argument in arguments:
         if isinstance(argument, UnitOfWork):
@@ -300,6 +317,7 @@ __all__ = [
     "Work",
     "acting",
     "admitting",
+    "audit_refusal_apart",
     "committing",
     "visible_patient",
     "work_of",

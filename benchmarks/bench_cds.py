@@ -40,6 +40,7 @@ import uuid
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 from bench_http import Server, _cpu_s
 from common import BENCH_DIR, RESULTS_DIR, machine, summarize_ms, verdict, write_json
@@ -78,6 +79,7 @@ def _tokens(private: Any, audience: str, count: int) -> list[str]:
 
 def request_body() -> dict[str, Any]:
     """The patient-view call for the standard-risk example patient, with prefetch as an EHR sends it."""
+    from allpath.interfaces.cds.services import PATIENT_VIEW, SERVICES
     from allpath.interfaces.fhir import record_to_bundle
 
     record = json.loads((BENCH_DIR.parent / "examples" / "standard_risk.json").read_text(encoding="utf-8"))
@@ -92,9 +94,22 @@ def request_body() -> dict[str, Any]:
             resource["subject"] = {"reference": f"Patient/{PATIENT_ID}"}
         resources.append(resource)
 
-    def search(kind: str) -> dict[str, Any]:
-        found = [r for r in resources if r["resourceType"] == kind]
+    def search(kind: str, codes: set[str] | None = None) -> dict[str, Any]:
+        found = [
+            r
+            for r in resources
+            if r["resourceType"] == kind
+            and (codes is None or any(f"{x['system']}|{x['code']}" in codes for x in r["code"].get("coding", [])))
+        ]
         return {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": r} for r in found]}
+
+    # The Observations as the service's own prefetch keys ask for them: a long list of codes is split over
+    # several keys (``observations``, ``observations-2``, ...), each answered with the Observations of its codes.
+    observations = {
+        key: search("Observation", set(parse_qs(template.partition("?")[2])["code"][0].split(",")))
+        for key, template in SERVICES[PATIENT_VIEW].prefetch.items()
+        if template.startswith("Observation?")
+    }
 
     return {
         "hook": "patient-view",
@@ -103,7 +118,7 @@ def request_body() -> dict[str, Any]:
         "prefetch": {
             "patient": next(r for r in resources if r["resourceType"] == "Patient"),
             "conditions": search("Condition"),
-            "observations": search("Observation"),
+            **observations,
             "procedures": search("Procedure"),
             "medications": search("MedicationRequest"),
         },

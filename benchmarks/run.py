@@ -216,7 +216,7 @@ def table(results: dict[str, Any]) -> str:
             (
                 f"HTTP POST /api/assess ({h['workers']} workers, {h['tool']})",
                 f"{h['assess']['requests_per_s']:,.0f}/s, {h['times_slower_than_bare']:.2f}x slower than the bare "
-                f"endpoint ({h['bare_endpoint']['requests_per_s']:,.0f}/s)",
+                f"endpoint ({h['bare_endpoint']['requests_per_s']:,.0f}/s; median of {len(h['rounds'])} rounds)",
                 f"<= {h['targets']['times_slower_than_bare']:g}x slower",
                 verdict(h["passed"]["requests_per_s"]),
             ),

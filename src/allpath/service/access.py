@@ -47,6 +47,11 @@ def kept_token_account(engine: Engine, raw: str) -> tuple[User, bool] | None:
     return signin.kept_token_account(engine, raw)
 
 
+async def kept_token_account_on_loop(engine: Engine, raw: str) -> tuple[User, bool] | None:
+    """``kept_token_account`` on the event loop, without a thread, whatever the database."""
+    return await signin.kept_token_account_on_loop(engine, raw)
+
+
 def kept_in_memory(engine: Engine) -> bool:
     """Whether ``kept_token_account`` does no I/O for ``engine`` (the event loop may ask it)."""
     return signin.kept_in_memory(engine)

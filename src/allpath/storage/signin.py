@@ -196,9 +196,18 @@ def kept_token_account(engine: Engine, raw: str) -> tuple[t.User, bool] | None:
     """The account of an API token and whether it was granted patient data, from this process's token cache
     alone while its entry is exact; None when it must be looked up. No session: the account is the cache's
     detached template, shared by every request that reads it, so read it and never attach or change it. Reads
-    the generation from the database where it is kept there (``kept_in_memory`` False): ask from a thread."""
+    the generation from the database where it is kept there (``kept_in_memory`` False): ask from a thread, or
+    ask ``kept_token_account_on_loop`` on the event loop."""
     cache = token_cache.cache_for(engine)
     entry = None if cache is None else cache.exact(digest(raw))
+    return None if entry is None else (entry.user, entry.granted)
+
+
+async def kept_token_account_on_loop(engine: Engine, raw: str) -> tuple[t.User, bool] | None:
+    """``kept_token_account`` on the event loop: the generation, where it is read from the database, read
+    there too (``allpath.storage.loop_reads``), without a thread."""
+    cache = token_cache.cache_for(engine)
+    entry = None if cache is None else await cache.exact_on_loop(digest(raw))
     return None if entry is None else (entry.user, entry.granted)
 
 

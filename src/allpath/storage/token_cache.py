@@ -23,10 +23,13 @@ an entry only while nothing that decides sign-in has changed since it was read, 
 On PostgreSQL, which servers on several machines may share (no file could tell them of a revocation), the
 generation is a row in the database (``sign_in_generation``) that PostgreSQL's own triggers change in the very
 transaction of every change to those tables, whoever makes it (migration 0006: a hand edit too). A request
-with a kept token has it read in one statement, in a sign-in thread, on a connection the process keeps for that
-(``DatabaseGeneration``: autocommit, prepared by psycopg, no pool, no ORM, no transaction to end): a statement
-sees every commit made before it began, so a request that arrives after a revocation, a deactivation or a
-withdrawn grant has committed reads the new value and looks its token up again. That replaces the look-up's
+with a kept token has it read in one statement that began after the request asked, on a connection the process
+keeps for that (``DatabaseGeneration``: autocommit, prepared by psycopg, no pool, no ORM, no transaction to
+end): a statement sees every commit made before it began, so a request that arrives after a revocation, a
+deactivation or a withdrawn grant has committed reads the new value and looks its token up again. The hot
+route reads it on the event loop itself (``allpath.storage.loop_reads``: an asynchronous connection per loop,
+one statement shared by the requests that asked before it began): read in a sign-in thread, the trip there and
+back cost a worker about 0.4 ms of CPU per request (benchmarks/README.md). That replaces the look-up's
 pool checkout and pre-ping, its join, its ORM rows, BEGIN and COMMIT with one trivial round trip (the sign-in
 costs a quarter of the CPU: benchmarks/README.md). Chosen over reading the
 generation in the audit group writer's batch (no round trip of its own, but every answer would need holding
@@ -36,6 +39,7 @@ database in memory has no generation and no cache.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import mmap
 import os
@@ -53,6 +57,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction, make_transi
 
 from allpath.storage import tables as t
 from allpath.storage.clock import engine_of, now
+from allpath.storage.loop_reads import LoopReads
 
 SIGN_IN_TABLES = frozenset({t.User.__tablename__, t.ApiToken.__tablename__, t.AccessGrant.__tablename__})
 SIGN_IN_CLASSES = (t.User, t.ApiToken, t.AccessGrant)
@@ -107,6 +112,10 @@ class Generation:
         shared = self._map if monotonic() < self._recheck_at else self._shared()
         return self._remapped.to_bytes(8, "big") + shared[:GENERATION_BYTES]
 
+    async def current_on_loop(self) -> bytes:
+        """``current``: no I/O, so the same on the event loop."""
+        return self.current()
+
     def advance(self) -> None:
         """A new generation (random bytes: no counter to read, increment and lose between processes), written
         to the file this process mapped and, if that one was removed or replaced, to the file there now: the
@@ -117,16 +126,18 @@ class Generation:
 
 
 APPLICATION_NAME = "allpath sign-in generation"
+LOOP_APPLICATION_NAME = "allpath sign-in generation, event loop"
 
 
 class DatabaseGeneration:
     """The sign-in generation kept in the database (PostgreSQL): read in one statement per use.
 
     ``current`` does I/O, so a request asks it in its sign-in thread, never on the event loop
-    (``in_memory`` is False). It is read on connections of this process's own, made outside the engine's
-    pool (the pool's connections stay for the sessions) and kept between requests, at most
-    ``MAX_CONNECTIONS`` of them; a read that fails drops its connection and gives a value that matches
-    nothing, so the token is looked up as without a cache (and that look-up reports the database's error).
+    (``in_memory`` is False); ``current_on_loop`` reads it on the event loop, without a thread. It is read on
+    connections of this process's own, made outside the engine's pool (the pool's connections stay for the
+    sessions) and kept between requests: at most ``MAX_CONNECTIONS`` for the threads, and one per event loop.
+    A read that fails drops its connection and gives a value that matches nothing, so the token is looked up
+    as without a cache (and that look-up reports the database's error).
     """
 
     in_memory = False
@@ -138,6 +149,7 @@ class DatabaseGeneration:
         self._idle: queue.SimpleQueue[Any] = queue.SimpleQueue()  # DBAPI connections not in use
         self._slots = threading.BoundedSemaphore(self.MAX_CONNECTIONS)
         self._pid = os.getpid()
+        self._loop_reads: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopReads] = weakref.WeakKeyDictionary()
 
     def _connect(self) -> Any:
         dialect = self._engine.dialect
@@ -170,6 +182,17 @@ class DatabaseGeneration:
                 return os.urandom(GENERATION_BYTES + 1)  # never equal to a value read
             self._idle.put(connection)
         return os.urandom(GENERATION_BYTES + 1) if row is None else int(row[0]).to_bytes(8, "big", signed=True)
+
+    async def current_on_loop(self) -> bytes:
+        """``current`` read on the running event loop, on the loop's own connection (``allpath.storage.loop_reads``)."""
+        loop = asyncio.get_running_loop()
+        reads = self._loop_reads.get(loop)
+        if reads is None:
+            _none, params = self._engine.dialect.create_connect_args(self._engine.url)  # psycopg: keywords only
+            params.pop("context", None)  # SQLAlchemy's type adapters, for its own connections: an integer needs none
+            params["application_name"] = LOOP_APPLICATION_NAME
+            reads = self._loop_reads[loop] = LoopReads(params, self.SQL)
+        return await reads.current()
 
     def advance(self) -> None:
         """Nothing to do: the database's triggers changed the value in the committed transaction itself."""
@@ -267,11 +290,17 @@ class TokenCache:
         entry = self._entries.get(token_hash)
         if entry is None:
             return None
-        if (
-            entry.generation != self.generation.current()
-            or monotonic() - entry.read_at > MAX_AGE_SECONDS
-            or now() >= entry.expires_at
-        ):
+        return self._still_exact(token_hash, entry, self.generation.current())
+
+    async def exact_on_loop(self, token_hash: str) -> Checked | None:
+        """``exact``, its generation read on the running event loop where it is I/O (PostgreSQL)."""
+        entry = self._entries.get(token_hash)
+        if entry is None:
+            return None
+        return self._still_exact(token_hash, entry, await self.generation.current_on_loop())
+
+    def _still_exact(self, token_hash: str, entry: Checked, generation: bytes) -> Checked | None:
+        if entry.generation != generation or monotonic() - entry.read_at > MAX_AGE_SECONDS or now() >= entry.expires_at:
             self._entries.pop(token_hash, None)
             return None
         return entry

@@ -287,7 +287,7 @@ async def kept_admission(request: Request, roles: tuple[str, ...]) -> Principal 
     if access.kept_in_memory(engine):
         found = access.kept_token_account(engine, raw)  # no I/O: the event loop asks
     else:
-        found = await _looked_up_in_thread(access.kept_token_account, engine, raw)  # reads the generation
+        found = await access.kept_token_account_on_loop(engine, raw)  # reads the generation on the loop
     if found is None:
         return None
     user, granted = found

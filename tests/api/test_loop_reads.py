@@ -31,7 +31,7 @@ class Controlled(LoopReads):
     """Reads whose statements the test answers: each statement notes when it began and waits to be let go."""
 
     def __init__(self) -> None:
-        super().__init__({}, "")
+        super().__init__("", "")
         self.clock = 0  # a step counter: callers and statements note the step they began at
         self.begun: list[int] = []
         self.release: list[asyncio.Event] = []

@@ -174,3 +174,16 @@ def integrity_ok(engine: Engine) -> bool:
         if engine.dialect.name == "sqlite":
             return connection.execute(text("PRAGMA integrity_check")).scalar() == "ok"
         return connection.execute(text("SELECT 1")).scalar() == 1
+
+
+def loop_conninfo(engine: Engine, application_name: str) -> str:
+    """The libpq connection string of ``engine``'s PostgreSQL database, for a connection an event loop keeps of
+    its own outside the engine's pool (``loop_reads``, ``audit_loop``), named ``application_name`` in
+    ``pg_stat_activity``. The keywords are the dialect's own (host, port, database, user, password and the
+    URL's options); SQLAlchemy's type adapters for its connections are left out: these statements bind values
+    converted already."""
+    from psycopg.conninfo import make_conninfo  # only with the PostgreSQL extra, only for a PostgreSQL database
+
+    _none, params = engine.dialect.create_connect_args(engine.url)  # psycopg: keywords only
+    params.pop("context", None)
+    return make_conninfo(**params, application_name=application_name)

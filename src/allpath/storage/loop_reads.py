@@ -21,8 +21,11 @@ import asyncio
 import contextlib
 import os
 import weakref
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from psycopg import AsyncConnection
+    from psycopg.rows import TupleRow
 
 GENERATION_BYTES = 8
 
@@ -35,10 +38,10 @@ def unmatched() -> bytes:
 class LoopReads:
     """The generation reads of one event loop: one connection, at most one statement at a time."""
 
-    def __init__(self, connect_args: Mapping[str, Any], sql: str) -> None:
-        self._connect_args = dict(connect_args)
+    def __init__(self, conninfo: str, sql: str) -> None:
+        self._conninfo = conninfo
         self._sql = sql
-        self._connection: Any = None
+        self._connection: AsyncConnection[TupleRow] | None = None
         self._waiting: asyncio.Future[bytes] | None = None  # the callers the next statement will answer
         self._reader: asyncio.Task[None] | None = None  # kept: the loop holds only a weak reference to a task
 
@@ -72,7 +75,7 @@ class LoopReads:
 
         try:
             if self._connection is None or self._connection.closed:
-                self._connection = await psycopg.AsyncConnection.connect(**self._connect_args, autocommit=True)
+                self._connection = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
                 # closed with the process or the loop (nothing else ends it: a loop lives as long as its server)
                 weakref.finalize(self, _finish, self._connection)
             cursor = self._connection.cursor()  # psycopg prepares a statement it has run 5 times
@@ -93,7 +96,7 @@ def _answer(asked: asyncio.Future[bytes], value: bytes | None) -> None:
         asked.set_result(unmatched() if value is None else value)
 
 
-def _finish(connection: Any) -> None:
+def _finish(connection: AsyncConnection[TupleRow]) -> None:
     """Close the connection of a loop that is gone (no loop left to close it on)."""
     with contextlib.suppress(Exception):
         connection.pgconn.finish()

@@ -57,6 +57,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction, make_transi
 
 from allpath.storage import tables as t
 from allpath.storage.clock import engine_of, now
+from allpath.storage.db import loop_conninfo
 from allpath.storage.loop_reads import LoopReads
 
 SIGN_IN_TABLES = frozenset({t.User.__tablename__, t.ApiToken.__tablename__, t.AccessGrant.__tablename__})
@@ -188,10 +189,7 @@ class DatabaseGeneration:
         loop = asyncio.get_running_loop()
         reads = self._loop_reads.get(loop)
         if reads is None:
-            _none, params = self._engine.dialect.create_connect_args(self._engine.url)  # psycopg: keywords only
-            params.pop("context", None)  # SQLAlchemy's type adapters, for its own connections: an integer needs none
-            params["application_name"] = LOOP_APPLICATION_NAME
-            reads = self._loop_reads[loop] = LoopReads(params, self.SQL)
+            reads = self._loop_reads[loop] = LoopReads(loop_conninfo(self._engine, LOOP_APPLICATION_NAME), self.SQL)
         return await reads.current()
 
     def advance(self) -> None:

@@ -96,9 +96,9 @@ def test_every_assessment_in_flight_is_expected_until_it_is_answered(service: Se
     seen: list[int] = []
     real = writer.submit
 
-    def submit(entries: list[dict[str, object]]) -> Future[None]:
+    def submit(entries: list[dict[str, object]], *, on_loop: bool = False) -> Future[None]:
         seen.append(writer._expected)  # the request submitting is still in flight
-        return real(entries)
+        return real(entries, on_loop=on_loop)
 
     writer.submit = submit  # type: ignore[method-assign]
     client = service.client()

@@ -34,7 +34,7 @@ class RecordingWork(UnitOfWork):
     def holds_work(self) -> bool:
         return self.holding
 
-    def finish(self) -> Future[None] | None:
+    def finish(self, *, on_loop: bool = False) -> Future[None] | None:
         self.commits.append(threading.get_ident())
         return self.durable
 

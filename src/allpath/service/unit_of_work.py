@@ -56,19 +56,22 @@ class UnitOfWork:
 
         return audit.holds_work(self.session)
 
-    def finish(self) -> Future[None] | None:
+    def finish(self, *, on_loop: bool = False) -> Future[None] | None:
         """Commit the work; its audit entries commit with it, or, when it wrote nothing else, go to the group
-        writer: then the returned future resolves once they are stored (None: all is stored already)."""
+        writer: then the returned future resolves once they are stored (None: all is stored already).
+        ``on_loop``: the caller awaits that future on the running event loop, never blocking it meanwhile
+        (the HTTP kernel); on PostgreSQL the loop then stores the entries itself."""
         from allpath.storage import audit
 
-        return audit.finish(self.session)
+        return audit.finish(self.session, on_loop=on_loop)
 
-    def fail(self) -> Future[None] | None:
+    def fail(self, *, on_loop: bool = False) -> Future[None] | None:
         """Roll the work back, then store its audit entries on their own (acts that had succeeded as
-        ``failed``); the returned future resolves once they are stored (None: there were none)."""
+        ``failed``); the returned future resolves once they are stored (None: there were none). ``on_loop``
+        as for ``finish``."""
         from allpath.storage import audit
 
-        return audit.fail(self.session)
+        return audit.fail(self.session, on_loop=on_loop)
 
     def commit(self) -> None:
         """``finish``, and wait until the audit entries are stored too (a command line, a script)."""

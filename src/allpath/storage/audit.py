@@ -111,9 +111,10 @@ def holds_work(s: Session) -> bool:
     return (s.in_transaction() and bool(s.info.get(_CONNECTED))) or bool(s.new or s.dirty or s.deleted)
 
 
-def finish(s: Session) -> Future[None] | None:
+def finish(s: Session, *, on_loop: bool = False) -> Future[None] | None:
     """Commit the unit of work of ``s``. Its audit entries commit with its writes; a unit that wrote nothing
-    else hands them to the group writer instead: the future resolves once they are stored (None: stored)."""
+    else hands them to the group writer instead: the future resolves once they are stored (None: stored).
+    ``on_loop``: the caller awaits the future on the running event loop (``AuditWriter.submit``)."""
     if not s.info.get(_PENDING_AUDIT) and not holds_work(s):
         return None  # nothing to store, nothing to end
     if s.new or s.dirty or s.deleted:
@@ -124,10 +125,10 @@ def finish(s: Session) -> Future[None] | None:
     entries: list[Entry] = s.info.pop(_PENDING_AUDIT)
     if s.in_transaction():
         s.commit()  # ends the unit's reads (nothing written): the connection goes back to the pool
-    return writer_for(engine_of(s)).submit(entries)
+    return writer_for(engine_of(s)).submit(entries, on_loop=on_loop)
 
 
-def fail(s: Session) -> Future[None] | None:
+def fail(s: Session, *, on_loop: bool = False) -> Future[None] | None:
     """Roll the unit of work of ``s`` back, then store its audit entries all the same, through the group
     writer: an entry whose act had succeeded (``ok``) as ``failed`` (the act was rolled back); refusals and
     denials keep their outcome. The future resolves once they are stored (None: there were none)."""
@@ -136,7 +137,7 @@ def fail(s: Session) -> Future[None] | None:
     entries = s.info.pop(_PENDING_AUDIT, None)
     if not entries:
         return None
-    return writer_for(engine_of(s)).submit(_as_failed(entries))
+    return writer_for(engine_of(s)).submit(_as_failed(entries), on_loop=on_loop)
 
 
 def _as_failed(entries: list[Entry]) -> list[Entry]:

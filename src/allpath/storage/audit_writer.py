@@ -2,7 +2,8 @@
 
 ``allpath.storage.audit`` notes entries on a unit's session and, when the unit wrote nothing else, hands them
 here when it ends (``AuditWriter.submit``); the caller waits for the future before it answers, so an
-acknowledged entry is durable.
+acknowledged entry is durable. The writer stores them in a thread of its own; on PostgreSQL, the entries of a
+request whose event loop awaits them are stored by that loop itself (``allpath.storage.audit_loop``).
 """
 
 from __future__ import annotations
@@ -13,22 +14,18 @@ import os
 import queue
 import threading
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from time import monotonic
-from typing import Any
 
-from sqlalchemy import Engine, insert
-from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy import Engine
 
-from allpath.storage import tables as t
-from allpath.storage.db import writer_lock
+from allpath.storage.audit_insert import AUDIT_TABLE, COLUMNS, AuditInsert, Entry, PreparedInsert
+from allpath.storage.audit_loop import LoopWriter
+from allpath.storage.db import loop_conninfo, writer_lock
 
-AUDIT_TABLE = t.Base.metadata.tables[t.AuditEntry.__tablename__]  # the Core table (typed as a Table)
-COLUMNS = ("at", "user_id", "role", "action", "resource", "resource_id", "outcome", "detail")  # of an entry
-
-Entry = dict[str, object]  # one audit row: the AuditEntry columns by name
+__all__ = ["AUDIT_TABLE", "COLUMNS", "AuditWriter", "Durable", "Entry", "close_writer", "writer_for"]
 
 
 # ---- the group writer --------------------------------------------------------------------------------------
@@ -67,6 +64,7 @@ class Durable(Future[None]):
 
 _WAKE: list[_Unit] = []  # queued to wake a waiting batch (``expecting``): no entries, never stored
 NOT_WAITING = -1
+LOOP_APPLICATION_NAME = "allpath audit writer, event loop"  # pg_stat_activity says what it is
 
 
 class AuditWriter:
@@ -90,14 +88,24 @@ class AuditWriter:
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
         self._closed = False
-        self._prepared: _Prepared | None = None  # the writer's connection, made on the first batch
+        self._prepared: PreparedInsert | None = None  # the writer's connection, made on the first batch
         self._expected = 0  # requests in flight that will submit entries (``expecting``)
         self._waiting_with = NOT_WAITING  # the units of the batch waiting for the others' entries, if one is
         self._lingers = engine.url.get_backend_name() == "sqlite"
         self._expected_lock = threading.Lock()
+        # PostgreSQL: entries submitted on an event loop are stored by that loop (``allpath.storage.audit_loop``)
+        self._on_loop = engine.url.get_backend_name() == "postgresql"
+        self._loop_writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopWriter] = (
+            weakref.WeakKeyDictionary()
+        )
 
-    def submit(self, entries: list[Entry]) -> Future[None]:
+    def submit(self, entries: list[Entry], *, on_loop: bool = False) -> Future[None]:
         """Queue ``entries`` for the next batch; the future resolves when they are committed (or fails).
+
+        ``on_loop``: the caller awaits the future on the running event loop and never blocks that loop
+        waiting for it (``allpath.interfaces.http.ending``). On PostgreSQL the loop then stores the entries
+        itself (``allpath.storage.audit_loop``); a caller that blocks on ``result()`` must not say so, or
+        it would wait for its own loop.
 
         A future whose waiter asked for it (``Durable.resolve_on``) is resolved on that event loop's thread,
         the batch's futures of each loop all in one callback: one wake-up of the loop per batch, not one per
@@ -112,8 +120,20 @@ class AuditWriter:
             else:
                 future.set_exception(error)
 
-        self._enqueue([_Unit(entries, done, future)])
+        unit = _Unit(entries, done, future)
+        loop = asyncio._get_running_loop() if on_loop and self._on_loop and not self._closed else None
+        if loop is None:
+            self._enqueue([unit])
+        else:
+            self._loop_writer(loop).add(unit)
         return future
+
+    def _loop_writer(self, loop: asyncio.AbstractEventLoop) -> LoopWriter:
+        writer = self._loop_writers.get(loop)
+        if writer is None:
+            conninfo = loop_conninfo(self._engine, LOOP_APPLICATION_NAME)
+            writer = self._loop_writers[loop] = LoopWriter(conninfo, AuditInsert(self._engine.dialect))
+        return writer
 
     def expecting(self) -> Callable[[], None]:
         """Note a request in flight that will submit entries (an assessment, admitted or refused); call what
@@ -240,14 +260,10 @@ class AuditWriter:
         outcomes.extend((unit, None) for unit in batch)
 
     def _insert(self, rows: list[Entry]) -> None:
-        """Insert ``rows`` in one transaction and commit, on the writer's own DBAPI connection.
-
-        Not through SQLAlchemy's ``Connection``: a pool checkout, a compiled-statement look-up, the
-        execution events and a checkin cost 0.2-0.4 ms of CPU per batch, twice the work of the insert
-        and commit themselves (benchmarks/README.md), and every request's entry passes here. The statement
-        and the columns' conversions are SQLAlchemy's own, made once (``_Prepared``), so the rows stored are
-        the same; on SQLite the writer takes the database's ``WriterLock`` itself, as every writer does."""
-        prepared = self._prepared or _Prepared(self._engine)
+        """Insert ``rows`` in one transaction and commit, on the writer's own DBAPI connection
+        (``allpath.storage.audit_insert``); on SQLite the writer takes the database's ``WriterLock`` itself,
+        as every writer does."""
+        prepared = self._prepared or PreparedInsert(self._engine)
         self._prepared = prepared
         lock = writer_lock(self._engine)
         held = lock.acquire() if lock is not None else None
@@ -287,87 +303,6 @@ def _resolve(outcomes: list[tuple[_Unit, BaseException | None]]) -> None:
 def _resolve_now(outcomes: list[tuple[_Unit, BaseException | None]]) -> None:
     for unit, error in outcomes:
         unit.done(error)
-
-
-ROWS_PER_STATEMENT = 100  # SQLite: a batch of up to this many rows is one multi-row INSERT (see ``_Prepared``)
-
-
-class _Prepared:
-    """A DBAPI connection of the group writer's own with its insert statement and the conversions of the
-    audit columns, as SQLAlchemy compiles them for the engine's dialect.
-
-    On SQLite a batch of up to ``ROWS_PER_STATEMENT`` rows is stored by one multi-row ``INSERT`` on a
-    connection in autocommit mode: the statement is its own transaction, stored and flushed to disk in one
-    step. The driver lets go of the interpreter's lock for each step (``BEGIN``, each row's insert, ``COMMIT``)
-    and the writer's thread had to take it back from the busy event loop after each; one step a batch
-    instead of two more than its rows. A larger batch is several statements in one explicit transaction.
-    PostgreSQL keeps ``executemany`` (the driver sends a batch's rows in one round trip) and its commit."""
-
-    def __init__(self, engine: Engine) -> None:
-        dialect = engine.dialect
-        compiled = insert(AUDIT_TABLE).compile(dialect=dialect, column_keys=list(COLUMNS))
-        self.sql = compiled.string
-        self.order: tuple[str, ...] | None = tuple(compiled.positiontup or ()) if compiled.positional else None
-        self.convert: list[tuple[str, Callable[[Any], Any]]] = []
-        for name in COLUMNS:
-            process = AUDIT_TABLE.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-            if process is not None:
-                self.convert.append((name, process))
-        self.pooled = engine.raw_connection()  # kept out of the pool while the writer lives
-        self.connection: DBAPIConnection = self.pooled.dbapi_connection  # type: ignore[assignment]
-        self.one_statement = dialect.name == "sqlite" and self.order is not None and " VALUES " in self.sql
-        self._isolation: object = None
-        self._statements: dict[int, str] = {}  # the multi-row INSERT by its number of rows
-        if self.one_statement:
-            self._isolation = getattr(self.connection, "isolation_level", "")
-            self.connection.isolation_level = None  # autocommit (given back on close)
-
-    def store(self, rows: list[Entry]) -> None:
-        named: list[Mapping[str, object]] = []
-        for row in rows:
-            values = {name: row[name] for name in COLUMNS}
-            for name, process in self.convert:
-                values[name] = process(values[name])
-            named.append(values)
-        order = self.order
-        cursor = self.connection.cursor()
-        try:
-            if order is None:
-                cursor.executemany(self.sql, named)
-            elif not self.one_statement:
-                cursor.executemany(self.sql, [tuple(values[name] for name in order) for values in named])
-            elif len(named) <= ROWS_PER_STATEMENT:
-                cursor.execute(self._statement(len(named)), [values[name] for values in named for name in order])
-                return  # stored: the statement was its own transaction
-            else:
-                cursor.execute("BEGIN")
-                for start in range(0, len(named), ROWS_PER_STATEMENT):
-                    chunk = named[start : start + ROWS_PER_STATEMENT]
-                    cursor.execute(self._statement(len(chunk)), [values[name] for values in chunk for name in order])
-                cursor.execute("COMMIT")  # a failure before it leaves the transaction to ``discard``
-                return
-        finally:
-            cursor.close()
-        self.connection.commit()
-
-    def _statement(self, rows: int) -> str:
-        found = self._statements.get(rows)
-        if found is None:
-            head, _, one_row = self.sql.partition(" VALUES ")
-            found = self._statements[rows] = f"{head} VALUES {', '.join([one_row] * rows)}"
-        return found
-
-    def discard(self) -> None:
-        """Drop the connection after a failed batch (rolled back by the pool; a broken one is not reused)."""
-        try:
-            self.pooled.invalidate()
-        except Exception:  # noqa: BLE001 - already broken: nothing more to give back
-            return
-
-    def close(self) -> None:
-        if self.one_statement:  # the pool's other users expect the driver's own transactions
-            self.connection.isolation_level = self._isolation
-        self.pooled.close()  # back to the pool
 
 
 _WRITERS: weakref.WeakKeyDictionary[Engine, AuditWriter] = weakref.WeakKeyDictionary()

@@ -3,7 +3,8 @@
 A unit that holds database work (an open transaction, changes to write) is committed or rolled back in a
 worker thread: on the event loop the wait for the database would stall every other request of the process.
 A unit that holds none -- a stateless assessment, a refusal: its only write is its audit entries -- is ended
-on the event loop, where that costs no I/O: its entries go to the group writer (``allpath.storage.audit``).
+on the event loop, where that costs no I/O: its entries go to the group writer (``allpath.storage.audit``;
+on PostgreSQL, the loop's own: ``allpath.storage.audit_loop``).
 Either way the request then awaits the writer's future, still without a thread, so that the answer leaves
 only once its audit entries are durable; a failed batch fails the request (500: nothing acknowledged).
 """
@@ -29,8 +30,12 @@ async def fail(work: UnitOfWork) -> None:
     await _end(work, work.fail)
 
 
-async def _end(work: UnitOfWork, end: Callable[[], Future[None] | None]) -> None:
-    await wait_durable(await run_in_threadpool(end) if work.holds_work() else end())
+async def _end(work: UnitOfWork, end: Callable[..., Future[None] | None]) -> None:
+    if work.holds_work():
+        durable = await run_in_threadpool(end)
+    else:  # awaited here, on the loop: on PostgreSQL the loop stores the entries itself
+        durable = end(on_loop=True)
+    await wait_durable(durable)
 
 
 async def wait_durable(durable: Future[None] | None) -> None:

@@ -24,6 +24,7 @@ from allpath.storage.clock import now
 from allpath.storage.db import loop_conninfo, make_engine, migrate
 from tests.api.conftest import _database
 from tests.api.test_group_commit import _entry, _stored
+from tests.coroutines import run_coroutine
 
 
 @pytest.fixture
@@ -48,7 +49,7 @@ def test_entries_submitted_on_a_loop_are_stored_by_the_loop_without_a_thread(pg_
     async def scenario() -> None:
         await asyncio.gather(*(_stored_on_loop(writer, [_entry(f"unit {n}")]) for n in range(10)))
 
-    asyncio.run(scenario())
+    run_coroutine(scenario())
     assert writer._thread is None  # this writer never started its thread
     assert sorted(e.detail for e in _stored(pg_engine, action="test")) == sorted(f"unit {n}" for n in range(10))
     writer.submit([_entry("from a thread")]).result(10)  # no loop running here: the writer's thread stores it
@@ -95,7 +96,7 @@ def test_entries_submitted_while_a_batch_is_stored_go_in_one_transaction(
         held[0].release.set()
         await asyncio.gather(first, *later)
 
-    asyncio.run(scenario())
+    run_coroutine(scenario())
     assert held[0].batches == [1, 40]  # one transaction for the twenty units submitted meanwhile
     assert len(_stored(pg_engine, action="test")) == 41
     writer.close()
@@ -121,7 +122,7 @@ def test_a_loop_writer_whose_connection_failed_makes_a_new_one(pg_engine: Engine
                 outcomes.append("failed")
         return outcomes
 
-    assert asyncio.run(scenario()) == ["failed", "stored"]
+    assert run_coroutine(scenario()) == ["failed", "stored"]
     assert [e.detail for e in _stored(pg_engine, action="test")] == ["first", "after"]
     writer.close()
 
@@ -133,9 +134,9 @@ def test_entries_a_stopping_loop_did_not_store_are_not_acknowledged(pg_engine: E
     async def scenario() -> None:
         nonlocal future
         future = writer.submit([_entry("never")], on_loop=True)
-        # the loop stops before its writer ran: asyncio.run cancels the writer's task
+        # the loop stops before its writer ran: asyncio.run (in run_coroutine) cancels the writer's task
 
-    asyncio.run(scenario())
+    run_coroutine(scenario())
     assert future is not None
     with pytest.raises(audit_loop.LoopClosed):
         future.result(10)
@@ -153,7 +154,7 @@ def test_sqlite_keeps_the_writer_thread(tmp_path: Path) -> None:
         async def scenario() -> None:
             await _stored_on_loop(writer, [_entry("on sqlite")])
 
-        asyncio.run(scenario())
+        run_coroutine(scenario())
         assert len(writer._loop_writers) == 0 and writer._thread is not None
     finally:
         writer.close()
@@ -175,7 +176,7 @@ def test_the_loop_writer_stores_the_same_rows_as_sqlalchemy_would(pg_engine: Eng
     async def scenario() -> None:
         await _stored_on_loop(writer, [rows[0] | {"detail": "by the writer"}, rows[1]])
 
-    asyncio.run(scenario())
+    run_coroutine(scenario())
     writer.close()
     stored = _stored(pg_engine, action="test")
     assert [e.detail for e in stored] == ["by SQLAlchemy", "by the writer", 'l\'écrit "exact" %s %(x)s']
@@ -195,5 +196,5 @@ def test_a_loop_batch_with_a_refused_row_stores_none_of_it(pg_engine: Engine) ->
         with pytest.raises(Exception, match="foreign key"):
             await loop_writer._store(rows)
 
-    asyncio.run(scenario())
+    run_coroutine(scenario())
     assert _stored(pg_engine, action="test") == []

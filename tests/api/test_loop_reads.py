@@ -25,6 +25,7 @@ from allpath.storage import token_cache
 from allpath.storage.db import make_engine
 from allpath.storage.loop_reads import GENERATION_BYTES, LoopReads
 from tests.api.conftest import _database
+from tests.coroutines import run_coroutine
 
 
 class Controlled(LoopReads):
@@ -81,7 +82,7 @@ def test_every_caller_gets_a_value_read_by_a_statement_that_began_after_it_asked
         if asked:
             assert len(reads.begun) >= 1
 
-    asyncio.run(scenario())
+    run_coroutine(scenario())
 
 
 def test_callers_that_ask_during_a_statement_share_the_next_one() -> None:
@@ -100,7 +101,7 @@ def test_callers_that_ask_during_a_statement_share_the_next_one() -> None:
         reads.release[1].set()
         assert [_statement_of(await task) for task in later] == [2, 2, 2]
 
-    asyncio.run(scenario())
+    run_coroutine(scenario())
 
 
 def test_a_cancelled_caller_leaves_the_statement_to_the_others() -> None:
@@ -113,7 +114,7 @@ def test_a_cancelled_caller_leaves_the_statement_to_the_others() -> None:
         reads.release[0].set()
         assert _statement_of(await staying) == 1 and gone.cancelled()
 
-    asyncio.run(scenario())
+    run_coroutine(scenario())
 
 
 def test_a_reader_cancelled_with_its_loop_answers_a_value_that_matches_nothing() -> None:
@@ -128,7 +129,7 @@ def test_a_reader_cancelled_with_its_loop_answers_a_value_that_matches_nothing()
         assert len(value) == GENERATION_BYTES + 1  # longer than every generation: equal to none
         assert reads._reader is None and reads._waiting is None  # the next caller starts a reader again
 
-    asyncio.run(scenario())
+    run_coroutine(scenario())
 
 
 # ---- the real statement, on PostgreSQL -------------------------------------------------------------------
@@ -165,7 +166,7 @@ def test_on_postgresql_the_loop_reads_what_a_thread_reads_and_sees_a_change_at_o
         after = await generation.current_on_loop()
         assert after != before and after == generation.current()
 
-    asyncio.run(scenario())
+    run_coroutine(scenario())
 
 
 def test_on_postgresql_a_broken_loop_connection_is_made_again(pg_url: str) -> None:
@@ -184,7 +185,7 @@ def test_on_postgresql_a_broken_loop_connection_is_made_again(pg_url: str) -> No
         assert await generation.current_on_loop() == value  # a new connection reads it again
 
     try:
-        asyncio.run(scenario())
+        run_coroutine(scenario())
     finally:
         engine.dispose()
 
@@ -196,7 +197,7 @@ def test_without_a_server_the_loop_reads_a_value_that_matches_nothing() -> None:
         first, second = await generation.current_on_loop(), await generation.current_on_loop()
         assert len(first) == GENERATION_BYTES + 1 and first != second
 
-    asyncio.run(scenario())
+    run_coroutine(scenario())
 
 
 def test_on_postgresql_the_connection_of_a_finished_loop_is_closed(pg_url: str) -> None:
@@ -217,7 +218,7 @@ def test_on_postgresql_the_connection_of_a_finished_loop_is_closed(pg_url: str) 
         with warnings.catch_warnings(record=True) as warned:
             warnings.simplefilter("always")
             for _ in range(5):
-                asyncio.run(generation.current_on_loop())
+                run_coroutine(generation.current_on_loop())
             gc.collect()
         assert not [w for w in warned if "AsyncConnection" in str(w.message)]  # not others' left-overs
         deadline = time.monotonic() + 5  # the server notices a connection ended as soon as it reads from it

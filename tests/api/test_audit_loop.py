@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -198,3 +198,18 @@ def test_a_loop_batch_with_a_refused_row_stores_none_of_it(pg_engine: Engine) ->
 
     run_coroutine(scenario())
     assert _stored(pg_engine, action="test") == []
+
+
+def test_on_uvloop_as_the_server_runs_it_the_loop_stores_the_entries(pg_engine: Engine) -> None:
+    """``allpath serve`` runs its workers on uvloop (uvicorn's choice when it is installed)."""
+    uvloop = pytest.importorskip("uvloop")
+    writer = audit.AuditWriter(pg_engine)
+
+    async def scenario() -> None:
+        await asyncio.gather(*(_stored_on_loop(writer, [_entry(f"uvloop {n}")]) for n in range(5)))
+
+    with ThreadPoolExecutor(max_workers=1) as thread:  # a loop of its own, as run_coroutine gives
+        thread.submit(uvloop.run, scenario()).result()
+    writer.close()
+    assert writer._thread is None
+    assert sorted(e.detail for e in _stored(pg_engine, action="test")) == [f"uvloop {n}" for n in range(5)]

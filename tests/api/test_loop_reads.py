@@ -14,6 +14,7 @@ import gc
 import time
 import warnings
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -227,3 +228,16 @@ def test_on_postgresql_the_connection_of_a_finished_loop_is_closed(pg_url: str) 
         assert loop_connections() == 0
     finally:
         engine.dispose()
+
+
+def test_on_postgresql_the_loop_reads_on_uvloop_as_the_server_runs_it(pg_url: str) -> None:
+    """``allpath serve`` runs its workers on uvloop (uvicorn's choice when it is installed): the same reads there."""
+    uvloop = pytest.importorskip("uvloop")
+    generation = _generation(pg_url)
+
+    async def scenario() -> list[bytes]:
+        return [await generation.current_on_loop() for _ in range(3)]
+
+    with ThreadPoolExecutor(max_workers=1) as thread:  # a loop of its own, as run_coroutine gives
+        values = thread.submit(uvloop.run, scenario()).result()
+    assert values == [generation.current()] * 3

@@ -43,7 +43,8 @@ _DOCUMENT_WORDS = {
 }
 
 
-def _in_sources_language() -> bool:
+def in_sources_language() -> bool:
+    """Whether the report is written in its sources' language (nothing then needs marking as quoted)."""
     return current_locale() == SOURCES_LANGUAGE
 
 
@@ -51,7 +52,7 @@ def section(source: Mapping[str, object]) -> str:
     """The source note that ends a statement: the heading of the source it comes from (its ``section``), and in
     another language than the sources' also that the source is in English, and which document (``document``)."""
     heading = source["section"]
-    if _in_sources_language():
+    if in_sources_language():
         return _ENGLISH_NOTE.format(section=heading)
     document = _DOCUMENT_WORDS.get(str(source.get("document", "")))
     if document is None:
@@ -80,7 +81,7 @@ def _note_pattern(template: str) -> re.Pattern[str]:
 
 def _note_patterns() -> list[re.Pattern[str]]:
     """The source notes as ``section`` writes them in the current language."""
-    if _in_sources_language():
+    if in_sources_language():
         return [_note_pattern(_ENGLISH_NOTE)]
     return [_note_pattern(gettext(_TRANSLATED_NOTE)), _note_pattern(gettext(_TRANSLATED_NOTE_UNNAMED))]
 
@@ -101,13 +102,13 @@ def without_source_notes(text: str) -> str:
 def english(*words: str | None) -> tuple[str, ...]:
     """``words`` of a source (a title as it is registered) for a block's ``english``, in a report in another
     language than the sources'; none in theirs, where nothing needs marking."""
-    return () if _in_sources_language() else tuple(word for word in words if word)
+    return () if in_sources_language() else tuple(word for word in words if word)
 
 
 def with_english(block: Block) -> Block:
     """``block`` with the headings its source notes cite among its English words (a report in another
     language than the sources'; the block unchanged in theirs)."""
-    if _in_sources_language():
+    if in_sources_language():
         return block
     found = list(block.english)
     for text in (block.text, *block.items):

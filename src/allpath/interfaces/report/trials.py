@@ -26,14 +26,13 @@ from allpath.domain.results.trials import NearestSite, Place, TrialResult, Trial
 from allpath.interfaces.dates import MONTHS
 from allpath.interfaces.i18n import (
     DEFAULT_LOCALE,
-    SOURCES_LANGUAGE,
     current_locale,
     gettext,
     marked,
     ngettext,
     shown_date,
 )
-from allpath.interfaces.report.blocks import Block, english
+from allpath.interfaces.report.blocks import Block, english, in_sources_language
 from allpath.knowledge.loader import KnowledgeBase
 from allpath.knowledge.text_schema import TrialSection
 from allpath.service.places import place_note_parts
@@ -64,7 +63,7 @@ def trial_blocks(search: TrialSearch, kb: KnowledgeBase) -> list[Block]:
         blocks += _place_blocks(search, words) if search["place"] is not None else []
         return blocks + _closing(search, words)
     blocks += [Block("paragraph", words.intro), *_place_blocks(search, words)]
-    if current_locale() != SOURCES_LANGUAGE:
+    if not in_sources_language():
         # The registry's words are quoted as it gives them (a translated title would name no registered study):
         # a reader of another language is told once, before the list.
         blocks.append(Block("paragraph", gettext(_REGISTRY_LANGUAGE)))

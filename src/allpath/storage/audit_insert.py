@@ -40,16 +40,19 @@ class AuditInsert:
         self._one_statements: dict[int, tuple[str, tuple[str, ...]]] = {}
 
     def one_statement(self, rows: int) -> tuple[str, tuple[str, ...]]:
-        """One ``INSERT`` of ``rows`` rows with positional ``%s`` parameters (a pyformat dialect's statement:
-        PostgreSQL's), and the column of each parameter of a row, in order. Without ``RETURNING``: nothing
-        reads the ids."""
+        """One ``INSERT`` of ``rows`` rows with positional parameters, and the column of each parameter of a
+        row, in order: a positional dialect's own (SQLite's ``?``), a pyformat one's made positional
+        (PostgreSQL's ``%(name)s`` as ``%s``). Without ``RETURNING``: nothing reads the ids."""
         found = self._one_statements.get(rows)
         if found is None:
             head, _, row = self.sql.partition(" VALUES ")
             row = row.partition(" RETURNING ")[0]
-            names = tuple(re.findall(r"%\((\w+)\)s", row))
-            positional = re.sub(r"%\(\w+\)s", "%s", row)
-            found = self._one_statements[rows] = (f"{head} VALUES {', '.join([positional] * rows)}", names)
+            if self.order is not None:
+                names = self.order
+            else:
+                names = tuple(re.findall(r"%\((\w+)\)s", row))
+                row = re.sub(r"%\(\w+\)s", "%s", row)
+            found = self._one_statements[rows] = (f"{head} VALUES {', '.join([row] * rows)}", names)
         return found
 
     def named(self, rows: list[Entry]) -> list[Mapping[str, object]]:
@@ -80,7 +83,6 @@ class PreparedInsert:
         self.connection: DBAPIConnection = self.pooled.dbapi_connection  # type: ignore[assignment]
         self.one_statement = engine.dialect.name == "sqlite" and self.order is not None and " VALUES " in self.sql
         self._isolation: object = None
-        self._statements: dict[int, str] = {}  # the multi-row INSERT by its number of rows
         if self.one_statement:
             self._isolation = getattr(self.connection, "isolation_level", "")
             self.connection.isolation_level = None  # autocommit (given back on close)
@@ -109,11 +111,7 @@ class PreparedInsert:
         self.connection.commit()
 
     def _statement(self, rows: int) -> str:
-        found = self._statements.get(rows)
-        if found is None:
-            head, _, one_row = self.sql.partition(" VALUES ")
-            found = self._statements[rows] = f"{head} VALUES {', '.join([one_row] * rows)}"
-        return found
+        return self.insert.one_statement(rows)[0]
 
     def discard(self) -> None:
         """Drop the connection after a failed batch (rolled back by the pool; a broken one is not reused)."""

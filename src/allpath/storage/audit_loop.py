@@ -19,12 +19,12 @@ resolved on the loop, once its entries are committed: the request answers only t
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 from allpath.storage.audit_insert import AuditInsert, Entry
+from allpath.storage.db import finish_now
 
 if TYPE_CHECKING:
     from psycopg import AsyncConnection
@@ -118,22 +118,16 @@ class LoopWriter:
         try:
             if self._connection is None or self._connection.closed:
                 self._connection = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
-                weakref.finalize(self, _finish, self._connection)  # with the process or the loop
+                weakref.finalize(self, finish_now, self._connection)  # with the process or the loop
             sql, names = self._insert.one_statement(len(rows))
             await self._connection.execute(sql, [values[name] for values in self._insert.named(rows) for name in names])
         except BaseException:
             broken, self._connection = self._connection, None  # in an unknown state: not used again
             if broken is not None:
-                _finish(broken)
+                finish_now(broken)
             raise
 
 
 def _fail(units: list[Unit]) -> None:
     for unit in units:
         unit.done(LoopClosed("the server stopped before these audit entries were stored"))
-
-
-def _finish(connection: AsyncConnection[TupleRow]) -> None:
-    """Close a connection without waiting (a broken one, or one whose loop is gone)."""
-    with contextlib.suppress(Exception):
-        connection.pgconn.finish()

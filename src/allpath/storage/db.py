@@ -8,6 +8,7 @@ The schema is created and upgraded by Alembic migrations only.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import sqlite3
@@ -174,6 +175,13 @@ def integrity_ok(engine: Engine) -> bool:
         if engine.dialect.name == "sqlite":
             return connection.execute(text("PRAGMA integrity_check")).scalar() == "ok"
         return connection.execute(text("SELECT 1")).scalar() == 1
+
+
+def finish_now(connection: Any) -> None:
+    """Close an event loop's own PostgreSQL connection without waiting: a broken one, or one whose loop is gone
+    (no loop left to close it on); psycopg's ``close`` is a coroutine."""
+    with contextlib.suppress(Exception):
+        connection.pgconn.finish()
 
 
 def loop_conninfo(engine: Engine, application_name: str) -> str:

@@ -23,6 +23,8 @@ import os
 import weakref
 from typing import TYPE_CHECKING
 
+from allpath.storage.db import finish_now
+
 if TYPE_CHECKING:
     from psycopg import AsyncConnection
     from psycopg.rows import TupleRow
@@ -77,7 +79,7 @@ class LoopReads:
             if self._connection is None or self._connection.closed:
                 self._connection = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
                 # closed with the process or the loop (nothing else ends it: a loop lives as long as its server)
-                weakref.finalize(self, _finish, self._connection)
+                weakref.finalize(self, finish_now, self._connection)
             cursor = self._connection.cursor()  # psycopg prepares a statement it has run 5 times
             await cursor.execute(self._sql)
             row = await cursor.fetchone()
@@ -94,9 +96,3 @@ class LoopReads:
 def _answer(asked: asyncio.Future[bytes], value: bytes | None) -> None:
     if not asked.done():
         asked.set_result(unmatched() if value is None else value)
-
-
-def _finish(connection: AsyncConnection[TupleRow]) -> None:
-    """Close the connection of a loop that is gone (no loop left to close it on)."""
-    with contextlib.suppress(Exception):
-        connection.pgconn.finish()

@@ -20,6 +20,11 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from allpath.domain.record_model import PatientRecord
+from allpath.interfaces.serving import proxy_options
+
+# ``allpath serve``'s own options (``allpath.interfaces.serving.proxy_options`` with no trusted proxy): uvicorn's
+# default would add its X-Forwarded-For middleware to every request here and not in allpath.
+SERVED_AS_ALLPATH = proxy_options(())
 
 
 def create() -> FastAPI:
@@ -58,14 +63,39 @@ def create_floor() -> FastAPI:
     return app
 
 
+def create_unstored() -> FastAPI:
+    """allpath itself, with one change: every audit entry is acknowledged at once and never stored. Unsafe, and
+    only here, for a benchmark (``bench_http.py --unstored``): what allpath would serve if its durable audit
+    entry cost nothing, the upper bound of any way of storing it. The rest is the real thing (the database of
+    ``ALLPATH_DATABASE_URL``, token look-up, guard, unit of work, validation, assessment, answer)."""
+    from concurrent.futures import Future
+
+    from allpath.interfaces.app import create_app
+    from allpath.storage import audit_writer
+
+    def acknowledged_unstored(
+        self: audit_writer.AuditWriter, entries: list[audit_writer.Entry], *, on_loop: bool = False
+    ) -> Future[None]:
+        future = audit_writer.Durable()
+        future.set_result(None)
+        return future
+
+    audit_writer.AuditWriter.submit = acknowledged_unstored  # type: ignore[method-assign]
+    return create_app()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="The bare FastAPI endpoint of the HTTP benchmark.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--floor", action="store_true", help="serve create_floor(): with the engine and the answer")
+    kind = parser.add_mutually_exclusive_group()
+    kind.add_argument("--floor", action="store_true", help="serve create_floor(): with the engine and the answer")
+    kind.add_argument(
+        "--unstored", action="store_true", help="serve create_unstored(): allpath, its audit entries never stored"
+    )
     args = parser.parse_args(argv)
-    factory = create_floor if args.floor else create
+    factory = create_floor if args.floor else create_unstored if args.unstored else create
 
     import socket
 
@@ -76,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
 
     sock = listening_socket(args.host, args.port)
     if args.workers == 1:  # as allpath serve: one server on this socket (uvicorn.run would bind the port again)
-        config = uvicorn.Config(factory(), log_level="warning", access_log=False)
+        config = uvicorn.Config(factory(), log_level="warning", access_log=False, **SERVED_AS_ALLPATH)
         uvicorn.Server(config).run(sockets=[sock])
         return 0
 
@@ -92,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         workers=args.workers,
         log_level="warning",
         access_log=False,
+        **SERVED_AS_ALLPATH,
     )
     return 0
 

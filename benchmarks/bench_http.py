@@ -32,7 +32,7 @@ Targets: at most 3x slower than the bare endpoint (assessments/s), and p99 <= 25
 Usage::
 
     python benchmarks/bench_http.py [--duration 10] [--rounds 3] [--connections 8] [--workers 2]
-        [--tool auto|wrk|python] [--database-url URL | --postgres] [--check] [--profile]
+        [--tool auto|wrk|python] [--database-url URL | --postgres] [--unstored] [--check] [--profile]
 """
 
 from __future__ import annotations
@@ -161,14 +161,21 @@ class Server:
     """``allpath serve`` with N workers in its own process group; stopped with SIGTERM (then SIGKILL)."""
 
     def __init__(
-        self, env: dict[str, str], workers: int, log: Path, *, bare: bool = False, floor: bool = False
+        self,
+        env: dict[str, str],
+        workers: int,
+        log: Path,
+        *,
+        bare: bool = False,
+        floor: bool = False,
+        unstored: bool = False,
     ) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._log = log.open("wb")
         if bare:  # the bare FastAPI endpoint of the same shape (bare_app.py), served the same way
             cmd = [sys.executable, str(Path(__file__).with_name("bare_app.py")), "--port", str(self.port)]
-            cmd += ["--floor"] if floor else []
+            cmd += ["--floor"] if floor else ["--unstored"] if unstored else []
             env = env | {
                 "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parent), env.get("PYTHONPATH")]))
             }
@@ -407,9 +414,10 @@ def _ratio(numerator: dict[str, Any], denominator: dict[str, Any]) -> float:
     return numerator["requests_per_s"] / denominator["requests_per_s"] if denominator["requests_per_s"] else math.inf
 
 
-# The three servers of a round, in the order the first round measures them; each later round starts one
-# further along, so that none is always measured first (on a warmer or a quieter machine) or last.
-ROUND_ORDER = ("bare_endpoint", "floor", "assess")
+# The servers of a round, in the order the first round measures them; each later round starts one further
+# along, so that none is always measured first (on a warmer or a quieter machine) or last. ``unstored`` only
+# with ``--unstored``.
+ROUND_ORDER = ("bare_endpoint", "floor", "assess", "unstored")
 
 
 def _rounds(
@@ -423,13 +431,16 @@ def _rounds(
     tmp: Path,
 ) -> list[dict[str, Any]]:
     measured: list[dict[str, Any]] = []
+    names = tuple(name for name in ROUND_ORDER if name in servers)
     for k in range(rounds):
-        order = ROUND_ORDER[k % 3 :] + ROUND_ORDER[: k % 3]
+        order = names[k % len(names) :] + names[: k % len(names)]
         this: dict[str, Any] = {
             name: _measured(servers[name], tool, bodies, token, seconds, connections, tmp) for name in order
         }
         this["times_slower_than_bare"] = _ratio(this["bare_endpoint"], this["assess"])
         this["floor_times_slower_than_bare"] = _ratio(this["bare_endpoint"], this["floor"])
+        if "unstored" in this:
+            this["unstored_times_slower_than_bare"] = _ratio(this["bare_endpoint"], this["unstored"])
         measured.append(this)
     return measured
 
@@ -442,11 +453,14 @@ def run(
     database_url: str | None = None,
     seed: int = DEFAULT_SEED,
     rounds: int = DEFAULT_ROUNDS,
+    unstored: bool = False,
 ) -> dict[str, Any]:
     """The bare endpoint, the floor and allpath, all three served at once and measured in ``rounds`` rounds,
     one after another within each round: the bare endpoint's own figure moves by up to half between runs on a
     shared machine, and a ratio of two figures taken minutes apart moved with it. Each round gives a ratio;
-    the result is the round with the median ratio, with every round kept."""
+    the result is the round with the median ratio, with every round kept. ``unstored`` adds a fourth server
+    to each round: allpath with its audit entries acknowledged and never stored (``bare_app.create_unstored``),
+    the upper bound of any way of making them durable."""
     if tool == "auto":
         tool = "wrk" if shutil.which("wrk") else "python"
     if tool == "wrk" and not shutil.which("wrk"):
@@ -465,6 +479,7 @@ def run(
             ("bare_endpoint", {"bare": True}),
             ("floor", {"bare": True, "floor": True}),
             ("assess", {}),
+            *([("unstored", {"bare": True, "unstored": True})] if unstored else []),
         ):
             servers[name] = Server(env, workers, tmp / f"{name}.log", **kinds)
             stack.callback(servers[name].stop)
@@ -496,6 +511,18 @@ def run(
         "bare_endpoint": bare,
         "floor": floor,
         "floor_times_slower_than_bare": median["floor_times_slower_than_bare"],
+        **(
+            {
+                "unstored": median["unstored"],
+                "unstored_times_slower_than_bare": median["unstored_times_slower_than_bare"],
+                "unstored_times_slower_than_bare_range": [
+                    min(r["unstored_times_slower_than_bare"] for r in measured),
+                    max(r["unstored_times_slower_than_bare"] for r in measured),
+                ],
+            }
+            if unstored
+            else {}
+        ),
         "baseline_health": baseline,
         "times_slower_than_bare": slower,
         "times_slower_than_bare_range": [
@@ -524,7 +551,25 @@ def _round_line(k: int, measured: dict[str, Any]) -> str:
         f"({b['worker_cpu_ms_per_request']} ms), floor {f['requests_per_s']:,.0f}/s "
         f"({f['worker_cpu_ms_per_request']} ms): {measured['times_slower_than_bare']:.2f}x the bare endpoint, "
         f"the floor {measured['floor_times_slower_than_bare']:.2f}x"
+        + (
+            f"; unstored {measured['unstored']['requests_per_s']:,.0f}/s "
+            f"({measured['unstored']['worker_cpu_ms_per_request']} ms): "
+            f"{measured['unstored_times_slower_than_bare']:.2f}x"
+            if "unstored" in measured
+            else ""
+        )
     )
+
+
+def _unstored_lines(result: dict[str, Any]) -> list[str]:
+    if "unstored" not in result:
+        return []
+    low, high = result["unstored_times_slower_than_bare_range"]
+    return [
+        f"  upper bound: allpath with its audit entries acknowledged and never stored (unsafe; only in this "
+        f"benchmark) {result['unstored']['requests_per_s']:,.0f}/s: {result['unstored_times_slower_than_bare']:.2f}x"
+        f" slower than the bare endpoint (rounds {low:.2f}-{high:.2f}x); no way of storing them durably can do better"
+    ]
 
 
 def report(result: dict[str, Any]) -> str:
@@ -546,6 +591,7 @@ def report(result: dict[str, Any]) -> str:
             f"{result['floor']['requests_per_s']:,.0f}/s: {result['floor_times_slower_than_bare']:.2f}x slower than "
             f"the bare endpoint; allpath {result['floor']['requests_per_s'] / max(a['requests_per_s'], 1e-9):.2f}x "
             f"slower than the floor",
+            *_unstored_lines(result),
             f"  {r['requests_per_s']:.2f}x of GET /api/health ({b['requests_per_s']:,.0f}/s)",
             f"  latency (median round) p50 {lat['p50']:.1f} ms ({r['p50']:.1f}x health {base['p50']:.1f} ms), "
             f"p90 {lat['p90']:.1f} ms, p99 {lat['p99']:.1f} ms ({r['p99']:.1f}x health {base['p99']:.1f} ms), "
@@ -620,14 +666,29 @@ def main(argv: list[str] | None = None) -> int:
     database.add_argument("--postgres", action="store_true", help="benchmark a throwaway PostgreSQL server")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument("--profile", action="store_true", help="also print a cProfile of an in-process server")
+    parser.add_argument(
+        "--unstored",
+        action="store_true",
+        help="also allpath with its audit entries never stored (an upper bound; unsafe, in this benchmark only)",
+    )
     parser.add_argument("--json", default=str(RESULTS_DIR / "http.json"), help="result file")
     args = parser.parse_args(argv)
     duration = args.duration or (QUICK_DURATION_S if args.quick else DEFAULT_DURATION_S)
     if args.postgres:
         with throwaway_postgres() as url:
-            result = run(duration, args.connections, args.workers, args.tool, url, rounds=args.rounds)
+            result = run(
+                duration, args.connections, args.workers, args.tool, url, rounds=args.rounds, unstored=args.unstored
+            )
     else:
-        result = run(duration, args.connections, args.workers, args.tool, args.database_url, rounds=args.rounds)
+        result = run(
+            duration,
+            args.connections,
+            args.workers,
+            args.tool,
+            args.database_url,
+            rounds=args.rounds,
+            unstored=args.unstored,
+        )
     print(report(result))
     write_json(Path(args.json), {"machine": machine(), "http_assess": result})
     if args.profile:

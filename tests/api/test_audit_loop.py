@@ -3,8 +3,8 @@
 Entries submitted on an event loop are stored by that loop on its own asynchronous connection, with no writer
 thread; entries submitted while a batch is stored go together in the next transaction; a failed connection is
 made again; a loop that stops before storing them fails their units (nothing acknowledged). What every group
-writer must do (one unit's bad entry fails only that unit, the same rows as SQLAlchemy writes, no acknowledged
-entry lost when the server is killed) runs on both backends in ``test_group_commit``.
+writer must do (one unit's bad entry fails only that unit, the same rows as SQLAlchemy writes, awaited on a
+loop or not, no acknowledged entry lost when the server is killed) runs on both backends in ``test_group_commit``.
 """
 
 from __future__ import annotations
@@ -15,12 +15,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, insert, text
+from sqlalchemy import Engine, text
 
 from allpath.interfaces.http import ending
 from allpath.storage import audit, audit_insert, audit_loop, audit_writer
 from allpath.storage.audit_insert import Entry
-from allpath.storage.clock import now
 from allpath.storage.db import loop_conninfo, make_engine, migrate
 from tests.api.conftest import _database
 from tests.api.test_group_commit import _entry, _stored
@@ -159,30 +158,6 @@ def test_sqlite_keeps_the_writer_thread(tmp_path: Path) -> None:
     finally:
         writer.close()
         engine.dispose()
-
-
-def test_the_loop_writer_stores_the_same_rows_as_sqlalchemy_would(pg_engine: Engine) -> None:
-    """One multi-row INSERT with SQLAlchemy's casts and conversions: each column comes back as from an insert
-    through SQLAlchemy (a time in UTC with its microseconds, no user, quotes and non-ASCII letters)."""
-    at = now()
-    rows = [
-        _entry("by SQLAlchemy") | {"at": at, "user_id": None, "role": "clinician", "resource_id": "p-1"},
-        _entry('l\'écrit "exact" %s %(x)s') | {"at": at, "resource_id": None},
-    ]
-    with pg_engine.begin() as connection:
-        connection.execute(insert(audit.AUDIT_TABLE), [rows[0]])
-    writer = audit.AuditWriter(pg_engine)
-
-    async def scenario() -> None:
-        await _stored_on_loop(writer, [rows[0] | {"detail": "by the writer"}, rows[1]])
-
-    run_coroutine(scenario())
-    writer.close()
-    stored = _stored(pg_engine, action="test")
-    assert [e.detail for e in stored] == ["by SQLAlchemy", "by the writer", 'l\'écrit "exact" %s %(x)s']
-    columns = ("at", "user_id", "role", "action", "resource", "resource_id", "outcome")
-    assert [getattr(stored[1], c) for c in columns] == [getattr(stored[0], c) for c in columns]
-    assert stored[2].at == at and stored[2].resource_id is None
 
 
 def test_a_loop_batch_with_a_refused_row_stores_none_of_it(pg_engine: Engine) -> None:

@@ -159,25 +159,38 @@ def test_an_idle_writer_thread_ends_and_the_next_entry_starts_another(
     writer.close()
 
 
-def test_the_writer_stores_the_same_rows_as_sqlalchemy_would(engine: Engine) -> None:
-    """The writer inserts on a DBAPI connection of its own, with SQLAlchemy's statement and column conversions
+@pytest.mark.parametrize("waited", ["blocking", "on_the_loop"])
+def test_the_writer_stores_the_same_rows_as_sqlalchemy_would(engine: Engine, waited: str) -> None:
+    """The writer inserts on a DBAPI connection of its own (PostgreSQL, awaited on an event loop: the loop's own
+    asynchronous connection, ``allpath.storage.audit_loop``), with SQLAlchemy's statement and column conversions
     made once: each column comes back exactly as from an insert through SQLAlchemy (a time in UTC with its
-    microseconds, no user, text with quotes and non-ASCII letters)."""
+    microseconds, no user, text with quotes, placeholders and non-ASCII letters)."""
     at = now()
     rows = [
         _entry("by SQLAlchemy") | {"at": at, "user_id": None, "role": "clinician", "resource_id": "p-1"},
-        _entry('l\'écrit "exact"') | {"at": at, "resource_id": None},
+        _entry('l\'écrit "exact" %s %(x)s ?') | {"at": at, "resource_id": None},
     ]
     with engine.begin() as connection:
         connection.execute(insert(audit.AUDIT_TABLE), [rows[0]])
     writer = audit.AuditWriter(engine)
-    writer.submit([rows[0] | {"detail": "by the writer"}, rows[1]]).result(10)
+    units = [rows[0] | {"detail": "by the writer"}, rows[1]]
+    if waited == "blocking":
+        writer.submit(units).result(10)
+    else:
+
+        async def on_the_loop() -> None:
+            await ending.wait_durable(writer.submit(units, on_loop=True))
+
+        run_coroutine(on_the_loop())
+        # PostgreSQL: the loop stored them itself, no writer thread was started (SQLite: the thread did)
+        assert (writer._thread is None) is (engine.dialect.name == "postgresql")
     writer.close()
     stored = _stored(engine, action="test")
-    assert [e.detail for e in stored] == ["by SQLAlchemy", "by the writer", 'l\'écrit "exact"']
+    assert [e.detail for e in stored] == ["by SQLAlchemy", "by the writer", 'l\'écrit "exact" %s %(x)s ?']
     columns = ("at", "user_id", "role", "action", "resource", "resource_id", "outcome")
     assert [getattr(stored[1], c) for c in columns] == [getattr(stored[0], c) for c in columns]
     assert stored[1].at == stored[0].at and stored[1].at.microsecond == at.microsecond
+    assert stored[2].at == at and stored[2].resource_id is None
     with engine.connect() as connection:  # the raw values too, as each backend keeps them
         raw = connection.execute(select(audit.AUDIT_TABLE.c.at).where(audit.AUDIT_TABLE.c.action == "test")).all()
     assert raw[0] == raw[1] == raw[2]

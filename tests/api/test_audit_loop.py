@@ -188,3 +188,23 @@ def test_on_uvloop_as_the_server_runs_it_the_loop_stores_the_entries(pg_engine: 
     writer.close()
     assert writer._thread is None
     assert sorted(e.detail for e in _stored(pg_engine, action="test")) == [f"uvloop {n}" for n in range(5)]
+
+
+def test_blocking_the_loop_that_stores_the_entries_is_refused_not_a_hang(pg_engine: Engine) -> None:
+    """``submit(on_loop=True)`` promises an ``await``; a caller that blocks the storing loop's thread instead
+    would wait forever (the loop cannot store while its thread waits). It is told so at once; the entries are
+    stored all the same, and the same future can still be awaited."""
+    writer = audit.AuditWriter(pg_engine)
+
+    async def scenario() -> None:
+        durable = writer.submit([_entry("blocked")], on_loop=True)
+        with pytest.raises(RuntimeError, match="await them"):
+            durable.result(timeout=5)
+        with pytest.raises(RuntimeError, match="await them"):
+            durable.exception(timeout=5)
+        await ending.wait_durable(durable)
+        assert durable.result() is None  # done: the outcome is given on any thread
+
+    run_coroutine(scenario())
+    writer.close()
+    assert [e.detail for e in _stored(pg_engine, action="test")] == ["blocked"]

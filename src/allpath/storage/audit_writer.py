@@ -53,6 +53,25 @@ class Durable(Future[None]):
     """The future of a unit's entries (``AuditWriter.submit``): resolved once they are committed."""
 
     loop: asyncio.AbstractEventLoop | None = None  # resolve on this loop's thread (``resolve_on``)
+    stored_by: asyncio.AbstractEventLoop | None = None  # the event loop that stores the entries (PostgreSQL)
+
+    def result(self, timeout: float | None = None) -> None:
+        """The outcome, waited for; refused at once on the thread of the loop that stores the entries."""
+        self._refuse_waiting_for_itself()
+        return super().result(timeout)
+
+    def exception(self, timeout: float | None = None) -> BaseException | None:
+        self._refuse_waiting_for_itself()
+        return super().exception(timeout)
+
+    def _refuse_waiting_for_itself(self) -> None:
+        """A caller that said it would await (``submit(on_loop=True)``) but blocks the thread of the event loop
+        that stores its entries would wait forever: that loop cannot run while its thread waits. Refused at
+        once instead, saying why."""
+        if self.stored_by is not None and not self.done() and asyncio._get_running_loop() is self.stored_by:
+            raise RuntimeError(
+                "these audit entries are stored by this event loop: await them (ending.wait_durable), do not block"
+            )
 
     def resolve_on(self, loop: asyncio.AbstractEventLoop) -> None:
         """Have the writer resolve this future on ``loop``'s thread, with the batch's other futures of that
@@ -104,8 +123,9 @@ class AuditWriter:
 
         ``on_loop``: the caller awaits the future on the running event loop and never blocks that loop
         waiting for it (``allpath.interfaces.http.ending``). On PostgreSQL the loop then stores the entries
-        itself (``allpath.storage.audit_loop``); a caller that blocks on ``result()`` must not say so, or
-        it would wait for its own loop.
+        itself (``allpath.storage.audit_loop``); a caller that blocks on ``result()`` must not say so: on
+        that loop's thread, before they are stored, ``result()`` raises ``RuntimeError`` rather than wait
+        for its own loop forever.
 
         A future whose waiter asked for it (``Durable.resolve_on``) is resolved on that event loop's thread,
         the batch's futures of each loop all in one callback: one wake-up of the loop per batch, not one per
@@ -125,6 +145,7 @@ class AuditWriter:
         if loop is None:
             self._enqueue([unit])
         else:
+            future.stored_by = loop
             self._loop_writer(loop).add(unit)
         return future
 

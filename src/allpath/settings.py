@@ -10,6 +10,13 @@
                           within the window; default 5 (then 429 with ``Retry-After``, before any check).
 ``ALLPATH_FAILED_ATTEMPTS_PER_CLIENT`` the same from one client over all user names; default 20.
 ``ALLPATH_FAILED_ATTEMPTS_WINDOW_S`` the window, in seconds (1 to 86400); default 300.
+``ALLPATH_FAILED_ATTEMPTS_PER_ACCOUNT`` failed sign-ins and activations allowed for one user name from all the
+                          clients that have not signed in to it before, since its last successful sign-in;
+                          default 100 (NIST SP 800-63B section 5.2.2).
+``ALLPATH_FAILED_ATTEMPTS_ACCOUNT_WINDOW_S`` how far back those failures count, in seconds (1 to 86400); default
+                          86400.
+``ALLPATH_KNOWN_CLIENT_DAYS`` a client that signed in to an account within this many days is not held to the
+                          account's limit (the name-and-client and client limits still apply); default 90.
 ``ALLPATH_SECURE_COOKIES`` ``1`` to mark cookies Secure (behind HTTPS); default ``0`` for local use.
 ``ALLPATH_TRUSTED_PROXIES`` the addresses of reverse proxies whose ``X-Forwarded-For`` names the client
                           (comma-separated IPs or networks); default: none — the client is the socket's peer and
@@ -50,11 +57,16 @@ from pathlib import Path
 @dataclass(frozen=True)
 class SignInLimits:
     """Failed attempts (sign-ins and activations together, ``allpath.storage.attempts``) allowed per window: for
-    one user name from one client, and from one client in all."""
+    one user name from one client, and from one client in all; and for one account from every client that has
+    not signed in to it before (``per_account`` failures since its last success, within ``account_window_seconds``;
+    NIST SP 800-63B section 5.2.2: at most 100), a client that has is not held back by strangers' failures."""
 
     per_name_and_client: int = 5
     per_client: int = 20
     window_seconds: int = 300
+    per_account: int = 100
+    account_window_seconds: int = 86_400
+    known_client_days: int = 90
 
 
 @dataclass(frozen=True)
@@ -129,6 +141,11 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             per_name_and_client=_count(env, "ALLPATH_FAILED_ATTEMPTS_PER_NAME", SignInLimits.per_name_and_client),
             per_client=_count(env, "ALLPATH_FAILED_ATTEMPTS_PER_CLIENT", SignInLimits.per_client),
             window_seconds=_seconds(env, "ALLPATH_FAILED_ATTEMPTS_WINDOW_S", SignInLimits.window_seconds),
+            per_account=_count(env, "ALLPATH_FAILED_ATTEMPTS_PER_ACCOUNT", SignInLimits.per_account),
+            account_window_seconds=_seconds(
+                env, "ALLPATH_FAILED_ATTEMPTS_ACCOUNT_WINDOW_S", SignInLimits.account_window_seconds
+            ),
+            known_client_days=_count(env, "ALLPATH_KNOWN_CLIENT_DAYS", SignInLimits.known_client_days),
         ),
         session_idle_minutes=_positive(env, "ALLPATH_SESSION_IDLE_MINUTES", 30.0),
         token_days=_positive(env, "ALLPATH_TOKEN_DAYS", 90.0),

@@ -5,6 +5,7 @@ limits are settings."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -111,18 +112,125 @@ def test_retry_after_is_when_the_next_attempt_is_within_the_limit(service: Servi
         assert s.query(t.LoginAttempt).filter(t.LoginAttempt.success.is_(False)).count() == 9
 
 
+# ---- the account's limit: many clients together (NIST SP 800-63B section 5.2.2) ---------------------------
+
+ACCOUNT_LIMITS = SignInLimits(
+    per_name_and_client=100, per_client=100, window_seconds=60, per_account=3, account_window_seconds=600
+)
+
+
+def _attempt_at(
+    service: Service, clock_at: list[datetime], seconds: float, client: str, *, right: bool = False
+) -> int | None:
+    """One attempt on "target" from ``client`` at ``seconds`` past the clock's start: None when it may be
+    checked (and, when ``right``, its secret proves right), else the Retry-After it was refused with."""
+    clock_at[0] = datetime(2026, 12, 2, 12, 0, tzinfo=UTC) + timedelta(seconds=seconds)
+    with service.sessions() as s, s.begin():
+        try:
+            attempt_id = attempts.limited_attempt(s, "target", client, ACCOUNT_LIMITS)
+        except attempts.TooManyAttempts as error:
+            return error.retry_after
+        if right:
+            attempts.succeeded(s, attempt_id)
+        return None
+
+
+def test_failures_from_many_clients_are_limited_per_account(service: Service, clock_at: list[datetime]) -> None:
+    """A guessing attack spread over many addresses, each within its own limits: at most ``per_account``
+    failures on the account, then every client that never signed in to it is refused unchecked."""
+    assert [_attempt_at(service, clock_at, n, f"198.51.100.{n}") for n in range(3)] == [None] * 3
+    assert _attempt_at(service, clock_at, 3, "198.51.100.3") == 599  # the failure of second 1 counts until 601
+    assert _attempt_at(service, clock_at, 10, "198.51.100.4") == 593  # a refused attempt counts too (second 3)
+    # The window: at second 602 the failure of second 2, exactly account_window_seconds old, still counts
+    # (2, 3, 10 and 602: four); at 604 only 10, 602 and 604 are left: three, the limit.
+    assert _attempt_at(service, clock_at, 602, "198.51.100.5") == 2
+    assert _attempt_at(service, clock_at, 604, "198.51.100.6") is None
+
+
+def test_a_client_that_signed_in_before_is_not_held_by_the_accounts_limit(
+    service: Service, clock_at: list[datetime]
+) -> None:
+    """So that strangers' failures cannot lock the account's own user out, the client from which it signed in
+    before is held only by its own limits; its next successful sign-in starts the account's count again."""
+    home = "203.0.113.10"
+    assert _attempt_at(service, clock_at, 0, home, right=True) is None
+    assert [_attempt_at(service, clock_at, n, f"198.51.100.{n}") for n in range(1, 4)] == [None] * 3
+    assert _attempt_at(service, clock_at, 4, "198.51.100.4") is not None  # the fourth stranger: refused
+    assert _attempt_at(service, clock_at, 5, home) is None  # the user's own client: checked
+    assert _attempt_at(service, clock_at, 6, home, right=True) is None  # signed in: the count starts again
+    assert _attempt_at(service, clock_at, 7, "198.51.100.7") is None  # consecutive failures since: 1
+    # Known for known_client_days after its last success (second 6), to the second; strangers first use the
+    # account's failures up again.
+    edge = 6 + ACCOUNT_LIMITS.known_client_days * 86_400
+    assert [_attempt_at(service, clock_at, edge - 3 + n, f"192.0.2.{n}") for n in range(3)] == [None] * 3
+    assert _attempt_at(service, clock_at, edge, home) is None  # still known: not held by the account's limit
+    assert _attempt_at(service, clock_at, edge + 1, home) is not None  # a second later: held as a stranger
+
+
+def test_the_account_limit_refuses_before_the_secret_is_checked(service: Service) -> None:
+    """Over HTTP: the right password from a new client is refused with 429 once strangers used the account's
+    failures up, audited as ``rate_limited``; the client the user signed in from before still signs in."""
+    app = service.app
+    app.state.settings = replace(app.state.settings, sign_in_limits=ACCOUNT_LIMITS)
+    account = service.new_account("clinician", "Team A")
+
+    def from_client(address: str, password: str) -> int:
+        client = TestClient(app, raise_server_exceptions=False, client=(address, 50000))
+        status: int = client.post("/api/session", json={"username": account.username, "password": password}).status_code
+        return status
+
+    assert from_client("203.0.113.10", account.password) == 200  # the user's own client, known from now on
+    assert [from_client(f"198.51.100.{n}", "a wrong guess") for n in range(3)] == [401] * 3
+    assert from_client("198.51.100.9", account.password) == 429  # right, but never checked
+    assert from_client("203.0.113.10", account.password) == 200
+    outcomes = [e.outcome for e in service.audit() if e.action == "sign_in"]
+    assert outcomes[-2:] == ["rate_limited", "ok"]
+
+
+def test_an_activation_is_not_held_by_the_accounts_limit(service: Service) -> None:
+    """A new account has no client it signed in from: were activations held by the account's limit, strangers'
+    wrong codes would keep its user from activating it (the random one-time code needs no such limit)."""
+    app = service.app
+    app.state.settings = replace(app.state.settings, sign_in_limits=ACCOUNT_LIMITS)
+    account = service.new_account("clinician", "Team A", activated=False)
+
+    def client(address: str) -> TestClient:
+        return TestClient(app, raise_server_exceptions=False, client=(address, 50000))
+
+    tries = ACCOUNT_LIMITS.per_account + 2
+    strangers = [_activate(client(f"198.51.100.{n}"), account.username, WRONG_CODE) for n in range(tries)]
+    assert strangers == [400] * tries
+    assert _activate(client("203.0.113.20"), account.username, account.code) == 200
+    # The activation is a success: the account's count of consecutive failures starts again.
+    signing_in = {"username": account.username, "password": NEW_PASSWORD}
+    assert client("198.51.100.99").post("/api/session", json=signing_in).status_code == 200
+
+
 def test_the_limits_are_settings() -> None:
-    assert load_settings({}).sign_in_limits == SignInLimits(per_name_and_client=5, per_client=20, window_seconds=300)
+    assert load_settings({}).sign_in_limits == SignInLimits(
+        per_name_and_client=5,
+        per_client=20,
+        window_seconds=300,
+        per_account=100,
+        account_window_seconds=86_400,
+        known_client_days=90,
+    )
     env = {
         "ALLPATH_FAILED_ATTEMPTS_PER_NAME": "3",
         "ALLPATH_FAILED_ATTEMPTS_PER_CLIENT": "10000",
         "ALLPATH_FAILED_ATTEMPTS_WINDOW_S": "86400",
+        "ALLPATH_FAILED_ATTEMPTS_PER_ACCOUNT": "1",
+        "ALLPATH_FAILED_ATTEMPTS_ACCOUNT_WINDOW_S": "1",
+        "ALLPATH_KNOWN_CLIENT_DAYS": "10000",
     }
-    assert load_settings(env).sign_in_limits == SignInLimits(3, 10_000, 86_400)
+    assert load_settings(env).sign_in_limits == SignInLimits(3, 10_000, 86_400, 1, 1, 10_000)
     for name, bad in (
         ("ALLPATH_FAILED_ATTEMPTS_PER_NAME", "0"),
         ("ALLPATH_FAILED_ATTEMPTS_PER_CLIENT", "10001"),
         ("ALLPATH_FAILED_ATTEMPTS_WINDOW_S", "1.5"),
+        ("ALLPATH_FAILED_ATTEMPTS_PER_ACCOUNT", "0"),
+        ("ALLPATH_FAILED_ATTEMPTS_ACCOUNT_WINDOW_S", "86401"),
+        ("ALLPATH_KNOWN_CLIENT_DAYS", "-1"),
     ):
         with pytest.raises(ValueError, match=name):
             load_settings({name: bad})

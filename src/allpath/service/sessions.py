@@ -107,7 +107,7 @@ def activate(
     attempts are limited with sign-in's (``TooManyAttempts``, audited as ``rate_limited``); the attempt is
     kept even though the answer is a refusal: the interface commits the work."""
     try:
-        attempt_id = attempts.limited_attempt(uow.session, username, client, limits)
+        attempt_id = attempts.limited_attempt(uow.session, username, client, limits, whole_account=False)
     except TooManyAttempts:
         uow.audit("activate", "user", outcome="rate_limited", detail=detail)
         raise

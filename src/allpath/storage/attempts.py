@@ -4,6 +4,12 @@ One mechanism for both doors, in the database (``login_attempts``), so that it h
 processes and servers, on SQLite and PostgreSQL alike. Failures of both kinds are counted together, per user
 name *and client*, so that nobody can lock a colleague out by mistyping their name on purpose, and per client
 over all names, so that one client cannot try secrets across many accounts (``allpath.settings.SignInLimits``).
+Many clients together (a guessing attack spread over many addresses) are held by a third limit on password
+sign-ins, per account: at most ``per_account`` failures (of both kinds) since the account's last success
+(NIST SP 800-63B section 5.2.2 asks for no more than 100). So that this limit cannot lock the account's own
+user out, it does not apply to a client from which the account has signed in (or was activated) within
+``known_client_days`` (the allowlist of addresses that section suggests); such a client is held only by the
+other two limits.
 
 The limit holds under concurrency: each attempt is first written as a failure and committed on a connection
 of its own, and only then are the failures counted. A statement sees every attempt committed before it
@@ -38,9 +44,13 @@ class TooManyAttempts(Exception):
         self.retry_after = retry_after
 
 
-def limited_attempt(s: Session, username: str, client: str, limits: SignInLimits) -> int:
+def limited_attempt(s: Session, username: str, client: str, limits: SignInLimits, *, whole_account: bool = True) -> int:
     """Count an attempt, or refuse it with ``TooManyAttempts`` when the failures before it, with it, pass a
-    limit. The attempt's id, for ``succeeded`` once its secret proves right."""
+    limit. The attempt's id, for ``succeeded`` once its secret proves right.
+
+    ``whole_account``: hold the attempt to the account's limit too (a password sign-in). An activation says
+    no: its one-time code is random and far beyond online guessing, and a not yet activated account has no
+    client it signed in from, so strangers' failures would otherwise keep its user from activating it."""
     client = client[:LONGEST]
     username = username[:LONGEST]
     attempt_id = _record(s, username, client)
@@ -50,17 +60,50 @@ def limited_attempt(s: Session, username: str, client: str, limits: SignInLimits
         t.LoginAttempt.at >= moment - timedelta(seconds=limits.window_seconds),
         t.LoginAttempt.success.is_(False),
     )
-    waits = [
-        _wait(s, failures, limit, limits.window_seconds, moment)
-        for failures, limit in (
-            (recent_failures.where(t.LoginAttempt.username == username), limits.per_name_and_client),
-            (recent_failures, limits.per_client),
+    checks = [
+        (recent_failures.where(t.LoginAttempt.username == username), limits.per_name_and_client, limits.window_seconds),
+        (recent_failures, limits.per_client, limits.window_seconds),
+    ]
+    if whole_account and not _known_client(s, username, client, moment - timedelta(days=limits.known_client_days)):
+        checks.append(
+            (_account_failures(s, username, moment, limits), limits.per_account, limits.account_window_seconds)
         )
+    waits = [
+        _wait(s, failures, limit, window_seconds, moment)
+        for failures, limit, window_seconds in checks
         if (s.scalar(select(func.count()).select_from(failures.subquery())) or 0) > limit
     ]
     if waits:
         raise TooManyAttempts(max(waits))
     return attempt_id
+
+
+def _known_client(s: Session, username: str, client: str, since: datetime) -> bool:
+    """Whether ``username`` signed in (or activated) successfully from ``client`` since ``since``."""
+    succeeded_here = select(t.LoginAttempt.id).where(
+        t.LoginAttempt.username == username,
+        t.LoginAttempt.client == client,
+        t.LoginAttempt.success.is_(True),
+        t.LoginAttempt.at >= since,
+    )
+    return s.scalar(succeeded_here.limit(1)) is not None
+
+
+def _account_failures(s: Session, username: str, moment: datetime, limits: SignInLimits) -> Select[datetime]:
+    """The failures on ``username`` from every client since its last success, within the account's window:
+    consecutive failures, as NIST SP 800-63B counts them; a successful sign-in starts the count again."""
+    last_success = s.scalar(
+        select(func.max(t.LoginAttempt.at)).where(t.LoginAttempt.username == username, t.LoginAttempt.success.is_(True))
+    )
+    since = moment - timedelta(seconds=limits.account_window_seconds)
+    if last_success is not None and aware(last_success) > since:
+        since = aware(last_success)
+        return _failures_of(username).where(t.LoginAttempt.at > since)
+    return _failures_of(username).where(t.LoginAttempt.at >= since)
+
+
+def _failures_of(username: str) -> Select[datetime]:
+    return select(t.LoginAttempt.at).where(t.LoginAttempt.username == username, t.LoginAttempt.success.is_(False))
 
 
 def succeeded(s: Session, attempt_id: int) -> None:

@@ -76,7 +76,10 @@ _ERROR_MEANINGS = {
     403: "this role may not do this, or a cookie-authenticated change came without its CSRF token",
     404: "no such patient, or not one that this caller may see",
     409: "this user name is taken, or the act is not possible on this account",
-    429: "too many failed attempts (sign-ins and activations) from this client; wait the seconds of Retry-After",
+    429: (
+        "too many failed attempts (sign-ins and activations) from this client, or on this account from clients it"
+        " has not signed in from; wait the seconds of Retry-After"
+    ),
 }
 
 

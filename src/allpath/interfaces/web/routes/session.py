@@ -46,7 +46,9 @@ JOINED = marked("Your family account is ready. Sign in with the user name and pa
 ACTIVATED = marked("Your password is set. Sign in with your user name and the password you chose.")
 SIGNIN_EXPIRED = marked("The sign-in form had expired. Please try again.")
 SIGNIN_EMPTY = marked("Enter your user name and password.")
-TOO_MANY_SIGNINS = marked("Too many failed sign-ins; wait a few minutes and try again.")
+TOO_MANY_SIGNINS = marked(
+    "Too many failed sign-ins; wait and try again later, or sign in from a computer you have signed in from before."
+)
 WRONG_CREDENTIALS = marked("The user name or password is wrong.")
 
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Connection
 
 from allpath.settings import SignInLimits, load_settings
 from allpath.storage import attempts, users
@@ -204,6 +205,83 @@ def test_an_activation_is_not_held_by_the_accounts_limit(service: Service) -> No
     # The activation is a success: the account's count of consecutive failures starts again.
     signing_in = {"username": account.username, "password": NEW_PASSWORD}
     assert client("198.51.100.99").post("/api/session", json=signing_in).status_code == 200
+
+
+# ---- what is stored stays bounded -------------------------------------------------------------------------
+
+
+def test_a_flooding_client_is_refused_without_its_attempts_being_stored(
+    service: Service, clock_at: list[datetime]
+) -> None:
+    """Refused attempts are stored (and keep the client paused) until the client has twice its limit of
+    failures in the window; past that they are refused unstored, so a flood cannot fill the disk."""
+    limits = SignInLimits(per_name_and_client=100, per_client=2, window_seconds=60)
+    start, flooder = clock_at[0], "203.0.113.77"
+
+    def attempt(seconds: int, username: str) -> int | None:
+        clock_at[0] = start + timedelta(seconds=seconds)
+        with service.sessions() as s:
+            try:
+                attempts.limited_attempt(s, username, flooder, limits)
+            except attempts.TooManyAttempts as error:
+                return error.retry_after
+            return None
+
+    waits = [attempt(n, f"name{n}") for n in range(10)]
+    # Two within the limit; 2 and 3 refused and stored (the client's failures reach 4, twice its limit); then
+    # refused unstored, each told when the 2nd newest stored failure (second 2) leaves the window.
+    assert waits == [None, None, 60, 60, 59, 58, 57, 56, 55, 54]
+    with service.sessions() as s:
+        assert s.query(t.LoginAttempt).filter(t.LoginAttempt.client == flooder).count() == 4
+    assert attempt(64, "name-later") is None  # the stored failures have left the window: checked again
+
+
+def test_attempts_no_limit_reads_are_deleted_at_most_once_an_hour(
+    service: Service, clock_at: list[datetime], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    limits = SignInLimits(
+        per_name_and_client=100, per_client=100, window_seconds=60, account_window_seconds=600, known_client_days=1
+    )
+    ticks = [1_000.0]  # this process's monotonic clock
+    monkeypatch.setattr(attempts, "monotonic", lambda: ticks[0])
+    monkeypatch.setattr(attempts, "_last_pruned", [ticks[0]])  # pruned just now: none while the rows are made
+    moment = clock_at[0] + timedelta(days=2)
+
+    def attempt(before: timedelta, detail: str, *, right: bool = False) -> None:
+        clock_at[0] = moment - before
+        with service.sessions() as s, s.begin():
+            attempt_id = attempts.limited_attempt(s, detail, "192.0.2.50", limits)
+            if right:
+                attempts.succeeded(s, attempt_id)
+
+    day = timedelta(days=1)
+    attempt(day + timedelta(seconds=1), "old-success", right=True)  # past known_client_days: deleted
+    attempt(day - timedelta(seconds=1), "kept-success", right=True)
+    attempt(timedelta(seconds=601), "old-failure")  # past the longest window (the account's 600 s): deleted
+    attempt(timedelta(seconds=599), "kept-failure")
+    pruned: list[float] = []
+    real_prune = attempts.prune
+
+    def counted_prune(connection: Connection, pruning_limits: SignInLimits) -> None:
+        pruned.append(ticks[0])
+        real_prune(connection, pruning_limits)
+
+    monkeypatch.setattr(attempts, "prune", counted_prune)
+
+    def names() -> list[str]:
+        with service.sessions() as s:
+            return sorted(row.username for row in s.query(t.LoginAttempt))
+
+    clock_at[0] = moment
+    ticks[0] += attempts.PRUNE_EVERY_SECONDS - 1  # not yet an hour: nothing deleted
+    attempt(timedelta(0), "now-1")
+    assert pruned == [] and "old-failure" in names()
+    ticks[0] += 1  # an hour since the last pruning: this attempt prunes
+    attempt(timedelta(0), "now-2")
+    assert pruned == [ticks[0]]
+    assert names() == ["kept-failure", "kept-success", "now-1", "now-2"]
+    attempt(timedelta(0), "now-3")  # the same hour: no second pruning
+    assert len(pruned) == 1
 
 
 def test_the_limits_are_settings() -> None:

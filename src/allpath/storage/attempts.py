@@ -15,7 +15,13 @@ The limit holds under concurrency: each attempt is first written as a failure an
 of its own, and only then are the failures counted. A statement sees every attempt committed before it
 starts, so of many parallel guesses at most ``limit`` see a count within the limit and get their secret
 checked; the rest are refused unchecked (no argon2, no look-up of the code). A refused attempt counts as a
-failure too: a client that keeps trying keeps itself paused. The client is the connection's peer address
+failure too: a client that keeps trying keeps itself paused.
+
+What is stored stays bounded. A client with ``STORED_PAST_LIMIT`` times its limit of failures in the window
+already is refused without its attempt being written (it would be refused anyway; nothing is admitted on
+this path): a flood of refused sign-ins cannot fill the disk at the speed the server answers 429s. Rows no
+limit reads any more (failures older than the longest window, successes older than ``known_client_days``)
+are deleted, at most once an hour per process (``PRUNE_EVERY_SECONDS``). The client is the connection's peer address
 (``allpath.settings``: ``ALLPATH_TRUSTED_PROXIES``); it is kept in this table only, never in the audit log.
 """
 
@@ -23,8 +29,9 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
+from time import monotonic
 
-from sqlalchemy import Select, func, insert, select, update
+from sqlalchemy import Connection, Select, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from allpath.settings import SignInLimits
@@ -33,6 +40,9 @@ from allpath.storage.clock import aware, engine_of, now
 
 LOGIN_ATTEMPTS = t.Base.metadata.tables[t.LoginAttempt.__tablename__]
 LONGEST = 100  # characters of a user name or client kept (the columns' width)
+STORED_PAST_LIMIT = 2  # a client's refused attempts are stored until it has this many times its limit
+PRUNE_EVERY_SECONDS = 3600.0
+_last_pruned = [-math.inf]  # this process's last pruning (time.monotonic)
 
 
 class TooManyAttempts(Exception):
@@ -53,13 +63,11 @@ def limited_attempt(s: Session, username: str, client: str, limits: SignInLimits
     client it signed in from, so strangers' failures would otherwise keep its user from activating it."""
     client = client[:LONGEST]
     username = username[:LONGEST]
-    attempt_id = _record(s, username, client)
+    attempt_id = _record(s, username, client, limits)
     moment = now()
-    recent_failures = select(t.LoginAttempt.at).where(
-        t.LoginAttempt.client == client,
-        t.LoginAttempt.at >= moment - timedelta(seconds=limits.window_seconds),
-        t.LoginAttempt.success.is_(False),
-    )
+    recent_failures = _client_failures(client, moment - timedelta(seconds=limits.window_seconds))
+    if attempt_id is None:  # a flooding client: refused unstored (the module's notes)
+        raise TooManyAttempts(_wait(s, recent_failures, limits.per_client, limits.window_seconds, moment))
     checks = [
         (recent_failures.where(t.LoginAttempt.username == username), limits.per_name_and_client, limits.window_seconds),
         (recent_failures, limits.per_client, limits.window_seconds),
@@ -71,11 +79,32 @@ def limited_attempt(s: Session, username: str, client: str, limits: SignInLimits
     waits = [
         _wait(s, failures, limit, window_seconds, moment)
         for failures, limit, window_seconds in checks
-        if (s.scalar(select(func.count()).select_from(failures.subquery())) or 0) > limit
+        if _count(s, failures) > limit
     ]
     if waits:
         raise TooManyAttempts(max(waits))
     return attempt_id
+
+
+def _client_failures(client: str, since: datetime) -> Select[datetime]:
+    return select(t.LoginAttempt.at).where(
+        t.LoginAttempt.client == client, t.LoginAttempt.at >= since, t.LoginAttempt.success.is_(False)
+    )
+
+
+def _count(s: Session, rows: Select[datetime]) -> int:
+    return s.scalar(select(func.count()).select_from(rows.subquery())) or 0
+
+
+def prune(connection: Connection, limits: SignInLimits) -> None:
+    """Delete the attempts no limit reads any more: failures older than the longest window, successes older
+    than ``known_client_days`` (and than the account's window). The caller commits."""
+    moment = now()
+    failures_from = moment - timedelta(seconds=max(limits.window_seconds, limits.account_window_seconds))
+    successes_from = min(failures_from, moment - timedelta(days=limits.known_client_days))
+    old_failure = LOGIN_ATTEMPTS.c.success.is_(False) & (LOGIN_ATTEMPTS.c.at < failures_from)
+    old_success = LOGIN_ATTEMPTS.c.success.is_(True) & (LOGIN_ATTEMPTS.c.at < successes_from)
+    connection.execute(delete(LOGIN_ATTEMPTS).where(old_failure | old_success))
 
 
 def _known_client(s: Session, username: str, client: str, since: datetime) -> bool:
@@ -121,12 +150,26 @@ def _wait(s: Session, failures: Select[datetime], limit: int, window_seconds: in
     return max(1, math.floor((aware(kept) + timedelta(seconds=window_seconds) - moment).total_seconds()) + 1)
 
 
-def _record(s: Session, username: str, client: str) -> int:
-    """Write an attempt as a failure and commit it at once, outside the request's transaction."""
+def _record(s: Session, username: str, client: str, limits: SignInLimits) -> int | None:
+    """Write an attempt as a failure and commit it at once, outside the request's transaction, on one
+    connection of its own (held one at a time: many parallel attempts must not each hold two). None: the
+    client is flooding, the attempt is not stored. Old attempts are deleted first, now and then."""
     with engine_of(s).connect() as connection:
-        row = connection.execute(
-            insert(LOGIN_ATTEMPTS).values(username=username, client=client, at=now(), success=False)
-        ).inserted_primary_key
+        if monotonic() - _last_pruned[0] >= PRUNE_EVERY_SECONDS:
+            _last_pruned[0] = monotonic()
+            prune(connection, limits)
+        moment = now()
+        earlier = _client_failures(client, moment - timedelta(seconds=limits.window_seconds))
+        flooding = (connection.scalar(select(func.count()).select_from(earlier.subquery())) or 0) >= (
+            STORED_PAST_LIMIT * limits.per_client
+        )
+        row = None
+        if not flooding:
+            row = connection.execute(
+                insert(LOGIN_ATTEMPTS).values(username=username, client=client, at=moment, success=False)
+            ).inserted_primary_key
         connection.commit()
+    if flooding:
+        return None
     assert row is not None
     return int(row[0])

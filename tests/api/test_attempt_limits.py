@@ -15,6 +15,7 @@ from sqlalchemy import Connection
 from allpath.settings import SignInLimits, load_settings
 from allpath.storage import attempts, users
 from allpath.storage import tables as t
+from allpath.storage.clock import aware
 from tests.api.conftest import PASSWORDS, Service
 
 NEW_PASSWORD = "a new and private pass phrase"
@@ -210,11 +211,12 @@ def test_an_activation_is_not_held_by_the_accounts_limit(service: Service) -> No
 # ---- what is stored stays bounded -------------------------------------------------------------------------
 
 
-def test_a_flooding_client_is_refused_without_its_attempts_being_stored(
+def test_a_flooding_client_keeps_itself_paused_in_a_bounded_number_of_rows(
     service: Service, clock_at: list[datetime]
 ) -> None:
-    """Refused attempts are stored (and keep the client paused) until the client has twice its limit of
-    failures in the window; past that they are refused unstored, so a flood cannot fill the disk."""
+    """Refused attempts are stored until the client has twice its limit of failures in the window; past that,
+    each attempt takes over the client's oldest failure in the window (its time and name now) instead of a new
+    row: the client stays paused while it keeps trying, and a flood cannot fill the disk."""
     limits = SignInLimits(per_name_and_client=100, per_client=2, window_seconds=60)
     start, flooder = clock_at[0], "203.0.113.77"
 
@@ -227,13 +229,17 @@ def test_a_flooding_client_is_refused_without_its_attempts_being_stored(
                 return error.retry_after
             return None
 
+    def stored() -> list[tuple[str, int]]:
+        with service.sessions() as s:
+            rows = s.query(t.LoginAttempt).filter(t.LoginAttempt.client == flooder).order_by(t.LoginAttempt.at)
+            return [(row.username, round((aware(row.at) - start).total_seconds())) for row in rows]
+
     waits = [attempt(n, f"name{n}") for n in range(10)]
-    # Two within the limit; 2 and 3 refused and stored (the client's failures reach 4, twice its limit); then
-    # refused unstored, each told when the 2nd newest stored failure (second 2) leaves the window.
-    assert waits == [None, None, 60, 60, 59, 58, 57, 56, 55, 54]
-    with service.sessions() as s:
-        assert s.query(t.LoginAttempt).filter(t.LoginAttempt.client == flooder).count() == 4
-    assert attempt(64, "name-later") is None  # the stored failures have left the window: checked again
+    # Two within the limit; then refused, each told when the 2nd newest failure leaves the window.
+    assert waits == [None, None] + [60] * 8
+    assert stored() == [(f"name{n}", n) for n in range(6, 10)]  # four rows, the newest attempts' own
+    assert attempt(64, "name-later") == 6  # it kept trying: 7, 8, 9 and 64 are in the window now
+    assert attempt(125, "name-much-later") is None  # a minute after its last attempt: checked again
 
 
 def test_attempts_no_limit_reads_are_deleted_at_most_once_an_hour(

@@ -17,11 +17,12 @@ starts, so of many parallel guesses at most ``limit`` see a count within the lim
 checked; the rest are refused unchecked (no argon2, no look-up of the code). A refused attempt counts as a
 failure too: a client that keeps trying keeps itself paused.
 
-What is stored stays bounded. A client with ``STORED_PAST_LIMIT`` times its limit of failures in the window
-already is refused without its attempt being written (it would be refused anyway; nothing is admitted on
-this path): a flood of refused sign-ins cannot fill the disk at the speed the server answers 429s. Rows no
-limit reads any more (failures older than the longest window, successes older than ``known_client_days``)
-are deleted, at most once an hour per process (``PRUNE_EVERY_SECONDS``). The client is the connection's peer address
+What is stored stays bounded. A client that already has ``STORED_PAST_LIMIT`` times its limit of failures in
+the window gets no new row: its oldest failure in the window becomes this attempt (its time and user name
+now), so it is refused as before and keeps itself paused, but a flood of refused sign-ins cannot fill the
+disk at the speed the server answers 429s. Rows no limit reads any more (failures older than the longest
+window, successes older than ``known_client_days``) are deleted, at most once an hour per process
+(``PRUNE_EVERY_SECONDS``). The client is the connection's peer address
 (``allpath.settings``: ``ALLPATH_TRUSTED_PROXIES``); it is kept in this table only, never in the audit log.
 """
 
@@ -66,8 +67,6 @@ def limited_attempt(s: Session, username: str, client: str, limits: SignInLimits
     attempt_id = _record(s, username, client, limits)
     moment = now()
     recent_failures = _client_failures(client, moment - timedelta(seconds=limits.window_seconds))
-    if attempt_id is None:  # a flooding client: refused unstored (the module's notes)
-        raise TooManyAttempts(_wait(s, recent_failures, limits.per_client, limits.window_seconds, moment))
     checks = [
         (recent_failures.where(t.LoginAttempt.username == username), limits.per_name_and_client, limits.window_seconds),
         (recent_failures, limits.per_client, limits.window_seconds),
@@ -150,26 +149,38 @@ def _wait(s: Session, failures: Select[datetime], limit: int, window_seconds: in
     return max(1, math.floor((aware(kept) + timedelta(seconds=window_seconds) - moment).total_seconds()) + 1)
 
 
-def _record(s: Session, username: str, client: str, limits: SignInLimits) -> int | None:
+def _record(s: Session, username: str, client: str, limits: SignInLimits) -> int:
     """Write an attempt as a failure and commit it at once, outside the request's transaction, on one
-    connection of its own (held one at a time: many parallel attempts must not each hold two). None: the
-    client is flooding, the attempt is not stored. Old attempts are deleted first, now and then."""
+    connection of its own (held one at a time: many parallel attempts must not each hold two). A flooding
+    client's oldest failure in the window becomes this attempt instead of a new row (the module's notes).
+    Old attempts are deleted first, now and then."""
     with engine_of(s).connect() as connection:
         if monotonic() - _last_pruned[0] >= PRUNE_EVERY_SECONDS:
             _last_pruned[0] = monotonic()
             prune(connection, limits)
         moment = now()
-        earlier = _client_failures(client, moment - timedelta(seconds=limits.window_seconds))
-        flooding = (connection.scalar(select(func.count()).select_from(earlier.subquery())) or 0) >= (
-            STORED_PAST_LIMIT * limits.per_client
-        )
-        row = None
-        if not flooding:
+        attempt_id = _recycled(connection, username, client, limits, moment)
+        if attempt_id is None:
             row = connection.execute(
                 insert(LOGIN_ATTEMPTS).values(username=username, client=client, at=moment, success=False)
             ).inserted_primary_key
+            assert row is not None
+            attempt_id = int(row[0])
         connection.commit()
-    if flooding:
+    return attempt_id
+
+
+def _recycled(connection: Connection, username: str, client: str, limits: SignInLimits, moment: datetime) -> int | None:
+    """A flooding client's oldest failure in the window, made this attempt (its id); None when not flooding."""
+    earlier = _client_failures(client, moment - timedelta(seconds=limits.window_seconds))
+    failures = connection.scalar(select(func.count()).select_from(earlier.subquery())) or 0
+    if failures < STORED_PAST_LIMIT * limits.per_client:
         return None
-    assert row is not None
-    return int(row[0])
+    oldest: int | None = connection.scalar(
+        earlier.with_only_columns(t.LoginAttempt.id).order_by(t.LoginAttempt.at, t.LoginAttempt.id).limit(1)
+    )
+    if oldest is not None:
+        connection.execute(
+            update(LOGIN_ATTEMPTS).where(LOGIN_ATTEMPTS.c.id == oldest).values(username=username, at=moment)
+        )
+    return oldest

@@ -486,7 +486,8 @@ def test_migration_0003_keeps_the_access_accounts_had_and_dates_old_tokens(empty
             )
         migrate(engine)
         with engine.connect() as connection:
-            grants = set(connection.execute(text("SELECT user_id, team_id FROM access_grants")).tuples())
+            granted = connection.execute(text("SELECT user_id, team_id FROM access_grants"))
+            grants = {(user, team) for user, team in granted}
             expires = connection.execute(text("SELECT expires_at FROM api_tokens")).scalar_one()
             sessions = connection.execute(text("SELECT count(*) FROM sessions")).scalar_one()
         assert grants == {(1, 1), (2, 1), (2, 2), (3, 2)}  # the admin none

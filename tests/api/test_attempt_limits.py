@@ -215,8 +215,8 @@ def test_a_flooding_client_keeps_itself_paused_in_a_bounded_number_of_rows(
     service: Service, clock_at: list[datetime]
 ) -> None:
     """Refused attempts are stored until the client has twice its limit of failures in the window; past that,
-    each attempt takes over the client's oldest failure in the window (its time and name now) instead of a new
-    row: the client stays paused while it keeps trying, and a flood cannot fill the disk."""
+    each attempt moves the client's oldest failure in the window to now instead of adding a row: the client
+    stays paused while it keeps trying, and a flood cannot fill the disk."""
     limits = SignInLimits(per_name_and_client=100, per_client=2, window_seconds=60)
     start, flooder = clock_at[0], "203.0.113.77"
 
@@ -237,7 +237,8 @@ def test_a_flooding_client_keeps_itself_paused_in_a_bounded_number_of_rows(
     waits = [attempt(n, f"name{n}") for n in range(10)]
     # Two within the limit; then refused, each told when the 2nd newest failure leaves the window.
     assert waits == [None, None] + [60] * 8
-    assert stored() == [(f"name{n}", n) for n in range(6, 10)]  # four rows, the newest attempts' own
+    # Four rows, the first four attempts' own, each moved to now in turn (oldest first): 0-3 became 4-7, then 8-9.
+    assert stored() == [("name2", 6), ("name3", 7), ("name0", 8), ("name1", 9)]
     assert attempt(64, "name-later") == 6  # it kept trying: 7, 8, 9 and 64 are in the window now
     assert attempt(125, "name-much-later") is None  # a minute after its last attempt: checked again
 

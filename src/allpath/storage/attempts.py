@@ -18,11 +18,12 @@ checked; the rest are refused unchecked (no argon2, no look-up of the code). A r
 failure too: a client that keeps trying keeps itself paused.
 
 What is stored stays bounded. A client that already has ``STORED_PAST_LIMIT`` times its limit of failures in
-the window gets no new row: its oldest failure in the window becomes this attempt (its time and user name
-now), so it is refused as before and keeps itself paused, but a flood of refused sign-ins cannot fill the
-disk at the speed the server answers 429s. Rows no limit reads any more (failures older than the longest
-window, successes older than ``known_client_days``) are deleted, at most once an hour per process
-(``PRUNE_EVERY_SECONDS``). The client is the connection's peer address
+the window gets no new row: its oldest failure in the window is moved to now and stands for this attempt, so
+it is refused as before and keeps itself paused, but a flood of refused sign-ins cannot fill the disk at the
+speed the server answers 429s. The row keeps its user name: a failure only ever moves later, never leaves a
+count early, so every limit holds at least as strictly as with a row per attempt. Rows no limit reads any
+more (failures older than the longest window, successes older than ``known_client_days``) are deleted, at
+most once an hour per process (``PRUNE_EVERY_SECONDS``). The client is the connection's peer address
 (``allpath.settings``: ``ALLPATH_TRUSTED_PROXIES``); it is kept in this table only, never in the audit log.
 """
 
@@ -152,7 +153,7 @@ def _wait(s: Session, failures: Select[datetime], limit: int, window_seconds: in
 def _record(s: Session, username: str, client: str, limits: SignInLimits) -> int:
     """Write an attempt as a failure and commit it at once, outside the request's transaction, on one
     connection of its own (held one at a time: many parallel attempts must not each hold two). A flooding
-    client's oldest failure in the window becomes this attempt instead of a new row (the module's notes).
+    client's oldest failure in the window is moved to now instead of a new row (the module's notes).
     Old attempts are deleted first, now and then."""
     with engine_of(s).connect() as connection:
         if monotonic() - _last_pruned[0] >= PRUNE_EVERY_SECONDS:
@@ -171,7 +172,7 @@ def _record(s: Session, username: str, client: str, limits: SignInLimits) -> int
 
 
 def _recycled(connection: Connection, username: str, client: str, limits: SignInLimits, moment: datetime) -> int | None:
-    """A flooding client's oldest failure in the window, made this attempt (its id); None when not flooding."""
+    """A flooding client's oldest failure in the window, moved to ``moment`` (its id); None when not flooding."""
     earlier = _client_failures(client, moment - timedelta(seconds=limits.window_seconds))
     failures = connection.scalar(select(func.count()).select_from(earlier.subquery())) or 0
     if failures < STORED_PAST_LIMIT * limits.per_client:
@@ -180,7 +181,5 @@ def _recycled(connection: Connection, username: str, client: str, limits: SignIn
         earlier.with_only_columns(t.LoginAttempt.id).order_by(t.LoginAttempt.at, t.LoginAttempt.id).limit(1)
     )
     if oldest is not None:
-        connection.execute(
-            update(LOGIN_ATTEMPTS).where(LOGIN_ATTEMPTS.c.id == oldest).values(username=username, at=moment)
-        )
+        connection.execute(update(LOGIN_ATTEMPTS).where(LOGIN_ATTEMPTS.c.id == oldest).values(at=moment))
     return oldest

@@ -73,6 +73,7 @@ def test_no_limit_is_exceeded_in_any_window(
     prefix = uuid.uuid4().hex[:8]  # this example's own clients and names in the shared database
     moment = [START]
     monkeypatch.setattr(attempts, "now", lambda: moment[0])
+    monkeypatch.setattr(attempts, "PRUNE_EVERY_SECONDS", 0.0)  # prune before every attempt, not once an hour
     checked: list[Checked] = []
     for pause, client, name, right in sequence:
         moment[0] += timedelta(seconds=pause)

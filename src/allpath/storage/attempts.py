@@ -33,7 +33,7 @@ import math
 from datetime import datetime, timedelta
 from time import monotonic
 
-from sqlalchemy import Connection, Select, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Select, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from allpath.settings import SignInLimits
@@ -48,8 +48,9 @@ _last_pruned = [-math.inf]  # this process's last pruning (time.monotonic)
 
 
 class TooManyAttempts(Exception):
-    """Attempts on this user name from this client, or from this client in all, are paused after too many
-    failures; ``retry_after`` is the whole seconds until one more attempt falls within the limits again."""
+    """Attempts on this user name from this client, from this client in all, or on this account from clients it
+    does not know, are paused after too many failures; ``retry_after`` is the whole seconds until one more
+    attempt falls within the limits again."""
 
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"too many failed attempts; try again in {retry_after} s")
@@ -86,14 +87,17 @@ def limited_attempt(s: Session, username: str, client: str, limits: SignInLimits
     return attempt_id
 
 
+def _failures(*where: ColumnElement[bool]) -> Select[datetime]:
+    """The times of the failed attempts that meet ``where``."""
+    return select(t.LoginAttempt.at).where(t.LoginAttempt.success.is_(False), *where)
+
+
 def _client_failures(client: str, since: datetime) -> Select[datetime]:
-    return select(t.LoginAttempt.at).where(
-        t.LoginAttempt.client == client, t.LoginAttempt.at >= since, t.LoginAttempt.success.is_(False)
-    )
+    return _failures(t.LoginAttempt.client == client, t.LoginAttempt.at >= since)
 
 
-def _count(s: Session, rows: Select[datetime]) -> int:
-    return s.scalar(select(func.count()).select_from(rows.subquery())) or 0
+def _count(db: Session | Connection, rows: Select[datetime]) -> int:
+    return db.scalar(select(func.count()).select_from(rows.subquery())) or 0
 
 
 def prune(connection: Connection, limits: SignInLimits) -> None:
@@ -126,13 +130,8 @@ def _account_failures(s: Session, username: str, moment: datetime, limits: SignI
     )
     since = moment - timedelta(seconds=limits.account_window_seconds)
     if last_success is not None and aware(last_success) > since:
-        since = aware(last_success)
-        return _failures_of(username).where(t.LoginAttempt.at > since)
-    return _failures_of(username).where(t.LoginAttempt.at >= since)
-
-
-def _failures_of(username: str) -> Select[datetime]:
-    return select(t.LoginAttempt.at).where(t.LoginAttempt.username == username, t.LoginAttempt.success.is_(False))
+        return _failures(t.LoginAttempt.username == username, t.LoginAttempt.at > aware(last_success))
+    return _failures(t.LoginAttempt.username == username, t.LoginAttempt.at >= since)
 
 
 def succeeded(s: Session, attempt_id: int) -> None:
@@ -174,8 +173,7 @@ def _record(s: Session, username: str, client: str, limits: SignInLimits) -> int
 def _recycled(connection: Connection, username: str, client: str, limits: SignInLimits, moment: datetime) -> int | None:
     """A flooding client's oldest failure in the window, moved to ``moment`` (its id); None when not flooding."""
     earlier = _client_failures(client, moment - timedelta(seconds=limits.window_seconds))
-    failures = connection.scalar(select(func.count()).select_from(earlier.subquery())) or 0
-    if failures < STORED_PAST_LIMIT * limits.per_client:
+    if _count(connection, earlier) < STORED_PAST_LIMIT * limits.per_client:
         return None
     oldest: int | None = connection.scalar(
         earlier.with_only_columns(t.LoginAttempt.id).order_by(t.LoginAttempt.at, t.LoginAttempt.id).limit(1)
